@@ -1,0 +1,47 @@
+# pg2md — top-level entry points.  Each target installs what is missing first.
+#   make          build build/pg2md
+#   make test     unit + end-to-end tests against a throwaway PostgreSQL
+#   make demo     the guide's pipeline end to end on sample data, into a local DuckDB file
+#   make bench    the benchmark (SCALE=…), results in bench/RESULTS.md
+#   make sanitize the suite under ASan+UBSan (build-asan/)
+
+BUILD ?= build
+JOBS ?= $(shell nproc)
+SCALE ?= 1
+
+.PHONY: all deps build test demo bench sanitize tsan clean install
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	@scripts/test.sh $(BUILD)
+
+sanitize: deps
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DPG2MD_SANITIZE=address,undefined >/dev/null
+	@cmake --build build-asan -j $(JOBS)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		scripts/test.sh build-asan
+
+tsan: deps
+	@cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DPG2MD_SANITIZE=thread >/dev/null
+	@cmake --build build-tsan -j $(JOBS)
+	@TSAN_OPTIONS=halt_on_error=1 scripts/test.sh build-tsan
+
+demo: build
+	@scripts/demo.sh $(BUILD)
+
+bench: build
+	@scripts/bench.sh $(BUILD) $(SCALE)
+
+install: build
+	@cmake --install $(BUILD)
+
+clean:
+	rm -rf $(BUILD) build-asan build-tsan

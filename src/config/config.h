@@ -1,0 +1,157 @@
+/*
+ * config.h — pg2md's resolved configuration.
+ *
+ * pg2md reads dlt's project files unchanged: <project>/.dlt/config.toml and
+ * <project>/.dlt/secrets.toml, with the guide's key names and dlt's real
+ * names as aliases, then environment variables with dlt's names
+ * (SOURCES__SQL_DATABASE__CREDENTIALS__PASSWORD, LOAD__WORKERS, …), then
+ * command-line flags.  Every resolved value remembers where it came from so
+ * `pg2md info` can show it (file:line, environment variable, flag, default).
+ *
+ * All strings are owned by the config and freed by pg2md_config_free().
+ */
+#ifndef PG2MD_CONFIG_H
+#define PG2MD_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util/error.h"
+
+/* Where a value came from. */
+typedef enum pg2md_origin {
+	PG2MD_ORIGIN_DEFAULT = 0,
+	PG2MD_ORIGIN_CONFIG,  /* .dlt/config.toml */
+	PG2MD_ORIGIN_SECRETS, /* .dlt/secrets.toml */
+	PG2MD_ORIGIN_ENV,     /* environment variable */
+	PG2MD_ORIGIN_FLAG     /* command line */
+} pg2md_origin;
+
+typedef struct pg2md_provenance {
+	char *key;          /* canonical dotted key, e.g. "sources.sql_database.workers" */
+	char *value;        /* rendered value; secrets rendered as "********" */
+	pg2md_origin origin;
+	char *where;        /* "/p/.dlt/config.toml:12", "LOAD__WORKERS", "--tables", "default" */
+	bool secret;
+} pg2md_provenance;
+
+typedef enum pg2md_disposition {
+	PG2MD_DISP_DEFAULT = 0, /* inherit: per table -> global -> replace */
+	PG2MD_DISP_REPLACE,
+	PG2MD_DISP_APPEND,
+	PG2MD_DISP_MERGE
+} pg2md_disposition;
+
+typedef struct pg2md_strlist {
+	char **items;
+	int n;
+} pg2md_strlist;
+
+/* [sources.sql_database.<table>] — per-table settings. */
+typedef struct pg2md_table_config {
+	char *name;                    /* the table, as written in config */
+	pg2md_disposition write_disposition;
+	pg2md_strlist primary_key;     /* primary_key = "id" or ["a","b"] */
+	pg2md_strlist included_columns;
+	pg2md_strlist excluded_columns;
+	char *cursor_path;             /* incremental.cursor_path */
+	char *initial_value;           /* incremental.initial_value, as text */
+	char *end_value;               /* incremental.end_value */
+	char *row_order;               /* incremental.row_order: "asc"|"desc"|NULL */
+	char *where;                   /* row filter (SQL) */
+	char *query;                   /* full replacement query */
+} pg2md_table_config;
+
+typedef struct pg2md_config {
+	/* project */
+	char *project_dir;             /* folder holding .dlt/ (absolute) */
+	char *pipelines_dir;           /* default <project_dir>/.pg2md/pipelines; [runtime] pipelines_dir / PIPELINES_DIR */
+	char *pipeline_name;           /* [pipeline] pipeline_name, default "pg2md" */
+	char *dataset_name;            /* [pipeline] dataset_name, default "pg2md_data" */
+	char *destination;             /* "duckdb" or "motherduck": [pipeline] destination, else motherduck iff a token is set */
+
+	/* [sources.sql_database] */
+	char *schema;                  /* default "public" */
+	pg2md_strlist tables;          /* tables / table_names */
+	int source_workers;            /* workers / [sources.sql_database.extract] workers; default 4 */
+	int pool_size;                 /* [postgres] pool_size; default = source_workers */
+	bool direct;                   /* [sources.sql_database] direct / PG2MD direct mode; default false */
+
+	/* credentials: fields, or a connection string; libpq PG* variables fill the rest */
+	char *pg_conn_string;          /* credentials = "postgresql://…" (secret) */
+	char *pg_host, *pg_database, *pg_username, *pg_password, *pg_drivername;
+	int pg_port;                   /* 0 = libpq's default */
+	pg2md_strlist pg_query_keys;   /* [...credentials.query] sslmode = "require", … passed to libpq */
+	pg2md_strlist pg_query_values;
+
+	/* [data_writer] */
+	char *file_format;             /* format / loader_file_format: "parquet" (default) */
+	int64_t file_max_items;        /* 0 = no limit */
+	int64_t file_max_bytes;        /* 0 = no limit */
+	int64_t buffer_max_items;      /* default 5000 as dlt */
+
+	/* destinations */
+	char *duckdb_path;             /* [destination.duckdb] credentials; default <project>/<pipeline>.duckdb */
+	char *md_token;                /* secret */
+	char *md_database;             /* default "my_db" */
+	int64_t batch_size;            /* [destination.motherduck] batch_size; default 1000000 */
+
+	/* stages */
+	int extract_workers;           /* [extract] workers, default 5 (dlt) */
+	int normalize_workers;         /* [normalize] workers, default 1 */
+	int load_workers;              /* [load] workers, default 20 (dlt) */
+
+	/* [runtime] */
+	char *log_level;               /* default "WARNING" */
+	char *log_format;              /* "TEXT" (default) or "JSON" */
+	bool dlthub_telemetry;         /* accepted, never acted on */
+
+	/* [schema] / [normalize.parquet_normalizer] */
+	char *naming;                  /* "snake_case" (default) or "direct" */
+	bool add_dlt_load_id;
+	bool add_dlt_id;
+
+	pg2md_disposition write_disposition; /* global default: replace (as the guide) */
+
+	pg2md_table_config *table_cfg; /* per-table sections found */
+	int n_table_cfg;
+
+	pg2md_provenance *prov;        /* every resolved key, for `pg2md info` */
+	int n_prov;
+} pg2md_config;
+
+/* Command-line overrides; NULL / 0 means "not given". */
+typedef struct pg2md_config_flags {
+	const char *project_dir;
+	const char *tables;            /* comma separated */
+	const char *write_disposition;
+	const char *destination;
+	const char *dataset_name;
+	const char *pipeline_name;
+	const char *log_level;
+	int direct;                    /* -1 not given, 0/1 */
+} pg2md_config_flags;
+
+/*
+ * Load and resolve the configuration: files, then environment, then flags.
+ * envp is the environment to read (NULL: the process environment), so tests
+ * can pass their own.  Warnings (unknown keys, with file and line) go to the
+ * log.  On failure returns non-OK with err filled (code PG2MD_ERR_USAGE) and
+ * *out untouched.  A missing .dlt/config.toml or secrets.toml is not an error
+ * by itself (values may come from the environment); a missing table list is.
+ */
+pg2md_code pg2md_config_load(pg2md_config **out, const pg2md_config_flags *flags,
+			     char *const *envp, pg2md_error *err);
+
+void pg2md_config_free(pg2md_config *cfg);
+
+/* The per-table section for name, or NULL. */
+const pg2md_table_config *pg2md_config_table(const pg2md_config *cfg, const char *name);
+
+/* Effective disposition of a table: table section, else global, else replace. */
+pg2md_disposition pg2md_config_disposition(const pg2md_config *cfg, const char *table);
+
+const char *pg2md_disposition_name(pg2md_disposition d);
+int pg2md_disposition_parse(const char *s); /* -1 when unknown */
+
+#endif
