@@ -1,8 +1,212 @@
-/* main.c — placeholder until the subcommand table lands. */
+/*
+ * main.c — pg2md's command line: a table of subcommands (as git's commands[]),
+ * getopt_long for the common flags, help for each command, named exit codes.
+ */
+#include <getopt.h>
 #include <stdio.h>
-int
-main(void)
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "util/log.h"
+
+#define COMMON_FLAGS                                                                              \
+	"  --project-dir DIR        folder holding .dlt/config.toml and .dlt/secrets.toml (default .)\n" \
+	"  --pipeline-name NAME     [pipeline] pipeline_name (default pg2md)\n"                          \
+	"  --dataset-name NAME      [pipeline] dataset_name (default pg2md_data)\n"                      \
+	"  --destination NAME       duckdb or motherduck (default: motherduck when a token is set)\n"    \
+	"  --log-level LEVEL        DEBUG, INFO, WARNING, ERROR or CRITICAL\n"
+
+#define RUN_FLAGS                                                                               \
+	"  --tables T1,T2           copy these tables instead of [sources.sql_database] tables\n"      \
+	"  --write-disposition WD   replace, append or merge for every table\n"                        \
+	"  --direct                 stream into the destination without Parquet staging\n"           \
+	"  --staged                 stage Parquet load packages (the default)\n"                       \
+	"  --progress MODE          tty, log or none\n"
+
+static const cli_command commands[] = {
+	{"run", cmd_run, "extract, normalize and load the configured tables",
+	 "usage: pg2md run [OPTIONS]\n\n"
+	 "Copies the tables of [sources.sql_database] into the destination: extract (binary COPY in one\n"
+	 "snapshot, in parallel), normalize, load (one transaction per load package).  When an earlier\n"
+	 "run left a package behind, run finishes that package and stops, saying so; run again for new data.\n\n"
+	 "options:\n" RUN_FLAGS COMMON_FLAGS},
+	{"extract", cmd_extract, "extract the configured tables into a new load package",
+	 "usage: pg2md extract [OPTIONS]\n\noptions:\n" RUN_FLAGS COMMON_FLAGS},
+	{"normalize", cmd_normalize, "normalize the extracted load package",
+	 "usage: pg2md normalize [OPTIONS]\n\noptions:\n" COMMON_FLAGS},
+	{"load", cmd_load, "load the pending load package into the destination",
+	 "usage: pg2md load [OPTIONS]\n\noptions:\n" COMMON_FLAGS},
+	{"sql", cmd_sql, "run SQL against the destination and print the result",
+	 "usage: pg2md sql [OPTIONS] \"SQL\"\n\n"
+	 "Runs the statement on the destination (the local DuckDB file, or MotherDuck) and prints the\n"
+	 "rows tab-separated.\n\noptions:\n" COMMON_FLAGS},
+	{NULL, NULL, NULL, NULL},
+};
+
+static void
+usage(FILE *f)
 {
-	fprintf(stderr, "pg2md: not built yet\n");
-	return 2;
+	fputs("pg2md copies PostgreSQL tables into DuckDB or MotherDuck.\n\n"
+	      "usage: pg2md COMMAND [OPTIONS]\n\ncommands:\n", f);
+	for (const cli_command *c = commands; c->name; c++)
+		fprintf(f, "  %-10s %s\n", c->name, c->summary);
+	fputs("  help CMD   show the help of a command\n\n"
+	      "exit codes: 0 success, 1 the run failed, 2 usage or configuration error,\n"
+	      "            3 a connection could not be made, 4 interrupted\n", f);
+}
+
+static const cli_command *
+find_command(const char *name)
+{
+	for (const cli_command *c = commands; c->name; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+void
+cli_print_error(const pg2md_error *err)
+{
+	fprintf(stderr, "pg2md: error: %s\n", err->msg);
+	if (err->detail[0])
+		fprintf(stderr, "DETAIL:  %s\n", err->detail);
+	if (err->hint[0])
+		fprintf(stderr, "HINT:  %s\n", err->hint);
+}
+
+int
+cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *opts)
+{
+	enum { O_PROJECT = 256, O_TABLES, O_WD, O_DEST, O_DATASET, O_PIPELINE, O_LOG, O_DIRECT, O_STAGED,
+	       O_PROGRESS, O_JSON, O_HTML, O_YES };
+	static const struct option longopts[] = {
+		{"project-dir", required_argument, NULL, O_PROJECT},
+		{"tables", required_argument, NULL, O_TABLES},
+		{"write-disposition", required_argument, NULL, O_WD},
+		{"destination", required_argument, NULL, O_DEST},
+		{"dataset-name", required_argument, NULL, O_DATASET},
+		{"pipeline-name", required_argument, NULL, O_PIPELINE},
+		{"log-level", required_argument, NULL, O_LOG},
+		{"direct", no_argument, NULL, O_DIRECT},
+		{"staged", no_argument, NULL, O_STAGED},
+		{"progress", required_argument, NULL, O_PROGRESS},
+		{"json", no_argument, NULL, O_JSON},
+		{"html", required_argument, NULL, O_HTML},
+		{"yes", no_argument, NULL, O_YES},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	memset(opts, 0, sizeof(*opts));
+	opts->flags.direct = -1;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+hy", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_PROJECT: opts->flags.project_dir = optarg; break;
+		case O_TABLES: opts->flags.tables = optarg; break;
+		case O_WD: opts->flags.write_disposition = optarg; break;
+		case O_DEST: opts->flags.destination = optarg; break;
+		case O_DATASET: opts->flags.dataset_name = optarg; break;
+		case O_PIPELINE: opts->flags.pipeline_name = optarg; break;
+		case O_LOG: opts->flags.log_level = optarg; break;
+		case O_DIRECT: opts->flags.direct = 1; break;
+		case O_STAGED: opts->flags.direct = 0; break;
+		case O_PROGRESS: opts->progress = optarg; break;
+		case O_JSON: opts->json = 1; break;
+		case O_HTML: opts->html = optarg; break;
+		case 'y': case O_YES: opts->yes = 1; break;
+		case 'h': opts->help = 1; break;
+		default:
+			if (optopt)
+				fprintf(stderr, "pg2md %s: unknown option \"-%c\"\n", cmd->name, optopt);
+			else
+				fprintf(stderr, "pg2md %s: unknown option \"%s\"\n", cmd->name, argv[optind - 1]);
+			fprintf(stderr, "Try \"pg2md %s --help\" for more information.\n", cmd->name);
+			return PG2MD_ERR_USAGE;
+		}
+	}
+	if (opts->progress && strcmp(opts->progress, "tty") && strcmp(opts->progress, "log") &&
+	    strcmp(opts->progress, "none")) {
+		fprintf(stderr, "pg2md %s: --progress takes tty, log or none, not \"%s\"\n", cmd->name, opts->progress);
+		return PG2MD_ERR_USAGE;
+	}
+	if (opts->flags.log_level && pg2md_log_level_parse(opts->flags.log_level) < 0) {
+		fprintf(stderr, "pg2md %s: unknown log level \"%s\"\n", cmd->name, opts->flags.log_level);
+		fprintf(stderr, "HINT:  use DEBUG, INFO, WARNING, ERROR or CRITICAL\n");
+		return PG2MD_ERR_USAGE;
+	}
+	opts->args = argv + optind;
+	opts->nargs = argc - optind;
+	return 0;
+}
+
+pg2md_config *
+cli_load_config(cli_opts *opts, int *code)
+{
+	pg2md_config *cfg = NULL;
+	pg2md_error err;
+	pg2md_error_init(&err);
+	/* Flags set the level first so config warnings obey --log-level. */
+	if (opts->flags.log_level)
+		pg2md_log_set_level((pg2md_log_level)pg2md_log_level_parse(opts->flags.log_level));
+	if (pg2md_config_load(&cfg, &opts->flags, NULL, &err) != PG2MD_OK) {
+		cli_print_error(&err);
+		*code = err.code;
+		return NULL;
+	}
+	int lvl = pg2md_log_level_parse(cfg->log_level ? cfg->log_level : "WARNING");
+	pg2md_log_set_level(lvl >= 0 ? (pg2md_log_level)lvl : PG2MD_LOG_WARNING);
+	pg2md_log_set_json(cfg->log_format && strcasecmp(cfg->log_format, "JSON") == 0);
+	*code = 0;
+	return cfg;
+}
+
+int
+main(int argc, char **argv)
+{
+	const cli_command *cmd;
+	cli_opts opts;
+	int code;
+
+	if (argc < 2) {
+		usage(stderr);
+		return PG2MD_ERR_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		puts("pg2md 0.1.0");
+		return 0;
+	}
+	if (strcmp(argv[1], "help") == 0) {
+		if (argc < 3) {
+			usage(stdout);
+			return 0;
+		}
+		cmd = find_command(argv[2]);
+		if (!cmd) {
+			fprintf(stderr, "pg2md: unknown command \"%s\"\nTry \"pg2md --help\" for more information.\n", argv[2]);
+			return PG2MD_ERR_USAGE;
+		}
+		fputs(cmd->usage, stdout);
+		return 0;
+	}
+	cmd = find_command(argv[1]);
+	if (!cmd) {
+		fprintf(stderr, "pg2md: unknown command \"%s\"\nTry \"pg2md --help\" for more information.\n", argv[1]);
+		return PG2MD_ERR_USAGE;
+	}
+	code = cli_parse(cmd, argc - 1, argv + 1, &opts);
+	if (code)
+		return code;
+	if (opts.help) {
+		fputs(cmd->usage, stdout);
+		return 0;
+	}
+	return cmd->fn(&opts);
 }

@@ -1,0 +1,156 @@
+/* duck.c — opening the destination and the dataset's system tables (see duck.h). */
+#include "dest/duck.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/log.h"
+
+pg2md_code
+duck_exec(duckdb_connection con, const char *sql, const char *what, pg2md_error *err)
+{
+	duckdb_result res;
+	if (duckdb_query(con, sql, &res) == DuckDBError) {
+		pg2md_fail(err, PG2MD_ERR_RUN, "%s failed: %s", what, duckdb_result_error(&res));
+		duckdb_destroy_result(&res);
+		return err->code;
+	}
+	duckdb_destroy_result(&res);
+	return PG2MD_OK;
+}
+
+pg2md_code
+duck_scalar(duckdb_connection con, const char *sql, char **out, pg2md_error *err)
+{
+	duckdb_result res;
+	*out = NULL;
+	if (duckdb_query(con, sql, &res) == DuckDBError) {
+		pg2md_fail(err, PG2MD_ERR_RUN, "query failed: %s", duckdb_result_error(&res));
+		duckdb_destroy_result(&res);
+		return err->code;
+	}
+	if (duckdb_row_count(&res) > 0 && duckdb_column_count(&res) > 0 && !duckdb_value_is_null(&res, 0, 0)) {
+		char *v = duckdb_value_varchar(&res, 0, 0);
+		*out = xstrdup(v);
+		duckdb_free(v);
+	}
+	duckdb_destroy_result(&res);
+	return PG2MD_OK;
+}
+
+void
+duck_qualified(pg2md_buf *b, const char *dataset, const char *name)
+{
+	buf_ident(b, dataset);
+	buf_putc(b, '.');
+	buf_ident(b, name);
+}
+
+pg2md_code
+dest_open(pg2md_dest *d, const pg2md_config *cfg, int threads, pg2md_error *err)
+{
+	duckdb_config dc;
+	char *open_err = NULL;
+	char tbuf[16];
+	const char *path;
+	bool md = cfg->destination && strcmp(cfg->destination, "motherduck") == 0;
+
+	memset(d, 0, sizeof(*d));
+	d->motherduck = md;
+	if (duckdb_create_config(&dc) == DuckDBError)
+		return pg2md_fail(err, PG2MD_ERR_RUN, "could not create a DuckDB configuration");
+	snprintf(tbuf, sizeof(tbuf), "%d", threads > 0 ? threads : 1);
+	duckdb_set_config(dc, "threads", tbuf);
+	duckdb_set_config(dc, "preserve_insertion_order", "false");
+	if (md) {
+		char *p = xasprintf("md:%s", cfg->md_database ? cfg->md_database : "my_db");
+		d->where = xasprintf("MotherDuck database \"%s\"", cfg->md_database ? cfg->md_database : "my_db");
+		if (cfg->md_token)
+			duckdb_set_config(dc, "motherduck_token", cfg->md_token);
+		if (duckdb_open_ext(p, &d->db, dc, &open_err) == DuckDBError) {
+			pg2md_fail(err, PG2MD_ERR_CONNECT, "could not connect to %s", d->where);
+			/* DuckDB's message names the extension download or the server; it never holds the token. */
+			pg2md_detail(err, "%s", open_err ? open_err : "unknown error");
+			pg2md_hint(err, "check the token under [destination.motherduck.credentials] in .dlt/secrets.toml "
+					"(or MOTHERDUCK_TOKEN), that this machine can reach MotherDuck (the motherduck "
+					"extension is downloaded on first use), and the database name");
+			free(p);
+			duckdb_free(open_err);
+			duckdb_destroy_config(&dc);
+			return err->code;
+		}
+		free(p);
+		d->catalog = xstrdup(cfg->md_database ? cfg->md_database : "my_db");
+	} else {
+		path = cfg->duckdb_path;
+		d->where = xasprintf("DuckDB file \"%s\"", path);
+		if (duckdb_open_ext(path, &d->db, dc, &open_err) == DuckDBError) {
+			pg2md_fail(err, PG2MD_ERR_CONNECT, "could not open %s", d->where);
+			pg2md_detail(err, "%s", open_err ? open_err : "unknown error");
+			if (open_err && strstr(open_err, "lock"))
+				pg2md_hint(err, "another process has the file open; DuckDB allows one writer process: "
+						"close it (or wait for it) and run again");
+			else
+				pg2md_hint(err, "check that the folder exists and is writable, or set [destination.duckdb] "
+						"credentials to another path");
+			duckdb_free(open_err);
+			duckdb_destroy_config(&dc);
+			return err->code;
+		}
+		/* The catalog of a file is its base name without extension. */
+		const char *base = strrchr(path, '/');
+		base = base ? base + 1 : path;
+		char *cat = xstrdup(base);
+		char *dot = strrchr(cat, '.');
+		if (dot && dot != cat)
+			*dot = '\0';
+		d->catalog = cat;
+	}
+	duckdb_destroy_config(&dc);
+	if (duckdb_connect(d->db, &d->con) == DuckDBError) {
+		pg2md_fail(err, PG2MD_ERR_CONNECT, "could not connect to %s", d->where);
+		return err->code;
+	}
+	return PG2MD_OK;
+}
+
+void
+dest_close(pg2md_dest *d)
+{
+	if (d->con)
+		duckdb_disconnect(&d->con);
+	if (d->db)
+		duckdb_close(&d->db);
+	free(d->where);
+	free(d->catalog);
+	memset(d, 0, sizeof(*d));
+}
+
+pg2md_code
+dest_prepare_dataset(pg2md_dest *d, const char *dataset, pg2md_error *err)
+{
+	pg2md_buf sql = PG2MD_BUF_INIT;
+	pg2md_code result;
+
+	buf_puts(&sql, "CREATE SCHEMA IF NOT EXISTS ");
+	buf_ident(&sql, dataset);
+	buf_puts(&sql, ";\nCREATE TABLE IF NOT EXISTS ");
+	duck_qualified(&sql, dataset, "_dlt_loads");
+	buf_puts(&sql, " (load_id VARCHAR NOT NULL, schema_name VARCHAR, status BIGINT NOT NULL, "
+		       "inserted_at TIMESTAMP WITH TIME ZONE NOT NULL, schema_version_hash VARCHAR);\n"
+		       "CREATE TABLE IF NOT EXISTS ");
+	duck_qualified(&sql, dataset, "_dlt_pipeline_state");
+	buf_puts(&sql, " (version BIGINT NOT NULL, engine_version BIGINT NOT NULL, pipeline_name VARCHAR NOT NULL, "
+		       "state VARCHAR NOT NULL, created_at TIMESTAMP WITH TIME ZONE NOT NULL, version_hash VARCHAR, "
+		       "_dlt_load_id VARCHAR NOT NULL, _dlt_id VARCHAR NOT NULL);\nCREATE TABLE IF NOT EXISTS ");
+	duck_qualified(&sql, dataset, "_dlt_version");
+	buf_puts(&sql, " (version BIGINT NOT NULL, engine_version BIGINT NOT NULL, "
+		       "inserted_at TIMESTAMP WITH TIME ZONE NOT NULL, schema_name VARCHAR NOT NULL, "
+		       "version_hash VARCHAR NOT NULL, schema VARCHAR NOT NULL);");
+	result = duck_exec(d->con, sql.data, "creating the dataset", err);
+	buf_release(&sql);
+	return result;
+}

@@ -1,0 +1,45 @@
+/*
+ * duck.h — the destination: a local DuckDB file or a MotherDuck database.
+ *
+ * Both are a DuckDB database to pg2md; MotherDuck is opened as
+ * "md:<database>" with the token passed as the motherduck_token setting,
+ * never in the path (so it cannot leak into a message).  This file also owns
+ * the dataset's layout: the schema named after dataset_name, the data
+ * tables, and dlt's system tables _dlt_loads, _dlt_pipeline_state and
+ * _dlt_version with dlt's columns.
+ */
+#ifndef PG2MD_DUCK_H
+#define PG2MD_DUCK_H
+
+#include <duckdb.h>
+#include <stdbool.h>
+
+#include "config/config.h"
+#include "util/buf.h"
+#include "util/error.h"
+
+typedef struct pg2md_dest {
+	duckdb_database db;
+	duckdb_connection con;  /* the loader's connection */
+	bool motherduck;
+	char *where;            /* "file /p/pg2md.duckdb" or "MotherDuck database \"my_db\"", for messages */
+	char *catalog;          /* the catalog holding the dataset ("pg2md" for a file, the md database) */
+} pg2md_dest;
+
+/* Open the configured destination; PG2MD_ERR_CONNECT with a hint on failure. */
+pg2md_code dest_open(pg2md_dest *d, const pg2md_config *cfg, int threads, pg2md_error *err);
+void dest_close(pg2md_dest *d);
+
+/* Run SQL on con; PG2MD_ERR_RUN with DuckDB's message on failure. what says what was being done. */
+pg2md_code duck_exec(duckdb_connection con, const char *sql, const char *what, pg2md_error *err);
+
+/* First column of the first row as a new string (NULL if no row), or error. */
+pg2md_code duck_scalar(duckdb_connection con, const char *sql, char **out, pg2md_error *err);
+
+/* CREATE SCHEMA and dlt's system tables if missing. */
+pg2md_code dest_prepare_dataset(pg2md_dest *d, const char *dataset, pg2md_error *err);
+
+/* Append "dataset"."name" to b. */
+void duck_qualified(pg2md_buf *b, const char *dataset, const char *name);
+
+#endif

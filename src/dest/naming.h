@@ -1,0 +1,14 @@
+/*
+ * naming.h — destination identifiers as dlt names them.
+ *
+ * "snake_case" (dlt's default): camelCase split with underscores, lower case,
+ * characters other than letters, digits and underscores become "_", a leading
+ * digit gets a "_" prefix.  "direct": names are kept exactly.
+ */
+#ifndef PG2MD_NAMING_H
+#define PG2MD_NAMING_H
+
+/* Returns a new string (caller frees).  convention NULL means snake_case. */
+char *naming_normalize(const char *convention, const char *name);
+
+#endif

@@ -1,0 +1,92 @@
+/*
+ * catalog.h — what pg2md learns about the source tables before copying them:
+ * columns, their types and how each is decoded, nullability, primary key,
+ * size, and for partitioned tables the leaves that hold the rows.
+ *
+ * Each column's decoder is chosen here, once, from the catalog; the COPY
+ * reader never looks at a type again (see copydec.h).
+ */
+#ifndef PG2MD_CATALOG_H
+#define PG2MD_CATALOG_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "util/error.h"
+
+/* How a column's binary COPY value becomes a DuckDB value. */
+typedef enum pg2md_dec {
+	DEC_BOOL,
+	DEC_INT2,
+	DEC_INT4,
+	DEC_INT8,
+	DEC_OID,
+	DEC_FLOAT4,
+	DEC_FLOAT8,
+	DEC_NUMERIC_DECIMAL, /* numeric(p,s), p <= 38 -> DECIMAL(p,s) */
+	DEC_NUMERIC_TEXT,    /* other numerics -> exact text */
+	DEC_NUMERIC_DOUBLE,  /* other numerics -> DOUBLE, on request */
+	DEC_TEXT,            /* text, varchar, bpchar, name, json, and everything read as ::text */
+	DEC_CHAR,            /* "char": one byte */
+	DEC_BYTEA,
+	DEC_DATE,
+	DEC_TIME,
+	DEC_TIMETZ,
+	DEC_TIMESTAMP,
+	DEC_TIMESTAMPTZ,
+	DEC_INTERVAL,
+	DEC_UUID,
+	DEC_JSONB,
+	DEC__COUNT
+} pg2md_dec;
+
+typedef struct pg2md_column {
+	char *name;         /* name at the source */
+	char *dest_name;    /* name in the destination (naming convention applied) */
+	char *pg_type;      /* format_type(), for messages and the stored schema */
+	uint32_t type_oid;  /* base type (domains resolved) */
+	int32_t typmod;
+	pg2md_dec dec;
+	int precision;      /* DECIMAL width */
+	int scale;          /* DECIMAL scale */
+	bool nullable;
+	bool as_text;       /* read as col::text on the server */
+	bool stage_as_text; /* Parquet cannot hold it exactly: staged as VARCHAR, cast back on load */
+	char *duck_type;    /* destination type, e.g. "DECIMAL(7,2)", "JSON" */
+} pg2md_column;
+
+typedef struct pg2md_table {
+	char *name;         /* name at the source, as configured */
+	char *dest_name;    /* destination table name */
+	uint32_t oid;
+	char relkind;       /* r, p, v, m, f */
+	pg2md_column *cols;
+	int ncols;
+	int *pk;            /* indexes into cols */
+	int npk;
+	int64_t pages;      /* heap pages (sum of leaves for partitioned tables) */
+	double est_rows;    /* planner estimate */
+	/* Leaves holding the rows: the table itself, or a partitioned table's leaf partitions. */
+	uint32_t *leaf_oids;
+	char **leaf_names;  /* schema-qualified, quoted */
+	int64_t *leaf_pages;
+	int nleaves;
+} pg2md_table;
+
+/*
+ * Reflect the configured tables of cfg->schema.  Tables that do not exist are
+ * one error (PG2MD_ERR_USAGE) that names them and the closest existing names.
+ */
+pg2md_code catalog_reflect(PGconn *conn, const pg2md_config *cfg, pg2md_table **tables, int *ntables,
+			   pg2md_error *err);
+void catalog_free(pg2md_table *tables, int ntables);
+
+/* DuckDB type of the scan output for a column (the type the decoder writes). */
+const char *catalog_scan_type(const pg2md_column *col, char *out, size_t n);
+
+/* Levenshtein distance, for "did you mean" lists. */
+int edit_distance(const char *a, const char *b);
+
+#endif

@@ -1,0 +1,221 @@
+/*
+ * copyscan.c — the pg2md_scan table function (see copyscan.h).
+ *
+ * bind:  declares the task's columns with the types their decoders write;
+ * init:  starts the COPY on the task's connection (one thread per scan:
+ *        a COPY stream is sequential; parallelism comes from running many
+ *        tasks at once on their own connections);
+ * scan:  decodes CopyData messages into the output chunk until it is full;
+ * end:   checks the COPY's final status.  A failure fills the task's error
+ *        (the root cause) and fails the DuckDB statement.
+ */
+#include "source/copyscan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "source/copydec.h"
+#include "util/humanize.h"
+
+typedef struct scan_state {
+	pg2md_task *task;
+	copydec dec;
+	char *msg;      /* current CopyData message (libpq's buffer) */
+	int32_t len;
+	int32_t off;
+	bool copying;   /* COPY started and not yet finished */
+	bool done;
+} scan_state;
+
+static duckdb_logical_type
+scan_logical_type(const pg2md_column *c)
+{
+	switch (c->dec) {
+	case DEC_BOOL: return duckdb_create_logical_type(DUCKDB_TYPE_BOOLEAN);
+	case DEC_INT2: return duckdb_create_logical_type(DUCKDB_TYPE_SMALLINT);
+	case DEC_INT4: return duckdb_create_logical_type(DUCKDB_TYPE_INTEGER);
+	case DEC_INT8: return duckdb_create_logical_type(DUCKDB_TYPE_BIGINT);
+	case DEC_OID: return duckdb_create_logical_type(DUCKDB_TYPE_UINTEGER);
+	case DEC_FLOAT4: return duckdb_create_logical_type(DUCKDB_TYPE_FLOAT);
+	case DEC_FLOAT8: case DEC_NUMERIC_DOUBLE: return duckdb_create_logical_type(DUCKDB_TYPE_DOUBLE);
+	case DEC_NUMERIC_DECIMAL: return duckdb_create_decimal_type((uint8_t)c->precision, (uint8_t)c->scale);
+	case DEC_BYTEA: return duckdb_create_logical_type(DUCKDB_TYPE_BLOB);
+	case DEC_DATE: return duckdb_create_logical_type(DUCKDB_TYPE_DATE);
+	case DEC_TIME: return duckdb_create_logical_type(DUCKDB_TYPE_TIME);
+	case DEC_TIMETZ: return duckdb_create_logical_type(DUCKDB_TYPE_TIME_TZ);
+	case DEC_TIMESTAMP: return duckdb_create_logical_type(DUCKDB_TYPE_TIMESTAMP);
+	case DEC_TIMESTAMPTZ: return duckdb_create_logical_type(DUCKDB_TYPE_TIMESTAMP_TZ);
+	case DEC_INTERVAL: return duckdb_create_logical_type(DUCKDB_TYPE_INTERVAL);
+	case DEC_UUID: return duckdb_create_logical_type(DUCKDB_TYPE_UUID);
+	default: return duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR);
+	}
+}
+
+static void
+scan_bind(duckdb_bind_info info)
+{
+	copyscan_registry *reg = duckdb_bind_get_extra_info(info);
+	duckdb_value v = duckdb_bind_get_parameter(info, 0);
+	int64_t id = duckdb_get_int64(v);
+	duckdb_destroy_value(&v);
+	if (id < 0 || id >= reg->ntasks) {
+		duckdb_bind_set_error(info, "pg2md_scan: no such task");
+		return;
+	}
+	pg2md_task *task = &reg->tasks[id];
+	for (int i = 0; i < task->table->ncols; i++) {
+		duckdb_logical_type lt = scan_logical_type(&task->table->cols[i]);
+		duckdb_bind_add_result_column(info, task->table->cols[i].dest_name, lt);
+		duckdb_destroy_logical_type(&lt);
+	}
+	duckdb_bind_set_cardinality(info, (idx_t)(task->table->est_rows > 0 ? task->table->est_rows : 0), false);
+	duckdb_bind_set_bind_data(info, task, NULL);
+}
+
+void
+copyscan_abort(PGconn *conn)
+{
+	char errbuf[256];
+	char *buf;
+	PGresult *res;
+
+	if (!conn || PQtransactionStatus(conn) != PQTRANS_ACTIVE)
+		return;
+	PGcancel *cancel = PQgetCancel(conn);
+	if (cancel) {
+		PQcancel(cancel, errbuf, sizeof(errbuf));
+		PQfreeCancel(cancel);
+	}
+	while (PQgetCopyData(conn, &buf, 0) > 0)
+		PQfreemem(buf);
+	while ((res = PQgetResult(conn)) != NULL)
+		PQclear(res);
+}
+
+static void
+scan_state_free(void *p)
+{
+	scan_state *s = p;
+	if (s->msg)
+		PQfreemem(s->msg);
+	if (s->copying)
+		copyscan_abort(s->task->conn);
+	copydec_release(&s->dec);
+	free(s);
+}
+
+static void
+scan_init(duckdb_init_info info)
+{
+	pg2md_task *task = duckdb_init_get_bind_data(info);
+	scan_state *s = xcalloc(1, sizeof(scan_state));
+	PGresult *res;
+
+	s->task = task;
+	copydec_init(&s->dec, task->table);
+	duckdb_init_set_max_threads(info, 1);
+	duckdb_init_set_init_data(info, s, scan_state_free);
+
+	res = PQexec(task->conn, task->copy_sql);
+	if (PQresultStatus(res) != PGRES_COPY_OUT) {
+		pg2md_fail(&task->err, PG2MD_ERR_RUN, "could not read table \"%s\": %s", task->table->name,
+			   PQerrorMessage(task->conn));
+		PQclear(res);
+		duckdb_init_set_error(info, task->err.msg);
+		return;
+	}
+	PQclear(res);
+	s->copying = true;
+}
+
+/* Read the COPY's final result once the data is done. */
+static bool
+scan_finish(scan_state *s)
+{
+	PGresult *res;
+	bool ok = true;
+	s->copying = false;
+	while ((res = PQgetResult(s->task->conn)) != NULL) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && ok) {
+			pg2md_fail(&s->task->err, PG2MD_ERR_RUN, "reading table \"%s\" failed: %s", s->task->table->name,
+				   PQerrorMessage(s->task->conn));
+			ok = false;
+		}
+		PQclear(res);
+	}
+	return ok;
+}
+
+static void
+scan_func(duckdb_function_info info, duckdb_data_chunk output)
+{
+	scan_state *s = duckdb_function_get_init_data(info);
+	pg2md_task *task = s->task;
+	idx_t capacity = duckdb_vector_size();
+	idx_t row = 0;
+
+	if (s->done) {
+		duckdb_data_chunk_set_size(output, 0);
+		return;
+	}
+	copydec_bind_chunk(&s->dec, output);
+	while (row < capacity) {
+		if (s->msg == NULL) {
+			int n = PQgetCopyData(task->conn, &s->msg, 0);
+			if (n == -1) {
+				s->done = true;
+				if (!scan_finish(s))
+					goto fail;
+				break;
+			}
+			if (n < 0) {
+				pg2md_fail(&task->err, PG2MD_ERR_RUN, "reading table \"%s\" failed: %s", task->table->name,
+					   PQerrorMessage(task->conn));
+				s->done = true;
+				goto fail;
+			}
+			s->len = n;
+			s->off = 0;
+			task->bytes += n;
+		}
+		if (copydec_feed(&s->dec, task->table, (const uint8_t *)s->msg, s->len, &s->off, &row, capacity,
+				 &task->err)) {
+			s->done = true;
+			goto fail;
+		}
+		if (s->off >= s->len) {
+			PQfreemem(s->msg);
+			s->msg = NULL;
+		}
+	}
+	task->rows += (int64_t)row;
+	for (int i = 0; i < s->dec.ncols; i++) {
+		task->lossy += s->dec.cols[i].lossy;
+		s->dec.cols[i].lossy = 0;
+	}
+	duckdb_data_chunk_set_size(output, row);
+	return;
+
+fail:
+	duckdb_data_chunk_set_size(output, 0);
+	duckdb_function_set_error(info, task->err.msg);
+}
+
+pg2md_code
+copyscan_register(duckdb_connection con, copyscan_registry *reg, pg2md_error *err)
+{
+	duckdb_table_function tf = duckdb_create_table_function();
+	duckdb_logical_type bigint = duckdb_create_logical_type(DUCKDB_TYPE_BIGINT);
+	duckdb_table_function_set_name(tf, "pg2md_scan");
+	duckdb_table_function_add_parameter(tf, bigint);
+	duckdb_destroy_logical_type(&bigint);
+	duckdb_table_function_set_extra_info(tf, reg, NULL);
+	duckdb_table_function_set_bind(tf, scan_bind);
+	duckdb_table_function_set_init(tf, scan_init);
+	duckdb_table_function_set_function(tf, scan_func);
+	duckdb_state st = duckdb_register_table_function(con, tf);
+	duckdb_destroy_table_function(&tf);
+	if (st != DuckDBSuccess)
+		return pg2md_fail(err, PG2MD_ERR_RUN, "could not register the COPY scan with DuckDB");
+	return PG2MD_OK;
+}

@@ -1,0 +1,35 @@
+/*
+ * pgconn.h — PostgreSQL connections for pg2md: connect from the resolved
+ * configuration, run a statement, and share one snapshot across connections.
+ *
+ * Credentials come from the config (fields or a connection string, plus
+ * pass-through libpq parameters such as sslmode); whatever is left unset is
+ * filled by libpq itself from PGHOST, PGPORT, PGPASSWORD, ~/.pgpass, …
+ * No function here ever puts a password into a message.
+ */
+#ifndef PG2MD_PGCONN_H
+#define PG2MD_PGCONN_H
+
+#include <libpq-fe.h>
+
+#include "config/config.h"
+#include "util/error.h"
+
+/* Open a connection; on failure err gets code PG2MD_ERR_CONNECT and NULL is returned. */
+PGconn *pg_connect(const pg2md_config *cfg, pg2md_error *err);
+
+/* Run a statement that returns no rows (or ignore them); PG2MD_ERR_RUN on failure. */
+pg2md_code pg_exec(PGconn *conn, const char *sql, pg2md_error *err);
+
+/* Run a query; returns the result (caller PQclear()s) or NULL with err set. */
+PGresult *pg_query(PGconn *conn, const char *sql, int nparams, const char *const *params, pg2md_error *err);
+
+/* Start a repeatable-read, read-only transaction and export its snapshot (caller frees *snapshot). */
+pg2md_code pg_snapshot_export(PGconn *conn, char **snapshot, pg2md_error *err);
+/* Start a transaction that sees the exported snapshot. */
+pg2md_code pg_snapshot_import(PGconn *conn, const char *snapshot, pg2md_error *err);
+
+/* "host:port" as libpq resolved it, for messages (no secrets). */
+void pg_describe(PGconn *conn, char *out, size_t n);
+
+#endif

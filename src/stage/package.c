@@ -1,0 +1,231 @@
+/* package.c — load package folders and their atomic state changes (see package.h). */
+#include "stage/package.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/buf.h"
+
+static const char *const state_dirs[] = {"extracting", "extracted", "normalized", "loaded"};
+
+const char *
+pkg_state_name(pkg_state s)
+{
+	return state_dirs[s];
+}
+
+char *
+pkg_pipeline_dir(const pg2md_config *cfg)
+{
+	return xasprintf("%s/%s", cfg->pipelines_dir, cfg->pipeline_name);
+}
+
+char *
+pkg_dir(const pg2md_config *cfg, pkg_state s, const char *load_id)
+{
+	return xasprintf("%s/%s/load/%s/%s", cfg->pipelines_dir, cfg->pipeline_name, state_dirs[s], load_id);
+}
+
+pg2md_code
+mkdir_p(const char *path, int mode, pg2md_error *err)
+{
+	char *p = xstrdup(path);
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, (mode_t)mode) != 0 && errno != EEXIST) {
+			pg2md_fail(err, PG2MD_ERR_RUN, "could not create folder \"%s\": %s", p, strerror(errno));
+			free(p);
+			return err->code;
+		}
+		*s = '/';
+	}
+	if (mkdir(p, (mode_t)mode) != 0 && errno != EEXIST) {
+		pg2md_fail(err, PG2MD_ERR_RUN, "could not create folder \"%s\": %s", p, strerror(errno));
+		free(p);
+		return err->code;
+	}
+	free(p);
+	return PG2MD_OK;
+}
+
+pg2md_code
+pkg_init_dirs(const pg2md_config *cfg, pg2md_error *err)
+{
+	for (int s = 0; s < 4; s++) {
+		char *d = xasprintf("%s/%s/load/%s", cfg->pipelines_dir, cfg->pipeline_name, state_dirs[s]);
+		pg2md_code result = mkdir_p(d, 0700, err);
+		free(d);
+		if (result)
+			return result;
+	}
+	return PG2MD_OK;
+}
+
+char *
+pkg_find(const pg2md_config *cfg, pkg_state s)
+{
+	char *d = xasprintf("%s/%s/load/%s", cfg->pipelines_dir, cfg->pipeline_name, state_dirs[s]);
+	DIR *dir = opendir(d);
+	char *best = NULL;
+	struct dirent *e;
+
+	free(d);
+	if (!dir)
+		return NULL;
+	while ((e = readdir(dir)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		/* load ids are fixed-width timestamps: the smallest is the oldest */
+		if (!best || strcmp(e->d_name, best) < 0) {
+			free(best);
+			best = xstrdup(e->d_name);
+		}
+	}
+	closedir(dir);
+	return best;
+}
+
+pg2md_code
+fsync_dir(const char *dir, pg2md_error *err)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
+		return pg2md_fail(err, PG2MD_ERR_RUN, "could not open folder \"%s\": %s", dir, strerror(errno));
+	if (fsync(fd) != 0) {
+		pg2md_fail(err, PG2MD_ERR_RUN, "could not fsync folder \"%s\": %s", dir, strerror(errno));
+		close(fd);
+		return err->code;
+	}
+	close(fd);
+	return PG2MD_OK;
+}
+
+pg2md_code
+fsync_tree(const char *path, pg2md_error *err)
+{
+	DIR *dir = opendir(path);
+	struct dirent *e;
+	if (!dir)
+		return pg2md_fail(err, PG2MD_ERR_RUN, "could not open folder \"%s\": %s", path, strerror(errno));
+	while ((e = readdir(dir)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		char *f = xasprintf("%s/%s", path, e->d_name);
+		struct stat st;
+		if (stat(f, &st) == 0 && S_ISDIR(st.st_mode)) {
+			fsync_tree(f, err);
+		} else {
+			int fd = open(f, O_RDONLY);
+			if (fd < 0 || fsync(fd) != 0)
+				pg2md_fail(err, PG2MD_ERR_RUN, "could not fsync \"%s\": %s", f, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+		}
+		free(f);
+	}
+	closedir(dir);
+	if (pg2md_failed(err))
+		return err->code;
+	return fsync_dir(path, err);
+}
+
+pg2md_code
+pkg_move(const pg2md_config *cfg, const char *load_id, pkg_state from, pkg_state to, pg2md_error *err)
+{
+	char *src = pkg_dir(cfg, from, load_id);
+	char *dst = pkg_dir(cfg, to, load_id);
+	char *parent = xasprintf("%s/%s/load/%s", cfg->pipelines_dir, cfg->pipeline_name, state_dirs[to]);
+	char *oldparent = xasprintf("%s/%s/load/%s", cfg->pipelines_dir, cfg->pipeline_name, state_dirs[from]);
+	pg2md_code result = PG2MD_OK;
+
+	if (fsync_tree(src, err) == PG2MD_OK) {
+		if (rename(src, dst) != 0)
+			pg2md_fail(err, PG2MD_ERR_RUN, "could not move package \"%s\" to \"%s\": %s", load_id,
+				   state_dirs[to], strerror(errno));
+		else if (fsync_dir(parent, err) == PG2MD_OK)
+			fsync_dir(oldparent, err);
+	}
+	result = err->code;
+	free(src);
+	free(dst);
+	free(parent);
+	free(oldparent);
+	return result;
+}
+
+void
+pkg_remove_tree(const char *path)
+{
+	DIR *dir = opendir(path);
+	struct dirent *e;
+	if (!dir) {
+		unlink(path);
+		return;
+	}
+	while ((e = readdir(dir)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		char *f = xasprintf("%s/%s", path, e->d_name);
+		struct stat st;
+		if (lstat(f, &st) == 0 && S_ISDIR(st.st_mode))
+			pkg_remove_tree(f);
+		else
+			unlink(f);
+		free(f);
+	}
+	closedir(dir);
+	rmdir(path);
+}
+
+pg2md_code
+json_write_atomic(const char *path, json_t *doc, pg2md_error *err)
+{
+	char *tmp = xasprintf("%s.tmp", path);
+	char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	int fd;
+
+	if (slash)
+		*slash = '\0';
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0) {
+		pg2md_fail(err, PG2MD_ERR_RUN, "could not write \"%s\": %s", tmp, strerror(errno));
+		goto done;
+	}
+	if (json_dumpfd(doc, fd, JSON_INDENT(1) | JSON_SORT_KEYS) != 0 || fsync(fd) != 0) {
+		pg2md_fail(err, PG2MD_ERR_RUN, "could not write \"%s\": %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		goto done;
+	}
+	close(fd);
+	if (rename(tmp, path) != 0) {
+		pg2md_fail(err, PG2MD_ERR_RUN, "could not rename \"%s\": %s", tmp, strerror(errno));
+		unlink(tmp);
+		goto done;
+	}
+	if (slash)
+		fsync_dir(dir, err);
+done:
+	free(tmp);
+	free(dir);
+	return err->code;
+}
+
+json_t *
+json_read_file(const char *path, pg2md_error *err)
+{
+	json_error_t jerr;
+	json_t *doc = json_load_file(path, 0, &jerr);
+	if (!doc)
+		pg2md_fail(err, PG2MD_ERR_RUN, "could not read \"%s\": %s (line %d)", path, jerr.text, jerr.line);
+	return doc;
+}

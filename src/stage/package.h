@@ -1,0 +1,58 @@
+/*
+ * package.h — load packages on disk, as dlt lays them out.
+ *
+ *   <pipelines_dir>/<pipeline_name>/load/extracting/<load_id>/   being written (discarded after a crash)
+ *                                      /extracted/<load_id>/    all Parquet files and the manifest written
+ *                                      /normalized/<load_id>/   schema and load plan fixed
+ *                                      /loaded/<load_id>/       in the destination (manifest kept, files removed)
+ *
+ * A package moves forward only when a stage has finished it: its files are
+ * fsynced, then the folder is renamed and the parent folder fsynced, so after
+ * a crash a package is wholly in one state.
+ */
+#ifndef PG2MD_PACKAGE_H
+#define PG2MD_PACKAGE_H
+
+#include <jansson.h>
+
+#include "config/config.h"
+#include "util/error.h"
+
+typedef enum pkg_state {
+	PKG_EXTRACTING,
+	PKG_EXTRACTED,
+	PKG_NORMALIZED,
+	PKG_LOADED
+} pkg_state;
+
+const char *pkg_state_name(pkg_state s);
+
+/* <pipelines_dir>/<pipeline_name> (caller frees). */
+char *pkg_pipeline_dir(const pg2md_config *cfg);
+/* The folder of a package in a state (caller frees). */
+char *pkg_dir(const pg2md_config *cfg, pkg_state s, const char *load_id);
+
+/* Create the pipeline's folders (mode 0700). */
+pg2md_code pkg_init_dirs(const pg2md_config *cfg, pg2md_error *err);
+
+/* Oldest package id in a state, or NULL (caller frees). */
+char *pkg_find(const pg2md_config *cfg, pkg_state s);
+
+/* Move a package from one state to the next (fsync files, rename, fsync parent). */
+pg2md_code pkg_move(const pg2md_config *cfg, const char *load_id, pkg_state from, pkg_state to, pg2md_error *err);
+
+/* Remove a folder and everything in it. */
+void pkg_remove_tree(const char *path);
+
+/* Write JSON atomically: temp file, fsync, rename, fsync the folder. mode 0600. */
+pg2md_code json_write_atomic(const char *path, json_t *doc, pg2md_error *err);
+json_t *json_read_file(const char *path, pg2md_error *err);
+
+/* fsync every regular file in a folder, then the folder. */
+pg2md_code fsync_tree(const char *dir, pg2md_error *err);
+pg2md_code fsync_dir(const char *dir, pg2md_error *err);
+
+/* mkdir -p with mode. */
+pg2md_code mkdir_p(const char *path, int mode, pg2md_error *err);
+
+#endif

@@ -1,0 +1,966 @@
+/*
+ * pipeline.c — extract, normalize and load (see pipeline.h).
+ *
+ * DESIGN.  A leader connection opens a repeatable-read transaction, exports
+ * its snapshot and reflects the tables inside it.  The planner cuts each
+ * table's leaves into page ranges (tasks); N workers, each owning one
+ * PostgreSQL connection that imported the snapshot and one DuckDB connection,
+ * take tasks from a shared counter.  A task is one SQL statement in DuckDB
+ * reading the pg2md_scan table function: it writes a Parquet file (staged)
+ * or inserts into a new destination table (direct).  A failed task records
+ * its error on itself and stops the hand-out; the first failure is the one
+ * reported.  Loading is one destination transaction per package: every
+ * table's rows and the _dlt_loads row commit together or not at all.
+ */
+#include "stage/pipeline.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <duckdb.h>
+#include <jansson.h>
+
+#include "dest/duck.h"
+#include "dest/naming.h"
+#include "source/catalog.h"
+#include "source/copyscan.h"
+#include "source/pgconn.h"
+#include "stage/package.h"
+#include "stage/task.h"
+#include "util/buf.h"
+#include "util/humanize.h"
+#include "util/log.h"
+
+#define PAGES_PER_TASK_DEFAULT 4096 /* 32 MB of heap with 8 kB pages */
+#define NEW_TABLE_PREFIX "_pg2md_new__"
+
+typedef struct run_ctx {
+	const pg2md_config *cfg;
+	pg2md_table *tables;
+	int ntables;
+	pg2md_task *tasks;
+	int ntasks;
+	copyscan_registry reg;
+	char *snapshot;
+	char *load_id;
+	char *pkg_path;       /* staged: the package folder being written */
+	const char *dataset;
+	bool direct;
+	duckdb_database ddb;  /* staged: in-memory DuckDB writing Parquet; direct: the destination */
+	pthread_mutex_t lock;
+	int next_task;
+	int failed;
+} run_ctx;
+
+typedef struct worker {
+	int id;
+	run_ctx *rc;
+	pthread_t thread;
+	pg2md_error err;
+} worker;
+
+static char *
+make_load_id(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return xasprintf("%ld.%06ld", (long)tv.tv_sec, (long)tv.tv_usec);
+}
+
+/* ---- planning ---------------------------------------------------------- */
+
+static char *
+copy_sql(const pg2md_table *t, int leaf, int64_t lo, int64_t hi)
+{
+	pg2md_buf b = PG2MD_BUF_INIT;
+	buf_puts(&b, "COPY (SELECT ");
+	for (int i = 0; i < t->ncols; i++) {
+		if (i)
+			buf_puts(&b, ", ");
+		buf_ident(&b, t->cols[i].name);
+		if (t->cols[i].as_text)
+			buf_puts(&b, "::text");
+	}
+	buf_printf(&b, " FROM %s%s", t->relkind == 'v' ? "" : "ONLY ", t->leaf_names[leaf]);
+	if (lo >= 0) {
+		buf_printf(&b, " WHERE ctid >= '(%lld,0)'::tid", (long long)lo);
+		if (hi >= 0)
+			buf_printf(&b, " AND ctid < '(%lld,0)'::tid", (long long)hi);
+	}
+	buf_puts(&b, ") TO STDOUT (FORMAT binary)");
+	return buf_detach(&b);
+}
+
+static int
+task_cmp(const void *a, const void *b)
+{
+	const pg2md_task *x = a, *y = b;
+	int64_t px = x->page_lo < 0 ? x->table->leaf_pages[x->leaf] : (x->page_hi < 0 ? PAGES_PER_TASK_DEFAULT : x->page_hi - x->page_lo);
+	int64_t py = y->page_lo < 0 ? y->table->leaf_pages[y->leaf] : (y->page_hi < 0 ? PAGES_PER_TASK_DEFAULT : y->page_hi - y->page_lo);
+	if (px != py)
+		return px > py ? -1 : 1;
+	return x->id - y->id;
+}
+
+static void
+plan_tasks(run_ctx *rc, int64_t pages_per_task)
+{
+	int cap = 16, n = 0;
+	pg2md_task *tasks = xcalloc((size_t)cap, sizeof(pg2md_task));
+
+	for (int ti = 0; ti < rc->ntables; ti++) {
+		pg2md_table *t = &rc->tables[ti];
+		for (int l = 0; l < t->nleaves; l++) {
+			int64_t pages = t->leaf_pages[l];
+			int64_t nparts = 1;
+			if (pages > pages_per_task + pages_per_task / 2)
+				nparts = (pages + pages_per_task - 1) / pages_per_task;
+			for (int64_t k = 0; k < nparts; k++) {
+				if (n == cap) {
+					cap *= 2;
+					tasks = xrealloc(tasks, (size_t)cap * sizeof(pg2md_task));
+				}
+				pg2md_task *task = &tasks[n];
+				memset(task, 0, sizeof(*task));
+				task->table_idx = ti;
+				task->table = t;
+				task->leaf = l;
+				task->page_lo = nparts > 1 ? k * pages_per_task : -1;
+				/* the last range is open-ended: the table may have grown since it was measured */
+				task->page_hi = nparts > 1 && k + 1 < nparts ? (k + 1) * pages_per_task : -1;
+				task->id = n++;
+			}
+		}
+		if (t->nleaves == 0) {
+			/* a partitioned table without partitions: nothing to read, still a destination table */
+			continue;
+		}
+	}
+	qsort(tasks, (size_t)n, sizeof(pg2md_task), task_cmp);
+	for (int i = 0; i < n; i++) {
+		pg2md_task *task = &tasks[i];
+		task->id = i;
+		task->copy_sql = copy_sql(task->table, task->leaf, task->page_lo, task->page_hi);
+		task->file = xasprintf("%s.%d.parquet", task->table->dest_name, i);
+		pg2md_error_init(&task->err);
+	}
+	rc->tasks = tasks;
+	rc->ntasks = n;
+	rc->reg.tasks = tasks;
+	rc->reg.ntasks = n;
+}
+
+/* ---- extraction -------------------------------------------------------- */
+
+static void
+column_defs(pg2md_buf *b, json_t *cols)
+{
+	size_t i;
+	json_t *c;
+	buf_putc(b, '(');
+	json_array_foreach(cols, i, c) {
+		if (i)
+			buf_puts(b, ", ");
+		buf_ident(b, json_string_value(json_object_get(c, "dest_name")));
+		buf_printf(b, " %s", json_string_value(json_object_get(c, "duck_type")));
+		if (!json_is_true(json_object_get(c, "nullable")))
+			buf_puts(b, " NOT NULL");
+	}
+	buf_putc(b, ')');
+}
+
+static char *
+task_statement(run_ctx *rc, pg2md_task *task)
+{
+	pg2md_buf b = PG2MD_BUF_INIT;
+	const pg2md_table *t = task->table;
+
+	if (rc->direct) {
+		char *nt = xasprintf(NEW_TABLE_PREFIX "%s", t->dest_name);
+		buf_puts(&b, "INSERT INTO ");
+		duck_qualified(&b, rc->dataset, nt);
+		free(nt);
+		buf_puts(&b, " SELECT ");
+		for (int i = 0; i < t->ncols; i++) {
+			if (i)
+				buf_puts(&b, ", ");
+			buf_puts(&b, "CAST(");
+			buf_ident(&b, t->cols[i].dest_name);
+			buf_printf(&b, " AS %s)", t->cols[i].duck_type);
+		}
+		if (t->ncols == 0)
+			buf_puts(&b, "*");
+		buf_printf(&b, " FROM pg2md_scan(%d)", task->id);
+	} else {
+		buf_puts(&b, "COPY (SELECT ");
+		for (int i = 0; i < t->ncols; i++) {
+			if (i)
+				buf_puts(&b, ", ");
+			if (t->cols[i].stage_as_text) {
+				buf_puts(&b, "CAST(");
+				buf_ident(&b, t->cols[i].dest_name);
+				buf_puts(&b, " AS VARCHAR) AS ");
+			}
+			buf_ident(&b, t->cols[i].dest_name);
+		}
+		if (t->ncols == 0)
+			buf_puts(&b, "*");
+		buf_printf(&b, " FROM pg2md_scan(%d)) TO ", task->id);
+		char *path = xasprintf("%s/%s", rc->pkg_path, task->file);
+		buf_literal(&b, path);
+		free(path);
+		buf_puts(&b, " (FORMAT parquet, COMPRESSION snappy)");
+	}
+	return buf_detach(&b);
+}
+
+static void *
+worker_main(void *arg)
+{
+	worker *w = arg;
+	run_ctx *rc = w->rc;
+	PGconn *conn = NULL;
+	duckdb_connection con = NULL;
+
+	conn = pg_connect(rc->cfg, &w->err);
+	if (!conn)
+		goto out;
+	if (pg_snapshot_import(conn, rc->snapshot, &w->err))
+		goto out;
+	if (duckdb_connect(rc->ddb, &con) == DuckDBError) {
+		pg2md_fail(&w->err, PG2MD_ERR_RUN, "could not connect to DuckDB");
+		goto out;
+	}
+	for (;;) {
+		pg2md_task *task;
+		pthread_mutex_lock(&rc->lock);
+		if (rc->failed || rc->next_task >= rc->ntasks) {
+			pthread_mutex_unlock(&rc->lock);
+			break;
+		}
+		task = &rc->tasks[rc->next_task++];
+		pthread_mutex_unlock(&rc->lock);
+
+		task->conn = conn;
+		task->worker = w->id;
+		task->started = now_seconds();
+		char *sql = task_statement(rc, task);
+		pg2md_debug("worker %d: task %d (%s): %s", w->id, task->id, task->table->name, task->copy_sql);
+		duckdb_result res;
+		if (duckdb_query(con, sql, &res) == DuckDBError) {
+			/* the scan's own error is the root cause when it has one */
+			pg2md_fail(&task->err, PG2MD_ERR_RUN, "copying table \"%s\" failed: %s", task->table->name,
+				   duckdb_result_error(&res));
+			copyscan_abort(conn);
+		}
+		duckdb_destroy_result(&res);
+		free(sql);
+		task->seconds = now_seconds() - task->started;
+		task->conn = NULL;
+		if (!rc->direct && !pg2md_failed(&task->err)) {
+			char *path = xasprintf("%s/%s", rc->pkg_path, task->file);
+			struct stat st;
+			if (stat(path, &st) == 0)
+				task->file_bytes = st.st_size;
+			free(path);
+		}
+		if (pg2md_failed(&task->err)) {
+			pg2md_error_merge(&w->err, &task->err);
+			pthread_mutex_lock(&rc->lock);
+			rc->failed = 1;
+			pthread_mutex_unlock(&rc->lock);
+			break;
+		}
+	}
+out:
+	if (pg2md_failed(&w->err)) {
+		pthread_mutex_lock(&rc->lock);
+		rc->failed = 1;
+		pthread_mutex_unlock(&rc->lock);
+	}
+	if (con)
+		duckdb_disconnect(&con);
+	if (conn)
+		PQfinish(conn);
+	return NULL;
+}
+
+static int
+effective_workers(const pg2md_config *cfg, int ntasks)
+{
+	int n = cfg->source_workers > 0 ? cfg->source_workers : 1;
+	if (cfg->pool_size > 0 && cfg->pool_size < n)
+		n = cfg->pool_size;
+	if (n > ntasks)
+		n = ntasks;
+	return n < 1 ? 1 : n;
+}
+
+static pg2md_code
+run_workers(run_ctx *rc, int nworkers, pg2md_error *err)
+{
+	worker *ws = xcalloc((size_t)nworkers, sizeof(worker));
+	pthread_mutex_init(&rc->lock, NULL);
+	rc->next_task = 0;
+	rc->failed = 0;
+	for (int i = 0; i < nworkers; i++) {
+		ws[i].id = i;
+		ws[i].rc = rc;
+		pg2md_error_init(&ws[i].err);
+		if (pthread_create(&ws[i].thread, NULL, worker_main, &ws[i]) != 0) {
+			pg2md_fail(err, PG2MD_ERR_RUN, "could not start worker thread: %s", strerror(errno));
+			nworkers = i;
+			pthread_mutex_lock(&rc->lock);
+			rc->failed = 1;
+			pthread_mutex_unlock(&rc->lock);
+			break;
+		}
+	}
+	for (int i = 0; i < nworkers; i++)
+		pthread_join(ws[i].thread, NULL);
+	/* The first task in plan order that failed holds the root cause; a worker's own
+	 * failure (connection) otherwise. */
+	for (int i = 0; i < rc->ntasks && !pg2md_failed(err); i++)
+		pg2md_error_merge(err, &rc->tasks[i].err);
+	for (int i = 0; i < nworkers && !pg2md_failed(err); i++)
+		pg2md_error_merge(err, &ws[i].err);
+	pthread_mutex_destroy(&rc->lock);
+	free(ws);
+	return err->code;
+}
+
+/* ---- manifest ----------------------------------------------------------- */
+
+static json_t *
+build_manifest(run_ctx *rc)
+{
+	json_t *doc = json_object();
+	json_t *tables = json_array();
+	json_object_set_new(doc, "load_id", json_string(rc->load_id));
+	json_object_set_new(doc, "pipeline_name", json_string(rc->cfg->pipeline_name));
+	json_object_set_new(doc, "dataset_name", json_string(rc->dataset));
+	json_object_set_new(doc, "mode", json_string(rc->direct ? "direct" : "staged"));
+	json_object_set_new(doc, "source_schema", json_string(rc->cfg->schema));
+	for (int ti = 0; ti < rc->ntables; ti++) {
+		pg2md_table *t = &rc->tables[ti];
+		json_t *jt = json_object(), *cols = json_array(), *files = json_array(), *pk = json_array();
+		int64_t rows = 0, bytes = 0, fbytes = 0, lossy = 0;
+		double first = 0, last = 0;
+		int ntasks = 0;
+		for (int c = 0; c < t->ncols; c++) {
+			json_t *jc = json_object();
+			json_object_set_new(jc, "name", json_string(t->cols[c].name));
+			json_object_set_new(jc, "dest_name", json_string(t->cols[c].dest_name));
+			json_object_set_new(jc, "pg_type", json_string(t->cols[c].pg_type));
+			json_object_set_new(jc, "duck_type", json_string(t->cols[c].duck_type));
+			json_object_set_new(jc, "nullable", json_boolean(t->cols[c].nullable));
+			json_array_append_new(cols, jc);
+		}
+		const pg2md_table_config *tc = pg2md_config_table(rc->cfg, t->name);
+		if (tc && tc->primary_key.n > 0) {
+			for (int k = 0; k < tc->primary_key.n; k++) {
+				char *dn = naming_normalize(rc->cfg->naming, tc->primary_key.items[k]);
+				json_array_append_new(pk, json_string(dn));
+				free(dn);
+			}
+		} else {
+			for (int k = 0; k < t->npk; k++)
+				json_array_append_new(pk, json_string(t->cols[t->pk[k]].dest_name));
+		}
+		for (int i = 0; i < rc->ntasks; i++) {
+			pg2md_task *task = &rc->tasks[i];
+			if (task->table != t)
+				continue;
+			rows += task->rows;
+			bytes += task->bytes;
+			fbytes += task->file_bytes;
+			lossy += task->lossy;
+			if (ntasks == 0 || task->started < first)
+				first = task->started;
+			if (task->started + task->seconds > last)
+				last = task->started + task->seconds;
+			ntasks++;
+			if (!rc->direct)
+				json_array_append_new(files, json_string(task->file));
+		}
+		json_object_set_new(jt, "name", json_string(t->name));
+		json_object_set_new(jt, "dest_name", json_string(t->dest_name));
+		json_object_set_new(jt, "write_disposition",
+				    json_string(pg2md_disposition_name(pg2md_config_disposition(rc->cfg, t->name))));
+		json_object_set_new(jt, "primary_key", pk);
+		json_object_set_new(jt, "columns", cols);
+		json_object_set_new(jt, "files", files);
+		json_object_set_new(jt, "rows", json_integer(rows));
+		json_object_set_new(jt, "bytes", json_integer(bytes));
+		json_object_set_new(jt, "file_bytes", json_integer(fbytes));
+		json_object_set_new(jt, "lossy", json_integer(lossy));
+		json_object_set_new(jt, "tasks", json_integer(ntasks));
+		json_object_set_new(jt, "seconds", json_real(ntasks ? last - first : 0.0));
+		json_array_append_new(tables, jt);
+	}
+	json_object_set_new(doc, "tables", tables);
+	return doc;
+}
+
+static void
+trace_from_manifest(pg2md_trace *trace, json_t *man)
+{
+	json_t *tables = json_object_get(man, "tables"), *jt;
+	size_t i;
+	trace->ntables = (int)json_array_size(tables);
+	trace->tables = xcalloc((size_t)trace->ntables + 1, sizeof(pg2md_table_stat));
+	json_array_foreach(tables, i, jt) {
+		pg2md_table_stat *s = &trace->tables[i];
+		s->name = xstrdup(json_string_value(json_object_get(jt, "name")));
+		s->dest_name = xstrdup(json_string_value(json_object_get(jt, "dest_name")));
+		s->disposition = xstrdup(json_string_value(json_object_get(jt, "write_disposition")));
+		s->rows = json_integer_value(json_object_get(jt, "rows"));
+		s->bytes = json_integer_value(json_object_get(jt, "bytes"));
+		s->file_bytes = json_integer_value(json_object_get(jt, "file_bytes"));
+		s->lossy = json_integer_value(json_object_get(jt, "lossy"));
+		s->tasks = (int)json_integer_value(json_object_get(jt, "tasks"));
+		s->files = (int)json_array_size(json_object_get(jt, "files"));
+		s->seconds = json_real_value(json_object_get(jt, "seconds"));
+	}
+	if (!trace->load_id)
+		trace->load_id = xstrdup(json_string_value(json_object_get(man, "load_id")));
+}
+
+/* ---- loading ------------------------------------------------------------ */
+
+static uint64_t
+fnv1a(const char *s)
+{
+	uint64_t h = UINT64_C(1469598103934665603);
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= UINT64_C(1099511628211);
+	}
+	return h;
+}
+
+/* The SELECT list that casts staged columns to their destination types. */
+static void
+select_list(pg2md_buf *b, json_t *cols)
+{
+	size_t i;
+	json_t *c;
+	if (json_array_size(cols) == 0) {
+		buf_puts(b, "*");
+		return;
+	}
+	json_array_foreach(cols, i, c) {
+		const char *dn = json_string_value(json_object_get(c, "dest_name"));
+		if (i)
+			buf_puts(b, ", ");
+		buf_puts(b, "CAST(");
+		buf_ident(b, dn);
+		buf_printf(b, " AS %s) AS ", json_string_value(json_object_get(c, "duck_type")));
+		buf_ident(b, dn);
+	}
+}
+
+static pg2md_code
+load_table_sql(pg2md_buf *sql, json_t *jt, const char *dataset, const char *pkg_path, bool direct, pg2md_error *err)
+{
+	const char *dest = json_string_value(json_object_get(jt, "dest_name"));
+	const char *disp = json_string_value(json_object_get(jt, "write_disposition"));
+	json_t *cols = json_object_get(jt, "columns");
+	json_t *files = json_object_get(jt, "files");
+	json_t *pk = json_object_get(jt, "primary_key");
+	pg2md_buf src = PG2MD_BUF_INIT, target = PG2MD_BUF_INIT;
+	char *newt = xasprintf(NEW_TABLE_PREFIX "%s", dest);
+	size_t i;
+	json_t *f;
+	bool has_rows = direct || json_array_size(files) > 0;
+
+	duck_qualified(&target, dataset, dest);
+	if (direct) {
+		duck_qualified(&src, dataset, newt);
+	} else {
+		buf_puts(&src, "read_parquet([");
+		json_array_foreach(files, i, f) {
+			char *p = xasprintf("%s/%s", pkg_path, json_string_value(f));
+			if (i)
+				buf_puts(&src, ", ");
+			buf_literal(&src, p);
+			free(p);
+		}
+		buf_puts(&src, "])");
+	}
+
+	if (strcmp(disp, "replace") == 0) {
+		buf_printf(sql, "DROP TABLE IF EXISTS %s;\n", target.data);
+		if (direct) {
+			buf_printf(sql, "ALTER TABLE %s RENAME TO ", src.data);
+			buf_ident(sql, dest);
+			buf_puts(sql, ";\n");
+		} else {
+			buf_printf(sql, "CREATE TABLE %s ", target.data);
+			column_defs(sql, cols);
+			buf_puts(sql, ";\n");
+			if (has_rows) {
+				buf_printf(sql, "INSERT INTO %s SELECT ", target.data);
+				select_list(sql, cols);
+				buf_printf(sql, " FROM %s;\n", src.data);
+			}
+		}
+	} else if (strcmp(disp, "append") == 0 || strcmp(disp, "merge") == 0) {
+		buf_printf(sql, "CREATE TABLE IF NOT EXISTS %s ", target.data);
+		column_defs(sql, cols);
+		buf_puts(sql, ";\n");
+		if (strcmp(disp, "merge") == 0) {
+			if (json_array_size(pk) == 0) {
+				pg2md_fail(err, PG2MD_ERR_USAGE, "table \"%s\" has write_disposition \"merge\" but no primary key",
+					   json_string_value(json_object_get(jt, "name")));
+				pg2md_hint(err, "add a primary key at the source, or set primary_key under "
+						"[sources.sql_database.%s]", json_string_value(json_object_get(jt, "name")));
+				goto out;
+			}
+			pg2md_buf part = PG2MD_BUF_INIT, cond = PG2MD_BUF_INIT;
+			json_array_foreach(pk, i, f) {
+				if (i) {
+					buf_puts(&part, ", ");
+					buf_puts(&cond, " AND ");
+				}
+				buf_ident(&part, json_string_value(f));
+				buf_printf(&cond, "%s.", target.data);
+				buf_ident(&cond, json_string_value(f));
+				buf_puts(&cond, " IS NOT DISTINCT FROM s.");
+				buf_ident(&cond, json_string_value(f));
+			}
+			buf_puts(sql, "CREATE OR REPLACE TEMP TABLE _pg2md_merge AS SELECT ");
+			select_list(sql, cols);
+			if (has_rows)
+				buf_printf(sql, " FROM %s QUALIFY row_number() OVER (PARTITION BY %s) = 1;\n", src.data, part.data);
+			else
+				buf_puts(sql, " FROM (SELECT 1) WHERE false;\n");
+			buf_printf(sql, "DELETE FROM %s USING _pg2md_merge s WHERE %s;\n", target.data, cond.data);
+			buf_printf(sql, "INSERT INTO %s BY NAME SELECT * FROM _pg2md_merge;\nDROP TABLE _pg2md_merge;\n",
+				   target.data);
+			buf_release(&part);
+			buf_release(&cond);
+		} else if (has_rows) {
+			buf_printf(sql, "INSERT INTO %s BY NAME SELECT ", target.data);
+			select_list(sql, cols);
+			buf_printf(sql, " FROM %s;\n", src.data);
+		}
+		if (direct)
+			buf_printf(sql, "DROP TABLE IF EXISTS %s;\n", src.data);
+	} else {
+		pg2md_fail(err, PG2MD_ERR_USAGE, "unknown write disposition \"%s\"", disp);
+	}
+out:
+	buf_release(&src);
+	buf_release(&target);
+	free(newt);
+	return err->code;
+}
+
+/*
+ * Load one package into the destination in one transaction with its
+ * _dlt_loads row.  A package whose load_id is already in _dlt_loads was
+ * loaded by a run that died before it could mark the package: nothing is
+ * loaded twice.
+ */
+static pg2md_code
+load_package(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const char *pkg_path, bool direct,
+	     bool *already, pg2md_error *err)
+{
+	const char *load_id = json_string_value(json_object_get(man, "load_id"));
+	const char *dataset = json_string_value(json_object_get(man, "dataset_name"));
+	pg2md_buf sql = PG2MD_BUF_INIT;
+	char *found = NULL;
+	json_t *jt;
+	size_t i;
+
+	*already = false;
+	if (dest_prepare_dataset(dest, dataset, err))
+		return err->code;
+	if (duck_exec(dest->con, "BEGIN TRANSACTION", "starting the load", err))
+		return err->code;
+	buf_puts(&sql, "SELECT load_id FROM ");
+	duck_qualified(&sql, dataset, "_dlt_loads");
+	buf_puts(&sql, " WHERE load_id = ");
+	buf_literal(&sql, load_id);
+	if (duck_scalar(dest->con, sql.data, &found, err))
+		goto fail;
+	if (found) {
+		free(found);
+		*already = true;
+		buf_release(&sql);
+		return duck_exec(dest->con, "ROLLBACK", "ending the load", err);
+	}
+	json_array_foreach(json_object_get(man, "tables"), i, jt) {
+		buf_reset(&sql);
+		if (load_table_sql(&sql, jt, dataset, pkg_path, direct, err))
+			goto fail;
+		char *what = xasprintf("loading table \"%s\"", json_string_value(json_object_get(jt, "dest_name")));
+		pg2md_debug("%s:\n%s", what, sql.data);
+		pg2md_code result = duck_exec(dest->con, sql.data, what, err);
+		free(what);
+		if (result)
+			goto fail;
+	}
+
+	/* The stored schema, as dlt keeps it in _dlt_version, and the load's row. */
+	json_t *schema = json_object();
+	json_object_set_new(schema, "name", json_string("sql_database"));
+	json_object_set(schema, "tables", json_object_get(man, "tables"));
+	char *schema_text = json_dumps(schema, JSON_SORT_KEYS | JSON_COMPACT);
+	json_decref(schema);
+	char hash[32];
+	snprintf(hash, sizeof(hash), "%016llx", (unsigned long long)fnv1a(schema_text));
+
+	buf_reset(&sql);
+	buf_puts(&sql, "INSERT INTO ");
+	duck_qualified(&sql, dataset, "_dlt_version");
+	buf_puts(&sql, " SELECT coalesce((SELECT max(version) FROM ");
+	duck_qualified(&sql, dataset, "_dlt_version");
+	buf_puts(&sql, "), 0) + 1, 9, now(), 'sql_database', ");
+	buf_literal(&sql, hash);
+	buf_puts(&sql, ", ");
+	buf_literal(&sql, schema_text);
+	buf_puts(&sql, " WHERE NOT EXISTS (SELECT 1 FROM ");
+	duck_qualified(&sql, dataset, "_dlt_version");
+	buf_puts(&sql, " WHERE version_hash = ");
+	buf_literal(&sql, hash);
+	buf_puts(&sql, ");\nINSERT INTO ");
+	duck_qualified(&sql, dataset, "_dlt_pipeline_state");
+	buf_puts(&sql, " SELECT coalesce((SELECT max(version) FROM ");
+	duck_qualified(&sql, dataset, "_dlt_pipeline_state");
+	buf_puts(&sql, "), 0) + 1, 4, ");
+	buf_literal(&sql, cfg->pipeline_name);
+	buf_puts(&sql, ", ");
+	json_t *state = json_pack("{s:s, s:s, s:s, s:{}}", "pipeline_name", cfg->pipeline_name, "dataset_name", dataset,
+				  "default_schema_name", "sql_database", "sources");
+	char *state_text = json_dumps(state, JSON_SORT_KEYS | JSON_COMPACT);
+	json_decref(state);
+	buf_literal(&sql, state_text);
+	buf_puts(&sql, ", now(), ");
+	buf_literal(&sql, hash);
+	buf_puts(&sql, ", ");
+	buf_literal(&sql, load_id);
+	buf_puts(&sql, ", gen_random_uuid()::VARCHAR;\nINSERT INTO ");
+	duck_qualified(&sql, dataset, "_dlt_loads");
+	buf_puts(&sql, " VALUES (");
+	buf_literal(&sql, load_id);
+	buf_puts(&sql, ", 'sql_database', 0, now(), ");
+	buf_literal(&sql, hash);
+	buf_puts(&sql, ");\nCOMMIT");
+	free(schema_text);
+	free(state_text);
+	if (duck_exec(dest->con, sql.data, "recording the load", err))
+		goto fail;
+	buf_release(&sql);
+	return PG2MD_OK;
+
+fail:
+	buf_release(&sql);
+	{
+		pg2md_error ignore;
+		pg2md_error_init(&ignore);
+		duck_exec(dest->con, "ROLLBACK", "rolling back", &ignore);
+	}
+	return err->code;
+}
+
+/* Load a normalized package and mark it loaded (its Parquet files are removed). */
+static pg2md_code
+finish_package(const pg2md_config *cfg, const char *load_id, pg2md_trace *trace, pg2md_error *err)
+{
+	char *path = pkg_dir(cfg, PKG_NORMALIZED, load_id);
+	char *manpath = xasprintf("%s/manifest.json", path);
+	json_t *man = json_read_file(manpath, err);
+	pg2md_dest dest;
+	bool already = false;
+	double t0 = now_seconds();
+
+	free(manpath);
+	if (!man) {
+		free(path);
+		return err->code;
+	}
+	if (!trace->tables)
+		trace_from_manifest(trace, man);
+	if (dest_open(&dest, cfg, cfg->load_workers > 0 ? cfg->load_workers : 1, err) == PG2MD_OK) {
+		free(trace->destination);
+		trace->destination = xstrdup(dest.where);
+		if (load_package(cfg, &dest, man, path, false, &already, err) == PG2MD_OK) {
+			if (already)
+				pg2md_info("package %s was already loaded; marking it loaded", load_id);
+		}
+		dest_close(&dest);
+	}
+	trace->t_load += now_seconds() - t0;
+	if (!pg2md_failed(err) && pkg_move(cfg, load_id, PKG_NORMALIZED, PKG_LOADED, err) == PG2MD_OK) {
+		/* The data is in the destination: keep the manifest, drop the files. */
+		char *done = pkg_dir(cfg, PKG_LOADED, load_id);
+		size_t i;
+		json_t *jt, *f;
+		size_t k;
+		json_array_foreach(json_object_get(man, "tables"), i, jt) {
+			json_array_foreach(json_object_get(jt, "files"), k, f) {
+				char *fp = xasprintf("%s/%s", done, json_string_value(f));
+				unlink(fp);
+				free(fp);
+			}
+		}
+		free(done);
+	}
+	json_decref(man);
+	free(path);
+	return err->code;
+}
+
+/* Normalize: fix the schema of an extracted package (schema.json) and move it on. */
+static pg2md_code
+normalize_package(const pg2md_config *cfg, const char *load_id, pg2md_trace *trace, pg2md_error *err)
+{
+	double t0 = now_seconds();
+	char *path = pkg_dir(cfg, PKG_EXTRACTED, load_id);
+	char *manpath = xasprintf("%s/manifest.json", path);
+	char *schemapath = xasprintf("%s/schema.json", path);
+	json_t *man = json_read_file(manpath, err);
+	if (man) {
+		json_t *schema = json_object();
+		json_object_set_new(schema, "name", json_string("sql_database"));
+		json_object_set(schema, "tables", json_object_get(man, "tables"));
+		if (json_write_atomic(schemapath, schema, err) == PG2MD_OK)
+			pkg_move(cfg, load_id, PKG_EXTRACTED, PKG_NORMALIZED, err);
+		json_decref(schema);
+		if (!trace->tables)
+			trace_from_manifest(trace, man);
+		json_decref(man);
+	}
+	free(path);
+	free(manpath);
+	free(schemapath);
+	trace->t_normalize += now_seconds() - t0;
+	return err->code;
+}
+
+/* ---- the run ------------------------------------------------------------ */
+
+static pg2md_code
+extract(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace, pg2md_error *err)
+{
+	run_ctx rc;
+	PGconn *leader = NULL;
+	pg2md_dest dest;
+	duckdb_database stagedb = NULL;
+	duckdb_connection regcon = NULL;
+	double t0 = now_seconds();
+	json_t *man = NULL;
+
+	memset(&rc, 0, sizeof(rc));
+	memset(&dest, 0, sizeof(dest));
+	rc.cfg = cfg;
+	rc.direct = direct;
+	rc.dataset = cfg->dataset_name;
+	rc.load_id = make_load_id();
+	trace->load_id = xstrdup(rc.load_id);
+
+	leader = pg_connect(cfg, err);
+	if (!leader)
+		goto out;
+	if (pg_snapshot_export(leader, &rc.snapshot, err))
+		goto out;
+	if (catalog_reflect(leader, cfg, &rc.tables, &rc.ntables, err))
+		goto out;
+	for (int i = 0; i < rc.ntables; i++)
+		if (pg2md_config_disposition(cfg, rc.tables[i].name) == PG2MD_DISP_MERGE && rc.tables[i].npk == 0 &&
+		    !(pg2md_config_table(cfg, rc.tables[i].name) &&
+		      pg2md_config_table(cfg, rc.tables[i].name)->primary_key.n > 0)) {
+			pg2md_fail(err, PG2MD_ERR_USAGE, "table \"%s\" has write_disposition \"merge\" but no primary key",
+				   rc.tables[i].name);
+			pg2md_hint(err, "add a primary key at the source, or set primary_key under [sources.sql_database.%s]",
+				   rc.tables[i].name);
+			goto out;
+		}
+	plan_tasks(&rc, PAGES_PER_TASK_DEFAULT);
+	int nworkers = effective_workers(cfg, rc.ntasks);
+	trace->workers = nworkers;
+	trace->ntasks = rc.ntasks;
+	trace->direct = direct;
+
+	if (direct) {
+		if (dest_open(&dest, cfg, nworkers, err))
+			goto out;
+		trace->destination = xstrdup(dest.where);
+		if (dest_prepare_dataset(&dest, rc.dataset, err))
+			goto out;
+		pg2md_buf sql = PG2MD_BUF_INIT;
+		for (int i = 0; i < rc.ntables; i++) {
+			pg2md_table *t = &rc.tables[i];
+			char *nt = xasprintf(NEW_TABLE_PREFIX "%s", t->dest_name);
+			buf_reset(&sql);
+			buf_puts(&sql, "DROP TABLE IF EXISTS ");
+			duck_qualified(&sql, rc.dataset, nt);
+			buf_puts(&sql, "; CREATE TABLE ");
+			duck_qualified(&sql, rc.dataset, nt);
+			buf_puts(&sql, " (");
+			for (int c = 0; c < t->ncols; c++) {
+				if (c)
+					buf_puts(&sql, ", ");
+				buf_ident(&sql, t->cols[c].dest_name);
+				buf_printf(&sql, " %s%s", t->cols[c].duck_type, t->cols[c].nullable ? "" : " NOT NULL");
+			}
+			buf_puts(&sql, ")");
+			free(nt);
+			if (duck_exec(dest.con, sql.data, "creating a destination table", err))
+				break;
+		}
+		buf_release(&sql);
+		if (pg2md_failed(err))
+			goto out;
+		rc.ddb = dest.db;
+		regcon = dest.con;
+	} else {
+		duckdb_config dc;
+		char tbuf[16];
+		char *open_err = NULL;
+		if (pkg_init_dirs(cfg, err))
+			goto out;
+		rc.pkg_path = pkg_dir(cfg, PKG_EXTRACTING, rc.load_id);
+		if (mkdir_p(rc.pkg_path, 0700, err))
+			goto out;
+		duckdb_create_config(&dc);
+		snprintf(tbuf, sizeof(tbuf), "%d", nworkers);
+		duckdb_set_config(dc, "threads", tbuf);
+		duckdb_set_config(dc, "preserve_insertion_order", "false");
+		if (duckdb_open_ext(":memory:", &stagedb, dc, &open_err) == DuckDBError) {
+			pg2md_fail(err, PG2MD_ERR_RUN, "could not start DuckDB for staging: %s", open_err ? open_err : "");
+			duckdb_free(open_err);
+			duckdb_destroy_config(&dc);
+			goto out;
+		}
+		duckdb_destroy_config(&dc);
+		if (duckdb_connect(stagedb, &regcon) == DuckDBError) {
+			pg2md_fail(err, PG2MD_ERR_RUN, "could not connect to the staging DuckDB");
+			goto out;
+		}
+		rc.ddb = stagedb;
+	}
+	if (copyscan_register(regcon, &rc.reg, err))
+		goto out;
+
+	pg2md_info("extracting %d tables in %d tasks with %d workers", rc.ntables, rc.ntasks, nworkers);
+	if (run_workers(&rc, nworkers, err))
+		goto out;
+	/* Every worker has its snapshot; the leader's transaction can end. */
+	pg_exec(leader, "COMMIT", err);
+	trace->t_extract = now_seconds() - t0;
+
+	man = build_manifest(&rc);
+	trace_from_manifest(trace, man);
+	if (direct) {
+		double t1 = now_seconds();
+		bool already;
+		if (load_package(cfg, &dest, man, NULL, true, &already, err) == PG2MD_OK)
+			trace->t_load = now_seconds() - t1;
+	} else {
+		char *manpath = xasprintf("%s/manifest.json", rc.pkg_path);
+		pg2md_code result = json_write_atomic(manpath, man, err);
+		free(manpath);
+		if (result == PG2MD_OK && pkg_move(cfg, rc.load_id, PKG_EXTRACTING, PKG_EXTRACTED, err) == PG2MD_OK) {
+			if ((stages & STAGE_NORMALIZE) && normalize_package(cfg, rc.load_id, trace, err) == PG2MD_OK &&
+			    (stages & STAGE_LOAD))
+				finish_package(cfg, rc.load_id, trace, err);
+		}
+	}
+
+out:
+	if (pg2md_failed(err) && rc.pkg_path && !direct) {
+		/* A half-extracted package is never loaded: discard it now rather than at the next run. */
+		pkg_remove_tree(rc.pkg_path);
+	}
+	json_decref(man);
+	if (regcon && !direct)
+		duckdb_disconnect(&regcon);
+	if (stagedb)
+		duckdb_close(&stagedb);
+	if (direct)
+		dest_close(&dest);
+	if (leader)
+		PQfinish(leader);
+	for (int i = 0; i < rc.ntasks; i++) {
+		free(rc.tasks[i].copy_sql);
+		free(rc.tasks[i].file);
+	}
+	free(rc.tasks);
+	catalog_free(rc.tables, rc.ntables);
+	free(rc.snapshot);
+	free(rc.load_id);
+	free(rc.pkg_path);
+	return err->code;
+}
+
+pg2md_code
+pipeline_run(const pg2md_config *cfg, int stages, pg2md_trace *trace, pg2md_error *err)
+{
+	double t0 = now_seconds();
+	char *id;
+
+	memset(trace, 0, sizeof(*trace));
+	trace->dataset = xstrdup(cfg->dataset_name);
+	if (pkg_init_dirs(cfg, err))
+		goto out;
+
+	/* A package that a crash left half-extracted is discarded. */
+	while ((id = pkg_find(cfg, PKG_EXTRACTING)) != NULL) {
+		char *p = pkg_dir(cfg, PKG_EXTRACTING, id);
+		pg2md_warn("discarding package %s that an earlier run did not finish extracting", id);
+		pkg_remove_tree(p);
+		free(p);
+		free(id);
+	}
+	/* A package already extracted or normalized is finished first, and the run stops there. */
+	if (stages & (STAGE_NORMALIZE | STAGE_LOAD)) {
+		if ((id = pkg_find(cfg, PKG_NORMALIZED)) != NULL || (id = pkg_find(cfg, PKG_EXTRACTED)) != NULL) {
+			char *np = pkg_dir(cfg, PKG_NORMALIZED, id);
+			bool normalized = access(np, F_OK) == 0;
+			free(np);
+			trace->finished_pending = true;
+			trace->pending_state = xstrdup(normalized ? "normalized" : "extracted");
+			trace->load_id = xstrdup(id);
+			if (!normalized && (stages & STAGE_NORMALIZE))
+				normalize_package(cfg, id, trace, err);
+			if (!pg2md_failed(err) && (stages & STAGE_LOAD) &&
+			    (normalized || (stages & STAGE_NORMALIZE)))
+				finish_package(cfg, id, trace, err);
+			free(id);
+			goto out;
+		}
+	}
+	if (stages & STAGE_EXTRACT)
+		extract(cfg, cfg->direct, stages, trace, err);
+
+out:
+	trace->t_total = now_seconds() - t0;
+	trace->peak_rss = peak_rss_bytes();
+	trace->result = err->code;
+	return err->code;
+}
+
+void
+pipeline_trace_release(pg2md_trace *trace)
+{
+	for (int i = 0; i < trace->ntables; i++) {
+		free(trace->tables[i].name);
+		free(trace->tables[i].dest_name);
+		free(trace->tables[i].disposition);
+	}
+	free(trace->tables);
+	free(trace->load_id);
+	free(trace->pending_state);
+	free(trace->destination);
+	free(trace->dataset);
+	memset(trace, 0, sizeof(*trace));
+}

@@ -1,0 +1,41 @@
+/*
+ * task.h — one unit of extraction work: a table, or a page range of one leaf
+ * of it, read with one COPY on one connection.
+ *
+ * Tasks are planned before any data moves (plan.c) and handed out from a
+ * shared queue; a worker fills in the results and the error of the task it
+ * ran, so an error travels with its item, never through a global.
+ */
+#ifndef PG2MD_TASK_H
+#define PG2MD_TASK_H
+
+#include <libpq-fe.h>
+#include <stdint.h>
+
+#include "source/catalog.h"
+#include "util/error.h"
+
+typedef struct pg2md_task {
+	int id;
+	int table_idx;
+	pg2md_table *table;
+	int leaf;            /* index into table->leaf_* */
+	int64_t page_lo;     /* first page, or -1: the whole leaf */
+	int64_t page_hi;     /* page after the last, or -1: open-ended */
+	char *copy_sql;      /* COPY (SELECT …) TO STDOUT (FORMAT binary) */
+	char *file;          /* staged mode: the Parquet file written, relative to the package */
+
+	PGconn *conn;        /* the running worker's connection */
+
+	/* results */
+	int64_t rows;
+	int64_t bytes;       /* COPY bytes received */
+	int64_t file_bytes;  /* Parquet bytes written */
+	int64_t lossy;       /* values not representable exactly (counted, see docs/types.md) */
+	double started;
+	double seconds;
+	int worker;
+	pg2md_error err;
+} pg2md_task;
+
+#endif
