@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "dest/duck.h"
+#include "util/buf.h"
 
 int
 cmd_sql(cli_opts *opts)
@@ -26,13 +27,23 @@ cmd_sql(cli_opts *opts)
 	if (dest_open(&dest, cfg, 2, &err) == PG2MD_OK) {
 		for (int i = 0; i < opts->nargs && !pg2md_failed(&err); i++) {
 			duckdb_result res;
-			if (duckdb_query(dest.con, opts->args[i], &res) == DuckDBError) {
+			/* Render every value as DuckDB's own text: a SELECT is wrapped in a cast to VARCHAR;
+			 * what cannot be wrapped (DESCRIBE, SHOW, DDL) runs as it is. */
+			char *wrapped = xasprintf("SELECT CAST(COLUMNS(*) AS VARCHAR) FROM (%s)", opts->args[i]);
+			duckdb_state st = duckdb_query(dest.con, wrapped, &res);
+			free(wrapped);
+			if (st == DuckDBError) {
+				duckdb_destroy_result(&res);
+				st = duckdb_query(dest.con, opts->args[i], &res);
+			}
+			if (st == DuckDBError) {
 				pg2md_fail(&err, PG2MD_ERR_RUN, "%s", duckdb_result_error(&res));
 			} else {
 				idx_t nc = duckdb_column_count(&res), nr = duckdb_row_count(&res);
 				for (idx_t r = 0; r < nr; r++) {
 					for (idx_t c = 0; c < nc; c++) {
-						char *v = duckdb_value_is_null(&res, c, r) ? NULL : duckdb_value_varchar(&res, c, r);
+						/* NULL (or a value with no text form) comes back as nullptr */
+						char *v = duckdb_value_varchar(&res, c, r);
 						printf("%s%s", c ? "\t" : "", v ? v : "NULL");
 						duckdb_free(v);
 					}

@@ -65,6 +65,8 @@ typedef struct pg2md_table_config {
 typedef struct pg2md_config {
 	/* project */
 	char *project_dir;             /* folder holding .dlt/ (absolute) */
+	char *config_path;             /* <project_dir>/.dlt/config.toml (may not exist) */
+	char *secrets_path;            /* <project_dir>/.dlt/secrets.toml (may not exist) */
 	char *pipelines_dir;           /* default <project_dir>/.pg2md/pipelines; [runtime] pipelines_dir / PIPELINES_DIR */
 	char *pipeline_name;           /* [pipeline] pipeline_name, default "pg2md" */
 	char *dataset_name;            /* [pipeline] dataset_name, default "pg2md_data" */
@@ -78,9 +80,12 @@ typedef struct pg2md_config {
 	bool direct;                   /* [sources.sql_database] direct / PG2MD direct mode; default false */
 
 	/* credentials: fields, or a connection string; libpq PG* variables fill the rest */
-	char *pg_conn_string;          /* credentials = "postgresql://…" (secret) */
+	char *pg_conn_string;          /* credentials = "postgresql://…" (secret), as written; already
+	                                * parsed into the fields below, which are what to connect with
+	                                * (pg2md_config_pg_params) */
 	char *pg_host, *pg_database, *pg_username, *pg_password, *pg_drivername;
 	int pg_port;                   /* 0 = libpq's default */
+	char pg_port_text[12];         /* pg_port as text, "" when 0 (for libpq) */
 	pg2md_strlist pg_query_keys;   /* [...credentials.query] sslmode = "require", … passed to libpq */
 	pg2md_strlist pg_query_values;
 
@@ -92,6 +97,7 @@ typedef struct pg2md_config {
 
 	/* destinations */
 	char *duckdb_path;             /* [destination.duckdb] credentials; default <project>/<pipeline>.duckdb */
+	char *md_conn_string;          /* [destination.motherduck] credentials = "md:db?motherduck_token=…" (secret), as written */
 	char *md_token;                /* secret */
 	char *md_database;             /* default "my_db" */
 	int64_t batch_size;            /* [destination.motherduck] batch_size; default 1000000 */
@@ -132,6 +138,9 @@ typedef struct pg2md_config_flags {
 	int direct;                    /* -1 not given, 0/1 */
 } pg2md_config_flags;
 
+/* Flags with nothing given: pg2md_config_flags f = PG2MD_CONFIG_FLAGS_INIT; */
+#define PG2MD_CONFIG_FLAGS_INIT { .direct = -1 }
+
 /*
  * Load and resolve the configuration: files, then environment, then flags.
  * envp is the environment to read (NULL: the process environment), so tests
@@ -153,5 +162,21 @@ pg2md_disposition pg2md_config_disposition(const pg2md_config *cfg, const char *
 
 const char *pg2md_disposition_name(pg2md_disposition d);
 int pg2md_disposition_parse(const char *s); /* -1 when unknown */
+
+/* "default", "config.toml", "secrets.toml", "environment", "flag". */
+const char *pg2md_origin_name(pg2md_origin origin);
+
+/* The provenance entry of a canonical dotted key, or NULL. */
+const pg2md_provenance *pg2md_config_provenance(const pg2md_config *cfg, const char *key);
+
+/*
+ * Fill keys[] / values[] for PQconnectdbParams(keys, values, 0) from the
+ * source credentials: host, port, dbname, user, password (only those set;
+ * libpq's PG* variables and defaults fill the rest), then the query
+ * parameters (sslmode, …), then fallback_application_name.  At most max - 1
+ * pairs; the arrays are NULL-terminated.  The strings point into cfg.
+ * Returns the number of pairs.
+ */
+int pg2md_config_pg_params(const pg2md_config *cfg, const char **keys, const char **values, int max);
 
 #endif

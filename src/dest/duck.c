@@ -32,9 +32,9 @@ duck_scalar(duckdb_connection con, const char *sql, char **out, pg2md_error *err
 		duckdb_destroy_result(&res);
 		return err->code;
 	}
-	if (duckdb_row_count(&res) > 0 && duckdb_column_count(&res) > 0 && !duckdb_value_is_null(&res, 0, 0)) {
+	if (duckdb_row_count(&res) > 0 && duckdb_column_count(&res) > 0) {
 		char *v = duckdb_value_varchar(&res, 0, 0);
-		*out = xstrdup(v);
+		*out = v ? xstrdup(v) : NULL;
 		duckdb_free(v);
 	}
 	duckdb_destroy_result(&res);

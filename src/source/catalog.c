@@ -128,15 +128,16 @@ static const char *tables_sql =
 
 static const char *columns_sql =
 	"WITH RECURSIVE cols AS ("
-	" SELECT a.attnum, a.attname, a.attnotnull AS notnull, a.atttypid AS typid, a.atttypmod AS typmod,"
+	" SELECT a.attnum, a.attname, a.attnotnull AS nn, a.atttypid AS typid, a.atttypmod AS typmod,"
 	"        format_type(a.atttypid, a.atttypmod) AS typname, 0 AS depth"
 	" FROM pg_catalog.pg_attribute a"
 	" WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped"
 	" UNION ALL"
-	" SELECT c.attnum, c.attname, c.notnull OR t.typnotnull, t.typbasetype,"
+	" SELECT c.attnum, c.attname, c.nn OR t.typnotnull, t.typbasetype,"
 	"        CASE WHEN t.typtypmod >= 0 THEN t.typtypmod ELSE c.typmod END, c.typname, c.depth + 1"
 	" FROM cols c JOIN pg_catalog.pg_type t ON t.oid = c.typid WHERE t.typtype = 'd')"
-	" SELECT DISTINCT ON (attnum) attname, notnull, typid, typmod, typname"
+	" SELECT DISTINCT ON (attnum) attname, nn, typid, typmod, typname,"
+	"        (SELECT t.typoutput::regproc::text FROM pg_catalog.pg_type t WHERE t.oid = typid)"
 	" FROM cols ORDER BY attnum, depth DESC";
 
 static const char *pk_sql =
@@ -148,10 +149,11 @@ static const char *pk_sql =
 static const char *leaves_sql =
 	"SELECT l.oid, quote_ident(n.nspname) || '.' || quote_ident(l.relname),"
 	"       pg_relation_size(l.oid) / current_setting('block_size')::bigint, l.relkind"
-	" FROM pg_catalog.pg_partition_tree($1::oid) p"
+	" FROM (SELECT relid FROM pg_catalog.pg_partition_tree($1::oid) WHERE isleaf"
+	"       UNION SELECT $1::oid) p"
 	" JOIN pg_catalog.pg_class l ON l.oid = p.relid"
 	" JOIN pg_catalog.pg_namespace n ON n.oid = l.relnamespace"
-	" WHERE p.isleaf AND l.relkind IN ('r','m','f') ORDER BY 3 DESC";
+	" WHERE l.relkind IN ('r','m','f') ORDER BY 3 DESC";
 
 static pg2md_code
 reflect_columns(PGconn *conn, const pg2md_config *cfg, pg2md_table *t, pg2md_error *err)
@@ -190,6 +192,7 @@ reflect_columns(PGconn *conn, const pg2md_config *cfg, pg2md_table *t, pg2md_err
 		c->type_oid = (uint32_t)strtoul(PQgetvalue(res, i, 2), NULL, 10);
 		c->typmod = (int32_t)strtol(PQgetvalue(res, i, 3), NULL, 10);
 		c->pg_type = xstrdup(PQgetvalue(res, i, 4));
+		c->text_out = xstrdup(PQgetvalue(res, i, 5));
 		choose_decoder(c);
 	}
 	PQclear(res);
@@ -370,6 +373,7 @@ catalog_free(pg2md_table *tables, int ntables)
 			free(t->cols[j].dest_name);
 			free(t->cols[j].pg_type);
 			free(t->cols[j].duck_type);
+			free(t->cols[j].text_out);
 		}
 		free(t->cols);
 		free(t->pk);

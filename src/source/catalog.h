@@ -52,7 +52,8 @@ typedef struct pg2md_column {
 	int precision;      /* DECIMAL width */
 	int scale;          /* DECIMAL scale */
 	bool nullable;
-	bool as_text;       /* read as col::text on the server */
+	bool as_text;       /* read as text on the server, through the type's output function */
+	char *text_out;     /* that output function (pg_type.typoutput), e.g. "inet_out" */
 	bool stage_as_text; /* Parquet cannot hold it exactly: staged as VARCHAR, cast back on load */
 	char *duck_type;    /* destination type, e.g. "DECIMAL(7,2)", "JSON" */
 } pg2md_column;

@@ -83,9 +83,14 @@ copy_sql(const pg2md_table *t, int leaf, int64_t lo, int64_t hi)
 	for (int i = 0; i < t->ncols; i++) {
 		if (i)
 			buf_puts(&b, ", ");
-		buf_ident(&b, t->cols[i].name);
-		if (t->cols[i].as_text)
-			buf_puts(&b, "::text");
+		if (t->cols[i].as_text) {
+			/* The output function, not a cast: inet::text adds a netmask that inet's output has not. */
+			buf_printf(&b, "pg_catalog.textin(%s(", t->cols[i].text_out);
+			buf_ident(&b, t->cols[i].name);
+			buf_puts(&b, "))");
+		} else {
+			buf_ident(&b, t->cols[i].name);
+		}
 	}
 	buf_printf(&b, " FROM %s%s", t->relkind == 'v' ? "" : "ONLY ", t->leaf_names[leaf]);
 	if (lo >= 0) {
