@@ -3,11 +3,13 @@
  * getopt_long for the common flags, help for each command, named exit codes.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "util/interrupt.h"
 #include "util/log.h"
 
 #define COMMON_FLAGS                                                                              \
@@ -164,6 +166,14 @@ cli_load_config(cli_opts *opts, int *code)
 	return cfg;
 }
 
+/* First SIGINT/SIGTERM: ask the run to stop cleanly.  A second one ends the process. */
+static void
+on_signal(int sig)
+{
+	interrupt_request();
+	signal(sig, SIG_DFL);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -208,5 +218,8 @@ main(int argc, char **argv)
 		fputs(cmd->usage, stdout);
 		return 0;
 	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
 	return cmd->fn(&opts);
 }

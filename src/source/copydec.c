@@ -228,11 +228,22 @@ numeric_parse(numeric_hdr *h, const uint8_t *p, int32_t len)
 	return true;
 }
 
+/* Append a base-10000 digit as exactly four decimal digits. */
+static inline char *
+put4(char *o, int d)
+{
+	o[0] = (char)('0' + d / 1000);
+	o[1] = (char)('0' + d / 100 % 10);
+	o[2] = (char)('0' + d / 10 % 10);
+	o[3] = (char)('0' + d % 10);
+	return o + 4;
+}
+
 bool
 copydec_numeric_text(pg2md_buf *out, const uint8_t *p, int32_t len)
 {
 	numeric_hdr h;
-	char grp[8];
+	char *o;
 
 	buf_reset(out);
 	if (!numeric_parse(&h, p, len))
@@ -249,33 +260,42 @@ copydec_numeric_text(pg2md_buf *out, const uint8_t *p, int32_t len)
 		buf_puts(out, "-Infinity");
 		return true;
 	}
-	if (h.sign != NUMERIC_POS && h.sign != NUMERIC_NEG)
+	if ((h.sign != NUMERIC_POS && h.sign != NUMERIC_NEG) || h.dscale < 0)
 		return false;
-	if (h.dscale < 0)
-		return false;
-	buf_reserve(out, (size_t)(h.weight > 0 ? h.weight : 0) * 4 + (size_t)h.dscale + 16);
+	/* sign, integer groups, point, fraction (rounded up to whole groups) */
+	buf_reserve(out, (size_t)(h.weight > 0 ? h.weight + 1 : 1) * 4 + (size_t)h.dscale + 8);
+	o = out->data;
 	if (h.sign == NUMERIC_NEG && h.ndigits > 0)
-		buf_putc(out, '-');
+		*o++ = '-';
 	if (h.weight < 0) {
-		buf_putc(out, '0');
+		*o++ = '0';
 	} else {
 		for (int i = 0; i <= h.weight; i++) {
 			int d = i < h.ndigits ? rd16(h.digits + 2 * i) : 0;
-			int n = snprintf(grp, sizeof(grp), i == 0 ? "%d" : "%04d", d);
-			buf_append(out, grp, (size_t)n);
+			if (i == 0) {
+				/* the leading group without leading zeros */
+				char tmp[4];
+				put4(tmp, d);
+				int skip = d >= 1000 ? 0 : d >= 100 ? 1 : d >= 10 ? 2 : 3;
+				memcpy(o, tmp + skip, (size_t)(4 - skip));
+				o += 4 - skip;
+			} else {
+				o = put4(o, d);
+			}
 		}
 	}
 	if (h.dscale > 0) {
-		int written = 0;
-		buf_putc(out, '.');
-		for (int i = h.weight + 1; written < h.dscale; i++) {
+		char *frac;
+		*o++ = '.';
+		frac = o;
+		for (int i = h.weight + 1; o - frac < h.dscale; i++) {
 			int d = (i >= 0 && i < h.ndigits) ? rd16(h.digits + 2 * i) : 0;
-			snprintf(grp, sizeof(grp), "%04d", d);
-			int take = h.dscale - written < 4 ? h.dscale - written : 4;
-			buf_append(out, grp, (size_t)take);
-			written += take;
+			o = put4(o, d);
 		}
+		o = frac + h.dscale; /* drop the digits past dscale in the last group */
 	}
+	*o = '\0';
+	out->len = (size_t)(o - out->data);
 	return true;
 }
 

@@ -15,7 +15,9 @@
 #include <string.h>
 
 #include "source/copydec.h"
+#include "util/fault.h"
 #include "util/humanize.h"
+#include "util/interrupt.h"
 
 typedef struct scan_state {
 	pg2md_task *task;
@@ -157,6 +159,12 @@ scan_func(duckdb_function_info info, duckdb_data_chunk output)
 	if (s->done) {
 		duckdb_data_chunk_set_size(output, 0);
 		return;
+	}
+	fault_point("extract:chunk");
+	if (interrupt_requested()) {
+		pg2md_fail(&task->err, PG2MD_ERR_INTERRUPTED, "interrupted while reading table \"%s\"", task->table->name);
+		s->done = true;
+		goto fail;
 	}
 	copydec_bind_chunk(&s->dec, output);
 	while (row < capacity) {

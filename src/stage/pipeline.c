@@ -34,7 +34,9 @@
 #include "stage/package.h"
 #include "stage/task.h"
 #include "util/buf.h"
+#include "util/fault.h"
 #include "util/humanize.h"
+#include "util/interrupt.h"
 #include "util/log.h"
 
 #define PAGES_PER_TASK_DEFAULT 4096 /* 32 MB of heap with 8 kB pages */
@@ -268,6 +270,7 @@ worker_main(void *arg)
 		free(sql);
 		task->seconds = now_seconds() - task->started;
 		task->conn = NULL;
+		fault_point("extract:task_done");
 		if (!rc->direct && !pg2md_failed(&task->err)) {
 			char *path = xasprintf("%s/%s", rc->pkg_path, task->file);
 			struct stat st;
@@ -603,6 +606,12 @@ load_package(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const char 
 		return duck_exec(dest->con, "ROLLBACK", "ending the load", err);
 	}
 	json_array_foreach(json_object_get(man, "tables"), i, jt) {
+		if (interrupt_requested()) {
+			pg2md_fail(err, PG2MD_ERR_INTERRUPTED, "interrupted while loading; nothing of load %s was committed",
+				   load_id);
+			pg2md_hint(err, "run pg2md run (or pg2md load) again to load the pending package");
+			goto fail;
+		}
 		buf_reset(&sql);
 		if (load_table_sql(&sql, jt, dataset, pkg_path, direct, err))
 			goto fail;
@@ -658,11 +667,15 @@ load_package(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const char 
 	buf_literal(&sql, load_id);
 	buf_puts(&sql, ", 'sql_database', 0, now(), ");
 	buf_literal(&sql, hash);
-	buf_puts(&sql, ");\nCOMMIT");
+	buf_puts(&sql, ")");
 	free(schema_text);
 	free(state_text);
 	if (duck_exec(dest->con, sql.data, "recording the load", err))
 		goto fail;
+	fault_point("load:before_commit");
+	if (duck_exec(dest->con, "COMMIT", "committing the load", err))
+		goto fail;
+	fault_point("load:after_commit");
 	buf_release(&sql);
 	return PG2MD_OK;
 
@@ -704,20 +717,24 @@ finish_package(const pg2md_config *cfg, const char *load_id, pg2md_trace *trace,
 		dest_close(&dest);
 	}
 	trace->t_load += now_seconds() - t0;
-	if (!pg2md_failed(err) && pkg_move(cfg, load_id, PKG_NORMALIZED, PKG_LOADED, err) == PG2MD_OK) {
-		/* The data is in the destination: keep the manifest, drop the files. */
-		char *done = pkg_dir(cfg, PKG_LOADED, load_id);
-		size_t i;
+	if (!pg2md_failed(err)) {
+		/*
+		 * The rows are committed with the package's _dlt_loads row, so the files are no
+		 * longer needed even if we die before the move: a rerun finds the load_id in
+		 * _dlt_loads and only marks the package loaded.  The manifest stays.
+		 */
+		size_t i, k;
 		json_t *jt, *f;
-		size_t k;
 		json_array_foreach(json_object_get(man, "tables"), i, jt) {
 			json_array_foreach(json_object_get(jt, "files"), k, f) {
-				char *fp = xasprintf("%s/%s", done, json_string_value(f));
+				char *fp = xasprintf("%s/%s", path, json_string_value(f));
 				unlink(fp);
 				free(fp);
 			}
 		}
-		free(done);
+		fault_point("load:before_move");
+		if (pkg_move(cfg, load_id, PKG_NORMALIZED, PKG_LOADED, err) == PG2MD_OK)
+			fault_point("load:after_loaded");
 	}
 	json_decref(man);
 	free(path);
@@ -737,8 +754,11 @@ normalize_package(const pg2md_config *cfg, const char *load_id, pg2md_trace *tra
 		json_t *schema = json_object();
 		json_object_set_new(schema, "name", json_string("sql_database"));
 		json_object_set(schema, "tables", json_object_get(man, "tables"));
-		if (json_write_atomic(schemapath, schema, err) == PG2MD_OK)
+		fault_point("normalize:start");
+		if (json_write_atomic(schemapath, schema, err) == PG2MD_OK) {
+			fault_point("normalize:before_move");
 			pkg_move(cfg, load_id, PKG_EXTRACTED, PKG_NORMALIZED, err);
+		}
 		json_decref(schema);
 		if (!trace->tables)
 			trace_from_manifest(trace, man);
@@ -779,6 +799,7 @@ extract(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace, pg
 		goto out;
 	if (catalog_reflect(leader, cfg, &rc.tables, &rc.ntables, err))
 		goto out;
+	fault_point("extract:after_snapshot");
 	for (int i = 0; i < rc.ntables; i++)
 		if (pg2md_config_disposition(cfg, rc.tables[i].name) == PG2MD_DISP_MERGE && rc.tables[i].npk == 0 &&
 		    !(pg2md_config_table(cfg, rc.tables[i].name) &&
@@ -859,10 +880,12 @@ extract(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace, pg
 	pg2md_info("extracting %d tables in %d tasks with %d workers", rc.ntables, rc.ntasks, nworkers);
 	if (run_workers(&rc, nworkers, err))
 		goto out;
+	fault_point("extract:workers_done");
 	/* Every worker has its snapshot; the leader's transaction can end. */
 	pg_exec(leader, "COMMIT", err);
 	trace->t_extract = now_seconds() - t0;
 
+	fault_point("extract:before_manifest");
 	man = build_manifest(&rc);
 	trace_from_manifest(trace, man);
 	if (direct) {
@@ -874,7 +897,10 @@ extract(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace, pg
 		char *manpath = xasprintf("%s/manifest.json", rc.pkg_path);
 		pg2md_code result = json_write_atomic(manpath, man, err);
 		free(manpath);
+		if (result == PG2MD_OK)
+			fault_point("extract:before_move");
 		if (result == PG2MD_OK && pkg_move(cfg, rc.load_id, PKG_EXTRACTING, PKG_EXTRACTED, err) == PG2MD_OK) {
+			fault_point("extract:after_move");
 			if ((stages & STAGE_NORMALIZE) && normalize_package(cfg, rc.load_id, trace, err) == PG2MD_OK &&
 			    (stages & STAGE_LOAD))
 				finish_package(cfg, rc.load_id, trace, err);
