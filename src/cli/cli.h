@@ -6,6 +6,8 @@
 #ifndef PG2MD_CLI_H
 #define PG2MD_CLI_H
 
+#include <stdio.h>
+
 #include "config/config.h"
 #include "util/error.h"
 
@@ -43,5 +45,9 @@ int cmd_extract(cli_opts *opts);
 int cmd_normalize(cli_opts *opts);
 int cmd_load(cli_opts *opts);
 int cmd_sql(cli_opts *opts);
+int cmd_trace(cli_opts *opts);
+
+struct pg2md_trace;
+void print_summary(FILE *f, const struct pg2md_trace *t, int stages);
 
 #endif

@@ -8,10 +8,11 @@
 
 #include "cli/cli.h"
 #include "stage/pipeline.h"
+#include "stage/trace.h"
 #include "util/humanize.h"
 
-static void
-print_summary(FILE *f, const pg2md_trace *t, int stages)
+void
+print_summary(FILE *f, const struct pg2md_trace *t, int stages)
 {
 	char a[32], b[32], c[32], d[32], e[32];
 	int64_t rows = 0, bytes = 0, fbytes = 0, lossy = 0;
@@ -74,6 +75,13 @@ run_stages(cli_opts *opts, int stages)
 		return code;
 	pg2md_error_init(&err);
 	pipeline_run(cfg, stages, &trace, &err);
+	{
+		/* The trace is kept for `pg2md trace`, for failed runs too. */
+		pg2md_error terr;
+		pg2md_error_init(&terr);
+		if (trace_store(cfg, &trace, &err, &terr))
+			fprintf(stderr, "pg2md: warning: %s\n", terr.msg);
+	}
 	if (pg2md_failed(&err)) {
 		cli_print_error(&err);
 		code = err.code;
@@ -108,4 +116,43 @@ int
 cmd_load(cli_opts *opts)
 {
 	return run_stages(opts, STAGE_LOAD);
+}
+
+int
+cmd_trace(cli_opts *opts)
+{
+	int code;
+	pg2md_config *cfg = cli_load_config(opts, &code);
+	pg2md_error err;
+	json_t *doc;
+
+	if (!cfg)
+		return code;
+	pg2md_error_init(&err);
+	doc = trace_load(cfg, &err);
+	if (!doc) {
+		cli_print_error(&err);
+		pg2md_config_free(cfg);
+		return err.code;
+	}
+	if (opts->json) {
+		char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+		puts(text);
+		free(text);
+	} else {
+		pg2md_trace t;
+		trace_from_json(&t, doc);
+		printf("last run of pipeline \"%s\", finished %s\n", cfg->pipeline_name,
+		       json_string_value(json_object_get(doc, "finished_at")));
+		if (t.result != PG2MD_OK) {
+			json_t *e = json_object_get(doc, "error");
+			printf("the run failed (exit code %d): %s\n", (int)t.result,
+			       json_string_value(json_object_get(e, "message")));
+		}
+		print_summary(stdout, &t, STAGE_ALL);
+		pipeline_trace_release(&t);
+	}
+	json_decref(doc);
+	pg2md_config_free(cfg);
+	return 0;
 }

@@ -43,6 +43,11 @@ static const cli_command commands[] = {
 	 "usage: pg2md sql [OPTIONS] \"SQL\"\n\n"
 	 "Runs the statement on the destination (the local DuckDB file, or MotherDuck) and prints the\n"
 	 "rows tab-separated.\n\noptions:\n" COMMON_FLAGS},
+	{"trace", cmd_trace, "show the metrics of the last run",
+	 "usage: pg2md trace [--json] [OPTIONS]\n\n"
+	 "Shows the last run's metrics per stage and per table (rows, bytes, files, durations, rows/s,\n"
+	 "peak RSS).  --json prints the stored trace, <pipelines_dir>/<pipeline_name>/trace.json.\n\n"
+	 "options:\n  --json                   print JSON\n" COMMON_FLAGS},
 	{NULL, NULL, NULL, NULL},
 };
 
