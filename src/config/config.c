@@ -1,0 +1,2518 @@
+/*
+ * config.c — loads and resolves pg2md's configuration (see config.h).
+ *
+ * DESIGN
+ *
+ * Every key pg2md reads is declared once, in config_keys[] below: its
+ * canonical dotted name, the other names dlt or the guide use for it, its
+ * type, its default, where it lands in pg2md_config, and whether it is a
+ * secret.  Everything else works from that table: the TOML keys that are
+ * accepted, the environment variables (a name upper-cased, "." -> "__"), the
+ * type checks, the provenance list and the "did you mean" suggestions.
+ *
+ * Values are applied in layers, each one overwriting what the ones before it
+ * set:
+ *
+ *     defaults < .dlt/config.toml < .dlt/secrets.toml < environment < flags
+ *
+ * (MOTHERDUCK_TOKEN / motherduck_token are a fallback below the files, as in
+ * dlt.)  Within one layer, a connection string is applied before the single
+ * fields, so `credentials = "postgresql://…"` in config.toml and a password in
+ * the same or a later layer combine; and a name with fewer sections
+ * ([sources.credentials]) before a more specific one
+ * ([sources.sql_database.credentials]).  A connection string replaces every
+ * source credential field set by the layers below it.
+ *
+ * Tables under [sources.sql_database] whose name is not a known key are
+ * per-table sections ([sources.sql_database.customer] write_disposition = …);
+ * their keys are declared in table_keys[].
+ *
+ * The TOML itself is parsed by toml++ behind toml_bridge.h, which hands us a
+ * flat list of (key path, kind, rendered value, line) entries.
+ *
+ * Secrets (passwords, tokens, connection strings) are never printed: not in
+ * errors, not in warnings, not in the provenance list (rendered "********").
+ */
+#include "config/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "config/toml_bridge.h"
+#include "util/log.h"
+
+extern char **environ;
+
+#define SECRET_MASK "********"
+
+/* ----------------------------------------------------------------------
+ * The key table
+ * ---------------------------------------------------------------------- */
+
+typedef enum key_type {
+	KT_STRING,    /* text */
+	KT_NAME,      /* text usable in a file name: no '/', not "." or ".." */
+	KT_CHOICE,    /* one of choices[], stored as written in choices[] */
+	KT_INT,       /* int, at least min */
+	KT_INT64,     /* int64_t, at least min */
+	KT_PORT,      /* int 1..65535 */
+	KT_BOOL,
+	KT_LIST,      /* pg2md_strlist: array, '["a","b"]' or "a, b" */
+	KT_DISP,      /* pg2md_disposition */
+	KT_PATH,      /* a folder; relative to project_dir */
+	KT_LOGLEVEL,  /* DEBUG … CRITICAL, stored upper case */
+	KT_LOGFORMAT, /* "TEXT" or "JSON"; dlt's format strings count as TEXT */
+	KT_DRIVER,    /* drivername: postgresql[+driver] */
+	KT_PG_URL,    /* source connection string; fills the credential fields */
+	KT_MD_URL,    /* "md:db?motherduck_token=…"; fills token and database */
+	KT_DUCKDB     /* local DuckDB file; relative to project_dir */
+} key_type;
+
+#define KEY_SECRET   0x01 /* never shown */
+#define KEY_EMPTY_OK 0x02 /* "" means unset rather than an error */
+
+#define MAX_ALIASES 5
+
+typedef struct config_key {
+	const char *name;                   /* canonical dotted key */
+	const char *aliases[MAX_ALIASES];   /* other names, NULL-terminated */
+	key_type type;
+	const char *def;                    /* default as text; NULL: unset or derived */
+	size_t offset;                      /* field in pg2md_config */
+	unsigned flags;
+	int64_t min;                        /* KT_INT / KT_INT64 */
+	const char *const *choices;         /* KT_CHOICE */
+	const char *flag;                   /* command-line flag, for messages */
+} config_key;
+
+static const char *const destination_choices[] = {"duckdb", "motherduck", NULL};
+static const char *const format_choices[] = {"parquet", "csv", NULL};
+static const char *const naming_choices[] = {"snake_case", "direct", NULL};
+static const char *const disposition_choices[] = {"replace", "append", "merge", NULL};
+
+#define OFF(field) offsetof(pg2md_config, field)
+
+static const config_key config_keys[] = {
+	/* [pipeline] */
+	{"pipeline.pipeline_name", {"pipeline_name"}, KT_NAME, "pg2md", OFF(pipeline_name), 0, 0, NULL, "--pipeline-name"},
+	{"pipeline.dataset_name", {"dataset_name"}, KT_STRING, "pg2md_data", OFF(dataset_name), 0, 0, NULL, "--dataset-name"},
+	{"pipeline.destination", {NULL}, KT_CHOICE, NULL, OFF(destination), 0, 0, destination_choices, "--destination"},
+	{"runtime.pipelines_dir", {"pipelines_dir", "pipeline.pipelines_dir"}, KT_PATH, NULL, OFF(pipelines_dir), 0, 0, NULL, NULL},
+
+	/* [sources.sql_database] */
+	{"sources.sql_database.schema", {"sources.schema"}, KT_STRING, "public", OFF(schema), 0, 0, NULL, NULL},
+	{"sources.sql_database.tables", {"sources.sql_database.table_names", "sources.tables", "sources.table_names"},
+	 KT_LIST, NULL, OFF(tables), 0, 0, NULL, "--tables"},
+	{"sources.sql_database.workers", {"sources.sql_database.extract.workers"}, KT_INT, "4", OFF(source_workers), 0, 1, NULL, NULL},
+	{"sources.sql_database.direct", {NULL}, KT_BOOL, "false", OFF(direct), 0, 0, NULL, "--direct"},
+	{"sources.sql_database.write_disposition", {"sources.write_disposition"}, KT_DISP, "replace",
+	 OFF(write_disposition), 0, 0, NULL, "--write-disposition"},
+
+	/* [sources.sql_database.credentials] */
+	{"sources.sql_database.credentials", {"sources.credentials"}, KT_PG_URL, NULL, OFF(pg_conn_string),
+	 KEY_SECRET | KEY_EMPTY_OK, 0, NULL, NULL},
+	{"sources.sql_database.credentials.drivername", {"sources.credentials.drivername"}, KT_DRIVER, "postgresql",
+	 OFF(pg_drivername), 0, 0, NULL, NULL},
+	{"sources.sql_database.credentials.database", {"sources.credentials.database"}, KT_STRING, NULL,
+	 OFF(pg_database), KEY_EMPTY_OK, 0, NULL, NULL},
+	{"sources.sql_database.credentials.host", {"sources.credentials.host"}, KT_STRING, NULL, OFF(pg_host),
+	 KEY_EMPTY_OK, 0, NULL, NULL},
+	{"sources.sql_database.credentials.port", {"sources.credentials.port"}, KT_PORT, NULL, OFF(pg_port),
+	 KEY_EMPTY_OK, 0, NULL, NULL},
+	{"sources.sql_database.credentials.username", {"sources.credentials.username"}, KT_STRING, NULL,
+	 OFF(pg_username), KEY_EMPTY_OK, 0, NULL, NULL},
+	{"sources.sql_database.credentials.password", {"sources.credentials.password"}, KT_STRING, NULL,
+	 OFF(pg_password), KEY_SECRET | KEY_EMPTY_OK, 0, NULL, NULL},
+
+	/* [postgres] (the guide's) */
+	{"postgres.pool_size", {NULL}, KT_INT, NULL, OFF(pool_size), 0, 1, NULL, NULL},
+
+	/* [data_writer] */
+	{"data_writer.format", {"data_writer.loader_file_format", "pipeline.loader_file_format", "normalize.loader_file_format"},
+	 KT_CHOICE, "parquet", OFF(file_format), 0, 0, format_choices, NULL},
+	{"data_writer.file_max_items", {"normalize.data_writer.file_max_items", "extract.data_writer.file_max_items"},
+	 KT_INT64, "0", OFF(file_max_items), 0, 0, NULL, NULL},
+	{"data_writer.file_max_bytes", {"normalize.data_writer.file_max_bytes", "extract.data_writer.file_max_bytes"},
+	 KT_INT64, "0", OFF(file_max_bytes), 0, 0, NULL, NULL},
+	{"data_writer.buffer_max_items", {"normalize.data_writer.buffer_max_items", "extract.data_writer.buffer_max_items"},
+	 KT_INT64, "5000", OFF(buffer_max_items), 0, 1, NULL, NULL},
+
+	/* destinations */
+	{"destination.duckdb.credentials", {"destination.duckdb.credentials.database"}, KT_DUCKDB, NULL, OFF(duckdb_path),
+	 0, 0, NULL, NULL},
+	{"destination.motherduck.credentials", {NULL}, KT_MD_URL, NULL, OFF(md_conn_string), KEY_SECRET | KEY_EMPTY_OK,
+	 0, NULL, NULL},
+	{"destination.motherduck.credentials.token", {"destination.motherduck.credentials.password"}, KT_STRING, NULL,
+	 OFF(md_token), KEY_SECRET | KEY_EMPTY_OK, 0, NULL, NULL},
+	{"destination.motherduck.credentials.database", {NULL}, KT_STRING, "my_db", OFF(md_database), 0, 0, NULL, NULL},
+	{"destination.motherduck.batch_size", {NULL}, KT_INT64, "1000000", OFF(batch_size), 0, 1, NULL, NULL},
+
+	/* stages */
+	{"extract.workers", {NULL}, KT_INT, "5", OFF(extract_workers), 0, 1, NULL, NULL},
+	{"normalize.workers", {NULL}, KT_INT, "1", OFF(normalize_workers), 0, 1, NULL, NULL},
+	{"load.workers", {NULL}, KT_INT, "20", OFF(load_workers), 0, 1, NULL, NULL},
+
+	/* [runtime] */
+	{"runtime.log_level", {NULL}, KT_LOGLEVEL, "WARNING", OFF(log_level), 0, 0, NULL, "--log-level"},
+	{"runtime.log_format", {NULL}, KT_LOGFORMAT, "TEXT", OFF(log_format), 0, 0, NULL, NULL},
+	{"runtime.dlthub_telemetry", {NULL}, KT_BOOL, "false", OFF(dlthub_telemetry), 0, 0, NULL, NULL},
+
+	/* [schema], [normalize.parquet_normalizer] */
+	{"schema.naming", {NULL}, KT_CHOICE, "snake_case", OFF(naming), 0, 0, naming_choices, NULL},
+	{"normalize.parquet_normalizer.add_dlt_load_id", {NULL}, KT_BOOL, "false", OFF(add_dlt_load_id), 0, 0, NULL, NULL},
+	{"normalize.parquet_normalizer.add_dlt_id", {NULL}, KT_BOOL, "false", OFF(add_dlt_id), 0, 0, NULL, NULL},
+};
+
+#define N_KEYS ((int)(sizeof(config_keys) / sizeof(config_keys[0])))
+
+/* Per-table keys: [sources.sql_database.<table>] <name> = … */
+typedef enum table_key_type {
+	TK_TEXT,  /* any scalar, as text */
+	TK_LIST,  /* a string or an array of them */
+	TK_DISP,
+	TK_ORDER  /* "asc" or "desc" */
+} table_key_type;
+
+typedef struct table_key {
+	const char *name;
+	table_key_type type;
+	size_t offset;
+	const char *canonical; /* for aliases: the name provenance uses */
+} table_key;
+
+#define TOFF(field) offsetof(pg2md_table_config, field)
+
+static const table_key table_keys[] = {
+	{"write_disposition", TK_DISP, TOFF(write_disposition), NULL},
+	{"write_disposition.disposition", TK_DISP, TOFF(write_disposition), "write_disposition"},
+	{"primary_key", TK_LIST, TOFF(primary_key), NULL},
+	{"included_columns", TK_LIST, TOFF(included_columns), NULL},
+	{"excluded_columns", TK_LIST, TOFF(excluded_columns), NULL},
+	{"incremental.cursor_path", TK_TEXT, TOFF(cursor_path), NULL},
+	{"incremental.initial_value", TK_TEXT, TOFF(initial_value), NULL},
+	{"incremental.end_value", TK_TEXT, TOFF(end_value), NULL},
+	{"incremental.row_order", TK_ORDER, TOFF(row_order), NULL},
+	{"where", TK_TEXT, TOFF(where), NULL},
+	{"query", TK_TEXT, TOFF(query), NULL},
+};
+
+#define N_TABLE_KEYS ((int)(sizeof(table_keys) / sizeof(table_keys[0])))
+
+/*
+ * Keys dlt knows and pg2md does not use: accepted, with a note at DEBUG (or
+ * WARNING when ignoring them changes what the user gets).  A name ending in
+ * ".*" covers everything below it.
+ */
+typedef struct ignored_key {
+	const char *name;
+	pg2md_log_level level;
+	const char *why;
+} ignored_key;
+
+#define DBG PG2MD_LOG_DEBUG
+#define WRN PG2MD_LOG_WARNING
+
+static const ignored_key ignored_keys[] = {
+	{"runtime.sentry_dsn", DBG, NULL},
+	{"runtime.slack_incoming_hook", DBG, NULL},
+	{"runtime.dlthub_telemetry_endpoint", DBG, "pg2md sends no telemetry"},
+	{"runtime.dlthub_telemetry_segment_write_key", DBG, "pg2md sends no telemetry"},
+	{"runtime.dlthub_dsn", DBG, NULL},
+	{"runtime.request_timeout", DBG, NULL},
+	{"runtime.request_max_attempts", DBG, NULL},
+	{"runtime.request_backoff_factor", DBG, NULL},
+	{"runtime.request_max_retry_delay", DBG, NULL},
+	{"runtime.config_files_storage_path", DBG, NULL},
+	{"runtime.http_show_error_body", DBG, NULL},
+	{"runtime.http_max_error_body_length", DBG, NULL},
+	{"runtime.pipeline_name", DBG, "use [pipeline] pipeline_name"},
+
+	{"sources.sql_database.backend", DBG, "pg2md always reads with binary COPY"},
+	{"sources.sql_database.chunk_size", DBG, NULL},
+	{"sources.sql_database.reflection_level", DBG, "pg2md always reflects full column types"},
+	{"sources.sql_database.defer_table_reflect", DBG, NULL},
+	{"sources.sql_database.detect_precision_hints", DBG, NULL},
+	{"sources.sql_database.table_adapter_callback", DBG, NULL},
+	{"sources.sql_database.type_adapter_callback", DBG, NULL},
+	{"sources.sql_database.query_adapter_callback", DBG, NULL},
+	{"sources.sql_database.engine_adapter_callback", DBG, NULL},
+	{"sources.sql_database.resolve_foreign_keys", DBG, NULL},
+	{"sources.sql_database.include_views", DBG, NULL},
+	{"sources.sql_database.metadata", DBG, NULL},
+	{"sources.sql_database.backend_kwargs.*", DBG, NULL},
+	{"sources.sql_database.engine_kwargs.*", DBG, NULL},
+	{"sources.sql_database.extract.max_parallel_items", DBG, NULL},
+	{"sources.backend", DBG, NULL},
+	{"sources.chunk_size", DBG, NULL},
+
+	{"extract.max_parallel_items", DBG, NULL},
+	{"extract.next_item_mode", DBG, NULL},
+	{"extract.data_writer.*", DBG, NULL},
+	{"normalize.pool_type", DBG, NULL},
+	{"normalize.start_method", DBG, NULL},
+	{"normalize.max_parallel_items", DBG, NULL},
+	{"normalize.json_normalizer.*", DBG, NULL},
+	{"normalize.parquet_normalizer.*", DBG, NULL},
+	{"normalize.data_writer.*", DBG, NULL},
+	{"load.pool_type", DBG, NULL},
+	{"load.start_method", DBG, NULL},
+	{"load.raise_on_failed_jobs", DBG, "pg2md always stops on a failed load"},
+	{"load.raise_on_max_retries", DBG, NULL},
+	{"load.delete_completed_jobs", DBG, NULL},
+	{"load.truncate_staging_dataset", DBG, NULL},
+
+	{"data_writer.disable_compression", DBG, NULL},
+	{"data_writer.timestamp_timezone", DBG, NULL},
+	{"data_writer.flavor", DBG, NULL},
+	{"data_writer.version", DBG, NULL},
+	{"data_writer.data_page_size", DBG, NULL},
+	{"data_writer.row_group_size", DBG, NULL},
+	{"data_writer.coerce_timestamps", DBG, NULL},
+	{"data_writer.allow_truncated_timestamps", DBG, NULL},
+	{"data_writer.use_compliant_nested_type", DBG, NULL},
+	{"data_writer.delimiter", DBG, NULL},
+	{"data_writer.include_header", DBG, NULL},
+	{"data_writer.quoting", DBG, NULL},
+
+	{"destination.motherduck.create_indexes", DBG, NULL},
+	{"destination.motherduck.destination_name", DBG, NULL},
+	{"destination.motherduck.environment", DBG, NULL},
+	{"destination.motherduck.replace_strategy", DBG, "pg2md replaces tables inside one transaction"},
+	{"destination.motherduck.staging_dataset_name_layout", DBG, NULL},
+	{"destination.motherduck.enable_dataset_name_normalization", DBG, NULL},
+	{"destination.motherduck.info_tables_query_threshold", DBG, NULL},
+	{"destination.motherduck.loader_file_format", DBG, NULL},
+	{"destination.motherduck.credentials.drivername", DBG, NULL},
+	{"destination.motherduck.credentials.username", DBG, NULL},
+	{"destination.motherduck.credentials.host", DBG, NULL},
+	{"destination.motherduck.credentials.port", DBG, NULL},
+	{"destination.motherduck.credentials.query.*", DBG, NULL},
+	{"destination.motherduck.credentials.custom_user_agent", DBG, NULL},
+	{"destination.motherduck.credentials.read_only", DBG, NULL},
+	{"destination.motherduck.credentials.extensions", DBG, NULL},
+	{"destination.motherduck.credentials.pragmas", DBG, NULL},
+	{"destination.motherduck.credentials.global_config.*", DBG, NULL},
+	{"destination.motherduck.credentials.local_config.*", DBG, NULL},
+	{"destination.duckdb.create_indexes", DBG, NULL},
+	{"destination.duckdb.destination_name", DBG, NULL},
+	{"destination.duckdb.environment", DBG, NULL},
+	{"destination.duckdb.replace_strategy", DBG, "pg2md replaces tables inside one transaction"},
+	{"destination.duckdb.staging_dataset_name_layout", DBG, NULL},
+	{"destination.duckdb.enable_dataset_name_normalization", DBG, NULL},
+	{"destination.duckdb.loader_file_format", DBG, NULL},
+	{"destination.duckdb.credentials.read_only", DBG, NULL},
+	{"destination.duckdb.credentials.extensions", DBG, NULL},
+	{"destination.duckdb.credentials.pragmas", DBG, NULL},
+	{"destination.duckdb.credentials.global_config.*", DBG, NULL},
+	{"destination.duckdb.credentials.local_config.*", DBG, NULL},
+
+	{"pipeline.dev_mode", WRN, "pg2md has no dev mode: the dataset name is used as it is"},
+	{"pipeline.full_refresh", WRN, "pg2md has no dev mode: the dataset name is used as it is"},
+	{"pipeline.restore_from_destination", DBG, NULL},
+	{"pipeline.enable_runtime_trace", DBG, "pg2md always keeps the last run's trace"},
+	{"pipeline.import_schema_path", DBG, NULL},
+	{"pipeline.export_schema_path", DBG, NULL},
+	{"pipeline.progress", DBG, "use --progress"},
+	{"pipeline.staging", DBG, NULL},
+	{"pipeline.pipeline_salt", DBG, NULL},
+
+	{"schema.allow_identifier_change_on_table_with_data", DBG, NULL},
+	{"schema.use_break_path_on_normalize", DBG, NULL},
+	{"schema.json_normalizer.*", DBG, NULL},
+};
+
+/* Per-table keys dlt knows and pg2md does not use (relative to the table). */
+static const ignored_key ignored_table_keys[] = {
+	{"write_disposition.strategy", WRN, "merge always deletes and inserts rows by primary key"},
+	{"incremental.last_value_func", WRN, "incremental loading always takes rows above the last maximum"},
+	{"incremental.allow_external_schedulers", DBG, NULL},
+	{"incremental.on_cursor_value_missing", DBG, NULL},
+	{"incremental.lag", WRN, NULL},
+	{"incremental.range_start", DBG, NULL},
+	{"incremental.range_end", DBG, NULL},
+	{"incremental.primary_key", DBG, NULL},
+	{"backend", DBG, "pg2md always reads with binary COPY"},
+	{"chunk_size", DBG, NULL},
+	{"reflection_level", DBG, NULL},
+	{"defer_table_reflect", DBG, NULL},
+	{"detect_precision_hints", DBG, NULL},
+	{"table_adapter_callback", DBG, NULL},
+	{"type_adapter_callback", DBG, NULL},
+	{"query_adapter_callback", DBG, NULL},
+	{"resolve_foreign_keys", DBG, NULL},
+	{"backend_kwargs.*", DBG, NULL},
+	{"merge_key", WRN, NULL},
+	{"columns.*", DBG, NULL},
+	{"table_format", DBG, NULL},
+	{"file_format", DBG, NULL},
+	{"max_table_nesting", DBG, NULL},
+	{"schema_contract.*", DBG, NULL},
+};
+
+/* Sub-tables of [sources.sql_database] that are not per-table sections. */
+static const char *const source_sections[] = {"credentials", "extract", NULL};
+
+/* ----------------------------------------------------------------------
+ * Small helpers
+ * ---------------------------------------------------------------------- */
+
+/* A value as it arrived: from a TOML entry, an environment variable or a flag. */
+typedef struct raw_value {
+	tb_kind kind;        /* TB_STRING for environment and flags */
+	const char *text;    /* scalars */
+	char *const *items;  /* TB_ARRAY */
+	int n_items;
+	bool nested;
+	bool from_text;      /* environment or flag: may spell a list, number, … */
+	pg2md_origin origin;
+	const char *name;    /* key as written, environment variable or flag */
+	const char *file;    /* files only */
+	int line;
+} raw_value;
+
+/* Loader state for one pg2md_config_load() call. */
+typedef struct loader {
+	pg2md_config *cfg;
+	pg2md_error *err;
+	char *const *envp;
+	/* for the "set twice in one layer" warning */
+	struct key_state {
+		pg2md_origin origin;
+		int prio;
+		char *name;
+		char *where;
+	} state[N_KEYS];
+	/* per table section: where it was first seen (parallel to cfg->table_cfg) */
+	char **table_where;
+	/* SOURCES__SQL_DATABASE__<T>__<KEY> variables, applied once tables are known */
+	struct env_table {
+		const char *var;
+		char *table;
+		int tk;
+		const char *value;
+	} *env_tables;
+	int n_env_tables;
+	bool oom;
+} loader;
+
+static char *
+xstrdup(loader *L, const char *s)
+{
+	char *p;
+	if (s == NULL)
+		return NULL;
+	p = strdup(s);
+	if (p == NULL)
+		L->oom = true;
+	return p;
+}
+
+static char *
+xprintf(loader *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static char *
+xprintf(loader *L, const char *fmt, ...)
+{
+	va_list ap;
+	char *p = NULL;
+	va_start(ap, fmt);
+	if (vasprintf(&p, fmt, ap) < 0) {
+		p = NULL;
+		L->oom = true;
+	}
+	va_end(ap);
+	return p;
+}
+
+static void
+set_string(loader *L, char **field, const char *value)
+{
+	char *copy = xstrdup(L, value);
+	free(*field);
+	*field = copy;
+}
+
+static void
+strlist_clear(pg2md_strlist *l)
+{
+	for (int i = 0; i < l->n; i++)
+		free(l->items[i]);
+	free(l->items);
+	l->items = NULL;
+	l->n = 0;
+}
+
+static bool
+strlist_add(loader *L, pg2md_strlist *l, const char *s)
+{
+	char **items = realloc(l->items, (size_t)(l->n + 1) * sizeof(char *));
+	char *copy;
+	if (items == NULL) {
+		L->oom = true;
+		return false;
+	}
+	l->items = items;
+	copy = xstrdup(L, s);
+	if (copy == NULL)
+		return false;
+	l->items[l->n++] = copy;
+	return true;
+}
+
+static int
+strlist_find(const pg2md_strlist *l, const char *s)
+{
+	for (int i = 0; i < l->n; i++)
+		if (strcmp(l->items[i], s) == 0)
+			return i;
+	return -1;
+}
+
+static bool
+starts_with(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static int
+count_dots(const char *s)
+{
+	int n = 0;
+	for (; *s; s++)
+		n += *s == '.';
+	return n;
+}
+
+/* "sources.sql_database.workers" -> "SOURCES__SQL_DATABASE__WORKERS" */
+static void
+env_name(const char *key, char *out, size_t n)
+{
+	size_t j = 0;
+	for (const char *p = key; *p && j + 2 < n; p++) {
+		if (*p == '.') {
+			out[j++] = '_';
+			out[j++] = '_';
+		} else {
+			out[j++] = (char)toupper((unsigned char)*p);
+		}
+	}
+	out[j] = '\0';
+}
+
+static const char *
+env_get(char *const *envp, const char *name)
+{
+	size_t n = strlen(name);
+	for (char *const *e = envp; e && *e; e++)
+		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+			return *e + n + 1;
+	return NULL;
+}
+
+static void
+trim(char *s)
+{
+	size_t n = strlen(s), i = 0;
+	while (n > 0 && isspace((unsigned char)s[n - 1]))
+		s[--n] = '\0';
+	while (isspace((unsigned char)s[i]))
+		i++;
+	if (i > 0)
+		memmove(s, s + i, n - i + 1);
+}
+
+/* "where" for provenance: "/p/.dlt/config.toml:12", "LOAD__WORKERS", "--tables". */
+static char *
+where_of(loader *L, const raw_value *rv)
+{
+	switch (rv->origin) {
+	case PG2MD_ORIGIN_CONFIG:
+	case PG2MD_ORIGIN_SECRETS:
+		return xprintf(L, "%s:%d", rv->file, rv->line);
+	case PG2MD_ORIGIN_ENV:
+	case PG2MD_ORIGIN_FLAG:
+		return xstrdup(L, rv->name);
+	default:
+		return xstrdup(L, "default");
+	}
+}
+
+/* The place for messages: `in "/p/.dlt/config.toml" line 12`. */
+static void
+loc_phrase(const raw_value *rv, char *out, size_t n)
+{
+	switch (rv->origin) {
+	case PG2MD_ORIGIN_CONFIG:
+	case PG2MD_ORIGIN_SECRETS:
+		snprintf(out, n, "in \"%s\" line %d", rv->file, rv->line);
+		break;
+	case PG2MD_ORIGIN_ENV:
+		snprintf(out, n, "in environment variable \"%s\"", rv->name);
+		break;
+	case PG2MD_ORIGIN_FLAG:
+		snprintf(out, n, "in option \"%s\"", rv->name);
+		break;
+	default:
+		snprintf(out, n, "in the defaults");
+		break;
+	}
+}
+
+/* The key to name in messages: as written in a file, else the canonical one. */
+static const char *
+shown_key(const raw_value *rv, const char *canonical)
+{
+	if (rv->origin == PG2MD_ORIGIN_CONFIG || rv->origin == PG2MD_ORIGIN_SECRETS)
+		return rv->name;
+	return canonical;
+}
+
+static const char *
+kind_phrase(tb_kind kind)
+{
+	switch (kind) {
+	case TB_ARRAY: return "an array";
+	case TB_TABLE: return "a table";
+	case TB_INTEGER: return "an integer";
+	case TB_FLOAT: return "a float";
+	case TB_BOOLEAN: return "a boolean";
+	case TB_DATE: case TB_TIME: case TB_DATETIME: return "a date or time";
+	default: return "a string";
+	}
+}
+
+/* The error for a value that has the wrong type or is out of range. */
+static pg2md_code
+bad_value(loader *L, const char *key, bool secret, const raw_value *rv, const char *expected)
+{
+	char loc[PATH_MAX + 64];
+	bool scalar = rv->kind != TB_ARRAY && rv->kind != TB_TABLE;
+
+	loc_phrase(rv, loc, sizeof(loc));
+	if (secret || !scalar || rv->text == NULL)
+		pg2md_fail(L->err, PG2MD_ERR_USAGE, "invalid value for \"%s\" %s", key, loc);
+	else
+		pg2md_fail(L->err, PG2MD_ERR_USAGE, "invalid value for \"%s\" %s: \"%.80s%s\"", key, loc, rv->text,
+			   strlen(rv->text) > 80 ? "…" : "");
+	if (!scalar)
+		pg2md_detail(L->err, "expected %s, got %s", expected, kind_phrase(rv->kind));
+	else
+		pg2md_detail(L->err, "expected %s", expected);
+	return PG2MD_ERR_USAGE;
+}
+
+static void
+choices_phrase(const char *const *choices, char *out, size_t n)
+{
+	size_t len = 0;
+	out[0] = '\0';
+	for (int i = 0; choices[i]; i++) {
+		const char *sep = i == 0 ? "" : choices[i + 1] ? ", " : " or ";
+		int w = snprintf(out + len, n - len, "%s\"%s\"", sep, choices[i]);
+		if (w < 0 || (size_t)w >= n - len)
+			break;
+		len += (size_t)w;
+	}
+}
+
+/* ----------------------------------------------------------------------
+ * Provenance
+ * ---------------------------------------------------------------------- */
+
+static void
+set_prov(loader *L, const char *key, const char *value, bool secret, pg2md_origin origin, const char *where)
+{
+	pg2md_config *cfg = L->cfg;
+	pg2md_provenance *p = NULL;
+	const char *shown = value ? value : "";
+
+	for (int i = 0; i < cfg->n_prov; i++)
+		if (strcmp(cfg->prov[i].key, key) == 0) {
+			p = &cfg->prov[i];
+			break;
+		}
+	if (p == NULL) {
+		pg2md_provenance *np = realloc(cfg->prov, (size_t)(cfg->n_prov + 1) * sizeof(*np));
+		if (np == NULL) {
+			L->oom = true;
+			return;
+		}
+		cfg->prov = np;
+		p = &cfg->prov[cfg->n_prov++];
+		memset(p, 0, sizeof(*p));
+		p->key = xstrdup(L, key);
+	}
+	if (secret && shown[0])
+		shown = SECRET_MASK;
+	set_string(L, &p->value, shown);
+	set_string(L, &p->where, where);
+	p->origin = origin;
+	p->secret = secret;
+}
+
+static void
+render_list(const pg2md_strlist *l, char *out, size_t n)
+{
+	size_t len = 0;
+	out[0] = '\0';
+	for (int i = 0; i < l->n; i++) {
+		int w = snprintf(out + len, n - len, "%s%s", i ? ", " : "", l->items[i]);
+		if (w < 0 || (size_t)w >= n - len)
+			break;
+		len += (size_t)w;
+	}
+}
+
+/* Render the current value of key k into out (secrets are masked by set_prov). */
+static void
+render_key(const pg2md_config *cfg, const config_key *k, char *out, size_t n)
+{
+	const char *base = (const char *)cfg + k->offset;
+	out[0] = '\0';
+	switch (k->type) {
+	case KT_INT:
+	case KT_PORT:
+		if (k->type == KT_PORT && *(const int *)base == 0)
+			break;
+		snprintf(out, n, "%d", *(const int *)base);
+		break;
+	case KT_INT64:
+		snprintf(out, n, "%lld", (long long)*(const int64_t *)base);
+		break;
+	case KT_BOOL:
+		snprintf(out, n, "%s", *(const bool *)base ? "true" : "false");
+		break;
+	case KT_LIST:
+		render_list((const pg2md_strlist *)base, out, n);
+		break;
+	case KT_DISP:
+		snprintf(out, n, "%s", pg2md_disposition_name(*(const pg2md_disposition *)base));
+		break;
+	default: {
+		const char *s = *(char *const *)base;
+		snprintf(out, n, "%s", s ? s : "");
+		break;
+	}
+	}
+}
+
+static void
+record_key(loader *L, int ki, pg2md_origin origin, const char *where)
+{
+	char buf[4096];
+	const config_key *k = &config_keys[ki];
+	render_key(L->cfg, k, buf, sizeof(buf));
+	set_prov(L, k->name, buf, (k->flags & KEY_SECRET) != 0, origin, where);
+}
+
+/* ----------------------------------------------------------------------
+ * Value conversion
+ * ---------------------------------------------------------------------- */
+
+/* A scalar as text; arrays and tables are an error. */
+static pg2md_code
+value_text(loader *L, const char *key, bool secret, const raw_value *rv, const char *expected, const char **out)
+{
+	if (rv->kind == TB_ARRAY || rv->kind == TB_TABLE || rv->text == NULL)
+		return bad_value(L, key, secret, rv, expected);
+	*out = rv->text;
+	return PG2MD_OK;
+}
+
+static pg2md_code
+value_int(loader *L, const char *key, bool secret, const raw_value *rv, int64_t min, int64_t max, int64_t *out)
+{
+	char expected[96];
+	const char *text = NULL;
+	char *end;
+	long long v;
+
+	if (min == 1)
+		snprintf(expected, sizeof(expected), "a positive integer");
+	else if (min == 0)
+		snprintf(expected, sizeof(expected), "an integer of 0 or more");
+	else
+		snprintf(expected, sizeof(expected), "an integer");
+	if (max < INT64_MAX)
+		snprintf(expected + strlen(expected), sizeof(expected) - strlen(expected), " up to %lld", (long long)max);
+
+	if (rv->kind != TB_INTEGER && rv->kind != TB_STRING)
+		return bad_value(L, key, secret, rv, expected);
+	if (value_text(L, key, secret, rv, expected, &text) != PG2MD_OK)
+		return L->err->code;
+	while (isspace((unsigned char)*text))
+		text++;
+	errno = 0;
+	v = strtoll(text, &end, 10);
+	while (isspace((unsigned char)*end))
+		end++;
+	if (end == text || *end != '\0' || errno == ERANGE || v < min || v > max)
+		return bad_value(L, key, secret, rv, expected);
+	*out = v;
+	return PG2MD_OK;
+}
+
+static int
+parse_bool(const char *s)
+{
+	static const char *const yes[] = {"true", "yes", "on", "1", "y", "t", NULL};
+	static const char *const no[] = {"false", "no", "off", "0", "n", "f", NULL};
+	for (int i = 0; yes[i]; i++)
+		if (strcasecmp(s, yes[i]) == 0)
+			return 1;
+	for (int i = 0; no[i]; i++)
+		if (strcasecmp(s, no[i]) == 0)
+			return 0;
+	return -1;
+}
+
+static pg2md_code
+value_bool(loader *L, const char *key, const raw_value *rv, bool *out)
+{
+	const char *text = NULL;
+	char buf[32];
+	int b;
+
+	if (rv->kind != TB_BOOLEAN && rv->kind != TB_STRING)
+		return bad_value(L, key, false, rv, "true or false");
+	if (value_text(L, key, false, rv, "true or false", &text) != PG2MD_OK)
+		return L->err->code;
+	snprintf(buf, sizeof(buf), "%s", text);
+	trim(buf);
+	b = parse_bool(buf);
+	if (b < 0)
+		return bad_value(L, key, false, rv, "true or false");
+	*out = b == 1;
+	return PG2MD_OK;
+}
+
+/*
+ * A list from an array, or from text: '["a", "b"]' (TOML or JSON) or
+ * "a, b".  Elements of any scalar type become text; empty elements are an
+ * error in an array and skipped in comma-separated text.
+ */
+static pg2md_code
+value_list(loader *L, const char *key, const raw_value *rv, pg2md_strlist *out)
+{
+	const char *expected = "a string or an array of strings";
+
+	memset(out, 0, sizeof(*out));
+	if (rv->kind == TB_ARRAY) {
+		if (rv->nested)
+			return bad_value(L, key, false, rv, expected);
+		for (int i = 0; i < rv->n_items; i++)
+			if (!strlist_add(L, out, rv->items[i]))
+				break;
+		return PG2MD_OK;
+	}
+	if (rv->kind != TB_STRING || rv->text == NULL)
+		return bad_value(L, key, false, rv, expected);
+
+	const char *p = rv->text;
+	while (isspace((unsigned char)*p))
+		p++;
+	if (*p == '[') {
+		/* parse it as the value of a TOML key: JSON string arrays are TOML too */
+		char *doc_text = xprintf(L, "v = %s\n", p);
+		char desc[256];
+		int line = 0, column = 0;
+		tb_doc doc = {0};
+		tb_result r;
+
+		if (doc_text == NULL)
+			return PG2MD_ERR_USAGE;
+		r = tb_parse(doc_text, strlen(doc_text), rv->name, &doc, desc, sizeof(desc), &line, &column);
+		free(doc_text);
+		if (r == TB_NOMEM) {
+			L->oom = true;
+			return PG2MD_ERR_USAGE;
+		}
+		if (r != TB_OK || doc.n != 1 || doc.entries[0].kind != TB_ARRAY || doc.entries[0].nested) {
+			tb_doc_release(&doc);
+			return bad_value(L, key, false, rv, "an array of strings such as [\"a\", \"b\"], or \"a, b\"");
+		}
+		for (int i = 0; i < doc.entries[0].n_items; i++)
+			if (!strlist_add(L, out, doc.entries[0].items[i]))
+				break;
+		tb_doc_release(&doc);
+		return PG2MD_OK;
+	}
+
+	char *copy = xstrdup(L, p);
+	char *save = NULL;
+	if (copy == NULL)
+		return PG2MD_ERR_USAGE;
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		trim(tok);
+		/* tolerate quotes around items: "a", "b" */
+		size_t n = strlen(tok);
+		if (n >= 2 && (tok[0] == '"' || tok[0] == '\'') && tok[n - 1] == tok[0]) {
+			tok[n - 1] = '\0';
+			tok++;
+		}
+		if (*tok && !strlist_add(L, out, tok))
+			break;
+	}
+	free(copy);
+	return PG2MD_OK;
+}
+
+/* ----------------------------------------------------------------------
+ * Connection strings
+ * ---------------------------------------------------------------------- */
+
+static void
+query_clear(loader *L)
+{
+	pg2md_config *cfg = L->cfg;
+	/* forget the provenance of the removed parameters */
+	for (int i = 0; i < cfg->pg_query_keys.n; i++) {
+		char key[512];
+		snprintf(key, sizeof(key), "sources.sql_database.credentials.query.%s", cfg->pg_query_keys.items[i]);
+		for (int j = 0; j < cfg->n_prov; j++)
+			if (strcmp(cfg->prov[j].key, key) == 0) {
+				free(cfg->prov[j].key);
+				free(cfg->prov[j].value);
+				free(cfg->prov[j].where);
+				memmove(&cfg->prov[j], &cfg->prov[j + 1], (size_t)(cfg->n_prov - j - 1) * sizeof(cfg->prov[0]));
+				cfg->n_prov--;
+				break;
+			}
+	}
+	strlist_clear(&cfg->pg_query_keys);
+	strlist_clear(&cfg->pg_query_values);
+}
+
+static bool
+secret_param(const char *key)
+{
+	return strstr(key, "password") != NULL || strstr(key, "token") != NULL;
+}
+
+static void
+query_set(loader *L, const char *key, const char *value, pg2md_origin origin, const char *where)
+{
+	pg2md_config *cfg = L->cfg;
+	char pkey[512];
+	int i = strlist_find(&cfg->pg_query_keys, key);
+
+	if (i >= 0) {
+		set_string(L, &cfg->pg_query_values.items[i], value);
+	} else if (strlist_add(L, &cfg->pg_query_keys, key)) {
+		if (!strlist_add(L, &cfg->pg_query_values, value)) {
+			free(cfg->pg_query_keys.items[--cfg->pg_query_keys.n]);
+			return;
+		}
+	}
+	snprintf(pkey, sizeof(pkey), "sources.sql_database.credentials.query.%s", key);
+	set_prov(L, pkey, value, secret_param(key), origin, where);
+}
+
+static int
+key_index(const char *name)
+{
+	for (int i = 0; i < N_KEYS; i++)
+		if (strcmp(config_keys[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+/* Set a credential field (by canonical key) from a connection string. */
+static void
+set_cred_field(loader *L, const char *key, const char *value, pg2md_origin origin, const char *where)
+{
+	int ki = key_index(key);
+	const config_key *k = &config_keys[ki];
+	void *field = (char *)L->cfg + k->offset;
+
+	if (k->type == KT_PORT) {
+		*(int *)field = value ? atoi(value) : 0;
+	} else {
+		set_string(L, (char **)field, value && *value ? value : NULL);
+		if (k->type == KT_DRIVER && value == NULL)
+			set_string(L, (char **)field, "postgresql");
+	}
+	record_key(L, ki, origin, where);
+}
+
+/* Does this connection string carry a password (so its parse errors are not shown)? */
+static bool
+conn_string_has_password(const char *s)
+{
+	const char *scheme = strstr(s, "://");
+	if (scheme == NULL)
+		return strstr(s, "password") != NULL;
+	const char *auth = scheme + 3;
+	size_t len = strcspn(auth, "/?");
+	const char *at = memrchr(auth, '@', len);
+	return (at && memchr(auth, ':', (size_t)(at - auth)) != NULL) || strstr(s, "password") != NULL;
+}
+
+/*
+ * credentials = "postgresql://user:pass@host:port/db?sslmode=require" (or
+ * libpq's "host=… dbname=…"), parsed by libpq itself so pg2md understands
+ * exactly what libpq would.  dlt's "postgresql+psycopg2://" is accepted.
+ * Replaces every credential field set by lower layers.
+ */
+static pg2md_code
+apply_pg_url(loader *L, int ki, const raw_value *rv)
+{
+	const config_key *k = &config_keys[ki];
+	const char *key = shown_key(rv, k->name);
+	const char *expected = "a connection string such as \"postgresql://user:password@host:5432/database\"";
+	const char *text = NULL;
+	char *driver = NULL, *conninfo = NULL, *errmsg = NULL;
+	char *where;
+	PQconninfoOption *opts;
+
+	if (value_text(L, key, true, rv, expected, &text) != PG2MD_OK)
+		return L->err->code;
+
+	const char *sep = strstr(text, "://");
+	if (sep != NULL && sep > text && strspn(text, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-_") ==
+					       (size_t)(sep - text)) {
+		driver = strndup(text, (size_t)(sep - text));
+		if (driver == NULL) {
+			L->oom = true;
+			return PG2MD_ERR_USAGE;
+		}
+		if (strcmp(driver, "postgresql") != 0 && strcmp(driver, "postgres") != 0 &&
+		    !starts_with(driver, "postgresql+") && !starts_with(driver, "postgres+")) {
+			char loc[PATH_MAX + 64];
+			loc_phrase(rv, loc, sizeof(loc));
+			pg2md_fail(L->err, PG2MD_ERR_USAGE, "connection string for \"%s\" %s is not for PostgreSQL", key, loc);
+			pg2md_detail(L->err, "it starts with \"%.40s://\"; pg2md reads from PostgreSQL only", driver);
+			free(driver);
+			return PG2MD_ERR_USAGE;
+		}
+		conninfo = xprintf(L, "postgresql%s", sep);
+	} else {
+		conninfo = xstrdup(L, text);
+	}
+	if (conninfo == NULL) {
+		free(driver);
+		return PG2MD_ERR_USAGE;
+	}
+
+	opts = PQconninfoParse(conninfo, &errmsg);
+	free(conninfo);
+	if (opts == NULL) {
+		char loc[PATH_MAX + 64];
+		loc_phrase(rv, loc, sizeof(loc));
+		pg2md_fail(L->err, PG2MD_ERR_USAGE, "invalid connection string for \"%s\" %s", key, loc);
+		if (errmsg == NULL)
+			L->oom = true;
+		else if (!conn_string_has_password(text)) {
+			pg2md_chomp(errmsg);
+			pg2md_detail(L->err, "%s", errmsg);
+		}
+		pg2md_hint(L->err, "the form is \"postgresql://user:password@host:5432/database?sslmode=require\", with "
+			   "special characters percent-encoded");
+		PQfreemem(errmsg);
+		free(driver);
+		return PG2MD_ERR_USAGE;
+	}
+
+	where = where_of(L, rv);
+	set_string(L, &L->cfg->pg_conn_string, text);
+	record_key(L, ki, rv->origin, where);
+
+	/* a connection string replaces what lower layers said about the source */
+	set_cred_field(L, "sources.sql_database.credentials.drivername", driver, rv->origin, where);
+	set_cred_field(L, "sources.sql_database.credentials.host", NULL, rv->origin, where);
+	set_cred_field(L, "sources.sql_database.credentials.port", NULL, rv->origin, where);
+	set_cred_field(L, "sources.sql_database.credentials.database", NULL, rv->origin, where);
+	set_cred_field(L, "sources.sql_database.credentials.username", NULL, rv->origin, where);
+	set_cred_field(L, "sources.sql_database.credentials.password", NULL, rv->origin, where);
+	query_clear(L);
+
+	for (PQconninfoOption *o = opts; o->keyword; o++) {
+		if (o->val == NULL)
+			continue;
+		if (strcmp(o->keyword, "host") == 0)
+			set_cred_field(L, "sources.sql_database.credentials.host", o->val, rv->origin, where);
+		else if (strcmp(o->keyword, "dbname") == 0)
+			set_cred_field(L, "sources.sql_database.credentials.database", o->val, rv->origin, where);
+		else if (strcmp(o->keyword, "user") == 0)
+			set_cred_field(L, "sources.sql_database.credentials.username", o->val, rv->origin, where);
+		else if (strcmp(o->keyword, "password") == 0)
+			set_cred_field(L, "sources.sql_database.credentials.password", o->val, rv->origin, where);
+		else if (strcmp(o->keyword, "port") == 0 && o->val[0] && strspn(o->val, "0123456789") == strlen(o->val) &&
+			 atoi(o->val) > 0 && atoi(o->val) <= 65535)
+			set_cred_field(L, "sources.sql_database.credentials.port", o->val, rv->origin, where);
+		else if (o->val[0])
+			query_set(L, o->keyword, o->val, rv->origin, where); /* port lists of several hosts too */
+	}
+	PQconninfoFree(opts);
+	free(driver);
+	free(where);
+	return PG2MD_OK;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Decode %XX in place; false on a bad sequence. */
+static bool
+percent_decode(char *s)
+{
+	char *w = s;
+	for (char *r = s; *r; r++) {
+		if (*r == '%') {
+			int hi = hexval((unsigned char)r[1]), lo = hi < 0 ? -1 : hexval((unsigned char)r[2]);
+			if (hi < 0 || lo < 0)
+				return false;
+			*w++ = (char)(hi * 16 + lo);
+			r += 2;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+	return true;
+}
+
+/*
+ * [destination.motherduck] credentials = "md:my_db?motherduck_token=…" (also
+ * "md:", "md:///my_db", "motherduck:my_db", token= instead of
+ * motherduck_token=).  Sets the database, and the token when one is given.
+ */
+static pg2md_code
+apply_md_url(loader *L, int ki, const raw_value *rv)
+{
+	const config_key *k = &config_keys[ki];
+	const char *key = shown_key(rv, k->name);
+	const char *expected = "\"md:DATABASE\" or \"md:DATABASE?motherduck_token=TOKEN\"";
+	const char *text = NULL, *rest;
+	char *copy, *query, *where;
+	bool bad = false;
+
+	if (value_text(L, key, true, rv, expected, &text) != PG2MD_OK)
+		return L->err->code;
+	if (starts_with(text, "md:"))
+		rest = text + 3;
+	else if (starts_with(text, "motherduck:"))
+		rest = text + 11;
+	else
+		return bad_value(L, key, true, rv, expected);
+	while (*rest == '/')
+		rest++;
+	copy = xstrdup(L, rest);
+	if (copy == NULL)
+		return PG2MD_ERR_USAGE;
+	query = strchr(copy, '?');
+	if (query)
+		*query++ = '\0';
+	if (!percent_decode(copy))
+		bad = true;
+
+	where = where_of(L, rv);
+	if (!bad && query) {
+		char *save = NULL;
+		for (char *kv = strtok_r(query, "&", &save); kv && !bad; kv = strtok_r(NULL, "&", &save)) {
+			char *eq = strchr(kv, '=');
+			const char *val = "";
+			if (eq) {
+				*eq = '\0';
+				val = eq + 1;
+			}
+			if (!percent_decode(kv) || !percent_decode((char *)val)) {
+				bad = true;
+				break;
+			}
+			if (strcmp(kv, "motherduck_token") == 0 || strcmp(kv, "token") == 0) {
+				int ti = key_index("destination.motherduck.credentials.token");
+				set_string(L, &L->cfg->md_token, *val ? val : NULL);
+				record_key(L, ti, rv->origin, where);
+			} else if (*kv) {
+				pg2md_debug("ignoring parameter \"%s\" of the MotherDuck connection string", kv);
+			}
+		}
+	}
+	if (bad) {
+		free(copy);
+		free(where);
+		return bad_value(L, key, true, rv, "a connection string with valid percent-encoding");
+	}
+	if (copy[0]) {
+		int di = key_index("destination.motherduck.credentials.database");
+		set_string(L, &L->cfg->md_database, copy);
+		record_key(L, di, rv->origin, where);
+	}
+	set_string(L, &L->cfg->md_conn_string, text);
+	record_key(L, ki, rv->origin, where);
+	free(copy);
+	free(where);
+	return PG2MD_OK;
+}
+
+/* A path relative to the project folder becomes absolute. */
+static char *
+project_path(loader *L, const char *path)
+{
+	if (path[0] == '/' || strcmp(path, ":memory:") == 0)
+		return xstrdup(L, path);
+	if (path[0] == '~' && path[1] == '/') {
+		const char *home = env_get(L->envp, "HOME");
+		if (home)
+			return xprintf(L, "%s%s", home, path + 1);
+	}
+	return xprintf(L, "%s/%s", L->cfg->project_dir, path);
+}
+
+/* ----------------------------------------------------------------------
+ * Applying one value to one key
+ * ---------------------------------------------------------------------- */
+
+static pg2md_code
+apply_key(loader *L, int ki, const raw_value *rv)
+{
+	const config_key *k = &config_keys[ki];
+	pg2md_config *cfg = L->cfg;
+	void *field = (char *)cfg + k->offset;
+	const char *key = shown_key(rv, k->name);
+	bool secret = (k->flags & KEY_SECRET) != 0;
+	const char *text = NULL;
+	char *where;
+	char expected[256];
+
+	/* "" in the environment or a file means "unset" for credentials */
+	if ((k->flags & KEY_EMPTY_OK) && rv->kind == TB_STRING && rv->text && rv->text[0] == '\0') {
+		if (k->type == KT_PORT)
+			*(int *)field = 0;
+		else
+			set_string(L, (char **)field, NULL);
+		where = where_of(L, rv);
+		record_key(L, ki, rv->origin, where);
+		free(where);
+		return PG2MD_OK;
+	}
+
+	switch (k->type) {
+	case KT_PG_URL:
+		return apply_pg_url(L, ki, rv);
+	case KT_MD_URL:
+		return apply_md_url(L, ki, rv);
+	case KT_INT:
+	case KT_INT64:
+	case KT_PORT: {
+		int64_t v = 0;
+		int64_t max = k->type == KT_INT ? INT_MAX : k->type == KT_PORT ? 65535 : INT64_MAX;
+		if (value_int(L, key, secret, rv, k->type == KT_PORT ? 1 : k->min, max, &v) != PG2MD_OK)
+			return L->err->code;
+		if (k->type == KT_INT64)
+			*(int64_t *)field = v;
+		else
+			*(int *)field = (int)v;
+		break;
+	}
+	case KT_BOOL:
+		if (value_bool(L, key, rv, (bool *)field) != PG2MD_OK)
+			return L->err->code;
+		break;
+	case KT_LIST: {
+		pg2md_strlist l;
+		if (value_list(L, key, rv, &l) != PG2MD_OK)
+			return L->err->code;
+		strlist_clear((pg2md_strlist *)field);
+		*(pg2md_strlist *)field = l;
+		break;
+	}
+	case KT_DISP: {
+		int d;
+		choices_phrase(disposition_choices, expected, sizeof(expected));
+		if (value_text(L, key, secret, rv, expected, &text) != PG2MD_OK)
+			return L->err->code;
+		d = pg2md_disposition_parse(text);
+		if (d < 0 || d == PG2MD_DISP_DEFAULT)
+			return bad_value(L, key, secret, rv, expected);
+		*(pg2md_disposition *)field = (pg2md_disposition)d;
+		break;
+	}
+	case KT_CHOICE: {
+		const char *match = NULL;
+		choices_phrase(k->choices, expected, sizeof(expected));
+		if (value_text(L, key, secret, rv, expected, &text) != PG2MD_OK)
+			return L->err->code;
+		for (int i = 0; k->choices[i]; i++)
+			if (strcasecmp(text, k->choices[i]) == 0)
+				match = k->choices[i];
+		if (match == NULL)
+			return bad_value(L, key, secret, rv, expected);
+		set_string(L, (char **)field, match);
+		break;
+	}
+	case KT_LOGLEVEL: {
+		const char *exp = "one of \"DEBUG\", \"INFO\", \"WARNING\", \"ERROR\" or \"CRITICAL\"";
+		int level;
+		if (value_text(L, key, secret, rv, exp, &text) != PG2MD_OK)
+			return L->err->code;
+		level = pg2md_log_level_parse(text);
+		if (level < 0)
+			return bad_value(L, key, secret, rv, exp);
+		set_string(L, (char **)field, pg2md_log_level_name((pg2md_log_level)level));
+		break;
+	}
+	case KT_LOGFORMAT:
+		if (value_text(L, key, secret, rv, "\"TEXT\" or \"JSON\"", &text) != PG2MD_OK)
+			return L->err->code;
+		if (strcasecmp(text, "JSON") == 0) {
+			set_string(L, (char **)field, "JSON");
+		} else {
+			if (strcasecmp(text, "TEXT") != 0)
+				pg2md_debug("log format of \"%s\" is a dlt format string: pg2md writes its TEXT format", key);
+			set_string(L, (char **)field, "TEXT");
+		}
+		break;
+	case KT_DRIVER:
+		if (value_text(L, key, secret, rv, "\"postgresql\"", &text) != PG2MD_OK)
+			return L->err->code;
+		if (strcmp(text, "postgresql") != 0 && strcmp(text, "postgres") != 0 &&
+		    !starts_with(text, "postgresql+") && !starts_with(text, "postgres+"))
+			return bad_value(L, key, secret, rv, "\"postgresql\" (pg2md reads from PostgreSQL only)");
+		set_string(L, (char **)field, text);
+		break;
+	case KT_NAME:
+		if (value_text(L, key, secret, rv, "a name", &text) != PG2MD_OK)
+			return L->err->code;
+		if (text[0] == '\0' || strchr(text, '/') || strcmp(text, ".") == 0 || strcmp(text, "..") == 0)
+			return bad_value(L, key, secret, rv, "a name that can be a folder name (no \"/\")");
+		set_string(L, (char **)field, text);
+		break;
+	case KT_PATH:
+	case KT_DUCKDB: {
+		char *path;
+		if (value_text(L, key, secret, rv, "a path", &text) != PG2MD_OK)
+			return L->err->code;
+		if (k->type == KT_DUCKDB && starts_with(text, "duckdb:///"))
+			text += strlen("duckdb:///");
+		if (text[0] == '\0')
+			return bad_value(L, key, secret, rv, "a path");
+		if (k->type == KT_DUCKDB && (starts_with(text, "md:") || starts_with(text, "motherduck:")))
+			return bad_value(L, key, secret, rv,
+					 "a local file; MotherDuck goes under [destination.motherduck.credentials]");
+		path = project_path(L, text);
+		if (path == NULL)
+			return PG2MD_ERR_USAGE;
+		free(*(char **)field);
+		*(char **)field = path;
+		break;
+	}
+	case KT_STRING:
+	default:
+		if (value_text(L, key, secret, rv, "a string", &text) != PG2MD_OK)
+			return L->err->code;
+		if (text[0] == '\0' && !(k->flags & KEY_EMPTY_OK))
+			return bad_value(L, key, secret, rv, "a value that is not empty");
+		set_string(L, (char **)field, text);
+		break;
+	}
+
+	where = where_of(L, rv);
+	record_key(L, ki, rv->origin, where);
+	free(where);
+	return PG2MD_OK;
+}
+
+/* ----------------------------------------------------------------------
+ * Per-table sections
+ * ---------------------------------------------------------------------- */
+
+static pg2md_table_config *
+table_section(loader *L, const char *name, const char *where)
+{
+	pg2md_config *cfg = L->cfg;
+	pg2md_table_config *t;
+	char **tw;
+
+	for (int i = 0; i < cfg->n_table_cfg; i++)
+		if (strcmp(cfg->table_cfg[i].name, name) == 0)
+			return &cfg->table_cfg[i];
+	t = realloc(cfg->table_cfg, (size_t)(cfg->n_table_cfg + 1) * sizeof(*t));
+	if (t == NULL) {
+		L->oom = true;
+		return NULL;
+	}
+	cfg->table_cfg = t;
+	tw = realloc(L->table_where, (size_t)(cfg->n_table_cfg + 1) * sizeof(*tw));
+	if (tw == NULL) {
+		L->oom = true;
+		return NULL;
+	}
+	L->table_where = tw;
+	t = &cfg->table_cfg[cfg->n_table_cfg];
+	memset(t, 0, sizeof(*t));
+	t->name = xstrdup(L, name);
+	L->table_where[cfg->n_table_cfg] = xstrdup(L, where);
+	cfg->n_table_cfg++;
+	return t;
+}
+
+static int
+table_key_index(const char *name)
+{
+	for (int i = 0; i < N_TABLE_KEYS; i++)
+		if (strcmp(table_keys[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+static pg2md_code
+apply_table_key(loader *L, const char *table, int tk, const raw_value *rv)
+{
+	const table_key *k = &table_keys[tk];
+	char canonical[1024], rendered[4096];
+	const char *key;
+	char *where = where_of(L, rv);
+	pg2md_table_config *t;
+	void *field;
+
+	snprintf(canonical, sizeof(canonical), "sources.sql_database.%s.%s", table,
+		 k->canonical ? k->canonical : k->name);
+	key = shown_key(rv, canonical);
+	t = table_section(L, table, where ? where : "");
+	if (t == NULL) {
+		free(where);
+		return PG2MD_ERR_USAGE;
+	}
+	field = (char *)t + k->offset;
+	rendered[0] = '\0';
+
+	switch (k->type) {
+	case TK_TEXT: {
+		const char *text = NULL;
+		if (value_text(L, key, false, rv, "a value", &text) != PG2MD_OK)
+			goto fail;
+		set_string(L, (char **)field, text);
+		snprintf(rendered, sizeof(rendered), "%s", text);
+		break;
+	}
+	case TK_ORDER: {
+		const char *text = NULL;
+		if (value_text(L, key, false, rv, "\"asc\" or \"desc\"", &text) != PG2MD_OK)
+			goto fail;
+		if (strcasecmp(text, "asc") != 0 && strcasecmp(text, "desc") != 0) {
+			bad_value(L, key, false, rv, "\"asc\" or \"desc\"");
+			goto fail;
+		}
+		set_string(L, (char **)field, strcasecmp(text, "asc") == 0 ? "asc" : "desc");
+		snprintf(rendered, sizeof(rendered), "%s", *(char **)field);
+		break;
+	}
+	case TK_LIST: {
+		pg2md_strlist l;
+		if (rv->kind == TB_STRING && !rv->from_text) {
+			/* primary_key = "id": one column, even with a comma in its name */
+			memset(&l, 0, sizeof(l));
+			strlist_add(L, &l, rv->text);
+		} else if (value_list(L, key, rv, &l) != PG2MD_OK) {
+			goto fail;
+		}
+		strlist_clear((pg2md_strlist *)field);
+		*(pg2md_strlist *)field = l;
+		render_list(&l, rendered, sizeof(rendered));
+		break;
+	}
+	case TK_DISP: {
+		char expected[128];
+		const char *text = NULL;
+		int d;
+		choices_phrase(disposition_choices, expected, sizeof(expected));
+		if (value_text(L, key, false, rv, expected, &text) != PG2MD_OK)
+			goto fail;
+		d = pg2md_disposition_parse(text);
+		if (d <= PG2MD_DISP_DEFAULT) {
+			bad_value(L, key, false, rv, expected);
+			goto fail;
+		}
+		*(pg2md_disposition *)field = (pg2md_disposition)d;
+		snprintf(rendered, sizeof(rendered), "%s", pg2md_disposition_name((pg2md_disposition)d));
+		break;
+	}
+	}
+	set_prov(L, canonical, rendered, false, rv->origin, where);
+	free(where);
+	return PG2MD_OK;
+fail:
+	free(where);
+	return L->err->code ? L->err->code : PG2MD_ERR_USAGE;
+}
+
+/* ----------------------------------------------------------------------
+ * Unknown keys and suggestions
+ * ---------------------------------------------------------------------- */
+
+/* Optimal string alignment distance (Levenshtein with transpositions), case-insensitive. */
+static int
+edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	int *d, r;
+
+	if (la > 200 || lb > 200)
+		return 1000;
+	d = malloc((la + 1) * (lb + 1) * sizeof(int));
+	if (d == NULL)
+		return 1000;
+#define D(i, j) d[(i) * (lb + 1) + (j)]
+	for (size_t i = 0; i <= la; i++)
+		D(i, 0) = (int)i;
+	for (size_t j = 0; j <= lb; j++)
+		D(0, j) = (int)j;
+	for (size_t i = 1; i <= la; i++)
+		for (size_t j = 1; j <= lb; j++) {
+			int cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
+			int v = D(i - 1, j) + 1;
+			if (D(i, j - 1) + 1 < v)
+				v = D(i, j - 1) + 1;
+			if (D(i - 1, j - 1) + cost < v)
+				v = D(i - 1, j - 1) + cost;
+			if (i > 1 && j > 1 && tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 2]) &&
+			    tolower((unsigned char)a[i - 2]) == tolower((unsigned char)b[j - 1]) && D(i - 2, j - 2) + 1 < v)
+				v = D(i - 2, j - 2) + 1;
+			D(i, j) = v;
+		}
+	r = D(la, lb);
+#undef D
+	free(d);
+	return r;
+}
+
+typedef struct suggestion {
+	const char *key;
+	char best[512];
+	int dist;
+	bool suffix;
+} suggestion;
+
+static void
+consider(suggestion *s, const char *candidate)
+{
+	size_t lk = strlen(s->key), lc = strlen(candidate);
+	int d;
+
+	/* [sql_database] tables -> sources.sql_database.tables */
+	if (!s->suffix && lc > lk && candidate[lc - lk - 1] == '.' && strcasecmp(candidate + lc - lk, s->key) == 0) {
+		snprintf(s->best, sizeof(s->best), "%s", candidate);
+		s->suffix = true;
+		s->dist = 0;
+		return;
+	}
+	if (s->suffix)
+		return;
+	d = edit_distance(s->key, candidate);
+	/* credentials.user -> credentials.username: same section, one name starts the other */
+	const char *dk = strrchr(s->key, '.'), *dc = strrchr(candidate, '.');
+	if (d > 1 && dk && dc && dk - s->key == dc - candidate && strncasecmp(s->key, candidate, (size_t)(dk - s->key)) == 0 &&
+	    dk[1] && dc[1] && (strncasecmp(dk + 1, dc + 1, strlen(dk + 1)) == 0 || strncasecmp(dk + 1, dc + 1, strlen(dc + 1)) == 0))
+		d = 1;
+	if (d < s->dist) {
+		s->dist = d;
+		snprintf(s->best, sizeof(s->best), "%s", candidate);
+	}
+}
+
+/* The closest known key to an unknown one, or NULL. */
+static const char *
+suggest(suggestion *s, const char *key, const tb_entry *e)
+{
+	s->key = key;
+	s->best[0] = '\0';
+	s->dist = 1000;
+	s->suffix = false;
+
+	for (int i = 0; i < N_KEYS; i++) {
+		consider(s, config_keys[i].name);
+		for (int a = 0; a < MAX_ALIASES && config_keys[i].aliases[a]; a++)
+			consider(s, config_keys[i].aliases[a]);
+	}
+	for (size_t i = 0; i < sizeof(ignored_keys) / sizeof(ignored_keys[0]); i++)
+		if (!strstr(ignored_keys[i].name, ".*"))
+			consider(s, ignored_keys[i].name);
+	/* per-table keys, under this entry's table name */
+	if (e && e->n_parts >= 4 && strcmp(e->parts[0], "sources") == 0 && strcmp(e->parts[1], "sql_database") == 0) {
+		for (int i = 0; i < N_TABLE_KEYS; i++) {
+			char cand[512];
+			snprintf(cand, sizeof(cand), "sources.sql_database.%s.%s", e->parts[2], table_keys[i].name);
+			consider(s, cand);
+		}
+	}
+	if (s->suffix)
+		return s->best;
+	size_t len = strlen(key);
+	if (s->dist <= 2 || (s->dist <= 3 && len >= 24))
+		return s->best;
+	return NULL;
+}
+
+static void
+warn_unknown(const tb_entry *e, const char *file)
+{
+	suggestion s;
+	const char *best = suggest(&s, e->key, e);
+	const char *what = e->kind == TB_TABLE ? "section" : "key";
+
+	/* settings of another dlt source or destination sharing the project */
+	if (best == NULL && e->n_parts >= 2 &&
+	    (strcmp(e->parts[0], "sources") == 0 || strcmp(e->parts[0], "destination") == 0) &&
+	    strcmp(e->parts[1], "sql_database") != 0 && strcmp(e->parts[1], "motherduck") != 0 &&
+	    strcmp(e->parts[1], "duckdb") != 0) {
+		pg2md_debug("ignoring %s \"%s\" in \"%s\" line %d: it is not for pg2md", what, e->key, file, e->line);
+		return;
+	}
+	if (best)
+		pg2md_warn("unknown %s \"%s\" in \"%s\" line %d\nhint: did you mean \"%s\"?", what, e->key, file, e->line,
+			   best);
+	else
+		pg2md_warn("unknown %s \"%s\" in \"%s\" line %d", what, e->key, file, e->line);
+}
+
+static const ignored_key *
+find_ignored(const ignored_key *list, size_t n, const char *key)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *name = list[i].name;
+		size_t len = strlen(name);
+		if (len > 2 && strcmp(name + len - 2, ".*") == 0) {
+			if (strncmp(key, name, len - 1) == 0 || (strncmp(key, name, len - 2) == 0 && key[len - 2] == '\0'))
+				return &list[i];
+		} else if (strcmp(key, name) == 0) {
+			return &list[i];
+		}
+	}
+	return NULL;
+}
+
+static void
+note_ignored(const ignored_key *ig, const char *key, const char *file, int line)
+{
+	if (ig->why)
+		pg2md_log(ig->level, "\"%s\" in \"%s\" line %d is a dlt setting pg2md does not use: %s", key, file, line,
+			  ig->why);
+	else
+		pg2md_log(ig->level, "\"%s\" in \"%s\" line %d is a dlt setting pg2md does not use", key, file, line);
+}
+
+/* ----------------------------------------------------------------------
+ * Layers
+ * ---------------------------------------------------------------------- */
+
+/* Find the key and alias a dotted name spells; -1 when none. */
+static int
+lookup_key(const char *name, int *alias)
+{
+	for (int i = 0; i < N_KEYS; i++) {
+		if (strcmp(config_keys[i].name, name) == 0) {
+			*alias = -1;
+			return i;
+		}
+		for (int a = 0; a < MAX_ALIASES && config_keys[i].aliases[a]; a++)
+			if (strcmp(config_keys[i].aliases[a], name) == 0) {
+				*alias = a;
+				return i;
+			}
+	}
+	return -1;
+}
+
+/*
+ * Order within a layer: connection strings first, then the fields they can
+ * be refined by; and a less specific name (fewer sections) before a more
+ * specific one, which then wins.
+ */
+static int
+assignment_prio(int ki, const char *name)
+{
+	const config_key *k = &config_keys[ki];
+	int base = (k->type == KT_PG_URL || k->type == KT_MD_URL) ? 0 : 3;
+	int dn = count_dots(name), dc = count_dots(k->name);
+	return base + (dn < dc ? 0 : dn == dc ? 1 : 2);
+}
+
+/* One pending assignment of a layer. */
+typedef struct assignment {
+	int prio;
+	int seq;
+	int ki;          /* config key, or -1 */
+	int tk;          /* table key, or -1 */
+	const char *table;
+	const char *qkey; /* credentials query parameter, when ki and tk are -1 */
+	raw_value rv;
+} assignment;
+
+static int
+assignment_cmp(const void *a, const void *b)
+{
+	const assignment *x = a, *y = b;
+	if (x->prio != y->prio)
+		return x->prio - y->prio;
+	return x->seq - y->seq;
+}
+
+static pg2md_code
+apply_assignment(loader *L, const assignment *as)
+{
+	if (as->ki >= 0) {
+		struct key_state *st = &L->state[as->ki];
+		char *where = where_of(L, &as->rv);
+		/* two names for one key in the same layer: say which one wins */
+		if (st->name && st->origin == as->rv.origin && st->prio == as->prio && strcmp(st->name, as->rv.name) != 0 &&
+		    (as->rv.origin == PG2MD_ORIGIN_CONFIG || as->rv.origin == PG2MD_ORIGIN_SECRETS ||
+		     as->rv.origin == PG2MD_ORIGIN_ENV))
+			pg2md_warn("\"%s\" (%s) overrides \"%s\" (%s)", as->rv.name, where ? where : "", st->name,
+				   st->where ? st->where : "");
+		free(st->name);
+		free(st->where);
+		st->name = xstrdup(L, as->rv.name);
+		st->where = where;
+		st->origin = as->rv.origin;
+		st->prio = as->prio;
+		return apply_key(L, as->ki, &as->rv);
+	}
+	if (as->tk >= 0)
+		return apply_table_key(L, as->table, as->tk, &as->rv);
+	if (as->rv.kind == TB_ARRAY || as->rv.kind == TB_TABLE || as->rv.text == NULL)
+		return bad_value(L, as->rv.name, false, &as->rv, "a string");
+	char *where = where_of(L, &as->rv);
+	query_set(L, as->qkey, as->rv.text, as->rv.origin, where ? where : "");
+	free(where);
+	return PG2MD_OK;
+}
+
+static pg2md_code
+apply_assignments(loader *L, assignment *as, int n)
+{
+	if (n > 1)
+		qsort(as, (size_t)n, sizeof(*as), assignment_cmp);
+	for (int i = 0; i < n; i++)
+		if (apply_assignment(L, &as[i]) != PG2MD_OK)
+			return L->err->code;
+	return L->oom ? pg2md_fail(L->err, PG2MD_ERR_USAGE, "out of memory") : PG2MD_OK;
+}
+
+/* The key path parts[from..] joined with '.' (no quoting: for matching). */
+static void
+join_parts(const tb_entry *e, int from, char *out, size_t n)
+{
+	size_t len = 0;
+	out[0] = '\0';
+	for (int i = from; i < e->n_parts; i++) {
+		int w = snprintf(out + len, n - len, "%s%s", i > from ? "." : "", e->parts[i]);
+		if (w < 0 || (size_t)w >= n - len)
+			break;
+		len += (size_t)w;
+	}
+}
+
+static bool
+in_list(const char *const *list, const char *s)
+{
+	for (int i = 0; list[i]; i++)
+		if (strcmp(list[i], s) == 0)
+			return true;
+	return false;
+}
+
+/* Is name (a part under [sources.sql_database]) a key or known sub-table there? */
+static bool
+source_known_name(const char *name)
+{
+	char full[512];
+	int alias;
+	if (in_list(source_sections, name))
+		return true;
+	snprintf(full, sizeof(full), "sources.sql_database.%s", name);
+	return lookup_key(full, &alias) >= 0 ||
+	       find_ignored(ignored_keys, sizeof(ignored_keys) / sizeof(ignored_keys[0]), full) != NULL;
+}
+
+/* A section nested under a key that takes a plain value: `[sources.sql_database.tables]`. */
+static int
+leaf_prefix(const tb_entry *e)
+{
+	char prefix[1024];
+	int alias;
+	for (int n = e->n_parts - 1; n >= 1; n--) {
+		size_t len = 0;
+		prefix[0] = '\0';
+		for (int i = 0; i < n; i++)
+			len += (size_t)snprintf(prefix + len, sizeof(prefix) - len, "%s%s", i ? "." : "", e->parts[i]);
+		int ki = lookup_key(prefix, &alias);
+		if (ki >= 0) {
+			key_type t = config_keys[ki].type;
+			/* these also have sub-keys: credentials.host, credentials.database */
+			if (t == KT_PG_URL || t == KT_MD_URL || t == KT_DUCKDB)
+				return -1;
+			return ki;
+		}
+	}
+	return -1;
+}
+
+/* Classify and queue (or report) each entry of one file. */
+static pg2md_code
+apply_document(loader *L, const tb_doc *doc, const char *file, pg2md_origin origin)
+{
+	assignment *as = calloc((size_t)(doc->n ? doc->n : 1), sizeof(*as));
+	int n = 0;
+	pg2md_code result;
+
+	if (as == NULL)
+		return pg2md_fail(L->err, PG2MD_ERR_USAGE, "out of memory");
+
+	for (int i = 0; i < doc->n; i++) {
+		const tb_entry *e = &doc->entries[i];
+		char dotted[1024];
+		int alias, ki;
+		raw_value rv = {
+			.kind = e->kind, .text = e->text, .items = e->items, .n_items = e->n_items,
+			.nested = e->nested, .origin = origin, .name = e->key, .file = file, .line = e->line,
+		};
+
+		join_parts(e, 0, dotted, sizeof(dotted));
+
+		/* 1. a known key or alias */
+		ki = lookup_key(dotted, &alias);
+		if (ki >= 0) {
+			if (e->kind == TB_TABLE)
+				continue; /* `[destination.duckdb.credentials]` with nothing in it */
+			as[n] = (assignment){.prio = assignment_prio(ki, dotted), .seq = i, .ki = ki, .tk = -1, .rv = rv};
+			n++;
+			continue;
+		}
+
+		/* 2. [sources.sql_database.credentials.query] sslmode = "require" */
+		if (e->n_parts >= 4 && strcmp(e->parts[0], "sources") == 0) {
+			int q = strcmp(e->parts[1], "sql_database") == 0 ? 2 : 1;
+			if (e->n_parts == q + 3 && strcmp(e->parts[q], "credentials") == 0 &&
+			    strcmp(e->parts[q + 1], "query") == 0 && (q == 2 || strcmp(e->parts[1], "credentials") == 0)) {
+				/* applied after the connection strings of this layer */
+				as[n] = (assignment){.prio = 6, .seq = i, .ki = -1, .tk = -1, .qkey = e->parts[q + 2], .rv = rv};
+				n++;
+				continue;
+			}
+		}
+
+		/* 3. a table under a key that takes a plain value */
+		ki = leaf_prefix(e);
+		if (ki >= 0) {
+			const config_key *k = &config_keys[ki];
+			pg2md_fail(L->err, PG2MD_ERR_USAGE, "\"%s\" in \"%s\" line %d is a section, but \"%s\" takes a value",
+				   e->key, file, e->line, k->name);
+			pg2md_hint(L->err, "write %s = … under [%.*s]", strrchr(k->name, '.') + 1,
+				   (int)(strrchr(k->name, '.') - k->name), k->name);
+			free(as);
+			return PG2MD_ERR_USAGE;
+		}
+
+		/* 4. dlt keys pg2md does not use */
+		const ignored_key *ig = find_ignored(ignored_keys, sizeof(ignored_keys) / sizeof(ignored_keys[0]), dotted);
+		if (ig) {
+			note_ignored(ig, e->key, file, e->line);
+			continue;
+		}
+
+		/* 5. [sources.sql_database.<table>] sections */
+		if (e->n_parts >= 3 && strcmp(e->parts[0], "sources") == 0 && strcmp(e->parts[1], "sql_database") == 0 &&
+		    !source_known_name(e->parts[2]) && (e->n_parts >= 4 || e->kind == TB_TABLE)) {
+			char rest[1024];
+			if (e->kind == TB_TABLE && e->n_parts == 3) {
+				char *where = where_of(L, &rv);
+				table_section(L, e->parts[2], where ? where : "");
+				free(where);
+				continue;
+			}
+			join_parts(e, 3, rest, sizeof(rest));
+			int tk = table_key_index(rest);
+			if (tk >= 0 && e->kind != TB_TABLE) {
+				as[n] = (assignment){.prio = 6, .seq = i, .ki = -1, .tk = tk, .table = e->parts[2], .rv = rv};
+				n++;
+				continue;
+			}
+			ig = find_ignored(ignored_table_keys, sizeof(ignored_table_keys) / sizeof(ignored_table_keys[0]), rest);
+			if (ig) {
+				note_ignored(ig, e->key, file, e->line);
+				continue;
+			}
+		}
+
+		/* 6. unknown */
+		warn_unknown(e, file);
+	}
+
+	result = apply_assignments(L, as, n);
+	free(as);
+	return result;
+}
+
+/* Read, check and apply one of the .dlt files; a missing file is fine. */
+static pg2md_code
+load_file(loader *L, const char *path, pg2md_origin origin)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	char *text = NULL;
+	size_t len = 0, cap;
+	char desc[512];
+	int line = 0, column = 0;
+	tb_doc doc = {0};
+	tb_result r;
+	pg2md_code result;
+
+	if (fd < 0) {
+		if (errno == ENOENT) {
+			pg2md_debug("no \"%s\"", path);
+			return PG2MD_OK;
+		}
+		return pg2md_fail(L->err, PG2MD_ERR_USAGE, "could not open \"%s\": %s", path, strerror(errno));
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return pg2md_fail(L->err, PG2MD_ERR_USAGE, "\"%s\" is not a file", path);
+	}
+	if (origin == PG2MD_ORIGIN_SECRETS && (st.st_mode & 077))
+		pg2md_warn("\"%s\" is readable by other users\nhint: chmod 600 \"%s\"", path, path);
+
+	cap = (size_t)st.st_size + 1;
+	text = malloc(cap);
+	if (text == NULL) {
+		close(fd);
+		return pg2md_fail(L->err, PG2MD_ERR_USAGE, "out of memory");
+	}
+	for (;;) {
+		ssize_t got;
+		if (len + 1 >= cap) {
+			char *bigger = realloc(text, cap * 2);
+			if (bigger == NULL) {
+				free(text);
+				close(fd);
+				return pg2md_fail(L->err, PG2MD_ERR_USAGE, "out of memory");
+			}
+			text = bigger;
+			cap *= 2;
+		}
+		got = read(fd, text + len, cap - len - 1);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			int e = errno;
+			free(text);
+			close(fd);
+			return pg2md_fail(L->err, PG2MD_ERR_USAGE, "could not read \"%s\": %s", path, strerror(e));
+		}
+		if (got == 0)
+			break;
+		len += (size_t)got;
+	}
+	close(fd);
+	text[len] = '\0';
+
+	r = tb_parse(text, len, path, &doc, desc, sizeof(desc), &line, &column);
+	free(text);
+	if (r == TB_SYNTAX) {
+		char *saw = strstr(desc, ", saw '");
+		bool unquoted = strstr(desc, "could not determine value type") != NULL ||
+				strstr(desc, "parsing boolean") != NULL;
+		/* toml++ quotes a few characters of the value: not from secrets.toml */
+		if (saw && origin == PG2MD_ORIGIN_SECRETS)
+			*saw = '\0';
+		if (desc[0])
+			desc[0] = (char)tolower((unsigned char)desc[0]);
+		pg2md_fail(L->err, PG2MD_ERR_USAGE, "syntax error in \"%s\" at line %d, column %d: %s", path, line, column,
+			   desc);
+		if (unquoted)
+			pg2md_hint(L->err, "text values are written in double quotes: key = \"value\"");
+		return PG2MD_ERR_USAGE;
+	}
+	if (r != TB_OK)
+		return pg2md_fail(L->err, PG2MD_ERR_USAGE, "could not parse \"%s\": %s", path, desc);
+
+	result = apply_document(L, &doc, path, origin);
+	tb_doc_release(&doc);
+	return result;
+}
+
+/* MOTHERDUCK_TOKEN / motherduck_token: dlt's fallback, below the files. */
+static pg2md_code
+apply_env_token_fallback(loader *L)
+{
+	static const char *const vars[] = {"MOTHERDUCK_TOKEN", "motherduck_token", NULL};
+	for (int i = 0; vars[i]; i++) {
+		const char *v = env_get(L->envp, vars[i]);
+		if (v && *v) {
+			raw_value rv = {.kind = TB_STRING, .text = v, .from_text = true, .origin = PG2MD_ORIGIN_ENV,
+					.name = vars[i]};
+			return apply_key(L, key_index("destination.motherduck.credentials.token"), &rv);
+		}
+	}
+	return PG2MD_OK;
+}
+
+/* The per-table suffix an environment variable ends with, e.g. "__INCREMENTAL__CURSOR_PATH". */
+static int
+env_table_suffix(const char *name, size_t *table_len)
+{
+	size_t len = strlen(name);
+	int best = -1;
+	size_t best_len = 0;
+	for (int i = 0; i < N_TABLE_KEYS; i++) {
+		char suffix[128] = "__";
+		env_name(table_keys[i].name, suffix + 2, sizeof(suffix) - 2);
+		size_t sl = strlen(suffix);
+		if (len > sl && strcmp(name + len - sl, suffix) == 0 && sl > best_len) {
+			best = i;
+			best_len = sl;
+		}
+	}
+	*table_len = len - best_len;
+	return best;
+}
+
+static pg2md_code
+apply_env(loader *L)
+{
+	assignment *as = NULL;
+	int n = 0, cap = 0;
+	pg2md_code result;
+
+	for (int ki = 0; ki < N_KEYS; ki++) {
+		const config_key *k = &config_keys[ki];
+		for (int a = -1; a < MAX_ALIASES; a++) {
+			const char *name = a < 0 ? k->name : k->aliases[a];
+			char var[256];
+			const char *value;
+			if (name == NULL)
+				break;
+			env_name(name, var, sizeof(var));
+			value = env_get(L->envp, var);
+			if (value == NULL)
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 16;
+				assignment *bigger = realloc(as, (size_t)cap * sizeof(*as));
+				if (bigger == NULL) {
+					free(as);
+					return pg2md_fail(L->err, PG2MD_ERR_USAGE, "out of memory");
+				}
+				as = bigger;
+			}
+			as[n] = (assignment){.prio = assignment_prio(ki, name), .seq = n, .ki = ki, .tk = -1,
+					     .rv = {.kind = TB_STRING, .text = value, .from_text = true,
+						    .origin = PG2MD_ORIGIN_ENV, .name = xstrdup(L, var)}};
+			n++;
+		}
+	}
+	result = apply_assignments(L, as, n);
+	for (int i = 0; i < n; i++)
+		free((char *)as[i].rv.name);
+	free(as);
+	if (result != PG2MD_OK)
+		return result;
+
+	/* query parameters and per-table settings: scan the whole environment */
+	for (char *const *e = L->envp; e && *e; e++) {
+		const char *eq = strchr(*e, '=');
+		char var[512];
+		if (eq == NULL || (size_t)(eq - *e) >= sizeof(var))
+			continue;
+		memcpy(var, *e, (size_t)(eq - *e));
+		var[eq - *e] = '\0';
+
+		static const char *const qprefixes[] = {"SOURCES__CREDENTIALS__QUERY__",
+							 "SOURCES__SQL_DATABASE__CREDENTIALS__QUERY__", NULL};
+		bool done = false;
+		for (int p = 0; qprefixes[p] && !done; p++)
+			if (starts_with(var, qprefixes[p]) && var[strlen(qprefixes[p])]) {
+				char key[256];
+				snprintf(key, sizeof(key), "%s", var + strlen(qprefixes[p]));
+				for (char *c = key; *c; c++)
+					*c = (char)tolower((unsigned char)*c);
+				query_set(L, key, eq + 1, PG2MD_ORIGIN_ENV, var);
+				done = true;
+			}
+		if (done || !starts_with(var, "SOURCES__SQL_DATABASE__"))
+			continue;
+
+		size_t table_len;
+		int tk = env_table_suffix(var, &table_len);
+		size_t pre = strlen("SOURCES__SQL_DATABASE__");
+		if (tk < 0 || table_len <= pre)
+			continue;
+		char table[256];
+		snprintf(table, sizeof(table), "%.*s", (int)(table_len - pre), var + pre);
+		char lower[256];
+		snprintf(lower, sizeof(lower), "%s", table);
+		for (char *c = lower; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+		if (source_known_name(lower))
+			continue;
+		struct env_table *bigger = realloc(L->env_tables, (size_t)(L->n_env_tables + 1) * sizeof(*bigger));
+		if (bigger == NULL)
+			return pg2md_fail(L->err, PG2MD_ERR_USAGE, "out of memory");
+		L->env_tables = bigger;
+		L->env_tables[L->n_env_tables].var = *e;
+		L->env_tables[L->n_env_tables].table = xstrdup(L, table);
+		L->env_tables[L->n_env_tables].tk = tk;
+		L->env_tables[L->n_env_tables].value = eq + 1;
+		L->n_env_tables++;
+	}
+	return L->oom ? pg2md_fail(L->err, PG2MD_ERR_USAGE, "out of memory") : PG2MD_OK;
+}
+
+/*
+ * SOURCES__SQL_DATABASE__<TABLE>__<KEY>: the table part is upper case, so it
+ * names the configured table it matches case-insensitively, else an existing
+ * section, else the table in lower case.
+ */
+static pg2md_code
+apply_env_tables(loader *L)
+{
+	pg2md_config *cfg = L->cfg;
+	for (int i = 0; i < L->n_env_tables; i++) {
+		struct env_table *et = &L->env_tables[i];
+		const char *table = NULL;
+		char lower[256], var[512];
+
+		for (int j = 0; j < cfg->tables.n && !table; j++)
+			if (strcasecmp(cfg->tables.items[j], et->table) == 0)
+				table = cfg->tables.items[j];
+		for (int j = 0; j < cfg->n_table_cfg && !table; j++)
+			if (strcasecmp(cfg->table_cfg[j].name, et->table) == 0)
+				table = cfg->table_cfg[j].name;
+		if (table == NULL) {
+			snprintf(lower, sizeof(lower), "%s", et->table);
+			for (char *c = lower; *c; c++)
+				*c = (char)tolower((unsigned char)*c);
+			table = lower;
+		}
+		snprintf(var, sizeof(var), "%.*s", (int)(strchr(et->var, '=') - et->var), et->var);
+		raw_value rv = {.kind = TB_STRING, .text = et->value, .from_text = true, .origin = PG2MD_ORIGIN_ENV,
+				.name = var};
+		/* table may point into table_cfg, which apply_table_key can move */
+		char name[256];
+		snprintf(name, sizeof(name), "%s", table);
+		if (apply_table_key(L, name, et->tk, &rv) != PG2MD_OK)
+			return L->err->code;
+	}
+	return PG2MD_OK;
+}
+
+static pg2md_code
+apply_flags(loader *L, const pg2md_config_flags *flags)
+{
+	static const struct {
+		size_t offset;
+		const char *key;
+		const char *flag;
+	} map[] = {
+		{offsetof(pg2md_config_flags, tables), "sources.sql_database.tables", "--tables"},
+		{offsetof(pg2md_config_flags, write_disposition), "sources.sql_database.write_disposition",
+		 "--write-disposition"},
+		{offsetof(pg2md_config_flags, destination), "pipeline.destination", "--destination"},
+		{offsetof(pg2md_config_flags, dataset_name), "pipeline.dataset_name", "--dataset-name"},
+		{offsetof(pg2md_config_flags, pipeline_name), "pipeline.pipeline_name", "--pipeline-name"},
+		{offsetof(pg2md_config_flags, log_level), "runtime.log_level", "--log-level"},
+	};
+
+	if (flags == NULL)
+		return PG2MD_OK;
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		const char *value = *(const char *const *)((const char *)flags + map[i].offset);
+		if (value == NULL)
+			continue;
+		raw_value rv = {.kind = TB_STRING, .text = value, .from_text = true, .origin = PG2MD_ORIGIN_FLAG,
+				.name = map[i].flag};
+		if (apply_key(L, key_index(map[i].key), &rv) != PG2MD_OK)
+			return L->err->code;
+	}
+	if (flags->direct == 0 || flags->direct == 1) {
+		raw_value rv = {.kind = TB_STRING, .text = flags->direct ? "true" : "false", .from_text = true,
+				.origin = PG2MD_ORIGIN_FLAG, .name = "--direct"};
+		if (apply_key(L, key_index("sources.sql_database.direct"), &rv) != PG2MD_OK)
+			return L->err->code;
+	}
+	return PG2MD_OK;
+}
+
+/* ----------------------------------------------------------------------
+ * Defaults, derived values and checks across keys
+ * ---------------------------------------------------------------------- */
+
+static pg2md_code
+apply_defaults(loader *L)
+{
+	for (int ki = 0; ki < N_KEYS; ki++) {
+		const config_key *k = &config_keys[ki];
+		if (k->def) {
+			raw_value rv = {.kind = TB_STRING, .text = k->def, .from_text = true,
+					.origin = PG2MD_ORIGIN_DEFAULT, .name = "default"};
+			if (apply_key(L, ki, &rv) != PG2MD_OK)
+				return L->err->code;
+		} else {
+			record_key(L, ki, PG2MD_ORIGIN_DEFAULT, "default");
+		}
+	}
+	return PG2MD_OK;
+}
+
+static void
+derive_default(loader *L, const char *key)
+{
+	record_key(L, key_index(key), PG2MD_ORIGIN_DEFAULT, "default");
+}
+
+static pg2md_code
+finish(loader *L)
+{
+	pg2md_config *cfg = L->cfg;
+
+	if (cfg->pool_size == 0) {
+		cfg->pool_size = cfg->source_workers;
+		derive_default(L, "postgres.pool_size");
+	}
+	if (cfg->destination == NULL) {
+		set_string(L, &cfg->destination, cfg->md_token && cfg->md_token[0] ? "motherduck" : "duckdb");
+		derive_default(L, "pipeline.destination");
+	}
+	if (cfg->duckdb_path == NULL) {
+		cfg->duckdb_path = xprintf(L, "%s/%s.duckdb", cfg->project_dir, cfg->pipeline_name);
+		derive_default(L, "destination.duckdb.credentials");
+	}
+	if (cfg->pipelines_dir == NULL) {
+		cfg->pipelines_dir = xprintf(L, "%s/.pg2md/pipelines", cfg->project_dir);
+		derive_default(L, "runtime.pipelines_dir");
+	}
+	if (cfg->pg_port > 0)
+		snprintf(cfg->pg_port_text, sizeof(cfg->pg_port_text), "%d", cfg->pg_port);
+	else
+		cfg->pg_port_text[0] = '\0';
+	if (L->oom)
+		return pg2md_fail(L->err, PG2MD_ERR_USAGE, "out of memory");
+
+	/* the table list */
+	if (cfg->tables.n == 0) {
+		pg2md_fail(L->err, PG2MD_ERR_USAGE, "no tables configured");
+		pg2md_hint(L->err, "list the tables to copy under [sources.sql_database] tables in \"%s\"", cfg->config_path);
+		return PG2MD_ERR_USAGE;
+	}
+	for (int i = 0; i < cfg->tables.n; i++) {
+		const pg2md_provenance *p = pg2md_config_provenance(cfg, "sources.sql_database.tables");
+		if (cfg->tables.items[i][0] == '\0') {
+			pg2md_fail(L->err, PG2MD_ERR_USAGE, "empty table name in the table list (%s)", p ? p->where : "");
+			return PG2MD_ERR_USAGE;
+		}
+		for (int j = 0; j < i; j++)
+			if (strcmp(cfg->tables.items[i], cfg->tables.items[j]) == 0) {
+				pg2md_warn("table \"%s\" is listed twice (%s): copying it once", cfg->tables.items[i],
+					   p ? p->where : "");
+				free(cfg->tables.items[i]);
+				memmove(&cfg->tables.items[i], &cfg->tables.items[i + 1],
+					(size_t)(cfg->tables.n - i - 1) * sizeof(char *));
+				cfg->tables.n--;
+				i--;
+				break;
+			}
+	}
+
+	/* sections for tables that are not copied are probably typos */
+	for (int i = 0; i < cfg->n_table_cfg; i++) {
+		if (strlist_find(&cfg->tables, cfg->table_cfg[i].name) >= 0)
+			continue;
+		const char *close = NULL;
+		for (int j = 0; j < cfg->tables.n && !close; j++) {
+			size_t len = strlen(cfg->tables.items[j]);
+			int d = edit_distance(cfg->table_cfg[i].name, cfg->tables.items[j]);
+			if (d <= 2 && (size_t)d * 3 <= len)
+				close = cfg->tables.items[j];
+		}
+		if (close)
+			pg2md_warn("settings for table \"%s\" (%s), which is not in the table list\nhint: did you mean \"%s\"?",
+				   cfg->table_cfg[i].name, L->table_where[i], close);
+		else
+			pg2md_warn("settings for table \"%s\" (%s), which is not in the table list", cfg->table_cfg[i].name,
+				   L->table_where[i]);
+	}
+
+	if (strcmp(cfg->destination, "motherduck") == 0 && (cfg->md_token == NULL || cfg->md_token[0] == '\0')) {
+		const pg2md_provenance *p = pg2md_config_provenance(cfg, "pipeline.destination");
+		pg2md_fail(L->err, PG2MD_ERR_USAGE, "destination \"motherduck\" (%s) needs a MotherDuck token",
+			   p ? p->where : "");
+		pg2md_hint(L->err, "set token under [destination.motherduck.credentials] in \"%s\", or MOTHERDUCK_TOKEN",
+			   cfg->secrets_path);
+		return PG2MD_ERR_USAGE;
+	}
+	return PG2MD_OK;
+}
+
+/* ----------------------------------------------------------------------
+ * Public API
+ * ---------------------------------------------------------------------- */
+
+static pg2md_code
+resolve_project_dir(loader *L, const pg2md_config_flags *flags)
+{
+	const char *dir = flags ? flags->project_dir : NULL;
+	const char *where = "--project-dir";
+	pg2md_origin origin = PG2MD_ORIGIN_FLAG;
+	char cwd[PATH_MAX];
+	char *real;
+	struct stat st;
+
+	if (dir == NULL && (dir = env_get(L->envp, "DLT_PROJECT_DIR")) != NULL && *dir) {
+		where = "DLT_PROJECT_DIR";
+		origin = PG2MD_ORIGIN_ENV;
+	}
+	if (dir == NULL || *dir == '\0') {
+		if (getcwd(cwd, sizeof(cwd)) == NULL)
+			return pg2md_fail(L->err, PG2MD_ERR_USAGE, "could not find the current folder: %s", strerror(errno));
+		dir = cwd;
+		where = "default";
+		origin = PG2MD_ORIGIN_DEFAULT;
+	}
+	if (stat(dir, &st) != 0) {
+		pg2md_fail(L->err, PG2MD_ERR_USAGE, "project folder \"%s\" does not exist", dir);
+		if (origin != PG2MD_ORIGIN_DEFAULT)
+			pg2md_detail(L->err, "it was given by %s", where);
+		return PG2MD_ERR_USAGE;
+	}
+	if (!S_ISDIR(st.st_mode))
+		return pg2md_fail(L->err, PG2MD_ERR_USAGE, "project folder \"%s\" is not a folder", dir);
+	real = realpath(dir, NULL);
+	if (real == NULL)
+		return pg2md_fail(L->err, PG2MD_ERR_USAGE, "could not resolve project folder \"%s\": %s", dir,
+				  strerror(errno));
+	L->cfg->project_dir = real;
+	L->cfg->config_path = xprintf(L, "%s/.dlt/config.toml", real);
+	L->cfg->secrets_path = xprintf(L, "%s/.dlt/secrets.toml", real);
+	set_prov(L, "project_dir", real, false, origin, where);
+	return L->oom ? pg2md_fail(L->err, PG2MD_ERR_USAGE, "out of memory") : PG2MD_OK;
+}
+
+static void
+loader_release(loader *L)
+{
+	for (int i = 0; i < N_KEYS; i++) {
+		free(L->state[i].name);
+		free(L->state[i].where);
+	}
+	if (L->table_where)
+		for (int i = 0; i < L->cfg->n_table_cfg; i++)
+			free(L->table_where[i]);
+	free(L->table_where);
+	for (int i = 0; i < L->n_env_tables; i++)
+		free(L->env_tables[i].table);
+	free(L->env_tables);
+}
+
+pg2md_code
+pg2md_config_load(pg2md_config **out, const pg2md_config_flags *flags, char *const *envp, pg2md_error *err)
+{
+	loader L;
+	pg2md_code result;
+
+	memset(&L, 0, sizeof(L));
+	L.err = err;
+	L.envp = envp ? envp : environ;
+	L.cfg = calloc(1, sizeof(*L.cfg));
+	if (L.cfg == NULL)
+		return pg2md_fail(err, PG2MD_ERR_USAGE, "out of memory");
+
+	if ((result = resolve_project_dir(&L, flags)) == PG2MD_OK &&
+	    (result = apply_defaults(&L)) == PG2MD_OK &&
+	    (result = apply_env_token_fallback(&L)) == PG2MD_OK &&
+	    (result = load_file(&L, L.cfg->config_path, PG2MD_ORIGIN_CONFIG)) == PG2MD_OK &&
+	    (result = load_file(&L, L.cfg->secrets_path, PG2MD_ORIGIN_SECRETS)) == PG2MD_OK &&
+	    (result = apply_env(&L)) == PG2MD_OK &&
+	    (result = apply_flags(&L, flags)) == PG2MD_OK &&
+	    (result = apply_env_tables(&L)) == PG2MD_OK)
+		result = finish(&L);
+	if (result == PG2MD_OK && L.oom)
+		result = pg2md_fail(err, PG2MD_ERR_USAGE, "out of memory");
+	if (result != PG2MD_OK && !pg2md_failed(err))
+		pg2md_fail(err, result, "could not load the configuration");
+
+	loader_release(&L);
+	if (result != PG2MD_OK) {
+		pg2md_config_free(L.cfg);
+		return err->code;
+	}
+	*out = L.cfg;
+	return PG2MD_OK;
+}
+
+static void
+table_config_release(pg2md_table_config *t)
+{
+	free(t->name);
+	strlist_clear(&t->primary_key);
+	strlist_clear(&t->included_columns);
+	strlist_clear(&t->excluded_columns);
+	free(t->cursor_path);
+	free(t->initial_value);
+	free(t->end_value);
+	free(t->row_order);
+	free(t->where);
+	free(t->query);
+}
+
+void
+pg2md_config_free(pg2md_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	for (int ki = 0; ki < N_KEYS; ki++) {
+		const config_key *k = &config_keys[ki];
+		void *field = (char *)cfg + k->offset;
+		switch (k->type) {
+		case KT_INT:
+		case KT_INT64:
+		case KT_PORT:
+		case KT_BOOL:
+		case KT_DISP:
+			break;
+		case KT_LIST:
+			strlist_clear((pg2md_strlist *)field);
+			break;
+		default:
+			free(*(char **)field);
+			*(char **)field = NULL;
+			break;
+		}
+	}
+	free(cfg->project_dir);
+	free(cfg->config_path);
+	free(cfg->secrets_path);
+	strlist_clear(&cfg->pg_query_keys);
+	strlist_clear(&cfg->pg_query_values);
+	for (int i = 0; i < cfg->n_table_cfg; i++)
+		table_config_release(&cfg->table_cfg[i]);
+	free(cfg->table_cfg);
+	for (int i = 0; i < cfg->n_prov; i++) {
+		free(cfg->prov[i].key);
+		free(cfg->prov[i].value);
+		free(cfg->prov[i].where);
+	}
+	free(cfg->prov);
+	free(cfg);
+}
+
+const pg2md_table_config *
+pg2md_config_table(const pg2md_config *cfg, const char *name)
+{
+	for (int i = 0; i < cfg->n_table_cfg; i++)
+		if (strcmp(cfg->table_cfg[i].name, name) == 0)
+			return &cfg->table_cfg[i];
+	for (int i = 0; i < cfg->n_table_cfg; i++)
+		if (strcasecmp(cfg->table_cfg[i].name, name) == 0)
+			return &cfg->table_cfg[i];
+	return NULL;
+}
+
+pg2md_disposition
+pg2md_config_disposition(const pg2md_config *cfg, const char *table)
+{
+	const pg2md_table_config *t = pg2md_config_table(cfg, table);
+	if (t && t->write_disposition != PG2MD_DISP_DEFAULT)
+		return t->write_disposition;
+	if (cfg->write_disposition != PG2MD_DISP_DEFAULT)
+		return cfg->write_disposition;
+	return PG2MD_DISP_REPLACE;
+}
+
+const char *
+pg2md_disposition_name(pg2md_disposition d)
+{
+	switch (d) {
+	case PG2MD_DISP_REPLACE: return "replace";
+	case PG2MD_DISP_APPEND: return "append";
+	case PG2MD_DISP_MERGE: return "merge";
+	default: return "default";
+	}
+}
+
+int
+pg2md_disposition_parse(const char *s)
+{
+	char buf[32];
+	if (s == NULL)
+		return -1;
+	snprintf(buf, sizeof(buf), "%s", s);
+	trim(buf);
+	if (strcasecmp(buf, "replace") == 0)
+		return PG2MD_DISP_REPLACE;
+	if (strcasecmp(buf, "append") == 0)
+		return PG2MD_DISP_APPEND;
+	if (strcasecmp(buf, "merge") == 0)
+		return PG2MD_DISP_MERGE;
+	return -1;
+}
+
+const char *
+pg2md_origin_name(pg2md_origin origin)
+{
+	switch (origin) {
+	case PG2MD_ORIGIN_CONFIG: return "config.toml";
+	case PG2MD_ORIGIN_SECRETS: return "secrets.toml";
+	case PG2MD_ORIGIN_ENV: return "environment";
+	case PG2MD_ORIGIN_FLAG: return "flag";
+	default: return "default";
+	}
+}
+
+const pg2md_provenance *
+pg2md_config_provenance(const pg2md_config *cfg, const char *key)
+{
+	for (int i = 0; i < cfg->n_prov; i++)
+		if (strcmp(cfg->prov[i].key, key) == 0)
+			return &cfg->prov[i];
+	return NULL;
+}
+
+int
+pg2md_config_pg_params(const pg2md_config *cfg, const char **keys, const char **values, int max)
+{
+	int n = 0;
+
+#define PARAM(k, v)                                 \
+	do {                                        \
+		if ((v) && *(v) && n < max - 1) {   \
+			keys[n] = (k);              \
+			values[n] = (v);            \
+			n++;                        \
+		}                                   \
+	} while (0)
+
+	if (max <= 0)
+		return 0;
+	PARAM("host", cfg->pg_host);
+	PARAM("port", cfg->pg_port_text);
+	PARAM("dbname", cfg->pg_database);
+	PARAM("user", cfg->pg_username);
+	PARAM("password", cfg->pg_password);
+	for (int i = 0; i < cfg->pg_query_keys.n; i++)
+		PARAM(cfg->pg_query_keys.items[i], cfg->pg_query_values.items[i]);
+	PARAM("fallback_application_name", "pg2md");
+#undef PARAM
+	keys[n] = NULL;
+	values[n] = NULL;
+	return n;
+}
