@@ -3,7 +3,7 @@
  *
  * DESIGN
  *
- * Every key pg2md reads is declared once, in config_keys[] below: its
+ * Every key pg2md reads is declared once, in config_keys.c: its
  * canonical dotted name, the other names dlt or the guide use for it, its
  * type, its default, where it lands in pg2md_config, and whether it is a
  * secret.  Everything else works from that table: the TOML keys that are
@@ -25,7 +25,7 @@
  *
  * Tables under [sources.sql_database] whose name is not a known key are
  * per-table sections ([sources.sql_database.customer] write_disposition = …);
- * their keys are declared in table_keys[].
+ * their keys are declared in config_keys.c too.
  *
  * The TOML itself is parsed by toml++ behind toml_bridge.h, which hands us a
  * flat list of (key path, kind, rendered value, line) entries.
@@ -49,319 +49,13 @@
 
 #include <libpq-fe.h>
 
+#include "config/config_int.h"
 #include "config/toml_bridge.h"
 #include "util/log.h"
 
 extern char **environ;
 
 #define SECRET_MASK "********"
-
-/* ----------------------------------------------------------------------
- * The key table
- * ---------------------------------------------------------------------- */
-
-typedef enum key_type {
-	KT_STRING,    /* text */
-	KT_NAME,      /* text usable in a file name: no '/', not "." or ".." */
-	KT_CHOICE,    /* one of choices[], stored as written in choices[] */
-	KT_INT,       /* int, at least min */
-	KT_INT64,     /* int64_t, at least min */
-	KT_PORT,      /* int 1..65535 */
-	KT_BOOL,
-	KT_LIST,      /* pg2md_strlist: array, '["a","b"]' or "a, b" */
-	KT_DISP,      /* pg2md_disposition */
-	KT_PATH,      /* a folder; relative to project_dir */
-	KT_LOGLEVEL,  /* DEBUG … CRITICAL, stored upper case */
-	KT_LOGFORMAT, /* "TEXT" or "JSON"; dlt's format strings count as TEXT */
-	KT_DRIVER,    /* drivername: postgresql[+driver] */
-	KT_PG_URL,    /* source connection string; fills the credential fields */
-	KT_MD_URL,    /* "md:db?motherduck_token=…"; fills token and database */
-	KT_DUCKDB     /* local DuckDB file; relative to project_dir */
-} key_type;
-
-#define KEY_SECRET   0x01 /* never shown */
-#define KEY_EMPTY_OK 0x02 /* "" means unset rather than an error */
-
-#define MAX_ALIASES 5
-
-typedef struct config_key {
-	const char *name;                   /* canonical dotted key */
-	const char *aliases[MAX_ALIASES];   /* other names, NULL-terminated */
-	key_type type;
-	const char *def;                    /* default as text; NULL: unset or derived */
-	size_t offset;                      /* field in pg2md_config */
-	unsigned flags;
-	int64_t min;                        /* KT_INT / KT_INT64 */
-	const char *const *choices;         /* KT_CHOICE */
-	const char *flag;                   /* command-line flag, for messages */
-} config_key;
-
-static const char *const destination_choices[] = {"duckdb", "motherduck", NULL};
-static const char *const format_choices[] = {"parquet", "csv", NULL};
-static const char *const naming_choices[] = {"snake_case", "direct", NULL};
-static const char *const disposition_choices[] = {"replace", "append", "merge", NULL};
-
-#define OFF(field) offsetof(pg2md_config, field)
-
-static const config_key config_keys[] = {
-	/* [pipeline] */
-	{"pipeline.pipeline_name", {"pipeline_name"}, KT_NAME, "pg2md", OFF(pipeline_name), 0, 0, NULL, "--pipeline-name"},
-	{"pipeline.dataset_name", {"dataset_name"}, KT_STRING, "pg2md_data", OFF(dataset_name), 0, 0, NULL, "--dataset-name"},
-	{"pipeline.destination", {NULL}, KT_CHOICE, NULL, OFF(destination), 0, 0, destination_choices, "--destination"},
-	{"runtime.pipelines_dir", {"pipelines_dir", "pipeline.pipelines_dir"}, KT_PATH, NULL, OFF(pipelines_dir), 0, 0, NULL, NULL},
-
-	/* [sources.sql_database] */
-	{"sources.sql_database.schema", {"sources.schema"}, KT_STRING, "public", OFF(schema), 0, 0, NULL, NULL},
-	{"sources.sql_database.tables", {"sources.sql_database.table_names", "sources.tables", "sources.table_names"},
-	 KT_LIST, NULL, OFF(tables), 0, 0, NULL, "--tables"},
-	{"sources.sql_database.workers", {"sources.sql_database.extract.workers"}, KT_INT, "4", OFF(source_workers), 0, 1, NULL, NULL},
-	{"sources.sql_database.direct", {NULL}, KT_BOOL, "false", OFF(direct), 0, 0, NULL, "--direct"},
-	{"sources.sql_database.write_disposition", {"sources.write_disposition"}, KT_DISP, "replace",
-	 OFF(write_disposition), 0, 0, NULL, "--write-disposition"},
-
-	/* [sources.sql_database.credentials] */
-	{"sources.sql_database.credentials", {"sources.credentials"}, KT_PG_URL, NULL, OFF(pg_conn_string),
-	 KEY_SECRET | KEY_EMPTY_OK, 0, NULL, NULL},
-	{"sources.sql_database.credentials.drivername", {"sources.credentials.drivername"}, KT_DRIVER, "postgresql",
-	 OFF(pg_drivername), 0, 0, NULL, NULL},
-	{"sources.sql_database.credentials.database", {"sources.credentials.database"}, KT_STRING, NULL,
-	 OFF(pg_database), KEY_EMPTY_OK, 0, NULL, NULL},
-	{"sources.sql_database.credentials.host", {"sources.credentials.host"}, KT_STRING, NULL, OFF(pg_host),
-	 KEY_EMPTY_OK, 0, NULL, NULL},
-	{"sources.sql_database.credentials.port", {"sources.credentials.port"}, KT_PORT, NULL, OFF(pg_port),
-	 KEY_EMPTY_OK, 0, NULL, NULL},
-	{"sources.sql_database.credentials.username", {"sources.credentials.username"}, KT_STRING, NULL,
-	 OFF(pg_username), KEY_EMPTY_OK, 0, NULL, NULL},
-	{"sources.sql_database.credentials.password", {"sources.credentials.password"}, KT_STRING, NULL,
-	 OFF(pg_password), KEY_SECRET | KEY_EMPTY_OK, 0, NULL, NULL},
-
-	/* [postgres] (the guide's) */
-	{"postgres.pool_size", {NULL}, KT_INT, NULL, OFF(pool_size), 0, 1, NULL, NULL},
-
-	/* [data_writer] */
-	{"data_writer.format", {"data_writer.loader_file_format", "pipeline.loader_file_format", "normalize.loader_file_format"},
-	 KT_CHOICE, "parquet", OFF(file_format), 0, 0, format_choices, NULL},
-	{"data_writer.file_max_items", {"normalize.data_writer.file_max_items", "extract.data_writer.file_max_items"},
-	 KT_INT64, "0", OFF(file_max_items), 0, 0, NULL, NULL},
-	{"data_writer.file_max_bytes", {"normalize.data_writer.file_max_bytes", "extract.data_writer.file_max_bytes"},
-	 KT_INT64, "0", OFF(file_max_bytes), 0, 0, NULL, NULL},
-	{"data_writer.buffer_max_items", {"normalize.data_writer.buffer_max_items", "extract.data_writer.buffer_max_items"},
-	 KT_INT64, "5000", OFF(buffer_max_items), 0, 1, NULL, NULL},
-
-	/* destinations */
-	{"destination.duckdb.credentials", {"destination.duckdb.credentials.database"}, KT_DUCKDB, NULL, OFF(duckdb_path),
-	 0, 0, NULL, NULL},
-	{"destination.motherduck.credentials", {NULL}, KT_MD_URL, NULL, OFF(md_conn_string), KEY_SECRET | KEY_EMPTY_OK,
-	 0, NULL, NULL},
-	{"destination.motherduck.credentials.token", {"destination.motherduck.credentials.password"}, KT_STRING, NULL,
-	 OFF(md_token), KEY_SECRET | KEY_EMPTY_OK, 0, NULL, NULL},
-	{"destination.motherduck.credentials.database", {NULL}, KT_STRING, "my_db", OFF(md_database), 0, 0, NULL, NULL},
-	{"destination.motherduck.batch_size", {NULL}, KT_INT64, "1000000", OFF(batch_size), 0, 1, NULL, NULL},
-
-	/* stages */
-	{"extract.workers", {NULL}, KT_INT, "5", OFF(extract_workers), 0, 1, NULL, NULL},
-	{"normalize.workers", {NULL}, KT_INT, "1", OFF(normalize_workers), 0, 1, NULL, NULL},
-	{"load.workers", {NULL}, KT_INT, "20", OFF(load_workers), 0, 1, NULL, NULL},
-
-	/* [runtime] */
-	{"runtime.log_level", {NULL}, KT_LOGLEVEL, "WARNING", OFF(log_level), 0, 0, NULL, "--log-level"},
-	{"runtime.log_format", {NULL}, KT_LOGFORMAT, "TEXT", OFF(log_format), 0, 0, NULL, NULL},
-	{"runtime.dlthub_telemetry", {NULL}, KT_BOOL, "false", OFF(dlthub_telemetry), 0, 0, NULL, NULL},
-
-	/* [schema], [normalize.parquet_normalizer] */
-	{"schema.naming", {NULL}, KT_CHOICE, "snake_case", OFF(naming), 0, 0, naming_choices, NULL},
-	{"normalize.parquet_normalizer.add_dlt_load_id", {NULL}, KT_BOOL, "false", OFF(add_dlt_load_id), 0, 0, NULL, NULL},
-	{"normalize.parquet_normalizer.add_dlt_id", {NULL}, KT_BOOL, "false", OFF(add_dlt_id), 0, 0, NULL, NULL},
-};
-
-#define N_KEYS ((int)(sizeof(config_keys) / sizeof(config_keys[0])))
-
-/* Per-table keys: [sources.sql_database.<table>] <name> = … */
-typedef enum table_key_type {
-	TK_TEXT,  /* any scalar, as text */
-	TK_LIST,  /* a string or an array of them */
-	TK_DISP,
-	TK_ORDER  /* "asc" or "desc" */
-} table_key_type;
-
-typedef struct table_key {
-	const char *name;
-	table_key_type type;
-	size_t offset;
-	const char *canonical; /* for aliases: the name provenance uses */
-} table_key;
-
-#define TOFF(field) offsetof(pg2md_table_config, field)
-
-static const table_key table_keys[] = {
-	{"write_disposition", TK_DISP, TOFF(write_disposition), NULL},
-	{"write_disposition.disposition", TK_DISP, TOFF(write_disposition), "write_disposition"},
-	{"primary_key", TK_LIST, TOFF(primary_key), NULL},
-	{"included_columns", TK_LIST, TOFF(included_columns), NULL},
-	{"excluded_columns", TK_LIST, TOFF(excluded_columns), NULL},
-	{"incremental.cursor_path", TK_TEXT, TOFF(cursor_path), NULL},
-	{"incremental.initial_value", TK_TEXT, TOFF(initial_value), NULL},
-	{"incremental.end_value", TK_TEXT, TOFF(end_value), NULL},
-	{"incremental.row_order", TK_ORDER, TOFF(row_order), NULL},
-	{"where", TK_TEXT, TOFF(where), NULL},
-	{"query", TK_TEXT, TOFF(query), NULL},
-};
-
-#define N_TABLE_KEYS ((int)(sizeof(table_keys) / sizeof(table_keys[0])))
-
-/*
- * Keys dlt knows and pg2md does not use: accepted, with a note at DEBUG (or
- * WARNING when ignoring them changes what the user gets).  A name ending in
- * ".*" covers everything below it.
- */
-typedef struct ignored_key {
-	const char *name;
-	pg2md_log_level level;
-	const char *why;
-} ignored_key;
-
-#define DBG PG2MD_LOG_DEBUG
-#define WRN PG2MD_LOG_WARNING
-
-static const ignored_key ignored_keys[] = {
-	{"runtime.sentry_dsn", DBG, NULL},
-	{"runtime.slack_incoming_hook", DBG, NULL},
-	{"runtime.dlthub_telemetry_endpoint", DBG, "pg2md sends no telemetry"},
-	{"runtime.dlthub_telemetry_segment_write_key", DBG, "pg2md sends no telemetry"},
-	{"runtime.dlthub_dsn", DBG, NULL},
-	{"runtime.request_timeout", DBG, NULL},
-	{"runtime.request_max_attempts", DBG, NULL},
-	{"runtime.request_backoff_factor", DBG, NULL},
-	{"runtime.request_max_retry_delay", DBG, NULL},
-	{"runtime.config_files_storage_path", DBG, NULL},
-	{"runtime.http_show_error_body", DBG, NULL},
-	{"runtime.http_max_error_body_length", DBG, NULL},
-	{"runtime.pipeline_name", DBG, "use [pipeline] pipeline_name"},
-
-	{"sources.sql_database.backend", DBG, "pg2md always reads with binary COPY"},
-	{"sources.sql_database.chunk_size", DBG, NULL},
-	{"sources.sql_database.reflection_level", DBG, "pg2md always reflects full column types"},
-	{"sources.sql_database.defer_table_reflect", DBG, NULL},
-	{"sources.sql_database.detect_precision_hints", DBG, NULL},
-	{"sources.sql_database.table_adapter_callback", DBG, NULL},
-	{"sources.sql_database.type_adapter_callback", DBG, NULL},
-	{"sources.sql_database.query_adapter_callback", DBG, NULL},
-	{"sources.sql_database.engine_adapter_callback", DBG, NULL},
-	{"sources.sql_database.resolve_foreign_keys", DBG, NULL},
-	{"sources.sql_database.include_views", DBG, NULL},
-	{"sources.sql_database.metadata", DBG, NULL},
-	{"sources.sql_database.backend_kwargs.*", DBG, NULL},
-	{"sources.sql_database.engine_kwargs.*", DBG, NULL},
-	{"sources.sql_database.extract.max_parallel_items", DBG, NULL},
-	{"sources.backend", DBG, NULL},
-	{"sources.chunk_size", DBG, NULL},
-
-	{"extract.max_parallel_items", DBG, NULL},
-	{"extract.next_item_mode", DBG, NULL},
-	{"extract.data_writer.*", DBG, NULL},
-	{"normalize.pool_type", DBG, NULL},
-	{"normalize.start_method", DBG, NULL},
-	{"normalize.max_parallel_items", DBG, NULL},
-	{"normalize.json_normalizer.*", DBG, NULL},
-	{"normalize.parquet_normalizer.*", DBG, NULL},
-	{"normalize.data_writer.*", DBG, NULL},
-	{"load.pool_type", DBG, NULL},
-	{"load.start_method", DBG, NULL},
-	{"load.raise_on_failed_jobs", DBG, "pg2md always stops on a failed load"},
-	{"load.raise_on_max_retries", DBG, NULL},
-	{"load.delete_completed_jobs", DBG, NULL},
-	{"load.truncate_staging_dataset", DBG, NULL},
-
-	{"data_writer.disable_compression", DBG, NULL},
-	{"data_writer.timestamp_timezone", DBG, NULL},
-	{"data_writer.flavor", DBG, NULL},
-	{"data_writer.version", DBG, NULL},
-	{"data_writer.data_page_size", DBG, NULL},
-	{"data_writer.row_group_size", DBG, NULL},
-	{"data_writer.coerce_timestamps", DBG, NULL},
-	{"data_writer.allow_truncated_timestamps", DBG, NULL},
-	{"data_writer.use_compliant_nested_type", DBG, NULL},
-	{"data_writer.delimiter", DBG, NULL},
-	{"data_writer.include_header", DBG, NULL},
-	{"data_writer.quoting", DBG, NULL},
-
-	{"destination.motherduck.create_indexes", DBG, NULL},
-	{"destination.motherduck.destination_name", DBG, NULL},
-	{"destination.motherduck.environment", DBG, NULL},
-	{"destination.motherduck.replace_strategy", DBG, "pg2md replaces tables inside one transaction"},
-	{"destination.motherduck.staging_dataset_name_layout", DBG, NULL},
-	{"destination.motherduck.enable_dataset_name_normalization", DBG, NULL},
-	{"destination.motherduck.info_tables_query_threshold", DBG, NULL},
-	{"destination.motherduck.loader_file_format", DBG, NULL},
-	{"destination.motherduck.credentials.drivername", DBG, NULL},
-	{"destination.motherduck.credentials.username", DBG, NULL},
-	{"destination.motherduck.credentials.host", DBG, NULL},
-	{"destination.motherduck.credentials.port", DBG, NULL},
-	{"destination.motherduck.credentials.query.*", DBG, NULL},
-	{"destination.motherduck.credentials.custom_user_agent", DBG, NULL},
-	{"destination.motherduck.credentials.read_only", DBG, NULL},
-	{"destination.motherduck.credentials.extensions", DBG, NULL},
-	{"destination.motherduck.credentials.pragmas", DBG, NULL},
-	{"destination.motherduck.credentials.global_config.*", DBG, NULL},
-	{"destination.motherduck.credentials.local_config.*", DBG, NULL},
-	{"destination.duckdb.create_indexes", DBG, NULL},
-	{"destination.duckdb.destination_name", DBG, NULL},
-	{"destination.duckdb.environment", DBG, NULL},
-	{"destination.duckdb.replace_strategy", DBG, "pg2md replaces tables inside one transaction"},
-	{"destination.duckdb.staging_dataset_name_layout", DBG, NULL},
-	{"destination.duckdb.enable_dataset_name_normalization", DBG, NULL},
-	{"destination.duckdb.loader_file_format", DBG, NULL},
-	{"destination.duckdb.credentials.read_only", DBG, NULL},
-	{"destination.duckdb.credentials.extensions", DBG, NULL},
-	{"destination.duckdb.credentials.pragmas", DBG, NULL},
-	{"destination.duckdb.credentials.global_config.*", DBG, NULL},
-	{"destination.duckdb.credentials.local_config.*", DBG, NULL},
-
-	{"pipeline.dev_mode", WRN, "pg2md has no dev mode: the dataset name is used as it is"},
-	{"pipeline.full_refresh", WRN, "pg2md has no dev mode: the dataset name is used as it is"},
-	{"pipeline.restore_from_destination", DBG, NULL},
-	{"pipeline.enable_runtime_trace", DBG, "pg2md always keeps the last run's trace"},
-	{"pipeline.import_schema_path", DBG, NULL},
-	{"pipeline.export_schema_path", DBG, NULL},
-	{"pipeline.progress", DBG, "use --progress"},
-	{"pipeline.staging", DBG, NULL},
-	{"pipeline.pipeline_salt", DBG, NULL},
-
-	{"schema.allow_identifier_change_on_table_with_data", DBG, NULL},
-	{"schema.use_break_path_on_normalize", DBG, NULL},
-	{"schema.json_normalizer.*", DBG, NULL},
-};
-
-/* Per-table keys dlt knows and pg2md does not use (relative to the table). */
-static const ignored_key ignored_table_keys[] = {
-	{"write_disposition.strategy", WRN, "merge always deletes and inserts rows by primary key"},
-	{"incremental.last_value_func", WRN, "incremental loading always takes rows above the last maximum"},
-	{"incremental.allow_external_schedulers", DBG, NULL},
-	{"incremental.on_cursor_value_missing", DBG, NULL},
-	{"incremental.lag", WRN, NULL},
-	{"incremental.range_start", DBG, NULL},
-	{"incremental.range_end", DBG, NULL},
-	{"incremental.primary_key", DBG, NULL},
-	{"backend", DBG, "pg2md always reads with binary COPY"},
-	{"chunk_size", DBG, NULL},
-	{"reflection_level", DBG, NULL},
-	{"defer_table_reflect", DBG, NULL},
-	{"detect_precision_hints", DBG, NULL},
-	{"table_adapter_callback", DBG, NULL},
-	{"type_adapter_callback", DBG, NULL},
-	{"query_adapter_callback", DBG, NULL},
-	{"resolve_foreign_keys", DBG, NULL},
-	{"backend_kwargs.*", DBG, NULL},
-	{"merge_key", WRN, NULL},
-	{"columns.*", DBG, NULL},
-	{"table_format", DBG, NULL},
-	{"file_format", DBG, NULL},
-	{"max_table_nesting", DBG, NULL},
-	{"schema_contract.*", DBG, NULL},
-};
-
-/* Sub-tables of [sources.sql_database] that are not per-table sections. */
-static const char *const source_sections[] = {"credentials", "extract", NULL};
 
 /* ----------------------------------------------------------------------
  * Small helpers
@@ -392,7 +86,7 @@ typedef struct loader {
 		int prio;
 		char *name;
 		char *where;
-	} state[N_KEYS];
+	} *state;                 /* one per pg2md_config_keys[] */
 	/* per table section: where it was first seen (parallel to cfg->table_cfg) */
 	char **table_where;
 	/* SOURCES__SQL_DATABASE__<T>__<KEY> variables, applied once tables are known */
@@ -711,7 +405,7 @@ static void
 record_key(loader *L, int ki, pg2md_origin origin, const char *where)
 {
 	char buf[4096];
-	const config_key *k = &config_keys[ki];
+	const config_key *k = &pg2md_config_keys[ki];
 	render_key(L->cfg, k, buf, sizeof(buf));
 	set_prov(L, k->name, buf, (k->flags & KEY_SECRET) != 0, origin, where);
 }
@@ -922,8 +616,8 @@ query_set(loader *L, const char *key, const char *value, pg2md_origin origin, co
 static int
 key_index(const char *name)
 {
-	for (int i = 0; i < N_KEYS; i++)
-		if (strcmp(config_keys[i].name, name) == 0)
+	for (int i = 0; i < pg2md_n_config_keys; i++)
+		if (strcmp(pg2md_config_keys[i].name, name) == 0)
 			return i;
 	return -1;
 }
@@ -933,7 +627,7 @@ static void
 set_cred_field(loader *L, const char *key, const char *value, pg2md_origin origin, const char *where)
 {
 	int ki = key_index(key);
-	const config_key *k = &config_keys[ki];
+	const config_key *k = &pg2md_config_keys[ki];
 	void *field = (char *)L->cfg + k->offset;
 
 	if (k->type == KT_PORT) {
@@ -968,7 +662,7 @@ conn_string_has_password(const char *s)
 static pg2md_code
 apply_pg_url(loader *L, int ki, const raw_value *rv)
 {
-	const config_key *k = &config_keys[ki];
+	const config_key *k = &pg2md_config_keys[ki];
 	const char *key = shown_key(rv, k->name);
 	const char *expected = "a connection string such as \"postgresql://user:password@host:5432/database\"";
 	const char *text = NULL;
@@ -1025,7 +719,13 @@ apply_pg_url(loader *L, int ki, const raw_value *rv)
 	}
 
 	where = where_of(L, rv);
-	set_string(L, &L->cfg->pg_conn_string, text);
+	/* kept in a form libpq itself accepts: "postgresql+psycopg2://" -> "postgresql://" */
+	if (driver) {
+		free(L->cfg->pg_conn_string);
+		L->cfg->pg_conn_string = xprintf(L, "postgresql%s", sep);
+	} else {
+		set_string(L, &L->cfg->pg_conn_string, text);
+	}
 	record_key(L, ki, rv->origin, where);
 
 	/* a connection string replaces what lower layers said about the source */
@@ -1099,7 +799,7 @@ percent_decode(char *s)
 static pg2md_code
 apply_md_url(loader *L, int ki, const raw_value *rv)
 {
-	const config_key *k = &config_keys[ki];
+	const config_key *k = &pg2md_config_keys[ki];
 	const char *key = shown_key(rv, k->name);
 	const char *expected = "\"md:DATABASE\" or \"md:DATABASE?motherduck_token=TOKEN\"";
 	const char *text = NULL, *rest;
@@ -1186,7 +886,7 @@ project_path(loader *L, const char *path)
 static pg2md_code
 apply_key(loader *L, int ki, const raw_value *rv)
 {
-	const config_key *k = &config_keys[ki];
+	const config_key *k = &pg2md_config_keys[ki];
 	pg2md_config *cfg = L->cfg;
 	void *field = (char *)cfg + k->offset;
 	const char *key = shown_key(rv, k->name);
@@ -1239,7 +939,7 @@ apply_key(loader *L, int ki, const raw_value *rv)
 	}
 	case KT_DISP: {
 		int d;
-		choices_phrase(disposition_choices, expected, sizeof(expected));
+		choices_phrase(pg2md_disposition_choices, expected, sizeof(expected));
 		if (value_text(L, key, secret, rv, expected, &text) != PG2MD_OK)
 			return L->err->code;
 		d = pg2md_disposition_parse(text);
@@ -1370,8 +1070,8 @@ table_section(loader *L, const char *name, const char *where)
 static int
 table_key_index(const char *name)
 {
-	for (int i = 0; i < N_TABLE_KEYS; i++)
-		if (strcmp(table_keys[i].name, name) == 0)
+	for (int i = 0; i < pg2md_n_table_keys; i++)
+		if (strcmp(pg2md_table_keys[i].name, name) == 0)
 			return i;
 	return -1;
 }
@@ -1379,7 +1079,7 @@ table_key_index(const char *name)
 static pg2md_code
 apply_table_key(loader *L, const char *table, int tk, const raw_value *rv)
 {
-	const table_key *k = &table_keys[tk];
+	const table_key *k = &pg2md_table_keys[tk];
 	char canonical[1024], rendered[4096];
 	const char *key;
 	char *where = where_of(L, rv);
@@ -1436,7 +1136,7 @@ apply_table_key(loader *L, const char *table, int tk, const raw_value *rv)
 		char expected[128];
 		const char *text = NULL;
 		int d;
-		choices_phrase(disposition_choices, expected, sizeof(expected));
+		choices_phrase(pg2md_disposition_choices, expected, sizeof(expected));
 		if (value_text(L, key, false, rv, expected, &text) != PG2MD_OK)
 			goto fail;
 		d = pg2md_disposition_parse(text);
@@ -1540,19 +1240,19 @@ suggest(suggestion *s, const char *key, const tb_entry *e)
 	s->dist = 1000;
 	s->suffix = false;
 
-	for (int i = 0; i < N_KEYS; i++) {
-		consider(s, config_keys[i].name);
-		for (int a = 0; a < MAX_ALIASES && config_keys[i].aliases[a]; a++)
-			consider(s, config_keys[i].aliases[a]);
+	for (int i = 0; i < pg2md_n_config_keys; i++) {
+		consider(s, pg2md_config_keys[i].name);
+		for (int a = 0; a < MAX_ALIASES && pg2md_config_keys[i].aliases[a]; a++)
+			consider(s, pg2md_config_keys[i].aliases[a]);
 	}
-	for (size_t i = 0; i < sizeof(ignored_keys) / sizeof(ignored_keys[0]); i++)
-		if (!strstr(ignored_keys[i].name, ".*"))
-			consider(s, ignored_keys[i].name);
+	for (size_t i = 0; i < (size_t)pg2md_n_ignored_keys; i++)
+		if (!strstr(pg2md_ignored_keys[i].name, ".*"))
+			consider(s, pg2md_ignored_keys[i].name);
 	/* per-table keys, under this entry's table name */
 	if (e && e->n_parts >= 4 && strcmp(e->parts[0], "sources") == 0 && strcmp(e->parts[1], "sql_database") == 0) {
-		for (int i = 0; i < N_TABLE_KEYS; i++) {
+		for (int i = 0; i < pg2md_n_table_keys; i++) {
 			char cand[512];
-			snprintf(cand, sizeof(cand), "sources.sql_database.%s.%s", e->parts[2], table_keys[i].name);
+			snprintf(cand, sizeof(cand), "sources.sql_database.%s.%s", e->parts[2], pg2md_table_keys[i].name);
 			consider(s, cand);
 		}
 	}
@@ -1620,13 +1320,13 @@ note_ignored(const ignored_key *ig, const char *key, const char *file, int line)
 static int
 lookup_key(const char *name, int *alias)
 {
-	for (int i = 0; i < N_KEYS; i++) {
-		if (strcmp(config_keys[i].name, name) == 0) {
+	for (int i = 0; i < pg2md_n_config_keys; i++) {
+		if (strcmp(pg2md_config_keys[i].name, name) == 0) {
 			*alias = -1;
 			return i;
 		}
-		for (int a = 0; a < MAX_ALIASES && config_keys[i].aliases[a]; a++)
-			if (strcmp(config_keys[i].aliases[a], name) == 0) {
+		for (int a = 0; a < MAX_ALIASES && pg2md_config_keys[i].aliases[a]; a++)
+			if (strcmp(pg2md_config_keys[i].aliases[a], name) == 0) {
 				*alias = a;
 				return i;
 			}
@@ -1642,7 +1342,7 @@ lookup_key(const char *name, int *alias)
 static int
 assignment_prio(int ki, const char *name)
 {
-	const config_key *k = &config_keys[ki];
+	const config_key *k = &pg2md_config_keys[ki];
 	int base = (k->type == KT_PG_URL || k->type == KT_MD_URL) ? 0 : 3;
 	int dn = count_dots(name), dc = count_dots(k->name);
 	return base + (dn < dc ? 0 : dn == dc ? 1 : 2);
@@ -1738,11 +1438,11 @@ source_known_name(const char *name)
 {
 	char full[512];
 	int alias;
-	if (in_list(source_sections, name))
+	if (in_list(pg2md_source_sections, name))
 		return true;
 	snprintf(full, sizeof(full), "sources.sql_database.%s", name);
 	return lookup_key(full, &alias) >= 0 ||
-	       find_ignored(ignored_keys, sizeof(ignored_keys) / sizeof(ignored_keys[0]), full) != NULL;
+	       find_ignored(pg2md_ignored_keys, (size_t)pg2md_n_ignored_keys, full) != NULL;
 }
 
 /* A section nested under a key that takes a plain value: `[sources.sql_database.tables]`. */
@@ -1758,7 +1458,7 @@ leaf_prefix(const tb_entry *e)
 			len += (size_t)snprintf(prefix + len, sizeof(prefix) - len, "%s%s", i ? "." : "", e->parts[i]);
 		int ki = lookup_key(prefix, &alias);
 		if (ki >= 0) {
-			key_type t = config_keys[ki].type;
+			key_type t = pg2md_config_keys[ki].type;
 			/* these also have sub-keys: credentials.host, credentials.database */
 			if (t == KT_PG_URL || t == KT_MD_URL || t == KT_DUCKDB)
 				return -1;
@@ -1766,6 +1466,36 @@ leaf_prefix(const tb_entry *e)
 		}
 	}
 	return -1;
+}
+
+/* Is prefix a section of per-table keys ("incremental")? */
+static bool
+table_key_section(const char *prefix)
+{
+	size_t len = strlen(prefix);
+	for (int i = 0; i < pg2md_n_table_keys; i++)
+		if (strncmp(pg2md_table_keys[i].name, prefix, len) == 0 && pg2md_table_keys[i].name[len] == '.')
+			return true;
+	return false;
+}
+
+/* Is name a section that holds known keys ("extract", "destination.motherduck")? */
+static bool
+known_section(const char *name)
+{
+	size_t len = strlen(name);
+	for (int i = 0; i < pg2md_n_config_keys; i++) {
+		const config_key *k = &pg2md_config_keys[i];
+		if (strncmp(k->name, name, len) == 0 && k->name[len] == '.')
+			return true;
+		for (int a = 0; a < MAX_ALIASES && k->aliases[a]; a++)
+			if (strncmp(k->aliases[a], name, len) == 0 && k->aliases[a][len] == '.')
+				return true;
+	}
+	for (int i = 0; i < pg2md_n_ignored_keys; i++)
+		if (strncmp(pg2md_ignored_keys[i].name, name, len) == 0 && pg2md_ignored_keys[i].name[len] == '.')
+			return true;
+	return false;
 }
 
 /* Classify and queue (or report) each entry of one file. */
@@ -1789,6 +1519,10 @@ apply_document(loader *L, const tb_doc *doc, const char *file, pg2md_origin orig
 		};
 
 		join_parts(e, 0, dotted, sizeof(dotted));
+
+		/* an empty section that holds known keys: `[extract]` with all lines commented out */
+		if (e->kind == TB_TABLE && known_section(dotted))
+			continue;
 
 		/* 1. a known key or alias */
 		ki = lookup_key(dotted, &alias);
@@ -1815,7 +1549,7 @@ apply_document(loader *L, const tb_doc *doc, const char *file, pg2md_origin orig
 		/* 3. a table under a key that takes a plain value */
 		ki = leaf_prefix(e);
 		if (ki >= 0) {
-			const config_key *k = &config_keys[ki];
+			const config_key *k = &pg2md_config_keys[ki];
 			pg2md_fail(L->err, PG2MD_ERR_USAGE, "\"%s\" in \"%s\" line %d is a section, but \"%s\" takes a value",
 				   e->key, file, e->line, k->name);
 			pg2md_hint(L->err, "write %s = … under [%.*s]", strrchr(k->name, '.') + 1,
@@ -1825,7 +1559,7 @@ apply_document(loader *L, const tb_doc *doc, const char *file, pg2md_origin orig
 		}
 
 		/* 4. dlt keys pg2md does not use */
-		const ignored_key *ig = find_ignored(ignored_keys, sizeof(ignored_keys) / sizeof(ignored_keys[0]), dotted);
+		const ignored_key *ig = find_ignored(pg2md_ignored_keys, (size_t)pg2md_n_ignored_keys, dotted);
 		if (ig) {
 			note_ignored(ig, e->key, file, e->line);
 			continue;
@@ -1848,7 +1582,13 @@ apply_document(loader *L, const tb_doc *doc, const char *file, pg2md_origin orig
 				n++;
 				continue;
 			}
-			ig = find_ignored(ignored_table_keys, sizeof(ignored_table_keys) / sizeof(ignored_table_keys[0]), rest);
+			if (e->kind == TB_TABLE && table_key_section(rest)) {
+				char *where = where_of(L, &rv);
+				table_section(L, e->parts[2], where ? where : ""); /* `[sources.sql_database.t.incremental]` */
+				free(where);
+				continue;
+			}
+			ig = find_ignored(pg2md_ignored_table_keys, (size_t)pg2md_n_ignored_table_keys, rest);
 			if (ig) {
 				note_ignored(ig, e->key, file, e->line);
 				continue;
@@ -1974,9 +1714,9 @@ env_table_suffix(const char *name, size_t *table_len)
 	size_t len = strlen(name);
 	int best = -1;
 	size_t best_len = 0;
-	for (int i = 0; i < N_TABLE_KEYS; i++) {
+	for (int i = 0; i < pg2md_n_table_keys; i++) {
 		char suffix[128] = "__";
-		env_name(table_keys[i].name, suffix + 2, sizeof(suffix) - 2);
+		env_name(pg2md_table_keys[i].name, suffix + 2, sizeof(suffix) - 2);
 		size_t sl = strlen(suffix);
 		if (len > sl && strcmp(name + len - sl, suffix) == 0 && sl > best_len) {
 			best = i;
@@ -1994,8 +1734,8 @@ apply_env(loader *L)
 	int n = 0, cap = 0;
 	pg2md_code result;
 
-	for (int ki = 0; ki < N_KEYS; ki++) {
-		const config_key *k = &config_keys[ki];
+	for (int ki = 0; ki < pg2md_n_config_keys; ki++) {
+		const config_key *k = &pg2md_config_keys[ki];
 		for (int a = -1; a < MAX_ALIASES; a++) {
 			const char *name = a < 0 ? k->name : k->aliases[a];
 			char var[256];
@@ -2122,31 +1862,30 @@ apply_flags(loader *L, const pg2md_config_flags *flags)
 	static const struct {
 		size_t offset;
 		const char *key;
-		const char *flag;
 	} map[] = {
-		{offsetof(pg2md_config_flags, tables), "sources.sql_database.tables", "--tables"},
-		{offsetof(pg2md_config_flags, write_disposition), "sources.sql_database.write_disposition",
-		 "--write-disposition"},
-		{offsetof(pg2md_config_flags, destination), "pipeline.destination", "--destination"},
-		{offsetof(pg2md_config_flags, dataset_name), "pipeline.dataset_name", "--dataset-name"},
-		{offsetof(pg2md_config_flags, pipeline_name), "pipeline.pipeline_name", "--pipeline-name"},
-		{offsetof(pg2md_config_flags, log_level), "runtime.log_level", "--log-level"},
+		{offsetof(pg2md_config_flags, tables), "sources.sql_database.tables"},
+		{offsetof(pg2md_config_flags, write_disposition), "sources.sql_database.write_disposition"},
+		{offsetof(pg2md_config_flags, destination), "pipeline.destination"},
+		{offsetof(pg2md_config_flags, dataset_name), "pipeline.dataset_name"},
+		{offsetof(pg2md_config_flags, pipeline_name), "pipeline.pipeline_name"},
+		{offsetof(pg2md_config_flags, log_level), "runtime.log_level"},
 	};
 
 	if (flags == NULL)
 		return PG2MD_OK;
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
 		const char *value = *(const char *const *)((const char *)flags + map[i].offset);
+		int ki = key_index(map[i].key);
 		if (value == NULL)
 			continue;
 		raw_value rv = {.kind = TB_STRING, .text = value, .from_text = true, .origin = PG2MD_ORIGIN_FLAG,
-				.name = map[i].flag};
-		if (apply_key(L, key_index(map[i].key), &rv) != PG2MD_OK)
+				.name = pg2md_config_keys[ki].flag};
+		if (apply_key(L, ki, &rv) != PG2MD_OK)
 			return L->err->code;
 	}
 	if (flags->direct == 0 || flags->direct == 1) {
 		raw_value rv = {.kind = TB_STRING, .text = flags->direct ? "true" : "false", .from_text = true,
-				.origin = PG2MD_ORIGIN_FLAG, .name = "--direct"};
+				.origin = PG2MD_ORIGIN_FLAG, .name = flags->direct ? "--direct" : "--staged"};
 		if (apply_key(L, key_index("sources.sql_database.direct"), &rv) != PG2MD_OK)
 			return L->err->code;
 	}
@@ -2160,8 +1899,8 @@ apply_flags(loader *L, const pg2md_config_flags *flags)
 static pg2md_code
 apply_defaults(loader *L)
 {
-	for (int ki = 0; ki < N_KEYS; ki++) {
-		const config_key *k = &config_keys[ki];
+	for (int ki = 0; ki < pg2md_n_config_keys; ki++) {
+		const config_key *k = &pg2md_config_keys[ki];
 		if (k->def) {
 			raw_value rv = {.kind = TB_STRING, .text = k->def, .from_text = true,
 					.origin = PG2MD_ORIGIN_DEFAULT, .name = "default"};
@@ -2310,10 +2049,11 @@ resolve_project_dir(loader *L, const pg2md_config_flags *flags)
 static void
 loader_release(loader *L)
 {
-	for (int i = 0; i < N_KEYS; i++) {
+	for (int i = 0; i < pg2md_n_config_keys; i++) {
 		free(L->state[i].name);
 		free(L->state[i].where);
 	}
+	free(L->state);
 	if (L->table_where)
 		for (int i = 0; i < L->cfg->n_table_cfg; i++)
 			free(L->table_where[i]);
@@ -2333,8 +2073,12 @@ pg2md_config_load(pg2md_config **out, const pg2md_config_flags *flags, char *con
 	L.err = err;
 	L.envp = envp ? envp : environ;
 	L.cfg = calloc(1, sizeof(*L.cfg));
-	if (L.cfg == NULL)
+	L.state = calloc((size_t)pg2md_n_config_keys, sizeof(*L.state));
+	if (L.cfg == NULL || L.state == NULL) {
+		free(L.cfg);
+		free(L.state);
 		return pg2md_fail(err, PG2MD_ERR_USAGE, "out of memory");
+	}
 
 	if ((result = resolve_project_dir(&L, flags)) == PG2MD_OK &&
 	    (result = apply_defaults(&L)) == PG2MD_OK &&
@@ -2379,8 +2123,8 @@ pg2md_config_free(pg2md_config *cfg)
 {
 	if (cfg == NULL)
 		return;
-	for (int ki = 0; ki < N_KEYS; ki++) {
-		const config_key *k = &config_keys[ki];
+	for (int ki = 0; ki < pg2md_n_config_keys; ki++) {
+		const config_key *k = &pg2md_config_keys[ki];
 		void *field = (char *)cfg + k->offset;
 		switch (k->type) {
 		case KT_INT:

@@ -80,9 +80,10 @@ typedef struct pg2md_config {
 	bool direct;                   /* [sources.sql_database] direct / PG2MD direct mode; default false */
 
 	/* credentials: fields, or a connection string; libpq PG* variables fill the rest */
-	char *pg_conn_string;          /* credentials = "postgresql://…" (secret), as written; already
-	                                * parsed into the fields below, which are what to connect with
-	                                * (pg2md_config_pg_params) */
+	char *pg_conn_string;          /* credentials = "postgresql://…" (secret), as libpq accepts it
+	                                * (dlt's "postgresql+psycopg2://" becomes "postgresql://"); already
+	                                * parsed into the fields below, which agree with it and are what
+	                                * to connect with (pg2md_config_pg_params) */
 	char *pg_host, *pg_database, *pg_username, *pg_password, *pg_drivername;
 	int pg_port;                   /* 0 = libpq's default */
 	char pg_port_text[12];         /* pg_port as text, "" when 0 (for libpq) */

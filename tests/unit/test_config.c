@@ -454,7 +454,7 @@ test_flags_beat_env(void **state)
 	assert_false(c->direct);
 	assert_string_equal(prov(&r, "sources.sql_database.tables")->where, "--tables");
 	assert_int_equal(prov(&r, "sources.sql_database.tables")->origin, PG2MD_ORIGIN_FLAG);
-	assert_string_equal(prov(&r, "sources.sql_database.direct")->where, "--direct");
+	assert_string_equal(prov(&r, "sources.sql_database.direct")->where, "--staged");
 	/* the default DuckDB file follows the pipeline name */
 	char path[600];
 	snprintf(path, sizeof(path), "%s/flagpipe.duckdb", c->project_dir);
@@ -477,6 +477,7 @@ test_connection_string(void **state)
 	assert_int_equal(r.code, PG2MD_OK);
 	pg2md_config *c = r.cfg;
 	assert_string_equal(c->pg_drivername, "postgresql+psycopg2");
+	assert_true(strncmp(c->pg_conn_string, "postgresql://us%40er:", 21) == 0);
 	assert_string_equal(c->pg_username, "us@er");
 	assert_string_equal(c->pg_password, "p@ss:w/");
 	assert_string_equal(c->pg_host, "db.example.com");
@@ -789,6 +790,21 @@ test_unknown_key_warning(void **state)
 }
 
 static void
+test_empty_known_sections_are_quiet(void **state)
+{
+	(void)state;
+	char *dir = make_project(MINIMAL "[extract]\n# workers = 8\n[destination.motherduck]\n[sources.sql_database.t1]\n"
+				 "[sources.sql_database.t1.incremental]\n[normalize.parquet_normalizer]\n",
+				 "[sources.sql_database.credentials]\n");
+	result r = load(dir, NULL, NULL);
+	assert_int_equal(r.code, PG2MD_OK);
+	assert_string_equal(r.log, "");
+	assert_non_null(pg2md_config_table(r.cfg, "t1"));
+	release(&r);
+	remove_project(dir);
+}
+
+static void
 test_unknown_key_suggestions(void **state)
 {
 	(void)state;
@@ -987,6 +1003,7 @@ main(void)
 		cmocka_unit_test(test_type_errors),
 		cmocka_unit_test(test_type_error_on_secret_hides_value),
 		cmocka_unit_test(test_unknown_key_warning),
+		cmocka_unit_test(test_empty_known_sections_are_quiet),
 		cmocka_unit_test(test_unknown_key_suggestions),
 		cmocka_unit_test(test_secrets_permissions_warning),
 		cmocka_unit_test(test_secrets_never_shown),
