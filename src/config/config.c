@@ -1280,7 +1280,7 @@ warn_unknown(const tb_entry *e, const char *file)
 		return;
 	}
 	if (best)
-		pg2md_warn("unknown %s \"%s\" in \"%s\" line %d\nhint: did you mean \"%s\"?", what, e->key, file, e->line,
+		pg2md_warn("unknown %s \"%s\" in \"%s\" line %d\nHINT:  did you mean \"%s\"?", what, e->key, file, e->line,
 			   best);
 	else
 		pg2md_warn("unknown %s \"%s\" in \"%s\" line %d", what, e->key, file, e->line);
@@ -1630,7 +1630,7 @@ load_file(loader *L, const char *path, pg2md_origin origin)
 		return pg2md_fail(L->err, PG2MD_ERR_USAGE, "\"%s\" is not a file", path);
 	}
 	if (origin == PG2MD_ORIGIN_SECRETS && (st.st_mode & 077))
-		pg2md_warn("\"%s\" is readable by other users\nhint: chmod 600 \"%s\"", path, path);
+		pg2md_warn("\"%s\" is readable by other users\nHINT:  chmod 600 \"%s\"", path, path);
 
 	cap = (size_t)st.st_size + 1;
 	text = malloc(cap);
@@ -1984,7 +1984,7 @@ finish(loader *L)
 				close = cfg->tables.items[j];
 		}
 		if (close)
-			pg2md_warn("settings for table \"%s\" (%s), which is not in the table list\nhint: did you mean \"%s\"?",
+			pg2md_warn("settings for table \"%s\" (%s), which is not in the table list\nHINT:  did you mean \"%s\"?",
 				   cfg->table_cfg[i].name, L->table_where[i], close);
 		else
 			pg2md_warn("settings for table \"%s\" (%s), which is not in the table list", cfg->table_cfg[i].name,

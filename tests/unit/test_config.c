@@ -775,7 +775,7 @@ test_unknown_key_warning(void **state)
 	assert_int_equal(r.code, PG2MD_OK);
 	snprintf(want, sizeof(want),
 		 "pg2md: warning: unknown key \"sources.sql_database.wrkers\" in \"%s/.dlt/config.toml\" line 7\n"
-		 "hint: did you mean \"sources.sql_database.workers\"?",
+		 "HINT:  did you mean \"sources.sql_database.workers\"?",
 		 real);
 	assert_non_null(strstr(r.log, want));
 	assert_non_null(strstr(r.log, "unknown key \"frobnicate.level\""));
