@@ -2114,6 +2114,10 @@ table_config_release(pg2md_table_config *t)
 	free(t->initial_value);
 	free(t->end_value);
 	free(t->row_order);
+	free(t->lag);
+	free(t->range_start);
+	free(t->range_end);
+	free(t->on_cursor_value_missing);
 	free(t->where);
 	free(t->query);
 }

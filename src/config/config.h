@@ -58,6 +58,10 @@ typedef struct pg2md_table_config {
 	char *initial_value;           /* incremental.initial_value, as text */
 	char *end_value;               /* incremental.end_value */
 	char *row_order;               /* incremental.row_order: "asc"|"desc"|NULL */
+	char *lag;                     /* incremental.lag: how far to look back from the last value */
+	char *range_start;             /* incremental.range_start: "closed" (default) or "open" */
+	char *range_end;               /* incremental.range_end: "open" (default) or "closed" */
+	char *on_cursor_value_missing; /* incremental.on_cursor_value_missing: "raise" (default), "include", "exclude" */
 	char *where;                   /* row filter (SQL) */
 	char *query;                   /* full replacement query */
 } pg2md_table_config;

@@ -104,6 +104,10 @@ const table_key pg2md_table_keys[] = {
 	{"incremental.initial_value", TK_TEXT, TOFF(initial_value), NULL},
 	{"incremental.end_value", TK_TEXT, TOFF(end_value), NULL},
 	{"incremental.row_order", TK_ORDER, TOFF(row_order), NULL},
+	{"incremental.lag", TK_TEXT, TOFF(lag), NULL},
+	{"incremental.range_start", TK_TEXT, TOFF(range_start), NULL},
+	{"incremental.range_end", TK_TEXT, TOFF(range_end), NULL},
+	{"incremental.on_cursor_value_missing", TK_TEXT, TOFF(on_cursor_value_missing), NULL},
 	{"where", TK_TEXT, TOFF(where), NULL},
 	{"query", TK_TEXT, TOFF(query), NULL},
 };

@@ -31,7 +31,9 @@
 #include "source/catalog.h"
 #include "source/copyscan.h"
 #include "source/pgconn.h"
+#include "stage/incremental.h"
 #include "stage/package.h"
+#include "stage/state.h"
 #include "stage/task.h"
 #include "util/buf.h"
 #include "util/fault.h"
@@ -55,6 +57,9 @@ typedef struct run_ctx {
 	const char *dataset;
 	bool direct;
 	duckdb_database ddb;  /* staged: in-memory DuckDB writing Parquet; direct: the destination */
+	json_t *state;        /* pipeline state the run starts from */
+	char **filters;       /* per table: row filter (where + incremental), "" for none */
+	incr_plan *incr;      /* per table */
 	pthread_mutex_t lock;
 	int next_task;
 	int failed;
@@ -78,8 +83,9 @@ make_load_id(void)
 /* ---- planning ---------------------------------------------------------- */
 
 static char *
-copy_sql(const pg2md_table *t, int leaf, int64_t lo, int64_t hi)
+copy_sql(const pg2md_table *t, int leaf, int64_t lo, int64_t hi, const char *filter)
 {
+	bool where = false;
 	pg2md_buf b = PG2MD_BUF_INIT;
 	buf_puts(&b, "COPY (SELECT ");
 	for (int i = 0; i < t->ncols; i++) {
@@ -99,7 +105,10 @@ copy_sql(const pg2md_table *t, int leaf, int64_t lo, int64_t hi)
 		buf_printf(&b, " WHERE ctid >= '(%lld,0)'::tid", (long long)lo);
 		if (hi >= 0)
 			buf_printf(&b, " AND ctid < '(%lld,0)'::tid", (long long)hi);
+		where = true;
 	}
+	if (filter && *filter)
+		buf_printf(&b, " %s %s", where ? "AND" : "WHERE", filter);
 	buf_puts(&b, ") TO STDOUT (FORMAT binary)");
 	return buf_detach(&b);
 }
@@ -153,7 +162,8 @@ plan_tasks(run_ctx *rc, int64_t pages_per_task)
 	for (int i = 0; i < n; i++) {
 		pg2md_task *task = &tasks[i];
 		task->id = i;
-		task->copy_sql = copy_sql(task->table, task->leaf, task->page_lo, task->page_hi);
+		task->copy_sql = copy_sql(task->table, task->leaf, task->page_lo, task->page_hi,
+					  rc->filters[task->table_idx]);
 		task->file = xasprintf("%s.%d.parquet", task->table->dest_name, i);
 		pg2md_error_init(&task->err);
 	}
@@ -409,6 +419,7 @@ build_manifest(run_ctx *rc)
 		json_object_set_new(jt, "file_bytes", json_integer(fbytes));
 		json_object_set_new(jt, "lossy", json_integer(lossy));
 		json_object_set_new(jt, "tasks", json_integer(ntasks));
+		json_object_set_new(jt, "incremental", incr_to_json(t, &rc->incr[ti]));
 		json_object_set_new(jt, "seconds", json_real(ntasks ? last - first : 0.0));
 		json_array_append_new(tables, jt);
 	}
@@ -472,6 +483,61 @@ select_list(pg2md_buf *b, json_t *cols)
 		buf_printf(b, " AS %s) AS ", json_string_value(json_object_get(c, "duck_type")));
 		buf_ident(b, dn);
 	}
+}
+
+/*
+ * Incremental append with a closed range start reads the rows at the last
+ * value again; those the destination already holds are skipped (matched on
+ * the primary key, or on every column when there is none), as dlt does with
+ * its boundary-row hashes.
+ */
+static void
+append_boundary_filter(pg2md_buf *sql, json_t *jt, const char *target)
+{
+	json_t *inc = json_object_get(jt, "incremental");
+	json_t *pk = json_object_get(jt, "primary_key");
+	json_t *cols = json_object_get(jt, "columns");
+	const char *cursor, *prev, *ctype = NULL;
+	json_t *c, *keys;
+	size_t i;
+
+	if (!json_is_object(inc) || !json_is_true(json_object_get(inc, "start_closed")))
+		return;
+	prev = json_string_value(json_object_get(inc, "previous_last_value"));
+	cursor = json_string_value(json_object_get(inc, "cursor"));
+	if (!prev || !cursor)
+		return;
+	json_array_foreach(cols, i, c)
+		if (strcmp(json_string_value(json_object_get(c, "dest_name")), cursor) == 0)
+			ctype = json_string_value(json_object_get(c, "duck_type"));
+	if (!ctype)
+		return;
+	keys = json_array_size(pk) ? pk : NULL;
+	buf_puts(sql, " WHERE NOT EXISTS (SELECT 1 FROM ");
+	buf_printf(sql, "%s t WHERE CAST(s.", target);
+	buf_ident(sql, cursor);
+	buf_printf(sql, " AS %s) = CAST(", ctype);
+	buf_literal(sql, prev);
+	buf_printf(sql, " AS %s) AND t.", ctype);
+	buf_ident(sql, cursor);
+	buf_printf(sql, " = CAST(s.");
+	buf_ident(sql, cursor);
+	buf_printf(sql, " AS %s)", ctype);
+	json_array_foreach(keys ? keys : cols, i, c) {
+		const char *name = keys ? json_string_value(c) : json_string_value(json_object_get(c, "dest_name"));
+		const char *type = NULL;
+		json_t *cc;
+		size_t k;
+		json_array_foreach(cols, k, cc)
+			if (strcmp(json_string_value(json_object_get(cc, "dest_name")), name) == 0)
+				type = json_string_value(json_object_get(cc, "duck_type"));
+		buf_puts(sql, " AND t.");
+		buf_ident(sql, name);
+		buf_puts(sql, " IS NOT DISTINCT FROM CAST(s.");
+		buf_ident(sql, name);
+		buf_printf(sql, " AS %s)", type ? type : "VARCHAR");
+	}
+	buf_puts(sql, ")");
 }
 
 static pg2md_code
@@ -557,7 +623,9 @@ load_table_sql(pg2md_buf *sql, json_t *jt, const char *dataset, const char *pkg_
 		} else if (has_rows) {
 			buf_printf(sql, "INSERT INTO %s BY NAME SELECT ", target.data);
 			select_list(sql, cols);
-			buf_printf(sql, " FROM %s;\n", src.data);
+			buf_printf(sql, " FROM %s s", src.data);
+			append_boundary_filter(sql, jt, target.data);
+			buf_puts(sql, ";\n");
 		}
 		if (direct)
 			buf_printf(sql, "DROP TABLE IF EXISTS %s;\n", src.data);
@@ -585,8 +653,9 @@ load_package(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const char 
 	const char *dataset = json_string_value(json_object_get(man, "dataset_name"));
 	pg2md_buf sql = PG2MD_BUF_INIT;
 	char *found = NULL;
-	json_t *jt;
+	json_t *jt, *state = NULL;
 	size_t i;
+	long long state_version = 0;
 
 	*already = false;
 	if (dest_prepare_dataset(dest, dataset, err))
@@ -623,6 +692,36 @@ load_package(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const char 
 			goto fail;
 	}
 
+	/* The pipeline state with this package's cursors, versioned above both copies. */
+	state = state_load_local(cfg, err);
+	if (!state)
+		goto fail;
+	buf_reset(&sql);
+	buf_puts(&sql, "SELECT max(version) FROM ");
+	duck_qualified(&sql, dataset, "_dlt_pipeline_state");
+	{
+		char *v = NULL;
+		if (duck_scalar(dest->con, sql.data, &v, err))
+			goto fail;
+		state_version = v ? strtoll(v, NULL, 10) : 0;
+		free(v);
+	}
+	if (json_integer_value(json_object_get(state, "_state_version")) > state_version)
+		state_version = json_integer_value(json_object_get(state, "_state_version"));
+	state_version++;
+	json_object_set_new(state, "_state_version", json_integer(state_version));
+	json_object_set_new(state, "pipeline_name", json_string(cfg->pipeline_name));
+	json_object_set_new(state, "dataset_name", json_string(dataset));
+	json_object_set_new(state, "default_schema_name", json_string("sql_database"));
+	json_array_foreach(json_object_get(man, "tables"), i, jt) {
+		json_t *inc = json_object_get(jt, "incremental");
+		if (json_is_object(inc))
+			state_set_last_value(state, json_string_value(json_object_get(jt, "name")),
+					     json_string_value(json_object_get(inc, "cursor_path")),
+					     json_string_value(json_object_get(inc, "initial_value")),
+					     json_string_value(json_object_get(inc, "last_value")));
+	}
+
 	/* The stored schema, as dlt keeps it in _dlt_version, and the load's row. */
 	json_t *schema = json_object();
 	json_object_set_new(schema, "name", json_string("sql_database"));
@@ -647,15 +746,10 @@ load_package(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const char 
 	buf_literal(&sql, hash);
 	buf_puts(&sql, ");\nINSERT INTO ");
 	duck_qualified(&sql, dataset, "_dlt_pipeline_state");
-	buf_puts(&sql, " SELECT coalesce((SELECT max(version) FROM ");
-	duck_qualified(&sql, dataset, "_dlt_pipeline_state");
-	buf_puts(&sql, "), 0) + 1, 4, ");
+	buf_printf(&sql, " SELECT %lld, 4, ", (long long)state_version);
 	buf_literal(&sql, cfg->pipeline_name);
 	buf_puts(&sql, ", ");
-	json_t *state = json_pack("{s:s, s:s, s:s, s:{}}", "pipeline_name", cfg->pipeline_name, "dataset_name", dataset,
-				  "default_schema_name", "sql_database", "sources");
 	char *state_text = json_dumps(state, JSON_SORT_KEYS | JSON_COMPACT);
-	json_decref(state);
 	buf_literal(&sql, state_text);
 	buf_puts(&sql, ", now(), ");
 	buf_literal(&sql, hash);
@@ -676,11 +770,16 @@ load_package(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const char 
 	if (duck_exec(dest->con, "COMMIT", "committing the load", err))
 		goto fail;
 	fault_point("load:after_commit");
+	/* The destination holds the new state; the local copy follows (a crash here is healed by
+	 * restoring the newer destination copy at the next run). */
+	state_save_local(cfg, state, err);
+	json_decref(state);
 	buf_release(&sql);
-	return PG2MD_OK;
+	return err->code;
 
 fail:
 	buf_release(&sql);
+	json_decref(state);
 	{
 		pg2md_error ignore;
 		pg2md_error_init(&ignore);
@@ -800,6 +899,37 @@ extract(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace, pg
 	if (catalog_reflect(leader, cfg, &rc.tables, &rc.ntables, err))
 		goto out;
 	fault_point("extract:after_snapshot");
+
+	/* The state to continue from: the local file, or the destination's copy when it is newer. */
+	rc.state = state_load_local(cfg, err);
+	if (!rc.state)
+		goto out;
+	{
+		json_t *remote = state_load_destination(cfg);
+		if (remote && json_integer_value(json_object_get(remote, "_state_version")) >
+				      json_integer_value(json_object_get(rc.state, "_state_version"))) {
+			pg2md_info("restoring the pipeline state from the destination (version %lld)",
+				   (long long)json_integer_value(json_object_get(remote, "_state_version")));
+			json_decref(rc.state);
+			rc.state = remote;
+		} else if (remote) {
+			json_decref(remote);
+		}
+	}
+	rc.filters = xcalloc((size_t)rc.ntables + 1, sizeof(char *));
+	rc.incr = xcalloc((size_t)rc.ntables + 1, sizeof(incr_plan));
+	for (int i = 0; i < rc.ntables; i++) {
+		pg2md_buf f = PG2MD_BUF_INIT;
+		const pg2md_table_config *tc = pg2md_config_table(cfg, rc.tables[i].name);
+		if (tc && tc->where)
+			buf_printf(&f, "(%s)", tc->where);
+		if (incr_plan_table(cfg, rc.state, &rc.tables[i], &rc.incr[i], &f, err) ||
+		    incr_check_missing(leader, cfg->schema, &rc.tables[i], f.data, &rc.incr[i], err)) {
+			buf_release(&f);
+			goto out;
+		}
+		rc.filters[i] = buf_detach(&f);
+	}
 	for (int i = 0; i < rc.ntables; i++)
 		if (pg2md_config_disposition(cfg, rc.tables[i].name) == PG2MD_DISP_MERGE && rc.tables[i].npk == 0 &&
 		    !(pg2md_config_table(cfg, rc.tables[i].name) &&
@@ -881,6 +1011,9 @@ extract(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace, pg
 	if (run_workers(&rc, nworkers, err))
 		goto out;
 	fault_point("extract:workers_done");
+	for (int i = 0; i < rc.ntables; i++)
+		if (incr_finish(leader, cfg->schema, &rc.tables[i], rc.filters[i], &rc.incr[i], err))
+			goto out;
 	/* Every worker has its snapshot; the leader's transaction can end. */
 	pg_exec(leader, "COMMIT", err);
 	trace->t_extract = now_seconds() - t0;
@@ -926,6 +1059,13 @@ out:
 		free(rc.tasks[i].file);
 	}
 	free(rc.tasks);
+	for (int i = 0; rc.filters && i < rc.ntables; i++) {
+		free(rc.filters[i]);
+		incr_release(&rc.incr[i]);
+	}
+	free(rc.filters);
+	free(rc.incr);
+	json_decref(rc.state);
 	catalog_free(rc.tables, rc.ntables);
 	free(rc.snapshot);
 	free(rc.load_id);

@@ -1,0 +1,151 @@
+/* state.c — the pipeline state file and its copy in the destination (see state.h). */
+#include "stage/state.h"
+
+#include <duckdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "stage/package.h"
+#include "util/buf.h"
+#include "util/log.h"
+
+static char *
+state_path(const pg2md_config *cfg)
+{
+	return xasprintf("%s/%s/state.json", cfg->pipelines_dir, cfg->pipeline_name);
+}
+
+static json_t *
+state_new(const pg2md_config *cfg)
+{
+	return json_pack("{s:i, s:s, s:s, s:{s:{s:{}}}}", "_state_version", 0, "pipeline_name", cfg->pipeline_name,
+			 "dataset_name", cfg->dataset_name, "sources", "sql_database", "resources");
+}
+
+json_t *
+state_load_local(const pg2md_config *cfg, pg2md_error *err)
+{
+	char *path = state_path(cfg);
+	json_t *st = NULL;
+	if (access(path, F_OK) == 0)
+		st = json_read_file(path, err);
+	else
+		st = state_new(cfg);
+	free(path);
+	return st;
+}
+
+pg2md_code
+state_save_local(const pg2md_config *cfg, json_t *state, pg2md_error *err)
+{
+	char *dir = xasprintf("%s/%s", cfg->pipelines_dir, cfg->pipeline_name);
+	char *path = state_path(cfg);
+	pg2md_code result = mkdir_p(dir, 0700, err);
+	if (result == PG2MD_OK)
+		result = json_write_atomic(path, state, err);
+	free(dir);
+	free(path);
+	return result;
+}
+
+static json_t *
+cursor_obj(json_t *state, const char *table, const char *cursor, bool create)
+{
+	json_t *res = json_object_get(json_object_get(json_object_get(state, "sources"), "sql_database"), "resources");
+	if (!res) {
+		if (!create)
+			return NULL;
+		json_t *src = json_object_get(state, "sources");
+		if (!src) {
+			src = json_object();
+			json_object_set_new(state, "sources", src);
+		}
+		json_t *sd = json_object_get(src, "sql_database");
+		if (!sd) {
+			sd = json_object();
+			json_object_set_new(src, "sql_database", sd);
+		}
+		res = json_object();
+		json_object_set_new(sd, "resources", res);
+	}
+	json_t *t = json_object_get(res, table);
+	if (!t) {
+		if (!create)
+			return NULL;
+		t = json_object();
+		json_object_set_new(res, table, t);
+	}
+	json_t *inc = json_object_get(t, "incremental");
+	if (!inc) {
+		if (!create)
+			return NULL;
+		inc = json_object();
+		json_object_set_new(t, "incremental", inc);
+	}
+	json_t *c = json_object_get(inc, cursor);
+	if (!c && create) {
+		c = json_object();
+		json_object_set_new(inc, cursor, c);
+	}
+	return c;
+}
+
+const char *
+state_last_value(json_t *state, const char *table, const char *cursor)
+{
+	return json_string_value(json_object_get(cursor_obj(state, table, cursor, false), "last_value"));
+}
+
+void
+state_set_last_value(json_t *state, const char *table, const char *cursor, const char *initial, const char *last)
+{
+	json_t *c = cursor_obj(state, table, cursor, true);
+	if (initial)
+		json_object_set_new(c, "initial_value", json_string(initial));
+	json_object_set_new(c, "last_value", last ? json_string(last) : json_null());
+}
+
+json_t *
+state_load_destination(const pg2md_config *cfg)
+{
+	duckdb_database db;
+	duckdb_connection con;
+	duckdb_config dc;
+	duckdb_result res;
+	json_t *st = NULL;
+	char *open_err = NULL;
+	pg2md_buf sql = PG2MD_BUF_INIT;
+
+	if (cfg->destination && strcmp(cfg->destination, "duckdb") != 0)
+		return NULL;
+	if (!cfg->duckdb_path || access(cfg->duckdb_path, F_OK) != 0)
+		return NULL;
+	duckdb_create_config(&dc);
+	duckdb_set_config(dc, "access_mode", "READ_ONLY");
+	if (duckdb_open_ext(cfg->duckdb_path, &db, dc, &open_err) == DuckDBError) {
+		pg2md_debug("cannot read the state stored in the destination: %s", open_err ? open_err : "");
+		duckdb_free(open_err);
+		duckdb_destroy_config(&dc);
+		return NULL;
+	}
+	duckdb_destroy_config(&dc);
+	duckdb_connect(db, &con);
+	buf_puts(&sql, "SELECT state FROM ");
+	buf_ident(&sql, cfg->dataset_name);
+	buf_puts(&sql, ".\"_dlt_pipeline_state\" WHERE pipeline_name = ");
+	buf_literal(&sql, cfg->pipeline_name);
+	buf_puts(&sql, " ORDER BY version DESC LIMIT 1");
+	if (duckdb_query(con, sql.data, &res) == DuckDBSuccess && duckdb_row_count(&res) > 0) {
+		char *v = duckdb_value_varchar(&res, 0, 0);
+		if (v) {
+			st = json_loads(v, 0, NULL);
+			duckdb_free(v);
+		}
+	}
+	duckdb_destroy_result(&res);
+	buf_release(&sql);
+	duckdb_disconnect(&con);
+	duckdb_close(&db);
+	return st;
+}
