@@ -32,6 +32,7 @@
 #include "source/copyscan.h"
 #include "source/pgconn.h"
 #include "stage/incremental.h"
+#include "stage/lock.h"
 #include "stage/package.h"
 #include "stage/state.h"
 #include "stage/task.h"
@@ -1078,9 +1079,13 @@ pipeline_run(const pg2md_config *cfg, int stages, pg2md_trace *trace, pg2md_erro
 {
 	double t0 = now_seconds();
 	char *id;
+	int lock = -1;
 
 	memset(trace, 0, sizeof(*trace));
 	trace->dataset = xstrdup(cfg->dataset_name);
+	lock = pipeline_lock(cfg, err);
+	if (lock < 0)
+		goto out;
 	if (pkg_init_dirs(cfg, err))
 		goto out;
 
@@ -1114,6 +1119,7 @@ pipeline_run(const pg2md_config *cfg, int stages, pg2md_trace *trace, pg2md_erro
 		extract(cfg, cfg->direct, stages, trace, err);
 
 out:
+	pipeline_unlock(lock);
 	trace->t_total = now_seconds() - t0;
 	trace->peak_rss = peak_rss_bytes();
 	trace->result = err->code;
