@@ -486,6 +486,142 @@ select_list(pg2md_buf *b, json_t *cols)
 	}
 }
 
+/* DuckDB's information_schema spelling of a type. */
+static const char *
+canonical_type(const char *t)
+{
+	if (strcmp(t, "TIMESTAMPTZ") == 0)
+		return "TIMESTAMP WITH TIME ZONE";
+	if (strcmp(t, "TIMETZ") == 0)
+		return "TIME WITH TIME ZONE";
+	return t;
+}
+
+static int
+int_rank(const char *t)
+{
+	static const char *const ranks[] = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", NULL};
+	for (int i = 0; ranks[i]; i++)
+		if (strcmp(t, ranks[i]) == 0)
+			return i + 1;
+	return 0;
+}
+
+/* Can a column of type from hold every value of type to? (a safe widening) */
+static bool
+widens(const char *from, const char *to)
+{
+	int pf, sf, pt, st;
+	if (int_rank(from) && int_rank(to))
+		return int_rank(to) > int_rank(from);
+	if (int_rank(from) && sscanf(to, "DECIMAL(%d,%d)", &pt, &st) == 2)
+		return pt - st >= (int_rank(from) == 2 ? 5 : int_rank(from) == 3 ? 10 : 19);
+	if (strcmp(from, "FLOAT") == 0 && strcmp(to, "DOUBLE") == 0)
+		return true;
+	if (sscanf(from, "DECIMAL(%d,%d)", &pf, &sf) == 2 && sscanf(to, "DECIMAL(%d,%d)", &pt, &st) == 2)
+		return st >= sf && pt - st >= pf - sf;
+	/* Anything else (int to text, text to int, narrowing) changes what the column means downstream. */
+	return false;
+}
+
+/*
+ * Schema evolution for append and merge: columns new at the source are
+ * added, widened types are widened, columns gone from the source become
+ * nullable.  A change that cannot be applied safely stops the load; it runs
+ * inside the load's transaction, so nothing is half-applied.
+ */
+static pg2md_code
+evolve_table(duckdb_connection con, const char *dataset, json_t *jt, pg2md_error *err)
+{
+	const char *dest = json_string_value(json_object_get(jt, "dest_name"));
+	json_t *cols = json_object_get(jt, "columns"), *c;
+	pg2md_buf q = PG2MD_BUF_INIT, target = PG2MD_BUF_INIT;
+	duckdb_result res;
+	size_t i;
+	idx_t n;
+
+	buf_puts(&q, "SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_schema = ");
+	buf_literal(&q, dataset);
+	buf_puts(&q, " AND table_name = ");
+	buf_literal(&q, dest);
+	if (duckdb_query(con, q.data, &res) == DuckDBError) {
+		pg2md_fail(err, PG2MD_ERR_RUN, "reading the columns of \"%s\" failed: %s", dest, duckdb_result_error(&res));
+		duckdb_destroy_result(&res);
+		buf_release(&q);
+		return err->code;
+	}
+	n = duckdb_row_count(&res);
+	duck_qualified(&target, dataset, dest);
+	if (n == 0)
+		goto done; /* a new table: created from the manifest */
+	json_array_foreach(cols, i, c) {
+		const char *name = json_string_value(json_object_get(c, "dest_name"));
+		const char *want = canonical_type(json_string_value(json_object_get(c, "duck_type")));
+		bool found = false;
+		for (idx_t r = 0; r < n && !found; r++) {
+			char *cn = duckdb_value_varchar(&res, 0, r);
+			if (cn && strcmp(cn, name) == 0) {
+				char *have = duckdb_value_varchar(&res, 1, r);
+				found = true;
+				if (have && strcmp(have, want) != 0) {
+					if (!widens(have, want)) {
+						pg2md_fail(err, PG2MD_ERR_RUN,
+							   "column \"%s\" of table \"%s\" changed type from %s to %s, which cannot be applied safely",
+							   name, dest, have, want);
+						pg2md_detail(err, "nothing of this load was applied; the load package stays pending");
+						pg2md_hint(err, "to rebuild the table from the source, drop it (pg2md drop --tables %s --yes) "
+								"and run again", dest);
+					} else {
+						buf_reset(&q);
+						buf_printf(&q, "ALTER TABLE %s ALTER COLUMN ", target.data);
+						buf_ident(&q, name);
+						buf_printf(&q, " TYPE %s", json_string_value(json_object_get(c, "duck_type")));
+						pg2md_info("widening column \"%s\" of \"%s\" from %s to %s", name, dest, have, want);
+						duck_exec(con, q.data, "widening a column", err);
+					}
+				}
+				duckdb_free(have);
+			}
+			duckdb_free(cn);
+		}
+		if (!found && !pg2md_failed(err)) {
+			buf_reset(&q);
+			buf_printf(&q, "ALTER TABLE %s ADD COLUMN ", target.data);
+			buf_ident(&q, name);
+			buf_printf(&q, " %s", json_string_value(json_object_get(c, "duck_type")));
+			pg2md_info("adding column \"%s\" to \"%s\"", name, dest);
+			duck_exec(con, q.data, "adding a column", err);
+		}
+		if (pg2md_failed(err))
+			goto done;
+	}
+	/* Columns the source no longer has: keep them, allow NULL in new rows. */
+	for (idx_t r = 0; r < n; r++) {
+		char *cn = duckdb_value_varchar(&res, 0, r);
+		char *nullable = duckdb_value_varchar(&res, 2, r);
+		bool present = false;
+		json_array_foreach(cols, i, c)
+			if (cn && strcmp(cn, json_string_value(json_object_get(c, "dest_name"))) == 0)
+				present = true;
+		if (!present && nullable && strcmp(nullable, "NO") == 0) {
+			buf_reset(&q);
+			buf_printf(&q, "ALTER TABLE %s ALTER COLUMN ", target.data);
+			buf_ident(&q, cn);
+			buf_puts(&q, " DROP NOT NULL");
+			duck_exec(con, q.data, "relaxing a column", err);
+		}
+		duckdb_free(cn);
+		duckdb_free(nullable);
+		if (pg2md_failed(err))
+			break;
+	}
+done:
+	duckdb_destroy_result(&res);
+	buf_release(&q);
+	buf_release(&target);
+	return err->code;
+}
+
 /*
  * Incremental append with a closed range start reads the rows at the last
  * value again; those the destination already holds are skipped (matched on
@@ -683,6 +819,9 @@ load_package(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const char 
 			goto fail;
 		}
 		buf_reset(&sql);
+		if (strcmp(json_string_value(json_object_get(jt, "write_disposition")), "replace") != 0 &&
+		    evolve_table(dest->con, dataset, jt, err))
+			goto fail;
 		if (load_table_sql(&sql, jt, dataset, pkg_path, direct, err))
 			goto fail;
 		char *what = xasprintf("loading table \"%s\"", json_string_value(json_object_get(jt, "dest_name")));
