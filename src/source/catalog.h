@@ -39,6 +39,7 @@ typedef enum pg2md_dec {
 	DEC_INTERVAL,
 	DEC_UUID,
 	DEC_JSONB,
+	DEC_INTERVAL_STRUCT, /* interval as STRUCT(months, days, micros): what the Parquet staging holds */
 	DEC__COUNT
 } pg2md_dec;
 

@@ -194,6 +194,16 @@ dec_interval(copydec_col *c, idx_t row, const uint8_t *p, int32_t len)
 }
 
 static bool
+dec_interval_struct(copydec_col *c, idx_t row, const uint8_t *p, int32_t len)
+{
+	WANT_LEN(16);
+	((int64_t *)c->child[2])[row] = (int64_t)rd64(p);
+	((int32_t *)c->child[1])[row] = (int32_t)rd32(p + 8);
+	((int32_t *)c->child[0])[row] = (int32_t)rd32(p + 12);
+	return true;
+}
+
+static bool
 dec_uuid(copydec_col *c, idx_t row, const uint8_t *p, int32_t len)
 {
 	duckdb_hugeint h;
@@ -409,10 +419,11 @@ static const copydec_fn decoders[DEC__COUNT] = {
 	[DEC_INTERVAL] = dec_interval,
 	[DEC_UUID] = dec_uuid,
 	[DEC_JSONB] = dec_jsonb,
+	[DEC_INTERVAL_STRUCT] = dec_interval_struct,
 };
 
 void
-copydec_init(copydec *d, const pg2md_table *t)
+copydec_init(copydec *d, const pg2md_table *t, bool staged)
 {
 	init_pow10();
 	memset(d, 0, sizeof(*d));
@@ -421,6 +432,8 @@ copydec_init(copydec *d, const pg2md_table *t)
 	for (int i = 0; i < t->ncols; i++) {
 		copydec_col *c = &d->cols[i];
 		c->dec = t->cols[i].dec;
+		if (staged && c->dec == DEC_INTERVAL)
+			c->dec = DEC_INTERVAL_STRUCT;
 		c->fn = decoders[c->dec];
 		c->precision = t->cols[i].precision;
 		c->scale = t->cols[i].scale;
@@ -445,6 +458,13 @@ copydec_bind_chunk(copydec *d, duckdb_data_chunk chunk)
 		c->data = duckdb_vector_get_data(c->vec);
 		duckdb_vector_ensure_validity_writable(c->vec);
 		c->validity = duckdb_vector_get_validity(c->vec);
+		if (c->dec == DEC_INTERVAL_STRUCT)
+			for (int k = 0; k < 3; k++) {
+				duckdb_vector child = duckdb_struct_vector_get_child(c->vec, (idx_t)k);
+				c->child[k] = duckdb_vector_get_data(child);
+				duckdb_vector_ensure_validity_writable(child);
+				c->child_validity[k] = duckdb_vector_get_validity(child);
+			}
 	}
 }
 
@@ -487,6 +507,9 @@ copydec_feed(copydec *d, const pg2md_table *t, const uint8_t *msg, int32_t len, 
 			pos += 4;
 			if (flen == -1) {
 				duckdb_validity_set_row_invalid(c->validity, r);
+				if (c->dec == DEC_INTERVAL_STRUCT)
+					for (int k = 0; k < 3; k++)
+						duckdb_validity_set_row_invalid(c->child_validity[k], r);
 				continue;
 			}
 			if (flen < 0 || flen > len - pos)

@@ -28,6 +28,8 @@ struct copydec_col {
 	int precision, scale;
 	duckdb_vector vec; /* current output chunk's vector */
 	void *data;        /* its data array */
+	void *child[3];    /* DEC_INTERVAL_STRUCT: months, days, micros arrays */
+	uint64_t *child_validity[3]; /* a NULL struct must have NULL fields too (Parquet reads them) */
 	uint64_t *validity;
 	pg2md_buf scratch; /* numeric text rendering */
 	int64_t lossy;     /* values that could not be represented (NaN in DECIMAL) */
@@ -42,7 +44,8 @@ typedef struct copydec {
 	int64_t rows;
 } copydec;
 
-void copydec_init(copydec *d, const pg2md_table *t);
+/* staged: intervals are decoded as STRUCT(months, days, micros) for the Parquet files. */
+void copydec_init(copydec *d, const pg2md_table *t, bool staged);
 void copydec_release(copydec *d);
 
 /* Point the decoder at the vectors of an output chunk (once per chunk). */

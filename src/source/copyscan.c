@@ -30,8 +30,18 @@ typedef struct scan_state {
 } scan_state;
 
 static duckdb_logical_type
-scan_logical_type(const pg2md_column *c)
+scan_logical_type(const pg2md_column *c, bool staged)
 {
+	if (staged && c->dec == DEC_INTERVAL) {
+		duckdb_logical_type m[3] = {duckdb_create_logical_type(DUCKDB_TYPE_INTEGER),
+					    duckdb_create_logical_type(DUCKDB_TYPE_INTEGER),
+					    duckdb_create_logical_type(DUCKDB_TYPE_BIGINT)};
+		const char *names[3] = {"months", "days", "micros"};
+		duckdb_logical_type st = duckdb_create_struct_type(m, names, 3);
+		for (int i = 0; i < 3; i++)
+			duckdb_destroy_logical_type(&m[i]);
+		return st;
+	}
 	switch (c->dec) {
 	case DEC_BOOL: return duckdb_create_logical_type(DUCKDB_TYPE_BOOLEAN);
 	case DEC_INT2: return duckdb_create_logical_type(DUCKDB_TYPE_SMALLINT);
@@ -66,12 +76,13 @@ scan_bind(duckdb_bind_info info)
 	}
 	pg2md_task *task = &reg->tasks[id];
 	for (int i = 0; i < task->table->ncols; i++) {
-		duckdb_logical_type lt = scan_logical_type(&task->table->cols[i]);
+		duckdb_logical_type lt = scan_logical_type(&task->table->cols[i], reg->staged);
 		duckdb_bind_add_result_column(info, task->table->cols[i].dest_name, lt);
 		duckdb_destroy_logical_type(&lt);
 	}
 	duckdb_bind_set_cardinality(info, (idx_t)(task->table->est_rows > 0 ? task->table->est_rows : 0), false);
-	duckdb_bind_set_bind_data(info, task, NULL);
+	duckdb_bind_set_bind_data(info, &reg->tasks[id], NULL);
+	task->staged = reg->staged;
 }
 
 void
@@ -114,7 +125,7 @@ scan_init(duckdb_init_info info)
 	PGresult *res;
 
 	s->task = task;
-	copydec_init(&s->dec, task->table);
+	copydec_init(&s->dec, task->table, task->staged);
 	duckdb_init_set_max_threads(info, 1);
 	duckdb_init_set_init_data(info, s, scan_state_free);
 

@@ -19,6 +19,7 @@
 typedef struct copyscan_registry {
 	pg2md_task *tasks; /* indexed by task id; owned by the caller */
 	int ntasks;
+	bool staged;       /* writing Parquet: intervals as STRUCT(months, days, micros) */
 } copyscan_registry;
 
 /* Register pg2md_scan on a database (through one of its connections). */

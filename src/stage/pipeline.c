@@ -172,6 +172,7 @@ plan_tasks(run_ctx *rc, int64_t pages_per_task)
 	rc->ntasks = n;
 	rc->reg.tasks = tasks;
 	rc->reg.ntasks = n;
+	rc->reg.staged = !rc->direct;
 }
 
 /* ---- extraction -------------------------------------------------------- */
@@ -379,6 +380,8 @@ build_manifest(run_ctx *rc)
 			json_object_set_new(jc, "pg_type", json_string(t->cols[c].pg_type));
 			json_object_set_new(jc, "duck_type", json_string(t->cols[c].duck_type));
 			json_object_set_new(jc, "nullable", json_boolean(t->cols[c].nullable));
+			if (!rc->direct && t->cols[c].dec == DEC_INTERVAL)
+				json_object_set_new(jc, "staged_as", json_string("interval_struct"));
 			json_array_append_new(cols, jc);
 		}
 		const pg2md_table_config *tc = pg2md_config_table(rc->cfg, t->name);
@@ -479,9 +482,18 @@ select_list(pg2md_buf *b, json_t *cols)
 		const char *dn = json_string_value(json_object_get(c, "dest_name"));
 		if (i)
 			buf_puts(b, ", ");
-		buf_puts(b, "CAST(");
-		buf_ident(b, dn);
-		buf_printf(b, " AS %s) AS ", json_string_value(json_object_get(c, "duck_type")));
+		if (json_string_value(json_object_get(c, "staged_as"))) {
+			/* interval_struct: the three fields added back together, exactly */
+			pg2md_buf f = PG2MD_BUF_INIT;
+			buf_ident(&f, dn);
+			buf_printf(b, "to_months(%s.months) + to_days(%s.days) + to_microseconds(%s.micros) AS ", f.data,
+				   f.data, f.data);
+			buf_release(&f);
+		} else {
+			buf_puts(b, "CAST(");
+			buf_ident(b, dn);
+			buf_printf(b, " AS %s) AS ", json_string_value(json_object_get(c, "duck_type")));
+		}
 		buf_ident(b, dn);
 	}
 }

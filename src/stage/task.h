@@ -26,6 +26,7 @@ typedef struct pg2md_task {
 	char *file;          /* staged mode: the Parquet file written, relative to the package */
 
 	PGconn *conn;        /* the running worker's connection */
+	bool staged;         /* set by the scan: decoding for Parquet staging */
 
 	/* results */
 	int64_t rows;

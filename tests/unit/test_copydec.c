@@ -90,7 +90,7 @@ setup_types(fixture *fx)
 	fx->chunk = duckdb_create_data_chunk(lts, NTYPES);
 	for (int i = 0; i < NTYPES; i++)
 		duckdb_destroy_logical_type(&lts[i]);
-	copydec_init(&fx->dec, &fx->table);
+	copydec_init(&fx->dec, &fx->table, false);
 	copydec_bind_chunk(&fx->dec, fx->chunk);
 }
 
