@@ -10,6 +10,8 @@
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static const char *armed;
+static const char *pause_point;
+static const char *pause_file;
 static int skip;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -21,12 +23,37 @@ fault_init(void)
 	if (armed && !*armed)
 		armed = NULL;
 	skip = s ? atoi(s) : 0;
+	pause_point = getenv("PG2MD_PAUSE");
+	pause_file = getenv("PG2MD_PAUSE_FILE");
+	if (!pause_point || !*pause_point || !pause_file || !*pause_file)
+		pause_point = NULL;
+}
+
+/* Announce the pause (FILE.paused), then wait until FILE exists: the test acts in between. */
+static void
+pause_here(const char *name)
+{
+	char marker[4096];
+	FILE *f;
+	snprintf(marker, sizeof(marker), "%s.paused", pause_file);
+	f = fopen(marker, "w");
+	if (f) {
+		fprintf(f, "%s\n", name);
+		fclose(f);
+	}
+	for (int i = 0; i < 6000 && access(pause_file, F_OK) != 0; i++)
+		usleep(10000);
 }
 
 void
 fault_point(const char *name)
 {
 	pthread_once(&once, fault_init);
+	if (pause_point && strcmp(pause_point, name) == 0) {
+		pthread_mutex_lock(&lock);
+		pause_here(name);
+		pthread_mutex_unlock(&lock);
+	}
 	if (!armed || strcmp(armed, name) != 0)
 		return;
 	pthread_mutex_lock(&lock);
