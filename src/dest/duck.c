@@ -49,6 +49,18 @@ duck_qualified(pg2md_buf *b, const char *dataset, const char *name)
 	buf_ident(b, name);
 }
 
+int
+duck_threads(int wanted)
+{
+	/* More DuckDB threads than cores only adds spinning in its scheduler (measured: docs/internals/performance.md). */
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	if (wanted < 1)
+		wanted = 1;
+	if (cores > 0 && wanted > cores)
+		wanted = (int)cores;
+	return wanted;
+}
+
 pg2md_code
 dest_open(pg2md_dest *d, const pg2md_config *cfg, int threads, pg2md_error *err)
 {
@@ -62,7 +74,7 @@ dest_open(pg2md_dest *d, const pg2md_config *cfg, int threads, pg2md_error *err)
 	d->motherduck = md;
 	if (duckdb_create_config(&dc) == DuckDBError)
 		return pg2md_fail(err, PG2MD_ERR_RUN, "could not create a DuckDB configuration");
-	snprintf(tbuf, sizeof(tbuf), "%d", threads > 0 ? threads : 1);
+	snprintf(tbuf, sizeof(tbuf), "%d", duck_threads(threads));
 	duckdb_set_config(dc, "threads", tbuf);
 	duckdb_set_config(dc, "preserve_insertion_order", "false");
 	if (md) {

@@ -26,6 +26,9 @@ typedef struct pg2md_dest {
 	char *catalog;          /* the catalog holding the dataset ("pg2md" for a file, the md database) */
 } pg2md_dest;
 
+/* DuckDB threads for a stage that asks for wanted: at least 1, at most the cores. */
+int duck_threads(int wanted);
+
 /* Open the configured destination; PG2MD_ERR_CONNECT with a hint on failure. */
 pg2md_code dest_open(pg2md_dest *d, const pg2md_config *cfg, int threads, pg2md_error *err);
 void dest_close(pg2md_dest *d);

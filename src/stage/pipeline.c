@@ -1140,7 +1140,7 @@ extract(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace, pg
 		if (mkdir_p(rc.pkg_path, 0700, err))
 			goto out;
 		duckdb_create_config(&dc);
-		snprintf(tbuf, sizeof(tbuf), "%d", nworkers);
+		snprintf(tbuf, sizeof(tbuf), "%d", duck_threads(nworkers));
 		duckdb_set_config(dc, "threads", tbuf);
 		duckdb_set_config(dc, "preserve_insertion_order", "false");
 		if (duckdb_open_ext(":memory:", &stagedb, dc, &open_err) == DuckDBError) {
