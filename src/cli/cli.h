@@ -17,6 +17,7 @@ typedef struct cli_opts {
 	int json;
 	const char *html;
 	int yes;
+	int force;              /* --force: init overwrites existing files */
 	int help;
 	char **args;            /* positional arguments */
 	int nargs;
@@ -46,6 +47,10 @@ int cmd_normalize(cli_opts *opts);
 int cmd_load(cli_opts *opts);
 int cmd_sql(cli_opts *opts);
 int cmd_trace(cli_opts *opts);
+int cmd_init(cli_opts *opts);
+int cmd_check(cli_opts *opts);
+int cmd_info(cli_opts *opts);
+int cmd_drop(cli_opts *opts);
 
 struct pg2md_trace;
 void print_summary(FILE *f, const struct pg2md_trace *t, int stages);

@@ -48,6 +48,52 @@ static const cli_command commands[] = {
 	 "Shows the last run's metrics per stage and per table (rows, bytes, files, durations, rows/s,\n"
 	 "peak RSS).  --json prints the stored trace, <pipelines_dir>/<pipeline_name>/trace.json.\n\n"
 	 "options:\n  --json                   print JSON\n" COMMON_FLAGS},
+	{"init", cmd_init, "write commented .dlt/config.toml and secrets.toml templates",
+	 "usage: pg2md init [--force] [--project-dir DIR]\n\n"
+	 "Writes DIR/.dlt/config.toml and DIR/.dlt/secrets.toml: every section of the PostgreSQL to\n"
+	 "MotherDuck guide, each key explained, the guide's values.  secrets.toml gets placeholders and\n"
+	 "mode 600; its MotherDuck token is commented out, so pg2md loads into a local DuckDB file until\n"
+	 "you set one.  \".dlt/secrets.toml\" is added to DIR/.gitignore (once).  Existing files are\n"
+	 "kept unless --force is given.\n\n"
+	 "options:\n"
+	 "  --force                  overwrite existing config.toml and secrets.toml\n"
+	 "  --project-dir DIR        the project folder (default ., or DLT_PROJECT_DIR); created if missing\n\n"
+	 "exit codes: 0 written, 2 a file exists (use --force) or cannot be written\n"},
+	{"check", cmd_check, "test both connections and the configured tables before moving data",
+	 "usage: pg2md check [OPTIONS]\n\n"
+	 "Checks, before any data moves, and prints a checklist of \"ok\" and \"FAILED\" lines:\n"
+	 "  source       connects to PostgreSQL (server version, host:port, database, user), the schema,\n"
+	 "               each configured table: exists (else the closest names), SELECT permission,\n"
+	 "               estimated rows and size\n"
+	 "  destination  opens the DuckDB file or MotherDuck, tests it is writable (a scratch table\n"
+	 "               created, filled and dropped), DuckDB version, the dataset's tables\n"
+	 "Nothing is left behind: a DuckDB file that did not exist before is removed again.\n\n"
+	 "options:\n  --tables T1,T2           check these tables instead of [sources.sql_database] tables\n"
+	 COMMON_FLAGS "\n"
+	 "exit codes: 0 every check passed, 1 a table is missing or not readable or the destination is\n"
+	 "            not writable, 2 configuration error, 3 a connection could not be made\n"},
+	{"info", cmd_info, "show the resolved settings, pending packages and last loads",
+	 "usage: pg2md info [--json] [OPTIONS]\n\n"
+	 "Shows every resolved setting with where it came from (FILE:LINE, an environment variable, a\n"
+	 "--flag, or default; secrets as ********), the load packages waiting in the pipeline folder\n"
+	 "(state, load id, tables, rows), the last 10 loads recorded in the destination's _dlt_loads\n"
+	 "(local DuckDB file only, read-only; a file that does not exist is not created), and the last\n"
+	 "run's result.\n\n"
+	 "options:\n  --json                   print JSON\n" COMMON_FLAGS "\n"
+	 "exit codes: 0 shown, 2 configuration error\n"},
+	{"drop", cmd_drop, "drop tables, or the whole dataset and pipeline state",
+	 "usage: pg2md drop [--tables T1,T2] [--yes] [OPTIONS]\n\n"
+	 "With --tables: drops those tables from the destination dataset (and from its staging dataset),\n"
+	 "removes them from the stored schema (_dlt_version) and their state (_dlt_pipeline_state); the\n"
+	 "next run copies them again in full.  Refused while load packages are pending.\n"
+	 "Without --tables: drops the whole dataset (DROP SCHEMA … CASCADE, and its staging dataset)\n"
+	 "and removes the local pipeline folder (pending packages, trace).  The DuckDB file stays.\n"
+	 "On a terminal pg2md asks first; otherwise --yes is required.\n\n"
+	 "options:\n"
+	 "  --tables T1,T2           drop only these tables (source or destination names)\n"
+	 "  -y, --yes                do not ask\n" COMMON_FLAGS "\n"
+	 "exit codes: 0 dropped (or nothing to drop), 1 the drop failed or packages are pending,\n"
+	 "            2 not confirmed / usage or configuration error, 3 a connection could not be made\n"},
 	{NULL, NULL, NULL, NULL},
 };
 
@@ -86,7 +132,7 @@ int
 cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *opts)
 {
 	enum { O_PROJECT = 256, O_TABLES, O_WD, O_DEST, O_DATASET, O_PIPELINE, O_LOG, O_DIRECT, O_STAGED,
-	       O_PROGRESS, O_JSON, O_HTML, O_YES };
+	       O_PROGRESS, O_JSON, O_HTML, O_YES, O_FORCE };
 	static const struct option longopts[] = {
 		{"project-dir", required_argument, NULL, O_PROJECT},
 		{"tables", required_argument, NULL, O_TABLES},
@@ -101,6 +147,7 @@ cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *opts)
 		{"json", no_argument, NULL, O_JSON},
 		{"html", required_argument, NULL, O_HTML},
 		{"yes", no_argument, NULL, O_YES},
+		{"force", no_argument, NULL, O_FORCE},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -125,6 +172,7 @@ cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *opts)
 		case O_JSON: opts->json = 1; break;
 		case O_HTML: opts->html = optarg; break;
 		case 'y': case O_YES: opts->yes = 1; break;
+		case O_FORCE: opts->force = 1; break;
 		case 'h': opts->help = 1; break;
 		default:
 			if (optopt)

@@ -1,0 +1,324 @@
+/*
+ * cmd_init.c — `pg2md init`: write the commented .dlt/config.toml and
+ * .dlt/secrets.toml templates of the PostgreSQL → MotherDuck guide into a
+ * project folder, and keep secrets.toml out of git.
+ *
+ * The templates carry every section of the guide with its values, so a user
+ * of the guide recognises them line by line; each key has a one-line comment.
+ * secrets.toml holds placeholders only, is written with mode 600, and its
+ * MotherDuck token is commented out so pg2md loads into a local DuckDB file
+ * until a token is set.  Existing files are never overwritten without --force.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "util/buf.h"
+
+static const char config_template[] =
+	"# .dlt/config.toml — pg2md's (and dlt's) pipeline settings, written by \"pg2md init\".\n"
+	"# Secrets (passwords, tokens) belong in .dlt/secrets.toml, never here.\n"
+	"# Environment variables override this file with dlt's names (LOAD__WORKERS=4, ...);\n"
+	"# \"pg2md info\" shows every resolved value and where it came from.\n"
+	"\n"
+	"[runtime]\n"
+	"# log level: \"DEBUG\", \"INFO\", \"WARNING\", \"ERROR\" or \"CRITICAL\"\n"
+	"log_level = \"WARNING\"\n"
+	"# accepted for dlt projects; pg2md never sends telemetry or anything else anywhere\n"
+	"dlthub_telemetry = true\n"
+	"\n"
+	"[pipeline]\n"
+	"# names the pipeline folder (.pg2md/pipelines/<name>) and the local file <name>.duckdb\n"
+	"pipeline_name = \"pg2md\"\n"
+	"# the DuckDB schema the tables are loaded into\n"
+	"dataset_name = \"pg2md_data\"\n"
+	"# \"duckdb\" or \"motherduck\"; unset: motherduck when a token is configured, else duckdb\n"
+	"# destination = \"motherduck\"\n"
+	"\n"
+	"[sources.sql_database]\n"
+	"# the PostgreSQL schema holding the tables (must match your PostgreSQL schema)\n"
+	"schema = \"my_pg\"\n"
+	"\n"
+	"# the tables to replicate (\"pg2md check\" tells which of them exist)\n"
+	"tables = [\n"
+	"    # Customer-related tables\n"
+	"    \"customer\",\n"
+	"    \"customer_address\",\n"
+	"    \"customer_demographics\",\n"
+	"    \"household_demographics\",\n"
+	"    \"income_band\",\n"
+	"\n"
+	"    # Time-related tables\n"
+	"    \"date_dim\",\n"
+	"    \"time_dim\",\n"
+	"\n"
+	"    # Product-related tables\n"
+	"    \"item\",\n"
+	"    \"inventory\",\n"
+	"    \"warehouse\",\n"
+	"\n"
+	"    # Sales and returns tables\n"
+	"    \"store_sales\",\n"
+	"    \"store_returns\",\n"
+	"    \"catalog_sales\",\n"
+	"    \"catalog_returns\",\n"
+	"    \"web_sales\",\n"
+	"    \"web_returns\",\n"
+	"\n"
+	"    # Store and catalog tables\n"
+	"    \"store\",\n"
+	"    \"call_center\",\n"
+	"    \"catalog_page\",\n"
+	"\n"
+	"    # Web-related tables\n"
+	"    \"web_page\",\n"
+	"    \"web_site\",\n"
+	"\n"
+	"    # Other dimension tables\n"
+	"    \"promotion\",\n"
+	"    \"reason\",\n"
+	"    \"ship_mode\"\n"
+	"]\n"
+	"\n"
+	"# tables (and page ranges of big tables) read from PostgreSQL at once\n"
+	"workers = 6\n"
+	"\n"
+	"# Per-table settings (optional), one section per table:\n"
+	"# [sources.sql_database.store_sales]\n"
+	"# write_disposition = \"append\"          # replace (default), append or merge\n"
+	"# primary_key = [\"ss_item_sk\", \"ss_ticket_number\"]   # needed for merge\n"
+	"\n"
+	"[postgres]\n"
+	"# most PostgreSQL connections open at once; should match the number of workers\n"
+	"pool_size = 6\n"
+	"\n"
+	"[data_writer]\n"
+	"# staging file format; Parquet provides good compression and performance\n"
+	"format = \"parquet\"\n"
+	"\n"
+	"[destination.motherduck]\n"
+	"# rows per insert batch when loading; lower it (500000) if memory runs out\n"
+	"batch_size = 1000000\n"
+	"\n"
+	"# [destination.duckdb]\n"
+	"# the local DuckDB file used when no MotherDuck token is set (default <pipeline_name>.duckdb)\n"
+	"# credentials = \"pg2md.duckdb\"\n"
+	"\n"
+	"# Extract stage configuration\n"
+	"[extract]\n"
+	"# extract parallelism\n"
+	"workers = 8\n"
+	"\n"
+	"# Normalize stage configuration (data transformation)\n"
+	"[normalize]\n"
+	"# normalize parallelism\n"
+	"workers = 4\n"
+	"\n"
+	"# Load stage configuration (loading to MotherDuck)\n"
+	"[load]\n"
+	"# load parallelism\n"
+	"workers = 4\n";
+
+static const char secrets_template[] =
+	"# .dlt/secrets.toml — credentials, written by \"pg2md init\".\n"
+	"# Never commit this file to version control (pg2md init added it to .gitignore); keep it\n"
+	"# readable by you only (chmod 600).  Environment variables override it with dlt's names:\n"
+	"# SOURCES__SQL_DATABASE__CREDENTIALS__PASSWORD, DESTINATION__MOTHERDUCK__CREDENTIALS__TOKEN.\n"
+	"\n"
+	"# PostgreSQL credentials (a connection string also works:\n"
+	"# credentials = \"postgresql://user:password@host:5432/database\" under [sources.sql_database])\n"
+	"[sources.sql_database.credentials]\n"
+	"# the driver; pg2md speaks PostgreSQL only\n"
+	"drivername = \"postgresql\"\n"
+	"# the database to copy from\n"
+	"database = \"your_database_name\"\n"
+	"# host name, IP address or Unix socket folder of the server\n"
+	"host = \"your_postgres_host\"\n"
+	"# the role's password (never printed by pg2md)\n"
+	"password = \"your_postgres_password\"\n"
+	"# the server's port\n"
+	"port = 5432\n"
+	"# the role to connect as; it needs SELECT on the tables\n"
+	"username = \"your_postgres_username\"\n"
+	"\n"
+	"# MotherDuck credentials: uncomment both lines and set your token to load into MotherDuck;\n"
+	"# while they stay commented out, pg2md loads into a local DuckDB file (pg2md.duckdb).\n"
+	"# [destination.motherduck.credentials]\n"
+	"# token = \"your_motherduck_token\"\n";
+
+/* The line that keeps secrets.toml out of git. */
+static const char ignore_line[] = ".dlt/secrets.toml";
+
+/* Write text into path (mode applies to a new file and is forced on an existing one). */
+static pg2md_code
+write_file(const char *path, const char *text, mode_t mode, pg2md_error *err)
+{
+	size_t len = strlen(text), off = 0;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+
+	if (fd < 0)
+		return pg2md_fail(err, PG2MD_ERR_USAGE, "could not write \"%s\": %s", path, strerror(errno));
+	/* --force over an existing, more open file: tighten it before the secrets go in. */
+	if (fchmod(fd, mode) != 0) {
+		pg2md_fail(err, PG2MD_ERR_USAGE, "could not change the mode of \"%s\": %s", path, strerror(errno));
+		close(fd);
+		return err->code;
+	}
+	while (off < len) {
+		ssize_t n = write(fd, text + off, len - off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			pg2md_fail(err, PG2MD_ERR_USAGE, "could not write \"%s\": %s", path, strerror(errno));
+			close(fd);
+			return err->code;
+		}
+		off += (size_t)n;
+	}
+	if (fsync(fd) != 0 || close(fd) != 0)
+		return pg2md_fail(err, PG2MD_ERR_USAGE, "could not write \"%s\": %s", path, strerror(errno));
+	return PG2MD_OK;
+}
+
+/* Does a .gitignore line already cover .dlt/secrets.toml? */
+static int
+ignores_secrets(const char *line)
+{
+	while (*line == ' ' || *line == '\t')
+		line++;
+	size_t n = strlen(line);
+	while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t' || line[n - 1] == '\r' || line[n - 1] == '\n'))
+		n--;
+	static const char *const forms[] = {".dlt/secrets.toml", "/.dlt/secrets.toml", "**/.dlt/secrets.toml",
+					    "secrets.toml", "**/secrets.toml"};
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++)
+		if (strlen(forms[i]) == n && strncmp(line, forms[i], n) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Add ".dlt/secrets.toml" to DIR/.gitignore unless a line already covers it.
+ * *added (OUT) tells whether the file changed.
+ */
+static pg2md_code
+update_gitignore(const char *path, int *added, pg2md_error *err)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	int last_nl = 1, found = 0;
+
+	*added = 0;
+	if (f) {
+		ssize_t n;
+		while ((n = getline(&line, &cap, f)) > 0) {
+			last_nl = line[n - 1] == '\n';
+			if (ignores_secrets(line))
+				found = 1;
+		}
+		free(line);
+		fclose(f);
+	} else if (errno != ENOENT) {
+		return pg2md_fail(err, PG2MD_ERR_USAGE, "could not read \"%s\": %s", path, strerror(errno));
+	}
+	if (found)
+		return PG2MD_OK;
+	f = fopen(path, "a");
+	if (!f)
+		return pg2md_fail(err, PG2MD_ERR_USAGE, "could not write \"%s\": %s", path, strerror(errno));
+	fprintf(f, "%s%s\n", last_nl ? "" : "\n", ignore_line);
+	if (fclose(f) != 0)
+		return pg2md_fail(err, PG2MD_ERR_USAGE, "could not write \"%s\": %s", path, strerror(errno));
+	*added = 1;
+	return PG2MD_OK;
+}
+
+int
+cmd_init(cli_opts *opts)
+{
+	const char *dir = opts->flags.project_dir;
+	char *dlt = NULL, *config = NULL, *secrets = NULL, *ignore = NULL;
+	pg2md_error err;
+	struct stat st;
+	int added = 0;
+	const char *flag = NULL; /* the folder as the user named it, for the next steps */
+	char real[PATH_MAX];
+
+	pg2md_error_init(&err);
+	if (opts->nargs > 0) {
+		fprintf(stderr, "pg2md init: unexpected argument \"%s\"\n"
+				"Try \"pg2md init --help\" for more information.\n", opts->args[0]);
+		return PG2MD_ERR_USAGE;
+	}
+	if (!dir || !*dir)
+		dir = getenv("DLT_PROJECT_DIR");
+	if (!dir || !*dir)
+		dir = ".";
+	else
+		flag = dir;
+	/* Absolute names in messages when the folder exists already. */
+	if (realpath(dir, real))
+		dir = real;
+	dlt = xasprintf("%s/.dlt", dir);
+	config = xasprintf("%s/config.toml", dlt);
+	secrets = xasprintf("%s/secrets.toml", dlt);
+	ignore = xasprintf("%s/.gitignore", dir);
+
+	if (!opts->force) {
+		const char *exists = stat(config, &st) == 0 ? config : stat(secrets, &st) == 0 ? secrets : NULL;
+		if (exists) {
+			pg2md_fail(&err, PG2MD_ERR_USAGE, "\"%s\" already exists", exists);
+			pg2md_detail(&err, "pg2md init writes new templates only; nothing was changed");
+			pg2md_hint(&err, "use --force to overwrite config.toml and secrets.toml with the templates");
+			goto done;
+		}
+	}
+	/* mkdir -p DIR/.dlt: the project folder may be new. */
+	for (char *s = dlt + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(dlt, 0755) != 0 && errno != EEXIST) {
+			pg2md_fail(&err, PG2MD_ERR_USAGE, "could not create folder \"%s\": %s", dlt, strerror(errno));
+			*s = '/';
+			goto done;
+		}
+		*s = '/';
+	}
+	if (mkdir(dlt, 0755) != 0 && errno != EEXIST) {
+		pg2md_fail(&err, PG2MD_ERR_USAGE, "could not create folder \"%s\": %s", dlt, strerror(errno));
+		goto done;
+	}
+	if (write_file(config, config_template, 0644, &err) || write_file(secrets, secrets_template, 0600, &err) ||
+	    update_gitignore(ignore, &added, &err))
+		goto done;
+
+	printf("pg2md: wrote \"%s\"\n", config);
+	printf("pg2md: wrote \"%s\" (mode 600)\n", secrets);
+	if (added)
+		printf("pg2md: added \"%s\" to \"%s\"\n", ignore_line, ignore);
+	else
+		printf("pg2md: \"%s\" already ignores \"%s\"\n", ignore, ignore_line);
+	printf("\nnext steps:\n"
+	       "  1. put your PostgreSQL credentials into %s\n"
+	       "  2. set schema and tables under [sources.sql_database] in %s\n"
+	       "  3. pg2md check%s%s   (tests both connections and the tables)\n"
+	       "  4. pg2md run%s%s\n",
+	       secrets, config, flag ? " --project-dir " : "", flag ? flag : "", flag ? " --project-dir " : "",
+	       flag ? flag : "");
+done:
+	if (pg2md_failed(&err))
+		cli_print_error(&err);
+	free(dlt);
+	free(config);
+	free(secrets);
+	free(ignore);
+	return err.code;
+}
