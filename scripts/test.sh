@@ -7,8 +7,9 @@ build=${1:-build}
 src=$(pwd)
 
 cluster=$(mktemp -d /tmp/pg2md-test.XXXXXX)
-trap 'tests/lib/cluster.sh stop "$cluster"' EXIT INT TERM
-tests/lib/cluster.sh start "$cluster" >/dev/null
+trap '"$src/tests/lib/cluster.sh" stop "$cluster"' EXIT
+trap 'exit 130' INT TERM
+"$src/tests/lib/cluster.sh" start "$cluster" >/dev/null
 # shellcheck disable=SC1091
 . "$cluster/env"
 export PG2MD_SRC=$src

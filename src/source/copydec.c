@@ -342,7 +342,8 @@ init_pow10(void)
 	__int128 v = 1;
 	for (int i = 0; i < 39; i++) {
 		pow10_128[i] = v;
-		v *= 10;
+		if (i < 38)
+			v *= 10; /* 10^39 would overflow */
 	}
 }
 

@@ -48,8 +48,9 @@ pipeline_lock(const pg2md_config *cfg, pg2md_error *err)
 		gmtime_r(&now, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 		char *text = xasprintf("process %ld on %s, started %s\n", (long)getpid(), host, when);
-		if (ftruncate(fd, 0) == 0 && pwrite(fd, text, strlen(text), 0) < 0)
-			; /* the lock holds without the note */
+		/* the lock holds without the note if writing it fails */
+		if (ftruncate(fd, 0) == 0)
+			(void)!pwrite(fd, text, strlen(text), 0);
 		free(text);
 	}
 out:
@@ -62,8 +63,8 @@ void
 pipeline_unlock(int fd)
 {
 	if (fd >= 0) {
-		if (ftruncate(fd, 0) != 0)
-			; /* nothing to do: closing releases the lock */
+		/* the note goes; closing releases the lock whatever ftruncate says */
+		(void)!ftruncate(fd, 0);
 		close(fd);
 	}
 }
