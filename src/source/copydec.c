@@ -9,6 +9,7 @@
 #include "source/copydec.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -334,17 +335,23 @@ dec_numeric_double(copydec_col *c, idx_t row, const uint8_t *p, int32_t len)
 
 static __int128 pow10_128[39];
 
+static pthread_once_t pow10_once = PTHREAD_ONCE_INIT;
+
 static void
-init_pow10(void)
+fill_pow10(void)
 {
-	if (pow10_128[0] == 1)
-		return;
 	__int128 v = 1;
 	for (int i = 0; i < 39; i++) {
 		pow10_128[i] = v;
 		if (i < 38)
 			v *= 10; /* 10^39 would overflow */
 	}
+}
+
+static void
+init_pow10(void)
+{
+	pthread_once(&pow10_once, fill_pow10); /* scans start on several threads at once */
 }
 
 static bool
