@@ -1266,6 +1266,14 @@ pipeline_run(const pg2md_config *cfg, int stages, pg2md_trace *trace, pg2md_erro
 			goto out;
 		}
 	}
+	/* A remote destination is tried before any data moves, so a wrong token or no network
+	 * costs seconds, not a whole extraction. */
+	if ((stages & STAGE_LOAD) && cfg->destination && strcmp(cfg->destination, "motherduck") == 0) {
+		pg2md_dest probe;
+		if (dest_open(&probe, cfg, 1, err))
+			goto out;
+		dest_close(&probe);
+	}
 	if (stages & STAGE_EXTRACT)
 		extract(cfg, cfg->direct, stages, trace, err);
 
