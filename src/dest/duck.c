@@ -92,6 +92,8 @@ dest_open(pg2md_dest *d, const pg2md_config *cfg, int threads, pg2md_error *err)
 			free(p);
 			duckdb_free(open_err);
 			duckdb_destroy_config(&dc);
+			d->db = NULL; /* a failed open leaves nothing to close */
+			dest_close(d);
 			return err->code;
 		}
 		free(p);
@@ -110,6 +112,8 @@ dest_open(pg2md_dest *d, const pg2md_config *cfg, int threads, pg2md_error *err)
 						"credentials to another path");
 			duckdb_free(open_err);
 			duckdb_destroy_config(&dc);
+			d->db = NULL; /* a failed open leaves nothing to close */
+			dest_close(d);
 			return err->code;
 		}
 		/* The catalog of a file is its base name without extension. */
@@ -124,6 +128,7 @@ dest_open(pg2md_dest *d, const pg2md_config *cfg, int threads, pg2md_error *err)
 	duckdb_destroy_config(&dc);
 	if (duckdb_connect(d->db, &d->con) == DuckDBError) {
 		pg2md_fail(err, PG2MD_ERR_CONNECT, "could not connect to %s", d->where);
+		dest_close(d);
 		return err->code;
 	}
 	return PG2MD_OK;

@@ -166,7 +166,7 @@ decodes_every_type(void **state)
 	assert_int_equal(iv.micros, 3);
 	assert_true(((int64_t *)col(&fx, 17))[0] == INT64_C(86400000000));      /* 24:00:00 */
 	duckdb_hugeint h = ((duckdb_hugeint *)col(&fx, 18))[0];
-	__int128 v = ((__int128)h.upper << 64) | h.lower;
+	__int128 v = (__int128)(((unsigned __int128)(uint64_t)h.upper << 64) | h.lower);
 	__int128 want = -(__int128)99999999999999999 * 1000 - 999; /* -99999999999999999999 */
 	want = want * 1000000000000000000LL - 999999999999999999LL;
 	assert_true(v == want);
