@@ -26,6 +26,9 @@ typedef struct pg2md_dest {
 	char *catalog;          /* the catalog holding the dataset ("pg2md" for a file, the md database) */
 } pg2md_dest;
 
+/* The memory budget of each DuckDB instance pg2md opens ("128MB" unless PG2MD_DUCKDB_MEMORY_LIMIT). */
+const char *duck_memory_limit(void);
+
 /* DuckDB threads for a stage that asks for wanted: at least 1, at most the cores. */
 int duck_threads(int wanted);
 

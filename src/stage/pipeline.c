@@ -1143,6 +1143,13 @@ extract(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace, pg
 		snprintf(tbuf, sizeof(tbuf), "%d", duck_threads(nworkers));
 		duckdb_set_config(dc, "threads", tbuf);
 		duckdb_set_config(dc, "preserve_insertion_order", "false");
+		duckdb_set_config(dc, "memory_limit", duck_memory_limit());
+		{
+			/* an in-memory DuckDB would spill into ./.tmp: keep it in the pipeline folder */
+			char *tmpdir = xasprintf("%s/%s/tmp", cfg->pipelines_dir, cfg->pipeline_name);
+			duckdb_set_config(dc, "temp_directory", tmpdir);
+			free(tmpdir);
+		}
 		if (duckdb_open_ext(":memory:", &stagedb, dc, &open_err) == DuckDBError) {
 			pg2md_fail(err, PG2MD_ERR_RUN, "could not start DuckDB for staging: %s", open_err ? open_err : "");
 			duckdb_free(open_err);
