@@ -1099,7 +1099,12 @@ extract(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace, pg
 	trace->direct = direct;
 
 	if (direct) {
-		if (dest_open(&dest, cfg, nworkers, err))
+		/*
+		 * One DuckDB thread: each worker runs its own INSERT on its own thread.  Background
+		 * threads would only hand the single-threaded scan back and forth while the caller
+		 * spins waiting for it (measured: half the CPU time, docs/internals/performance.md).
+		 */
+		if (dest_open(&dest, cfg, 1, err))
 			goto out;
 		trace->destination = xstrdup(dest.where);
 		if (dest_prepare_dataset(&dest, rc.dataset, err))
@@ -1140,7 +1145,7 @@ extract(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace, pg
 		if (mkdir_p(rc.pkg_path, 0700, err))
 			goto out;
 		duckdb_create_config(&dc);
-		snprintf(tbuf, sizeof(tbuf), "%d", duck_threads(nworkers));
+		snprintf(tbuf, sizeof(tbuf), "%d", 1); /* as in the direct mode: workers are the threads */
 		duckdb_set_config(dc, "threads", tbuf);
 		duckdb_set_config(dc, "preserve_insertion_order", "false");
 		duckdb_set_config(dc, "memory_limit", duck_memory_limit());
