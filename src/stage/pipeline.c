@@ -34,6 +34,7 @@
 #include "stage/incremental.h"
 #include "stage/lock.h"
 #include "stage/package.h"
+#include "stage/plan.h"
 #include "stage/state.h"
 #include "stage/task.h"
 #include "util/buf.h"
@@ -42,7 +43,6 @@
 #include "util/interrupt.h"
 #include "util/log.h"
 
-#define PAGES_PER_TASK_DEFAULT 4096 /* 32 MB of heap with 8 kB pages */
 #define NEW_TABLE_PREFIX "_pg2md_new__"
 
 typedef struct run_ctx {
@@ -83,95 +83,12 @@ make_load_id(void)
 
 /* ---- planning ---------------------------------------------------------- */
 
-static char *
-copy_sql(const pg2md_table *t, int leaf, int64_t lo, int64_t hi, const char *filter)
-{
-	bool where = false;
-	pg2md_buf b = PG2MD_BUF_INIT;
-	buf_puts(&b, "COPY (SELECT ");
-	for (int i = 0; i < t->ncols; i++) {
-		if (i)
-			buf_puts(&b, ", ");
-		if (t->cols[i].as_text) {
-			/* The output function, not a cast: inet::text adds a netmask that inet's output has not. */
-			buf_printf(&b, "pg_catalog.textin(%s(", t->cols[i].text_out);
-			buf_ident(&b, t->cols[i].name);
-			buf_puts(&b, "))");
-		} else {
-			buf_ident(&b, t->cols[i].name);
-		}
-	}
-	buf_printf(&b, " FROM %s%s", t->relkind == 'v' ? "" : "ONLY ", t->leaf_names[leaf]);
-	if (lo >= 0) {
-		buf_printf(&b, " WHERE ctid >= '(%lld,0)'::tid", (long long)lo);
-		if (hi >= 0)
-			buf_printf(&b, " AND ctid < '(%lld,0)'::tid", (long long)hi);
-		where = true;
-	}
-	if (filter && *filter)
-		buf_printf(&b, " %s %s", where ? "AND" : "WHERE", filter);
-	buf_puts(&b, ") TO STDOUT (FORMAT binary)");
-	return buf_detach(&b);
-}
-
-static int
-task_cmp(const void *a, const void *b)
-{
-	const pg2md_task *x = a, *y = b;
-	int64_t px = x->page_lo < 0 ? x->table->leaf_pages[x->leaf] : (x->page_hi < 0 ? PAGES_PER_TASK_DEFAULT : x->page_hi - x->page_lo);
-	int64_t py = y->page_lo < 0 ? y->table->leaf_pages[y->leaf] : (y->page_hi < 0 ? PAGES_PER_TASK_DEFAULT : y->page_hi - y->page_lo);
-	if (px != py)
-		return px > py ? -1 : 1;
-	return x->id - y->id;
-}
-
 static void
-plan_tasks(run_ctx *rc, int64_t pages_per_task)
+plan_run(run_ctx *rc, int64_t pages_per_task)
 {
-	int cap = 16, n = 0;
-	pg2md_task *tasks = xcalloc((size_t)cap, sizeof(pg2md_task));
-
-	for (int ti = 0; ti < rc->ntables; ti++) {
-		pg2md_table *t = &rc->tables[ti];
-		for (int l = 0; l < t->nleaves; l++) {
-			int64_t pages = t->leaf_pages[l];
-			int64_t nparts = 1;
-			if (pages > pages_per_task + pages_per_task / 2)
-				nparts = (pages + pages_per_task - 1) / pages_per_task;
-			for (int64_t k = 0; k < nparts; k++) {
-				if (n == cap) {
-					cap *= 2;
-					tasks = xrealloc(tasks, (size_t)cap * sizeof(pg2md_task));
-				}
-				pg2md_task *task = &tasks[n];
-				memset(task, 0, sizeof(*task));
-				task->table_idx = ti;
-				task->table = t;
-				task->leaf = l;
-				task->page_lo = nparts > 1 ? k * pages_per_task : -1;
-				/* the last range is open-ended: the table may have grown since it was measured */
-				task->page_hi = nparts > 1 && k + 1 < nparts ? (k + 1) * pages_per_task : -1;
-				task->id = n++;
-			}
-		}
-		if (t->nleaves == 0) {
-			/* a partitioned table without partitions: nothing to read, still a destination table */
-			continue;
-		}
-	}
-	qsort(tasks, (size_t)n, sizeof(pg2md_task), task_cmp);
-	for (int i = 0; i < n; i++) {
-		pg2md_task *task = &tasks[i];
-		task->id = i;
-		task->copy_sql = copy_sql(task->table, task->leaf, task->page_lo, task->page_hi,
-					  rc->filters[task->table_idx]);
-		task->file = xasprintf("%s.%d.parquet", task->table->dest_name, i);
-		pg2md_error_init(&task->err);
-	}
-	rc->tasks = tasks;
-	rc->ntasks = n;
-	rc->reg.tasks = tasks;
-	rc->reg.ntasks = n;
+	rc->ntasks = plan_tasks(rc->tables, rc->ntables, (const char *const *)rc->filters, pages_per_task, &rc->tasks);
+	rc->reg.tasks = rc->tasks;
+	rc->reg.ntasks = rc->ntasks;
 	rc->reg.staged = !rc->direct;
 }
 
@@ -1092,7 +1009,7 @@ extract(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace, pg
 				   rc.tables[i].name);
 			goto out;
 		}
-	plan_tasks(&rc, PAGES_PER_TASK_DEFAULT);
+	plan_run(&rc, PAGES_PER_TASK_DEFAULT);
 	int nworkers = effective_workers(cfg, rc.ntasks);
 	trace->workers = nworkers;
 	trace->ntasks = rc.ntasks;
@@ -1218,11 +1135,7 @@ out:
 		dest_close(&dest);
 	if (leader)
 		PQfinish(leader);
-	for (int i = 0; i < rc.ntasks; i++) {
-		free(rc.tasks[i].copy_sql);
-		free(rc.tasks[i].file);
-	}
-	free(rc.tasks);
+	plan_free(rc.tasks, rc.ntasks);
 	for (int i = 0; rc.filters && i < rc.ntables; i++) {
 		free(rc.filters[i]);
 		incr_release(&rc.incr[i]);

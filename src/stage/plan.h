@@ -1,0 +1,34 @@
+/*
+ * plan.h — the partition planner: cuts the tables to copy into tasks.
+ *
+ * Each leaf (a plain table, or each partition of a partitioned table) larger
+ * than one and a half tasks is split into ranges of pages_per_task heap pages
+ * read with `WHERE ctid >= '(lo,0)' AND ctid < '(hi,0)'` (a TID range scan);
+ * the last range is open-ended, so rows in pages added after the size was
+ * measured are still read (the snapshot decides which rows count).  Page
+ * numbers are 64-bit all the way.  Smaller leaves, views and foreign tables
+ * are one task.  Tasks are ordered largest first so the long ones start early.
+ */
+#ifndef PG2MD_PLAN_H
+#define PG2MD_PLAN_H
+
+#include <stdint.h>
+
+#include "source/catalog.h"
+#include "stage/task.h"
+
+#define PAGES_PER_TASK_DEFAULT 4096 /* 32 MB of heap with 8 kB pages */
+
+/*
+ * Plan the tasks of tables; filters[i] is table i's row filter (SQL, or NULL
+ * or "").  Returns the number of tasks; *tasks is allocated (free with
+ * plan_free).
+ */
+int plan_tasks(pg2md_table *tables, int ntables, const char *const *filters, int64_t pages_per_task,
+	       pg2md_task **tasks);
+void plan_free(pg2md_task *tasks, int ntasks);
+
+/* The COPY statement of one task (exposed for tests). */
+char *plan_copy_sql(const pg2md_table *t, int leaf, int64_t lo, int64_t hi, const char *filter);
+
+#endif
