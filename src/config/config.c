@@ -1067,6 +1067,38 @@ table_section(loader *L, const char *name, const char *where)
 	return t;
 }
 
+/*
+ * A column hint of a table: hard_delete = true (a row whose column is true, or
+ * not NULL for a non-boolean column, is deleted by merge) or dedup_sort =
+ * "asc"|"desc" (which duplicate of a key merge keeps).
+ */
+static pg2md_code
+apply_column_hint(loader *L, const char *table, const char *column, const char *hint, const raw_value *rv)
+{
+	char key[1024];
+	char *where = where_of(L, rv);
+	pg2md_table_config *t = table_section(L, table, where ? where : "");
+	free(where);
+	if (t == NULL)
+		return PG2MD_ERR_USAGE;
+	snprintf(key, sizeof(key), "sources.sql_database.%s.columns.%s.%s", table, column, hint);
+	if (strcmp(hint, "hard_delete") == 0) {
+		bool on = false;
+		if (value_bool(L, key, rv, &on) != PG2MD_OK)
+			return L->err->code;
+		set_string(L, &t->hard_delete, on ? column : NULL);
+		return PG2MD_OK;
+	}
+	const char *text = NULL;
+	if (value_text(L, key, false, rv, "\"asc\" or \"desc\"", &text) != PG2MD_OK)
+		return L->err->code;
+	if (strcasecmp(text, "asc") != 0 && strcasecmp(text, "desc") != 0)
+		return bad_value(L, key, false, rv, "\"asc\" or \"desc\"");
+	set_string(L, &t->dedup_sort, column);
+	set_string(L, &t->dedup_sort_order, strcasecmp(text, "asc") == 0 ? "asc" : "desc");
+	return PG2MD_OK;
+}
+
 static int
 table_key_index(const char *name)
 {
@@ -1576,6 +1608,21 @@ apply_document(loader *L, const tb_doc *doc, const char *file, pg2md_origin orig
 				continue;
 			}
 			join_parts(e, 3, rest, sizeof(rest));
+			/* dlt's column hints: [sources.sql_database.<t>.columns.<c>] hard_delete / dedup_sort */
+			if (e->n_parts >= 4 && strcmp(e->parts[3], "columns") == 0) {
+				if (e->kind == TB_TABLE && e->n_parts <= 5) {
+					char *where = where_of(L, &rv);
+					table_section(L, e->parts[2], where ? where : "");
+					free(where);
+					continue;
+				}
+				if (e->n_parts == 6 && e->kind != TB_TABLE &&
+				    (strcmp(e->parts[5], "hard_delete") == 0 || strcmp(e->parts[5], "dedup_sort") == 0)) {
+					if (apply_column_hint(L, e->parts[2], e->parts[4], e->parts[5], &rv) != PG2MD_OK)
+						return L->err->code;
+					continue;
+				}
+			}
 			int tk = table_key_index(rest);
 			if (tk >= 0 && e->kind != TB_TABLE) {
 				as[n] = (assignment){.prio = 6, .seq = i, .ki = -1, .tk = tk, .table = e->parts[2], .rv = rv};
@@ -2118,6 +2165,9 @@ table_config_release(pg2md_table_config *t)
 	free(t->range_start);
 	free(t->range_end);
 	free(t->on_cursor_value_missing);
+	free(t->hard_delete);
+	free(t->dedup_sort);
+	free(t->dedup_sort_order);
 	free(t->where);
 	free(t->query);
 }

@@ -62,6 +62,9 @@ typedef struct pg2md_table_config {
 	char *range_start;             /* incremental.range_start: "closed" (default) or "open" */
 	char *range_end;               /* incremental.range_end: "open" (default) or "closed" */
 	char *on_cursor_value_missing; /* incremental.on_cursor_value_missing: "raise" (default), "include", "exclude" */
+	char *hard_delete;             /* columns.<c>.hard_delete = true: merge deletes rows flagged in <c> */
+	char *dedup_sort;              /* columns.<c>.dedup_sort: merge keeps the duplicate of a key ordered first by <c> */
+	char *dedup_sort_order;        /* "asc" or "desc" */
 	char *where;                   /* row filter (SQL) */
 	char *query;                   /* full replacement query */
 } pg2md_table_config;

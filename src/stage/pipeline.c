@@ -333,6 +333,17 @@ build_manifest(run_ctx *rc)
 		json_object_set_new(jt, "write_disposition",
 				    json_string(pg2md_disposition_name(pg2md_config_disposition(rc->cfg, t->name))));
 		json_object_set_new(jt, "primary_key", pk);
+		if (tc && tc->hard_delete) {
+			char *dn = naming_normalize(rc->cfg->naming, tc->hard_delete);
+			json_object_set_new(jt, "hard_delete", json_string(dn));
+			free(dn);
+		}
+		if (tc && tc->dedup_sort) {
+			char *dn = naming_normalize(rc->cfg->naming, tc->dedup_sort);
+			json_object_set_new(jt, "dedup_sort", json_string(dn));
+			json_object_set_new(jt, "dedup_sort_order", json_string(tc->dedup_sort_order ? tc->dedup_sort_order : "desc"));
+			free(dn);
+		}
 		json_object_set_new(jt, "columns", cols);
 		json_object_set_new(jt, "files", files);
 		json_object_set_new(jt, "rows", json_integer(rows));
@@ -675,15 +686,44 @@ load_table_sql(pg2md_buf *sql, json_t *jt, const char *dataset, const char *pkg_
 				buf_puts(&cond, " IS NOT DISTINCT FROM s.");
 				buf_ident(&cond, json_string_value(f));
 			}
+			/* one row per key: the first by dedup_sort when set (dlt's dedup_sort hint) */
+			const char *dsort = json_string_value(json_object_get(jt, "dedup_sort"));
+			const char *dorder = json_string_value(json_object_get(jt, "dedup_sort_order"));
+			const char *hard = json_string_value(json_object_get(jt, "hard_delete"));
 			buf_puts(sql, "CREATE OR REPLACE TEMP TABLE _pg2md_merge AS SELECT ");
 			select_list(sql, cols);
-			if (has_rows)
-				buf_printf(sql, " FROM %s QUALIFY row_number() OVER (PARTITION BY %s) = 1;\n", src.data, part.data);
-			else
+			if (has_rows) {
+				buf_printf(sql, " FROM %s QUALIFY row_number() OVER (PARTITION BY %s", src.data, part.data);
+				if (dsort) {
+					buf_puts(sql, " ORDER BY ");
+					buf_ident(sql, dsort);
+					buf_puts(sql, dorder && strcmp(dorder, "asc") == 0 ? " ASC" : " DESC");
+				}
+				buf_puts(sql, ") = 1;\n");
+			} else {
 				buf_puts(sql, " FROM (SELECT 1) WHERE false;\n");
+			}
 			buf_printf(sql, "DELETE FROM %s USING _pg2md_merge s WHERE %s;\n", target.data, cond.data);
-			buf_printf(sql, "INSERT INTO %s BY NAME SELECT * FROM _pg2md_merge;\nDROP TABLE _pg2md_merge;\n",
-				   target.data);
+			buf_printf(sql, "INSERT INTO %s BY NAME SELECT * FROM _pg2md_merge", target.data);
+			if (hard) {
+				/* dlt's hard_delete: a flagged row (true, or any value for a non-boolean column) is removed, not inserted */
+				const char *htype = NULL;
+				json_t *cc;
+				size_t k;
+				json_array_foreach(cols, k, cc)
+					if (strcmp(json_string_value(json_object_get(cc, "dest_name")), hard) == 0)
+						htype = json_string_value(json_object_get(cc, "duck_type"));
+				buf_puts(sql, " WHERE ");
+				if (htype && strcmp(htype, "BOOLEAN") == 0) {
+					buf_puts(sql, "NOT coalesce(");
+					buf_ident(sql, hard);
+					buf_puts(sql, ", false)");
+				} else {
+					buf_ident(sql, hard);
+					buf_puts(sql, " IS NULL");
+				}
+			}
+			buf_puts(sql, ";\nDROP TABLE _pg2md_merge;\n");
 			buf_release(&part);
 			buf_release(&cond);
 		} else if (has_rows) {
