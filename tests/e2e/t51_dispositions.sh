@@ -6,7 +6,8 @@
 #   merge    (delete-insert by primary key) after UPDATEs, INSERTs and DELETEs at the source:
 #            updated rows are replaced, new rows added, and rows deleted at the source STAY
 #            (an incremental delete-insert only touches the keys it reads, as in dlt);
-#            incoming rows with the same key are de-duplicated;
+#            incoming rows with the same key are de-duplicated; dlt's column hints dedup_sort
+#            (which incoming row wins) and hard_delete (a flagged row deletes its key);
 #   merge    with a composite primary_key from config.toml on a table with no key at the source;
 #   merge    with no key anywhere: exit 2, the message names the table, nothing is loaded;
 #   per-table write_disposition beats [sources.sql_database] write_disposition;
@@ -108,6 +109,37 @@ assert_eq 0 "$(duck "$P" "SELECT count(*) FROM $DS.mdup WHERE id % 5 <> 1 AND v 
 assert_exit 0 "$PG2MD_BIN" run --project-dir "$P"
 assert_eq "500 500" "$(duck "$P" "SELECT count(*) || ' ' || count(DISTINCT id) FROM $DS.mdup")" \
 	"merge: a second run still holds one row per key"
+
+# dlt's merge column hints: dedup_sort picks the row kept among incoming rows with one key,
+# hard_delete removes the key instead of inserting the row
+pg >/dev/null <<'SQL' || t_bail "cannot build the hint tables"
+CREATE TABLE mds (id int, ver int, v text);
+INSERT INTO mds SELECT g, k, 'v' || k FROM generate_series(1, 200) g, generate_series(1, 3) k;
+CREATE VIEW exp_mds_desc AS SELECT * FROM mds WHERE ver = 3;
+CREATE TABLE mhd (id int PRIMARY KEY, v text, deleted bool);
+INSERT INTO mhd SELECT g, 'v' || g, false FROM generate_series(1, 300) g;
+SQL
+P=$T_TMP/hints
+make_project "$P" --tables "mds mhd" --config '
+[sources.sql_database.mds]
+write_disposition = "merge"
+primary_key = "id"
+
+[sources.sql_database.mds.columns.ver]
+dedup_sort = "desc"
+
+[sources.sql_database.mhd]
+write_disposition = "merge"
+
+[sources.sql_database.mhd.columns.deleted]
+hard_delete = true'
+assert_exit 0 "$PG2MD_BIN" run --project-dir "$P"
+assert_table_equal public exp_mds_desc "$P/pg2md.duckdb" $DS mds "merge with dedup_sort = desc on ver: of 3 rows per key the highest ver is kept"
+assert_table_equal public mhd "$P/pg2md.duckdb" $DS mhd "merge with hard_delete, first run: mhd equals its source"
+pg -c "UPDATE mhd SET deleted = true WHERE id % 10 = 0" -c "UPDATE mhd SET v = v || ' updated' WHERE id % 10 = 5" \
+	-c "CREATE VIEW exp_mhd AS SELECT * FROM mhd WHERE NOT deleted" >/dev/null
+assert_exit 0 "$PG2MD_BIN" run --project-dir "$P"
+assert_table_equal public exp_mhd "$P/pg2md.duckdb" $DS mhd "merge with hard_delete: rows flagged deleted at the source are removed, updates applied"
 
 # --- merge with a composite primary_key from config ------------------------------------------
 
