@@ -51,6 +51,7 @@ int cmd_init(cli_opts *opts);
 int cmd_check(cli_opts *opts);
 int cmd_info(cli_opts *opts);
 int cmd_drop(cli_opts *opts);
+int cmd_verify(cli_opts *opts);
 
 struct pg2md_trace;
 void print_summary(FILE *f, const struct pg2md_trace *t, int stages);

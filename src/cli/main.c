@@ -81,6 +81,23 @@ static const cli_command commands[] = {
 	 "run's result.\n\n"
 	 "options:\n  --json                   print JSON\n" COMMON_FLAGS "\n"
 	 "exit codes: 0 shown, 2 configuration error\n"},
+	{"verify", cmd_verify, "compare row counts and checksums, source against destination",
+	 "usage: pg2md verify [--tables T1,T2] [--json] [OPTIONS]\n\n"
+	 "For each configured table, counts the rows and computes an order-independent checksum of every\n"
+	 "value, inside PostgreSQL for the source and inside DuckDB for the destination (no row is\n"
+	 "transferred), and compares them.  Each value is turned into a canonical text that both databases\n"
+	 "compute identically (floats by their exact bits, timestamps as epoch microseconds, intervals as\n"
+	 "months/days/microseconds, bytea as hex, numerics as PostgreSQL prints them, text as output by\n"
+	 "its type, NULL as a marker of its own); the checksum is the sum over the rows of the first 60\n"
+	 "bits of md5(row).  The source is read in one repeatable-read transaction; a table's where\n"
+	 "filter applies as in a run, incremental cursors do not (the whole table is compared: append\n"
+	 "tables that ran more than once differ legitimately).  Prints one line per table, \"ok\" or\n"
+	 "\"DIFFERENT\" with both counts and checksums, and a total.\n\n"
+	 "options:\n"
+	 "  --tables T1,T2           verify these tables instead of [sources.sql_database] tables\n"
+	 "  --json                   print JSON\n" COMMON_FLAGS "\n"
+	 "exit codes: 0 every table equal, 1 a table differs or is missing in the destination,\n"
+	 "            2 usage or configuration error, 3 a connection could not be made\n"},
 	{"drop", cmd_drop, "drop tables, or the whole dataset and pipeline state",
 	 "usage: pg2md drop [--tables T1,T2] [--yes] [OPTIONS]\n\n"
 	 "With --tables: drops those tables from the destination dataset (and from its staging dataset),\n"

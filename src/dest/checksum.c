@@ -1,0 +1,277 @@
+/*
+ * checksum.c — the per-type SQL expressions of `pg2md verify` (see checksum.h).
+ *
+ * Each pair of expressions (PostgreSQL, DuckDB) yields identical text for
+ * equal values and different text for different ones; they are the forms
+ * proven by tests/e2e/t01_harness.sh on every edge value (tests/lib/compare.sh
+ * holds the same pairs as pg_temp functions and DuckDB macros).  PostgreSQL
+ * gets them inline, because verify runs in a read-only transaction where no
+ * temporary function can be created; DuckDB gets TEMP macros.
+ *
+ * A row's text: each field canonical, text-like fields with "\" and "|"
+ * escaped, NULL as \N (an escaped field never is), joined with "|".  Its md5
+ * is computed by each database; the first 15 hex digits (60 bits) are summed
+ * as numeric (PostgreSQL) or HUGEINT (DuckDB), so the sum cannot overflow and
+ * does not depend on row order.
+ */
+#include "dest/checksum.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Built-in type OIDs (pg_type.dat). */
+enum {
+	BOOLOID = 16, BYTEAOID = 17, INT8OID = 20, INT2OID = 21, INT4OID = 23, OIDOID = 26,
+	FLOAT4OID = 700, FLOAT8OID = 701, DATEOID = 1082, TIMEOID = 1083, TIMESTAMPOID = 1114,
+	TIMESTAMPTZOID = 1184, INTERVALOID = 1186, TIMETZOID = 1266, NUMERICOID = 1700, UUIDOID = 2950
+};
+
+static const char *const kind_names[] = {
+	[CKS_BOOL] = "bool", [CKS_INT] = "int", [CKS_FLOAT] = "float", [CKS_NUMERIC] = "numeric",
+	[CKS_NUM_FLOAT] = "numeric as float", [CKS_TEXT] = "text", [CKS_DATE] = "date",
+	[CKS_TS] = "timestamp", [CKS_TSTZ] = "timestamptz", [CKS_TIME] = "time", [CKS_TIMETZ] = "timetz",
+	[CKS_INTERVAL] = "interval", [CKS_BYTEA] = "bytea", [CKS_UUID] = "uuid",
+};
+
+const char *
+checksum_kind_name(checksum_kind k)
+{
+	return kind_names[k];
+}
+
+static bool
+starts_with(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+checksum_kind
+checksum_kind_of(const pg2md_column *col, const char *duck_type)
+{
+	checksum_kind k;
+	bool duck_text = duck_type && (strcmp(duck_type, "VARCHAR") == 0 || strcmp(duck_type, "JSON") == 0);
+
+	switch (col->type_oid) {
+	case BOOLOID: k = CKS_BOOL; break;
+	case INT2OID: case INT4OID: case INT8OID: case OIDOID: k = CKS_INT; break;
+	case FLOAT4OID: case FLOAT8OID: k = CKS_FLOAT; break;
+	case NUMERICOID:
+		if (duck_type && (strcmp(duck_type, "DOUBLE") == 0 || strcmp(duck_type, "FLOAT") == 0))
+			return CKS_NUM_FLOAT;
+		return CKS_NUMERIC; /* DECIMAL or VARCHAR: both print PostgreSQL's text */
+	case DATEOID: k = CKS_DATE; break;
+	case TIMESTAMPOID: k = CKS_TS; break;
+	case TIMESTAMPTZOID: k = CKS_TSTZ; break;
+	case TIMEOID: k = CKS_TIME; break;
+	case TIMETZOID: k = CKS_TIMETZ; break;
+	case INTERVALOID: k = CKS_INTERVAL; break;
+	case BYTEAOID: k = CKS_BYTEA; break;
+	case UUIDOID: k = CKS_UUID; break;
+	default: k = CKS_TEXT; break;
+	}
+	/* A typed value the destination holds as text: compare the texts. */
+	if (duck_text || (duck_type && starts_with(duck_type, "VARCHAR")))
+		return CKS_TEXT;
+	return k;
+}
+
+/* ---- PostgreSQL ------------------------------------------------------------- */
+
+/*
+ * The float8 v (an expression) as an exact hex float, from its IEEE bits
+ * (float8send): sign, 11-bit exponent, 52-bit fraction.
+ */
+static void
+pg_float(pg2md_buf *b, const char *v)
+{
+	pg2md_buf bits = PG2MD_BUF_INIT, e = PG2MD_BUF_INIT, m = PG2MD_BUF_INIT;
+
+	buf_printf(&bits, "('x' || encode(float8send(%s), 'hex'))::bit(64)::int8", v);
+	buf_printf(&e, "((%s >> 52) & 2047)", bits.data);
+	buf_printf(&m, "(%s & 4503599627370495)", bits.data);
+	buf_printf(b,
+		   "CASE WHEN %1$s IS NULL THEN NULL WHEN %1$s = 'NaN'::float8 THEN 'NaN'"
+		   " WHEN %1$s = 'Infinity'::float8 THEN 'Infinity' WHEN %1$s = '-Infinity'::float8 THEN '-Infinity'"
+		   " ELSE CASE WHEN %2$s < 0 THEN '-' ELSE '' END"
+		   " || CASE WHEN %3$s = 0 AND %4$s = 0 THEN '0x0p+0'"
+		   " WHEN %3$s = 0 THEN '0x0.' || lpad(to_hex(%4$s), 13, '0') || 'p-1022'"
+		   " ELSE '0x1.' || lpad(to_hex(%4$s), 13, '0') || 'p'"
+		   " || CASE WHEN %3$s >= 1023 THEN '+' ELSE '' END || (%3$s - 1023)::text END END",
+		   v, bits.data, e.data, m.data);
+	buf_release(&bits);
+	buf_release(&e);
+	buf_release(&m);
+}
+
+/* Append the canonical text of column c (a quoted identifier) as PostgreSQL computes it. */
+static void
+pg_expr(pg2md_buf *b, checksum_kind k, const char *c)
+{
+	switch (k) {
+	case CKS_BOOL:
+		buf_printf(b, "CASE WHEN %1$s THEN 't' WHEN NOT %1$s THEN 'f' END", c);
+		break;
+	case CKS_INT:
+	case CKS_NUMERIC: /* PostgreSQL never prints ".5": the leading zero is there already */
+	case CKS_UUID:
+		buf_printf(b, "%s::text", c);
+		break;
+	case CKS_FLOAT:
+	case CKS_NUM_FLOAT: {
+		char *v = xasprintf("%s::float8", c);
+		pg_float(b, v);
+		free(v);
+		break;
+	}
+	case CKS_TEXT:
+		/* The type's output function (bpchar keeps its padding, unlike ::text); num_nulls because a
+		 * composite whose fields are all NULL IS NULL without being NULL. */
+		buf_printf(b, "replace(replace(CASE WHEN num_nulls(%s) = 0 THEN format('%%s', %s) END, '\\', '\\\\'), '|', '\\|')",
+			   c, c);
+		break;
+	case CKS_DATE:
+		buf_printf(b, "CASE WHEN %1$s = 'infinity'::date THEN 'infinity' WHEN %1$s = '-infinity'::date THEN '-infinity'"
+			      " ELSE (%1$s - DATE '1970-01-01')::text END", c);
+		break;
+	case CKS_TS:
+	case CKS_TSTZ: {
+		const char *t = k == CKS_TS ? "timestamp" : "timestamptz";
+		buf_printf(b, "CASE WHEN %1$s = 'infinity'::%2$s THEN 'infinity' WHEN %1$s = '-infinity'::%2$s THEN '-infinity'"
+			      " ELSE trunc(extract(epoch FROM %1$s) * 1000000)::text END", c, t);
+		break;
+	}
+	case CKS_TIME:
+		buf_printf(b, "trunc(extract(epoch FROM %s) * 1000000)::text", c);
+		break;
+	case CKS_TIMETZ:
+		buf_printf(b, "trunc(extract(epoch FROM %1$s::time) * 1000000)::text || '@' || trunc(extract(timezone FROM %1$s))::text",
+			   c);
+		break;
+	case CKS_INTERVAL:
+		buf_printf(b, "trunc(extract(year FROM %1$s) * 12 + extract(month FROM %1$s))::text || 'm'"
+			      " || trunc(extract(day FROM %1$s))::text || 'd'"
+			      " || trunc(extract(hour FROM %1$s) * 3600000000 + extract(minute FROM %1$s) * 60000000"
+			      " + extract(microseconds FROM %1$s))::text || 'us'", c);
+		break;
+	case CKS_BYTEA:
+		buf_printf(b, "encode(%s, 'hex')", c);
+		break;
+	}
+}
+
+void
+checksum_pg_sql(pg2md_buf *out, const char *schema, const pg2md_table *t, const checksum_kind *kinds,
+		const char *where, bool to_utf8)
+{
+	pg2md_buf row = PG2MD_BUF_INIT, col = PG2MD_BUF_INIT;
+
+	for (int i = 0; i < t->ncols; i++) {
+		buf_reset(&col);
+		buf_ident(&col, t->cols[i].name);
+		if (i)
+			buf_puts(&row, " || '|' || ");
+		buf_puts(&row, "coalesce(");
+		pg_expr(&row, kinds[i], col.data);
+		buf_puts(&row, ", '\\N')");
+	}
+	if (t->ncols == 0)
+		buf_puts(&row, "''");
+	buf_printf(out, "SELECT count(*), coalesce(sum(('x' || substr(md5(%s%s%s), 1, 15))::bit(60)::int8), 0)::text FROM ",
+		   to_utf8 ? "convert_to(" : "", row.data, to_utf8 ? ", 'UTF8')" : "");
+	buf_ident(out, schema);
+	buf_putc(out, '.');
+	buf_ident(out, t->name);
+	if (where && *where)
+		buf_printf(out, " WHERE (%s)", where);
+	buf_release(&row);
+	buf_release(&col);
+}
+
+/* ---- DuckDB ----------------------------------------------------------------- */
+
+/*
+ * Floats: DuckDB cannot read a double's bits, so the same hex form comes from
+ * exact arithmetic: floor(log2(|x|)) guesses the exponent, one step corrects
+ * it, and divisions by powers of two (exact) give the fraction bits.
+ */
+const char *const checksum_duck_prelude =
+	"CREATE OR REPLACE TEMP MACRO pg2md_cks_esc(t) AS replace(replace(t, '\\', '\\\\'), '|', '\\|');\n"
+	"CREATE OR REPLACE TEMP MACRO pg2md_cks_bool(v) AS CASE WHEN v THEN 't' WHEN NOT v THEN 'f' END;\n"
+	"CREATE OR REPLACE TEMP MACRO pg2md_cks_num(t) AS CASE WHEN left(t, 1) = '.' THEN '0' || t\n"
+	"    WHEN left(t, 2) = '-.' THEN '-0' || substr(t, 2) ELSE t END;\n"
+	"CREATE OR REPLACE TEMP MACRO pg2md_cks_f8hex(i, n) AS lpad(lower(hex(CAST(i AS BIGINT))), n, '0');\n"
+	"CREATE OR REPLACE TEMP MACRO pg2md_cks_f8norm(sg, a, e) AS CASE\n"
+	"    WHEN e < -1022 THEN sg || '0x0.' || pg2md_cks_f8hex(a / pow(2.0, -1074), 13) || 'p-1022'\n"
+	"    ELSE sg || '0x1.' || pg2md_cks_f8hex((a / pow(2.0, e) - 1.0) * pow(2.0, 52), 13) || 'p'\n"
+	"         || CASE WHEN e >= 0 THEN '+' ELSE '' END || CAST(e AS VARCHAR) END;\n"
+	"CREATE OR REPLACE TEMP MACRO pg2md_cks_f8exp(a, e0) AS e0 + CASE WHEN a / pow(2.0, e0) >= 2.0 THEN 1\n"
+	"    WHEN a / pow(2.0, e0) < 1.0 THEN -1 ELSE 0 END;\n"
+	"CREATE OR REPLACE TEMP MACRO pg2md_cks_f8x(x) AS CASE WHEN x IS NULL THEN NULL\n"
+	"    WHEN isnan(x) THEN 'NaN' WHEN x = 'inf'::DOUBLE THEN 'Infinity' WHEN x = '-inf'::DOUBLE THEN '-Infinity'\n"
+	"    WHEN x = 0 THEN CASE WHEN left(CAST(x AS VARCHAR), 1) = '-' THEN '-0x0p+0' ELSE '0x0p+0' END\n"
+	"    ELSE pg2md_cks_f8norm(CASE WHEN x < 0 THEN '-' ELSE '' END, abs(x),\n"
+	"                          pg2md_cks_f8exp(abs(x), CAST(floor(log2(abs(x))) AS INTEGER))) END;\n"
+	"CREATE OR REPLACE TEMP MACRO pg2md_cks_f8(v) AS pg2md_cks_f8x(CAST(v AS DOUBLE));\n"
+	"CREATE OR REPLACE TEMP MACRO pg2md_cks_date(v) AS CASE WHEN v = 'infinity'::DATE THEN 'infinity'\n"
+	"    WHEN v = '-infinity'::DATE THEN '-infinity' ELSE CAST(datediff('day', DATE '1970-01-01', v) AS VARCHAR) END;\n"
+	"CREATE OR REPLACE TEMP MACRO pg2md_cks_ts(v) AS CASE WHEN v = 'infinity'::TIMESTAMP THEN 'infinity'\n"
+	"    WHEN v = '-infinity'::TIMESTAMP THEN '-infinity' ELSE CAST(epoch_us(v) AS VARCHAR) END;\n"
+	"CREATE OR REPLACE TEMP MACRO pg2md_cks_tstz(v) AS CASE WHEN v = 'infinity'::TIMESTAMPTZ THEN 'infinity'\n"
+	"    WHEN v = '-infinity'::TIMESTAMPTZ THEN '-infinity' ELSE CAST(epoch_us(v) AS VARCHAR) END;\n"
+	"CREATE OR REPLACE TEMP MACRO pg2md_cks_time(v) AS CAST(epoch_us(CAST(v AS TIME)) AS VARCHAR);\n"
+	"CREATE OR REPLACE TEMP MACRO pg2md_cks_timetz(v) AS pg2md_cks_time(CAST(v AS TIME)) || '@'\n"
+	"    || CAST(extract('timezone' FROM v) AS VARCHAR);\n"
+	"CREATE OR REPLACE TEMP MACRO pg2md_cks_interval(v) AS\n"
+	"    CAST(CAST(extract('year' FROM v) AS HUGEINT) * 12 + extract('month' FROM v) AS VARCHAR) || 'm'\n"
+	"    || CAST(extract('day' FROM v) AS VARCHAR) || 'd'\n"
+	"    || CAST(CAST(extract('hour' FROM v) AS HUGEINT) * 3600000000 + CAST(extract('minute' FROM v) AS HUGEINT) * 60000000\n"
+	"            + extract('microsecond' FROM v) AS VARCHAR) || 'us';\n"
+	"CREATE OR REPLACE TEMP MACRO pg2md_cks_bytea(v) AS lower(hex(v));\n"
+	"CREATE OR REPLACE TEMP MACRO pg2md_cks_uuid(v) AS lower(CAST(v AS VARCHAR));\n";
+
+/* Append the canonical text of column c (a quoted identifier) as DuckDB computes it. */
+static void
+duck_expr(pg2md_buf *b, checksum_kind k, const char *c)
+{
+	switch (k) {
+	case CKS_BOOL: buf_printf(b, "pg2md_cks_bool(%s)", c); break;
+	case CKS_INT: buf_printf(b, "CAST(%s AS VARCHAR)", c); break;
+	case CKS_FLOAT: case CKS_NUM_FLOAT: buf_printf(b, "pg2md_cks_f8(%s)", c); break;
+	case CKS_NUMERIC: buf_printf(b, "pg2md_cks_num(CAST(%s AS VARCHAR))", c); break;
+	case CKS_TEXT: buf_printf(b, "pg2md_cks_esc(CAST(%s AS VARCHAR))", c); break;
+	case CKS_DATE: buf_printf(b, "pg2md_cks_date(%s)", c); break;
+	case CKS_TS: buf_printf(b, "pg2md_cks_ts(%s)", c); break;
+	case CKS_TSTZ: buf_printf(b, "pg2md_cks_tstz(%s)", c); break;
+	case CKS_TIME: buf_printf(b, "pg2md_cks_time(%s)", c); break;
+	case CKS_TIMETZ: buf_printf(b, "pg2md_cks_timetz(%s)", c); break;
+	case CKS_INTERVAL: buf_printf(b, "pg2md_cks_interval(%s)", c); break;
+	case CKS_BYTEA: buf_printf(b, "pg2md_cks_bytea(%s)", c); break;
+	case CKS_UUID: buf_printf(b, "pg2md_cks_uuid(%s)", c); break;
+	}
+}
+
+void
+checksum_duck_sql(pg2md_buf *out, const char *dataset, const char *table, const pg2md_table *t,
+		  const char *const *duck_cols, const checksum_kind *kinds)
+{
+	pg2md_buf row = PG2MD_BUF_INIT, col = PG2MD_BUF_INIT;
+
+	for (int i = 0; i < t->ncols; i++) {
+		buf_reset(&col);
+		buf_ident(&col, duck_cols[i]);
+		if (i)
+			buf_puts(&row, " || '|' || ");
+		buf_puts(&row, "coalesce(");
+		duck_expr(&row, kinds[i], col.data);
+		buf_puts(&row, ", '\\N')");
+	}
+	if (t->ncols == 0)
+		buf_puts(&row, "''");
+	buf_printf(out, "SELECT count(*), CAST(coalesce(sum(CAST('0x' || substr(md5(%s), 1, 15) AS BIGINT)), 0) AS VARCHAR) FROM ",
+		   row.data);
+	buf_ident(out, dataset);
+	buf_putc(out, '.');
+	buf_ident(out, table);
+	buf_release(&row);
+	buf_release(&col);
+}
