@@ -25,10 +25,13 @@ print_summary(FILE *f, const struct pg2md_trace *t, int stages)
 	else if (stages == STAGE_ALL || (stages & STAGE_LOAD))
 		fprintf(f, "pg2md: loaded %d table%s into %s, dataset \"%s\"\n", t->ntables, t->ntables == 1 ? "" : "s",
 			t->destination ? t->destination : "the destination", t->dataset);
+	else if (stages == STAGE_NORMALIZE)
+		fprintf(f, "pg2md: normalized load package %s (%d table%s); pg2md load loads it\n", t->load_id, t->ntables,
+			t->ntables == 1 ? "" : "s");
 	else
 		fprintf(f, "pg2md: extracted %d table%s into load package %s\n", t->ntables, t->ntables == 1 ? "" : "s",
 			t->load_id);
-	if (!t->finished_pending)
+	if (!t->finished_pending && t->workers > 0)
 		fprintf(f, "       load %s, %s mode, %d worker%s, %d task%s\n", t->load_id, t->direct ? "direct" : "staged",
 			t->workers, t->workers == 1 ? "" : "s", t->ntasks, t->ntasks == 1 ? "" : "s");
 	fputc('\n', f);
@@ -85,6 +88,9 @@ run_stages(cli_opts *opts, int stages)
 	if (pg2md_failed(&err)) {
 		cli_print_error(&err);
 		code = err.code;
+	} else if (trace.note) {
+		printf("pg2md: %s\n", trace.note);
+		code = 0;
 	} else {
 		print_summary(stdout, &trace, stages);
 		code = 0;

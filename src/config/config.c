@@ -2229,6 +2229,10 @@ pg2md_disposition
 pg2md_config_disposition(const pg2md_config *cfg, const char *table)
 {
 	const pg2md_table_config *t = pg2md_config_table(cfg, table);
+	const pg2md_provenance *flag = pg2md_config_provenance(cfg, "sources.sql_database.write_disposition");
+	/* --write-disposition is for every table of the run, as dlt's run-level write_disposition */
+	if (flag && flag->origin == PG2MD_ORIGIN_FLAG && cfg->write_disposition != PG2MD_DISP_DEFAULT)
+		return cfg->write_disposition;
 	if (t && t->write_disposition != PG2MD_DISP_DEFAULT)
 		return t->write_disposition;
 	if (cfg->write_disposition != PG2MD_DISP_DEFAULT)

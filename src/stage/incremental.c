@@ -53,7 +53,16 @@ incr_plan_table(const pg2md_config *cfg, json_t *state, const pg2md_table *t, in
 	p->start_closed = !tc->range_start || strcmp(tc->range_start, "closed") == 0;
 	end_closed = tc->range_end && strcmp(tc->range_end, "closed") == 0;
 	p->initial = xstrdup(tc->initial_value);
-	p->prev_last = xstrdup(state_last_value(state, t->name, tc->cursor_path));
+	if (tc->end_value) {
+		/* A closed range [initial_value, end_value): read whole on every run; the state is
+		 * neither read nor written (dlt: "end value uses mock state"). */
+		if (!tc->initial_value)
+			return pg2md_fail(err, PG2MD_ERR_USAGE,
+					  "incremental.end_value of table \"%s\" needs incremental.initial_value", t->name);
+		p->fixed_range = true;
+	} else {
+		p->prev_last = xstrdup(state_last_value(state, t->name, tc->cursor_path));
+	}
 	p->start = xstrdup(p->prev_last ? p->prev_last : tc->initial_value);
 
 	pg2md_buf cond = PG2MD_BUF_INIT;
@@ -149,7 +158,7 @@ incr_finish(PGconn *leader, const char *schema, const pg2md_table *t, const char
 {
 	pg2md_buf q = PG2MD_BUF_INIT;
 	PGresult *res;
-	if (!p->active)
+	if (!p->active || p->fixed_range)
 		return PG2MD_OK;
 	buf_puts(&q, "SELECT max(");
 	buf_ident(&q, t->cols[p->col].name);
@@ -172,8 +181,8 @@ incr_finish(PGconn *leader, const char *schema, const pg2md_table *t, const char
 json_t *
 incr_to_json(const pg2md_table *t, const incr_plan *p)
 {
-	if (!p->active)
-		return json_null();
+	if (!p->active || p->fixed_range)
+		return json_null(); /* nothing to record, nothing to de-duplicate against */
 	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:b, s:o}", "cursor_path", t->cols[p->col].name, "cursor",
 			 t->cols[p->col].dest_name, "initial_value", p->initial ? json_string(p->initial) : json_null(),
 			 "start_value", p->start && p->prev_last ? json_string(p->prev_last) : json_null(), "last_value",

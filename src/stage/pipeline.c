@@ -14,6 +14,7 @@
  */
 #include "stage/pipeline.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -79,6 +80,72 @@ make_load_id(void)
 	struct timeval tv;
 	gettimeofday(&tv, NULL);
 	return xasprintf("%ld.%06ld", (long)tv.tv_sec, (long)tv.tv_usec);
+}
+
+/* ---- state --------------------------------------------------------------- */
+
+static int
+str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Packages extracted but not loaded yet already read past the stored cursor:
+ * their last values count, oldest first, so a second `pg2md extract` before
+ * a load reads only what is newer (dlt keeps the state at extract time too).
+ */
+static void
+state_apply_pending(const pg2md_config *cfg, json_t *state)
+{
+	pkg_state states[2] = {PKG_NORMALIZED, PKG_EXTRACTED};
+	char **ids = NULL;
+	int n = 0, cap = 0;
+	for (int k = 0; k < 2; k++) {
+		char *dir = xasprintf("%s/%s/load/%s", cfg->pipelines_dir, cfg->pipeline_name, pkg_state_name(states[k]));
+		DIR *d = opendir(dir);
+		struct dirent *e;
+		while (d && (e = readdir(d)) != NULL) {
+			if (e->d_name[0] == '.')
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 8;
+				ids = xrealloc(ids, (size_t)cap * sizeof(char *));
+			}
+			ids[n++] = xasprintf("%s/%s/manifest.json", dir, e->d_name);
+		}
+		if (d)
+			closedir(d);
+		free(dir);
+	}
+	/* the manifest paths sort by state folder first; sort by load id (the folder name) instead */
+	for (int i = 0; i < n; i++) {
+		char *p = ids[i], *slash = strrchr(p, '/');
+		*slash = '\0';
+		char *lid = strrchr(p, '/') + 1;
+		char *key = xasprintf("%s\t%s/manifest.json", lid, p);
+		free(p);
+		ids[i] = key;
+	}
+	qsort(ids, (size_t)n, sizeof(char *), str_cmp);
+	for (int i = 0; i < n; i++) {
+		pg2md_error ignore;
+		json_t *man, *jt;
+		size_t k;
+		pg2md_error_init(&ignore);
+		man = json_read_file(strchr(ids[i], '\t') + 1, &ignore);
+		json_array_foreach(json_object_get(man, "tables"), k, jt) {
+			json_t *inc = json_object_get(jt, "incremental");
+			if (json_is_object(inc) && json_string_value(json_object_get(inc, "last_value")))
+				state_set_last_value(state, json_string_value(json_object_get(jt, "name")),
+						     json_string_value(json_object_get(inc, "cursor_path")),
+						     json_string_value(json_object_get(inc, "initial_value")),
+						     json_string_value(json_object_get(inc, "last_value")));
+		}
+		json_decref(man);
+		free(ids[i]);
+	}
+	free(ids);
 }
 
 /* ---- planning ---------------------------------------------------------- */
@@ -503,7 +570,9 @@ evolve_table(duckdb_connection con, const char *dataset, json_t *jt, pg2md_error
 			if (cn && strcmp(cn, name) == 0) {
 				char *have = duckdb_value_varchar(&res, 1, r);
 				found = true;
-				if (have && strcmp(have, want) != 0) {
+				if (have && strcmp(have, want) != 0 && widens(want, have)) {
+					/* narrower at the source than in the destination: the values fit as they are */
+				} else if (have && strcmp(have, want) != 0) {
 					if (!widens(have, want)) {
 						pg2md_fail(err, PG2MD_ERR_RUN,
 							   "column \"%s\" of table \"%s\" changed type from %s to %s, which cannot be applied safely",
@@ -1007,6 +1076,26 @@ extract(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace, pg
 		goto out;
 	if (catalog_reflect(leader, cfg, &rc.tables, &rc.ntables, err))
 		goto out;
+	/*
+	 * ACCESS SHARE locks for the whole extraction, as pg_dump takes them: a TRUNCATE or
+	 * ALTER TABLE (not MVCC-safe) waits for the run instead of emptying its snapshot.
+	 */
+	{
+		pg2md_buf lk = PG2MD_BUF_INIT;
+		buf_puts(&lk, "LOCK TABLE ");
+		for (int i = 0; i < rc.ntables; i++) {
+			if (i)
+				buf_puts(&lk, ", ");
+			buf_ident(&lk, cfg->schema);
+			buf_putc(&lk, '.');
+			buf_ident(&lk, rc.tables[i].name);
+		}
+		buf_puts(&lk, " IN ACCESS SHARE MODE");
+		pg2md_code result = rc.ntables ? pg_exec(leader, lk.data, err) : PG2MD_OK;
+		buf_release(&lk);
+		if (result)
+			goto out;
+	}
 	fault_point("extract:after_snapshot");
 
 	/* The state to continue from: the local file, or the destination's copy when it is newer. */
@@ -1025,6 +1114,7 @@ extract(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace, pg
 			json_decref(remote);
 		}
 	}
+	state_apply_pending(cfg, rc.state);
 	rc.filters = xcalloc((size_t)rc.ntables + 1, sizeof(char *));
 	rc.incr = xcalloc((size_t)rc.ntables + 1, sizeof(incr_plan));
 	for (int i = 0; i < rc.ntables; i++) {
@@ -1214,7 +1304,7 @@ pipeline_run(const pg2md_config *cfg, int stages, pg2md_trace *trace, pg2md_erro
 		free(id);
 	}
 	/* A package already extracted or normalized is finished first, and the run stops there. */
-	if (stages & (STAGE_NORMALIZE | STAGE_LOAD)) {
+	if (stages == STAGE_ALL) {
 		if ((id = pkg_find(cfg, PKG_NORMALIZED)) != NULL || (id = pkg_find(cfg, PKG_EXTRACTED)) != NULL) {
 			char *np = pkg_dir(cfg, PKG_NORMALIZED, id);
 			bool normalized = access(np, F_OK) == 0;
@@ -1222,14 +1312,37 @@ pipeline_run(const pg2md_config *cfg, int stages, pg2md_trace *trace, pg2md_erro
 			trace->finished_pending = true;
 			trace->pending_state = xstrdup(normalized ? "normalized" : "extracted");
 			trace->load_id = xstrdup(id);
-			if (!normalized && (stages & STAGE_NORMALIZE))
+			if (!normalized)
 				normalize_package(cfg, id, trace, err);
-			if (!pg2md_failed(err) && (stages & STAGE_LOAD) &&
-			    (normalized || (stages & STAGE_NORMALIZE)))
+			if (!pg2md_failed(err))
 				finish_package(cfg, id, trace, err);
 			free(id);
 			goto out;
 		}
+	} else if (stages == STAGE_NORMALIZE) {
+		/* normalize takes the oldest extracted package */
+		if ((id = pkg_find(cfg, PKG_EXTRACTED)) == NULL) {
+			trace->note = xstrdup("nothing to normalize: no extracted load package is pending");
+			goto out;
+		}
+		trace->load_id = xstrdup(id);
+		normalize_package(cfg, id, trace, err);
+		free(id);
+		goto out;
+	} else if (stages == STAGE_LOAD) {
+		/* load takes the oldest normalized package */
+		if ((id = pkg_find(cfg, PKG_NORMALIZED)) == NULL) {
+			id = pkg_find(cfg, PKG_EXTRACTED);
+			trace->note = id ? xasprintf("nothing to load: load package %s is extracted but not normalized yet; "
+						     "run pg2md normalize first", id)
+					 : xstrdup("nothing to load: no normalized load package is pending");
+			free(id);
+			goto out;
+		}
+		trace->load_id = xstrdup(id);
+		finish_package(cfg, id, trace, err);
+		free(id);
+		goto out;
 	}
 	/* A remote destination is tried before any data moves, so a wrong token or no network
 	 * costs seconds, not a whole extraction. */
@@ -1261,6 +1374,7 @@ pipeline_trace_release(pg2md_trace *trace)
 	free(trace->tables);
 	free(trace->load_id);
 	free(trace->pending_state);
+	free(trace->note);
 	free(trace->destination);
 	free(trace->dataset);
 	memset(trace, 0, sizeof(*trace));

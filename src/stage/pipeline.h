@@ -44,6 +44,7 @@ typedef struct pg2md_trace {
 	bool direct;
 	bool finished_pending; /* this run only finished a package left by an earlier run */
 	char *pending_state;   /* the state it was found in */
+	char *note;            /* a stage had nothing to do: what to tell the user instead of a summary */
 	int workers;
 	int ntasks;
 	char *destination;     /* "DuckDB file \"…\"" */
