@@ -60,6 +60,7 @@ incr_plan_table(const pg2md_config *cfg, json_t *state, const pg2md_table *t, in
 			return pg2md_fail(err, PG2MD_ERR_USAGE,
 					  "incremental.end_value of table \"%s\" needs incremental.initial_value", t->name);
 		p->fixed_range = true;
+		p->end = xstrdup(tc->end_value);
 	} else {
 		p->prev_last = xstrdup(state_last_value(state, t->name, tc->cursor_path));
 	}
@@ -128,8 +129,32 @@ incr_check_missing(PGconn *leader, const char *schema, const pg2md_table *t, con
 {
 	pg2md_buf q = PG2MD_BUF_INIT;
 	PGresult *res;
-	if (!p->active || strcmp(p->missing, "raise") != 0)
+	if (p->active && p->fixed_range) {
+		/* the server compares in the cursor's own type */
+		const pg2md_column *c = &t->cols[p->col];
+		buf_puts(&q, "SELECT CAST(");
+		buf_literal(&q, p->end);
+		buf_printf(&q, " AS %s) < CAST(", c->pg_type);
+		buf_literal(&q, p->initial);
+		buf_printf(&q, " AS %s)", c->pg_type);
+		res = pg_query(leader, q.data, 0, NULL, err);
+		buf_reset(&q);
+		if (!res) {
+			buf_release(&q);
+			return err->code;
+		}
+		bool below = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+		PQclear(res);
+		if (below) {
+			buf_release(&q);
+			return pg2md_fail(err, PG2MD_ERR_USAGE,
+					  "incremental.end_value of table \"%s\" is below its initial_value", t->name);
+		}
+	}
+	if (!p->active || strcmp(p->missing, "raise") != 0) {
+		buf_release(&q);
 		return PG2MD_OK;
+	}
 	buf_puts(&q, "SELECT EXISTS (SELECT 1 FROM ");
 	append_table(&q, schema, t);
 	buf_puts(&q, " WHERE ");
@@ -197,5 +222,6 @@ incr_release(incr_plan *p)
 	free(p->prev_last);
 	free(p->start);
 	free(p->new_last);
+	free(p->end);
 	memset(p, 0, sizeof(*p));
 }

@@ -30,6 +30,7 @@ typedef struct incr_plan {
 	char *start;          /* where the read starts (last value or initial value), NULL: from the beginning */
 	bool start_closed;
 	bool fixed_range;     /* end_value set: [initial_value, end_value) every run, no state */
+	char *end;            /* end_value */
 	const char *missing;  /* "raise", "include", "exclude" */
 	char *new_last;       /* after the read */
 } incr_plan;

@@ -60,6 +60,7 @@ typedef struct run_ctx {
 	bool direct;
 	duckdb_database ddb;  /* staged: in-memory DuckDB writing Parquet; direct: the destination */
 	json_t *state;        /* pipeline state the run starts from */
+	PGconn *leader;       /* exported the snapshot; worker 0 reads on it */
 	char **filters;       /* per table: row filter (where + incremental), "" for none */
 	incr_plan *incr;      /* per table */
 	pthread_mutex_t lock;
@@ -231,11 +232,17 @@ worker_main(void *arg)
 	PGconn *conn = NULL;
 	duckdb_connection con = NULL;
 
-	conn = pg_connect(rc->cfg, &w->err);
-	if (!conn)
-		goto out;
-	if (pg_snapshot_import(conn, rc->snapshot, &w->err))
-		goto out;
+	if (w->id == 0 && rc->leader) {
+		/* The first worker reads on the leader's connection, already in the snapshot: a run opens
+		 * exactly as many connections as it has workers, within [postgres] pool_size. */
+		conn = rc->leader;
+	} else {
+		conn = pg_connect(rc->cfg, &w->err);
+		if (!conn)
+			goto out;
+		if (pg_snapshot_import(conn, rc->snapshot, &w->err))
+			goto out;
+	}
 	if (duckdb_connect(rc->ddb, &con) == DuckDBError) {
 		pg2md_fail(&w->err, PG2MD_ERR_RUN, "could not connect to DuckDB");
 		goto out;
@@ -290,7 +297,7 @@ out:
 	}
 	if (con)
 		duckdb_disconnect(&con);
-	if (conn)
+	if (conn && conn != rc->leader)
 		PQfinish(conn);
 	return NULL;
 }
@@ -1218,13 +1225,15 @@ extract(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace, pg
 	if (copyscan_register(regcon, &rc.reg, err))
 		goto out;
 
+	/* The new cursor values: the snapshot fixes them, so they are known before the copy starts. */
+	for (int i = 0; i < rc.ntables; i++)
+		if (incr_finish(leader, cfg->schema, &rc.tables[i], rc.filters[i], &rc.incr[i], err))
+			goto out;
+	rc.leader = leader;
 	pg2md_info("extracting %d tables in %d tasks with %d workers", rc.ntables, rc.ntasks, nworkers);
 	if (run_workers(&rc, nworkers, err))
 		goto out;
 	fault_point("extract:workers_done");
-	for (int i = 0; i < rc.ntables; i++)
-		if (incr_finish(leader, cfg->schema, &rc.tables[i], rc.filters[i], &rc.incr[i], err))
-			goto out;
 	/* Every worker has its snapshot; the leader's transaction can end. */
 	pg_exec(leader, "COMMIT", err);
 	trace->t_extract = now_seconds() - t0;
@@ -1252,6 +1261,21 @@ extract(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace, pg
 	}
 
 out:
+	if (pg2md_failed(err) && direct && dest.con) {
+		/* The half-filled work tables of a failed direct run go now, not at the next run. */
+		pg2md_error ignore;
+		pg2md_buf sql = PG2MD_BUF_INIT;
+		pg2md_error_init(&ignore);
+		for (int i = 0; i < rc.ntables; i++) {
+			char *nt = xasprintf(NEW_TABLE_PREFIX "%s", rc.tables[i].dest_name);
+			buf_reset(&sql);
+			buf_puts(&sql, "DROP TABLE IF EXISTS ");
+			duck_qualified(&sql, rc.dataset, nt);
+			duck_exec(dest.con, sql.data, "dropping a work table", &ignore);
+			free(nt);
+		}
+		buf_release(&sql);
+	}
 	if (pg2md_failed(err) && rc.pkg_path && !direct) {
 		/* A half-extracted package is never loaded: discard it now rather than at the next run. */
 		pkg_remove_tree(rc.pkg_path);

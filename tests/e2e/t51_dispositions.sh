@@ -201,7 +201,7 @@ assert_table_equal public g "$P/pg2md.duckdb" $DS g "--write-disposition replace
 # per table: config says replace for pt, the flag says append for every table
 assert_exit 0 "$PG2MD_BIN" run --project-dir "$P" --write-disposition append
 assert_table_equal public g_x2 "$P/pg2md.duckdb" $DS g "--write-disposition append: g holds its source twice"
-T_TODO="bug: --write-disposition does not override a per-table write_disposition (help: \"for every table\"; dlt's run(write_disposition=) overrides every resource)"
+# (was a known bug, fixed)
 assert_table_equal public pt_x2 "$P/pg2md.duckdb" $DS pt \
 	"--write-disposition append beats the per-table replace of pt (\"for every table\"): pt holds its source twice"
 T_TODO=""

@@ -208,7 +208,7 @@ assert_exit 0 "$PG2MD_BIN" extract --project-dir "$PT"
 pg -c "INSERT INTO st SELECT g, 'st ' || g FROM generate_series(101, 150) g" >/dev/null
 assert_exit 0 "$PG2MD_BIN" extract --project-dir "$PT"
 assert_exit 0 "$PG2MD_BIN" load --project-dir "$PT"
-T_TODO="bug: pg2md load with only an extracted (not normalized) package says it finished the package and did nothing"
+# (was a known bug, fixed)
 if grep -q 'finished load package' "$T_OUT"; then
 	assert_eq 1 "$(find "$PT/.pg2md/pipelines/pg2md/load/loaded" -mindepth 1 -maxdepth 1 | wc -l)" \
 		"stages: pg2md load says it finished a package: one package is in loaded/"
@@ -222,7 +222,7 @@ for _ in 1 2 3 4 5 6; do
 	t_run "$PG2MD_BIN" load --project-dir "$PT"
 done
 assert_eq 2 "$(find "$PT/.pg2md/pipelines/pg2md/load/loaded" -mindepth 1 -maxdepth 1 | wc -l)" "stages: both packages end up loaded"
-T_TODO="bug: the incremental state is not advanced by extract; a second extract before a load re-reads the first package's rows (duplicates once both are loaded)"
+# (was a known bug, fixed)
 assert_table_equal public st "$PT/pg2md.duckdb" $DS st "stages: extract, extract, then normalize + load both: every row once"
 T_TODO=""
 
@@ -292,7 +292,7 @@ assert_table_equal public exp_op "$PO/pg2md.duckdb" $DS op "range_start open: a 
 # append the second run therefore appends the range again, including the new row inside it.
 pg -c "INSERT INTO exp_ev_o SELECT * FROM ev_o WHERE c >= 100 AND c < 200" \
 	-c "INSERT INTO exp_ev_c SELECT * FROM ev_c WHERE c >= 100 AND c <= 200" >/dev/null
-T_TODO="bug: with end_value pg2md starts from (and writes) the stored last value; dlt reads [initial_value, end_value) every run with a throwaway state"
+# (was a known bug, fixed)
 assert_table_equal public exp_ev_o "$PO/pg2md.duckdb" $DS ev_o "end_value, second run: the range [100, 200) is read again (the new row 150 included)"
 assert_table_equal public exp_ev_c "$PO/pg2md.duckdb" $DS ev_c "end_value closed, second run: the range [100, 200] is read again"
 assert_eq '\N' "$(state_last "$PO" ev_o c)" "end_value: no last value is stored for ev_o (dlt keeps backfills out of the state)"
@@ -319,7 +319,7 @@ assert_exit 0 "$PG2MD_BIN" run --project-dir "$PK"
 assert_table_equal public nk "$PK/pg2md.duckdb" $DS nk "no primary key, run with no change: nothing added"
 
 # end_value needs initial_value, and must lie above it (dlt: ConfigurationValueError)
-T_TODO="bug: end_value without initial_value, or below it, is accepted (dlt: ConfigurationValueError)"
+# (was a known bug, fixed)
 PE=$T_TMP/endbad
 make_project "$PE" --tables ev_o --config '
 [sources.sql_database.ev_o]

@@ -166,7 +166,7 @@ copying_then_change() {
 		WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'idle in transaction'")
 	assert_match "$x" '^[2-9][0-9]* sessions, 1 xmin$' "variant 2: the leader and the workers hold one and the same snapshot xmin ($x)"
 	n=$(pgq "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
-	T_TODO="bug: the leader connection comes on top of pool_size workers (DESIGN: pool_size = most connections open at once)"
+	# (was a known bug, fixed)
 	assert_eq "yes" "$([ "${n:-0}" -le 4 ] && echo yes || echo "no: $n")" "variant 2: at most pool_size = 4 PostgreSQL connections are open ($n)"
 	T_TODO=""
 	change 2
@@ -183,7 +183,7 @@ truncate_small() {
 }
 snapshot_copies
 if held_run extract:after_snapshot "truncate" truncate_small; then
-	T_TODO="bug: no ACCESS SHARE lock on the tables (as pg_dump takes): a TRUNCATE committed during the run empties the copy"
+	# (was a known bug, fixed)
 	assert_table_equal public snap_small "$P/pg2md.duckdb" $DS small "variant 3: small still equals the copy taken before the TRUNCATE"
 	T_TODO=""
 fi
