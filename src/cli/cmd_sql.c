@@ -24,6 +24,8 @@ cmd_sql(cli_opts *opts)
 	if (!cfg)
 		return code;
 	pg2md_error_init(&err);
+	/* the user's own queries get DuckDB's defaults, not the pipeline's memory budget */
+	duck_memory_unbounded();
 	if (dest_open(&dest, cfg, 2, &err) == PG2MD_OK) {
 		for (int i = 0; i < opts->nargs && !pg2md_failed(&err); i++) {
 			duckdb_result res;

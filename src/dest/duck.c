@@ -49,6 +49,14 @@ duck_qualified(pg2md_buf *b, const char *dataset, const char *name)
 	buf_ident(b, name);
 }
 
+static bool memory_unbounded;
+
+void
+duck_memory_unbounded(void)
+{
+	memory_unbounded = true;
+}
+
 const char *
 duck_memory_limit(void)
 {
@@ -89,7 +97,8 @@ dest_open(pg2md_dest *d, const pg2md_config *cfg, int threads, pg2md_error *err)
 	snprintf(tbuf, sizeof(tbuf), "%d", duck_threads(threads));
 	duckdb_set_config(dc, "threads", tbuf);
 	duckdb_set_config(dc, "preserve_insertion_order", "false");
-	duckdb_set_config(dc, "memory_limit", duck_memory_limit());
+	if (!memory_unbounded)
+		duckdb_set_config(dc, "memory_limit", duck_memory_limit());
 	if (md) {
 		char *p = xasprintf("md:%s", cfg->md_database ? cfg->md_database : "my_db");
 		d->where = xasprintf("MotherDuck database \"%s\"", cfg->md_database ? cfg->md_database : "my_db");

@@ -29,6 +29,9 @@ typedef struct pg2md_dest {
 /* The memory budget of each DuckDB instance pg2md opens ("128MB" unless PG2MD_DUCKDB_MEMORY_LIMIT). */
 const char *duck_memory_limit(void);
 
+/* Open destinations with DuckDB's own memory limit from now on (pg2md sql: the user's queries). */
+void duck_memory_unbounded(void);
+
 /* DuckDB threads for a stage that asks for wanted: at least 1, at most the cores. */
 int duck_threads(int wanted);
 

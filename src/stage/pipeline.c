@@ -224,6 +224,48 @@ task_statement(run_ctx *rc, pg2md_task *task)
 	return buf_detach(&b);
 }
 
+#define TASK_RETRIES 3
+
+/*
+ * A task whose connection was lost (the backend was terminated, the network
+ * dropped) is read again on a new connection that joins the same snapshot,
+ * after 1, 2, 4 seconds.  That needs the snapshot's exporter alive: when it
+ * is the connection that died (worker 0's), or the server restarted, the
+ * snapshot is gone and the run fails cleanly; the next run starts afresh.
+ * The task's partial output is replaced: a Parquet file is rewritten, and a
+ * failed INSERT statement left nothing.  Returns true to try again.
+ */
+static bool
+retry_task(run_ctx *rc, worker *w, pg2md_task *task, PGconn **conn, int attempt)
+{
+	pg2md_error err;
+	PGconn *fresh;
+
+	if (attempt >= TASK_RETRIES || interrupt_requested() || PQstatus(*conn) != CONNECTION_BAD ||
+	    *conn == rc->leader || PQstatus(rc->leader) != CONNECTION_OK)
+		return false;
+	pg2md_warn("lost the connection reading table \"%s\" (%s); retrying in %d s (%d of %d)", task->table->name,
+		   task->err.msg, 1 << attempt, attempt + 1, TASK_RETRIES);
+	sleep(1u << attempt);
+	pg2md_error_init(&err);
+	fresh = pg_connect(rc->cfg, &err);
+	if (!fresh || pg_snapshot_import(fresh, rc->snapshot, &err)) {
+		pg2md_warn("cannot retry table \"%s\": %s", task->table->name, err.msg);
+		if (fresh)
+			PQfinish(fresh);
+		return false;
+	}
+	PQfinish(*conn);
+	*conn = fresh;
+	(void)w;
+	__atomic_store_n(&task->rows, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&task->bytes, 0, __ATOMIC_RELAXED);
+	task->lossy = 0;
+	task->retries++;
+	pg2md_error_init(&task->err);
+	return true;
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -257,19 +299,23 @@ worker_main(void *arg)
 		task = &rc->tasks[rc->next_task++];
 		pthread_mutex_unlock(&rc->lock);
 
-		task->conn = conn;
 		task->worker = w->id;
 		task->started = now_seconds();
 		char *sql = task_statement(rc, task);
-		pg2md_debug("worker %d: task %d (%s): %s", w->id, task->id, task->table->name, task->copy_sql);
-		duckdb_result res;
-		if (duckdb_query(con, sql, &res) == DuckDBError) {
-			/* the scan's own error is the root cause when it has one */
-			pg2md_fail(&task->err, PG2MD_ERR_RUN, "copying table \"%s\" failed: %s", task->table->name,
-				   duckdb_result_error(&res));
-			copyscan_abort(conn);
+		for (int attempt = 0;; attempt++) {
+			task->conn = conn;
+			pg2md_debug("worker %d: task %d (%s): %s", w->id, task->id, task->table->name, task->copy_sql);
+			duckdb_result res;
+			if (duckdb_query(con, sql, &res) == DuckDBError) {
+				/* the scan's own error is the root cause when it has one */
+				pg2md_fail(&task->err, PG2MD_ERR_RUN, "copying table \"%s\" failed: %s", task->table->name,
+					   duckdb_result_error(&res));
+				copyscan_abort(conn);
+			}
+			duckdb_destroy_result(&res);
+			if (!pg2md_failed(&task->err) || !retry_task(rc, w, task, &conn, attempt))
+				break;
 		}
-		duckdb_destroy_result(&res);
 		free(sql);
 		task->seconds = now_seconds() - task->started;
 		task->conn = NULL;
@@ -363,7 +409,7 @@ build_manifest(run_ctx *rc)
 		json_t *jt = json_object(), *cols = json_array(), *files = json_array(), *pk = json_array();
 		int64_t rows = 0, bytes = 0, fbytes = 0, lossy = 0;
 		double first = 0, last = 0;
-		int ntasks = 0;
+		int ntasks = 0, retries = 0;
 		for (int c = 0; c < t->ncols; c++) {
 			json_t *jc = json_object();
 			json_object_set_new(jc, "name", json_string(t->cols[c].name));
@@ -399,6 +445,7 @@ build_manifest(run_ctx *rc)
 			if (task->started + task->seconds > last)
 				last = task->started + task->seconds;
 			ntasks++;
+			retries += task->retries;
 			if (!rc->direct)
 				json_array_append_new(files, json_string(task->file));
 		}
@@ -425,6 +472,7 @@ build_manifest(run_ctx *rc)
 		json_object_set_new(jt, "file_bytes", json_integer(fbytes));
 		json_object_set_new(jt, "lossy", json_integer(lossy));
 		json_object_set_new(jt, "tasks", json_integer(ntasks));
+		json_object_set_new(jt, "retries", json_integer(retries));
 		json_object_set_new(jt, "incremental", incr_to_json(t, &rc->incr[ti]));
 		json_object_set_new(jt, "seconds", json_real(ntasks ? last - first : 0.0));
 		json_array_append_new(tables, jt);
@@ -450,6 +498,7 @@ trace_from_manifest(pg2md_trace *trace, json_t *man)
 		s->file_bytes = json_integer_value(json_object_get(jt, "file_bytes"));
 		s->lossy = json_integer_value(json_object_get(jt, "lossy"));
 		s->tasks = (int)json_integer_value(json_object_get(jt, "tasks"));
+		s->retries = (int)json_integer_value(json_object_get(jt, "retries"));
 		s->files = (int)json_array_size(json_object_get(jt, "files"));
 		s->seconds = json_real_value(json_object_get(jt, "seconds"));
 	}

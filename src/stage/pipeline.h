@@ -35,6 +35,7 @@ typedef struct pg2md_table_stat {
 	int64_t file_bytes;  /* Parquet bytes staged */
 	int files;
 	int tasks;
+	int retries;         /* tasks read again after a lost connection */
 	int64_t lossy;
 	double seconds;      /* extract wall time from first task start to last task end */
 } pg2md_table_stat;

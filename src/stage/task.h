@@ -36,6 +36,7 @@ typedef struct pg2md_task {
 	double started;
 	double seconds;
 	int worker;
+	int retries;         /* times the task was read again after a lost connection */
 	pg2md_error err;
 } pg2md_task;
 

@@ -52,6 +52,7 @@ trace_to_json(const pg2md_trace *t, const pg2md_error *err)
 		json_object_set_new(jt, "file_bytes", json_integer(s->file_bytes));
 		json_object_set_new(jt, "files", json_integer(s->files));
 		json_object_set_new(jt, "tasks", json_integer(s->tasks));
+		json_object_set_new(jt, "retries", json_integer(s->retries));
 		json_object_set_new(jt, "lossy", json_integer(s->lossy));
 		json_object_set_new(jt, "seconds", json_real(s->seconds));
 		json_object_set_new(jt, "rows_per_second", json_real(s->seconds > 0 ? (double)s->rows / s->seconds : 0));
@@ -103,6 +104,7 @@ trace_from_json(pg2md_trace *t, json_t *doc)
 		s->file_bytes = json_integer_value(json_object_get(jt, "file_bytes"));
 		s->files = (int)json_integer_value(json_object_get(jt, "files"));
 		s->tasks = (int)json_integer_value(json_object_get(jt, "tasks"));
+		s->retries = (int)json_integer_value(json_object_get(jt, "retries"));
 		s->lossy = json_integer_value(json_object_get(jt, "lossy"));
 		s->seconds = json_number_value(json_object_get(jt, "seconds"));
 	}
