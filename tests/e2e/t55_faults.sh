@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# t55_faults — the source fails under a run: a reading backend terminated mid-copy
+# (pg_terminate_backend) is retried on a new connection in the same snapshot; the backend that
+# holds the snapshot terminated, and PostgreSQL restarted mid-run, fail the run cleanly and the
+# next run completes.  Every case ends with the destination equal to the source, value by value,
+# and the faults injected and the recoveries are printed.
+. "$(dirname "$0")/../lib/common.sh"
+t_init faults
+require_pg2md
+
+FAULTS=0
+RECOVERED=0
+
+# run_paused PROJECT SQL-while-paused — start a run held at its first COPY chunk, run SQL, release
+run_paused() {
+	local dir=$1 sql=$2 gate=$T_TMP/gate
+	rm -f "$gate" "$gate.paused"
+	PG2MD_PAUSE=extract:chunk PG2MD_PAUSE_FILE=$gate "$PG2MD_BIN" run --project-dir "$dir" >"$T_OUT" 2>"$T_ERR" &
+	local pid=$! i
+	for i in $(seq 200); do [ -f "$gate.paused" ] && break; sleep 0.05; done
+	sleep 0.3
+	pg -c "$sql" >/dev/null
+	touch "$gate"
+	T_RC=0
+	wait "$pid" || T_RC=$?
+}
+
+# fillfactor 20 spreads f over ~12k pages: three page-range tasks, one per worker
+pg -c "CREATE TABLE f (id int primary key, s text, n numeric(12,2)) WITH (fillfactor = 20);
+       INSERT INTO f SELECT g, md5(g::text), g / 7.0 FROM generate_series(1, 200000) g;
+       CREATE TABLE g (id int primary key, v text);
+       INSERT INTO g SELECT g, 'v' || g FROM generate_series(1, 5000) g;"
+# three workers, and a table cut into several page ranges
+make_project "$T_TMP/p" --tables "f g" --config "workers = 3
+[postgres]
+pool_size = 3"
+
+# 1. a worker's backend (not the one holding the snapshot) is terminated mid-copy: retried
+FAULTS=$((FAULTS + 1))
+run_paused "$T_TMP/p" "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+	WHERE application_name = 'pg2md' AND datname = current_database() AND query LIKE 'COPY%'
+	  AND state = 'active' AND xact_start > (SELECT min(xact_start) FROM pg_stat_activity WHERE application_name = 'pg2md'
+	                    AND datname = current_database())
+	LIMIT 1"
+assert_eq 0 "$T_RC" "terminated worker: the run still succeeds"
+assert_contains "$(cat "$T_ERR")" "retrying" "terminated worker: a retry is announced"
+retries=$("$PG2MD_BIN" trace --json --project-dir "$T_TMP/p" | python3 -c 'import json,sys; print(sum(t["retries"] for t in json.load(sys.stdin)["tables"]))')
+assert_eq 1 "$retries" "terminated worker: the trace counts one retry"
+assert_table_equal public f "$T_TMP/p/pg2md.duckdb" pg2md_data f "terminated worker: f equals its source"
+assert_table_equal public g "$T_TMP/p/pg2md.duckdb" pg2md_data g "terminated worker: g equals its source"
+[ "$T_RC" = 0 ] && RECOVERED=$((RECOVERED + 1))
+
+# 2. the backend holding the snapshot is terminated: the run fails cleanly, the next completes
+FAULTS=$((FAULTS + 1))
+pg -c "UPDATE g SET v = v || '+' WHERE id <= 100" >/dev/null
+run_paused "$T_TMP/p" "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+	WHERE application_name = 'pg2md' AND datname = current_database()
+	  AND xact_start = (SELECT min(xact_start) FROM pg_stat_activity WHERE application_name = 'pg2md'
+	                    AND datname = current_database())"
+assert_eq 1 "$T_RC" "terminated leader: the run fails with exit 1"
+assert_contains "$(cat "$T_ERR")" "error:" "terminated leader: an error is printed"
+assert_eq "" "$(find "$T_TMP/p/.pg2md/pipelines/pg2md/load/extracting" -mindepth 1 2>/dev/null)" \
+	"terminated leader: no half-extracted package is left"
+assert_exit 0 "$PG2MD_BIN" run --project-dir "$T_TMP/p"
+assert_table_equal public f "$T_TMP/p/pg2md.duckdb" pg2md_data f "after the terminated leader: f equals its source"
+assert_table_equal public g "$T_TMP/p/pg2md.duckdb" pg2md_data g "after the terminated leader: g equals its source"
+[ "$T_RC" = 0 ] && RECOVERED=$((RECOVERED + 1))
+
+# 3. PostgreSQL restarts mid-run (a private cluster: the shared one serves other tests)
+FAULTS=$((FAULTS + 1))
+PRIV=$(mktemp -d /tmp/pg2md-faults-pg.XXXXXX) # the server user must reach it: not under T_TMP
+"$PG2MD_SRC/tests/lib/cluster.sh" start "$PRIV" >/dev/null
+trap '"$PG2MD_SRC/tests/lib/cluster.sh" stop "$PRIV" >/dev/null 2>&1; t_cleanup' EXIT
+PPORT=$(sed -n 's/^export PGPORT=//p' "$PRIV/env")
+psql -X -q -h "$PRIV" -p "$PPORT" -U postgres -d pg2md_test -c "CREATE TABLE r (id int primary key, s text);
+	INSERT INTO r SELECT g, md5(g::text) FROM generate_series(1, 300000) g;"
+make_project "$T_TMP/r" --tables "r" --port "$PPORT" --database pg2md_test
+gate=$T_TMP/rgate
+rm -f "$gate" "$gate.paused"
+PG2MD_PAUSE=extract:chunk PG2MD_PAUSE_FILE=$gate "$PG2MD_BIN" run --project-dir "$T_TMP/r" >"$T_OUT" 2>"$T_ERR" &
+pid=$!
+for i in $(seq 200); do [ -f "$gate.paused" ] && break; sleep 0.05; done
+"$PG2MD_SRC/tests/lib/cluster.sh" restart "$PRIV" >/dev/null
+touch "$gate"
+T_RC=0
+wait "$pid" || T_RC=$?
+assert_eq 1 "$T_RC" "restart: the run fails with exit 1"
+assert_exit 0 "$PG2MD_BIN" run --project-dir "$T_TMP/r"
+rows=$(psql -X -At -h "$PRIV" -p "$PPORT" -U postgres -d pg2md_test -c "SELECT count(*), sum(hashtext(s)::bigint) FROM r")
+got=$(ddbq "$T_TMP/r/pg2md.duckdb" "SELECT count(*) FROM pg2md_data.r")
+assert_eq "300000" "${rows%%|*}" "restart: the private cluster holds the table"
+assert_eq "${rows%%|*}" "$got" "restart: after the rerun every row arrived once"
+dups=$(ddbq "$T_TMP/r/pg2md.duckdb" "SELECT count(*) - count(DISTINCT id) FROM pg2md_data.r")
+assert_eq 0 "$dups" "restart: no row twice"
+[ -n "$got" ] && [ "$got" = "${rows%%|*}" ] && RECOVERED=$((RECOVERED + 1))
+
+"$PG2MD_SRC/tests/lib/cluster.sh" stop "$PRIV" >/dev/null 2>&1
+
+t_diag "faults injected: $FAULTS; recovered (destination equal to the source): $RECOVERED"
+t_done
