@@ -48,63 +48,384 @@ edit_distance(const char *a, const char *b)
 	return d;
 }
 
-/* Choose the decoder and the destination type of one column. */
-static void
-choose_decoder(pg2md_column *c)
+/*
+ * The decoder of a scalar type, or false when it has none.  numeric(p,s) with
+ * 1 <= p <= 38 and 0 <= s <= p is DECIMAL(p,s); any other numeric is exact text.
+ */
+static bool
+scalar_dec(uint32_t oid, int32_t typmod, pg2md_dec *dec, int *precision, int *scale)
 {
-	char tmp[64];
-	c->as_text = false;
-	c->stage_as_text = false;
-	switch (c->type_oid) {
-	case BOOLOID: c->dec = DEC_BOOL; c->duck_type = xstrdup("BOOLEAN"); break;
-	case INT2OID: c->dec = DEC_INT2; c->duck_type = xstrdup("SMALLINT"); break;
-	case INT4OID: c->dec = DEC_INT4; c->duck_type = xstrdup("INTEGER"); break;
-	case INT8OID: c->dec = DEC_INT8; c->duck_type = xstrdup("BIGINT"); break;
-	case OIDOID: c->dec = DEC_OID; c->duck_type = xstrdup("UINTEGER"); break;
-	case FLOAT4OID: c->dec = DEC_FLOAT4; c->duck_type = xstrdup("FLOAT"); break;
-	case FLOAT8OID: c->dec = DEC_FLOAT8; c->duck_type = xstrdup("DOUBLE"); break;
+	switch (oid) {
+	case BOOLOID: *dec = DEC_BOOL; return true;
+	case INT2OID: *dec = DEC_INT2; return true;
+	case INT4OID: *dec = DEC_INT4; return true;
+	case INT8OID: *dec = DEC_INT8; return true;
+	case OIDOID: *dec = DEC_OID; return true;
+	case FLOAT4OID: *dec = DEC_FLOAT4; return true;
+	case FLOAT8OID: *dec = DEC_FLOAT8; return true;
 	case NUMERICOID:
-		if (c->typmod >= 4) {
-			int32_t tm = c->typmod - 4;
+		if (typmod >= 4) {
+			int32_t tm = typmod - 4;
 			int p = (tm >> 16) & 0xffff;
 			int s = ((tm & 0x7ff) ^ 1024) - 1024; /* 11-bit signed scale (PostgreSQL 15) */
 			if (p >= 1 && p <= 38 && s >= 0 && s <= p) {
-				c->dec = DEC_NUMERIC_DECIMAL;
-				c->precision = p;
-				c->scale = s;
-				snprintf(tmp, sizeof(tmp), "DECIMAL(%d,%d)", p, s);
-				c->duck_type = xstrdup(tmp);
-				break;
+				*dec = DEC_NUMERIC_DECIMAL;
+				*precision = p;
+				*scale = s;
+				return true;
 			}
 		}
 		/* Unconstrained or wider than DECIMAL(38): exact text. */
-		c->dec = DEC_NUMERIC_TEXT;
-		c->duck_type = xstrdup("VARCHAR");
+		*dec = DEC_NUMERIC_TEXT;
+		return true;
+	case TEXTOID: case VARCHAROID: case BPCHAROID: case NAMEOID: case JSONOID: *dec = DEC_TEXT; return true;
+	case CHAROID: *dec = DEC_CHAR; return true;
+	case JSONBOID: *dec = DEC_JSONB; return true;
+	case BYTEAOID: *dec = DEC_BYTEA; return true;
+	case DATEOID: *dec = DEC_DATE; return true;
+	case TIMEOID: *dec = DEC_TIME; return true;
+	case TIMETZOID: *dec = DEC_TIMETZ; return true;
+	case TIMESTAMPOID: *dec = DEC_TIMESTAMP; return true;
+	case TIMESTAMPTZOID: *dec = DEC_TIMESTAMPTZ; return true;
+	case INTERVALOID: *dec = DEC_INTERVAL; return true;
+	case UUIDOID: *dec = DEC_UUID; return true;
+	default: return false;
+	}
+}
+
+/*
+ * DuckDB's name of a scalar.  nested: as DuckDB prints it inside LIST and
+ * STRUCT types (information_schema spells "TIMESTAMP WITH TIME ZONE"), so a
+ * rerun compares the stored type with the same text.
+ */
+static void
+scalar_duck(pg2md_buf *b, pg2md_dec dec, uint32_t oid, int precision, int scale, bool nested)
+{
+	switch (dec) {
+	case DEC_BOOL: buf_puts(b, "BOOLEAN"); break;
+	case DEC_INT2: buf_puts(b, "SMALLINT"); break;
+	case DEC_INT4: buf_puts(b, "INTEGER"); break;
+	case DEC_INT8: buf_puts(b, "BIGINT"); break;
+	case DEC_OID: buf_puts(b, "UINTEGER"); break;
+	case DEC_FLOAT4: buf_puts(b, "FLOAT"); break;
+	case DEC_FLOAT8: case DEC_NUMERIC_DOUBLE: buf_puts(b, "DOUBLE"); break;
+	case DEC_NUMERIC_DECIMAL: buf_printf(b, "DECIMAL(%d,%d)", precision, scale); break;
+	case DEC_TEXT: buf_puts(b, oid == JSONOID ? "JSON" : "VARCHAR"); break;
+	case DEC_JSONB: buf_puts(b, "JSON"); break;
+	case DEC_BYTEA: buf_puts(b, "BLOB"); break;
+	case DEC_DATE: buf_puts(b, "DATE"); break;
+	case DEC_TIME: buf_puts(b, "TIME"); break;
+	case DEC_TIMETZ: buf_puts(b, nested ? "TIME WITH TIME ZONE" : "TIMETZ"); break;
+	case DEC_TIMESTAMP: buf_puts(b, "TIMESTAMP"); break;
+	case DEC_TIMESTAMPTZ: buf_puts(b, nested ? "TIMESTAMP WITH TIME ZONE" : "TIMESTAMPTZ"); break;
+	case DEC_INTERVAL: buf_puts(b, "INTERVAL"); break;
+	case DEC_UUID: buf_puts(b, "UUID"); break;
+	default: buf_puts(b, "VARCHAR"); break; /* DEC_CHAR, DEC_NUMERIC_TEXT */
+	}
+}
+
+/* DuckDB 1.4's keywords (SELECT keyword_name FROM duckdb_keywords(), byte order): DuckDB
+ * quotes a STRUCT field name that is one of them when it prints a type. */
+static const char *const duck_keywords[] = {
+	"abort", "absolute", "access", "action", "add", "admin", "after", "aggregate", "all", "also", 
+	"alter", "always", "analyse", "analyze", "and", "anti", "any", "array", "as", "asc", "asof", 
+	"assertion", "assignment", "asymmetric", "at", "attach", "attribute", "authorization", "backward", 
+	"before", "begin", "between", "bigint", "binary", "bit", "boolean", "both", "by", "cache", "call", 
+	"called", "cascade", "cascaded", "case", "cast", "catalog", "centuries", "century", "chain", 
+	"char", "character", "characteristics", "check", "checkpoint", "class", "close", "cluster", 
+	"coalesce", "collate", "collation", "column", "columns", "comment", "comments", "commit", 
+	"committed", "compression", "concurrently", "configuration", "conflict", "connection", 
+	"constraint", "constraints", "content", "continue", "conversion", "copy", "cost", "create", 
+	"cross", "csv", "cube", "current", "cursor", "cycle", "data", "database", "day", "days", 
+	"deallocate", "dec", "decade", "decades", "decimal", "declare", "default", "defaults", 
+	"deferrable", "deferred", "definer", "delete", "delimiter", "delimiters", "depends", "desc", 
+	"describe", "detach", "dictionary", "disable", "discard", "distinct", "do", "document", "domain", 
+	"double", "drop", "each", "else", "enable", "encoding", "encrypted", "end", "enum", "error", 
+	"escape", "event", "except", "exclude", "excluding", "exclusive", "execute", "exists", "explain", 
+	"export", "export_state", "extension", "extensions", "external", "extract", "false", "family", 
+	"fetch", "filter", "first", "float", "following", "for", "force", "foreign", "forward", "freeze", 
+	"from", "full", "function", "functions", "generated", "glob", "global", "grant", "granted", 
+	"group", "grouping", "grouping_id", "groups", "handler", "having", "header", "hold", "hour", 
+	"hours", "identity", "if", "ignore", "ilike", "immediate", "immutable", "implicit", "import", "in", 
+	"include", "including", "increment", "index", "indexes", "inherit", "inherits", "initially", 
+	"inline", "inner", "inout", "input", "insensitive", "insert", "install", "instead", "int", 
+	"integer", "intersect", "interval", "into", "invoker", "is", "isnull", "isolation", "join", "json", 
+	"key", "label", "lambda", "language", "large", "last", "lateral", "leading", "leakproof", "left", 
+	"level", "like", "limit", "listen", "load", "local", "location", "lock", "locked", "logged", 
+	"macro", "map", "mapping", "match", "matched", "materialized", "maxvalue", "merge", "method", 
+	"microsecond", "microseconds", "millennia", "millennium", "millisecond", "milliseconds", "minute", 
+	"minutes", "minvalue", "mode", "month", "months", "move", "name", "names", "national", "natural", 
+	"nchar", "new", "next", "no", "none", "not", "nothing", "notify", "notnull", "nowait", "null", 
+	"nullif", "nulls", "numeric", "object", "of", "off", "offset", "oids", "old", "on", "only", 
+	"operator", "option", "options", "or", "order", "ordinality", "others", "out", "outer", "over", 
+	"overlaps", "overlay", "overriding", "owned", "owner", "parallel", "parser", "partial", 
+	"partition", "partitioned", "passing", "password", "percent", "persistent", "pivot", 
+	"pivot_longer", "pivot_wider", "placing", "plans", "policy", "position", "positional", "pragma", 
+	"preceding", "precision", "prepare", "prepared", "preserve", "primary", "prior", "privileges", 
+	"procedural", "procedure", "program", "publication", "qualify", "quarter", "quarters", "quote", 
+	"range", "read", "real", "reassign", "recheck", "recursive", "ref", "references", "referencing", 
+	"refresh", "reindex", "relative", "release", "rename", "repeatable", "replace", "replica", "reset", 
+	"respect", "restart", "restrict", "returning", "returns", "revoke", "right", "role", "rollback", 
+	"rollup", "row", "rows", "rule", "sample", "savepoint", "schema", "schemas", "scope", "scroll", 
+	"search", "second", "seconds", "secret", "security", "select", "semi", "sequence", "sequences", 
+	"serializable", "server", "session", "set", "setof", "sets", "share", "show", "similar", "simple", 
+	"skip", "smallint", "snapshot", "some", "sorted", "source", "sql", "stable", "standalone", "start", 
+	"statement", "statistics", "stdin", "stdout", "storage", "stored", "strict", "strip", "struct", 
+	"subscription", "substring", "summarize", "symmetric", "sysid", "system", "table", "tables", 
+	"tablesample", "tablespace", "target", "temp", "template", "temporary", "text", "then", "ties", 
+	"time", "timestamp", "to", "trailing", "transaction", "transform", "treat", "trigger", "trim", 
+	"true", "truncate", "trusted", "try_cast", "type", "types", "unbounded", "uncommitted", 
+	"unencrypted", "union", "unique", "unknown", "unlisten", "unlogged", "unpack", "unpivot", "until", 
+	"update", "use", "user", "using", "vacuum", "valid", "validate", "validator", "value", "values", 
+	"varchar", "variable", "variadic", "varying", "verbose", "version", "view", "views", "virtual", 
+	"volatile", "week", "weeks", "when", "where", "whitespace", "window", "with", "within", "without", 
+	"work", "wrapper", "write", "xml", "xmlattributes", "xmlconcat", "xmlelement", "xmlexists", 
+	"xmlforest", "xmlnamespaces", "xmlparse", "xmlpi", "xmlroot", "xmlserialize", "xmltable", "year", 
+	"years", "yes", "zone"
+};
+
+static int
+kw_cmp(const void *a, const void *b)
+{
+	return strcmp(a, *(const char *const *)b);
+}
+
+/* A STRUCT field name as DuckDB prints it: bare when it is a plain identifier, else quoted. */
+static void
+duck_field_name(pg2md_buf *b, const char *name)
+{
+	bool plain = name[0] != '\0' && !(name[0] >= '0' && name[0] <= '9');
+	char low[64];
+	size_t n = strlen(name);
+	for (size_t i = 0; i < n && plain; i++) {
+		char ch = name[i];
+		plain = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_';
+	}
+	if (plain && n < sizeof(low)) {
+		for (size_t i = 0; i <= n; i++)
+			low[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
+		if (bsearch(low, duck_keywords, sizeof(duck_keywords) / sizeof(duck_keywords[0]), sizeof(char *), kw_cmp))
+			plain = false;
+	}
+	if (plain)
+		buf_puts(b, name);
+	else
+		buf_ident(b, name);
+}
+
+/* The DuckDB type of a nested shape, spelled as DuckDB prints it. */
+static void
+type_string(pg2md_buf *b, const pg2md_type *t, bool nested)
+{
+	switch (t->dec) {
+	case DEC_LIST:
+		type_string(b, t->elem, true);
+		for (int i = 0; i < t->ndim; i++)
+			buf_puts(b, "[]");
 		break;
-	case TEXTOID: case VARCHAROID: case BPCHAROID: case NAMEOID:
-		c->dec = DEC_TEXT; c->duck_type = xstrdup("VARCHAR"); break;
-	case CHAROID: c->dec = DEC_CHAR; c->duck_type = xstrdup("VARCHAR"); break;
-	case JSONOID: c->dec = DEC_TEXT; c->duck_type = xstrdup("JSON"); break;
-	case JSONBOID: c->dec = DEC_JSONB; c->duck_type = xstrdup("JSON"); break;
-	case BYTEAOID: c->dec = DEC_BYTEA; c->duck_type = xstrdup("BLOB"); break;
-	case DATEOID: c->dec = DEC_DATE; c->duck_type = xstrdup("DATE"); break;
-	case TIMEOID: c->dec = DEC_TIME; c->duck_type = xstrdup("TIME"); break;
-	case TIMETZOID:
-		c->dec = DEC_TIMETZ; c->duck_type = xstrdup("TIMETZ"); c->stage_as_text = true; break;
-	case TIMESTAMPOID: c->dec = DEC_TIMESTAMP; c->duck_type = xstrdup("TIMESTAMP"); break;
-	case TIMESTAMPTZOID: c->dec = DEC_TIMESTAMPTZ; c->duck_type = xstrdup("TIMESTAMPTZ"); break;
-	case INTERVALOID:
-		/* Parquet's INTERVAL keeps milliseconds only, and DuckDB's interval text does not always parse
-		 * back: staged as STRUCT(months, days, micros), rebuilt exactly on load. */
-		c->dec = DEC_INTERVAL; c->duck_type = xstrdup("INTERVAL"); break;
-	case UUIDOID: c->dec = DEC_UUID; c->duck_type = xstrdup("UUID"); break;
+	case DEC_STRUCT:
+		buf_puts(b, "STRUCT(");
+		for (int i = 0; i < t->nfields; i++) {
+			if (i)
+				buf_puts(b, ", ");
+			duck_field_name(b, t->field_names[i]);
+			buf_putc(b, ' ');
+			type_string(b, &t->fields[i], true);
+		}
+		buf_putc(b, ')');
+		break;
+	case DEC_ENUM:
+		buf_puts(b, "ENUM(");
+		for (int i = 0; i < t->nlabels; i++) {
+			if (i)
+				buf_puts(b, ", ");
+			buf_literal(b, t->labels[i]);
+		}
+		buf_putc(b, ')');
+		break;
 	default:
-		/* No binary decoder: the server renders it as text. */
+		scalar_duck(b, t->dec, t->oid, t->precision, t->scale, nested);
+		break;
+	}
+}
+
+void
+catalog_type_free(pg2md_type *t)
+{
+	if (!t)
+		return;
+	if (t->elem) {
+		catalog_type_free(t->elem);
+		free(t->elem);
+	}
+	for (int i = 0; i < t->nfields; i++) {
+		catalog_type_free(&t->fields[i]);
+		free(t->field_names[i]);
+	}
+	free(t->fields);
+	free(t->field_names);
+	for (int i = 0; i < t->nlabels; i++)
+		free(t->labels[i]);
+	free(t->labels);
+	memset(t, 0, sizeof(*t));
+}
+
+pg2md_dec
+catalog_effective_dec(pg2md_dec dec, bool staged, bool nested)
+{
+	if (staged && nested && dec == DEC_INTERVAL)
+		return DEC_INTERVAL_TEXT;
+	if (staged && nested && dec == DEC_TIMETZ)
+		return DEC_TIMETZ_TEXT;
+	if (staged && !nested && dec == DEC_INTERVAL)
+		return DEC_INTERVAL_STRUCT;
+	return dec;
+}
+
+/* A type, its domains resolved: base oid and typmod, kind, array element, composite relation. */
+static const char *resolve_sql =
+	"WITH RECURSIVE d(oid, typmod, depth) AS ("
+	" SELECT $1::oid, $2::int4, 0"
+	" UNION ALL"
+	" SELECT t.typbasetype, CASE WHEN t.typtypmod >= 0 THEN t.typtypmod ELSE d.typmod END, d.depth + 1"
+	" FROM d JOIN pg_catalog.pg_type t ON t.oid = d.oid WHERE t.typtype = 'd')"
+	" SELECT d.oid, d.typmod, t.typtype, t.typelem, t.typrelid,"
+	"        t.typcategory = 'A' AND t.typelem <> 0 AND t.typlen = -1,"
+	"        (SELECT max(t2.typndims) FROM d d2 JOIN pg_catalog.pg_type t2 ON t2.oid = d2.oid)"
+	" FROM d JOIN pg_catalog.pg_type t ON t.oid = d.oid ORDER BY d.depth DESC LIMIT 1";
+
+static const char *enum_sql =
+	"SELECT enumlabel FROM pg_catalog.pg_enum WHERE enumtypid = $1::oid ORDER BY enumsortorder";
+
+static const char *fields_sql =
+	"SELECT attname, atttypid, atttypmod, attndims FROM pg_catalog.pg_attribute"
+	" WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped ORDER BY attnum";
+
+/*
+ * Resolve a type into a decoding tree.  ndims: the dimensions declared for an
+ * array (pg_attribute.attndims; 0 when unknown: one is assumed, and a value
+ * with more fails the run, naming the column).  Returns 1 when every part has
+ * a binary decoder, 0 when some part has none (the column is then read as
+ * text), -1 on a query error (err filled).
+ */
+static int
+resolve_type(PGconn *conn, uint32_t oid, int32_t typmod, int ndims, int depth, pg2md_type *out, pg2md_error *err)
+{
+	char oidbuf[16], tmbuf[16];
+	const char *params[2] = {oidbuf, tmbuf};
+	PGresult *res;
+	int r = 1;
+
+	memset(out, 0, sizeof(*out));
+	out->oid = oid;
+	if (depth > 32)
+		return 0;
+	if (scalar_dec(oid, typmod, &out->dec, &out->precision, &out->scale))
+		return 1;
+	snprintf(oidbuf, sizeof(oidbuf), "%u", oid);
+	snprintf(tmbuf, sizeof(tmbuf), "%d", (int)typmod);
+	res = pg_query(conn, resolve_sql, 2, params, err);
+	if (!res)
+		return -1;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return 0;
+	}
+	uint32_t base = (uint32_t)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
+	int32_t btm = (int32_t)strtol(PQgetvalue(res, 0, 1), NULL, 10);
+	char typtype = PQgetvalue(res, 0, 2)[0];
+	uint32_t elem = (uint32_t)strtoul(PQgetvalue(res, 0, 3), NULL, 10);
+	uint32_t relid = (uint32_t)strtoul(PQgetvalue(res, 0, 4), NULL, 10);
+	bool is_array = PQgetvalue(res, 0, 5)[0] == 't';
+	int dndims = atoi(PQgetvalue(res, 0, 6));
+	PQclear(res);
+	out->oid = base;
+	if (scalar_dec(base, btm, &out->dec, &out->precision, &out->scale))
+		return 1;
+	if (is_array) {
+		out->dec = DEC_LIST;
+		out->ndim = ndims > 0 ? ndims : dndims > 0 ? dndims : 1;
+		if (out->ndim > 6)
+			return 0;
+		out->elem = xcalloc(1, sizeof(pg2md_type));
+		/* An array's typmod is its element's (numeric(10,2)[]). */
+		return resolve_type(conn, elem, btm, 0, depth + 1, out->elem, err);
+	}
+	if (typtype == 'e') {
+		params[0] = oidbuf;
+		snprintf(oidbuf, sizeof(oidbuf), "%u", base);
+		res = pg_query(conn, enum_sql, 1, params, err);
+		if (!res)
+			return -1;
+		out->dec = DEC_ENUM;
+		out->nlabels = PQntuples(res);
+		out->labels = xcalloc((size_t)out->nlabels + 1, sizeof(char *));
+		for (int i = 0; i < out->nlabels; i++)
+			out->labels[i] = xstrdup(PQgetvalue(res, i, 0));
+		PQclear(res);
+		/* DuckDB's ENUM cannot be empty: an enum without labels has no value to copy but NULL. */
+		return out->nlabels > 0 ? 1 : 0;
+	}
+	if (typtype == 'c' && relid != 0) {
+		snprintf(oidbuf, sizeof(oidbuf), "%u", relid);
+		res = pg_query(conn, fields_sql, 1, params, err);
+		if (!res)
+			return -1;
+		out->dec = DEC_STRUCT;
+		out->nfields = PQntuples(res);
+		out->fields = xcalloc((size_t)out->nfields + 1, sizeof(pg2md_type));
+		out->field_names = xcalloc((size_t)out->nfields + 1, sizeof(char *));
+		for (int i = 0; i < out->nfields; i++)
+			out->field_names[i] = xstrdup(PQgetvalue(res, i, 0));
+		/* DuckDB has no STRUCT without fields. */
+		if (out->nfields == 0)
+			r = 0;
+		for (int i = 0; i < out->nfields && r == 1; i++)
+			r = resolve_type(conn, (uint32_t)strtoul(PQgetvalue(res, i, 1), NULL, 10),
+					 (int32_t)strtol(PQgetvalue(res, i, 2), NULL, 10), atoi(PQgetvalue(res, i, 3)), depth + 1,
+					 &out->fields[i], err);
+		PQclear(res);
+		return r;
+	}
+	return 0;
+}
+
+/* Choose the decoder and the destination type of one column. */
+static pg2md_code
+choose_decoder(PGconn *conn, pg2md_column *c, int ndims, pg2md_error *err)
+{
+	pg2md_buf b = PG2MD_BUF_INIT;
+	c->as_text = false;
+	c->stage_as_text = false;
+	if (scalar_dec(c->type_oid, c->typmod, &c->dec, &c->precision, &c->scale)) {
+		/* Parquet's TIME cannot hold the offset: staged as text, cast back on load.  Intervals are
+		 * staged as STRUCT(months, days, micros) (Parquet's INTERVAL keeps milliseconds only). */
+		c->stage_as_text = c->dec == DEC_TIMETZ;
+		scalar_duck(&b, c->dec, c->type_oid, c->precision, c->scale, false);
+		c->duck_type = buf_detach(&b);
+		return PG2MD_OK;
+	}
+	pg2md_type *t = xcalloc(1, sizeof(pg2md_type));
+	int r = resolve_type(conn, c->type_oid, c->typmod, ndims, 0, t, err);
+	if (r < 0) {
+		catalog_type_free(t);
+		free(t);
+		return err->code;
+	}
+	if (r == 0) {
+		/* No binary decoder for the type or a part of it: the server renders it as text. */
+		catalog_type_free(t);
+		free(t);
 		c->dec = DEC_TEXT;
 		c->as_text = true;
 		c->duck_type = xstrdup("VARCHAR");
-		break;
+		return PG2MD_OK;
 	}
+	c->type = t;
+	c->dec = t->dec;
+	type_string(&b, t, false);
+	c->duck_type = buf_detach(&b);
+	return PG2MD_OK;
 }
 
 const char *
@@ -131,15 +452,16 @@ static const char *tables_sql =
 static const char *columns_sql =
 	"WITH RECURSIVE cols AS ("
 	" SELECT a.attnum, a.attname, a.attnotnull AS nn, a.atttypid AS typid, a.atttypmod AS typmod,"
-	"        format_type(a.atttypid, a.atttypmod) AS typname, 0 AS depth"
+	"        format_type(a.atttypid, a.atttypmod) AS typname, 0 AS depth, a.attndims::int AS ndims"
 	" FROM pg_catalog.pg_attribute a"
 	" WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped"
 	" UNION ALL"
 	" SELECT c.attnum, c.attname, c.nn OR t.typnotnull, t.typbasetype,"
-	"        CASE WHEN t.typtypmod >= 0 THEN t.typtypmod ELSE c.typmod END, c.typname, c.depth + 1"
+	"        CASE WHEN t.typtypmod >= 0 THEN t.typtypmod ELSE c.typmod END, c.typname, c.depth + 1,"
+	"        greatest(c.ndims, t.typndims)"
 	" FROM cols c JOIN pg_catalog.pg_type t ON t.oid = c.typid WHERE t.typtype = 'd')"
 	" SELECT DISTINCT ON (attnum) attname, nn, typid, typmod, typname,"
-	"        (SELECT t.typoutput::regproc::text FROM pg_catalog.pg_type t WHERE t.oid = typid)"
+	"        (SELECT t.typoutput::regproc::text FROM pg_catalog.pg_type t WHERE t.oid = typid), ndims"
 	" FROM cols ORDER BY attnum, depth DESC";
 
 static const char *pk_sql =
@@ -195,7 +517,10 @@ reflect_columns(PGconn *conn, const pg2md_config *cfg, pg2md_table *t, pg2md_err
 		c->typmod = (int32_t)strtol(PQgetvalue(res, i, 3), NULL, 10);
 		c->pg_type = xstrdup(PQgetvalue(res, i, 4));
 		c->text_out = xstrdup(PQgetvalue(res, i, 5));
-		choose_decoder(c);
+		if (choose_decoder(conn, c, atoi(PQgetvalue(res, i, 6)), err)) {
+			PQclear(res);
+			return err->code;
+		}
 	}
 	PQclear(res);
 
@@ -376,6 +701,8 @@ catalog_free(pg2md_table *tables, int ntables)
 			free(t->cols[j].pg_type);
 			free(t->cols[j].duck_type);
 			free(t->cols[j].text_out);
+			catalog_type_free(t->cols[j].type);
+			free(t->cols[j].type);
 		}
 		free(t->cols);
 		free(t->pk);

@@ -40,8 +40,30 @@ typedef enum pg2md_dec {
 	DEC_UUID,
 	DEC_JSONB,
 	DEC_INTERVAL_STRUCT, /* interval as STRUCT(months, days, micros): what the Parquet staging holds */
+	DEC_INTERVAL_TEXT,   /* interval inside a LIST/STRUCT, staged: text DuckDB parses back exactly */
+	DEC_TIMETZ_TEXT,     /* timetz inside a LIST/STRUCT, staged: text with the offset to the second */
+	DEC_ENUM,            /* enum label -> DuckDB ENUM index */
+	DEC_LIST,            /* array -> LIST (nested LISTs for several dimensions) */
+	DEC_STRUCT,          /* composite -> STRUCT */
 	DEC__COUNT
 } pg2md_dec;
+
+/*
+ * The shape of an enum, array or composite column (scalars have none): a
+ * tree resolved once from the catalog, domains replaced by their base types.
+ */
+typedef struct pg2md_type {
+	pg2md_dec dec;
+	uint32_t oid;              /* base type */
+	int precision, scale;      /* DEC_NUMERIC_DECIMAL */
+	int ndim;                  /* DEC_LIST: dimensions every value must have (or be empty) */
+	struct pg2md_type *elem;   /* DEC_LIST: the element */
+	int nfields;               /* DEC_STRUCT: the composite's live attributes, in order */
+	char **field_names;
+	struct pg2md_type *fields;
+	int nlabels;               /* DEC_ENUM: labels in pg_enum.enumsortorder order */
+	char **labels;
+} pg2md_type;
 
 typedef struct pg2md_column {
 	char *name;         /* name at the source */
@@ -56,7 +78,9 @@ typedef struct pg2md_column {
 	bool as_text;       /* read as text on the server, through the type's output function */
 	char *text_out;     /* that output function (pg_type.typoutput), e.g. "inet_out" */
 	bool stage_as_text; /* Parquet cannot hold it exactly: staged as VARCHAR, cast back on load */
-	char *duck_type;    /* destination type, e.g. "DECIMAL(7,2)", "JSON" */
+	char *duck_type;    /* destination type as DuckDB spells it, e.g. "DECIMAL(7,2)", "INTEGER[]",
+			       "ENUM('a', 'b')", "STRUCT(x INTEGER, \"y z\" VARCHAR)" */
+	pg2md_type *type;   /* DEC_ENUM, DEC_LIST, DEC_STRUCT: the nested shape; NULL otherwise */
 } pg2md_column;
 
 typedef struct pg2md_table {
@@ -87,6 +111,16 @@ void catalog_free(pg2md_table *tables, int ntables);
 
 /* DuckDB type of the scan output for a column (the type the decoder writes). */
 const char *catalog_scan_type(const pg2md_column *col, char *out, size_t n);
+
+/*
+ * The decoder a value of dec uses: inside a LIST or STRUCT (nested) of the
+ * staged mode, intervals and timetz become text (Parquet cannot hold them
+ * exactly; the load casts them back).  The scan's types and the decoders both
+ * follow it.
+ */
+pg2md_dec catalog_effective_dec(pg2md_dec dec, bool staged, bool nested);
+
+void catalog_type_free(pg2md_type *t);
 
 /* Levenshtein distance, for "did you mean" lists. */
 int edit_distance(const char *a, const char *b);

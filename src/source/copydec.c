@@ -9,6 +9,7 @@
 #include "source/copydec.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +141,8 @@ dec_date(copydec_col *c, idx_t row, const uint8_t *p, int32_t len)
 		((int32_t *)c->data)[row] = INT32_MAX;
 	else if (d == INT32_MIN)
 		((int32_t *)c->data)[row] = -INT32_MAX;
+	else if (d > INT32_MAX - 1 - PG_EPOCH_DAYS) /* past PostgreSQL's and DuckDB's last date (fuzz_copydec) */
+		return c->why = "date out of range", false;
 	else
 		((int32_t *)c->data)[row] = d + PG_EPOCH_DAYS;
 	return true;
@@ -178,6 +181,8 @@ dec_timetz(copydec_col *c, idx_t row, const uint8_t *p, int32_t len)
 	int64_t micros = (int64_t)rd64(p);
 	/* PostgreSQL stores the zone as seconds west of UTC; DuckDB wants seconds east. */
 	int32_t zone = (int32_t)rd32(p + 8);
+	if (zone < -57599 || zone > 57599 || micros < 0 || micros > INT64_C(86400000000)) /* ±15:59:59 (fuzz_copydec) */
+		return c->why = "time or time zone offset out of range", false;
 	((duckdb_time_tz *)c->data)[row] = duckdb_create_time_tz(micros, -zone);
 	return true;
 }
@@ -367,7 +372,7 @@ dec_numeric_decimal(copydec_col *c, idx_t row, const uint8_t *p, int32_t len)
 	if (h.sign == NUMERIC_NAN || h.sign == NUMERIC_PINF || h.sign == NUMERIC_NINF) {
 		/* DECIMAL has no NaN: the value becomes NULL and is counted (docs/types.md). */
 		duckdb_validity_set_row_invalid(c->validity, row);
-		c->lossy++;
+		(*c->lossy_to)++;
 		return true;
 	}
 	for (int i = 0; i < h.ndigits; i++) {
@@ -375,7 +380,7 @@ dec_numeric_decimal(copydec_col *c, idx_t row, const uint8_t *p, int32_t len)
 		int k = 4 * (h.weight - i) + c->scale;
 		if (d == 0)
 			continue;
-		if (k > 38) {
+		if (k >= c->precision || (k >= 0 && d >= pow10_128[c->precision - k])) { /* before the int128 overflows */
 			c->why = "numeric value does not fit its declared precision";
 			return false;
 		}
@@ -405,6 +410,299 @@ dec_numeric_decimal(copydec_col *c, idx_t row, const uint8_t *p, int32_t len)
 	return true;
 }
 
+/* ---- staged text forms of values nested in LIST/STRUCT --------------------- */
+
+/* An interval as text DuckDB's cast reads back exactly (months, days, microseconds kept apart). */
+static bool
+dec_interval_text(copydec_col *c, idx_t row, const uint8_t *p, int32_t len)
+{
+	char tmp[96];
+	int n;
+	WANT_LEN(16);
+	int64_t micros = (int64_t)rd64(p);
+	int32_t days = (int32_t)rd32(p + 8), months = (int32_t)rd32(p + 12);
+	if (micros == INT64_MIN) /* its digits do not parse as a BIGINT: two terms that add up */
+		n = snprintf(tmp, sizeof(tmp), "%d months %d days -9223372036854775807 microseconds -1 microseconds",
+			     (int)months, (int)days);
+	else
+		n = snprintf(tmp, sizeof(tmp), "%d months %d days %lld microseconds", (int)months, (int)days,
+			     (long long)micros);
+	duckdb_vector_assign_string_element_len(c->vec, row, tmp, (idx_t)n);
+	return true;
+}
+
+/* A timetz as HH:MM:SS.ffffff+HH:MM:SS (the offset to the second, east of UTC, as DuckDB reads it). */
+static bool
+dec_timetz_text(copydec_col *c, idx_t row, const uint8_t *p, int32_t len)
+{
+	char tmp[48];
+	WANT_LEN(12);
+	int64_t micros = (int64_t)rd64(p);
+	int32_t east = -(int32_t)rd32(p + 8);
+	if (micros < 0 || micros > INT64_C(86400000000) || east < -57599 || east > 57599) {
+		c->why = "timetz out of range";
+		return false;
+	}
+	uint32_t off = (uint32_t)(east < 0 ? -east : east);
+	int n = snprintf(tmp, sizeof(tmp), "%02d:%02d:%02d.%06d%c%02u:%02u:%02u", (int)(micros / 3600000000),
+			 (int)(micros / 60000000 % 60), (int)(micros / 1000000 % 60), (int)(micros % 1000000),
+			 east < 0 ? '-' : '+', off / 3600, off / 60 % 60, off % 60);
+	duckdb_vector_assign_string_element_len(c->vec, row, tmp, (idx_t)n);
+	return true;
+}
+
+/* ---- enums ------------------------------------------------------------------ */
+
+int
+copydec_enum_width(int nlabels)
+{
+	/* DuckDB: UTINYINT up to 255 labels, USMALLINT up to 65535, else UINTEGER */
+	return nlabels <= 255 ? 1 : nlabels <= 65535 ? 2 : 4;
+}
+
+static inline uint32_t
+label_hash(const uint8_t *p, size_t n)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+/* The binary send format of an enum is its label: looked up in a table built once. */
+static bool
+dec_enum(copydec_col *c, idx_t row, const uint8_t *p, int32_t len)
+{
+	uint32_t i = label_hash(p, (size_t)len) & c->mask;
+	for (;; i = (i + 1) & c->mask) {
+		uint32_t s = c->slots[i];
+		if (s == 0) {
+			snprintf(c->whybuf, sizeof(c->whybuf), "enum label \"%.*s\" is not in the catalog read at the start",
+				 len > 64 ? 64 : (int)len, (const char *)p);
+			c->why = c->whybuf;
+			return false;
+		}
+		if (c->label_len[s - 1] == (size_t)len && memcmp(c->labels[s - 1], p, (size_t)len) == 0) {
+			if (c->width == 1)
+				((uint8_t *)c->data)[row] = (uint8_t)(s - 1);
+			else if (c->width == 2)
+				((uint16_t *)c->data)[row] = (uint16_t)(s - 1);
+			else
+				((uint32_t *)c->data)[row] = s - 1;
+			return true;
+		}
+	}
+}
+
+/* ---- NULLs ------------------------------------------------------------------ */
+
+static void
+null_plain(copydec_col *c, idx_t row)
+{
+	duckdb_validity_set_row_invalid(c->validity, row);
+}
+
+static void
+null_interval_struct(copydec_col *c, idx_t row)
+{
+	duckdb_validity_set_row_invalid(c->validity, row);
+	for (int k = 0; k < 3; k++)
+		duckdb_validity_set_row_invalid(c->child_validity[k], row);
+}
+
+/* A NULL STRUCT has NULL fields: the Parquet writer reads the fields of NULL rows. */
+static void
+null_struct(copydec_col *c, idx_t row)
+{
+	duckdb_validity_set_row_invalid(c->validity, row);
+	for (int k = 0; k < c->nkids; k++)
+		c->kids[k].null_fn(&c->kids[k], row);
+}
+
+/* A NULL LIST points at no child entry. */
+static void
+null_list(copydec_col *c, idx_t row)
+{
+	duckdb_list_entry *e = (duckdb_list_entry *)c->data + row;
+	duckdb_validity_set_row_invalid(c->validity, row);
+	e->offset = c->used;
+	e->length = 0;
+}
+
+/* ---- nested vectors --------------------------------------------------------- */
+
+/* Point a node and its kids at vec (after a chunk starts, or after a LIST's child grew). */
+static void
+bind_node(copydec_col *c, duckdb_vector vec)
+{
+	c->vec = vec;
+	c->data = duckdb_vector_get_data(vec);
+	duckdb_vector_ensure_validity_writable(vec);
+	c->validity = duckdb_vector_get_validity(vec);
+	if (c->dec == DEC_INTERVAL_STRUCT)
+		for (int k = 0; k < 3; k++) {
+			duckdb_vector child = duckdb_struct_vector_get_child(vec, (idx_t)k);
+			c->child[k] = duckdb_vector_get_data(child);
+			duckdb_vector_ensure_validity_writable(child);
+			c->child_validity[k] = duckdb_vector_get_validity(child);
+		}
+	else if (c->dec == DEC_STRUCT)
+		for (int k = 0; k < c->nkids; k++)
+			bind_node(&c->kids[k], duckdb_struct_vector_get_child(vec, (idx_t)k));
+	else if (c->dec == DEC_LIST)
+		bind_node(&c->kids[0], duckdb_list_vector_get_child(vec));
+}
+
+/* A new chunk: every LIST's child starts empty. */
+static void
+reset_node(copydec_col *c)
+{
+	c->used = 0;
+	c->cap = 0;
+	for (int k = 0; k < c->nkids; k++)
+		reset_node(&c->kids[k]);
+}
+
+/* Make room for need child entries of the LIST c (amortised: the capacity doubles). */
+static bool
+list_grow(copydec_col *c, idx_t need)
+{
+	idx_t cap = c->cap * 2;
+	if (cap < need)
+		cap = need;
+	if (cap < 1024)
+		cap = 1024;
+	if (duckdb_list_vector_reserve(c->vec, cap) != DuckDBSuccess) {
+		c->why = "cannot reserve memory for a LIST";
+		return false;
+	}
+	c->cap = cap;
+	bind_node(&c->kids[0], duckdb_list_vector_get_child(c->vec));
+	return true;
+}
+
+/*
+ * A PostgreSQL array: int32 ndim, int32 has-NULL flag, element oid, per
+ * dimension (int32 size, int32 lower bound), then the elements in row-major
+ * order, each length-prefixed (-1 is NULL).  n dimensions fill n levels of
+ * LIST entries; an empty array (ndim 0) is an empty LIST.  Lower bounds are
+ * not kept (a LIST starts at 1).
+ */
+static bool
+dec_array(copydec_col *c, idx_t row, const uint8_t *p, int32_t len)
+{
+	const uint8_t *q, *end = p + len;
+	copydec_col *level = c;
+	uint64_t count = 1;
+	idx_t pos = row;
+
+	if (len < 12)
+		goto bad;
+	int32_t ndim = (int32_t)rd32(p);
+	if (ndim == 0) {
+		duckdb_list_entry *e = (duckdb_list_entry *)c->data + row;
+		e->offset = c->used;
+		e->length = 0;
+		return true;
+	}
+	if (ndim != c->ndim) {
+		if (ndim < 0 || ndim > 6)
+			goto bad;
+		snprintf(c->whybuf, sizeof(c->whybuf),
+			 "an array value has %d dimension%s where the column's type (DuckDB LIST nesting) has %d",
+			 (int)ndim, ndim == 1 ? "" : "s", c->ndim);
+		c->why = c->whybuf;
+		return false;
+	}
+	if (len < 12 + 8 * ndim)
+		goto bad;
+	q = p + 12 + 8 * ndim;
+	for (int k = 0; k < ndim; k++) {
+		int32_t n = (int32_t)rd32(p + 12 + 8 * k);
+		if (n < 0)
+			goto bad;
+		uint64_t total = count * (uint64_t)n;
+		if (total > (uint64_t)(end - q) / 4) /* every element takes at least its length word */
+			goto bad;
+		idx_t base = level->used, need = base + (idx_t)total;
+		if (need > level->cap && !list_grow(level, need))
+			return false;
+		duckdb_list_entry *e = (duckdb_list_entry *)level->data + pos;
+		for (uint64_t j = 0; j < count; j++) {
+			e[j].offset = base + j * (uint64_t)n;
+			e[j].length = (uint64_t)n;
+		}
+		level->used = need;
+		duckdb_list_vector_set_size(level->vec, need);
+		pos = base;
+		count = total;
+		level = &level->kids[0];
+	}
+	/* level is now the element */
+	for (uint64_t i = 0; i < count; i++) {
+		if (end - q < 4)
+			goto bad;
+		int32_t flen = (int32_t)rd32(q);
+		q += 4;
+		if (flen == -1) {
+			level->null_fn(level, pos + i);
+			continue;
+		}
+		if (flen < 0 || flen > end - q)
+			goto bad;
+		if (!level->fn(level, pos + i, q, flen)) {
+			c->why = level->why;
+			return false;
+		}
+		q += flen;
+	}
+	if (q != end)
+		goto bad;
+	return true;
+bad:
+	c->why = "malformed array";
+	return false;
+}
+
+/* A composite (record_send): int32 field count, then per field its type oid, length and value. */
+static bool
+dec_record(copydec_col *c, idx_t row, const uint8_t *p, int32_t len)
+{
+	const uint8_t *q = p + 4, *end = p + len;
+	if (len < 4)
+		goto bad;
+	if ((int32_t)rd32(p) != c->nkids) {
+		snprintf(c->whybuf, sizeof(c->whybuf), "a composite value has %d fields, the catalog %d",
+			 (int)(int32_t)rd32(p), c->nkids);
+		c->why = c->whybuf;
+		return false;
+	}
+	for (int k = 0; k < c->nkids; k++) {
+		copydec_col *f = &c->kids[k];
+		if (end - q < 8)
+			goto bad;
+		int32_t flen = (int32_t)rd32(q + 4);
+		q += 8;
+		if (flen == -1) {
+			f->null_fn(f, row);
+			continue;
+		}
+		if (flen < 0 || flen > end - q)
+			goto bad;
+		if (!f->fn(f, row, q, flen)) {
+			c->why = f->why;
+			return false;
+		}
+		q += flen;
+	}
+	if (q != end)
+		goto bad;
+	return true;
+bad:
+	c->why = "malformed composite";
+	return false;
+}
+
 static const copydec_fn decoders[DEC__COUNT] = {
 	[DEC_BOOL] = dec_bool,
 	[DEC_INT2] = dec_int2,
@@ -428,7 +726,78 @@ static const copydec_fn decoders[DEC__COUNT] = {
 	[DEC_UUID] = dec_uuid,
 	[DEC_JSONB] = dec_jsonb,
 	[DEC_INTERVAL_STRUCT] = dec_interval_struct,
+	[DEC_INTERVAL_TEXT] = dec_interval_text,
+	[DEC_TIMETZ_TEXT] = dec_timetz_text,
+	[DEC_ENUM] = dec_enum,
+	[DEC_LIST] = dec_array,
+	[DEC_STRUCT] = dec_record,
 };
+
+/* Build the decoder of a value of type ty (NULL: the scalar dec, p, s). */
+static void
+node_init(copydec_col *c, pg2md_dec dec, int p, int s, const pg2md_type *ty, bool staged, bool nested,
+	  int64_t *lossy_to)
+{
+	c->dec = catalog_effective_dec(dec, staged, nested);
+	c->fn = decoders[c->dec];
+	c->null_fn = c->dec == DEC_INTERVAL_STRUCT ? null_interval_struct : null_plain;
+	c->precision = p;
+	c->scale = s;
+	c->lossy_to = lossy_to;
+	if (!ty)
+		return;
+	if (c->dec == DEC_LIST) {
+		copydec_col *level = c;
+		c->ndim = ty->ndim;
+		for (int k = 0; k < ty->ndim; k++) {
+			level->dec = DEC_LIST;
+			level->null_fn = null_list;
+			level->lossy_to = lossy_to;
+			level->kids = xcalloc(1, sizeof(copydec_col));
+			level->nkids = 1;
+			level = &level->kids[0];
+		}
+		node_init(level, ty->elem->dec, ty->elem->precision, ty->elem->scale,
+			  ty->elem->dec >= DEC_ENUM ? ty->elem : NULL, staged, true, lossy_to);
+	} else if (c->dec == DEC_STRUCT) {
+		c->null_fn = null_struct;
+		c->nkids = ty->nfields;
+		c->kids = xcalloc((size_t)ty->nfields + 1, sizeof(copydec_col));
+		for (int k = 0; k < ty->nfields; k++) {
+			const pg2md_type *f = &ty->fields[k];
+			node_init(&c->kids[k], f->dec, f->precision, f->scale, f->dec >= DEC_ENUM ? f : NULL, staged, true,
+				  lossy_to);
+		}
+	} else if (c->dec == DEC_ENUM) {
+		uint32_t size = 16;
+		while (size < 2u * (uint32_t)ty->nlabels)
+			size *= 2;
+		c->mask = size - 1;
+		c->slots = xcalloc(size, sizeof(uint32_t));
+		c->labels = (const char *const *)ty->labels;
+		c->nlabels = ty->nlabels;
+		c->label_len = xcalloc((size_t)ty->nlabels + 1, sizeof(size_t));
+		c->width = copydec_enum_width(ty->nlabels);
+		for (int k = 0; k < ty->nlabels; k++) {
+			c->label_len[k] = strlen(ty->labels[k]);
+			uint32_t i = label_hash((const uint8_t *)ty->labels[k], c->label_len[k]) & c->mask;
+			while (c->slots[i])
+				i = (i + 1) & c->mask;
+			c->slots[i] = (uint32_t)k + 1;
+		}
+	}
+}
+
+static void
+node_release(copydec_col *c)
+{
+	buf_release(&c->scratch);
+	for (int k = 0; k < c->nkids; k++)
+		node_release(&c->kids[k]);
+	free(c->kids);
+	free(c->slots);
+	free(c->label_len);
+}
 
 void
 copydec_init(copydec *d, const pg2md_table *t, bool staged)
@@ -438,13 +807,8 @@ copydec_init(copydec *d, const pg2md_table *t, bool staged)
 	d->ncols = t->ncols;
 	d->cols = xcalloc((size_t)t->ncols + 1, sizeof(copydec_col));
 	for (int i = 0; i < t->ncols; i++) {
-		copydec_col *c = &d->cols[i];
-		c->dec = t->cols[i].dec;
-		if (staged && c->dec == DEC_INTERVAL)
-			c->dec = DEC_INTERVAL_STRUCT;
-		c->fn = decoders[c->dec];
-		c->precision = t->cols[i].precision;
-		c->scale = t->cols[i].scale;
+		const pg2md_column *col = &t->cols[i];
+		node_init(&d->cols[i], col->dec, col->precision, col->scale, col->type, staged, false, &d->cols[i].lossy);
 	}
 }
 
@@ -452,7 +816,7 @@ void
 copydec_release(copydec *d)
 {
 	for (int i = 0; i < d->ncols; i++)
-		buf_release(&d->cols[i].scratch);
+		node_release(&d->cols[i]);
 	free(d->cols);
 	d->cols = NULL;
 }
@@ -461,18 +825,8 @@ void
 copydec_bind_chunk(copydec *d, duckdb_data_chunk chunk)
 {
 	for (int i = 0; i < d->ncols; i++) {
-		copydec_col *c = &d->cols[i];
-		c->vec = duckdb_data_chunk_get_vector(chunk, (idx_t)i);
-		c->data = duckdb_vector_get_data(c->vec);
-		duckdb_vector_ensure_validity_writable(c->vec);
-		c->validity = duckdb_vector_get_validity(c->vec);
-		if (c->dec == DEC_INTERVAL_STRUCT)
-			for (int k = 0; k < 3; k++) {
-				duckdb_vector child = duckdb_struct_vector_get_child(c->vec, (idx_t)k);
-				c->child[k] = duckdb_vector_get_data(child);
-				duckdb_vector_ensure_validity_writable(child);
-				c->child_validity[k] = duckdb_vector_get_validity(child);
-			}
+		bind_node(&d->cols[i], duckdb_data_chunk_get_vector(chunk, (idx_t)i));
+		reset_node(&d->cols[i]);
 	}
 }
 
@@ -514,10 +868,7 @@ copydec_feed(copydec *d, const pg2md_table *t, const uint8_t *msg, int32_t len, 
 			int32_t flen = (int32_t)rd32(msg + pos);
 			pos += 4;
 			if (flen == -1) {
-				duckdb_validity_set_row_invalid(c->validity, r);
-				if (c->dec == DEC_INTERVAL_STRUCT)
-					for (int k = 0; k < 3; k++)
-						duckdb_validity_set_row_invalid(c->child_validity[k], r);
+				c->null_fn(c, r);
 				continue;
 			}
 			if (flen < 0 || flen > len - pos)

@@ -21,9 +21,18 @@
 
 typedef struct copydec_col copydec_col;
 typedef bool (*copydec_fn)(copydec_col *c, idx_t row, const uint8_t *p, int32_t len);
+typedef void (*copydec_null_fn)(copydec_col *c, idx_t row);
 
+/*
+ * One decoder per column, chosen once.  Enums, arrays and composites are a
+ * tree of them (the element of a LIST, the fields of a STRUCT): a LIST of n
+ * dimensions is n nodes, each the only kid of the one above, then the
+ * element.  A NULL is written by null_fn, which keeps nested vectors
+ * consistent (a NULL STRUCT has NULL fields, a NULL LIST an empty entry).
+ */
 struct copydec_col {
 	copydec_fn fn;
+	copydec_null_fn null_fn;
 	pg2md_dec dec;
 	int precision, scale;
 	duckdb_vector vec; /* current output chunk's vector */
@@ -33,7 +42,22 @@ struct copydec_col {
 	uint64_t *validity;
 	pg2md_buf scratch; /* numeric text rendering */
 	int64_t lossy;     /* values that could not be represented (NaN in DECIMAL) */
-	const char *why;   /* last decode failure, static text */
+	int64_t *lossy_to; /* where this node counts them: its column's lossy */
+	const char *why;   /* last decode failure: static text or whybuf */
+	char whybuf[160];
+	/* nested */
+	copydec_col *kids; /* DEC_STRUCT: the fields; DEC_LIST: kids[0], the next level or the element */
+	int nkids;
+	int ndim;          /* DEC_LIST, top level: dimensions a non-empty value must have */
+	idx_t used;        /* DEC_LIST: child entries written in this chunk */
+	idx_t cap;         /* DEC_LIST: child entries reserved in this chunk */
+	/* DEC_ENUM: open-addressing table of label -> index + 1 */
+	uint32_t *slots;
+	uint32_t mask;
+	int width;         /* bytes of DuckDB's ENUM index: 1, 2 or 4 */
+	const char *const *labels;
+	size_t *label_len;
+	int nlabels;
 };
 
 typedef struct copydec {
@@ -58,6 +82,9 @@ void copydec_bind_chunk(copydec *d, duckdb_data_chunk chunk);
  */
 pg2md_code copydec_feed(copydec *d, const pg2md_table *t, const uint8_t *msg, int32_t len, int32_t *off,
 			idx_t *row, idx_t capacity, pg2md_error *err);
+
+/* Bytes of the index DuckDB uses for an ENUM of n labels (its internal type). */
+int copydec_enum_width(int nlabels);
 
 /* Render a binary numeric as PostgreSQL's text (exposed for tests). */
 bool copydec_numeric_text(pg2md_buf *out, const uint8_t *p, int32_t len);

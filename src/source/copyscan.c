@@ -29,10 +29,12 @@ typedef struct scan_state {
 	bool done;
 } scan_state;
 
+/* The DuckDB type a decoder writes (see catalog_effective_dec). */
 static duckdb_logical_type
-scan_logical_type(const pg2md_column *c, bool staged)
+logical_type_of(pg2md_dec dec, int precision, int scale, const pg2md_type *ty, bool staged, bool nested)
 {
-	if (staged && c->dec == DEC_INTERVAL) {
+	switch (catalog_effective_dec(dec, staged, nested)) {
+	case DEC_INTERVAL_STRUCT: {
 		duckdb_logical_type m[3] = {duckdb_create_logical_type(DUCKDB_TYPE_INTEGER),
 					    duckdb_create_logical_type(DUCKDB_TYPE_INTEGER),
 					    duckdb_create_logical_type(DUCKDB_TYPE_BIGINT)};
@@ -42,7 +44,30 @@ scan_logical_type(const pg2md_column *c, bool staged)
 			duckdb_destroy_logical_type(&m[i]);
 		return st;
 	}
-	switch (c->dec) {
+	case DEC_LIST: {
+		const pg2md_type *e = ty->elem;
+		duckdb_logical_type lt = logical_type_of(e->dec, e->precision, e->scale, e, staged, true);
+		for (int k = 0; k < ty->ndim; k++) {
+			duckdb_logical_type outer = duckdb_create_list_type(lt);
+			duckdb_destroy_logical_type(&lt);
+			lt = outer;
+		}
+		return lt;
+	}
+	case DEC_STRUCT: {
+		duckdb_logical_type *m = xcalloc((size_t)ty->nfields, sizeof(duckdb_logical_type));
+		for (int k = 0; k < ty->nfields; k++) {
+			const pg2md_type *f = &ty->fields[k];
+			m[k] = logical_type_of(f->dec, f->precision, f->scale, f, staged, true);
+		}
+		duckdb_logical_type st =
+			duckdb_create_struct_type(m, (const char **)ty->field_names, (idx_t)ty->nfields);
+		for (int k = 0; k < ty->nfields; k++)
+			duckdb_destroy_logical_type(&m[k]);
+		free(m);
+		return st;
+	}
+	case DEC_ENUM: return duckdb_create_enum_type((const char **)ty->labels, (idx_t)ty->nlabels);
 	case DEC_BOOL: return duckdb_create_logical_type(DUCKDB_TYPE_BOOLEAN);
 	case DEC_INT2: return duckdb_create_logical_type(DUCKDB_TYPE_SMALLINT);
 	case DEC_INT4: return duckdb_create_logical_type(DUCKDB_TYPE_INTEGER);
@@ -50,7 +75,7 @@ scan_logical_type(const pg2md_column *c, bool staged)
 	case DEC_OID: return duckdb_create_logical_type(DUCKDB_TYPE_UINTEGER);
 	case DEC_FLOAT4: return duckdb_create_logical_type(DUCKDB_TYPE_FLOAT);
 	case DEC_FLOAT8: case DEC_NUMERIC_DOUBLE: return duckdb_create_logical_type(DUCKDB_TYPE_DOUBLE);
-	case DEC_NUMERIC_DECIMAL: return duckdb_create_decimal_type((uint8_t)c->precision, (uint8_t)c->scale);
+	case DEC_NUMERIC_DECIMAL: return duckdb_create_decimal_type((uint8_t)precision, (uint8_t)scale);
 	case DEC_BYTEA: return duckdb_create_logical_type(DUCKDB_TYPE_BLOB);
 	case DEC_DATE: return duckdb_create_logical_type(DUCKDB_TYPE_DATE);
 	case DEC_TIME: return duckdb_create_logical_type(DUCKDB_TYPE_TIME);
@@ -61,6 +86,12 @@ scan_logical_type(const pg2md_column *c, bool staged)
 	case DEC_UUID: return duckdb_create_logical_type(DUCKDB_TYPE_UUID);
 	default: return duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR);
 	}
+}
+
+static duckdb_logical_type
+scan_logical_type(const pg2md_column *c, bool staged)
+{
+	return logical_type_of(c->dec, c->precision, c->scale, c->type, staged, false);
 }
 
 static void
