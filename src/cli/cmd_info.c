@@ -1,7 +1,8 @@
 /*
  * cmd_info.c — `pg2md info`: what pg2md would do and what it has done.
  *
- * Four parts, as text or (--json) one JSON document:
+ * Five parts, as text or (--json) one JSON document:
+ *   running   a run in progress, from its status.json (pid still alive)
  *   settings  every resolved key, its value (secrets already masked by the
  *             config as ********) and where it came from (FILE:LINE, an
  *             environment variable, a --flag, default)
@@ -25,6 +26,7 @@
 #include "cli/cli.h"
 #include "dest/duck.h"
 #include "stage/package.h"
+#include "stage/progress.h"
 #include "stage/trace.h"
 #include "util/buf.h"
 #include "util/humanize.h"
@@ -282,9 +284,40 @@ last_run_json(const pg2md_config *cfg)
 
 /* ---- output ---------------------------------------------------------------------------- */
 
+/* "running: pid 123 since …, extracting: 3/24 tables done, 1.2 M rows, 140 MB, 310 k rows/s (as of …)" */
+static void
+print_running(json_t *st)
+{
+	char a[32], b[32], c[32];
+	const char *stage = json_string_value(json_object_get(st, "stage"));
+	json_t *running = json_object_get(st, "running_tables"), *v;
+	size_t i;
+
+	printf("running: pid %lld since %s, load %s\n", (long long)json_integer_value(json_object_get(st, "pid")),
+	       json_string_value(json_object_get(st, "started_at")),
+	       json_string_value(json_object_get(st, "load_id")) ? json_string_value(json_object_get(st, "load_id")) : "-");
+	printf("  %s: %lld/%lld tables extracted, %s rows, %s read, %s rows/s",
+	       stage && strcmp(stage, "extract") == 0 ? "extracting" : "extracted, now normalizing and loading",
+	       (long long)json_integer_value(json_object_get(st, "tables_done")),
+	       (long long)json_integer_value(json_object_get(st, "tables_total")),
+	       human_count(a, sizeof(a), (double)json_integer_value(json_object_get(st, "rows"))),
+	       human_bytes(b, sizeof(b), (double)json_integer_value(json_object_get(st, "bytes"))),
+	       human_count(c, sizeof(c), json_number_value(json_object_get(st, "rows_per_second"))));
+	if (json_is_number(json_object_get(st, "eta_seconds")))
+		printf(", about %s left", human_seconds(a, sizeof(a), json_number_value(json_object_get(st, "eta_seconds"))));
+	printf(" (as of %s)\n", json_string_value(json_object_get(st, "updated_at")));
+	if (json_array_size(running) > 0) {
+		printf("  copying:");
+		json_array_foreach(running, i, v)
+			printf("%s \"%s\"", i ? "," : "", json_string_value(v));
+		putchar('\n');
+	}
+	putchar('\n');
+}
+
 static void
 print_text(const pg2md_config *cfg, const pg2md_provenance **sorted, json_t *pending, int loaded, json_t *loads,
-	   const char *loads_note, json_t *last)
+	   const char *loads_note, json_t *last, json_t *running)
 {
 	int keyw = 0, valw = 0;
 	size_t i;
@@ -293,6 +326,8 @@ print_text(const pg2md_config *cfg, const pg2md_provenance **sorted, json_t *pen
 
 	printf("pipeline \"%s\", project \"%s\"\n", cfg->pipeline_name, cfg->project_dir);
 	printf("pipeline folder \"%s/%s\"\n\n", cfg->pipelines_dir, cfg->pipeline_name);
+	if (running)
+		print_running(running);
 
 	printf("settings (%d, secrets shown as ********):\n", cfg->n_prov);
 	for (int k = 0; k < cfg->n_prov; k++) {
@@ -383,7 +418,7 @@ cmd_info(cli_opts *opts)
 	int code, loaded = 0;
 	pg2md_config *cfg;
 	const pg2md_provenance **sorted;
-	json_t *pending, *loads, *last;
+	json_t *pending, *loads, *last, *running;
 	char *loads_note = NULL;
 
 	if (opts->nargs > 0) {
@@ -402,6 +437,7 @@ cmd_info(cli_opts *opts)
 	pending = pending_json(cfg, &loaded);
 	loads = loads_json(cfg, &loads_note);
 	last = last_run_json(cfg);
+	running = progress_status_running(cfg);
 
 	if (opts->json) {
 		json_t *doc = json_object();
@@ -410,6 +446,7 @@ cmd_info(cli_opts *opts)
 		char *pd = pkg_pipeline_dir(cfg);
 		json_object_set_new(doc, "pipeline_dir", json_string(pd));
 		free(pd);
+		json_object_set(doc, "running", running ? running : json_null());
 		json_object_set_new(doc, "settings", settings_json(cfg, sorted));
 		json_object_set(doc, "pending_packages", pending);
 		json_object_set_new(doc, "loaded_packages", json_integer(loaded));
@@ -427,11 +464,12 @@ cmd_info(cli_opts *opts)
 		free(text);
 		json_decref(doc);
 	} else {
-		print_text(cfg, sorted, pending, loaded, loads, loads_note, last);
+		print_text(cfg, sorted, pending, loaded, loads, loads_note, last, running);
 	}
 	json_decref(pending);
 	json_decref(loads);
 	json_decref(last);
+	json_decref(running);
 	free(loads_note);
 	free(sorted);
 	pg2md_config_free(cfg);

@@ -1,15 +1,34 @@
 /*
  * cmd_run.c — `pg2md run`, `extract`, `normalize`, `load`: run the pipeline
- * stages and print the run summary a person reads at a glance.
+ * stages and print the run summary a person reads at a glance; then what
+ * production needs after a run: the metrics file ([runtime] metrics_file) and,
+ * when the run failed, the [runtime] on_failure command, run with the error in
+ * its environment and every secret taken out of it.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/metrics.h"
 #include "stage/pipeline.h"
+#include "stage/progress.h"
 #include "stage/trace.h"
+#include "util/buf.h"
 #include "util/humanize.h"
+#include "util/log.h"
+
+extern char **environ;
+
+#define HOOK_TIMEOUT_SECONDS 60
 
 void
 print_summary(FILE *f, const struct pg2md_trace *t, int stages)
@@ -66,6 +85,149 @@ print_summary(FILE *f, const struct pg2md_trace *t, int stages)
 			(long long)lossy, lossy == 1 ? "" : "s");
 }
 
+/* ---- the on_failure command ------------------------------------------------------- */
+
+/* Variables whose name says they hold a secret: dlt's credentials, tokens, passwords. */
+static bool
+secret_name(const char *var)
+{
+	static const char *const words[] = {"PASSWORD", "PASSWD", "TOKEN", "SECRET", "CREDENTIALS", NULL};
+	char name[256];
+	size_t n = 0;
+	for (; var[n] && var[n] != '=' && n < sizeof(name) - 1; n++)
+		name[n] = (char)(var[n] >= 'a' && var[n] <= 'z' ? var[n] - 'a' + 'A' : var[n]);
+	name[n] = '\0';
+	for (int i = 0; words[i]; i++)
+		if (strstr(name, words[i]))
+			return true;
+	return false;
+}
+
+/* Values that hold a secret whatever the name: a URL with a password, libpq's password=, the configured secrets. */
+static bool
+secret_value(const char *value, const pg2md_config *cfg)
+{
+	const char *scheme = strstr(value, "://");
+	if (scheme) {
+		const char *auth = scheme + 3, *at = strchr(auth, '@'), *slash = strchr(auth, '/');
+		if (at && (!slash || at < slash) && memchr(auth, ':', (size_t)(at - auth)))
+			return true;
+	}
+	if (strcasestr(value, "password=") || strcasestr(value, "motherduck_token="))
+		return true;
+	if (cfg->pg_password && strlen(cfg->pg_password) >= 4 && strstr(value, cfg->pg_password))
+		return true;
+	if (cfg->md_token && strlen(cfg->md_token) >= 4 && strstr(value, cfg->md_token))
+		return true;
+	return false;
+}
+
+static bool
+hook_name(const char *var)
+{
+	return strncmp(var, "PG2MD_ERROR", 11) == 0 || strncmp(var, "PG2MD_EXIT_CODE=", 16) == 0 ||
+	       strncmp(var, "PG2MD_PIPELINE=", 15) == 0 || strncmp(var, "PG2MD_STAGE=", 12) == 0 ||
+	       strncmp(var, "PG2MD_LOAD_ID=", 14) == 0 || strncmp(var, "PG2MD_DATASET=", 14) == 0 ||
+	       strncmp(var, "PG2MD_PROJECT_DIR=", 18) == 0;
+}
+
+/*
+ * Run [runtime] on_failure with /bin/sh -c, its output on our stderr, stdin
+ * from /dev/null, in its own process group, given at most
+ * HOOK_TIMEOUT_SECONDS (PG2MD_ON_FAILURE_TIMEOUT overrides) before it and
+ * its children are stopped.  Its environment is ours without any secret, plus
+ * PG2MD_ERROR, PG2MD_ERROR_DETAIL, PG2MD_ERROR_HINT, PG2MD_EXIT_CODE,
+ * PG2MD_PIPELINE, PG2MD_DATASET, PG2MD_PROJECT_DIR, PG2MD_STAGE, PG2MD_LOAD_ID.
+ */
+static void
+run_on_failure(const pg2md_config *cfg, const pg2md_trace *t, const pg2md_error *err, const char *stage)
+{
+	int n = 0, timeout = HOOK_TIMEOUT_SECONDS, status = 0;
+	char **envp;
+	const char *tv = getenv("PG2MD_ON_FAILURE_TIMEOUT");
+	pid_t pid;
+	double deadline;
+	bool done = false;
+
+	if (tv && atoi(tv) > 0)
+		timeout = atoi(tv);
+	for (char **e = environ; *e; e++)
+		n++;
+	envp = xcalloc((size_t)n + 16, sizeof(char *));
+	n = 0;
+	for (char **e = environ; *e; e++) {
+		const char *eq = strchr(*e, '=');
+		if (!eq || secret_name(*e) || secret_value(eq + 1, cfg) || hook_name(*e))
+			continue;
+		envp[n++] = *e;
+	}
+	/* a run's error, detail and hint never hold a secret (DESIGN §1) */
+	envp[n++] = xasprintf("PG2MD_ERROR=%s", err->msg);
+	if (err->detail[0])
+		envp[n++] = xasprintf("PG2MD_ERROR_DETAIL=%s", err->detail);
+	if (err->hint[0])
+		envp[n++] = xasprintf("PG2MD_ERROR_HINT=%s", err->hint);
+	envp[n++] = xasprintf("PG2MD_EXIT_CODE=%d", (int)err->code);
+	envp[n++] = xasprintf("PG2MD_PIPELINE=%s", cfg->pipeline_name);
+	envp[n++] = xasprintf("PG2MD_DATASET=%s", cfg->dataset_name);
+	envp[n++] = xasprintf("PG2MD_PROJECT_DIR=%s", cfg->project_dir);
+	envp[n++] = xasprintf("PG2MD_STAGE=%s", stage);
+	envp[n++] = xasprintf("PG2MD_LOAD_ID=%s", t->load_id ? t->load_id : "");
+	envp[n] = NULL;
+
+	pg2md_info("running the on_failure command");
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid == 0) {
+		/* only async-signal-safe calls between fork and exec */
+		int devnull = open("/dev/null", O_RDONLY);
+		setpgid(0, 0);
+		if (devnull >= 0) {
+			dup2(devnull, STDIN_FILENO);
+			close(devnull);
+		}
+		dup2(STDERR_FILENO, STDOUT_FILENO);
+		signal(SIGPIPE, SIG_DFL);
+		execve("/bin/sh", (char *const[]){"sh", "-c", cfg->on_failure, NULL}, envp);
+		_exit(127);
+	}
+	if (pid < 0) {
+		fprintf(stderr, "pg2md: warning: could not run the on_failure command: %s\n", strerror(errno));
+		goto out;
+	}
+	setpgid(pid, pid); /* also here: no race with the child's own call */
+	deadline = now_seconds() + timeout;
+	while (!done) {
+		pid_t w = waitpid(pid, &status, WNOHANG);
+		if (w == pid || (w < 0 && errno != EINTR)) {
+			done = true;
+			break;
+		}
+		if (now_seconds() >= deadline)
+			break;
+		nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+	}
+	if (!done) {
+		fprintf(stderr, "pg2md: warning: the on_failure command did not finish within %d s; stopping it\n", timeout);
+		kill(-pid, SIGTERM);
+		deadline = now_seconds() + 5;
+		while (waitpid(pid, &status, WNOHANG) == 0 && now_seconds() < deadline)
+			nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+		kill(-pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "pg2md: warning: the on_failure command exited with status %d\n", WEXITSTATUS(status));
+	} else if (WIFSIGNALED(status)) {
+		fprintf(stderr, "pg2md: warning: the on_failure command was terminated by signal %d\n", WTERMSIG(status));
+	}
+out:
+	for (int i = 0; i < n; i++)
+		if (strncmp(envp[i], "PG2MD_", 6) == 0 && hook_name(envp[i]))
+			free(envp[i]);
+	free(envp);
+}
+
 static int
 run_stages(cli_opts *opts, int stages)
 {
@@ -77,7 +239,9 @@ run_stages(cli_opts *opts, int stages)
 	if (!cfg)
 		return code;
 	pg2md_error_init(&err);
+	cfg->progress = opts->progress;
 	pipeline_run(cfg, stages, &trace, &err);
+	progress_status_remove(cfg);
 	{
 		/* The trace is kept for `pg2md trace`, for failed runs too. */
 		pg2md_error terr;
@@ -94,6 +258,20 @@ run_stages(cli_opts *opts, int stages)
 	} else {
 		print_summary(stdout, &trace, stages);
 		code = 0;
+	}
+	fflush(stdout);
+	{
+		const char *failed = pg2md_failed(&err) ? metrics_failed_stage(&trace, stages) : NULL;
+		if (cfg->metrics_file) {
+			metrics_run mr = {cfg, &trace, &err, failed,
+					  !pg2md_failed(&err) && (stages & STAGE_LOAD) && !trace.note};
+			pg2md_error merr;
+			pg2md_error_init(&merr);
+			if (metrics_write(cfg->metrics_file, &mr, &merr))
+				fprintf(stderr, "pg2md: warning: %s\n", merr.msg);
+		}
+		if (failed && cfg->on_failure && cfg->on_failure[0])
+			run_on_failure(cfg, &trace, &err, failed);
 	}
 	pipeline_trace_release(&trace);
 	pg2md_config_free(cfg);

@@ -24,7 +24,12 @@
 	"  --write-disposition WD   replace, append or merge for every table\n"                        \
 	"  --direct                 stream into the destination without Parquet staging\n"           \
 	"  --staged                 stage Parquet load packages (the default)\n"                       \
-	"  --progress MODE          tty, log or none\n"
+	"  --progress MODE          tty (live display; the default on a terminal), log (a line every 5 s;\n" \
+	"                           the default otherwise) or none\n"                                      \
+	MONITOR_FLAGS
+
+#define MONITOR_FLAGS                                                                           \
+	"  --metrics-file FILE      write Prometheus metrics after the run ([runtime] metrics_file)\n"
 
 static const cli_command commands[] = {
 	{"run", cmd_run, "extract, normalize and load the configured tables",
@@ -36,9 +41,9 @@ static const cli_command commands[] = {
 	{"extract", cmd_extract, "extract the configured tables into a new load package",
 	 "usage: pg2md extract [OPTIONS]\n\noptions:\n" RUN_FLAGS COMMON_FLAGS},
 	{"normalize", cmd_normalize, "normalize the extracted load package",
-	 "usage: pg2md normalize [OPTIONS]\n\noptions:\n" COMMON_FLAGS},
+	 "usage: pg2md normalize [OPTIONS]\n\noptions:\n" MONITOR_FLAGS COMMON_FLAGS},
 	{"load", cmd_load, "load the pending load package into the destination",
-	 "usage: pg2md load [OPTIONS]\n\noptions:\n" COMMON_FLAGS},
+	 "usage: pg2md load [OPTIONS]\n\noptions:\n" MONITOR_FLAGS COMMON_FLAGS},
 	{"sql", cmd_sql, "run SQL against the destination and print the result",
 	 "usage: pg2md sql [OPTIONS] \"SQL\"\n\n"
 	 "Runs the statement on the destination (the local DuckDB file, or MotherDuck) and prints the\n"
@@ -149,7 +154,7 @@ int
 cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *opts)
 {
 	enum { O_PROJECT = 256, O_TABLES, O_WD, O_DEST, O_DATASET, O_PIPELINE, O_LOG, O_DIRECT, O_STAGED,
-	       O_PROGRESS, O_JSON, O_HTML, O_YES, O_FORCE };
+	       O_PROGRESS, O_JSON, O_HTML, O_YES, O_FORCE, O_METRICS };
 	static const struct option longopts[] = {
 		{"project-dir", required_argument, NULL, O_PROJECT},
 		{"tables", required_argument, NULL, O_TABLES},
@@ -161,6 +166,7 @@ cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *opts)
 		{"direct", no_argument, NULL, O_DIRECT},
 		{"staged", no_argument, NULL, O_STAGED},
 		{"progress", required_argument, NULL, O_PROGRESS},
+		{"metrics-file", required_argument, NULL, O_METRICS},
 		{"json", no_argument, NULL, O_JSON},
 		{"html", required_argument, NULL, O_HTML},
 		{"yes", no_argument, NULL, O_YES},
@@ -186,6 +192,7 @@ cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *opts)
 		case O_DIRECT: opts->flags.direct = 1; break;
 		case O_STAGED: opts->flags.direct = 0; break;
 		case O_PROGRESS: opts->progress = optarg; break;
+		case O_METRICS: opts->flags.metrics_file = optarg; break;
 		case O_JSON: opts->json = 1; break;
 		case O_HTML: opts->html = optarg; break;
 		case 'y': case O_YES: opts->yes = 1; break;

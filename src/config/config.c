@@ -1916,6 +1916,7 @@ apply_flags(loader *L, const pg2md_config_flags *flags)
 		{offsetof(pg2md_config_flags, dataset_name), "pipeline.dataset_name"},
 		{offsetof(pg2md_config_flags, pipeline_name), "pipeline.pipeline_name"},
 		{offsetof(pg2md_config_flags, log_level), "runtime.log_level"},
+		{offsetof(pg2md_config_flags, metrics_file), "runtime.metrics_file"},
 	};
 
 	if (flags == NULL)

@@ -119,6 +119,11 @@ typedef struct pg2md_config {
 	char *log_level;               /* default "WARNING" */
 	char *log_format;              /* "TEXT" (default) or "JSON" */
 	bool dlthub_telemetry;         /* accepted, never acted on */
+	char *metrics_file;            /* [runtime] metrics_file / --metrics-file: Prometheus text file written after each run */
+	char *on_failure;              /* [runtime] on_failure: shell command run when a run fails */
+
+	/* set by the command-line tool, not owned, not a config key */
+	const char *progress;          /* --progress: "tty", "log", "none"; NULL: tty on a terminal, else log */
 
 	/* [schema] / [normalize.parquet_normalizer] */
 	char *naming;                  /* "snake_case" (default) or "direct" */
@@ -143,6 +148,7 @@ typedef struct pg2md_config_flags {
 	const char *dataset_name;
 	const char *pipeline_name;
 	const char *log_level;
+	const char *metrics_file;
 	int direct;                    /* -1 not given, 0/1 */
 } pg2md_config_flags;
 

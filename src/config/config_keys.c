@@ -83,6 +83,8 @@ const config_key pg2md_config_keys[] = {
 	{"runtime.log_level", {NULL}, KT_LOGLEVEL, "WARNING", OFF(log_level), 0, 0, NULL, "--log-level"},
 	{"runtime.log_format", {NULL}, KT_LOGFORMAT, "TEXT", OFF(log_format), 0, 0, NULL, NULL},
 	{"runtime.dlthub_telemetry", {NULL}, KT_BOOL, "false", OFF(dlthub_telemetry), 0, 0, NULL, NULL},
+	{"runtime.metrics_file", {NULL}, KT_PATH, NULL, OFF(metrics_file), 0, 0, NULL, "--metrics-file"},
+	{"runtime.on_failure", {NULL}, KT_STRING, NULL, OFF(on_failure), KEY_EMPTY_OK, 0, NULL, NULL},
 
 	/* [schema], [normalize.parquet_normalizer] */
 	{"schema.naming", {NULL}, KT_CHOICE, "snake_case", OFF(naming), 0, 0, naming_choices, NULL},

@@ -36,6 +36,7 @@
 #include "stage/lock.h"
 #include "stage/package.h"
 #include "stage/plan.h"
+#include "stage/progress.h"
 #include "stage/state.h"
 #include "stage/task.h"
 #include "util/buf.h"
@@ -66,6 +67,7 @@ typedef struct run_ctx {
 	pthread_mutex_t lock;
 	int next_task;
 	int failed;
+	pg2md_progress *progress; /* reports while the workers run (progress.h) */
 } run_ctx;
 
 typedef struct worker {
@@ -319,6 +321,7 @@ worker_main(void *arg)
 		free(sql);
 		task->seconds = now_seconds() - task->started;
 		task->conn = NULL;
+		progress_task_done(rc->progress, task);
 		fault_point("extract:task_done");
 		if (!rc->direct && !pg2md_failed(&task->err)) {
 			char *path = xasprintf("%s/%s", rc->pkg_path, task->file);
@@ -366,6 +369,8 @@ run_workers(run_ctx *rc, int nworkers, pg2md_error *err)
 	pthread_mutex_init(&rc->lock, NULL);
 	rc->next_task = 0;
 	rc->failed = 0;
+	rc->progress = progress_start(&(progress_run){rc->cfg, rc->tasks, rc->ntasks, rc->tables, rc->ntables,
+						      &rc->lock, &rc->next_task, rc->load_id});
 	for (int i = 0; i < nworkers; i++) {
 		ws[i].id = i;
 		ws[i].rc = rc;
@@ -381,6 +386,8 @@ run_workers(run_ctx *rc, int nworkers, pg2md_error *err)
 	}
 	for (int i = 0; i < nworkers; i++)
 		pthread_join(ws[i].thread, NULL);
+	progress_stop(rc->progress);
+	rc->progress = NULL;
 	/* The first task in plan order that failed holds the root cause; a worker's own
 	 * failure (connection) otherwise. */
 	for (int i = 0; i < rc->ntasks && !pg2md_failed(err); i++)

@@ -1,0 +1,510 @@
+/*
+ * progress.c — the progress thread of an extraction: live display or log
+ * lines on stderr, and status.json for other processes (see progress.h).
+ *
+ * DESIGN.  The workers never wait for the reporter: the scan adds to its
+ * task's rows and bytes with relaxed atomic adds, a worker marks a task done
+ * with one atomic store (progress_task_done), and which tasks have started is
+ * read from the run's hand-out counter under the run's own lock once a tick.
+ * Everything else (per-table first-seen times, the smoothed rate, the lines
+ * drawn) belongs to the reporter thread alone.  The thread sleeps on a
+ * condition variable, so progress_stop() wakes it at once.
+ */
+#include "stage/progress.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "stage/package.h"
+#include "util/buf.h"
+#include "util/humanize.h"
+
+enum { MODE_NONE, MODE_LOG, MODE_TTY };
+
+#define TICK_SECONDS 1
+#define LOG_EVERY 5    /* ticks between log lines */
+#define STATUS_EVERY 2 /* ticks between status.json writes */
+#define TTY_MAX_TABLES 10
+
+typedef struct table_view {
+	int64_t rows, bytes;
+	int ntasks, started, done;
+	double first_seen; /* monotonic time the reporter first saw one of its tasks started; 0 = not yet */
+	double finished;   /* monotonic time it first saw every task done */
+} table_view;
+
+struct pg2md_progress {
+	progress_run run;
+	int mode;
+	int *done;               /* per task: 1 once finished (atomic) */
+	table_view *tv;          /* per table, reporter thread only */
+	char *status_path;
+	char started_at[32];     /* wall clock, ISO 8601 UTC */
+	double t0;               /* monotonic */
+	double last_t;
+	int64_t last_rows;
+	double rate;             /* rows/s, smoothed over a few seconds */
+	int tty_lines;           /* lines of the live display on screen */
+	bool json_log;
+
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stopping;
+};
+
+typedef struct totals {
+	int tables_done, tables_running;
+	int64_t rows, bytes;
+	double est_left;         /* rows still expected (from the catalog's estimates), < 0 unknown */
+} totals;
+
+static void
+iso_now(char *out, size_t n)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Read the counters and refresh the per-table view. */
+static void
+snapshot(pg2md_progress *p, double now, totals *t)
+{
+	const progress_run *r = &p->run;
+	int started;
+	bool known = true;
+
+	pthread_mutex_lock(r->lock);
+	started = *r->next_task;
+	pthread_mutex_unlock(r->lock);
+
+	for (int i = 0; i < r->ntables; i++) {
+		p->tv[i].rows = p->tv[i].bytes = 0;
+		p->tv[i].started = p->tv[i].done = 0;
+	}
+	for (int k = 0; k < r->ntasks; k++) {
+		const pg2md_task *task = &r->tasks[k];
+		table_view *v;
+		if (task->table_idx < 0 || task->table_idx >= r->ntables)
+			continue;
+		v = &p->tv[task->table_idx];
+		v->rows += __atomic_load_n(&task->rows, __ATOMIC_RELAXED);
+		v->bytes += __atomic_load_n(&task->bytes, __ATOMIC_RELAXED);
+		if (k < started)
+			v->started++;
+		if (__atomic_load_n(&p->done[k], __ATOMIC_ACQUIRE))
+			v->done++;
+	}
+	memset(t, 0, sizeof(*t));
+	t->est_left = 0;
+	for (int i = 0; i < r->ntables; i++) {
+		table_view *v = &p->tv[i];
+		double est = r->tables[i].est_rows;
+		t->rows += v->rows;
+		t->bytes += v->bytes;
+		if (v->done >= v->ntasks) {
+			t->tables_done++;
+			if (v->finished == 0)
+				v->finished = now;
+			continue;
+		}
+		if (v->started > 0) {
+			t->tables_running++;
+			if (v->first_seen == 0)
+				v->first_seen = now;
+		}
+		if (est > 0)
+			t->est_left += est > (double)v->rows ? est - (double)v->rows : 0;
+		else
+			known = false;
+	}
+	if (!known)
+		t->est_left = -1;
+
+	/* the rate: an exponential average over about five seconds */
+	if (now > p->last_t) {
+		double inst = (double)(t->rows - p->last_rows) / (now - p->last_t);
+		double a = 1.0 - exp(-(now - p->last_t) / 5.0);
+		p->rate = p->last_rows == 0 && p->rate == 0 ? inst : p->rate + a * (inst - p->rate);
+		p->last_t = now;
+		p->last_rows = t->rows;
+	}
+}
+
+static double
+table_rate(const table_view *v, double now)
+{
+	double end = v->finished > 0 ? v->finished : now;
+	return v->first_seen > 0 && end > v->first_seen ? (double)v->rows / (end - v->first_seen) : 0;
+}
+
+/* ", about 40 s left" or "" */
+static void
+eta_text(char *out, size_t n, double left_rows, double rate)
+{
+	char s[32];
+	if (left_rows < 0 || rate <= 0) {
+		out[0] = '\0';
+		return;
+	}
+	snprintf(out, n, ", about %s left", human_seconds(s, sizeof(s), left_rows / rate));
+}
+
+static void
+emit(const char *text)
+{
+	fputs(text, stderr);
+	fflush(stderr);
+}
+
+static void
+log_line(pg2md_progress *p, double now, const totals *t)
+{
+	const progress_run *r = &p->run;
+	char a[32], b[32], c[32], d[32], eta[64];
+	pg2md_buf line = PG2MD_BUF_INIT;
+	int shown = 0;
+
+	eta_text(eta, sizeof(eta), t->est_left, p->rate);
+	buf_printf(&line, "progress: %d/%d tables done, %s rows, %s, %s rows/s, %s elapsed%s", t->tables_done,
+		   r->ntables, human_count(a, sizeof(a), (double)t->rows), human_bytes(b, sizeof(b), (double)t->bytes),
+		   human_count(c, sizeof(c), p->rate), human_seconds(d, sizeof(d), now - p->t0), eta);
+	for (int i = 0; i < r->ntables; i++) {
+		const table_view *v = &p->tv[i];
+		if (v->started == 0 || v->done >= v->ntasks)
+			continue;
+		if (shown == 3) {
+			buf_puts(&line, ", …");
+			break;
+		}
+		buf_printf(&line, "%s \"%s\"", shown ? "," : "; running", r->tables[i].name);
+		shown++;
+	}
+	if (p->json_log) {
+		pg2md_buf j = PG2MD_BUF_INIT;
+		char ts[32];
+		iso_now(ts, sizeof(ts));
+		buf_printf(&j, "{\"time\":\"%s\",\"level\":\"INFO\",\"logger\":\"pg2md\",\"msg\":\"", ts);
+		for (const char *s = line.data; *s; s++) {
+			if (*s == '"' || *s == '\\')
+				buf_putc(&j, '\\');
+			buf_putc(&j, *s);
+		}
+		buf_puts(&j, "\"}\n");
+		emit(j.data);
+		buf_release(&j);
+	} else {
+		pg2md_buf out = PG2MD_BUF_INIT;
+		buf_printf(&out, "pg2md: %s\n", line.data);
+		emit(out.data);
+		buf_release(&out);
+	}
+	buf_release(&line);
+}
+
+static int
+term_width(void)
+{
+	struct winsize ws;
+	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20)
+		return ws.ws_col;
+	return 80;
+}
+
+/* Append one display line, cut to the terminal's width so nothing wraps (wrapping breaks the redraw). */
+static void
+tty_add(pg2md_buf *frame, int width, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void
+tty_add(pg2md_buf *frame, int width, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if ((int)strlen(line) > width - 1)
+		line[width - 1] = '\0';
+	buf_puts(frame, line);
+	buf_puts(frame, "\033[K\n");
+}
+
+/* Move the cursor back over the last frame and clear it. */
+static void
+tty_erase(pg2md_progress *p, pg2md_buf *frame)
+{
+	if (p->tty_lines > 0)
+		buf_printf(frame, "\r\033[%dA\033[J", p->tty_lines);
+	p->tty_lines = 0;
+}
+
+static void
+tty_draw(pg2md_progress *p, double now, const totals *t)
+{
+	const progress_run *r = &p->run;
+	pg2md_buf frame = PG2MD_BUF_INIT;
+	char a[32], b[32], c[32], d[32], e[32];
+	int width = term_width(), namew = 5, lines = 0, more = 0;
+
+	for (int i = 0; i < r->ntables; i++) {
+		int l = (int)strlen(r->tables[i].name);
+		if (p->tv[i].started > 0 && p->tv[i].done < p->tv[i].ntasks && l > namew)
+			namew = l > 30 ? 30 : l;
+	}
+	tty_erase(p, &frame);
+	tty_add(&frame, width, "pg2md: extracting %d table%s: %d done, %d running, %d waiting", r->ntables,
+		r->ntables == 1 ? "" : "s", t->tables_done, t->tables_running,
+		r->ntables - t->tables_done - t->tables_running);
+	lines++;
+	for (int i = 0; i < r->ntables; i++) {
+		const table_view *v = &p->tv[i];
+		double rate, est = r->tables[i].est_rows;
+		if (v->started == 0 || v->done >= v->ntasks)
+			continue;
+		if (lines > TTY_MAX_TABLES) {
+			more++;
+			continue;
+		}
+		rate = table_rate(v, now);
+		if (est > 0) {
+			char n[24];
+			snprintf(e, sizeof(e), "~%s", human_count(n, sizeof(n), est));
+		} else
+			snprintf(e, sizeof(e), "?");
+		if (est > (double)v->rows && rate > 0)
+			human_seconds(d, sizeof(d), (est - (double)v->rows) / rate);
+		else
+			snprintf(d, sizeof(d), "-");
+		tty_add(&frame, width, "  %-*.*s %9s / %-7s rows %10s %10s rows/s  ETA %s", namew, namew, r->tables[i].name,
+			human_count(a, sizeof(a), (double)v->rows), e, human_bytes(b, sizeof(b), (double)v->bytes),
+			rate > 0 ? human_count(c, sizeof(c), rate) : "-", d);
+		lines++;
+	}
+	if (more) {
+		tty_add(&frame, width, "  … and %d more", more);
+		lines++;
+	}
+	if (t->est_left >= 0 && p->rate > 0)
+		human_seconds(d, sizeof(d), t->est_left / p->rate);
+	else
+		snprintf(d, sizeof(d), "-");
+	tty_add(&frame, width, "  %-*s %9s rows %10s %10s rows/s  %s elapsed, ETA %s", namew, "total",
+		human_count(a, sizeof(a), (double)t->rows), human_bytes(b, sizeof(b), (double)t->bytes),
+		human_count(c, sizeof(c), p->rate), human_seconds(e, sizeof(e), now - p->t0), d);
+	lines++;
+	p->tty_lines = lines;
+	emit(frame.data);
+	buf_release(&frame);
+}
+
+static void
+write_status(pg2md_progress *p, const char *stage, double now, const totals *t)
+{
+	const progress_run *r = &p->run;
+	json_t *doc = json_object(), *running = json_array();
+	char ts[32];
+	pg2md_error ignore;
+
+	iso_now(ts, sizeof(ts));
+	for (int i = 0; i < r->ntables; i++)
+		if (p->tv[i].started > 0 && p->tv[i].done < p->tv[i].ntasks)
+			json_array_append_new(running, json_string(r->tables[i].name));
+	json_object_set_new(doc, "pid", json_integer((json_int_t)getpid()));
+	json_object_set_new(doc, "pipeline_name", json_string(r->cfg->pipeline_name));
+	json_object_set_new(doc, "load_id", r->load_id ? json_string(r->load_id) : json_null());
+	json_object_set_new(doc, "stage", json_string(stage));
+	json_object_set_new(doc, "started_at", json_string(p->started_at));
+	json_object_set_new(doc, "updated_at", json_string(ts));
+	json_object_set_new(doc, "elapsed_seconds", json_real(now - p->t0));
+	json_object_set_new(doc, "tables_done", json_integer(t->tables_done));
+	json_object_set_new(doc, "tables_total", json_integer(r->ntables));
+	json_object_set_new(doc, "running_tables", running);
+	json_object_set_new(doc, "rows", json_integer(t->rows));
+	json_object_set_new(doc, "bytes", json_integer(t->bytes));
+	json_object_set_new(doc, "rows_per_second", json_real(p->rate));
+	json_object_set_new(doc, "eta_seconds",
+			    t->est_left >= 0 && p->rate > 0 && strcmp(stage, "extract") == 0 ? json_real(t->est_left / p->rate)
+											       : json_null());
+	pg2md_error_init(&ignore);
+	json_write_atomic(p->status_path, doc, &ignore); /* best effort: the run never fails for it */
+	json_decref(doc);
+}
+
+static void *
+progress_main(void *arg)
+{
+	pg2md_progress *p = arg;
+	int tick = 0;
+
+	pthread_mutex_lock(&p->mu);
+	while (!p->stopping) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += TICK_SECONDS;
+		while (!p->stopping && pthread_cond_timedwait(&p->cv, &p->mu, &until) != ETIMEDOUT)
+			;
+		if (p->stopping)
+			break;
+		pthread_mutex_unlock(&p->mu);
+
+		totals t;
+		double now = now_seconds();
+		tick++;
+		snapshot(p, now, &t);
+		if (p->mode == MODE_TTY)
+			tty_draw(p, now, &t);
+		else if (p->mode == MODE_LOG && tick % LOG_EVERY == 0)
+			log_line(p, now, &t);
+		if (tick % STATUS_EVERY == 0)
+			write_status(p, "extract", now, &t);
+
+		pthread_mutex_lock(&p->mu);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+static int
+choose_mode(const char *want)
+{
+	if (want && strcmp(want, "none") == 0)
+		return MODE_NONE;
+	if (want && strcmp(want, "log") == 0)
+		return MODE_LOG;
+	if (want && strcmp(want, "tty") == 0)
+		return MODE_TTY;
+	if (isatty(STDERR_FILENO)) {
+		const char *term = getenv("TERM");
+		return term && strcmp(term, "dumb") == 0 ? MODE_LOG : MODE_TTY;
+	}
+	return MODE_LOG;
+}
+
+pg2md_progress *
+progress_start(const progress_run *run)
+{
+	pg2md_progress *p = xcalloc(1, sizeof(*p));
+	totals t;
+
+	p->run = *run;
+	p->mode = choose_mode(run->cfg->progress);
+	p->json_log = run->cfg->log_format && strcasecmp(run->cfg->log_format, "JSON") == 0;
+	p->done = xcalloc((size_t)run->ntasks + 1, sizeof(int));
+	p->tv = xcalloc((size_t)run->ntables + 1, sizeof(table_view));
+	for (int k = 0; k < run->ntasks; k++)
+		if (run->tasks[k].table_idx >= 0 && run->tasks[k].table_idx < run->ntables)
+			p->tv[run->tasks[k].table_idx].ntasks++;
+	p->status_path = progress_status_path(run->cfg);
+	iso_now(p->started_at, sizeof(p->started_at));
+	p->t0 = p->last_t = now_seconds();
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+
+	/* The status file exists from the first moment, not only after the first tick. */
+	snapshot(p, p->t0, &t);
+	write_status(p, "extract", p->t0, &t);
+
+	if (pthread_create(&p->thread, NULL, progress_main, p) != 0) {
+		pthread_mutex_destroy(&p->mu);
+		pthread_cond_destroy(&p->cv);
+		free(p->done);
+		free(p->tv);
+		free(p->status_path);
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+void
+progress_task_done(pg2md_progress *p, const pg2md_task *task)
+{
+	long k;
+	if (!p || !task)
+		return;
+	k = task - p->run.tasks;
+	if (k >= 0 && k < p->run.ntasks)
+		__atomic_store_n(&p->done[k], 1, __ATOMIC_RELEASE);
+}
+
+void
+progress_stop(pg2md_progress *p)
+{
+	totals t;
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->stopping = true;
+	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	pthread_join(p->thread, NULL);
+
+	if (p->mode == MODE_TTY && p->tty_lines > 0) {
+		pg2md_buf frame = PG2MD_BUF_INIT;
+		tty_erase(p, &frame);
+		emit(frame.data);
+		buf_release(&frame);
+	}
+	snapshot(p, now_seconds(), &t);
+	write_status(p, "extracted", now_seconds(), &t);
+
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	free(p->done);
+	free(p->tv);
+	free(p->status_path);
+	free(p);
+}
+
+/* ---- status.json, for the command-line tool ---------------------------------------- */
+
+char *
+progress_status_path(const pg2md_config *cfg)
+{
+	return xasprintf("%s/%s/status.json", cfg->pipelines_dir, cfg->pipeline_name);
+}
+
+static bool
+pid_alive(long pid)
+{
+	return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+}
+
+json_t *
+progress_status_running(const pg2md_config *cfg)
+{
+	char *path = progress_status_path(cfg);
+	json_t *doc = json_load_file(path, 0, NULL);
+	long pid;
+
+	free(path);
+	if (!doc)
+		return NULL;
+	pid = (long)json_integer_value(json_object_get(doc, "pid"));
+	if (pid == (long)getpid() || !pid_alive(pid)) {
+		json_decref(doc);
+		return NULL;
+	}
+	return doc;
+}
+
+void
+progress_status_remove(const pg2md_config *cfg)
+{
+	char *path = progress_status_path(cfg);
+	json_t *doc = json_load_file(path, 0, NULL);
+	if (doc && json_integer_value(json_object_get(doc, "pid")) == (json_int_t)getpid())
+		unlink(path);
+	json_decref(doc);
+	free(path);
+}
