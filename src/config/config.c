@@ -2171,6 +2171,7 @@ table_config_release(pg2md_table_config *t)
 	free(t->dedup_sort_order);
 	free(t->where);
 	free(t->query);
+	free(t->transform);
 }
 
 void

@@ -112,6 +112,7 @@ const table_key pg2md_table_keys[] = {
 	{"incremental.on_cursor_value_missing", TK_TEXT, TOFF(on_cursor_value_missing), NULL},
 	{"where", TK_TEXT, TOFF(where), NULL},
 	{"query", TK_TEXT, TOFF(query), NULL},
+	{"transform", TK_TEXT, TOFF(transform), NULL},
 };
 
 const int pg2md_n_table_keys = (int)(sizeof(pg2md_table_keys) / sizeof(pg2md_table_keys[0]));

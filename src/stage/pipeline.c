@@ -39,6 +39,7 @@
 #include "stage/progress.h"
 #include "stage/state.h"
 #include "stage/task.h"
+#include "stage/transform.h"
 #include "util/buf.h"
 #include "util/fault.h"
 #include "util/humanize.h"
@@ -64,6 +65,8 @@ typedef struct run_ctx {
 	PGconn *leader;       /* exported the snapshot; worker 0 reads on it */
 	char **filters;       /* per table: row filter (where + incremental), "" for none */
 	incr_plan *incr;      /* per table */
+	transform_out *tx;    /* per table: the transform's output columns (ncols 0: none) */
+	const char **tx_sql;  /* per table: the transform, or NULL */
 	pthread_mutex_t lock;
 	int next_task;
 	int failed;
@@ -187,6 +190,42 @@ task_statement(run_ctx *rc, pg2md_task *task)
 	pg2md_buf b = PG2MD_BUF_INIT;
 	const pg2md_table *t = task->table;
 
+	const char *tx = rc->tx_sql ? rc->tx_sql[task->table_idx] : NULL;
+	if (tx) {
+		/* the transform runs on the rows as they stream: nothing untransformed is written */
+		const transform_out *out = &rc->tx[task->table_idx];
+		char *nt = xasprintf(NEW_TABLE_PREFIX "%s", t->dest_name);
+		if (rc->direct) {
+			buf_puts(&b, "INSERT INTO ");
+			duck_qualified(&b, rc->dataset, nt);
+			buf_puts(&b, " SELECT * FROM ");
+			transform_source(&b, t, tx, task->id);
+		} else {
+			buf_puts(&b, "COPY (SELECT ");
+			for (int i = 0; i < out->ncols; i++) {
+				const char *ty = out->cols[i].duck_type;
+				bool as_text = strcmp(ty, "INTERVAL") == 0 || strcmp(ty, "TIME WITH TIME ZONE") == 0;
+				if (i)
+					buf_puts(&b, ", ");
+				if (as_text)
+					buf_puts(&b, "CAST(");
+				buf_ident(&b, out->cols[i].name);
+				if (as_text) {
+					buf_puts(&b, " AS VARCHAR) AS ");
+					buf_ident(&b, out->cols[i].name);
+				}
+			}
+			buf_puts(&b, " FROM ");
+			transform_source(&b, t, tx, task->id);
+			buf_puts(&b, ") TO ");
+			char *path = xasprintf("%s/%s", rc->pkg_path, task->file);
+			buf_literal(&b, path);
+			free(path);
+			buf_puts(&b, " (FORMAT parquet, COMPRESSION snappy)");
+		}
+		free(nt);
+		return buf_detach(&b);
+	}
 	if (rc->direct) {
 		char *nt = xasprintf(NEW_TABLE_PREFIX "%s", t->dest_name);
 		buf_puts(&b, "INSERT INTO ");
@@ -417,7 +456,17 @@ build_manifest(run_ctx *rc)
 		int64_t rows = 0, bytes = 0, fbytes = 0, lossy = 0;
 		double first = 0, last = 0;
 		int ntasks = 0, retries = 0;
-		for (int c = 0; c < t->ncols; c++) {
+		const transform_out *out = rc->tx_sql && rc->tx_sql[ti] ? &rc->tx[ti] : NULL;
+		for (int c = 0; out && c < out->ncols; c++) {
+			json_t *jc = json_object();
+			json_object_set_new(jc, "name", json_string(out->cols[c].name));
+			json_object_set_new(jc, "dest_name", json_string(out->cols[c].name));
+			json_object_set_new(jc, "pg_type", json_string("(transform)"));
+			json_object_set_new(jc, "duck_type", json_string(out->cols[c].duck_type));
+			json_object_set_new(jc, "nullable", json_true());
+			json_array_append_new(cols, jc);
+		}
+		for (int c = 0; !out && c < t->ncols; c++) {
 			json_t *jc = json_object();
 			json_object_set_new(jc, "name", json_string(t->cols[c].name));
 			json_object_set_new(jc, "dest_name", json_string(t->cols[c].dest_name));
@@ -1179,6 +1228,8 @@ extract(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace, pg
 	}
 	state_apply_pending(cfg, rc.state);
 	rc.filters = xcalloc((size_t)rc.ntables + 1, sizeof(char *));
+	rc.tx = xcalloc((size_t)rc.ntables + 1, sizeof(transform_out));
+	rc.tx_sql = xcalloc((size_t)rc.ntables + 1, sizeof(char *));
 	rc.incr = xcalloc((size_t)rc.ntables + 1, sizeof(incr_plan));
 	for (int i = 0; i < rc.ntables; i++) {
 		pg2md_buf f = PG2MD_BUF_INIT;
@@ -1191,6 +1242,19 @@ extract(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace, pg
 			goto out;
 		}
 		rc.filters[i] = buf_detach(&f);
+		if (tc && tc->query) {
+			pg2md_fail(err, PG2MD_ERR_USAGE, "a replacement query for table \"%s\" is not supported yet",
+				   rc.tables[i].name);
+			pg2md_hint(err, "create a view with the query at the source and list the view under "
+					"[sources.sql_database] tables; views are copied like tables");
+			goto out;
+		}
+		if (tc && tc->transform) {
+			/* bound now, against the reflected columns: a broken transform stops the run before any data moves */
+			if (transform_bind(&rc.tables[i], tc->transform, &rc.tx[i], err))
+				goto out;
+			rc.tx_sql[i] = tc->transform;
+		}
 	}
 	for (int i = 0; i < rc.ntables; i++)
 		if (pg2md_config_disposition(cfg, rc.tables[i].name) == PG2MD_DISP_MERGE && rc.tables[i].npk == 0 &&
@@ -1229,7 +1293,15 @@ extract(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace, pg
 			buf_puts(&sql, "; CREATE TABLE ");
 			duck_qualified(&sql, rc.dataset, nt);
 			buf_puts(&sql, " (");
-			for (int c = 0; c < t->ncols; c++) {
+			if (rc.tx_sql[i]) {
+				for (int c = 0; c < rc.tx[i].ncols; c++) {
+					if (c)
+						buf_puts(&sql, ", ");
+					buf_ident(&sql, rc.tx[i].cols[c].name);
+					buf_printf(&sql, " %s", rc.tx[i].cols[c].duck_type);
+				}
+			}
+			for (int c = 0; !rc.tx_sql[i] && c < t->ncols; c++) {
 				if (c)
 					buf_puts(&sql, ", ");
 				buf_ident(&sql, t->cols[c].dest_name);
@@ -1352,6 +1424,10 @@ out:
 	}
 	free(rc.filters);
 	free(rc.incr);
+	for (int i = 0; rc.tx && i < rc.ntables; i++)
+		transform_out_release(&rc.tx[i]);
+	free(rc.tx);
+	free(rc.tx_sql);
 	json_decref(rc.state);
 	catalog_free(rc.tables, rc.ntables);
 	free(rc.snapshot);

@@ -1,0 +1,101 @@
+/* transform.c — binding and applying per-table SQL transforms (see transform.h). */
+#include "stage/transform.h"
+
+#include <duckdb.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* SELECT list giving data's columns their destination types. */
+static void
+typed_columns(pg2md_buf *b, const pg2md_table *t)
+{
+	if (t->ncols == 0) {
+		buf_puts(b, "*");
+		return;
+	}
+	for (int i = 0; i < t->ncols; i++) {
+		if (i)
+			buf_puts(b, ", ");
+		buf_puts(b, "CAST(");
+		buf_ident(b, t->cols[i].dest_name);
+		buf_printf(b, " AS %s) AS ", t->cols[i].duck_type);
+		buf_ident(b, t->cols[i].dest_name);
+	}
+}
+
+void
+transform_source(pg2md_buf *b, const pg2md_table *t, const char *transform, int task_id)
+{
+	buf_puts(b, "(WITH data AS (SELECT ");
+	typed_columns(b, t);
+	buf_printf(b, " FROM pg2md_scan(%d)) %s)", task_id, transform);
+}
+
+pg2md_code
+transform_bind(const pg2md_table *t, const char *transform, transform_out *out, pg2md_error *err)
+{
+	duckdb_database db = NULL;
+	duckdb_connection con = NULL;
+	duckdb_result res;
+	pg2md_buf sql = PG2MD_BUF_INIT;
+
+	memset(out, 0, sizeof(*out));
+	if (duckdb_open(NULL, &db) == DuckDBError || duckdb_connect(db, &con) == DuckDBError) {
+		pg2md_fail(err, PG2MD_ERR_RUN, "could not start DuckDB to check the transform of table \"%s\"", t->name);
+		goto done;
+	}
+	buf_puts(&sql, "CREATE TABLE data (");
+	for (int i = 0; i < t->ncols; i++) {
+		if (i)
+			buf_puts(&sql, ", ");
+		buf_ident(&sql, t->cols[i].dest_name);
+		buf_printf(&sql, " %s", t->cols[i].duck_type);
+	}
+	buf_puts(&sql, ")");
+	if (duckdb_query(con, sql.data, &res) == DuckDBError) {
+		pg2md_fail(err, PG2MD_ERR_RUN, "could not check the transform of table \"%s\": %s", t->name,
+			   duckdb_result_error(&res));
+		duckdb_destroy_result(&res);
+		goto done;
+	}
+	duckdb_destroy_result(&res);
+	buf_reset(&sql);
+	buf_printf(&sql, "DESCRIBE SELECT * FROM (%s)", transform);
+	if (duckdb_query(con, sql.data, &res) == DuckDBError) {
+		pg2md_fail(err, PG2MD_ERR_USAGE, "the transform of table \"%s\" does not bind", t->name);
+		pg2md_detail(err, "%s", duckdb_result_error(&res));
+		pg2md_hint(err, "the transform reads the table as \"data\" with its destination columns; check "
+				"[sources.sql_database.%s] transform", t->name);
+		duckdb_destroy_result(&res);
+		goto done;
+	}
+	out->ncols = (int)duckdb_row_count(&res);
+	out->cols = xcalloc((size_t)out->ncols + 1, sizeof(transform_col));
+	for (int r = 0; r < out->ncols; r++) {
+		char *name = duckdb_value_varchar(&res, 0, (idx_t)r);
+		char *type = duckdb_value_varchar(&res, 1, (idx_t)r);
+		out->cols[r].name = xstrdup(name ? name : "");
+		out->cols[r].duck_type = xstrdup(type ? type : "VARCHAR");
+		duckdb_free(name);
+		duckdb_free(type);
+	}
+	duckdb_destroy_result(&res);
+done:
+	buf_release(&sql);
+	if (con)
+		duckdb_disconnect(&con);
+	if (db)
+		duckdb_close(&db);
+	return err->code;
+}
+
+void
+transform_out_release(transform_out *out)
+{
+	for (int i = 0; i < out->ncols; i++) {
+		free(out->cols[i].name);
+		free(out->cols[i].duck_type);
+	}
+	free(out->cols);
+	memset(out, 0, sizeof(*out));
+}

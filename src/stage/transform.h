@@ -1,0 +1,43 @@
+/*
+ * transform.h — per-table DuckDB SQL transforms (issue "transformations").
+ *
+ *   [sources.sql_database.customer]
+ *   transform = "SELECT * EXCLUDE (c_email_address), md5(c_email_address) AS c_email_hash FROM data"
+ *
+ * `data` is the table's rows with their destination types.  The transform is
+ * applied to the rows as they stream out of PostgreSQL, before anything is
+ * written: in the staged mode the Parquet files already hold the transformed
+ * rows (a masked column never reaches the disk), in the direct mode they are
+ * inserted as transformed.  It runs on each task's rows (one page range at a
+ * time), so it must be row-wise: projections, expressions, casts, renames,
+ * WHERE filters; no aggregates, DISTINCT or window functions over the table.
+ *
+ * Before any data moves, the transform is bound against an empty table of the
+ * reflected schema: a transform that does not bind is an error naming the
+ * table, with DuckDB's message; the destination columns follow its output.
+ */
+#ifndef PG2MD_TRANSFORM_H
+#define PG2MD_TRANSFORM_H
+
+#include "source/catalog.h"
+#include "util/buf.h"
+#include "util/error.h"
+
+typedef struct transform_col {
+	char *name;      /* output column */
+	char *duck_type; /* its DuckDB type, as SQL */
+} transform_col;
+
+typedef struct transform_out {
+	transform_col *cols;
+	int ncols;
+} transform_out;
+
+/* Bind transform against t's columns; fills out (release with transform_out_release). */
+pg2md_code transform_bind(const pg2md_table *t, const char *transform, transform_out *out, pg2md_error *err);
+void transform_out_release(transform_out *out);
+
+/* Append "(WITH data AS (SELECT <casts> FROM pg2md_scan(task_id)) <transform>)" to b. */
+void transform_source(pg2md_buf *b, const pg2md_table *t, const char *transform, int task_id);
+
+#endif
