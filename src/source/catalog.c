@@ -523,6 +523,14 @@ reflect_columns(PGconn *conn, const pg2md_config *cfg, pg2md_table *t, pg2md_err
 		}
 	}
 	PQclear(res);
+	if (t->ncols == 0) {
+		/* DuckDB has no tables without columns (and Parquet no files without them). */
+		pg2md_fail(err, PG2MD_ERR_USAGE, "table \"%s\" has no columns%s", t->name,
+			   nrows > 0 ? " left after included_columns and excluded_columns" : "");
+		pg2md_detail(err, "a DuckDB table needs at least one column");
+		pg2md_hint(err, "remove \"%s\" from [sources.sql_database] tables", t->name);
+		return err->code;
+	}
 
 	/* Two source columns that the naming convention folds into one name. */
 	for (int i = 0; i < t->ncols; i++)

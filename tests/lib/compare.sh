@@ -42,13 +42,18 @@
 #   uuid                    lower-case 8-4-4-4-12
 #   json jsonb              PostgreSQL's text (json as written, jsonb normalised)
 #   arrays                  when DuckDB holds a LIST: [e1,e2,…] with each element in its own
-#                           canonical form (\ and , escaped, NULL as \N); when DuckDB holds
-#                           text: PostgreSQL's array text
+#                           canonical form (\ and , escaped, NULL as \N); an array of n
+#                           dimensions held as n nested LISTs: [[e11,e12],[e21,e22]] (the
+#                           PostgreSQL side walks generate_subscripts per dimension); when
+#                           DuckDB holds text: PostgreSQL's array text
+#   composites              when DuckDB holds a STRUCT: {f1,f2,…}, each field in its own
+#                           canonical form (escaped, NULL as \N), recursively (arrays of
+#                           composites, composites holding arrays); a NULL composite is \N,
+#                           a composite whose fields are all NULL is {\N,…}
 #   anything else           PostgreSQL's text output (the type's output function), compared
 #                           with DuckDB's CAST(v AS VARCHAR) (VARCHAR, JSON, ENUM columns)
 # Any text longer than 200 bytes is replaced by md5:<md5 of the text>:<byte length>.
-# Not supported: multi-dimensional arrays held as nested LISTs and composites held as STRUCTs
-# (they show up as differences); array lower bounds other than 1 are not compared.
+# Array lower bounds other than 1 are not compared.
 
 CMP_PG_PRELUDE=$(cat <<'SQL'
 SET extra_float_digits = 1;
@@ -198,6 +203,53 @@ cmp_ddbq() {
 	"${DDBQ:?DDBQ must point at the ddbq tool}" "$@"
 }
 
+# cmp_nested PGDB TYPOID NDIM PGEXPR DUCKEXPR DEPTH → sets CMP_PE and CMP_DE, the canonical
+# text of a value of PostgreSQL type TYPOID (domains resolved) held by DuckDB as LISTs (NDIM of
+# them for an array; 0 means 1), a STRUCT, or a scalar
+cmp_nested() {
+	local db=$1 oid=$2 ndim=$3 pe=$4 de=$5 depth=$6
+	local info tname ttype tcat telem trel tlen
+	info=$(cmp_psql -d "$db" -At -F $'\t' -c "WITH RECURSIVE d AS (
+	    SELECT oid, typbasetype, typtype, 0 AS depth FROM pg_type WHERE oid = $oid
+	  UNION ALL
+	    SELECT t.oid, t.typbasetype, t.typtype, d.depth + 1 FROM d JOIN pg_type t ON t.oid = d.typbasetype
+	    WHERE d.typtype = 'd')
+	  SELECT t.typname, t.typtype, t.typcategory, t.typelem, t.typrelid, t.typlen
+	  FROM d JOIN pg_type t ON t.oid = d.oid ORDER BY d.depth DESC LIMIT 1") || return 1
+	IFS=$'\t' read -r tname ttype tcat telem trel tlen <<<"$info"
+	if [ "$tcat" = A ] && [ "$telem" != 0 ] && [ "$tlen" = -1 ]; then
+		[ "$ndim" -gt 0 ] 2>/dev/null || ndim=1
+		local k subs="" pv dv ppart dpart
+		for ((k = 1; k <= ndim; k++)); do subs+="[s${depth}_$k]"; done
+		cmp_nested "$db" "$telem" 0 "($pe)$subs" "x${depth}_$ndim" $((depth + 1)) || return 1
+		ppart="coalesce(pg_temp.cmp_esc($CMP_PE), '\\N')"
+		dpart="coalesce(cmp_esc($CMP_DE), '\\N')"
+		for ((k = ndim; k >= 1; k--)); do
+			ppart="'[' || coalesce((SELECT string_agg($ppart, ',' ORDER BY s${depth}_$k) FROM generate_subscripts($pe, $k) AS s${depth}_$k), '') || ']'"
+			if [ "$k" = 1 ]; then dv=$de; else dv="x${depth}_$((k - 1))"; fi
+			dpart="'[' || coalesce(array_to_string(list_transform($dv, lambda x${depth}_$k: $dpart), ','), '') || ']'"
+		done
+		CMP_PE="CASE WHEN num_nulls($pe) = 1 THEN NULL ELSE $ppart END"
+		CMP_DE="CASE WHEN ($de) IS NULL THEN NULL ELSE $dpart END"
+	elif [ "$ttype" = c ]; then
+		local fields fname ftyp fdims pl="" dl="" sep=""
+		fields=$(cmp_psql -d "$db" -At -F $'\t' -c "SELECT attname, atttypid, attndims FROM pg_attribute
+		    WHERE attrelid = $trel AND attnum > 0 AND NOT attisdropped ORDER BY attnum") || return 1
+		while IFS=$'\t' read -r fname ftyp fdims; do
+			[ -n "$fname" ] || continue
+			cmp_nested "$db" "$ftyp" "$fdims" "($pe).$(cmp_qi "$fname")" "struct_extract($de, $(cmp_ql "$fname"))" $((depth + 1)) || return 1
+			pl+="$sep coalesce(pg_temp.cmp_esc($CMP_PE), '\\N')"
+			dl+="$sep coalesce(cmp_esc($CMP_DE), '\\N')"
+			sep=" || ',' ||"
+		done <<<"$fields"
+		CMP_PE="CASE WHEN num_nulls($pe) = 1 THEN NULL ELSE '{' ||$pl || '}' END"
+		CMP_DE="CASE WHEN ($de) IS NULL THEN NULL ELSE '{' ||$dl || '}' END"
+	else
+		CMP_PE=$(cmp_pg_expr "$tname" "$pe")
+		CMP_DE=$(cmp_duck_expr "$tname" "" "$de")
+	fi
+}
+
 # compare_table PGDB PGSCHEMA PGTABLE DUCKFILE DUCKSCHEMA DUCKTABLE (see top of file)
 compare_table() {
 	local pgdb=$1 ps=$2 pt=$3 dfile=$4 ds=$5 dt=$6
@@ -207,15 +259,15 @@ compare_table() {
 	# source columns with their base types (domains resolved, arrays with their element)
 	local catalog
 	catalog=$(cmp_psql -d "$pgdb" -At -F $'\t' <<SQL
-WITH RECURSIVE base(attnum, attname, t, elem) AS (
-    SELECT a.attnum, a.attname, a.atttypid, 0::oid FROM pg_attribute a
+WITH RECURSIVE base(attnum, attname, t, elem, orig) AS (
+    SELECT a.attnum, a.attname, a.atttypid, 0::oid, a.atttypid FROM pg_attribute a
     WHERE a.attrelid = (quote_ident($(cmp_ql "$ps")) || '.' || quote_ident($(cmp_ql "$pt")))::regclass
       AND a.attnum > 0 AND NOT a.attisdropped
   UNION ALL
-    SELECT b.attnum, b.attname, ty.typbasetype, 0::oid FROM base b JOIN pg_type ty ON ty.oid = b.t
+    SELECT b.attnum, b.attname, ty.typbasetype, 0::oid, b.orig FROM base b JOIN pg_type ty ON ty.oid = b.t
     WHERE ty.typtype = 'd'
 )
-SELECT b.attname, ty.typname, ty.typcategory,
+SELECT b.attname, ty.typname, ty.typcategory, b.t, ty.typtype,
        coalesce((SELECT CASE WHEN et.typtype = 'd' THEN bt.typname ELSE et.typname END
                  FROM pg_type et LEFT JOIN pg_type bt ON bt.oid = et.typbasetype
                  WHERE et.oid = ty.typelem AND ty.typcategory = 'A'), '')
@@ -234,7 +286,8 @@ SQL
 	[ -n "$dcols" ] || { echo "compare: table $ds.$dt not found in $dfile"; rm -rf "$work"; return 2; }
 
 	local pg_sel="" dk_sel="" name name_d typ cat elem dname dtype found sep="" matched=$'\n'
-	while IFS=$'\t' read -r name typ cat elem; do
+	local toid ttype
+	while IFS=$'\t' read -r name typ cat toid ttype elem; do
 		found=""
 		while IFS=$'\t' read -r dname dtype; do
 			if [ "$dname" = "$name" ]; then found=$dtype; break; fi
@@ -252,10 +305,16 @@ SQL
 		pcol=$(cmp_qi "$name")
 		dcol=$(cmp_qi "$name_d")
 		matched+="$name_d"$'\n'
-		if [ "$cat" = "A" ] && [ -n "$elem" ] && [[ "$found" == *"[]" ]]; then
-			# PostgreSQL array held as a DuckDB LIST: compare element by element
-			pe="CASE WHEN $pcol IS NULL THEN NULL ELSE (SELECT '[' || coalesce(string_agg(coalesce(pg_temp.cmp_esc($(cmp_pg_expr "$elem" "u.e")), '\\N'), ',' ORDER BY u.o), '') || ']' FROM unnest($pcol) WITH ORDINALITY AS u(e, o)) END"
-			de="CASE WHEN $dcol IS NULL THEN NULL ELSE '[' || coalesce(array_to_string(list_transform($dcol, lambda e: coalesce(cmp_esc($(cmp_duck_expr "$elem" "${found%\[\]}" e)), '\\N')), ','), '') || ']' END"
+		if { [ "$cat" = "A" ] && [ -n "$elem" ] && [[ "$found" == *"[]" ]]; } ||
+			{ [ "$ttype" = "c" ] && [[ "$found" == STRUCT\(* ]]; }; then
+			# PostgreSQL array held as DuckDB LISTs (one per dimension: the trailing [] of its
+			# type) or composite held as a STRUCT: compare element by element, field by field
+			local dims=0 ft=$found
+			while [[ "$ft" == *"[]" ]]; do dims=$((dims + 1)); ft=${ft%\[\]}; done
+			cmp_nested "$pgdb" "$toid" "$dims" "$pcol" "$dcol" 1 ||
+				{ echo "compare: cannot read the type of column \"$name\" of $ps.$pt"; rm -rf "$work"; return 2; }
+			pe=$CMP_PE
+			de=$CMP_DE
 		else
 			pe=$(cmp_pg_expr "$typ" "$pcol")
 			de=$(cmp_duck_expr "$typ" "$found" "$dcol")
