@@ -13,3 +13,14 @@ psql -qAt -c "COPY (SELECT * FROM (VALUES
   '1900-01-01 00:00:00.000001'::timestamp, NULL, ''::bytea, NULL, NULL, NULL, NULL, NULL, 0::numeric(38,18), NULL)
 ) t) TO STDOUT (FORMAT binary)" > types.copy
 psql -qAt -c "COPY (SELECT 1 WHERE false) TO STDOUT (FORMAT binary)" > empty.copy
+# nested.copy: enums, arrays (1-D, 2-D, empty, NULL elements, a 3000-element one), composites
+# (NULL field, arrays of them), nested intervals and timetz; the types live in pg_temp.
+psql -qAt -c "CREATE TYPE pg_temp.mood AS ENUM ('sad', 'ok', 'it''s')" \
+ -c "CREATE TYPE pg_temp.pt AS (x int, y numeric(10,2), label text)" \
+ -c "COPY (SELECT * FROM (VALUES
+ ('{1,NULL,3}'::int[], '{{1,2},{3,4}}'::int[][], '{\"a,b\",NULL,\"\"}'::text[], 'it''s'::pg_temp.mood,
+  ROW(1, 2.50, NULL)::pg_temp.pt, ARRAY[ROW(1, 1.00, 'x')::pg_temp.pt, NULL], '{\"1 mon -2 days 00:00:00.000003\"}'::interval[],
+  '{\"12:00:00+05:30\"}'::timetz[], '{NaN,1.50}'::numeric[], '{ok,NULL}'::pg_temp.mood[]),
+ ('{}', NULL, '{}', NULL, NULL, '{}', NULL, NULL, '{}', NULL),
+ (array(SELECT generate_series(1, 3000)), NULL, NULL, 'sad', NULL, NULL, NULL, NULL, NULL, NULL)
+) t) TO STDOUT (FORMAT binary)" > nested.copy

@@ -315,6 +315,322 @@ numeric_text_matches_postgres(void **state)
 	buf_release(&out);
 }
 
+/* ---- nested.copy: enums, arrays, composites (scripts/make_fixtures.sh) ---------------- */
+
+#define NNESTED 10
+
+typedef struct nested_fixture {
+	pg2md_table table;
+	pg2md_column cols[NNESTED];
+	pg2md_type types[NNESTED];
+	pg2md_type elems[NNESTED];
+	pg2md_type pt_fields[3];
+	char *pt_names[3];
+	char *labels[3];
+	duckdb_data_chunk chunk;
+	copydec dec;
+} nested_fixture;
+
+static duckdb_logical_type
+mk(duckdb_type t)
+{
+	return duckdb_create_logical_type(t);
+}
+
+static duckdb_logical_type
+mk_list(duckdb_logical_type child, int ndim)
+{
+	for (int i = 0; i < ndim; i++) {
+		duckdb_logical_type l = duckdb_create_list_type(child);
+		duckdb_destroy_logical_type(&child);
+		child = l;
+	}
+	return child;
+}
+
+static duckdb_logical_type
+mk_pt(void)
+{
+	duckdb_logical_type m[3] = {mk(DUCKDB_TYPE_INTEGER), duckdb_create_decimal_type(10, 2), mk(DUCKDB_TYPE_VARCHAR)};
+	const char *names[3] = {"x", "y", "label"};
+	duckdb_logical_type st = duckdb_create_struct_type(m, names, 3);
+	for (int i = 0; i < 3; i++)
+		duckdb_destroy_logical_type(&m[i]);
+	return st;
+}
+
+/*
+ * The catalog's trees for the columns of nested.copy, and a chunk of the types
+ * the scan declares (staged: nested intervals and timetz as VARCHAR).  int_ndim:
+ * the dimensions the first column declares.
+ */
+static void
+setup_nested(nested_fixture *fx, bool staged, int int_ndim)
+{
+	memset(fx, 0, sizeof(*fx));
+	fx->table.name = "nested";
+	fx->table.cols = fx->cols;
+	fx->table.ncols = NNESTED;
+	fx->labels[0] = "sad";
+	fx->labels[1] = "ok";
+	fx->labels[2] = "it's";
+	fx->pt_names[0] = "x";
+	fx->pt_names[1] = "y";
+	fx->pt_names[2] = "label";
+	fx->pt_fields[0].dec = DEC_INT4;
+	fx->pt_fields[1].dec = DEC_NUMERIC_DECIMAL;
+	fx->pt_fields[1].precision = 10;
+	fx->pt_fields[1].scale = 2;
+	fx->pt_fields[2].dec = DEC_TEXT;
+	pg2md_type pt = {.dec = DEC_STRUCT, .nfields = 3, .field_names = fx->pt_names, .fields = fx->pt_fields};
+	pg2md_type mood = {.dec = DEC_ENUM, .nlabels = 3, .labels = fx->labels};
+	const pg2md_dec elem_dec[NNESTED] = {DEC_INT4, DEC_INT4, DEC_TEXT, 0, 0, 0, DEC_INTERVAL, DEC_TIMETZ, DEC_NUMERIC_TEXT, 0};
+	const int ndims[NNESTED] = {int_ndim, 2, 1, 0, 0, 1, 1, 1, 1, 1};
+	for (int i = 0; i < NNESTED; i++) {
+		pg2md_column *c = &fx->cols[i];
+		c->name = "c";
+		c->pg_type = "t";
+		c->type = &fx->types[i];
+		fx->elems[i].dec = elem_dec[i];
+		if (i == 3)
+			fx->types[i] = mood;
+		else if (i == 4)
+			fx->types[i] = pt;
+		else {
+			if (i == 5)
+				fx->elems[i] = pt;
+			if (i == 9)
+				fx->elems[i] = mood;
+			fx->types[i].dec = DEC_LIST;
+			fx->types[i].ndim = ndims[i];
+			fx->types[i].elem = &fx->elems[i];
+		}
+		c->dec = fx->types[i].dec;
+	}
+	duckdb_logical_type lts[NNESTED] = {
+		mk_list(mk(DUCKDB_TYPE_INTEGER), int_ndim),
+		mk_list(mk(DUCKDB_TYPE_INTEGER), 2),
+		mk_list(mk(DUCKDB_TYPE_VARCHAR), 1),
+		duckdb_create_enum_type((const char **)fx->labels, 3),
+		mk_pt(),
+		mk_list(mk_pt(), 1),
+		mk_list(mk(staged ? DUCKDB_TYPE_VARCHAR : DUCKDB_TYPE_INTERVAL), 1),
+		mk_list(mk(staged ? DUCKDB_TYPE_VARCHAR : DUCKDB_TYPE_TIME_TZ), 1),
+		mk_list(mk(DUCKDB_TYPE_VARCHAR), 1),
+		mk_list(duckdb_create_enum_type((const char **)fx->labels, 3), 1),
+	};
+	fx->chunk = duckdb_create_data_chunk(lts, NNESTED);
+	for (int i = 0; i < NNESTED; i++)
+		duckdb_destroy_logical_type(&lts[i]);
+	copydec_init(&fx->dec, &fx->table, staged);
+	copydec_bind_chunk(&fx->dec, fx->chunk);
+}
+
+static void
+teardown_nested(nested_fixture *fx)
+{
+	copydec_release(&fx->dec);
+	duckdb_destroy_data_chunk(&fx->chunk);
+}
+
+static duckdb_vector
+vec(nested_fixture *fx, int i)
+{
+	return duckdb_data_chunk_get_vector(fx->chunk, (idx_t)i);
+}
+
+static bool
+vnull(duckdb_vector v, idx_t row)
+{
+	uint64_t *m = duckdb_vector_get_validity(v);
+	return m && !duckdb_validity_row_is_valid(m, row);
+}
+
+static duckdb_list_entry
+entry(duckdb_vector v, idx_t row)
+{
+	return ((duckdb_list_entry *)duckdb_vector_get_data(v))[row];
+}
+
+static void
+assert_vstr(duckdb_vector v, idx_t row, const char *want)
+{
+	duckdb_string_t *s = &((duckdb_string_t *)duckdb_vector_get_data(v))[row];
+	assert_int_equal(duckdb_string_t_length(*s), strlen(want));
+	assert_memory_equal(duckdb_string_t_data(s), want, strlen(want));
+}
+
+static void
+decode_nested(nested_fixture *fx, pg2md_code want, pg2md_error *err)
+{
+	long len;
+	uint8_t *buf = read_fixture("nested.copy", &len);
+	int32_t off = 0;
+	idx_t row = 0;
+	pg2md_error_init(err);
+	assert_int_equal(copydec_feed(&fx->dec, &fx->table, buf, (int32_t)len, &off, &row, 2048, err), want);
+	if (want == PG2MD_OK)
+		assert_int_equal(row, 3);
+	duckdb_data_chunk_set_size(fx->chunk, row);
+	free(buf);
+}
+
+static void
+decodes_arrays_enums_composites(void **state)
+{
+	(void)state;
+	nested_fixture fx;
+	pg2md_error err;
+	setup_nested(&fx, false, 1);
+	decode_nested(&fx, PG2MD_OK, &err);
+
+	/* int[]: {1,NULL,3}, {}, then 3000 elements (the child grows past its first reservation) */
+	duckdb_vector v = vec(&fx, 0), ch = duckdb_list_vector_get_child(v);
+	int32_t *iv = duckdb_vector_get_data(ch);
+	duckdb_list_entry e = entry(v, 0);
+	assert_int_equal(e.length, 3);
+	assert_int_equal(iv[e.offset], 1);
+	assert_true(vnull(ch, e.offset + 1));
+	assert_int_equal(iv[e.offset + 2], 3);
+	assert_false(vnull(v, 1));
+	assert_int_equal(entry(v, 1).length, 0);
+	e = entry(v, 2);
+	assert_int_equal(e.length, 3000);
+	for (int k = 0; k < 3000; k++)
+		assert_int_equal(iv[e.offset + (idx_t)k], k + 1);
+	assert_int_equal(duckdb_list_vector_get_size(v), 3003);
+
+	/* int[][]: {{1,2},{3,4}} is a LIST of two LISTs; NULL */
+	v = vec(&fx, 1);
+	e = entry(v, 0);
+	assert_int_equal(e.length, 2);
+	duckdb_vector mid = duckdb_list_vector_get_child(v), leaf = duckdb_list_vector_get_child(mid);
+	int32_t *lv = duckdb_vector_get_data(leaf);
+	for (int k = 0; k < 2; k++) {
+		duckdb_list_entry me = entry(mid, e.offset + (idx_t)k);
+		assert_int_equal(me.length, 2);
+		assert_int_equal(lv[me.offset], 2 * k + 1);
+		assert_int_equal(lv[me.offset + 1], 2 * k + 2);
+	}
+	assert_true(vnull(v, 1));
+	assert_int_equal(entry(v, 1).length, 0); /* a NULL LIST points at no entry */
+
+	/* text[]: {"a,b",NULL,""} */
+	v = vec(&fx, 2);
+	ch = duckdb_list_vector_get_child(v);
+	e = entry(v, 0);
+	assert_int_equal(e.length, 3);
+	assert_vstr(ch, e.offset, "a,b");
+	assert_true(vnull(ch, e.offset + 1));
+	assert_vstr(ch, e.offset + 2, "");
+
+	/* enum: it's (index 2), NULL, sad (index 0) */
+	v = vec(&fx, 3);
+	assert_int_equal(copydec_enum_width(3), 1);
+	assert_int_equal(((uint8_t *)duckdb_vector_get_data(v))[0], 2);
+	assert_true(vnull(v, 1));
+	assert_int_equal(((uint8_t *)duckdb_vector_get_data(v))[2], 0);
+
+	/* pt: (1, 2.50, NULL); NULL composite has NULL fields too */
+	v = vec(&fx, 4);
+	duckdb_vector fx0 = duckdb_struct_vector_get_child(v, 0), fx1 = duckdb_struct_vector_get_child(v, 1),
+		      fx2 = duckdb_struct_vector_get_child(v, 2);
+	assert_int_equal(((int32_t *)duckdb_vector_get_data(fx0))[0], 1);
+	assert_int_equal(((int64_t *)duckdb_vector_get_data(fx1))[0], 250);
+	assert_true(vnull(fx2, 0));
+	assert_false(vnull(v, 0));
+	assert_true(vnull(v, 1));
+	assert_true(vnull(fx0, 1) && vnull(fx1, 1) && vnull(fx2, 1));
+
+	/* pt[]: {(1,1.00,x), NULL} — the NULL element's fields are NULL */
+	v = vec(&fx, 5);
+	ch = duckdb_list_vector_get_child(v);
+	e = entry(v, 0);
+	assert_int_equal(e.length, 2);
+	assert_int_equal(((int32_t *)duckdb_vector_get_data(duckdb_struct_vector_get_child(ch, 0)))[e.offset], 1);
+	assert_vstr(duckdb_struct_vector_get_child(ch, 2), e.offset, "x");
+	assert_true(vnull(ch, e.offset + 1));
+	assert_true(vnull(duckdb_struct_vector_get_child(ch, 0), e.offset + 1));
+	assert_int_equal(entry(v, 1).length, 0);
+
+	/* interval[] and timetz[] in their own types (direct mode) */
+	v = vec(&fx, 6);
+	duckdb_interval ivl = ((duckdb_interval *)duckdb_vector_get_data(duckdb_list_vector_get_child(v)))[entry(v, 0).offset];
+	assert_int_equal(ivl.months, 1);
+	assert_int_equal(ivl.days, -2);
+	assert_int_equal(ivl.micros, 3);
+	v = vec(&fx, 7);
+	duckdb_time_tz tz = ((duckdb_time_tz *)duckdb_vector_get_data(duckdb_list_vector_get_child(v)))[entry(v, 0).offset];
+	duckdb_time_tz_struct tzs = duckdb_from_time_tz(tz);
+	assert_int_equal(tzs.time.hour, 12);
+	assert_int_equal(tzs.offset, 5 * 3600 + 30 * 60);
+
+	/* numeric[] without typmod: exact text elements */
+	v = vec(&fx, 8);
+	ch = duckdb_list_vector_get_child(v);
+	assert_vstr(ch, entry(v, 0).offset, "NaN");
+	assert_vstr(ch, entry(v, 0).offset + 1, "1.50");
+
+	/* mood[]: {ok,NULL} */
+	v = vec(&fx, 9);
+	ch = duckdb_list_vector_get_child(v);
+	assert_int_equal(((uint8_t *)duckdb_vector_get_data(ch))[entry(v, 0).offset], 1);
+	assert_true(vnull(ch, entry(v, 0).offset + 1));
+	teardown_nested(&fx);
+}
+
+static void
+stages_nested_intervals_and_timetz_as_text(void **state)
+{
+	(void)state;
+	nested_fixture fx;
+	pg2md_error err;
+	setup_nested(&fx, true, 1);
+	decode_nested(&fx, PG2MD_OK, &err);
+	duckdb_vector v = vec(&fx, 6);
+	assert_vstr(duckdb_list_vector_get_child(v), entry(v, 0).offset, "1 months -2 days 3 microseconds");
+	v = vec(&fx, 7);
+	assert_vstr(duckdb_list_vector_get_child(v), entry(v, 0).offset, "12:00:00.000000+05:30:00");
+	teardown_nested(&fx);
+}
+
+static void
+array_with_other_dimensions_fails_naming_column(void **state)
+{
+	(void)state;
+	nested_fixture fx;
+	pg2md_error err;
+	/* the first column declares 2 dimensions; its first value has 1 */
+	setup_nested(&fx, false, 2);
+	decode_nested(&fx, PG2MD_ERR_RUN, &err);
+	assert_non_null(strstr(err.msg, "1 dimension"));
+	assert_non_null(strstr(err.msg, "\"c\""));
+	teardown_nested(&fx);
+}
+
+static void
+enum_index_width_matches_duckdb(void **state)
+{
+	(void)state;
+	static const int counts[] = {1, 255, 256, 65535, 65536};
+	for (size_t k = 0; k < sizeof(counts) / sizeof(counts[0]); k++) {
+		int n = counts[k];
+		char **names = calloc((size_t)n, sizeof(char *));
+		for (int i = 0; i < n; i++) {
+			names[i] = malloc(12);
+			snprintf(names[i], 12, "l%d", i);
+		}
+		duckdb_logical_type t = duckdb_create_enum_type((const char **)names, (idx_t)n);
+		duckdb_type it = duckdb_enum_internal_type(t);
+		int width = it == DUCKDB_TYPE_UTINYINT ? 1 : it == DUCKDB_TYPE_USMALLINT ? 2 : 4;
+		assert_int_equal(copydec_enum_width(n), width);
+		duckdb_destroy_logical_type(&t);
+		for (int i = 0; i < n; i++)
+			free(names[i]);
+		free(names);
+	}
+}
+
 int
 main(void)
 {
@@ -324,6 +640,10 @@ main(void)
 		cmocka_unit_test(rejects_truncated_and_corrupt_input),
 		cmocka_unit_test(empty_result_is_header_and_trailer),
 		cmocka_unit_test(numeric_text_matches_postgres),
+		cmocka_unit_test(decodes_arrays_enums_composites),
+		cmocka_unit_test(stages_nested_intervals_and_timetz_as_text),
+		cmocka_unit_test(array_with_other_dimensions_fails_naming_column),
+		cmocka_unit_test(enum_index_width_matches_duckdb),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
