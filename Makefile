@@ -4,12 +4,14 @@
 #   make demo     the guide's pipeline end to end on sample data, into a local DuckDB file
 #   make bench    the benchmark (SCALE=…), results in bench/RESULTS.md
 #   make sanitize the suite under ASan+UBSan (build-asan/)
+#   make fuzz     the libFuzzer targets (clang), FUZZ_SECONDS each (default 60), build-fuzz/
 
 BUILD ?= build
 JOBS ?= $(shell nproc)
 SCALE ?= 1
+FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build test demo bench sanitize tsan clean install
+.PHONY: all deps build test demo bench sanitize tsan fuzz clean install
 
 all: build
 
@@ -33,6 +35,13 @@ tsan: deps
 	@cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DPG2MD_SANITIZE=thread >/dev/null
 	@cmake --build build-tsan -j $(JOBS)
 	@TSAN_OPTIONS=halt_on_error=1 scripts/test.sh build-tsan
+
+fuzz: deps
+	@CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DPG2MD_FUZZ=ON \
+		-DPG2MD_SANITIZE=address,undefined >/dev/null
+	@cmake --build build-fuzz -j $(JOBS) --target fuzz_copydec fuzz_config
+	@tests/fuzz/run.sh fuzz_copydec $(FUZZ_SECONDS) build-fuzz/artifacts
+	@tests/fuzz/run.sh fuzz_config $(FUZZ_SECONDS) build-fuzz/artifacts
 
 demo: build
 	@scripts/demo.sh $(BUILD)
