@@ -393,7 +393,11 @@ out:
 static int
 effective_workers(const pg2md_config *cfg, int ntasks)
 {
+	/* Readers at once: [sources.sql_database] workers, capped by [extract] workers (the stage's
+	 * pool) and by [postgres] pool_size (connections; worker 0 reuses the snapshot's). */
 	int n = cfg->source_workers > 0 ? cfg->source_workers : 1;
+	if (cfg->extract_workers > 0 && cfg->extract_workers < n)
+		n = cfg->extract_workers;
 	if (cfg->pool_size > 0 && cfg->pool_size < n)
 		n = cfg->pool_size;
 	if (n > ntasks)
