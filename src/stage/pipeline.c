@@ -184,6 +184,100 @@ column_defs(pg2md_buf *b, json_t *cols)
 	buf_putc(b, ')');
 }
 
+/*
+ * Where a staged task writes: one Parquet file, or with [data_writer] file_max_items /
+ * file_max_bytes a folder of files rotated at those limits (DuckDB's ROW_GROUPS_PER_FILE and
+ * FILE_SIZE_BYTES; a file closes at a row group boundary, so it can pass file_max_bytes by
+ * up to one row group).
+ */
+static void
+parquet_target(pg2md_buf *b, run_ctx *rc, pg2md_task *task)
+{
+	const pg2md_config *cfg = rc->cfg;
+	char *path = xasprintf("%s/%s", rc->pkg_path, task->file);
+	buf_literal(b, path);
+	free(path);
+	buf_puts(b, " (FORMAT parquet, COMPRESSION snappy");
+	if (cfg->file_max_items > 0 || cfg->file_max_bytes > 0) {
+		if (cfg->file_max_items > 0) {
+			/* DuckDB fills row groups in whole 2048-row vectors: round down so no file passes the
+			 * limit (below 2048 rows a file holds 2048) */
+			int64_t rg = cfg->file_max_items / 2048 * 2048;
+			if (rg < 2048)
+				rg = 2048;
+			if (rg > 122880)
+				rg = 122880;
+			int64_t groups = cfg->file_max_items / rg > 0 ? cfg->file_max_items / rg : 1;
+			buf_printf(b, ", ROW_GROUP_SIZE %lld, ROW_GROUPS_PER_FILE %lld", (long long)rg, (long long)groups);
+		}
+		if (cfg->file_max_bytes > 0) {
+			/* row groups of about a quarter of the limit, so a file closes near it */
+			int64_t rgb = cfg->file_max_bytes / 4 > 65536 ? cfg->file_max_bytes / 4 : 65536;
+			buf_printf(b, ", FILE_SIZE_BYTES %lld, ROW_GROUP_SIZE_BYTES %lld", (long long)cfg->file_max_bytes,
+				   (long long)rgb);
+		}
+		buf_puts(b, ", FILENAME_PATTERN 'part_{i}', OVERWRITE true");
+	}
+	buf_puts(b, ")");
+}
+
+static int
+cmp_cstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* After a staged task: the files it wrote (a folder when rotating), their bytes and rows. */
+static void
+task_collect_files(run_ctx *rc, pg2md_task *task, duckdb_connection con)
+{
+	char *path = xasprintf("%s/%s", rc->pkg_path, task->file);
+	struct stat st;
+	task->nparts = 0;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		DIR *d = opendir(path);
+		struct dirent *e;
+		int cap = 0;
+		while (d && (e = readdir(d)) != NULL) {
+			if (e->d_name[0] == '.')
+				continue;
+			char *fp = xasprintf("%s/%s", path, e->d_name);
+			if (stat(fp, &st) == 0)
+				task->file_bytes += st.st_size;
+			free(fp);
+			if (task->nparts == cap) {
+				cap = cap ? cap * 2 : 8;
+				task->parts = xrealloc(task->parts, (size_t)cap * sizeof(char *));
+				task->part_rows = xrealloc(task->part_rows, (size_t)cap * sizeof(int64_t));
+			}
+			task->parts[task->nparts] = xasprintf("%s/%s", task->file, e->d_name);
+			task->part_rows[task->nparts] = -1;
+			task->nparts++;
+		}
+		if (d)
+			closedir(d);
+		qsort(task->parts, (size_t)task->nparts, sizeof(char *), cmp_cstr);
+		/* rows per file, from the Parquet footers, for [destination.motherduck] batch_size */
+		for (int i = 0; i < task->nparts; i++) {
+			pg2md_buf q = PG2MD_BUF_INIT;
+			pg2md_error ignore;
+			char *v = NULL, *fp = xasprintf("%s/%s", rc->pkg_path, task->parts[i]);
+			pg2md_error_init(&ignore);
+			buf_puts(&q, "SELECT num_rows FROM parquet_file_metadata(");
+			buf_literal(&q, fp);
+			buf_puts(&q, ")");
+			if (duck_scalar(con, q.data, &v, &ignore) == PG2MD_OK && v)
+				task->part_rows[i] = strtoll(v, NULL, 10);
+			free(v);
+			free(fp);
+			buf_release(&q);
+		}
+	} else if (stat(path, &st) == 0) {
+		task->file_bytes = st.st_size;
+	}
+	free(path);
+}
+
 static char *
 task_statement(run_ctx *rc, pg2md_task *task)
 {
@@ -218,10 +312,7 @@ task_statement(run_ctx *rc, pg2md_task *task)
 			buf_puts(&b, " FROM ");
 			transform_source(&b, t, tx, task->id);
 			buf_puts(&b, ") TO ");
-			char *path = xasprintf("%s/%s", rc->pkg_path, task->file);
-			buf_literal(&b, path);
-			free(path);
-			buf_puts(&b, " (FORMAT parquet, COMPRESSION snappy)");
+			parquet_target(&b, rc, task);
 		}
 		free(nt);
 		return buf_detach(&b);
@@ -257,10 +348,7 @@ task_statement(run_ctx *rc, pg2md_task *task)
 		if (t->ncols == 0)
 			buf_puts(&b, "*");
 		buf_printf(&b, " FROM pg2md_scan(%d)) TO ", task->id);
-		char *path = xasprintf("%s/%s", rc->pkg_path, task->file);
-		buf_literal(&b, path);
-		free(path);
-		buf_puts(&b, " (FORMAT parquet, COMPRESSION snappy)");
+		parquet_target(&b, rc, task);
 	}
 	return buf_detach(&b);
 }
@@ -362,13 +450,8 @@ worker_main(void *arg)
 		task->conn = NULL;
 		progress_task_done(rc->progress, task);
 		fault_point("extract:task_done");
-		if (!rc->direct && !pg2md_failed(&task->err)) {
-			char *path = xasprintf("%s/%s", rc->pkg_path, task->file);
-			struct stat st;
-			if (stat(path, &st) == 0)
-				task->file_bytes = st.st_size;
-			free(path);
-		}
+		if (!rc->direct && !pg2md_failed(&task->err))
+			task_collect_files(rc, task, con);
 		if (pg2md_failed(&task->err)) {
 			pg2md_error_merge(&w->err, &task->err);
 			pthread_mutex_lock(&rc->lock);
@@ -457,6 +540,7 @@ build_manifest(run_ctx *rc)
 	for (int ti = 0; ti < rc->ntables; ti++) {
 		pg2md_table *t = &rc->tables[ti];
 		json_t *jt = json_object(), *cols = json_array(), *files = json_array(), *pk = json_array();
+		json_t *file_rows = json_array();
 		int64_t rows = 0, bytes = 0, fbytes = 0, lossy = 0;
 		double first = 0, last = 0;
 		int ntasks = 0, retries = 0;
@@ -506,8 +590,14 @@ build_manifest(run_ctx *rc)
 				last = task->started + task->seconds;
 			ntasks++;
 			retries += task->retries;
-			if (!rc->direct)
+			if (!rc->direct && task->nparts == 0) {
 				json_array_append_new(files, json_string(task->file));
+				json_array_append_new(file_rows, json_integer(task->rows));
+			}
+			for (int p = 0; !rc->direct && p < task->nparts; p++) {
+				json_array_append_new(files, json_string(task->parts[p]));
+				json_array_append_new(file_rows, json_integer(task->part_rows[p]));
+			}
 		}
 		json_object_set_new(jt, "name", json_string(t->name));
 		json_object_set_new(jt, "dest_name", json_string(t->dest_name));
@@ -527,6 +617,7 @@ build_manifest(run_ctx *rc)
 		}
 		json_object_set_new(jt, "columns", cols);
 		json_object_set_new(jt, "files", files);
+		json_object_set_new(jt, "file_rows", file_rows);
 		json_object_set_new(jt, "rows", json_integer(rows));
 		json_object_set_new(jt, "bytes", json_integer(bytes));
 		json_object_set_new(jt, "file_bytes", json_integer(fbytes));
@@ -802,9 +893,52 @@ append_boundary_filter(pg2md_buf *sql, json_t *jt, const char *target)
 	buf_puts(sql, ")");
 }
 
-static pg2md_code
-load_table_sql(pg2md_buf *sql, json_t *jt, const char *dataset, const char *pkg_path, bool direct, pg2md_error *err)
+/*
+ * The package's files as read_parquet([...]) sources of at most batch_size rows each (a file is
+ * never split; a larger file is a batch of its own): [destination.motherduck] batch_size bounds
+ * the rows of one INSERT.  Returns the number of batches; each entry is a new string.
+ */
+static int
+parquet_batches(json_t *jt, const char *pkg_path, int64_t batch_size, char ***out)
 {
+	json_t *files = json_object_get(jt, "files"), *rows = json_object_get(jt, "file_rows");
+	size_t n = json_array_size(files);
+	char **batches = xcalloc(n + 1, sizeof(char *));
+	int nb = 0;
+	pg2md_buf cur = PG2MD_BUF_INIT;
+	int64_t in_cur = 0;
+	int files_in_cur = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int64_t r = json_integer_value(json_array_get(rows, i));
+		if (files_in_cur > 0 && batch_size > 0 && r >= 0 && in_cur + r > batch_size) {
+			buf_puts(&cur, "])");
+			batches[nb++] = buf_detach(&cur);
+			in_cur = 0;
+			files_in_cur = 0;
+		}
+		buf_puts(&cur, files_in_cur ? ", " : "read_parquet([");
+		char *p = xasprintf("%s/%s", pkg_path, json_string_value(json_array_get(files, i)));
+		buf_literal(&cur, p);
+		free(p);
+		in_cur += r > 0 ? r : 0;
+		files_in_cur++;
+	}
+	if (files_in_cur > 0) {
+		buf_puts(&cur, "])");
+		batches[nb++] = buf_detach(&cur);
+	}
+	buf_release(&cur);
+	*out = batches;
+	return nb;
+}
+
+static pg2md_code
+load_table_sql(pg2md_buf *sql, json_t *jt, const char *dataset, const char *pkg_path, bool direct,
+	       int64_t batch_size, pg2md_error *err)
+{
+	char **batches = NULL;
+	int nbatches = direct ? 0 : parquet_batches(jt, pkg_path, batch_size, &batches);
 	const char *dest = json_string_value(json_object_get(jt, "dest_name"));
 	const char *disp = json_string_value(json_object_get(jt, "write_disposition"));
 	json_t *cols = json_object_get(jt, "columns");
@@ -841,10 +975,10 @@ load_table_sql(pg2md_buf *sql, json_t *jt, const char *dataset, const char *pkg_
 			buf_printf(sql, "CREATE TABLE %s ", target.data);
 			column_defs(sql, cols);
 			buf_puts(sql, ";\n");
-			if (has_rows) {
+			for (int b = 0; b < nbatches; b++) {
 				buf_printf(sql, "INSERT INTO %s SELECT ", target.data);
 				select_list(sql, cols);
-				buf_printf(sql, " FROM %s;\n", src.data);
+				buf_printf(sql, " FROM %s;\n", batches[b]);
 			}
 		}
 	} else if (strcmp(disp, "append") == 0 || strcmp(disp, "merge") == 0) {
@@ -912,11 +1046,14 @@ load_table_sql(pg2md_buf *sql, json_t *jt, const char *dataset, const char *pkg_
 			buf_release(&part);
 			buf_release(&cond);
 		} else if (has_rows) {
-			buf_printf(sql, "INSERT INTO %s BY NAME SELECT ", target.data);
-			select_list(sql, cols);
-			buf_printf(sql, " FROM %s s", src.data);
-			append_boundary_filter(sql, jt, target.data);
-			buf_puts(sql, ";\n");
+			/* direct: one statement from the work table; staged: one per batch of files */
+			for (int b = 0; b < (direct ? 1 : nbatches); b++) {
+				buf_printf(sql, "INSERT INTO %s BY NAME SELECT ", target.data);
+				select_list(sql, cols);
+				buf_printf(sql, " FROM %s s", direct ? src.data : batches[b]);
+				append_boundary_filter(sql, jt, target.data);
+				buf_puts(sql, ";\n");
+			}
 		}
 		if (direct)
 			buf_printf(sql, "DROP TABLE IF EXISTS %s;\n", src.data);
@@ -924,6 +1061,9 @@ load_table_sql(pg2md_buf *sql, json_t *jt, const char *dataset, const char *pkg_
 		pg2md_fail(err, PG2MD_ERR_USAGE, "unknown write disposition \"%s\"", disp);
 	}
 out:
+	for (int b = 0; b < nbatches; b++)
+		free(batches[b]);
+	free(batches);
 	buf_release(&src);
 	buf_release(&target);
 	free(newt);
@@ -976,7 +1116,7 @@ load_package(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const char 
 		if (strcmp(json_string_value(json_object_get(jt, "write_disposition")), "replace") != 0 &&
 		    evolve_table(dest->con, dataset, jt, err))
 			goto fail;
-		if (load_table_sql(&sql, jt, dataset, pkg_path, direct, err))
+		if (load_table_sql(&sql, jt, dataset, pkg_path, direct, cfg->batch_size, err))
 			goto fail;
 		char *what = xasprintf("loading table \"%s\"", json_string_value(json_object_get(jt, "dest_name")));
 		pg2md_debug("%s:\n%s", what, sql.data);
@@ -1122,6 +1262,12 @@ finish_package(const pg2md_config *cfg, const char *load_id, pg2md_trace *trace,
 			json_array_foreach(json_object_get(jt, "files"), k, f) {
 				char *fp = xasprintf("%s/%s", path, json_string_value(f));
 				unlink(fp);
+				/* a rotated task's folder goes with its last file */
+				char *slash = strrchr(fp, '/');
+				if (slash && strchr(json_string_value(f), '/')) {
+					*slash = '\0';
+					rmdir(fp);
+				}
 				free(fp);
 			}
 		}

@@ -127,6 +127,10 @@ plan_free(pg2md_task *tasks, int ntasks)
 	for (int i = 0; i < ntasks; i++) {
 		free(tasks[i].copy_sql);
 		free(tasks[i].file);
+		for (int p = 0; p < tasks[i].nparts; p++)
+			free(tasks[i].parts[p]);
+		free(tasks[i].parts);
+		free(tasks[i].part_rows);
 	}
 	free(tasks);
 }

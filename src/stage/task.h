@@ -23,7 +23,10 @@ typedef struct pg2md_task {
 	int64_t page_lo;     /* first page, or -1: the whole leaf */
 	int64_t page_hi;     /* page after the last, or -1: open-ended */
 	char *copy_sql;      /* COPY (SELECT …) TO STDOUT (FORMAT binary) */
-	char *file;          /* staged mode: the Parquet file written, relative to the package */
+	char *file;          /* staged mode: the Parquet file written (or folder, when rotating), relative to the package */
+	char **parts;        /* rotating: the files in that folder, relative to the package */
+	int64_t *part_rows;  /* their rows (-1: unknown) */
+	int nparts;
 
 	PGconn *conn;        /* the running worker's connection */
 	bool staged;         /* set by the scan: decoding for Parquet staging */
