@@ -2172,6 +2172,7 @@ table_config_release(pg2md_table_config *t)
 	free(t->where);
 	free(t->query);
 	free(t->transform);
+	free(t->merge_strategy);
 }
 
 void

@@ -67,6 +67,7 @@ typedef struct pg2md_table_config {
 	char *dedup_sort_order;        /* "asc" or "desc" */
 	char *where;                   /* row filter (SQL) */
 	char *query;                   /* full replacement query */
+	char *merge_strategy;          /* write_disposition.strategy: "delete-insert" (default) or "upsert" */
 	char *transform;               /* DuckDB SQL over "data", applied as rows stream (stage/transform.h) */
 } pg2md_table_config;
 

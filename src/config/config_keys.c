@@ -99,6 +99,7 @@ const int pg2md_n_config_keys = (int)(sizeof(pg2md_config_keys) / sizeof(pg2md_c
 const table_key pg2md_table_keys[] = {
 	{"write_disposition", TK_DISP, TOFF(write_disposition), NULL},
 	{"write_disposition.disposition", TK_DISP, TOFF(write_disposition), "write_disposition"},
+	{"write_disposition.strategy", TK_TEXT, TOFF(merge_strategy), NULL},
 	{"primary_key", TK_LIST, TOFF(primary_key), NULL},
 	{"included_columns", TK_LIST, TOFF(included_columns), NULL},
 	{"excluded_columns", TK_LIST, TOFF(excluded_columns), NULL},

@@ -609,6 +609,8 @@ build_manifest(run_ctx *rc)
 			json_object_set_new(jt, "hard_delete", json_string(dn));
 			free(dn);
 		}
+		if (tc && tc->merge_strategy)
+			json_object_set_new(jt, "merge_strategy", json_string(tc->merge_strategy));
 		if (tc && tc->dedup_sort) {
 			char *dn = naming_normalize(rc->cfg->naming, tc->dedup_sort);
 			json_object_set_new(jt, "dedup_sort", json_string(dn));
@@ -1022,6 +1024,59 @@ load_table_sql(pg2md_buf *sql, json_t *jt, const char *dataset, const char *pkg_
 			} else {
 				buf_puts(sql, " FROM (SELECT 1) WHERE false;\n");
 			}
+			const char *strategy = json_string_value(json_object_get(jt, "merge_strategy"));
+			if (strategy && strcmp(strategy, "upsert") == 0) {
+				/* dlt's upsert strategy, as DuckDB's MERGE: update matched keys, insert new ones, delete flagged ones */
+				pg2md_buf flagged = PG2MD_BUF_INIT;
+				if (hard) {
+					const char *htype = NULL;
+					json_t *cc;
+					size_t k;
+					json_array_foreach(cols, k, cc)
+						if (strcmp(json_string_value(json_object_get(cc, "dest_name")), hard) == 0)
+							htype = json_string_value(json_object_get(cc, "duck_type"));
+					if (htype && strcmp(htype, "BOOLEAN") == 0)
+						buf_puts(&flagged, "coalesce(s.");
+					else
+						buf_puts(&flagged, "s.");
+					buf_ident(&flagged, hard);
+					buf_puts(&flagged, htype && strcmp(htype, "BOOLEAN") == 0 ? ", false)" : " IS NOT NULL");
+				}
+				buf_printf(sql, "MERGE INTO %s USING _pg2md_merge AS s ON (%s)", target.data, cond.data);
+				if (hard)
+					buf_printf(sql, " WHEN MATCHED AND %s THEN DELETE", flagged.data);
+				buf_puts(sql, " WHEN MATCHED THEN UPDATE SET ");
+				json_t *cc;
+				size_t k;
+				json_array_foreach(cols, k, cc) {
+					if (k)
+						buf_puts(sql, ", ");
+					buf_ident(sql, json_string_value(json_object_get(cc, "dest_name")));
+					buf_puts(sql, " = s.");
+					buf_ident(sql, json_string_value(json_object_get(cc, "dest_name")));
+				}
+				buf_puts(sql, " WHEN NOT MATCHED");
+				if (hard)
+					buf_printf(sql, " AND NOT %s", flagged.data);
+				buf_puts(sql, " THEN INSERT (");
+				json_array_foreach(cols, k, cc) {
+					if (k)
+						buf_puts(sql, ", ");
+					buf_ident(sql, json_string_value(json_object_get(cc, "dest_name")));
+				}
+				buf_puts(sql, ") VALUES (");
+				json_array_foreach(cols, k, cc) {
+					if (k)
+						buf_puts(sql, ", ");
+					buf_puts(sql, "s.");
+					buf_ident(sql, json_string_value(json_object_get(cc, "dest_name")));
+				}
+				buf_puts(sql, ");\nDROP TABLE _pg2md_merge;\n");
+				buf_release(&flagged);
+				buf_release(&part);
+				buf_release(&cond);
+				goto merged;
+			}
 			buf_printf(sql, "DELETE FROM %s USING _pg2md_merge s WHERE %s;\n", target.data, cond.data);
 			buf_printf(sql, "INSERT INTO %s BY NAME SELECT * FROM _pg2md_merge", target.data);
 			if (hard) {
@@ -1045,6 +1100,7 @@ load_table_sql(pg2md_buf *sql, json_t *jt, const char *dataset, const char *pkg_
 			buf_puts(sql, ";\nDROP TABLE _pg2md_merge;\n");
 			buf_release(&part);
 			buf_release(&cond);
+merged:;
 		} else if (has_rows) {
 			/* direct: one statement from the work table; staged: one per batch of files */
 			for (int b = 0; b < (direct ? 1 : nbatches); b++) {
@@ -1392,6 +1448,13 @@ extract(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace, pg
 			goto out;
 		}
 		rc.filters[i] = buf_detach(&f);
+		if (tc && tc->merge_strategy && strcmp(tc->merge_strategy, "delete-insert") != 0 &&
+		    strcmp(tc->merge_strategy, "upsert") != 0) {
+			pg2md_fail(err, PG2MD_ERR_USAGE, "merge strategy \"%s\" of table \"%s\" is not supported",
+				   tc->merge_strategy, rc.tables[i].name);
+			pg2md_hint(err, "use write_disposition.strategy = \"delete-insert\" (the default) or \"upsert\"");
+			goto out;
+		}
 		if (tc && tc->query) {
 			pg2md_fail(err, PG2MD_ERR_USAGE, "a replacement query for table \"%s\" is not supported yet",
 				   rc.tables[i].name);
