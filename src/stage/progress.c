@@ -135,6 +135,8 @@ snapshot(pg2md_progress *p, double now, totals *t)
 	/* the rate: an exponential average over about five seconds */
 	if (now > p->last_t) {
 		double inst = (double)(t->rows - p->last_rows) / (now - p->last_t);
+		if (inst < 0)
+			inst = 0; /* a retried task starts its rows again from 0 */
 		double a = 1.0 - exp(-(now - p->last_t) / 5.0);
 		p->rate = p->last_rows == 0 && p->rate == 0 ? inst : p->rate + a * (inst - p->rate);
 		p->last_t = now;
