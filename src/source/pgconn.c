@@ -21,46 +21,12 @@ pg_connect(const pg2md_config *cfg, pg2md_error *err)
 {
 	const char *keys[MAX_PARAMS + 1];
 	const char *vals[MAX_PARAMS + 1];
-	char portbuf[16];
-	int n = 0;
 	PGconn *conn;
 
-	/* A connection string first: the fields below override what it says. */
-	if (cfg->pg_conn_string && *cfg->pg_conn_string) {
-		keys[n] = "dbname";
-		vals[n++] = cfg->pg_conn_string;
-	}
-	if (cfg->pg_host) {
-		keys[n] = "host";
-		vals[n++] = cfg->pg_host;
-	}
-	if (cfg->pg_port > 0) {
-		snprintf(portbuf, sizeof(portbuf), "%d", cfg->pg_port);
-		keys[n] = "port";
-		vals[n++] = portbuf;
-	}
-	if (cfg->pg_database) {
-		keys[n] = "dbname";
-		vals[n++] = cfg->pg_database;
-	}
-	if (cfg->pg_username) {
-		keys[n] = "user";
-		vals[n++] = cfg->pg_username;
-	}
-	if (cfg->pg_password) {
-		keys[n] = "password";
-		vals[n++] = cfg->pg_password;
-	}
-	for (int i = 0; i < cfg->pg_query_keys.n && n < MAX_PARAMS - 2; i++) {
-		keys[n] = cfg->pg_query_keys.items[i];
-		vals[n++] = cfg->pg_query_values.items[i];
-	}
-	keys[n] = "application_name";
-	vals[n++] = "pg2md";
-	keys[n] = NULL;
-	vals[n] = NULL;
-
-	conn = PQconnectdbParams(keys, vals, 1);
+	/* The config holds the credentials as separate fields (a connection string is parsed
+	 * into them), the pass-through parameters (sslmode, …) and fallback_application_name. */
+	pg2md_config_pg_params(cfg, keys, vals, MAX_PARAMS);
+	conn = PQconnectdbParams(keys, vals, 0);
 	if (conn == NULL) {
 		pg2md_fail(err, PG2MD_ERR_CONNECT, "could not connect to PostgreSQL: out of memory");
 		return NULL;

@@ -129,9 +129,7 @@ if [ -e "$go.paused" ]; then
 	touch "$go"
 	rc=0
 	wait "$pid" || rc=$?
-	# src/source/pgconn.c appends application_name=pg2md after the query parameters, and libpq
-	# keeps the last value: it should be fallback_application_name (pg2md_config_pg_params does so)
-	T_TODO="bug: src/source/pgconn.c overrides application_name (should be fallback_application_name)"
+	# pg2md names its connections through fallback_application_name: the user's name wins
 	if [ "${seen:-0}" -ge 1 ]; then
 		t_pass "application_name reaches the server ($seen connection(s) named $APP while the run was held)"
 	else
