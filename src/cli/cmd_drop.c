@@ -34,18 +34,8 @@
 #include "dest/naming.h"
 #include "stage/package.h"
 #include "util/buf.h"
+#include "util/hash.h"
 
-/* The same hash the loader stores as version_hash (FNV-1a of the schema text). */
-static uint64_t
-fnv1a(const char *s)
-{
-	uint64_t h = UINT64_C(1469598103934665603);
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= UINT64_C(1099511628211);
-	}
-	return h;
-}
 
 /* Does relation name exist in schema (of the current database)? */
 static int
@@ -182,7 +172,7 @@ forget_in_schema(pg2md_dest *d, const char *dataset, char **names, int n, pg2md_
 	if (*removed) {
 		char *s = json_dumps(schema, JSON_SORT_KEYS | JSON_COMPACT);
 		char hash[32];
-		snprintf(hash, sizeof(hash), "%016llx", (unsigned long long)fnv1a(s));
+		snprintf(hash, sizeof(hash), "%016llx", (unsigned long long)hash_fnv1a(s));
 		buf_puts(sql, "INSERT INTO ");
 		duck_qualified(sql, dataset, "_dlt_version");
 		buf_puts(sql, " SELECT coalesce((SELECT max(version) FROM ");
@@ -242,7 +232,7 @@ forget_in_state(pg2md_dest *d, const pg2md_config *cfg, char **src_names, char *
 			json_integer_set(sv, json_integer_value(sv) + 1);
 		char *s = json_dumps(state, JSON_SORT_KEYS | JSON_COMPACT);
 		char hash[32], *load_id = drop_load_id();
-		snprintf(hash, sizeof(hash), "%016llx", (unsigned long long)fnv1a(s));
+		snprintf(hash, sizeof(hash), "%016llx", (unsigned long long)hash_fnv1a(s));
 		buf_puts(sql, "INSERT INTO ");
 		duck_qualified(sql, cfg->dataset_name, "_dlt_pipeline_state");
 		buf_puts(sql, " SELECT coalesce((SELECT max(version) FROM ");

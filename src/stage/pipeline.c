@@ -42,6 +42,7 @@
 #include "stage/transform.h"
 #include "util/buf.h"
 #include "util/fault.h"
+#include "util/hash.h"
 #include "util/humanize.h"
 #include "util/interrupt.h"
 #include "util/log.h"
@@ -661,16 +662,6 @@ trace_from_manifest(pg2md_trace *trace, json_t *man)
 
 /* ---- loading ------------------------------------------------------------ */
 
-static uint64_t
-fnv1a(const char *s)
-{
-	uint64_t h = UINT64_C(1469598103934665603);
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= UINT64_C(1099511628211);
-	}
-	return h;
-}
 
 /* The SELECT list that casts staged columns to their destination types. */
 static void
@@ -1219,7 +1210,7 @@ load_package(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const char 
 	char *schema_text = json_dumps(schema, JSON_SORT_KEYS | JSON_COMPACT);
 	json_decref(schema);
 	char hash[32];
-	snprintf(hash, sizeof(hash), "%016llx", (unsigned long long)fnv1a(schema_text));
+	snprintf(hash, sizeof(hash), "%016llx", (unsigned long long)hash_fnv1a(schema_text));
 
 	buf_reset(&sql);
 	buf_puts(&sql, "INSERT INTO ");
