@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,25 +179,37 @@ run_on_failure(const pg2md_config *cfg, const pg2md_trace *t, const pg2md_error 
 	pg2md_info("running the on_failure command");
 	fflush(stdout);
 	fflush(stderr);
-	pid = fork();
-	if (pid == 0) {
-		/* only async-signal-safe calls between fork and exec */
-		int devnull = open("/dev/null", O_RDONLY);
-		setpgid(0, 0);
-		if (devnull >= 0) {
-			dup2(devnull, STDIN_FILENO);
-			close(devnull);
+	/*
+	 * posix_spawn rather than fork: no atfork handlers run (DuckDB's allocator has some), and
+	 * the child gets its own process group (so a timeout stops its children too), stdin from
+	 * /dev/null, stdout onto our stderr, SIGPIPE back to its default, no blocked signals.
+	 */
+	{
+		posix_spawn_file_actions_t fa;
+		posix_spawnattr_t attr;
+		sigset_t none, dfl;
+		int rc;
+		sigemptyset(&none);
+		sigemptyset(&dfl);
+		sigaddset(&dfl, SIGPIPE);
+		sigaddset(&dfl, SIGINT);
+		sigaddset(&dfl, SIGTERM);
+		posix_spawn_file_actions_init(&fa);
+		posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+		posix_spawn_file_actions_adddup2(&fa, STDERR_FILENO, STDOUT_FILENO);
+		posix_spawnattr_init(&attr);
+		posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+		posix_spawnattr_setpgroup(&attr, 0);
+		posix_spawnattr_setsigmask(&attr, &none);
+		posix_spawnattr_setsigdefault(&attr, &dfl);
+		rc = posix_spawn(&pid, "/bin/sh", &fa, &attr, (char *const[]){"sh", "-c", cfg->on_failure, NULL}, envp);
+		posix_spawn_file_actions_destroy(&fa);
+		posix_spawnattr_destroy(&attr);
+		if (rc != 0) {
+			fprintf(stderr, "pg2md: warning: could not run the on_failure command: %s\n", strerror(rc));
+			goto out;
 		}
-		dup2(STDERR_FILENO, STDOUT_FILENO);
-		signal(SIGPIPE, SIG_DFL);
-		execve("/bin/sh", (char *const[]){"sh", "-c", cfg->on_failure, NULL}, envp);
-		_exit(127);
 	}
-	if (pid < 0) {
-		fprintf(stderr, "pg2md: warning: could not run the on_failure command: %s\n", strerror(errno));
-		goto out;
-	}
-	setpgid(pid, pid); /* also here: no race with the child's own call */
 	deadline = now_seconds() + timeout;
 	while (!done) {
 		pid_t w = waitpid(pid, &status, WNOHANG);
