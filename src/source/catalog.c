@@ -638,7 +638,10 @@ catalog_reflect(PGconn *conn, const pg2md_config *cfg, pg2md_table **tables_out,
 					}
 			}
 			buf_printf(&missing, "%s\"%s\"", nmissing ? ", " : "", want);
+			/* close names only: within half the name's length, and no further than the best one plus one */
 			int limit = (int)strlen(want) / 2 + 2;
+			if (best[0] >= 0 && bestd[0] + 1 < limit)
+				limit = bestd[0] + 1;
 			bool any = false;
 			for (int k = 0; k < 3; k++)
 				if (best[k] >= 0 && bestd[k] <= limit) {
