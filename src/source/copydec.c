@@ -438,7 +438,7 @@ dec_timetz_text(copydec_col *c, idx_t row, const uint8_t *p, int32_t len)
 	char tmp[48];
 	WANT_LEN(12);
 	int64_t micros = (int64_t)rd64(p);
-	int32_t east = -(int32_t)rd32(p + 8);
+	int32_t east = (int32_t)(0u - rd32(p + 8)); /* unsigned: INT32_MIN cannot be negated (fuzz_copydec) */
 	if (micros < 0 || micros > INT64_C(86400000000) || east < -57599 || east > 57599) {
 		c->why = "timetz out of range";
 		return false;
