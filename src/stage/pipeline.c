@@ -134,7 +134,8 @@ state_apply_pending(const pg2md_config *cfg, json_t *state)
 		free(p);
 		ids[i] = key;
 	}
-	qsort(ids, (size_t)n, sizeof(char *), str_cmp);
+	if (n > 1)
+		qsort(ids, (size_t)n, sizeof(char *), str_cmp);
 	for (int i = 0; i < n; i++) {
 		pg2md_error ignore;
 		json_t *man, *jt;
