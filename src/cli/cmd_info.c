@@ -105,7 +105,8 @@ list_packages(const pg2md_config *cfg, pkg_state s, int *n)
 	}
 	closedir(d);
 	if (*n > 1)
-		qsort(ids, (size_t)*n, sizeof(char *), cmp_str);
+		if (*n > 1)
+			qsort(ids, (size_t)*n, sizeof(char *), cmp_str);
 	return ids;
 }
 

@@ -258,7 +258,8 @@ task_collect_files(run_ctx *rc, pg2md_task *task, duckdb_connection con)
 		}
 		if (d)
 			closedir(d);
-		qsort(task->parts, (size_t)task->nparts, sizeof(char *), cmp_cstr);
+		if (task->nparts > 1)
+			qsort(task->parts, (size_t)task->nparts, sizeof(char *), cmp_cstr);
 		/* rows per file, from the Parquet footers, for [destination.motherduck] batch_size */
 		for (int i = 0; i < task->nparts; i++) {
 			pg2md_buf q = PG2MD_BUF_INIT;
