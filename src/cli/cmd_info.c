@@ -105,8 +105,7 @@ list_packages(const pg2md_config *cfg, pkg_state s, int *n)
 	}
 	closedir(d);
 	if (*n > 1)
-		if (*n > 1)
-			qsort(ids, (size_t)*n, sizeof(char *), cmp_str);
+		qsort(ids, (size_t)*n, sizeof(char *), cmp_str);
 	return ids;
 }
 
