@@ -136,7 +136,6 @@ if [ -e "$go.paused" ]; then
 		t_fail "application_name reaches the server" "pg_stat_activity had no connection named $APP" \
 			"the run's connections were named: $names"
 	fi
-	T_TODO=""
 	assert_eq 0 "$rc" "the held run with application_name finishes"
 else
 	wait "$pid" 2>/dev/null || true
