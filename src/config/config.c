@@ -1618,8 +1618,10 @@ apply_document(loader *L, const tb_doc *doc, const char *file, pg2md_origin orig
 				}
 				if (e->n_parts == 6 && e->kind != TB_TABLE &&
 				    (strcmp(e->parts[5], "hard_delete") == 0 || strcmp(e->parts[5], "dedup_sort") == 0)) {
-					if (apply_column_hint(L, e->parts[2], e->parts[4], e->parts[5], &rv) != PG2MD_OK)
+					if (apply_column_hint(L, e->parts[2], e->parts[4], e->parts[5], &rv) != PG2MD_OK) {
+						free(as);
 						return L->err->code;
+					}
 					continue;
 				}
 			}
