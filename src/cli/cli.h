@@ -17,6 +17,7 @@ typedef struct cli_opts {
 	int json;
 	const char *html;
 	int yes;
+	int pending;            /* drop --pending: discard the load packages not loaded yet */
 	int force;              /* --force: init overwrites existing files */
 	int help;
 	char **args;            /* positional arguments */

@@ -19,6 +19,7 @@
  * is never created.
  */
 #include <stdint.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -322,8 +323,8 @@ drop_tables(cli_opts *opts, const pg2md_config *cfg, const char *list)
 		pg2md_fail(&err, PG2MD_ERR_RUN, "pipeline \"%s\" has a pending load package", cfg->pipeline_name);
 		pg2md_detail(&err, "package %s is %s; loading it later would bring the dropped tables back", pending,
 			     pkg_state_name(pstate));
-		pg2md_hint(&err, "run pg2md load (or pg2md run) to finish it first, or pg2md drop --yes to drop the whole "
-				 "pipeline with its packages");
+		pg2md_hint(&err, "run pg2md load (or pg2md run) to finish it first, pg2md drop --pending --yes to discard "
+				 "it, or pg2md drop --yes to drop the whole pipeline with its packages");
 		free(pending);
 		goto done;
 	}
@@ -506,6 +507,55 @@ done:
 	return err.code;
 }
 
+/*
+ * drop --pending: discard the load packages extracted or normalized but not loaded, as dlt's
+ * `pipeline drop-pending-packages` does: a package the destination refuses (an unsafe schema
+ * change) would otherwise block every later run.  Their rows were never loaded and their
+ * cursors never stored, so the next run reads them again from the source.
+ */
+static int
+drop_pending(cli_opts *opts, const pg2md_config *cfg)
+{
+	static const pkg_state states[] = {PKG_EXTRACTED, PKG_NORMALIZED};
+	pg2md_buf what = PG2MD_BUF_INIT;
+	int n = 0, code = 0;
+	char *id;
+
+	for (size_t k = 0; k < sizeof(states) / sizeof(states[0]); k++) {
+		char *dir = xasprintf("%s/%s/load/%s", cfg->pipelines_dir, cfg->pipeline_name, pkg_state_name(states[k]));
+		DIR *d = opendir(dir);
+		struct dirent *e;
+		while (d && (e = readdir(d)) != NULL)
+			if (e->d_name[0] != '.') {
+				buf_printf(&what, "%s%s (%s)", n ? ", " : "", e->d_name, pkg_state_name(states[k]));
+				n++;
+			}
+		if (d)
+			closedir(d);
+		free(dir);
+	}
+	if (n == 0) {
+		printf("pg2md: no pending load package\n");
+		buf_release(&what);
+		return 0;
+	}
+	char *question = xasprintf("discard %d pending load package%s: %s", n, n == 1 ? "" : "s", what.data);
+	code = confirm(opts, question);
+	free(question);
+	if (code == 0) {
+		for (size_t k = 0; k < sizeof(states) / sizeof(states[0]); k++)
+			while ((id = pkg_find(cfg, states[k])) != NULL) {
+				char *p = pkg_dir(cfg, states[k], id);
+				pkg_remove_tree(p);
+				printf("pg2md: discarded load package %s (%s)\n", id, pkg_state_name(states[k]));
+				free(p);
+				free(id);
+			}
+	}
+	buf_release(&what);
+	return code;
+}
+
 int
 cmd_drop(cli_opts *opts)
 {
@@ -523,7 +573,7 @@ cmd_drop(cli_opts *opts)
 	cfg = cli_load_config(opts, &code);
 	if (!cfg)
 		return code;
-	code = tables ? drop_tables(opts, cfg, tables) : drop_all(opts, cfg);
+	code = opts->pending ? drop_pending(opts, cfg) : tables ? drop_tables(opts, cfg, tables) : drop_all(opts, cfg);
 	pg2md_config_free(cfg);
 	return code;
 }

@@ -104,7 +104,9 @@ static const cli_command commands[] = {
 	 "exit codes: 0 every table equal, 1 a table differs or is missing in the destination,\n"
 	 "            2 usage or configuration error, 3 a connection could not be made\n"},
 	{"drop", cmd_drop, "drop tables, or the whole dataset and pipeline state",
-	 "usage: pg2md drop [--tables T1,T2] [--yes] [OPTIONS]\n\n"
+	 "usage: pg2md drop [--tables T1,T2 | --pending] [--yes] [OPTIONS]\n\n"
+	 "With --pending: discards the load packages extracted or normalized but not loaded (their rows\n"
+	 "are read again by the next run), e.g. one the destination refused for a schema change.\n"
 	 "With --tables: drops those tables from the destination dataset (and from its staging dataset),\n"
 	 "removes them from the stored schema (_dlt_version) and their state (_dlt_pipeline_state); the\n"
 	 "next run copies them again in full.  Refused while load packages are pending.\n"
@@ -113,6 +115,7 @@ static const cli_command commands[] = {
 	 "On a terminal pg2md asks first; otherwise --yes is required.\n\n"
 	 "options:\n"
 	 "  --tables T1,T2           drop only these tables (source or destination names)\n"
+	 "  --pending                discard the pending load packages\n"
 	 "  -y, --yes                do not ask\n" COMMON_FLAGS "\n"
 	 "exit codes: 0 dropped (or nothing to drop), 1 the drop failed or packages are pending,\n"
 	 "            2 not confirmed / usage or configuration error, 3 a connection could not be made\n"},
@@ -154,7 +157,7 @@ int
 cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *opts)
 {
 	enum { O_PROJECT = 256, O_TABLES, O_WD, O_DEST, O_DATASET, O_PIPELINE, O_LOG, O_DIRECT, O_STAGED,
-	       O_PROGRESS, O_JSON, O_HTML, O_YES, O_FORCE, O_METRICS };
+	       O_PROGRESS, O_JSON, O_HTML, O_YES, O_FORCE, O_METRICS, O_PENDING };
 	static const struct option longopts[] = {
 		{"project-dir", required_argument, NULL, O_PROJECT},
 		{"tables", required_argument, NULL, O_TABLES},
@@ -170,6 +173,7 @@ cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *opts)
 		{"json", no_argument, NULL, O_JSON},
 		{"html", required_argument, NULL, O_HTML},
 		{"yes", no_argument, NULL, O_YES},
+		{"pending", no_argument, NULL, O_PENDING},
 		{"force", no_argument, NULL, O_FORCE},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -196,6 +200,7 @@ cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *opts)
 		case O_JSON: opts->json = 1; break;
 		case O_HTML: opts->html = optarg; break;
 		case 'y': case O_YES: opts->yes = 1; break;
+		case O_PENDING: opts->pending = 1; break;
 		case O_FORCE: opts->force = 1; break;
 		case 'h': opts->help = 1; break;
 		default:

@@ -226,7 +226,7 @@ scan_func(duckdb_function_info info, duckdb_data_chunk output)
 			}
 			s->len = n;
 			s->off = 0;
-			task->bytes += n;
+			__atomic_fetch_add(&task->bytes, (int64_t)n, __ATOMIC_RELAXED); /* read by the progress thread */
 		}
 		if (copydec_feed(&s->dec, task->table, (const uint8_t *)s->msg, s->len, &s->off, &row, capacity,
 				 &task->err)) {
@@ -238,7 +238,7 @@ scan_func(duckdb_function_info info, duckdb_data_chunk output)
 			s->msg = NULL;
 		}
 	}
-	task->rows += (int64_t)row;
+	__atomic_fetch_add(&task->rows, (int64_t)row, __ATOMIC_RELAXED);
 	for (int i = 0; i < s->dec.ncols; i++) {
 		task->lossy += s->dec.cols[i].lossy;
 		s->dec.cols[i].lossy = 0;

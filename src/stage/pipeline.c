@@ -780,8 +780,8 @@ evolve_table(duckdb_connection con, const char *dataset, json_t *jt, pg2md_error
 							   "column \"%s\" of table \"%s\" changed type from %s to %s, which cannot be applied safely",
 							   name, dest, have, want);
 						pg2md_detail(err, "nothing of this load was applied; the load package stays pending");
-						pg2md_hint(err, "to rebuild the table from the source, drop it (pg2md drop --tables %s --yes) "
-								"and run again", dest);
+						pg2md_hint(err, "to rebuild the table from the source: pg2md drop --pending --yes, "
+								"pg2md drop --tables %s --yes, then run again", dest);
 					} else {
 						buf_reset(&q);
 						buf_printf(&q, "ALTER TABLE %s ALTER COLUMN ", target.data);
