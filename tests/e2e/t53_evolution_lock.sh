@@ -121,6 +121,12 @@ assert_eq 1 "$(find "$U/.pg2md/pipelines/pg2md/load/normalized" -mindepth 1 -max
 assert_exit 1 "$PG2MD_BIN" run --project-dir "$U"
 assert_contains "$(cat "$T_ERR")" '"x"' "unsafe change: a rerun retries the pending package and fails the same way"
 assert_table_equal public exp_evu "$U/pg2md.duckdb" $DS evu "unsafe change: after the rerun the old data is still intact"
+# the recovery the hint names: discard the refused package, drop the table, run: rebuilt from the source
+assert_contains "$(cat "$T_ERR")" "drop --pending" "unsafe change: the hint names pg2md drop --pending"
+assert_exit 0 "$PG2MD_BIN" drop --pending --yes --project-dir "$U"
+assert_exit 0 "$PG2MD_BIN" drop --tables evu --yes --project-dir "$U"
+assert_exit 0 "$PG2MD_BIN" run --project-dir "$U"
+assert_table_equal public evu "$U/pg2md.duckdb" $DS evu "unsafe change, after drop --pending and drop --tables: the table is rebuilt from the source"
 
 # --- the lock ------------------------------------------------------------------------------------
 
