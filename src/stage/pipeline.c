@@ -16,6 +16,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1472,7 +1473,22 @@ extract(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace, pg
 				   rc.tables[i].name);
 			goto out;
 		}
-	plan_run(&rc, PAGES_PER_TASK_DEFAULT);
+	{
+		/*
+		 * Split a table only as far as balance needs: tasks of at least a 1/(2 × workers) share
+		 * of all the pages to read.  A whole table is read with a plain COPY, cheaper for the
+		 * server than COPY (SELECT … WHERE ctid …) (measured: docs/internals/performance.md).
+		 */
+		int64_t total = 0, per_task = PAGES_PER_TASK_DEFAULT;
+		int readers = effective_workers(cfg, INT32_MAX);
+		for (int i = 0; i < rc.ntables; i++)
+			total += rc.tables[i].pages;
+		if (getenv("PG2MD_PAGES_PER_TASK"))
+			per_task = strtoll(getenv("PG2MD_PAGES_PER_TASK"), NULL, 10);
+		else if (readers > 0 && total / (2 * readers) > per_task)
+			per_task = total / (2 * readers);
+		plan_run(&rc, per_task);
+	}
 	int nworkers = effective_workers(cfg, rc.ntasks);
 	trace->workers = nworkers;
 	trace->ntasks = rc.ntasks;
