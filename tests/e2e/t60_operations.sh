@@ -438,4 +438,25 @@ assert_eq 0 "$W2RC" "cron -w: the second run ends well, after the first"
 assert_eq 3 "$(grep -c '^pg2md: loaded 2 tables' "$T_TMP/cronlog/run.log")" "cron -w: both runs loaded"
 assert_table_equal public big "$P/pg2md.duckdb" pg2md_data big "cron: the destination equals the source"
 
+# --- the systemd service (docs/operations.md) ------------------------------------------------
+# Its ExecStart runs in its WorkingDirectory against this cluster, as the service would; where the
+# machine runs systemd, the unit is also checked by systemd-analyze and run by systemd-run.
+UNIT=$(awk '/^ *\[Service\]/{s=1} s&&/^ *$/{exit} s' "$PG2MD_SRC/docs/operations.md")
+WD=$(sed -n 's/^ *WorkingDirectory=//p' <<<"$UNIT")
+EXEC=$(sed -n 's/^ *ExecStart=//p' <<<"$UNIT")
+assert_eq "/srv/pg2md" "$WD" "systemd: the documented service has a WorkingDirectory"
+assert_match "$EXEC" 'pg2md run' "systemd: the documented ExecStart runs pg2md run"
+SCMD=${EXEC//\/usr\/local\/bin\/pg2md/$PG2MD_BIN}
+SCMD=${SCMD//\/var\/lib\/prometheus\/node-exporter\/pg2md.prom/$T_TMP/textfile/systemd.prom}
+t_diag "systemd ExecStart here: (cd $P && $SCMD)"
+t_run bash -c "cd '$P' && $SCMD"
+assert_eq 0 "$T_RC" "systemd: the ExecStart command, run in the WorkingDirectory, succeeds"
+assert_eq 2000000 "$(promq "$T_TMP/textfile/systemd.prom" pg2md_rows_total table=big 2>&1)" "systemd: its metrics file is written"
+if [ "$(ps -o comm= -p 1 2>/dev/null)" = systemd ] && command -v systemd-run >/dev/null; then
+	t_run systemd-run --wait --pipe --quiet -p WorkingDirectory="$P" $SCMD
+	assert_eq 0 "$T_RC" "systemd: systemd-run runs the service command"
+else
+	t_diag "systemd: not running on this machine (PID 1 is $(ps -o comm= -p 1 2>/dev/null)); the unit itself was not started"
+fi
+
 t_done
