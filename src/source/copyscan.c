@@ -29,9 +29,9 @@ typedef struct scan_state {
 	bool done;
 } scan_state;
 
-/* The DuckDB type a decoder writes (see catalog_effective_dec). */
-static duckdb_logical_type
-logical_type_of(pg2md_dec dec, int precision, int scale, const pg2md_type *ty, bool staged, bool nested)
+/* The DuckDB type a decoder writes (see catalog_effective_dec); also used by the decoder's fuzzer. */
+duckdb_logical_type
+copyscan_logical_type(pg2md_dec dec, int precision, int scale, const pg2md_type *ty, bool staged, bool nested)
 {
 	switch (catalog_effective_dec(dec, staged, nested)) {
 	case DEC_INTERVAL_STRUCT: {
@@ -46,7 +46,7 @@ logical_type_of(pg2md_dec dec, int precision, int scale, const pg2md_type *ty, b
 	}
 	case DEC_LIST: {
 		const pg2md_type *e = ty->elem;
-		duckdb_logical_type lt = logical_type_of(e->dec, e->precision, e->scale, e, staged, true);
+		duckdb_logical_type lt = copyscan_logical_type(e->dec, e->precision, e->scale, e, staged, true);
 		for (int k = 0; k < ty->ndim; k++) {
 			duckdb_logical_type outer = duckdb_create_list_type(lt);
 			duckdb_destroy_logical_type(&lt);
@@ -58,7 +58,7 @@ logical_type_of(pg2md_dec dec, int precision, int scale, const pg2md_type *ty, b
 		duckdb_logical_type *m = xcalloc((size_t)ty->nfields, sizeof(duckdb_logical_type));
 		for (int k = 0; k < ty->nfields; k++) {
 			const pg2md_type *f = &ty->fields[k];
-			m[k] = logical_type_of(f->dec, f->precision, f->scale, f, staged, true);
+			m[k] = copyscan_logical_type(f->dec, f->precision, f->scale, f, staged, true);
 		}
 		duckdb_logical_type st =
 			duckdb_create_struct_type(m, (const char **)ty->field_names, (idx_t)ty->nfields);
@@ -91,7 +91,7 @@ logical_type_of(pg2md_dec dec, int precision, int scale, const pg2md_type *ty, b
 static duckdb_logical_type
 scan_logical_type(const pg2md_column *c, bool staged)
 {
-	return logical_type_of(c->dec, c->precision, c->scale, c->type, staged, false);
+	return copyscan_logical_type(c->dec, c->precision, c->scale, c->type, staged, false);
 }
 
 static void

@@ -22,6 +22,14 @@ typedef struct copyscan_registry {
 	bool staged;       /* writing Parquet: intervals as STRUCT(months, days, micros) */
 } copyscan_registry;
 
+/*
+ * The DuckDB type a column's decoder writes: dec and its precision/scale, ty its nested shape
+ * (arrays, composites; NULL for scalars), staged for the Parquet shapes, nested inside a LIST
+ * or STRUCT.  The caller destroys it.
+ */
+duckdb_logical_type copyscan_logical_type(pg2md_dec dec, int precision, int scale, const pg2md_type *ty, bool staged,
+					  bool nested);
+
 /* Register pg2md_scan on a database (through one of its connections). */
 pg2md_code copyscan_register(duckdb_connection con, copyscan_registry *reg, pg2md_error *err);
 

@@ -25,6 +25,7 @@
 
 #include "source/catalog.h"
 #include "source/copydec.h"
+#include "source/copyscan.h"
 
 typedef struct col_type {
 	pg2md_dec dec;
@@ -118,62 +119,6 @@ static int verbose = -1;
 static const uint8_t copy_header[19] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r', '\n', 0,
 					0, 0, 0, 0, 0, 0, 0, 0};
 
-/* The DuckDB type the decoder writes: copyscan.c's logical_type_of, repeated here (it is static there). */
-static duckdb_logical_type
-logical_type_of(pg2md_dec dec, int precision, int scale, const pg2md_type *ty, bool staged, bool nested)
-{
-	switch (catalog_effective_dec(dec, staged, nested)) {
-	case DEC_INTERVAL_STRUCT: {
-		duckdb_logical_type m[3] = {duckdb_create_logical_type(DUCKDB_TYPE_INTEGER),
-					    duckdb_create_logical_type(DUCKDB_TYPE_INTEGER),
-					    duckdb_create_logical_type(DUCKDB_TYPE_BIGINT)};
-		const char *names[3] = {"months", "days", "micros"};
-		duckdb_logical_type st = duckdb_create_struct_type(m, names, 3);
-		for (int i = 0; i < 3; i++)
-			duckdb_destroy_logical_type(&m[i]);
-		return st;
-	}
-	case DEC_LIST: {
-		const pg2md_type *e = ty->elem;
-		duckdb_logical_type lt = logical_type_of(e->dec, e->precision, e->scale, e, staged, true);
-		for (int k = 0; k < ty->ndim; k++) {
-			duckdb_logical_type outer = duckdb_create_list_type(lt);
-			duckdb_destroy_logical_type(&lt);
-			lt = outer;
-		}
-		return lt;
-	}
-	case DEC_STRUCT: {
-		duckdb_logical_type m[8];
-		for (int k = 0; k < ty->nfields; k++) {
-			const pg2md_type *f = &ty->fields[k];
-			m[k] = logical_type_of(f->dec, f->precision, f->scale, f, staged, true);
-		}
-		duckdb_logical_type st = duckdb_create_struct_type(m, (const char **)ty->field_names, (idx_t)ty->nfields);
-		for (int k = 0; k < ty->nfields; k++)
-			duckdb_destroy_logical_type(&m[k]);
-		return st;
-	}
-	case DEC_ENUM: return duckdb_create_enum_type((const char **)ty->labels, (idx_t)ty->nlabels);
-	case DEC_BOOL: return duckdb_create_logical_type(DUCKDB_TYPE_BOOLEAN);
-	case DEC_INT2: return duckdb_create_logical_type(DUCKDB_TYPE_SMALLINT);
-	case DEC_INT4: return duckdb_create_logical_type(DUCKDB_TYPE_INTEGER);
-	case DEC_INT8: return duckdb_create_logical_type(DUCKDB_TYPE_BIGINT);
-	case DEC_OID: return duckdb_create_logical_type(DUCKDB_TYPE_UINTEGER);
-	case DEC_FLOAT4: return duckdb_create_logical_type(DUCKDB_TYPE_FLOAT);
-	case DEC_FLOAT8: case DEC_NUMERIC_DOUBLE: return duckdb_create_logical_type(DUCKDB_TYPE_DOUBLE);
-	case DEC_NUMERIC_DECIMAL: return duckdb_create_decimal_type((uint8_t)precision, (uint8_t)scale);
-	case DEC_BYTEA: return duckdb_create_logical_type(DUCKDB_TYPE_BLOB);
-	case DEC_DATE: return duckdb_create_logical_type(DUCKDB_TYPE_DATE);
-	case DEC_TIME: return duckdb_create_logical_type(DUCKDB_TYPE_TIME);
-	case DEC_TIMETZ: return duckdb_create_logical_type(DUCKDB_TYPE_TIME_TZ);
-	case DEC_TIMESTAMP: return duckdb_create_logical_type(DUCKDB_TYPE_TIMESTAMP);
-	case DEC_TIMESTAMPTZ: return duckdb_create_logical_type(DUCKDB_TYPE_TIMESTAMP_TZ);
-	case DEC_INTERVAL: return duckdb_create_logical_type(DUCKDB_TYPE_INTERVAL);
-	case DEC_UUID: return duckdb_create_logical_type(DUCKDB_TYPE_UUID);
-	default: return duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR);
-	}
-}
 
 /* Every valid DECIMAL value of the filled rows is below 10^precision in magnitude. */
 static void
@@ -253,7 +198,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cols[i].precision = ct->p;
 		cols[i].scale = ct->s;
 		cols[i].type = ct->shape;
-		lts[i] = logical_type_of(ct->dec, ct->p, ct->s, ct->shape, staged, false);
+		lts[i] = copyscan_logical_type(ct->dec, ct->p, ct->s, ct->shape, staged, false);
 	}
 	const uint8_t *body = data + 3 + ncols;
 	size_t blen = size - 3 - (size_t)ncols;
