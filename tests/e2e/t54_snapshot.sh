@@ -160,13 +160,15 @@ copying_then_change() {
 	local n x
 	# a COPY's session shows "idle in transaction" while the server waits for pg2md to read
 	n=$(pgq "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
-		AND query LIKE 'COPY (SELECT%' AND state IN ('active', 'idle in transaction')")
+		AND query LIKE 'COPY %' AND state IN ('active', 'idle in transaction')")
 	if [ "${n:-0}" -ge 1 ]; then t_pass "variant 2: $n COPY statement(s) started and open while held"; else t_fail "variant 2: a COPY is open while held" "open COPY sessions: $n"; fi
 	x=$(pgq "SELECT count(*) || ' sessions, ' || count(DISTINCT backend_xmin::text) || ' xmin' FROM pg_stat_activity
 		WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'idle in transaction'")
 	assert_match "$x" '^[2-9][0-9]* sessions, 1 xmin$' "variant 2: the leader and the workers hold one and the same snapshot xmin ($x)"
-	n=$(pgq "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
-	# (was a known bug, fixed)
+	# pg2md's own sessions (fallback_application_name): a backend of an earlier psql call of this
+	# test may still be exiting and must not count
+	n=$(pgq "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
+		AND application_name = 'pg2md'")
 	assert_eq "yes" "$([ "${n:-0}" -le 4 ] && echo yes || echo "no: $n")" "variant 2: at most pool_size = 4 PostgreSQL connections are open ($n)"
 	T_TODO=""
 	change 2
