@@ -38,41 +38,40 @@
 #include "util/hash.h"
 
 
-/* Does relation name exist in schema (of the current database)? */
+/* Does the count(*) query sql find anything? (sql is consumed) */
 static int
-duck_has_table(pg2md_dest *d, const char *schema, const char *name)
+duck_any(pg2md_dest *d, pg2md_buf *sql)
 {
-	pg2md_buf sql = PG2MD_BUF_INIT;
 	pg2md_error err;
 	char *n = NULL;
 	int found;
 
 	pg2md_error_init(&err);
+	found = duck_scalar(d->con, sql->data, &n, &err) == PG2MD_OK && n && strcmp(n, "0") != 0;
+	free(n);
+	buf_release(sql);
+	return found;
+}
+
+/* Does relation name exist in schema (of the current database)? */
+static int
+duck_has_table(pg2md_dest *d, const char *schema, const char *name)
+{
+	pg2md_buf sql = PG2MD_BUF_INIT;
 	buf_puts(&sql, "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ");
 	buf_literal(&sql, schema);
 	buf_puts(&sql, " AND table_name = ");
 	buf_literal(&sql, name);
-	found = duck_scalar(d->con, sql.data, &n, &err) == PG2MD_OK && n && strcmp(n, "0") != 0;
-	free(n);
-	buf_release(&sql);
-	return found;
+	return duck_any(d, &sql);
 }
 
 static int
 duck_has_schema(pg2md_dest *d, const char *schema)
 {
 	pg2md_buf sql = PG2MD_BUF_INIT;
-	pg2md_error err;
-	char *n = NULL;
-	int found;
-
-	pg2md_error_init(&err);
 	buf_puts(&sql, "SELECT count(*) FROM duckdb_schemas() WHERE database_name = current_database() AND schema_name = ");
 	buf_literal(&sql, schema);
-	found = duck_scalar(d->con, sql.data, &n, &err) == PG2MD_OK && n && strcmp(n, "0") != 0;
-	free(n);
-	buf_release(&sql);
-	return found;
+	return duck_any(d, &sql);
 }
 
 /* The data tables of the dataset, comma separated (for hints; caller frees). */
