@@ -2174,6 +2174,7 @@ table_config_release(pg2md_table_config *t)
 	free(t->where);
 	free(t->query);
 	free(t->transform);
+	free(t->transform_stage);
 	free(t->merge_strategy);
 }
 

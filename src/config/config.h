@@ -68,7 +68,9 @@ typedef struct pg2md_table_config {
 	char *where;                   /* row filter (SQL) */
 	char *query;                   /* full replacement query */
 	char *merge_strategy;          /* write_disposition.strategy: "delete-insert" (default) or "upsert" */
-	char *transform;               /* DuckDB SQL over "data", applied as rows stream (stage/transform.h) */
+	char *transform;               /* DuckDB SQL over "data" (stage/transform.h) */
+	char *transform_stage;         /* where the transform runs: "extract" (default, as rows stream) or
+	                                * "normalize" (over the package's staged Parquet files) */
 } pg2md_table_config;
 
 typedef struct pg2md_config {

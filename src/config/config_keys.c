@@ -114,6 +114,7 @@ const table_key pg2md_table_keys[] = {
 	{"where", TK_TEXT, TOFF(where), NULL},
 	{"query", TK_TEXT, TOFF(query), NULL},
 	{"transform", TK_TEXT, TOFF(transform), NULL},
+	{"transform_stage", TK_TEXT, TOFF(transform_stage), NULL},
 };
 
 const int pg2md_n_table_keys = (int)(sizeof(pg2md_table_keys) / sizeof(pg2md_table_keys[0]));

@@ -68,7 +68,8 @@ typedef struct run_ctx {
 	char **filters;       /* per table: row filter (where + incremental), "" for none */
 	incr_plan *incr;      /* per table */
 	transform_out *tx;    /* per table: the transform's output columns (ncols 0: none) */
-	const char **tx_sql;  /* per table: the transform, or NULL */
+	const char **tx_sql;  /* per table: the transform applied at extract, or NULL */
+	const char **tx_later; /* per table: the transform applied at normalize (staged), or NULL */
 	pthread_mutex_t lock;
 	int next_task;
 	int failed;
@@ -193,15 +194,17 @@ column_defs(pg2md_buf *b, json_t *cols)
  * FILE_SIZE_BYTES; a file closes at a row group boundary, so it can pass file_max_bytes by
  * up to one row group).
  */
-static void
-parquet_target(pg2md_buf *b, run_ctx *rc, pg2md_task *task)
+static bool
+rotating(const pg2md_config *cfg)
 {
-	const pg2md_config *cfg = rc->cfg;
-	char *path = xasprintf("%s/%s", rc->pkg_path, task->file);
-	buf_literal(b, path);
-	free(path);
+	return cfg->file_max_items > 0 || cfg->file_max_bytes > 0;
+}
+
+static void
+parquet_options(pg2md_buf *b, const pg2md_config *cfg)
+{
 	buf_puts(b, " (FORMAT parquet, COMPRESSION snappy");
-	if (cfg->file_max_items > 0 || cfg->file_max_bytes > 0) {
+	if (rotating(cfg)) {
 		if (cfg->file_max_items > 0) {
 			/* DuckDB fills row groups in whole 2048-row vectors: round down so no file passes the
 			 * limit (below 2048 rows a file holds 2048) */
@@ -224,19 +227,34 @@ parquet_target(pg2md_buf *b, run_ctx *rc, pg2md_task *task)
 	buf_puts(b, ")");
 }
 
+static void
+parquet_target(pg2md_buf *b, run_ctx *rc, pg2md_task *task)
+{
+	char *path = xasprintf("%s/%s", rc->pkg_path, task->file);
+	buf_literal(b, path);
+	free(path);
+	parquet_options(b, rc->cfg);
+}
+
 static int
 cmp_cstr(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* After a staged task: the files it wrote (a folder when rotating), their bytes and rows. */
+/*
+ * What a COPY … TO <pkg_path>/<rel> wrote: <rel> itself, or when rotating a folder of files
+ * (their paths relative to the package, sorted, each with its row count from the Parquet
+ * footer, for [destination.motherduck] batch_size); *bytes gets their total size.
+ */
 static void
-task_collect_files(run_ctx *rc, pg2md_task *task, duckdb_connection con)
+collect_output(const char *pkg_path, const char *rel, duckdb_connection con, char ***parts, int64_t **part_rows,
+	       int *nparts, int64_t *bytes)
 {
-	char *path = xasprintf("%s/%s", rc->pkg_path, task->file);
+	char *path = xasprintf("%s/%s", pkg_path, rel);
 	struct stat st;
-	task->nparts = 0;
+	*nparts = 0;
+	*bytes = 0;
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
 		DIR *d = opendir(path);
 		struct dirent *e;
@@ -246,40 +264,66 @@ task_collect_files(run_ctx *rc, pg2md_task *task, duckdb_connection con)
 				continue;
 			char *fp = xasprintf("%s/%s", path, e->d_name);
 			if (stat(fp, &st) == 0)
-				task->file_bytes += st.st_size;
+				*bytes += st.st_size;
 			free(fp);
-			if (task->nparts == cap) {
+			if (*nparts == cap) {
 				cap = cap ? cap * 2 : 8;
-				task->parts = xrealloc(task->parts, (size_t)cap * sizeof(char *));
-				task->part_rows = xrealloc(task->part_rows, (size_t)cap * sizeof(int64_t));
+				*parts = xrealloc(*parts, (size_t)cap * sizeof(char *));
+				*part_rows = xrealloc(*part_rows, (size_t)cap * sizeof(int64_t));
 			}
-			task->parts[task->nparts] = xasprintf("%s/%s", task->file, e->d_name);
-			task->part_rows[task->nparts] = -1;
-			task->nparts++;
+			(*parts)[*nparts] = xasprintf("%s/%s", rel, e->d_name);
+			(*part_rows)[*nparts] = -1;
+			(*nparts)++;
 		}
 		if (d)
 			closedir(d);
-		if (task->nparts > 1)
-			qsort(task->parts, (size_t)task->nparts, sizeof(char *), cmp_cstr);
-		/* rows per file, from the Parquet footers, for [destination.motherduck] batch_size */
-		for (int i = 0; i < task->nparts; i++) {
+		if (*nparts > 1)
+			qsort(*parts, (size_t)*nparts, sizeof(char *), cmp_cstr);
+		for (int i = 0; i < *nparts; i++) {
 			pg2md_buf q = PG2MD_BUF_INIT;
 			pg2md_error ignore;
-			char *v = NULL, *fp = xasprintf("%s/%s", rc->pkg_path, task->parts[i]);
+			char *v = NULL, *fp = xasprintf("%s/%s", pkg_path, (*parts)[i]);
 			pg2md_error_init(&ignore);
 			buf_puts(&q, "SELECT num_rows FROM parquet_file_metadata(");
 			buf_literal(&q, fp);
 			buf_puts(&q, ")");
 			if (duck_scalar(con, q.data, &v, &ignore) == PG2MD_OK && v)
-				task->part_rows[i] = strtoll(v, NULL, 10);
+				(*part_rows)[i] = strtoll(v, NULL, 10);
 			free(v);
 			free(fp);
 			buf_release(&q);
 		}
 	} else if (stat(path, &st) == 0) {
-		task->file_bytes = st.st_size;
+		*bytes = st.st_size;
 	}
 	free(path);
+}
+
+/* After a staged task: the files it wrote, their bytes and rows. */
+static void
+task_collect_files(run_ctx *rc, pg2md_task *task, duckdb_connection con)
+{
+	collect_output(rc->pkg_path, task->file, con, &task->parts, &task->part_rows, &task->nparts,
+		       &task->file_bytes);
+}
+
+/*
+ * One column of a transform's output as staged: INTERVAL and TIME WITH TIME ZONE as their
+ * text (Parquet has no exact form for them); the load casts back to the manifest's type.
+ */
+static void
+staged_column(pg2md_buf *b, int i, const char *name, const char *type)
+{
+	bool as_text = strcmp(type, "INTERVAL") == 0 || strcmp(type, "TIME WITH TIME ZONE") == 0;
+	if (i)
+		buf_puts(b, ", ");
+	if (as_text)
+		buf_puts(b, "CAST(");
+	buf_ident(b, name);
+	if (as_text) {
+		buf_puts(b, " AS VARCHAR) AS ");
+		buf_ident(b, name);
+	}
 }
 
 static char *
@@ -297,24 +341,13 @@ task_statement(run_ctx *rc, pg2md_task *task)
 			buf_puts(&b, "INSERT INTO ");
 			duck_qualified(&b, rc->dataset, nt);
 			buf_puts(&b, " SELECT * FROM ");
-			transform_source(&b, t, tx, task->id);
+			transform_source(&b, t, tx, task->id, !rc->direct);
 		} else {
 			buf_puts(&b, "COPY (SELECT ");
-			for (int i = 0; i < out->ncols; i++) {
-				const char *ty = out->cols[i].duck_type;
-				bool as_text = strcmp(ty, "INTERVAL") == 0 || strcmp(ty, "TIME WITH TIME ZONE") == 0;
-				if (i)
-					buf_puts(&b, ", ");
-				if (as_text)
-					buf_puts(&b, "CAST(");
-				buf_ident(&b, out->cols[i].name);
-				if (as_text) {
-					buf_puts(&b, " AS VARCHAR) AS ");
-					buf_ident(&b, out->cols[i].name);
-				}
-			}
+			for (int i = 0; i < out->ncols; i++)
+				staged_column(&b, i, out->cols[i].name, out->cols[i].duck_type);
 			buf_puts(&b, " FROM ");
-			transform_source(&b, t, tx, task->id);
+			transform_source(&b, t, tx, task->id, !rc->direct);
 			buf_puts(&b, ") TO ");
 			parquet_target(&b, rc, task);
 		}
@@ -549,15 +582,8 @@ build_manifest(run_ctx *rc)
 		double first = 0, last = 0;
 		int ntasks = 0, retries = 0;
 		const transform_out *out = rc->tx_sql && rc->tx_sql[ti] ? &rc->tx[ti] : NULL;
-		for (int c = 0; out && c < out->ncols; c++) {
-			json_t *jc = json_object();
-			json_object_set_new(jc, "name", json_string(out->cols[c].name));
-			json_object_set_new(jc, "dest_name", json_string(out->cols[c].name));
-			json_object_set_new(jc, "pg_type", json_string("(transform)"));
-			json_object_set_new(jc, "duck_type", json_string(out->cols[c].duck_type));
-			json_object_set_new(jc, "nullable", json_true());
-			json_array_append_new(cols, jc);
-		}
+		for (int c = 0; out && c < out->ncols; c++)
+			json_array_append_new(cols, transform_column_json(&out->cols[c]));
 		for (int c = 0; !out && c < t->ncols; c++) {
 			json_t *jc = json_object();
 			json_object_set_new(jc, "name", json_string(t->cols[c].name));
@@ -622,6 +648,14 @@ build_manifest(run_ctx *rc)
 			free(dn);
 		}
 		json_object_set_new(jt, "columns", cols);
+		if (rc->tx_later && rc->tx_later[ti]) {
+			/* staged as extracted; normalize applies the transform and takes these columns */
+			json_t *tcols = json_array();
+			for (int c = 0; c < rc->tx[ti].ncols; c++)
+				json_array_append_new(tcols, transform_column_json(&rc->tx[ti].cols[c]));
+			json_object_set_new(jt, "transform", json_string(rc->tx_later[ti]));
+			json_object_set_new(jt, "transform_columns", tcols);
+		}
 		json_object_set_new(jt, "files", files);
 		json_object_set_new(jt, "file_rows", file_rows);
 		json_object_set_new(jt, "rows", json_integer(rows));
@@ -1272,6 +1306,20 @@ fail:
 	return err->code;
 }
 
+/* Remove a package's staged file; a rotated task's folder goes with its last file. */
+static void
+remove_staged_file(const char *pkg_path, const char *rel)
+{
+	char *fp = xasprintf("%s/%s", pkg_path, rel);
+	unlink(fp);
+	char *slash = strrchr(fp, '/');
+	if (slash && strchr(rel, '/')) {
+		*slash = '\0';
+		rmdir(fp);
+	}
+	free(fp);
+}
+
 /* Load a normalized package and mark it loaded (its Parquet files are removed). */
 static pg2md_code
 finish_package(const pg2md_config *cfg, const char *load_id, pg2md_trace *trace, pg2md_error *err)
@@ -1309,17 +1357,8 @@ finish_package(const pg2md_config *cfg, const char *load_id, pg2md_trace *trace,
 		size_t i, k;
 		json_t *jt, *f;
 		json_array_foreach(json_object_get(man, "tables"), i, jt) {
-			json_array_foreach(json_object_get(jt, "files"), k, f) {
-				char *fp = xasprintf("%s/%s", path, json_string_value(f));
-				unlink(fp);
-				/* a rotated task's folder goes with its last file */
-				char *slash = strrchr(fp, '/');
-				if (slash && strchr(json_string_value(f), '/')) {
-					*slash = '\0';
-					rmdir(fp);
-				}
-				free(fp);
-			}
+			json_array_foreach(json_object_get(jt, "files"), k, f)
+				remove_staged_file(path, json_string_value(f));
 		}
 		fault_point("load:before_move");
 		if (pkg_move(cfg, load_id, PKG_NORMALIZED, PKG_LOADED, err) == PG2MD_OK)
@@ -1327,6 +1366,190 @@ finish_package(const pg2md_config *cfg, const char *load_id, pg2md_trace *trace,
 	}
 	json_decref(man);
 	free(path);
+	return err->code;
+}
+
+/* The DuckDB that applies transforms at normalize: [normalize] workers threads, the usual budget. */
+static pg2md_code
+normalize_duck_open(const pg2md_config *cfg, duckdb_database *db, duckdb_connection *con, pg2md_error *err)
+{
+	duckdb_config dc;
+	char tbuf[16], *open_err = NULL;
+	char *tmpdir = xasprintf("%s/%s/tmp", cfg->pipelines_dir, cfg->pipeline_name);
+	duckdb_create_config(&dc);
+	snprintf(tbuf, sizeof(tbuf), "%d", duck_threads(cfg->normalize_workers));
+	duckdb_set_config(dc, "threads", tbuf);
+	duckdb_set_config(dc, "memory_limit", duck_memory_limit());
+	duckdb_set_config(dc, "temp_directory", tmpdir);
+	free(tmpdir);
+	if (duckdb_open_ext(":memory:", db, dc, &open_err) == DuckDBError) {
+		pg2md_fail(err, PG2MD_ERR_RUN, "could not start DuckDB to normalize: %s", open_err ? open_err : "");
+		duckdb_free(open_err);
+	} else if (duckdb_connect(*db, con) == DuckDBError) {
+		pg2md_fail(err, PG2MD_ERR_RUN, "could not connect to the normalizing DuckDB");
+	}
+	duckdb_destroy_config(&dc);
+	return err->code;
+}
+
+/*
+ * transform_stage = "normalize": apply one table's transform over all of its staged files at
+ * once (so aggregates, DISTINCT and window functions see the whole table), into
+ * <dest>.transformed.parquet (a folder of files when rotating).  jt is updated to list those
+ * files and the transform's output columns; the extracted files it replaces are appended to
+ * old_files.
+ */
+static pg2md_code
+normalize_table(const pg2md_config *cfg, duckdb_connection con, json_t *jt, const char *pkg_path, json_t *old_files,
+		pg2md_error *err)
+{
+	const char *name = json_string_value(json_object_get(jt, "name"));
+	const char *dn = json_string_value(json_object_get(jt, "dest_name"));
+	const pg2md_table_config *tc = pg2md_config_table(cfg, name);
+	/* the configured transform, so a fixed one applies to a kept package; else the one recorded */
+	const char *tx = tc && tc->transform && tc->transform_stage && strcmp(tc->transform_stage, "normalize") == 0
+				 ? tc->transform
+				 : json_string_value(json_object_get(jt, "transform"));
+	json_t *cols = json_object_get(jt, "columns"), *files = json_object_get(jt, "files");
+	json_t *tcols = json_array(), *c, *f;
+	char *rel = rotating(cfg) ? xasprintf("%s.transformed", dn) : xasprintf("%s.transformed.parquet", dn);
+	char *target = xasprintf("%s/%s", pkg_path, rel), *count = NULL;
+	pg2md_buf src = PG2MD_BUF_INIT, sql = PG2MD_BUF_INIT;
+	pg2md_error derr;
+	duckdb_result res;
+	size_t i;
+
+	/* the transform over "data": the staged rows with their destination types */
+	buf_puts(&src, "(WITH data AS (SELECT ");
+	if (json_array_size(files) > 0) {
+		select_list(&src, cols);
+		buf_puts(&src, " FROM read_parquet([");
+		json_array_foreach(files, i, f) {
+			char *fp = xasprintf("%s/%s", pkg_path, json_string_value(f));
+			if (i)
+				buf_puts(&src, ", ");
+			buf_literal(&src, fp);
+			free(fp);
+		}
+		buf_puts(&src, "])");
+	} else {
+		/* nothing was staged (no rows, rotating): the transform still runs, on no rows */
+		json_array_foreach(cols, i, c) {
+			if (i)
+				buf_puts(&src, ", ");
+			buf_printf(&src, "CAST(NULL AS %s) AS ", json_string_value(json_object_get(c, "duck_type")));
+			buf_ident(&src, json_string_value(json_object_get(c, "dest_name")));
+		}
+		buf_puts(&src, " WHERE false");
+	}
+	buf_printf(&src, ") %s)", tx);
+
+	/* its output columns, which the destination follows */
+	buf_printf(&sql, "DESCRIBE SELECT * FROM %s", src.data);
+	if (duckdb_query(con, sql.data, &res) == DuckDBError) {
+		pg2md_fail(err, PG2MD_ERR_USAGE, "the transform of table \"%s\" does not bind", name);
+		pg2md_detail(err, "%s", duckdb_result_error(&res));
+		pg2md_hint(err, "the extracted package is kept: fix [sources.sql_database.%s] transform and run "
+				"pg2md run again, or drop the package with pg2md drop --pending", name);
+		duckdb_destroy_result(&res);
+		goto done;
+	}
+	for (idx_t r = 0; r < duckdb_row_count(&res); r++) {
+		char *cn = duckdb_value_varchar(&res, 0, r), *ct = duckdb_value_varchar(&res, 1, r);
+		transform_col tcol = {cn ? cn : (char *)"", ct ? ct : (char *)"VARCHAR"};
+		json_array_append_new(tcols, transform_column_json(&tcol));
+		duckdb_free(cn);
+		duckdb_free(ct);
+	}
+	duckdb_destroy_result(&res);
+
+	buf_reset(&sql);
+	buf_puts(&sql, "COPY (SELECT ");
+	json_array_foreach(tcols, i, c)
+		staged_column(&sql, (int)i, json_string_value(json_object_get(c, "dest_name")),
+			      json_string_value(json_object_get(c, "duck_type")));
+	buf_printf(&sql, " FROM %s) TO ", src.data);
+	buf_literal(&sql, target);
+	parquet_options(&sql, cfg);
+	pg2md_error_init(&derr);
+	if (duck_scalar(con, sql.data, &count, &derr) != PG2MD_OK) {
+		pg2md_fail(err, PG2MD_ERR_RUN, "the transform of table \"%s\" failed at normalize", name);
+		pg2md_detail(err, "%s", derr.msg);
+		pg2md_hint(err, "the extracted package is kept: fix [sources.sql_database.%s] transform and run "
+				"pg2md run again, or drop the package with pg2md drop --pending", name);
+	} else {
+		json_t *nfiles = json_array(), *nrows = json_array();
+		char **parts = NULL;
+		int64_t *part_rows = NULL, bytes = 0;
+		int nparts = 0;
+		collect_output(pkg_path, rel, con, &parts, &part_rows, &nparts, &bytes);
+		if (!rotating(cfg)) {
+			json_array_append_new(nfiles, json_string(rel));
+			json_array_append_new(nrows, json_integer(count ? strtoll(count, NULL, 10) : 0));
+		}
+		for (int p = 0; p < nparts; p++) {
+			json_array_append_new(nfiles, json_string(parts[p]));
+			json_array_append_new(nrows, json_integer(part_rows[p]));
+			free(parts[p]);
+		}
+		free(parts);
+		free(part_rows);
+		json_array_extend(old_files, files);
+		json_object_set(jt, "columns", tcols);
+		json_object_set_new(jt, "files", nfiles);
+		json_object_set_new(jt, "file_rows", nrows);
+		json_object_set_new(jt, "file_bytes", json_integer(bytes));
+		json_object_set_new(jt, "transformed_rows", json_integer(count ? strtoll(count, NULL, 10) : 0));
+		json_object_set_new(jt, "transformed_at", json_string("normalize"));
+		json_object_del(jt, "transform");
+		json_object_del(jt, "transform_columns");
+	}
+done:
+	json_decref(tcols);
+	free(count);
+	free(rel);
+	free(target);
+	buf_release(&src);
+	buf_release(&sql);
+	return err->code;
+}
+
+/*
+ * Apply the transforms left for normalize.  Rerunnable: the manifest names the extracted files
+ * until every transform has been written, so a crash before the manifest is rewritten leaves
+ * a package that the next normalize transforms again; the extracted files go after.
+ */
+static pg2md_code
+normalize_transforms(const pg2md_config *cfg, json_t *man, const char *pkg_path, const char *manpath,
+		     pg2md_error *err)
+{
+	duckdb_database db = NULL;
+	duckdb_connection con = NULL;
+	json_t *old_files = json_array(), *jt, *f;
+	size_t i;
+	int done = 0;
+
+	json_array_foreach(json_object_get(man, "tables"), i, jt) {
+		if (!json_string_value(json_object_get(jt, "transform")))
+			continue;
+		if (!db && normalize_duck_open(cfg, &db, &con, err))
+			break;
+		pg2md_info("transforming table \"%s\"", json_string_value(json_object_get(jt, "name")));
+		if (normalize_table(cfg, con, jt, pkg_path, old_files, err))
+			break;
+		done++;
+	}
+	if (con)
+		duckdb_disconnect(&con);
+	if (db)
+		duckdb_close(&db);
+	if (done && !pg2md_failed(err)) {
+		fault_point("normalize:transformed");
+		if (json_write_atomic(manpath, man, err) == PG2MD_OK)
+			json_array_foreach(old_files, i, f)
+				remove_staged_file(pkg_path, json_string_value(f));
+	}
+	json_decref(old_files);
 	return err->code;
 }
 
@@ -1342,9 +1565,10 @@ normalize_package(const pg2md_config *cfg, const char *load_id, pg2md_trace *tra
 	if (man) {
 		json_t *schema = json_object();
 		json_object_set_new(schema, "name", json_string("sql_database"));
-		json_object_set(schema, "tables", json_object_get(man, "tables"));
 		fault_point("normalize:start");
-		if (json_write_atomic(schemapath, schema, err) == PG2MD_OK) {
+		normalize_transforms(cfg, man, path, manpath, err);
+		json_object_set(schema, "tables", json_object_get(man, "tables"));
+		if (!pg2md_failed(err) && json_write_atomic(schemapath, schema, err) == PG2MD_OK) {
 			fault_point("normalize:before_move");
 			pkg_move(cfg, load_id, PKG_EXTRACTED, PKG_NORMALIZED, err);
 		}
@@ -1430,6 +1654,7 @@ extract(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace, pg
 	rc.filters = xcalloc((size_t)rc.ntables + 1, sizeof(char *));
 	rc.tx = xcalloc((size_t)rc.ntables + 1, sizeof(transform_out));
 	rc.tx_sql = xcalloc((size_t)rc.ntables + 1, sizeof(char *));
+	rc.tx_later = xcalloc((size_t)rc.ntables + 1, sizeof(char *));
 	rc.incr = xcalloc((size_t)rc.ntables + 1, sizeof(incr_plan));
 	for (int i = 0; i < rc.ntables; i++) {
 		pg2md_buf f = PG2MD_BUF_INIT;
@@ -1457,10 +1682,16 @@ extract(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace, pg
 			goto out;
 		}
 		if (tc && tc->transform) {
+			bool later;
+			if (transform_stage_parse(tc, direct, &later, err))
+				goto out;
 			/* bound now, against the reflected columns: a broken transform stops the run before any data moves */
 			if (transform_bind(&rc.tables[i], tc->transform, &rc.tx[i], err))
 				goto out;
-			rc.tx_sql[i] = tc->transform;
+			if (later)
+				rc.tx_later[i] = tc->transform;
+			else
+				rc.tx_sql[i] = tc->transform;
 		}
 	}
 	for (int i = 0; i < rc.ntables; i++)
@@ -1650,6 +1881,7 @@ out:
 		transform_out_release(&rc.tx[i]);
 	free(rc.tx);
 	free(rc.tx_sql);
+	free(rc.tx_later);
 	json_decref(rc.state);
 	catalog_free(rc.tables, rc.ntables);
 	free(rc.snapshot);

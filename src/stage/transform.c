@@ -5,9 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* SELECT list giving data's columns their destination types. */
+/*
+ * SELECT list giving data's columns their destination types.  Staged, the scan gives an
+ * interval as its three fields (copydec's DEC_INTERVAL_STRUCT): added back together, exactly.
+ */
 static void
-typed_columns(pg2md_buf *b, const pg2md_table *t)
+typed_columns(pg2md_buf *b, const pg2md_table *t, bool staged)
 {
 	if (t->ncols == 0) {
 		buf_puts(b, "*");
@@ -16,18 +19,26 @@ typed_columns(pg2md_buf *b, const pg2md_table *t)
 	for (int i = 0; i < t->ncols; i++) {
 		if (i)
 			buf_puts(b, ", ");
-		buf_puts(b, "CAST(");
-		buf_ident(b, t->cols[i].dest_name);
-		buf_printf(b, " AS %s) AS ", t->cols[i].duck_type);
+		if (staged && t->cols[i].dec == DEC_INTERVAL) {
+			pg2md_buf f = PG2MD_BUF_INIT;
+			buf_ident(&f, t->cols[i].dest_name);
+			buf_printf(b, "to_months(%s.months) + to_days(%s.days) + to_microseconds(%s.micros) AS ", f.data,
+				   f.data, f.data);
+			buf_release(&f);
+		} else {
+			buf_puts(b, "CAST(");
+			buf_ident(b, t->cols[i].dest_name);
+			buf_printf(b, " AS %s) AS ", t->cols[i].duck_type);
+		}
 		buf_ident(b, t->cols[i].dest_name);
 	}
 }
 
 void
-transform_source(pg2md_buf *b, const pg2md_table *t, const char *transform, int task_id)
+transform_source(pg2md_buf *b, const pg2md_table *t, const char *transform, int task_id, bool staged)
 {
 	buf_puts(b, "(WITH data AS (SELECT ");
-	typed_columns(b, t);
+	typed_columns(b, t, staged);
 	buf_printf(b, " FROM pg2md_scan(%d)) %s)", task_id, transform);
 }
 
@@ -87,6 +98,43 @@ done:
 	if (db)
 		duckdb_close(&db);
 	return err->code;
+}
+
+pg2md_code
+transform_stage_parse(const pg2md_table_config *tc, bool direct, bool *later, pg2md_error *err)
+{
+	const char *v = tc->transform_stage;
+	*later = false;
+	if (!v || strcmp(v, "extract") == 0)
+		return PG2MD_OK;
+	if (strcmp(v, "normalize") != 0) {
+		pg2md_fail(err, PG2MD_ERR_USAGE, "transform_stage \"%s\" of table \"%s\" is not valid", v, tc->name);
+		pg2md_hint(err, "use \"extract\" (the default: as rows stream, nothing untransformed is written) or "
+				"\"normalize\" (over the staged files of the whole table)");
+		return err->code;
+	}
+	if (direct) {
+		pg2md_fail(err, PG2MD_ERR_USAGE,
+			   "the transform of table \"%s\" is set to run at normalize, which the direct mode does not have",
+			   tc->name);
+		pg2md_hint(err, "run staged (without --direct), or set transform_stage = \"extract\" under "
+				"[sources.sql_database.%s]", tc->name);
+		return err->code;
+	}
+	*later = true;
+	return PG2MD_OK;
+}
+
+json_t *
+transform_column_json(const transform_col *c)
+{
+	json_t *jc = json_object();
+	json_object_set_new(jc, "name", json_string(c->name));
+	json_object_set_new(jc, "dest_name", json_string(c->name));
+	json_object_set_new(jc, "pg_type", json_string("(transform)"));
+	json_object_set_new(jc, "duck_type", json_string(c->duck_type));
+	json_object_set_new(jc, "nullable", json_true());
+	return jc;
 }
 
 void

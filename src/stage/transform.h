@@ -4,13 +4,17 @@
  *   [sources.sql_database.customer]
  *   transform = "SELECT * EXCLUDE (c_email_address), md5(c_email_address) AS c_email_hash FROM data"
  *
- * `data` is the table's rows with their destination types.  The transform is
- * applied to the rows as they stream out of PostgreSQL, before anything is
- * written: in the staged mode the Parquet files already hold the transformed
- * rows (a masked column never reaches the disk), in the direct mode they are
- * inserted as transformed.  It runs on each task's rows (one page range at a
- * time), so it must be row-wise: projections, expressions, casts, renames,
- * WHERE filters; no aggregates, DISTINCT or window functions over the table.
+ * `data` is the table's rows with their destination types.  By default
+ * (transform_stage = "extract") the transform is applied to the rows as they
+ * stream out of PostgreSQL, before anything is written: in the staged mode the
+ * Parquet files already hold the transformed rows (a masked column never
+ * reaches the disk), in the direct mode they are inserted as transformed.  It
+ * runs on each task's rows (one page range at a time), so it must be row-wise:
+ * projections, expressions, casts, renames, WHERE filters.  With
+ * transform_stage = "normalize" (staged mode) the rows are staged as read and
+ * the normalize stage applies the transform over all of the table's staged
+ * files at once (pipeline.c), so aggregates, DISTINCT and window functions see
+ * the whole table.
  *
  * Before any data moves, the transform is bound against an empty table of the
  * reflected schema: a transform that does not bind is an error naming the
@@ -19,6 +23,10 @@
 #ifndef PG2MD_TRANSFORM_H
 #define PG2MD_TRANSFORM_H
 
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "config/config.h"
 #include "source/catalog.h"
 #include "util/buf.h"
 #include "util/error.h"
@@ -37,7 +45,20 @@ typedef struct transform_out {
 pg2md_code transform_bind(const pg2md_table *t, const char *transform, transform_out *out, pg2md_error *err);
 void transform_out_release(transform_out *out);
 
-/* Append "(WITH data AS (SELECT <casts> FROM pg2md_scan(task_id)) <transform>)" to b. */
-void transform_source(pg2md_buf *b, const pg2md_table *t, const char *transform, int task_id);
+/*
+ * Where tc's transform runs: *later = false at extract (the default, transform_stage =
+ * "extract"), true at normalize (transform_stage = "normalize", staged mode only).  An
+ * unknown value, or "normalize" in the direct mode, is a configuration error.
+ */
+pg2md_code transform_stage_parse(const pg2md_table_config *tc, bool direct, bool *later, pg2md_error *err);
+
+/* A transform output column as a manifest column ({name, dest_name, pg_type, duck_type, nullable}). */
+json_t *transform_column_json(const transform_col *c);
+
+/*
+ * Append "(WITH data AS (SELECT <casts> FROM pg2md_scan(task_id)) <transform>)" to b; staged
+ * says the scan runs for staging (intervals come as their fields, copyscan.h).
+ */
+void transform_source(pg2md_buf *b, const pg2md_table *t, const char *transform, int task_id, bool staged);
 
 #endif
