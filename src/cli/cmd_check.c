@@ -28,7 +28,9 @@
 #include "cli/cli.h"
 #include "dest/duck.h"
 #include "source/catalog.h"
+#include "source/colhints.h"
 #include "source/pgconn.h"
+#include "source/query.h"
 #include "util/buf.h"
 #include "util/humanize.h"
 
@@ -182,6 +184,27 @@ kind_name(char k)
 	}
 }
 
+/* A table defined by a query: it is described (never run), its column hints applied. */
+static void
+check_query_table(checklist *cl, PGconn *conn, const pg2md_config *cfg, const char *name, int namew,
+		  const char *quoted)
+{
+	pg2md_table *t = xcalloc(1, sizeof(pg2md_table)); /* catalog_free frees an array */
+	pg2md_error err;
+	pg2md_error_init(&err);
+	t->name = xstrdup(name);
+	t->dest_name = xstrdup(name);
+	t->relkind = 'q';
+	if (query_describe(conn, cfg, t, &err) == PG2MD_OK && colhints_apply(conn, cfg, t, &err) == PG2MD_OK) {
+		item(cl, 1, "table %-*s query, %d column%s, read as one task", namew, quoted, t->ncols, t->ncols == 1 ? "" : "s");
+	} else {
+		pg2md_chomp(err.msg);
+		item(cl, 0, "table %-*s %s", namew, quoted, err.msg);
+		item_error(&err);
+	}
+	catalog_free(t, 1);
+}
+
 static void
 check_tables(checklist *cl, PGconn *conn, const pg2md_config *cfg)
 {
@@ -206,6 +229,12 @@ check_tables(checklist *cl, PGconn *conn, const pg2md_config *cfg)
 		const char *want = cfg->tables.items[i];
 		char *quoted = xasprintf("\"%s\"", want);
 		int found = -1;
+		const pg2md_table_config *tc = pg2md_config_table(cfg, want);
+		if (tc && tc->query) {
+			check_query_table(cl, conn, cfg, want, namew, quoted);
+			free(quoted);
+			continue;
+		}
 		for (int r = 0; r < PQntuples(res) && found < 0; r++)
 			if (strcmp(PQgetvalue(res, r, 0), want) == 0)
 				found = r;

@@ -1067,10 +1067,116 @@ table_section(loader *L, const char *name, const char *where)
 	return t;
 }
 
+const char *const pg2md_dlt_types[] = {"text", "double", "bool", "timestamp", "date", "time", "bigint", "binary",
+					"json", "complex", "decimal", "wei", NULL};
+
+static bool
+is_column_hint(const char *hint)
+{
+	static const char *const hints[] = {"hard_delete", "dedup_sort", "name", "data_type", "precision", "scale",
+					    "nullable", NULL};
+	for (int i = 0; hints[i]; i++)
+		if (strcmp(hints[i], hint) == 0)
+			return true;
+	return false;
+}
+
+/* The hint entry of column in t, added when missing (NULL when out of memory). */
+static pg2md_column_hint *
+column_hint_entry(loader *L, pg2md_table_config *t, const char *column, const char *where)
+{
+	pg2md_column_hint *h;
+	for (int i = 0; i < t->n_col_hints; i++)
+		if (strcmp(t->col_hints[i].column, column) == 0)
+			return &t->col_hints[i];
+	h = realloc(t->col_hints, (size_t)(t->n_col_hints + 1) * sizeof(*h));
+	if (h == NULL) {
+		L->oom = true;
+		return NULL;
+	}
+	t->col_hints = h;
+	h = &t->col_hints[t->n_col_hints++];
+	memset(h, 0, sizeof(*h));
+	h->scale = -1;
+	h->nullable = -1;
+	h->column = xstrdup(L, column);
+	h->where = xstrdup(L, where);
+	return h;
+}
+
+/*
+ * name = "…" (the destination name), data_type = "…" (dlt's type names),
+ * precision and scale (decimal; precision also for bigint, in bits, as dlt),
+ * nullable = true/false.  Whether the column exists is checked when the table
+ * is reflected (source/colhints.c), with the place recorded here.
+ */
+static pg2md_code
+column_hint_change(loader *L, pg2md_table_config *t, const char *key, const char *column, const char *hint,
+		   const raw_value *rv)
+{
+	char *where = where_of(L, rv);
+	pg2md_column_hint *h = column_hint_entry(L, t, column, where ? where : "");
+	char rendered[256];
+	const char *text = NULL;
+	int64_t v;
+	bool b;
+
+	if (h == NULL) {
+		free(where);
+		return pg2md_fail(L->err, PG2MD_ERR_USAGE, "out of memory");
+	}
+	if (strcmp(hint, "name") == 0) {
+		if (value_text(L, key, false, rv, "a column name", &text) != PG2MD_OK)
+			goto fail;
+		if (*text == '\0') {
+			bad_value(L, key, false, rv, "a column name");
+			goto fail;
+		}
+		set_string(L, &h->name, text);
+		snprintf(rendered, sizeof(rendered), "%s", text);
+	} else if (strcmp(hint, "data_type") == 0) {
+		char expected[256];
+		bool known = false;
+		choices_phrase(pg2md_dlt_types, expected, sizeof(expected));
+		if (value_text(L, key, false, rv, expected, &text) != PG2MD_OK)
+			goto fail;
+		for (int i = 0; pg2md_dlt_types[i] && !known; i++)
+			known = strcmp(pg2md_dlt_types[i], text) == 0;
+		if (!known) {
+			bad_value(L, key, false, rv, expected);
+			goto fail;
+		}
+		set_string(L, &h->data_type, text);
+		snprintf(rendered, sizeof(rendered), "%s", text);
+	} else if (strcmp(hint, "precision") == 0) {
+		if (value_int(L, key, false, rv, 1, 64, &v) != PG2MD_OK)
+			goto fail;
+		h->precision = (int)v;
+		snprintf(rendered, sizeof(rendered), "%d", h->precision);
+	} else if (strcmp(hint, "scale") == 0) {
+		if (value_int(L, key, false, rv, 0, 38, &v) != PG2MD_OK)
+			goto fail;
+		h->scale = (int)v;
+		snprintf(rendered, sizeof(rendered), "%d", h->scale);
+	} else {
+		if (value_bool(L, key, rv, &b) != PG2MD_OK)
+			goto fail;
+		h->nullable = b;
+		snprintf(rendered, sizeof(rendered), "%s", b ? "true" : "false");
+	}
+	set_prov(L, key, rendered, false, rv->origin, where ? where : "");
+	free(where);
+	return PG2MD_OK;
+fail:
+	free(where);
+	return L->err->code ? L->err->code : PG2MD_ERR_USAGE;
+}
+
 /*
  * A column hint of a table: hard_delete = true (a row whose column is true, or
  * not NULL for a non-boolean column, is deleted by merge) or dedup_sort =
- * "asc"|"desc" (which duplicate of a key merge keeps).
+ * "asc"|"desc" (which duplicate of a key merge keeps); or one that changes the
+ * column (column_hint_change): name, data_type, precision, scale, nullable.
  */
 static pg2md_code
 apply_column_hint(loader *L, const char *table, const char *column, const char *hint, const raw_value *rv)
@@ -1089,6 +1195,8 @@ apply_column_hint(loader *L, const char *table, const char *column, const char *
 		set_string(L, &t->hard_delete, on ? column : NULL);
 		return PG2MD_OK;
 	}
+	if (strcmp(hint, "dedup_sort") != 0)
+		return column_hint_change(L, t, key, column, hint, rv);
 	const char *text = NULL;
 	if (value_text(L, key, false, rv, "\"asc\" or \"desc\"", &text) != PG2MD_OK)
 		return L->err->code;
@@ -1608,7 +1716,8 @@ apply_document(loader *L, const tb_doc *doc, const char *file, pg2md_origin orig
 				continue;
 			}
 			join_parts(e, 3, rest, sizeof(rest));
-			/* dlt's column hints: [sources.sql_database.<t>.columns.<c>] hard_delete / dedup_sort */
+			/* dlt's column hints: [sources.sql_database.<t>.columns.<c>] hard_delete, dedup_sort, name,
+			 * data_type, precision, scale, nullable */
 			if (e->n_parts >= 4 && strcmp(e->parts[3], "columns") == 0) {
 				if (e->kind == TB_TABLE && e->n_parts <= 5) {
 					char *where = where_of(L, &rv);
@@ -1616,8 +1725,7 @@ apply_document(loader *L, const tb_doc *doc, const char *file, pg2md_origin orig
 					free(where);
 					continue;
 				}
-				if (e->n_parts == 6 && e->kind != TB_TABLE &&
-				    (strcmp(e->parts[5], "hard_delete") == 0 || strcmp(e->parts[5], "dedup_sort") == 0)) {
+				if (e->n_parts == 6 && e->kind != TB_TABLE && is_column_hint(e->parts[5])) {
 					if (apply_column_hint(L, e->parts[2], e->parts[4], e->parts[5], &rv) != PG2MD_OK) {
 						free(as);
 						return L->err->code;
@@ -2176,6 +2284,13 @@ table_config_release(pg2md_table_config *t)
 	free(t->transform);
 	free(t->transform_stage);
 	free(t->merge_strategy);
+	for (int i = 0; i < t->n_col_hints; i++) {
+		free(t->col_hints[i].column);
+		free(t->col_hints[i].name);
+		free(t->col_hints[i].data_type);
+		free(t->col_hints[i].where);
+	}
+	free(t->col_hints);
 }
 
 void
@@ -2228,6 +2343,15 @@ pg2md_config_table(const pg2md_config *cfg, const char *name)
 	for (int i = 0; i < cfg->n_table_cfg; i++)
 		if (strcasecmp(cfg->table_cfg[i].name, name) == 0)
 			return &cfg->table_cfg[i];
+	return NULL;
+}
+
+const pg2md_column_hint *
+pg2md_config_column_hint(const pg2md_table_config *tc, const char *column)
+{
+	for (int i = 0; tc && i < tc->n_col_hints; i++)
+		if (strcmp(tc->col_hints[i].column, column) == 0)
+			return &tc->col_hints[i];
 	return NULL;
 }
 

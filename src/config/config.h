@@ -47,6 +47,23 @@ typedef struct pg2md_strlist {
 	int n;
 } pg2md_strlist;
 
+/*
+ * [sources.sql_database.<table>.columns.<column>] — dlt's column hints that
+ * change a column: its destination name, its type, its nullability.
+ */
+typedef struct pg2md_column_hint {
+	char *column;                  /* the source column (a query table: an output column of the query) */
+	char *name;                    /* name = "…": the destination name (the naming convention applies), or NULL */
+	char *data_type;               /* data_type = "…": one of dlt's type names (pg2md_dlt_types), or NULL */
+	int precision;                 /* precision = N (decimal, bigint), 0: unset */
+	int scale;                     /* scale = N (decimal), -1: unset */
+	int nullable;                  /* nullable = true/false, -1: unset */
+	char *where;                   /* where the first of these keys was set ("/p/.dlt/config.toml:12") */
+} pg2md_column_hint;
+
+/* dlt's data type names a data_type hint accepts, NULL-terminated. */
+extern const char *const pg2md_dlt_types[];
+
 /* [sources.sql_database.<table>] — per-table settings. */
 typedef struct pg2md_table_config {
 	char *name;                    /* the table, as written in config */
@@ -71,6 +88,8 @@ typedef struct pg2md_table_config {
 	char *transform;               /* DuckDB SQL over "data" (stage/transform.h) */
 	char *transform_stage;         /* where the transform runs: "extract" (default, as rows stream) or
 	                                * "normalize" (over the package's staged Parquet files) */
+	pg2md_column_hint *col_hints;  /* columns.<c>.name / data_type / precision / scale / nullable */
+	int n_col_hints;
 } pg2md_table_config;
 
 typedef struct pg2md_config {
@@ -174,6 +193,9 @@ void pg2md_config_free(pg2md_config *cfg);
 
 /* The per-table section for name, or NULL. */
 const pg2md_table_config *pg2md_config_table(const pg2md_config *cfg, const char *name);
+
+/* The hint of column (source name) of a table's section, or NULL. */
+const pg2md_column_hint *pg2md_config_column_hint(const pg2md_table_config *tc, const char *column);
 
 /* Effective disposition of a table: table section, else global, else replace. */
 pg2md_disposition pg2md_config_disposition(const pg2md_config *cfg, const char *table);

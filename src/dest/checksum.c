@@ -167,7 +167,10 @@ checksum_pg_sql(pg2md_buf *out, const char *schema, const pg2md_table *t, const 
 
 	for (int i = 0; i < t->ncols; i++) {
 		buf_reset(&col);
-		buf_ident(&col, t->cols[i].name);
+		if (t->cols[i].src_expr)
+			buf_printf(&col, "(%s)", t->cols[i].src_expr); /* a data_type override: the value loaded */
+		else
+			buf_ident(&col, t->cols[i].name);
 		if (i)
 			buf_puts(&row, " || '|' || ");
 		buf_puts(&row, "coalesce(");
@@ -178,9 +181,7 @@ checksum_pg_sql(pg2md_buf *out, const char *schema, const pg2md_table *t, const 
 		buf_puts(&row, "''");
 	buf_printf(out, "SELECT count(*), coalesce(sum(('x' || substr(md5(%s%s%s), 1, 15))::bit(60)::int8), 0)::text FROM ",
 		   to_utf8 ? "convert_to(" : "", row.data, to_utf8 ? ", 'UTF8')" : "");
-	buf_ident(out, schema);
-	buf_putc(out, '.');
-	buf_ident(out, t->name);
+	catalog_source_rel(out, schema, t);
 	if (where && *where)
 		buf_printf(out, " WHERE (%s)", where);
 	buf_release(&row);

@@ -12,7 +12,9 @@
 #include <string.h>
 
 #include "dest/naming.h"
+#include "source/colhints.h"
 #include "source/pgconn.h"
+#include "source/query.h"
 #include "util/buf.h"
 #include "util/log.h"
 
@@ -391,8 +393,8 @@ resolve_type(PGconn *conn, uint32_t oid, int32_t typmod, int ndims, int depth, p
 }
 
 /* Choose the decoder and the destination type of one column. */
-static pg2md_code
-choose_decoder(PGconn *conn, pg2md_column *c, int ndims, pg2md_error *err)
+pg2md_code
+catalog_choose_decoder(PGconn *conn, pg2md_column *c, int ndims, pg2md_error *err)
 {
 	pg2md_buf b = PG2MD_BUF_INIT;
 	c->as_text = false;
@@ -479,6 +481,50 @@ static const char *leaves_sql =
 	" JOIN pg_catalog.pg_namespace n ON n.oid = l.relnamespace"
 	" WHERE l.relkind IN ('r','m','f') ORDER BY 3 DESC";
 
+bool
+catalog_column_kept(const pg2md_table_config *tc, const char *name)
+{
+	bool keep = true;
+	if (tc && tc->included_columns.n > 0) {
+		keep = false;
+		for (int k = 0; k < tc->included_columns.n; k++)
+			if (strcmp(tc->included_columns.items[k], name) == 0)
+				keep = true;
+	}
+	for (int k = 0; tc && k < tc->excluded_columns.n; k++)
+		if (strcmp(tc->excluded_columns.items[k], name) == 0)
+			keep = false;
+	return keep;
+}
+
+void
+catalog_source_rel(pg2md_buf *b, const char *schema, const pg2md_table *t)
+{
+	if (t->relkind == 'q') {
+		buf_printf(b, "(\n%s\n) AS ", t->query);
+		buf_ident(b, "q");
+		return;
+	}
+	buf_ident(b, schema);
+	buf_putc(b, '.');
+	buf_ident(b, t->name);
+}
+
+int
+catalog_find_column(const pg2md_table *t, const char *name)
+{
+	int found = -1, n = 0;
+	for (int i = 0; i < t->ncols; i++)
+		if (strcmp(t->cols[i].name, name) == 0)
+			return i;
+	for (int i = 0; i < t->ncols; i++)
+		if (strcmp(t->cols[i].dest_name, name) == 0) {
+			found = i;
+			n++;
+		}
+	return n == 1 ? found : -1;
+}
+
 static pg2md_code
 reflect_columns(PGconn *conn, const pg2md_config *cfg, pg2md_table *t, pg2md_error *err)
 {
@@ -496,18 +542,7 @@ reflect_columns(PGconn *conn, const pg2md_config *cfg, pg2md_table *t, pg2md_err
 	t->ncols = 0;
 	for (int i = 0; i < nrows; i++) {
 		const char *name = PQgetvalue(res, i, 0);
-		bool keep = true;
-		if (tc && tc->included_columns.n > 0) {
-			keep = false;
-			for (int k = 0; k < tc->included_columns.n; k++)
-				if (strcmp(tc->included_columns.items[k], name) == 0)
-					keep = true;
-		}
-		if (tc)
-			for (int k = 0; k < tc->excluded_columns.n; k++)
-				if (strcmp(tc->excluded_columns.items[k], name) == 0)
-					keep = false;
-		if (!keep)
+		if (!catalog_column_kept(tc, name))
 			continue;
 		pg2md_column *c = &t->cols[t->ncols++];
 		c->name = xstrdup(name);
@@ -517,7 +552,8 @@ reflect_columns(PGconn *conn, const pg2md_config *cfg, pg2md_table *t, pg2md_err
 		c->typmod = (int32_t)strtol(PQgetvalue(res, i, 3), NULL, 10);
 		c->pg_type = xstrdup(PQgetvalue(res, i, 4));
 		c->text_out = xstrdup(PQgetvalue(res, i, 5));
-		if (choose_decoder(conn, c, atoi(PQgetvalue(res, i, 6)), err)) {
+		c->src_oid = c->type_oid;
+		if (catalog_choose_decoder(conn, c, atoi(PQgetvalue(res, i, 6)), err)) {
 			PQclear(res);
 			return err->code;
 		}
@@ -531,17 +567,6 @@ reflect_columns(PGconn *conn, const pg2md_config *cfg, pg2md_table *t, pg2md_err
 		pg2md_hint(err, "remove \"%s\" from [sources.sql_database] tables", t->name);
 		return err->code;
 	}
-
-	/* Two source columns that the naming convention folds into one name. */
-	for (int i = 0; i < t->ncols; i++)
-		for (int j = i + 1; j < t->ncols; j++)
-			if (strcmp(t->cols[i].dest_name, t->cols[j].dest_name) == 0) {
-				pg2md_fail(err, PG2MD_ERR_USAGE,
-					   "columns \"%s\" and \"%s\" of table \"%s\" both become \"%s\" in the destination",
-					   t->cols[i].name, t->cols[j].name, t->name, t->cols[i].dest_name);
-				pg2md_hint(err, "set [schema] naming = \"direct\" to keep names exactly, or exclude one column");
-				return err->code;
-			}
 
 	res = pg_query(conn, pk_sql, 1, params, err);
 	if (!res)
@@ -617,7 +642,15 @@ catalog_reflect(PGconn *conn, const pg2md_config *cfg, pg2md_table **tables_out,
 	tables = xcalloc((size_t)cfg->tables.n + 1, sizeof(pg2md_table));
 	for (int i = 0; i < cfg->tables.n; i++) {
 		const char *want = cfg->tables.items[i];
+		const pg2md_table_config *tc = pg2md_config_table(cfg, want);
 		int found = -1;
+		if (tc && tc->query) {
+			/* a replacement query: its output is the table (source/query.c) */
+			tables[i].name = xstrdup(want);
+			tables[i].dest_name = naming_normalize(cfg->naming, want);
+			tables[i].relkind = 'q';
+			continue;
+		}
 		for (int r = 0; r < nrel; r++)
 			if (strcmp(PQgetvalue(res, r, 1), want) == 0)
 				found = r;
@@ -687,7 +720,9 @@ catalog_reflect(PGconn *conn, const pg2md_config *cfg, pg2md_table **tables_out,
 				catalog_free(tables, cfg->tables.n);
 				return err->code;
 			}
-		if (reflect_columns(conn, cfg, &tables[i], err)) {
+		if ((tables[i].relkind == 'q' ? query_describe(conn, cfg, &tables[i], err)
+					      : reflect_columns(conn, cfg, &tables[i], err)) ||
+		    colhints_apply(conn, cfg, &tables[i], err)) {
 			catalog_free(tables, cfg->tables.n);
 			return err->code;
 		}
@@ -712,6 +747,7 @@ catalog_free(pg2md_table *tables, int ntables)
 			free(t->cols[j].pg_type);
 			free(t->cols[j].duck_type);
 			free(t->cols[j].text_out);
+			free(t->cols[j].src_expr);
 			catalog_type_free(t->cols[j].type);
 			free(t->cols[j].type);
 		}
@@ -724,6 +760,8 @@ catalog_free(pg2md_table *tables, int ntables)
 		free(t->leaf_pages);
 		free(t->name);
 		free(t->dest_name);
+		free(t->query);
+		free(t->order_by);
 	}
 	free(tables);
 }

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "util/buf.h"
 #include "util/error.h"
 
 /* How a column's binary COPY value becomes a DuckDB value. */
@@ -81,13 +82,18 @@ typedef struct pg2md_column {
 	char *duck_type;    /* destination type as DuckDB spells it, e.g. "DECIMAL(7,2)", "INTEGER[]",
 			       "ENUM('a', 'b')", "STRUCT(x INTEGER, \"y z\" VARCHAR)" */
 	pg2md_type *type;   /* DEC_ENUM, DEC_LIST, DEC_STRUCT: the nested shape; NULL otherwise */
+	uint32_t src_oid;   /* the base type at the source (type_oid is the type read, after a data_type override) */
+	char *src_expr;     /* what the server computes instead of the column (a data_type override, SQL), or NULL */
+	bool renamed;       /* dest_name comes from a columns.<c>.name hint */
 } pg2md_column;
 
 typedef struct pg2md_table {
 	char *name;         /* name at the source, as configured */
 	char *dest_name;    /* destination table name */
 	uint32_t oid;
-	char relkind;       /* r, p, v, m, f */
+	char relkind;       /* r, p, v, m, f; q: a replacement query (source/query.h) */
+	char *query;        /* relkind q: the query, trimmed of trailing semicolons */
+	char *order_by;     /* relkind q: "ORDER BY …" after the filter (incremental.row_order), or NULL */
 	pg2md_column *cols;
 	int ncols;
 	int *pk;            /* indexes into cols */
@@ -121,6 +127,28 @@ const char *catalog_scan_type(const pg2md_column *col, char *out, size_t n);
 pg2md_dec catalog_effective_dec(pg2md_dec dec, bool staged, bool nested);
 
 void catalog_type_free(pg2md_type *t);
+
+/*
+ * Choose the decoder and the destination type of c from its type_oid and typmod (domains,
+ * enums, arrays and composites resolved on conn); ndims: the array's declared dimensions, 0
+ * when unknown.  Fills dec, precision, scale, as_text, stage_as_text, duck_type, type.
+ */
+pg2md_code catalog_choose_decoder(PGconn *conn, pg2md_column *c, int ndims, pg2md_error *err);
+
+/* Is column name copied, given included_columns / excluded_columns (tc may be NULL)? */
+bool catalog_column_kept(const pg2md_table_config *tc, const char *name);
+
+/*
+ * Append the relation rows of t are read from: "schema"."table", or for a query table
+ * the query as a subquery, (\n<query>\n) AS "q" (the newlines end a trailing -- comment).
+ */
+void catalog_source_rel(pg2md_buf *b, const char *schema, const pg2md_table *t);
+
+/*
+ * The column a configuration key names: by its source name, else by its destination name
+ * when exactly one column has it (a renamed column).  -1 when none.
+ */
+int catalog_find_column(const pg2md_table *t, const char *name);
 
 /* Levenshtein distance, for "did you mean" lists. */
 int edit_distance(const char *a, const char *b);

@@ -13,9 +13,7 @@ enum { TIMESTAMPOID = 1114, TIMESTAMPTZOID = 1184, DATEOID = 1082 };
 static void
 append_table(pg2md_buf *b, const char *schema, const pg2md_table *t)
 {
-	buf_ident(b, schema);
-	buf_putc(b, '.');
-	buf_ident(b, t->name);
+	catalog_source_rel(b, schema, t); /* a query table: its query as a subquery */
 }
 
 pg2md_code
@@ -29,10 +27,8 @@ incr_plan_table(const pg2md_config *cfg, json_t *state, const pg2md_table *t, in
 	memset(p, 0, sizeof(*p));
 	if (!tc || !tc->cursor_path)
 		return PG2MD_OK;
-	p->col = -1;
-	for (int i = 0; i < t->ncols; i++)
-		if (strcmp(t->cols[i].name, tc->cursor_path) == 0)
-			p->col = i;
+	/* the source column, or its destination name when it was renamed (columns.<c>.name) */
+	p->col = catalog_find_column(t, tc->cursor_path);
 	if (p->col < 0)
 		return pg2md_fail(err, PG2MD_ERR_USAGE, "cursor column \"%s\" of table \"%s\" does not exist%s",
 				  tc->cursor_path, t->name,
@@ -75,11 +71,11 @@ incr_plan_table(const pg2md_config *cfg, json_t *state, const pg2md_table *t, in
 			buf_puts(&cond, "(CAST(");
 			buf_literal(&cond, p->start);
 			buf_printf(&cond, " AS %s) - ", c->pg_type);
-			if (c->type_oid == TIMESTAMPOID || c->type_oid == TIMESTAMPTZOID) {
+			if (c->src_oid == TIMESTAMPOID || c->src_oid == TIMESTAMPTZOID) {
 				buf_puts(&cond, "CAST(");
 				buf_literal(&cond, tc->lag);
 				buf_puts(&cond, " AS float8) * interval '1 second')");
-			} else if (c->type_oid == DATEOID) {
+			} else if (c->src_oid == DATEOID) {
 				buf_puts(&cond, "CAST(");
 				buf_literal(&cond, tc->lag);
 				buf_puts(&cond, " AS float8)::int)");

@@ -31,6 +31,7 @@
 #include "dest/duck.h"
 #include "dest/naming.h"
 #include "source/catalog.h"
+#include "source/colhints.h"
 #include "source/copyscan.h"
 #include "source/pgconn.h"
 #include "stage/incremental.h"
@@ -564,6 +565,18 @@ run_workers(run_ctx *rc, int nworkers, pg2md_error *err)
 
 /* ---- manifest ----------------------------------------------------------- */
 
+/*
+ * The destination name of a column a table key names (primary_key, hard_delete, dedup_sort):
+ * the source column's, also when it was renamed; else (a column a transform makes) the name
+ * under the naming convention.
+ */
+static char *
+config_column_dest(const pg2md_config *cfg, const pg2md_table *t, const char *name)
+{
+	int i = catalog_find_column(t, name);
+	return i >= 0 ? xstrdup(t->cols[i].dest_name) : naming_normalize(cfg->naming, name);
+}
+
 static json_t *
 build_manifest(run_ctx *rc)
 {
@@ -598,7 +611,7 @@ build_manifest(run_ctx *rc)
 		const pg2md_table_config *tc = pg2md_config_table(rc->cfg, t->name);
 		if (tc && tc->primary_key.n > 0) {
 			for (int k = 0; k < tc->primary_key.n; k++) {
-				char *dn = naming_normalize(rc->cfg->naming, tc->primary_key.items[k]);
+				char *dn = config_column_dest(rc->cfg, t, tc->primary_key.items[k]);
 				json_array_append_new(pk, json_string(dn));
 				free(dn);
 			}
@@ -635,14 +648,14 @@ build_manifest(run_ctx *rc)
 				    json_string(pg2md_disposition_name(pg2md_config_disposition(rc->cfg, t->name))));
 		json_object_set_new(jt, "primary_key", pk);
 		if (tc && tc->hard_delete) {
-			char *dn = naming_normalize(rc->cfg->naming, tc->hard_delete);
+			char *dn = config_column_dest(rc->cfg, t, tc->hard_delete);
 			json_object_set_new(jt, "hard_delete", json_string(dn));
 			free(dn);
 		}
 		if (tc && tc->merge_strategy)
 			json_object_set_new(jt, "merge_strategy", json_string(tc->merge_strategy));
 		if (tc && tc->dedup_sort) {
-			char *dn = naming_normalize(rc->cfg->naming, tc->dedup_sort);
+			char *dn = config_column_dest(rc->cfg, t, tc->dedup_sort);
 			json_object_set_new(jt, "dedup_sort", json_string(dn));
 			json_object_set_new(jt, "dedup_sort_order", json_string(tc->dedup_sort_order ? tc->dedup_sort_order : "desc"));
 			free(dn);
@@ -1618,16 +1631,19 @@ extract(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace, pg
 	 */
 	{
 		pg2md_buf lk = PG2MD_BUF_INIT;
+		int nlocked = 0;
 		buf_puts(&lk, "LOCK TABLE ");
 		for (int i = 0; i < rc.ntables; i++) {
-			if (i)
+			if (rc.tables[i].relkind == 'q')
+				continue; /* a query's tables are read in the snapshot, not locked (docs/transformations.md) */
+			if (nlocked++)
 				buf_puts(&lk, ", ");
 			buf_ident(&lk, cfg->schema);
 			buf_putc(&lk, '.');
 			buf_ident(&lk, rc.tables[i].name);
 		}
 		buf_puts(&lk, " IN ACCESS SHARE MODE");
-		pg2md_code result = rc.ntables ? pg_exec(leader, lk.data, err) : PG2MD_OK;
+		pg2md_code result = nlocked ? pg_exec(leader, lk.data, err) : PG2MD_OK;
 		buf_release(&lk);
 		if (result)
 			goto out;
@@ -1674,12 +1690,13 @@ extract(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace, pg
 			pg2md_hint(err, "use write_disposition.strategy = \"delete-insert\" (the default) or \"upsert\"");
 			goto out;
 		}
-		if (tc && tc->query) {
-			pg2md_fail(err, PG2MD_ERR_USAGE, "a replacement query for table \"%s\" is not supported yet",
-				   rc.tables[i].name);
-			pg2md_hint(err, "create a view with the query at the source and list the view under "
-					"[sources.sql_database] tables; views are copied like tables");
-			goto out;
+		if (rc.tables[i].relkind == 'q' && rc.incr[i].active && tc->row_order) {
+			/* one task: the rows can come in the cursor's order, as dlt's row_order asks */
+			pg2md_buf ob = PG2MD_BUF_INIT;
+			buf_puts(&ob, "ORDER BY ");
+			buf_ident(&ob, rc.tables[i].cols[rc.incr[i].col].name);
+			buf_puts(&ob, strcmp(tc->row_order, "desc") == 0 ? " DESC" : " ASC");
+			rc.tables[i].order_by = buf_detach(&ob);
 		}
 		if (tc && tc->transform) {
 			bool later;
@@ -1812,8 +1829,14 @@ extract(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace, pg
 			goto out;
 	rc.leader = leader;
 	pg2md_info("extracting %d tables in %d tasks with %d workers", rc.ntables, rc.ntasks, nworkers);
-	if (run_workers(&rc, nworkers, err))
+	if (run_workers(&rc, nworkers, err)) {
+		for (int i = 0; i < rc.ntasks; i++)
+			if (pg2md_failed(&rc.tasks[i].err)) {
+				colhints_failure_hint(cfg, rc.tasks[i].table, err);
+				break;
+			}
 		goto out;
+	}
 	fault_point("extract:workers_done");
 	/* Every worker has its snapshot; the leader's transaction can end. */
 	pg_exec(leader, "COMMIT", err);

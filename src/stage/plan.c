@@ -15,7 +15,7 @@ plan_copy_sql(const pg2md_table *t, int leaf, int64_t lo, int64_t hi, const char
 	pg2md_buf b = PG2MD_BUF_INIT;
 
 	for (int i = 0; i < t->ncols; i++)
-		if (t->cols[i].as_text)
+		if (t->cols[i].as_text || t->cols[i].src_expr)
 			plain = false;
 	if (plain && t->ncols > 0) {
 		/* A whole table with nothing to compute: COPY reads it without an executor plan. */
@@ -32,7 +32,10 @@ plan_copy_sql(const pg2md_table *t, int leaf, int64_t lo, int64_t hi, const char
 	for (int i = 0; i < t->ncols; i++) {
 		if (i)
 			buf_puts(&b, ", ");
-		if (t->cols[i].as_text) {
+		if (t->cols[i].src_expr) {
+			/* a data_type override: the server casts (source/colhints.h) */
+			buf_puts(&b, t->cols[i].src_expr);
+		} else if (t->cols[i].as_text) {
 			/* The output function, not a cast: inet::text adds a netmask that inet's output has not. */
 			buf_printf(&b, "pg_catalog.textin(%s(", t->cols[i].text_out);
 			buf_ident(&b, t->cols[i].name);
@@ -41,7 +44,8 @@ plan_copy_sql(const pg2md_table *t, int leaf, int64_t lo, int64_t hi, const char
 			buf_ident(&b, t->cols[i].name);
 		}
 	}
-	buf_printf(&b, " FROM %s%s", t->relkind == 'v' ? "" : "ONLY ", t->leaf_names[leaf]);
+	/* a query table's leaf is the query as a subquery (source/query.h) */
+	buf_printf(&b, " FROM %s%s", t->relkind == 'v' || t->relkind == 'q' ? "" : "ONLY ", t->leaf_names[leaf]);
 	if (lo >= 0) {
 		buf_printf(&b, " WHERE ctid >= '(%lld,0)'::tid", (long long)lo);
 		if (hi >= 0)
@@ -50,6 +54,8 @@ plan_copy_sql(const pg2md_table *t, int leaf, int64_t lo, int64_t hi, const char
 	}
 	if (filter && *filter)
 		buf_printf(&b, " %s %s", where ? "AND" : "WHERE", filter);
+	if (t->order_by)
+		buf_printf(&b, " %s", t->order_by);
 	buf_puts(&b, ") TO STDOUT (FORMAT binary)");
 	return buf_detach(&b);
 }
@@ -57,6 +63,8 @@ plan_copy_sql(const pg2md_table *t, int leaf, int64_t lo, int64_t hi, const char
 static int64_t
 task_pages(const pg2md_task *t, int64_t pages_per_task)
 {
+	if (t->table->relkind == 'q')
+		return INT64_MAX; /* a query cannot be split and its size is unknown: it starts first */
 	if (t->page_lo < 0)
 		return t->table->leaf_pages[t->leaf];
 	if (t->page_hi < 0)
