@@ -58,7 +58,8 @@ incr_plan_table(const pg2md_config *cfg, json_t *state, const pg2md_table *t, in
 		p->fixed_range = true;
 		p->end = xstrdup(tc->end_value);
 	} else {
-		p->prev_last = xstrdup(state_last_value(state, t->name, tc->cursor_path));
+		/* the state keeps the source column's name, whichever name the config uses */
+		p->prev_last = xstrdup(state_last_value(state, t->name, t->cols[p->col].name));
 	}
 	p->start = xstrdup(p->prev_last ? p->prev_last : tc->initial_value);
 

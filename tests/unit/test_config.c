@@ -923,6 +923,78 @@ test_table_sections(void **state)
 }
 
 static void
+test_column_hints(void **state)
+{
+	(void)state;
+	char buf[4096];
+	char *dir = make_project("[sources.sql_database]\n"
+				 "tables = [\"orders\"]\n"
+				 "[sources.sql_database.orders.columns.amount]\n"
+				 "name = \"net_amount\"\n"
+				 "data_type = \"decimal\"\n"
+				 "precision = 12\n"
+				 "scale = 2\n"
+				 "nullable = false\n"
+				 "[sources.sql_database.orders.columns.deleted]\n"
+				 "hard_delete = true\n"
+				 "[sources.sql_database.orders.columns]\n"
+				 "doc = { data_type = \"complex\" }\n",
+				 NULL);
+	result r = load(dir, NULL, NULL);
+	assert_int_equal(r.code, PG2MD_OK);
+	assert_string_equal(r.log, "");
+	const pg2md_table_config *o = pg2md_config_table(r.cfg, "orders");
+	assert_non_null(o);
+	const pg2md_column_hint *h = pg2md_config_column_hint(o, "amount");
+	assert_non_null(h);
+	assert_string_equal(h->name, "net_amount");
+	assert_string_equal(h->data_type, "decimal");
+	assert_int_equal(h->precision, 12);
+	assert_int_equal(h->scale, 2);
+	assert_int_equal(h->nullable, 0);
+	snprintf(buf, sizeof(buf), "%s/.dlt/config.toml:4", dir);
+	assert_string_equal(h->where, buf);
+	assert_string_equal(prov(&r, "sources.sql_database.orders.columns.amount.data_type")->value, "decimal");
+	assert_string_equal(prov(&r, "sources.sql_database.orders.columns.amount.scale")->where + strlen(dir),
+			    "/.dlt/config.toml:7");
+	h = pg2md_config_column_hint(o, "doc");
+	assert_non_null(h);
+	assert_string_equal(h->data_type, "complex");
+	assert_null(h->name);
+	assert_int_equal(h->precision, 0);
+	assert_int_equal(h->scale, -1);
+	assert_int_equal(h->nullable, -1);
+	assert_null(pg2md_config_column_hint(o, "deleted")); /* hard_delete alone changes nothing of the column */
+	assert_string_equal(o->hard_delete, "deleted");
+	release(&r);
+	remove_project(dir);
+
+	/* an unknown type, a precision out of range, an empty name: exit 2 with file and line */
+	static const char *const bad[][2] = {
+		{"data_type = \"integer\"\n", "expected \"text\", \"double\", \"bool\", \"timestamp\", \"date\", \"time\", \"bigint\", "
+						  "\"binary\", \"json\", \"complex\", \"decimal\" or \"wei\""},
+		{"precision = 65\n", "expected a positive integer up to 64"},
+		{"scale = -1\n", "expected an integer of 0 or more up to 38"},
+		{"name = \"\"\n", "expected a column name"},
+		{"nullable = \"perhaps\"\n", "expected true or false"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char cfgtext[512];
+		snprintf(cfgtext, sizeof(cfgtext), "[sources.sql_database]\ntables = [\"t\"]\n[sources.sql_database.t.columns.c]\n%s",
+			 bad[i][0]);
+		dir = make_project(cfgtext, NULL);
+		r = load(dir, NULL, NULL);
+		assert_int_equal(r.code, PG2MD_ERR_USAGE);
+		snprintf(buf, sizeof(buf), "%s/.dlt/config.toml\" line 4", dir);
+		assert_non_null(strstr(r.err.msg, buf));
+		assert_non_null(strstr(r.err.msg, "sources.sql_database.t.columns.c."));
+		assert_string_equal(r.err.detail, bad[i][1]);
+		release(&r);
+		remove_project(dir);
+	}
+}
+
+static void
 test_table_section_not_listed(void **state)
 {
 	(void)state;
@@ -1008,6 +1080,7 @@ main(void)
 		cmocka_unit_test(test_secrets_permissions_warning),
 		cmocka_unit_test(test_secrets_never_shown),
 		cmocka_unit_test(test_table_sections),
+		cmocka_unit_test(test_column_hints),
 		cmocka_unit_test(test_table_section_not_listed),
 		cmocka_unit_test(test_project_dir_missing),
 		cmocka_unit_test(test_same_layer_alias_override_warns),

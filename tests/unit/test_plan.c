@@ -173,11 +173,49 @@ partitions_planned_each_and_largest_first(void **state)
 	free_table(&t[1]);
 }
 
+/* A query table is one task whatever its size, read through its subquery with the filter, the
+ * cursor order and a data_type override's cast; it goes first. */
+static void
+query_tables_are_one_task_first(void **state)
+{
+	(void)state;
+	pg2md_column qcols[2] = {
+		{.name = "id", .dest_name = "id", .pg_type = "integer", .dec = DEC_INT4},
+		{.name = "n", .dest_name = "n", .pg_type = "text", .dec = DEC_INT8, .src_expr = "CAST(\"n\" AS bigint)"},
+	};
+	pg2md_table t[2];
+	pg2md_task *tasks;
+	int64_t pages[] = {100000};
+	make_table(&t[0], "big", 1, pages, 1);
+	memset(&t[1], 0, sizeof(t[1]));
+	t[1].name = t[1].dest_name = "q";
+	t[1].relkind = 'q';
+	t[1].cols = qcols;
+	t[1].ncols = 2;
+	t[1].nleaves = 1;
+	int64_t qpages[] = {-1};
+	char *qname = "(\nSELECT 1 AS id, '2' AS n -- c\n) AS \"q\"";
+	t[1].leaf_pages = qpages;
+	t[1].leaf_names = &qname;
+	t[1].order_by = "ORDER BY \"id\" ASC";
+	const char *filters[2] = {NULL, "(id > 0)"};
+	int n = plan_tasks(t, 2, filters, 1000, &tasks);
+	assert_int_equal(n, 101);
+	assert_int_equal(tasks[0].table_idx, 1);
+	assert_string_equal(tasks[0].copy_sql, "COPY (SELECT \"id\", CAST(\"n\" AS bigint) FROM (\nSELECT 1 AS id, '2' AS n -- c\n) "
+					       "AS \"q\" WHERE (id > 0) ORDER BY \"id\" ASC) TO STDOUT (FORMAT binary)");
+	for (int i = 1; i < n; i++)
+		assert_int_equal(tasks[i].table_idx, 0);
+	plan_free(tasks, n);
+	free_table(&t[0]);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(ranges_cover_every_page_once),
+		cmocka_unit_test(query_tables_are_one_task_first),
 		cmocka_unit_test(small_tables_are_one_plain_copy),
 		cmocka_unit_test(text_columns_and_filters_use_a_query),
 		cmocka_unit_test(page_numbers_are_64_bit),
