@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t81_query — a table defined by a replacement query (`query = "SELECT … JOIN …"`): its rows are
+# t82_query — a table defined by a replacement query (`query = "SELECT … JOIN …"`): its rows are
 # the query's, value by value (checked against a view of the same query), read as one task in
 # the run's snapshot; it composes with where, excluded_columns, a transform, replace, append and
 # merge (delete-insert and upsert) with incremental loading on one of its output columns;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t82_columns — dlt's column hints that change a column: columns.<c>.name renames it (under the
+# t83_columns — dlt's column hints that change a column: columns.<c>.name renames it (under the
 # naming convention), columns.<c>.data_type (+ precision, scale) casts it at extract, value by
 # value equal to PostgreSQL's own cast (checked against a view); merge (delete-insert and upsert,
 # with hard_delete), append and incremental keep working on renamed and re-typed columns, whether

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t83_compose — everything at once: a replacement query (a join), renamed columns, type
+# t84_compose — everything at once: a replacement query (a join), renamed columns, type
 # overrides and a masking transform on one table, loaded with each write disposition (replace,
 # append, merge delete-insert and upsert) and incremental loading on the renamed cursor, staged and
 # direct; the destination is compared value by value with what PostgreSQL computes, after a first
