@@ -2,8 +2,9 @@
 # t84_compose — everything at once: a replacement query (a join), renamed columns, type
 # overrides and a masking transform on one table, loaded with each write disposition (replace,
 # append, merge delete-insert and upsert) and incremental loading on the renamed cursor, staged and
-# direct; the destination is compared value by value with what PostgreSQL computes, after a first
-# run and after the source changed; verify counts the rows of the incremental window.
+# direct, the transform at extract or at normalize; the destination is compared value by value
+# with what PostgreSQL computes, after a first run and after the source changed; verify counts the
+# rows of the incremental window.
 . "$(dirname "$0")/../lib/common.sh"
 t_init compose
 require_pg2md
@@ -45,15 +46,18 @@ incremental.cursor_path = "changed"'
 	[upsert]='write_disposition = { disposition = "merge", strategy = "upsert" }
 primary_key = "order_id"
 incremental.cursor_path = "updated_at"')
-CASES="replace:staged append:staged merge:staged upsert:staged append:direct merge:direct upsert:direct"
+CASES="replace:staged append:staged merge:staged upsert:staged append:direct merge:direct upsert:direct append:normalize upsert:normalize"
 
 duck() { ddbq "$1/pg2md.duckdb" "$2"; }
 
 for c in $CASES; do
 	d=${c%:*} mode=${c#*:}
 	P=$T_TMP/${d}_$mode
+	stage=""
+	[ "$mode" = normalize ] && stage='transform_stage = "normalize"'
 	make_project "$P" --tables cust_orders --config "[sources.sql_database.cust_orders]
 $BASE
+$stage
 ${DISP[$d]}
 $HINTS"
 	flag=""
