@@ -41,6 +41,7 @@
 #include "stage/progress.h"
 #include "stage/state.h"
 #include "stage/task.h"
+#include "stage/trace.h"
 #include "stage/transform.h"
 #include "util/buf.h"
 #include "util/fault.h"
@@ -75,6 +76,7 @@ typedef struct run_ctx {
 	int next_task;
 	int failed;
 	pg2md_progress *progress; /* reports while the workers run (progress.h) */
+	pg2md_timeline *timeline; /* the run's spans and samples (trace.h) */
 } run_ctx;
 
 typedef struct worker {
@@ -487,6 +489,10 @@ worker_main(void *arg)
 		task->seconds = now_seconds() - task->started;
 		task->conn = NULL;
 		progress_task_done(rc->progress, task);
+		trace_span_add(rc->timeline, &(trace_span){w->id, "extract", task->table->name, NULL, task->id,
+							    task->page_lo, task->page_hi, task->started,
+							    task->started + task->seconds, task->rows, task->bytes,
+							    task->retries, !pg2md_failed(&task->err)});
 		fault_point("extract:task_done");
 		if (!rc->direct && !pg2md_failed(&task->err))
 			task_collect_files(rc, task, con);
@@ -534,7 +540,7 @@ run_workers(run_ctx *rc, int nworkers, pg2md_error *err)
 	rc->next_task = 0;
 	rc->failed = 0;
 	rc->progress = progress_start(&(progress_run){rc->cfg, rc->tasks, rc->ntasks, rc->tables, rc->ntables,
-						      &rc->lock, &rc->next_task, rc->load_id});
+						      &rc->lock, &rc->next_task, rc->load_id, rc->timeline});
 	for (int i = 0; i < nworkers; i++) {
 		ws[i].id = i;
 		ws[i].rc = rc;
@@ -1175,7 +1181,7 @@ out:
  */
 static pg2md_code
 load_package(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const char *pkg_path, bool direct,
-	     bool *already, pg2md_error *err)
+	     pg2md_timeline *tl, bool *already, pg2md_error *err)
 {
 	const char *load_id = json_string_value(json_object_get(man, "load_id"));
 	const char *dataset = json_string_value(json_object_get(man, "dataset_name"));
@@ -1210,6 +1216,7 @@ load_package(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const char 
 			goto fail;
 		}
 		buf_reset(&sql);
+		double t_table = now_seconds();
 		if (strcmp(json_string_value(json_object_get(jt, "write_disposition")), "replace") != 0 &&
 		    evolve_table(dest->con, dataset, jt, err))
 			goto fail;
@@ -1219,9 +1226,14 @@ load_package(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const char 
 		pg2md_debug("%s:\n%s", what, sql.data);
 		pg2md_code result = duck_exec(dest->con, sql.data, what, err);
 		free(what);
+		trace_span_add(tl, &(trace_span){TRACE_MAIN, "load", json_string_value(json_object_get(jt, "name")), NULL,
+						 -1, -1, -1, t_table, now_seconds(),
+						 json_integer_value(json_object_get(jt, "rows")),
+						 json_integer_value(json_object_get(jt, "file_bytes")), 0, result == PG2MD_OK});
 		if (result)
 			goto fail;
 	}
+	double t_commit = now_seconds();
 
 	/* The pipeline state with this package's cursors, versioned above both copies. */
 	state = state_load_local(cfg, err);
@@ -1300,6 +1312,8 @@ load_package(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const char 
 	fault_point("load:before_commit");
 	if (duck_exec(dest->con, "COMMIT", "committing the load", err))
 		goto fail;
+	trace_span_add(tl, &(trace_span){TRACE_MAIN, "load", NULL, "commit", -1, -1, -1, t_commit, now_seconds(), 0, 0,
+					 0, true});
 	fault_point("load:after_commit");
 	/* The destination holds the new state; the local copy follows (a crash here is healed by
 	 * restoring the newer destination copy at the next run). */
@@ -1354,7 +1368,7 @@ finish_package(const pg2md_config *cfg, const char *load_id, pg2md_trace *trace,
 	if (dest_open(&dest, cfg, cfg->load_workers > 0 ? cfg->load_workers : 1, err) == PG2MD_OK) {
 		free(trace->destination);
 		trace->destination = xstrdup(dest.where);
-		if (load_package(cfg, &dest, man, path, false, &already, err) == PG2MD_OK) {
+		if (load_package(cfg, &dest, man, path, false, trace->timeline, &already, err) == PG2MD_OK) {
 			if (already)
 				pg2md_info("package %s was already loaded; marking it loaded", load_id);
 		}
@@ -1593,6 +1607,8 @@ normalize_package(const pg2md_config *cfg, const char *load_id, pg2md_trace *tra
 	free(path);
 	free(manpath);
 	free(schemapath);
+	trace_span_add(trace->timeline, &(trace_span){TRACE_MAIN, "normalize", NULL, "schema", -1, -1, -1, t0,
+						       now_seconds(), 0, 0, 0, !pg2md_failed(err)});
 	trace->t_normalize += now_seconds() - t0;
 	return err->code;
 }
@@ -1616,6 +1632,7 @@ extract(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace, pg
 	rc.direct = direct;
 	rc.dataset = cfg->dataset_name;
 	rc.load_id = make_load_id();
+	rc.timeline = trace->timeline;
 	trace->load_id = xstrdup(rc.load_id);
 
 	leader = pg_connect(cfg, err);
@@ -1848,7 +1865,7 @@ extract(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace, pg
 	if (direct) {
 		double t1 = now_seconds();
 		bool already;
-		if (load_package(cfg, &dest, man, NULL, true, &already, err) == PG2MD_OK)
+		if (load_package(cfg, &dest, man, NULL, true, trace->timeline, &already, err) == PG2MD_OK)
 			trace->t_load = now_seconds() - t1;
 	} else {
 		char *manpath = xasprintf("%s/manifest.json", rc.pkg_path);
@@ -1922,6 +1939,7 @@ pipeline_run(const pg2md_config *cfg, int stages, pg2md_trace *trace, pg2md_erro
 
 	memset(trace, 0, sizeof(*trace));
 	trace->dataset = xstrdup(cfg->dataset_name);
+	trace->timeline = trace_timeline_new(t0);
 	/* Everything a run creates (DuckDB file, packages, state, trace) is the user's alone:
 	 * the data is as private as the database it came from. */
 	umask(077);
@@ -2013,5 +2031,6 @@ pipeline_trace_release(pg2md_trace *trace)
 	free(trace->note);
 	free(trace->destination);
 	free(trace->dataset);
+	trace_timeline_free(trace->timeline);
 	memset(trace, 0, sizeof(*trace));
 }

@@ -55,6 +55,7 @@ typedef struct pg2md_trace {
 	double t_extract, t_normalize, t_load, t_total;
 	int64_t peak_rss;
 	pg2md_code result;
+	struct pg2md_timeline *timeline; /* spans and throughput samples (trace.h); NULL when read back */
 } pg2md_trace;
 
 pg2md_code pipeline_run(const pg2md_config *cfg, int stages, pg2md_trace *trace, pg2md_error *err);

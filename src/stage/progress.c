@@ -25,14 +25,16 @@
 #include <unistd.h>
 
 #include "stage/package.h"
+#include "stage/trace.h"
 #include "util/buf.h"
 #include "util/humanize.h"
 
 enum { MODE_NONE, MODE_LOG, MODE_TTY };
 
-#define TICK_SECONDS 1
-#define LOG_EVERY 5    /* ticks between log lines */
-#define STATUS_EVERY 2 /* ticks between status.json writes */
+#define TICK_MS 250     /* a throughput sample for the trace every tick */
+#define TTY_EVERY 4     /* ticks between redraws of the live display (1 s) */
+#define LOG_EVERY 20    /* ticks between log lines (5 s) */
+#define STATUS_EVERY 8  /* ticks between status.json writes (2 s) */
 #define TTY_MAX_TABLES 10
 
 typedef struct table_view {
@@ -352,7 +354,11 @@ progress_main(void *arg)
 	while (!p->stopping) {
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += TICK_SECONDS;
+		until.tv_nsec += (long)TICK_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
 		while (!p->stopping && pthread_cond_timedwait(&p->cv, &p->mu, &until) != ETIMEDOUT)
 			;
 		if (p->stopping)
@@ -363,7 +369,8 @@ progress_main(void *arg)
 		double now = now_seconds();
 		tick++;
 		snapshot(p, now, &t);
-		if (p->mode == MODE_TTY)
+		trace_sample_add(p->run.timeline, now, t.rows, t.bytes, false);
+		if (p->mode == MODE_TTY && tick % TTY_EVERY == 0)
 			tty_draw(p, now, &t);
 		else if (p->mode == MODE_LOG && tick % LOG_EVERY == 0)
 			log_line(p, now, &t);
@@ -415,6 +422,7 @@ progress_start(const progress_run *run)
 	/* The status file exists from the first moment, not only after the first tick. */
 	snapshot(p, p->t0, &t);
 	write_status(p, "extract", p->t0, &t);
+	trace_sample_add(run->timeline, p->t0, t.rows, t.bytes, true);
 
 	if (pthread_create(&p->thread, NULL, progress_main, p) != 0) {
 		pthread_mutex_destroy(&p->mu);
@@ -459,6 +467,7 @@ progress_stop(pg2md_progress *p)
 	}
 	snapshot(p, now_seconds(), &t);
 	write_status(p, "extracted", now_seconds(), &t);
+	trace_sample_add(p->run.timeline, now_seconds(), t.rows, t.bytes, true);
 
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->cv);

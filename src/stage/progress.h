@@ -3,11 +3,12 @@
  * display or log lines on stderr, and a status file other processes read.
  *
  * progress_start() is called once the tasks are planned and before the
- * workers start; it starts one thread that wakes every second, reads the
+ * workers start; it starts one thread that wakes every 250 ms, reads the
  * tasks' counters (the scan adds to task->rows and task->bytes with relaxed
  * atomics; this side reads them with atomic loads, so no lock is taken on the
  * data path) and
- *   - mode "tty": redraws a few lines in place (ANSI cursor movement): each
+ *   - records the totals as a throughput sample of the run's timeline;
+ *   - mode "tty": every second, redraws a few lines in place (ANSI cursor movement): each
  *     running table's rows, bytes, rows/s and an ETA from the catalog's row
  *     estimate, then the totals;
  *   - mode "log": every 5 s one line, "pg2md: progress: 3/24 tables done, …";
@@ -46,6 +47,7 @@ typedef struct progress_run {
 	pthread_mutex_t *lock;     /* guards *next_task */
 	const int *next_task;      /* tasks handed out so far (they are handed out in order) */
 	const char *load_id;
+	struct pg2md_timeline *timeline; /* gets a throughput sample every tick (trace.h); may be NULL */
 } progress_run;
 
 /* Start reporting; returns NULL when the thread could not start (the run goes on without it). */

@@ -1,6 +1,7 @@
-/* trace.c — run metrics to and from JSON (see trace.h). */
+/* trace.c — run metrics to and from JSON, and the timeline of a run (see trace.h). */
 #include "stage/trace.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -8,6 +9,176 @@
 
 #include "stage/package.h"
 #include "util/buf.h"
+
+/* ---- the timeline -------------------------------------------------------------------- */
+
+typedef struct span_rec {
+	int worker, task, retries;
+	char *stage, *table, *what;
+	int64_t page_lo, page_hi, rows, bytes;
+	double start, end;
+	bool ok;
+} span_rec;
+
+typedef struct sample_rec {
+	double t;
+	int64_t rows, bytes;
+} sample_rec;
+
+struct pg2md_timeline {
+	pthread_mutex_t mu;
+	double t0;
+	char started_at[32];
+	span_rec *spans;
+	int nspans, spans_cap;
+	int64_t spans_dropped;
+	sample_rec samples[TRACE_MAX_SAMPLES];
+	int nsamples;
+	double interval;       /* seconds between kept samples; doubles each time the buffer fills */
+};
+
+pg2md_timeline *
+trace_timeline_new(double t0)
+{
+	pg2md_timeline *tl = xcalloc(1, sizeof(*tl));
+	time_t now = time(NULL);
+	struct tm tm;
+	pthread_mutex_init(&tl->mu, NULL);
+	tl->t0 = t0;
+	tl->interval = TRACE_SAMPLE_SECONDS;
+	gmtime_r(&now, &tm);
+	strftime(tl->started_at, sizeof(tl->started_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return tl;
+}
+
+void
+trace_timeline_free(pg2md_timeline *tl)
+{
+	if (!tl)
+		return;
+	for (int i = 0; i < tl->nspans; i++) {
+		free(tl->spans[i].stage);
+		free(tl->spans[i].table);
+		free(tl->spans[i].what);
+	}
+	free(tl->spans);
+	pthread_mutex_destroy(&tl->mu);
+	free(tl);
+}
+
+void
+trace_span_add(pg2md_timeline *tl, const trace_span *span)
+{
+	span_rec *r;
+	if (!tl || !span)
+		return;
+	pthread_mutex_lock(&tl->mu);
+	if (tl->nspans >= TRACE_MAX_SPANS) {
+		tl->spans_dropped++;
+		pthread_mutex_unlock(&tl->mu);
+		return;
+	}
+	if (tl->nspans == tl->spans_cap) {
+		tl->spans_cap = tl->spans_cap ? tl->spans_cap * 2 : 64;
+		tl->spans = xrealloc(tl->spans, (size_t)tl->spans_cap * sizeof(span_rec));
+	}
+	r = &tl->spans[tl->nspans++];
+	r->worker = span->worker;
+	r->task = span->task;
+	r->retries = span->retries;
+	r->stage = xstrdup(span->stage ? span->stage : "");
+	r->table = span->table ? xstrdup(span->table) : NULL;
+	r->what = span->what ? xstrdup(span->what) : NULL;
+	r->page_lo = span->page_lo;
+	r->page_hi = span->page_hi;
+	r->rows = span->rows;
+	r->bytes = span->bytes;
+	r->start = span->start - tl->t0;
+	r->end = span->end - tl->t0;
+	r->ok = span->ok;
+	pthread_mutex_unlock(&tl->mu);
+}
+
+void
+trace_sample_add(pg2md_timeline *tl, double now, int64_t rows, int64_t bytes, bool final)
+{
+	double t;
+	if (!tl)
+		return;
+	pthread_mutex_lock(&tl->mu);
+	t = now - tl->t0;
+	if (tl->nsamples > 0 && !final) {
+		sample_rec *last = &tl->samples[tl->nsamples - 1];
+		if (t < last->t + tl->interval * 0.9) { /* 0.9: a tick that wakes a little early still counts */
+			pthread_mutex_unlock(&tl->mu);
+			return;
+		}
+	}
+	if (tl->nsamples == TRACE_MAX_SAMPLES) {
+		/* keep the first and every second one after it, then sample half as often */
+		int n = 0;
+		for (int i = 0; i < tl->nsamples; i += 2)
+			tl->samples[n++] = tl->samples[i];
+		tl->nsamples = n;
+		tl->interval *= 2;
+	}
+	tl->samples[tl->nsamples++] = (sample_rec){t, rows, bytes};
+	pthread_mutex_unlock(&tl->mu);
+}
+
+static json_t *
+seconds_json(double s)
+{
+	/* milliseconds are plenty, and keep trace.json small */
+	return json_real((double)(int64_t)(s * 1000.0 + (s >= 0 ? 0.5 : -0.5)) / 1000.0);
+}
+
+json_t *
+trace_timeline_json(pg2md_timeline *tl)
+{
+	json_t *doc = json_object(), *spans = json_array(), *samples = json_array();
+	pthread_mutex_lock(&tl->mu);
+	json_object_set_new(doc, "started_at", json_string(tl->started_at));
+	for (int i = 0; i < tl->nspans; i++) {
+		const span_rec *r = &tl->spans[i];
+		json_t *js = json_object();
+		json_object_set_new(js, "worker", json_integer(r->worker));
+		json_object_set_new(js, "stage", json_string(r->stage));
+		json_object_set_new(js, "table", r->table ? json_string(r->table) : json_null());
+		if (r->what)
+			json_object_set_new(js, "what", json_string(r->what));
+		if (r->task >= 0)
+			json_object_set_new(js, "task", json_integer(r->task));
+		if (r->page_lo >= 0 || r->page_hi >= 0) {
+			json_object_set_new(js, "page_lo", json_integer(r->page_lo >= 0 ? r->page_lo : 0));
+			json_object_set_new(js, "page_hi", r->page_hi >= 0 ? json_integer(r->page_hi) : json_null());
+		}
+		json_object_set_new(js, "start", seconds_json(r->start));
+		json_object_set_new(js, "end", seconds_json(r->end));
+		json_object_set_new(js, "rows", json_integer(r->rows));
+		json_object_set_new(js, "bytes", json_integer(r->bytes));
+		if (r->retries)
+			json_object_set_new(js, "retries", json_integer(r->retries));
+		json_object_set_new(js, "ok", json_boolean(r->ok));
+		json_array_append_new(spans, js);
+	}
+	for (int i = 0; i < tl->nsamples; i++) {
+		json_t *a = json_array();
+		json_array_append_new(a, seconds_json(tl->samples[i].t));
+		json_array_append_new(a, json_integer(tl->samples[i].rows));
+		json_array_append_new(a, json_integer(tl->samples[i].bytes));
+		json_array_append_new(samples, a);
+	}
+	json_object_set_new(doc, "spans", spans);
+	json_object_set_new(doc, "spans_dropped", json_integer(tl->spans_dropped));
+	json_object_set_new(doc, "span_limit", json_integer(TRACE_MAX_SPANS));
+	json_object_set_new(doc, "samples", samples);
+	json_object_set_new(doc, "sample_seconds", json_real(tl->interval));
+	pthread_mutex_unlock(&tl->mu);
+	return doc;
+}
+
+/* ---- the trace ------------------------------------------------------------------------ */
 
 static const char *
 s_or_null(json_t *o, const char *k)
@@ -59,6 +230,8 @@ trace_to_json(const pg2md_trace *t, const pg2md_error *err)
 		json_array_append_new(tables, jt);
 	}
 	json_object_set_new(doc, "tables", tables);
+	if (t->timeline)
+		json_object_set_new(doc, "timeline", trace_timeline_json(t->timeline));
 	json_object_set_new(doc, "exit_code", json_integer(err ? err->code : 0));
 	if (err && err->code) {
 		json_t *e = json_object();
@@ -116,7 +289,9 @@ trace_store(const pg2md_config *cfg, const pg2md_trace *t, const pg2md_error *ru
 	char *dir = pkg_pipeline_dir(cfg);
 	char *path = xasprintf("%s/trace.json", dir);
 	json_t *doc = trace_to_json(t, run_err);
-	pg2md_code result = mkdir_p(dir, 0700, err);
+	pg2md_code result;
+	json_object_set_new(doc, "pipeline_name", json_string(cfg->pipeline_name));
+	result = mkdir_p(dir, 0700, err);
 	if (result == PG2MD_OK)
 		result = json_write_atomic(path, doc, err);
 	json_decref(doc);
