@@ -20,6 +20,7 @@
 
 #include "cli/cli.h"
 #include "cli/metrics.h"
+#include "cli/report.h"
 #include "stage/pipeline.h"
 #include "stage/progress.h"
 #include "stage/trace.h"
@@ -319,10 +320,16 @@ int
 cmd_trace(cli_opts *opts)
 {
 	int code;
-	pg2md_config *cfg = cli_load_config(opts, &code);
+	pg2md_config *cfg;
 	pg2md_error err;
 	json_t *doc;
 
+	if (opts->html && opts->json) {
+		fprintf(stderr, "pg2md trace: options --json and --html cannot be used together\n"
+				"Try \"pg2md trace --help\" for more information.\n");
+		return PG2MD_ERR_USAGE;
+	}
+	cfg = cli_load_config(opts, &code);
 	if (!cfg)
 		return code;
 	pg2md_error_init(&err);
@@ -332,7 +339,17 @@ cmd_trace(cli_opts *opts)
 		pg2md_config_free(cfg);
 		return err.code;
 	}
-	if (opts->json) {
+	if (opts->html) {
+		if (report_html_write(opts->html, doc, &err)) {
+			cli_print_error(&err);
+			json_decref(doc);
+			pg2md_config_free(cfg);
+			return err.code;
+		}
+		if (strcmp(opts->html, "-") != 0)
+			fprintf(stderr, "pg2md: wrote the HTML report of the last run of pipeline \"%s\" to \"%s\"\n",
+				cfg->pipeline_name, opts->html);
+	} else if (opts->json) {
 		char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
 		puts(text);
 		free(text);

@@ -49,10 +49,20 @@ static const cli_command commands[] = {
 	 "Runs the statement on the destination (the local DuckDB file, or MotherDuck) and prints the\n"
 	 "rows tab-separated.\n\noptions:\n" COMMON_FLAGS},
 	{"trace", cmd_trace, "show the metrics of the last run",
-	 "usage: pg2md trace [--json] [OPTIONS]\n\n"
+	 "usage: pg2md trace [--json | --html FILE] [OPTIONS]\n\n"
 	 "Shows the last run's metrics per stage and per table (rows, bytes, files, durations, rows/s,\n"
-	 "peak RSS).  --json prints the stored trace, <pipelines_dir>/<pipeline_name>/trace.json.\n\n"
-	 "options:\n  --json                   print JSON\n" COMMON_FLAGS},
+	 "retries, peak RSS), from <pipelines_dir>/<pipeline_name>/trace.json, which every run writes\n"
+	 "(failed runs too).  --json prints that file: the same metrics, plus the run's timeline (a span\n"
+	 "per extract task, per table loaded, for normalize and the commit: worker, start and end in\n"
+	 "seconds from the start of the run, rows, bytes; at most 10000) and throughput samples (rows and\n"
+	 "bytes read so far, every 250 ms while extracting; at most 1024, thinned evenly on long runs).\n"
+	 "--html FILE writes one self-contained HTML page (no network needed to view it): a summary, the\n"
+	 "timeline with one lane per worker and one bar per task, the throughput over time (rows/s and\n"
+	 "bytes/s) and a table per source table.  FILE - writes the page to stdout.\n\n"
+	 "options:\n"
+	 "  --json                   print the stored trace as JSON\n"
+	 "  --html FILE              write the HTML report to FILE\n" COMMON_FLAGS "\n"
+	 "exit codes: 0 shown or written, 2 no trace yet, FILE cannot be written, or a usage error\n"},
 	{"init", cmd_init, "write commented .dlt/config.toml and secrets.toml templates",
 	 "usage: pg2md init [--force] [--project-dir DIR]\n\n"
 	 "Writes DIR/.dlt/config.toml and DIR/.dlt/secrets.toml: every section of the PostgreSQL to\n"
