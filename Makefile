@@ -11,27 +11,31 @@ JOBS ?= $(shell nproc)
 SCALE ?= 1
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build test demo bench sanitize tsan fuzz clean install
+.PHONY: all deps test-deps build test demo bench sanitize tsan fuzz clean install
 
 all: build
 
 deps:
 	@scripts/deps.sh
 
+# what only the tests need on top (headless Chromium for the HTML report test)
+test-deps:
+	@scripts/deps.sh --test
+
 build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
-test: build
+test: build test-deps
 	@scripts/test.sh $(BUILD)
 
-sanitize: deps
+sanitize: deps test-deps
 	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DPG2MD_SANITIZE=address,undefined >/dev/null
 	@cmake --build build-asan -j $(JOBS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		scripts/test.sh build-asan
 
-tsan: deps
+tsan: deps test-deps
 	@cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DPG2MD_SANITIZE=thread >/dev/null
 	@cmake --build build-tsan -j $(JOBS)
 	@TSAN_OPTIONS=halt_on_error=1 scripts/test.sh build-tsan

@@ -3,12 +3,15 @@
 # Debian packages (DESIGN §3) and DuckDB 1.4.4 from the npm registry, pinned by sha256
 # and unpacked into third_party/duckdb/ (ignored by git).
 # DUCKDB_DIR=/path (holding libduckdb.so and duckdb.h) skips the DuckDB download.
+# scripts/deps.sh --test also installs what only the tests need (chromium).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(build-essential cmake pkg-config libpq-dev libtomlplusplus-dev libjansson-dev
       libcmocka-dev postgresql postgresql-contrib ca-certificates)
 command -v npm >/dev/null 2>&1 || PKGS+=(npm)
+# --test (make test): headless Chromium too, which tests/e2e/t32_report.sh opens the HTML report in
+if [ "${1:-}" = --test ]; then PKGS+=(chromium); fi
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
