@@ -2,9 +2,11 @@
 #include "dest/duck.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/log.h"
@@ -82,6 +84,40 @@ duck_threads(int wanted)
 }
 
 pg2md_code
+dest_check_writable(const pg2md_config *cfg, pg2md_error *err)
+{
+	const char *path = cfg->duckdb_path;
+	char *dir;
+	const char *slash;
+	struct stat st;
+
+	if ((cfg->destination && strcmp(cfg->destination, "motherduck") == 0) || !path || strcmp(path, ":memory:") == 0)
+		return PG2MD_OK;
+	slash = strrchr(path, '/');
+	dir = xstrdup(slash == path ? "/" : slash ? path : ".");
+	if (slash && slash != path)
+		dir[slash - path] = '\0';
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		pg2md_fail(err, PG2MD_ERR_CONNECT, "could not create DuckDB file \"%s\": folder \"%s\" %s", path, dir,
+			   stat(dir, &st) != 0 ? "does not exist" : "is not a folder");
+		pg2md_hint(err, "create the folder, or set [destination.duckdb] credentials to a path in a folder that exists");
+	} else if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) != 0) {
+		pg2md_fail(err, PG2MD_ERR_CONNECT, "could not write DuckDB file \"%s\": folder \"%s\" is not writable", path,
+			   dir);
+		pg2md_detail(err, "%s; DuckDB writes the file and its write-ahead log (.wal) in that folder", strerror(errno));
+		pg2md_hint(err, "make the folder writable for this user, or set [destination.duckdb] credentials to a path in a "
+				"writable folder");
+	} else if (access(path, F_OK) == 0 && faccessat(AT_FDCWD, path, R_OK | W_OK, AT_EACCESS) != 0) {
+		pg2md_fail(err, PG2MD_ERR_CONNECT, "could not write DuckDB file \"%s\"", path);
+		pg2md_detail(err, "%s", strerror(errno));
+		pg2md_hint(err, "make the file writable for this user, or set [destination.duckdb] credentials to another "
+				"path");
+	}
+	free(dir);
+	return err->code;
+}
+
+pg2md_code
 dest_open(pg2md_dest *d, const pg2md_config *cfg, int threads, pg2md_error *err)
 {
 	duckdb_config dc;
@@ -124,6 +160,10 @@ dest_open(pg2md_dest *d, const pg2md_config *cfg, int threads, pg2md_error *err)
 		path = cfg->duckdb_path;
 		d->where = xasprintf("DuckDB file \"%s\"", path);
 		if (duckdb_open_ext(path, &d->db, dc, &open_err) == DuckDBError) {
+			pg2md_error why;
+			pg2md_error_init(&why);
+			if (!(open_err && strstr(open_err, "lock")) && dest_check_writable(cfg, &why))
+				pg2md_error_merge(err, &why); /* the folder or file is not writable: say that */
 			pg2md_fail(err, PG2MD_ERR_CONNECT, "could not open %s", d->where);
 			pg2md_detail(err, "%s", open_err ? open_err : "unknown error");
 			if (open_err && strstr(open_err, "lock"))

@@ -35,6 +35,15 @@ void duck_memory_unbounded(void);
 /* DuckDB threads for a stage that asks for wanted: at least 1, at most the cores. */
 int duck_threads(int wanted);
 
+/*
+ * For a local DuckDB file: can this process create or write it?  The folder must exist and be
+ * writable (DuckDB writes the file and its .wal next to it), and an existing file writable.
+ * Fails with PG2MD_ERR_CONNECT, naming the folder or the file and the reason (read-only file
+ * system, permission denied, no such folder), with a hint.  MotherDuck: nothing to check here.
+ * A run calls it before extracting, so nothing is read that could not be loaded.
+ */
+pg2md_code dest_check_writable(const pg2md_config *cfg, pg2md_error *err);
+
 /* Open the configured destination; PG2MD_ERR_CONNECT with a hint on failure. */
 pg2md_code dest_open(pg2md_dest *d, const pg2md_config *cfg, int threads, pg2md_error *err);
 void dest_close(pg2md_dest *d);

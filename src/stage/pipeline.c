@@ -1957,6 +1957,9 @@ pipeline_run(const pg2md_config *cfg, int stages, pg2md_trace *trace, pg2md_erro
 		free(p);
 		free(id);
 	}
+	/* A local DuckDB file that cannot be written fails now, before anything is read. */
+	if (((stages & STAGE_LOAD) || ((stages & STAGE_EXTRACT) && cfg->direct)) && dest_check_writable(cfg, err))
+		goto out;
 	/* A package already extracted or normalized is finished first, and the run stops there. */
 	if (stages == STAGE_ALL) {
 		if ((id = pkg_find(cfg, PKG_NORMALIZED)) != NULL || (id = pkg_find(cfg, PKG_EXTRACTED)) != NULL) {
