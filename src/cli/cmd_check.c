@@ -38,6 +38,7 @@ typedef struct checklist {
 	int passed;
 	int failed;
 	int connect_failed;
+	int config_failed;   /* no credentials configured: exit 2, which wins over 3 and 1 */
 } checklist;
 
 #define INDENT "          "
@@ -313,7 +314,10 @@ check_source(checklist *cl, const pg2md_config *cfg)
 	if (!conn) {
 		item(cl, 0, "%s", err.msg);
 		item_error(&err);
-		cl->connect_failed = 1;
+		if (err.code == PG2MD_ERR_USAGE)
+			cl->config_failed = 1; /* no credentials at all */
+		else
+			cl->connect_failed = 1;
 		printf(INDENT "(schema and tables not checked)\n");
 		return;
 	}
@@ -445,7 +449,7 @@ cmd_check(cli_opts *opts)
 {
 	int code;
 	pg2md_config *cfg;
-	checklist cl = {0, 0, 0};
+	checklist cl = {0, 0, 0, 0};
 
 	if (opts->nargs > 0) {
 		fprintf(stderr, "pg2md check: unexpected argument \"%s\"\n"
@@ -466,7 +470,7 @@ cmd_check(cli_opts *opts)
 	} else {
 		printf("%d of %d checks FAILED\n", cl.failed, cl.failed + cl.passed);
 		fflush(stdout);
-		code = cl.connect_failed ? PG2MD_ERR_CONNECT : PG2MD_ERR_RUN;
+		code = cl.config_failed ? PG2MD_ERR_USAGE : cl.connect_failed ? PG2MD_ERR_CONNECT : PG2MD_ERR_RUN;
 		fprintf(stderr, "pg2md: error: %d check%s failed\n", cl.failed, cl.failed == 1 ? "" : "s");
 		if (cl.connect_failed)
 			fprintf(stderr, "HINT:  see the FAILED lines above; a connection could not be made\n");

@@ -7,6 +7,7 @@
  */
 #include "source/pgconn.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,12 +17,51 @@
 
 #define MAX_PARAMS 64
 
+static bool
+set(const char *s)
+{
+	return s && *s;
+}
+
+/*
+ * Were credentials given anywhere: a host, database, user or password in the config (files,
+ * SOURCES__SQL_DATABASE__CREDENTIALS*, a connection string), a libpq service, or libpq's PG*
+ * variables?  With none, connecting would only try libpq's defaults (the local socket, the
+ * login name): a new user's missing secrets.toml, which is a configuration error, not a server
+ * that cannot be reached.
+ */
+static bool
+credentials_given(const pg2md_config *cfg)
+{
+	static const char *const env[] = {"PGHOST", "PGHOSTADDR", "PGUSER", "PGDATABASE", "PGPASSWORD", "PGSERVICE", NULL};
+	if (set(cfg->pg_host) || set(cfg->pg_database) || set(cfg->pg_username) || set(cfg->pg_password) ||
+	    set(cfg->pg_conn_string))
+		return true;
+	for (int i = 0; i < cfg->pg_query_keys.n; i++)
+		if (strcmp(cfg->pg_query_keys.items[i], "service") == 0)
+			return true;
+	for (int i = 0; env[i]; i++)
+		if (set(getenv(env[i])))
+			return true;
+	return false;
+}
+
 PGconn *
 pg_connect(const pg2md_config *cfg, pg2md_error *err)
 {
 	const char *keys[MAX_PARAMS + 1];
 	const char *vals[MAX_PARAMS + 1];
 	PGconn *conn;
+
+	if (!credentials_given(cfg)) {
+		pg2md_fail(err, PG2MD_ERR_USAGE, "no PostgreSQL credentials are configured");
+		pg2md_detail(err, "no host, database, username or password under [sources.sql_database.credentials] in "
+				  "\"%s\", nor in SOURCES__SQL_DATABASE__CREDENTIALS* or libpq's PG* variables",
+			     cfg->secrets_path ? cfg->secrets_path : ".dlt/secrets.toml");
+		pg2md_hint(err, "set drivername, database, host, port, username and password under "
+				"[sources.sql_database.credentials] in .dlt/secrets.toml (pg2md init writes a template)");
+		return NULL;
+	}
 
 	/* The config holds the credentials as separate fields (a connection string is parsed
 	 * into them), the pass-through parameters (sslmode, …) and fallback_application_name. */

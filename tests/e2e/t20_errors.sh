@@ -3,8 +3,8 @@
 # failed, 2 usage or configuration error, 3 connection failed): wrong passwords (in
 # secrets.toml, in the environment, in a connection string) give 3 and the password never
 # appears in any output or file; a missing table names the table; broken TOML names the file and
-# line; no credentials at all, an empty or absent tables list, unknown commands and flags are
-# clear errors.
+# line; no credentials at all (exit 2; a host that does not answer stays 3), an empty or absent
+# tables list, unknown commands and flags are clear errors.
 . "$(dirname "$0")/../lib/common.sh"
 t_init errors
 require_pg2md
@@ -90,15 +90,12 @@ make_project "$P" --tables present --database "no_such_db_$$"
 assert_exit 3 "$PG2MD_BIN" run --project-dir "$P"
 assert_contains "$(stderr)" "no_such_db_$$" "unknown database: the message names it"
 
-# --- missing table: non-zero, names the table (exit 2 expected: a configuration error) ----------
+# --- missing table: exit 2 (a configuration error), names the table -----------------------------
 
 make_project "$P" --tables "present no_such_table"
-assert_exit 1,2 "$PG2MD_BIN" run --project-dir "$P"
+assert_exit 2 "$PG2MD_BIN" run --project-dir "$P"
 assert_contains "$(stderr)" "no_such_table" "missing table: the message names the table"
 pg_style "missing table"
-T_TODO="exit code for a missing table: 2 (configuration) expected, 1 tolerated"
-assert_eq 2 "$T_RC" "missing table: exit 2"
-T_TODO=""
 
 make_project "$P" --schema no_such_schema --tables present
 assert_exit 1,2 "$PG2MD_BIN" run --project-dir "$P"
@@ -119,14 +116,22 @@ assert_contains "$(stderr)" "secrets.toml" "broken secrets.toml: the message nam
 assert_match "$(stderr)" '(line 5([^0-9]|$)|secrets\.toml"?:5([^0-9]|$))' "broken secrets.toml: the message names line 5"
 no_leak "$REAL" "broken secrets.toml on the password line"
 
-# --- no credentials anywhere: non-zero, a clear message ------------------------------------------
+# --- no credentials anywhere: exit 2 (configuration), a clear message; a wrong one stays 3 ------------
 
 make_project "$P" --tables present --no-secrets
-assert_exit nonzero "${T_CLEAN_ENV[@]}" "$PG2MD_BIN" run --project-dir "$P"
-assert_match "$(stderr)" 'credentials|secrets\.toml' "no credentials: the message points at the credentials / secrets.toml"
-T_TODO="no credentials at all is a configuration error (2), not a failed connection to libpq's defaults"
-assert_eq 2 "$T_RC" "no credentials: exit 2"
-T_TODO=""
+assert_exit 2 "${T_CLEAN_ENV[@]}" "$PG2MD_BIN" run --project-dir "$P"
+assert_contains "$(stderr)" "no PostgreSQL credentials are configured" "no credentials: says so"
+assert_match "$(stderr)" '^HINT:  .*\[sources\.sql_database\.credentials\].*secrets\.toml' "no credentials: the hint points at secrets.toml"
+pg_style "no credentials"
+assert_exit 2 "${T_CLEAN_ENV[@]}" "$PG2MD_BIN" check --project-dir "$P"
+assert_contains "$(cat "$T_OUT")" "FAILED  no PostgreSQL credentials are configured" "no credentials: pg2md check says so (exit 2)"
+# libpq's variables count as credentials: then the connection is tried, and a failure is a 3
+assert_exit 3 "${T_CLEAN_ENV[@]}" PGHOST=127.0.0.1 PGPORT=1 "$PG2MD_BIN" run --project-dir "$P"
+assert_contains "$(stderr)" "could not connect to PostgreSQL" "PGHOST set, nothing listening: a connection error"
+# a host alone in secrets.toml is credentials too
+printf '[sources.sql_database.credentials]\nhost = "127.0.0.1"\nport = 1\n' >"$P/.dlt/secrets.toml"
+chmod 600 "$P/.dlt/secrets.toml"
+assert_exit 3 "${T_CLEAN_ENV[@]}" "$PG2MD_BIN" run --project-dir "$P"
 
 # --- tables list: empty or absent → exit 2 ---------------------------------------------------
 
