@@ -31,6 +31,8 @@ typedef struct cli_command {
 	cli_fn fn;
 	const char *summary;
 	const char *usage;      /* the full help text */
+	const char *options;    /* the command's own long options, " a b c " (the common ones are always accepted) */
+	int args;               /* takes positional arguments */
 } cli_command;
 
 /* Parse argv after the subcommand; returns 0 or PG2MD_ERR_USAGE (message printed). */

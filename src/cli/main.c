@@ -4,6 +4,7 @@
  */
 #include <getopt.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,17 +38,22 @@ static const cli_command commands[] = {
 	 "Copies the tables of [sources.sql_database] into the destination: extract (binary COPY in one\n"
 	 "snapshot, in parallel), normalize, load (one transaction per load package).  When an earlier\n"
 	 "run left a package behind, run finishes that package and stops, saying so; run again for new data.\n\n"
-	 "options:\n" RUN_FLAGS COMMON_FLAGS},
+	 "options:\n" RUN_FLAGS COMMON_FLAGS,
+	 " tables write-disposition direct staged progress metrics-file ", 0},
 	{"extract", cmd_extract, "extract the configured tables into a new load package",
-	 "usage: pg2md extract [OPTIONS]\n\noptions:\n" RUN_FLAGS COMMON_FLAGS},
+	 "usage: pg2md extract [OPTIONS]\n\noptions:\n" RUN_FLAGS COMMON_FLAGS,
+	 " tables write-disposition direct staged progress metrics-file ", 0},
 	{"normalize", cmd_normalize, "normalize the extracted load package",
-	 "usage: pg2md normalize [OPTIONS]\n\noptions:\n" MONITOR_FLAGS COMMON_FLAGS},
+	 "usage: pg2md normalize [OPTIONS]\n\noptions:\n" MONITOR_FLAGS COMMON_FLAGS,
+	 " metrics-file ", 0},
 	{"load", cmd_load, "load the pending load package into the destination",
-	 "usage: pg2md load [OPTIONS]\n\noptions:\n" MONITOR_FLAGS COMMON_FLAGS},
+	 "usage: pg2md load [OPTIONS]\n\noptions:\n" MONITOR_FLAGS COMMON_FLAGS,
+	 " metrics-file ", 0},
 	{"sql", cmd_sql, "run SQL against the destination and print the result",
 	 "usage: pg2md sql [OPTIONS] \"SQL\"\n\n"
 	 "Runs the statement on the destination (the local DuckDB file, or MotherDuck) and prints the\n"
-	 "rows tab-separated.\n\noptions:\n" COMMON_FLAGS},
+	 "rows tab-separated.\n\noptions:\n" COMMON_FLAGS,
+	 " ", 1},
 	{"trace", cmd_trace, "show the metrics of the last run",
 	 "usage: pg2md trace [--json | --html FILE] [OPTIONS]\n\n"
 	 "Shows the last run's metrics per stage and per table (rows, bytes, files, durations, rows/s,\n"
@@ -62,7 +68,8 @@ static const cli_command commands[] = {
 	 "options:\n"
 	 "  --json                   print the stored trace as JSON\n"
 	 "  --html FILE              write the HTML report to FILE\n" COMMON_FLAGS "\n"
-	 "exit codes: 0 shown or written, 2 no trace yet, FILE cannot be written, or a usage error\n"},
+	 "exit codes: 0 shown or written, 2 no trace yet, FILE cannot be written, or a usage error\n",
+	 " json html ", 0},
 	{"init", cmd_init, "write commented .dlt/config.toml and secrets.toml templates",
 	 "usage: pg2md init [--force] [--project-dir DIR]\n\n"
 	 "Writes DIR/.dlt/config.toml and DIR/.dlt/secrets.toml: every section of the PostgreSQL to\n"
@@ -73,7 +80,8 @@ static const cli_command commands[] = {
 	 "options:\n"
 	 "  --force                  overwrite existing config.toml and secrets.toml\n"
 	 "  --project-dir DIR        the project folder (default ., or DLT_PROJECT_DIR); created if missing\n\n"
-	 "exit codes: 0 written, 2 a file exists (use --force) or cannot be written\n"},
+	 "exit codes: 0 written, 2 a file exists (use --force) or cannot be written\n",
+	 " force ", 0},
 	{"check", cmd_check, "test both connections and the configured tables before moving data",
 	 "usage: pg2md check [OPTIONS]\n\n"
 	 "Checks, before any data moves, and prints a checklist of \"ok\" and \"FAILED\" lines:\n"
@@ -86,7 +94,8 @@ static const cli_command commands[] = {
 	 "options:\n  --tables T1,T2           check these tables instead of [sources.sql_database] tables\n"
 	 COMMON_FLAGS "\n"
 	 "exit codes: 0 every check passed, 1 a table is missing or not readable or the destination is\n"
-	 "            not writable, 2 configuration error, 3 a connection could not be made\n"},
+	 "            not writable, 2 configuration error, 3 a connection could not be made\n",
+	 " tables ", 0},
 	{"info", cmd_info, "show the resolved settings, pending packages and last loads",
 	 "usage: pg2md info [--json] [OPTIONS]\n\n"
 	 "Shows every resolved setting with where it came from (FILE:LINE, an environment variable, a\n"
@@ -95,7 +104,8 @@ static const cli_command commands[] = {
 	 "(local DuckDB file only, read-only; a file that does not exist is not created), and the last\n"
 	 "run's result.\n\n"
 	 "options:\n  --json                   print JSON\n" COMMON_FLAGS "\n"
-	 "exit codes: 0 shown, 2 configuration error\n"},
+	 "exit codes: 0 shown, 2 configuration error\n",
+	 " json ", 0},
 	{"verify", cmd_verify, "compare row counts and checksums, source against destination",
 	 "usage: pg2md verify [--tables T1,T2] [--json] [OPTIONS]\n\n"
 	 "For each configured table, counts the rows and computes an order-independent checksum of every\n"
@@ -112,7 +122,8 @@ static const cli_command commands[] = {
 	 "  --tables T1,T2           verify these tables instead of [sources.sql_database] tables\n"
 	 "  --json                   print JSON\n" COMMON_FLAGS "\n"
 	 "exit codes: 0 every table equal, 1 a table differs or is missing in the destination,\n"
-	 "            2 usage or configuration error, 3 a connection could not be made\n"},
+	 "            2 usage or configuration error, 3 a connection could not be made\n",
+	 " tables json ", 0},
 	{"drop", cmd_drop, "drop tables, or the whole dataset and pipeline state",
 	 "usage: pg2md drop [--tables T1,T2 | --pending] [--yes] [OPTIONS]\n\n"
 	 "With --pending: discards the load packages extracted or normalized but not loaded (their rows\n"
@@ -128,8 +139,9 @@ static const cli_command commands[] = {
 	 "  --pending                discard the pending load packages\n"
 	 "  -y, --yes                do not ask\n" COMMON_FLAGS "\n"
 	 "exit codes: 0 dropped (or nothing to drop), 1 the drop failed or packages are pending,\n"
-	 "            2 not confirmed / usage or configuration error, 3 a connection could not be made\n"},
-	{NULL, NULL, NULL, NULL},
+	 "            2 not confirmed / usage or configuration error, 3 a connection could not be made\n",
+	 " tables pending yes ", 0},
+	{NULL, NULL, NULL, NULL, NULL, 0},
 };
 
 static void
@@ -163,6 +175,27 @@ cli_print_error(const pg2md_error *err)
 		fprintf(stderr, "HINT:  %s\n", err->hint);
 }
 
+/* The flags every command accepts (COMMON_FLAGS). */
+static bool
+option_common(const char *name)
+{
+	static const char *const common[] = {"project-dir", "pipeline-name", "dataset-name", "destination",
+					     "log-level", "help", NULL};
+	for (int i = 0; common[i]; i++)
+		if (strcmp(name, common[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Is --name one of cmd's own options? */
+static bool
+option_of(const cli_command *cmd, const char *name)
+{
+	char key[64];
+	snprintf(key, sizeof(key), " %s ", name);
+	return cmd->options && strstr(cmd->options, key) != NULL;
+}
+
 int
 cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *opts)
 {
@@ -188,13 +221,25 @@ cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *opts)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	int c;
+	int c, idx;
 
 	memset(opts, 0, sizeof(*opts));
 	opts->flags.direct = -1;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+hy", longopts, NULL)) != -1) {
+	while ((idx = -1, c = getopt_long(argc, argv, "+:hy", longopts, &idx)) != -1) {
+		const char *name = idx >= 0 ? longopts[idx].name : c == 'y' ? "yes" : c == 'h' ? "help" : NULL;
+		if (c == ':') {
+			fprintf(stderr, "pg2md %s: option \"%s\" requires an argument\n", cmd->name, argv[optind - 1]);
+			fprintf(stderr, "Try \"pg2md %s --help\" for more information.\n", cmd->name);
+			return PG2MD_ERR_USAGE;
+		}
+		if (name && !option_common(name) && !option_of(cmd, name)) {
+			fprintf(stderr, "pg2md %s: option \"%s%s\" does not apply to this command\n", cmd->name,
+				idx >= 0 ? "--" : "-", idx >= 0 ? name : (c == 'y' ? "y" : "h"));
+			fprintf(stderr, "Try \"pg2md %s --help\" for more information.\n", cmd->name);
+			return PG2MD_ERR_USAGE;
+		}
 		switch (c) {
 		case O_PROJECT: opts->flags.project_dir = optarg; break;
 		case O_TABLES: opts->flags.tables = optarg; break;
@@ -225,6 +270,7 @@ cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *opts)
 	if (opts->progress && strcmp(opts->progress, "tty") && strcmp(opts->progress, "log") &&
 	    strcmp(opts->progress, "none")) {
 		fprintf(stderr, "pg2md %s: --progress takes tty, log or none, not \"%s\"\n", cmd->name, opts->progress);
+		fprintf(stderr, "Try \"pg2md %s --help\" for more information.\n", cmd->name);
 		return PG2MD_ERR_USAGE;
 	}
 	if (opts->flags.log_level && pg2md_log_level_parse(opts->flags.log_level) < 0) {
@@ -234,6 +280,11 @@ cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *opts)
 	}
 	opts->args = argv + optind;
 	opts->nargs = argc - optind;
+	if (opts->nargs > 0 && !cmd->args) {
+		fprintf(stderr, "pg2md %s: unexpected argument \"%s\"\n", cmd->name, opts->args[0]);
+		fprintf(stderr, "Try \"pg2md %s --help\" for more information.\n", cmd->name);
+		return PG2MD_ERR_USAGE;
+	}
 	return 0;
 }
 

@@ -7,7 +7,9 @@
 # the password masked and never printed, pending packages, _dlt_loads, --json), `pg2md drop`
 # (--tables drops one table and the next run brings it back; refuses while a package is pending,
 # without --yes off a terminal, for an unknown table; --yes drops the dataset and the pipeline
-# folder and keeps the DuckDB file).
+# folder and keeps the DuckDB file); every command has `pg2md help CMD` = `pg2md CMD --help`, and a
+# usage error (unknown flag, another command's flag, a stray argument, a missing value) exits 2
+# pointing at the command's help.
 # shellcheck source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 t_init cli
@@ -238,6 +240,39 @@ assert_exit 0 "$PG2MD_BIN" drop --project-dir "$P" --yes
 assert_contains "$(cat "$T_OUT")" "nothing to drop" "drop --yes again: nothing to drop"
 assert_exit 0 "$PG2MD_BIN" info --project-dir "$P"
 assert_match "$(cat "$T_OUT")" '^last run: none recorded' "info after drop: no last run"
+
+# --- help and usage errors, for every command ---------------------------------------------------
+
+assert_exit 0 "$PG2MD_BIN" --help
+CMDS=$(sed -n 's/^  \([a-z]\+\)  .*/\1/p' "$T_OUT" | grep -v '^help$' | tr '\n' ' ')
+assert_eq "run extract normalize load sql trace init check info verify drop " "$CMDS" "pg2md --help lists every command of DESIGN §1"
+for c in $CMDS; do
+	assert_exit 0 "$PG2MD_BIN" help "$c"
+	HELP=$(cat "$T_OUT")
+	assert_match "$(head -n 1 <<<"$HELP")" "^usage: pg2md $c( |\$)" "help $c: starts with its usage line"
+	assert_contains "$HELP" "--project-dir DIR" "help $c: lists the common flags"
+	assert_exit 0 "$PG2MD_BIN" "$c" --help
+	assert_eq "$HELP" "$(cat "$T_OUT")" "pg2md $c --help prints the same help"
+	assert_exit 2 "$PG2MD_BIN" "$c" --no-such-flag
+	assert_contains "$(cat "$T_ERR")" "Try \"pg2md $c --help\" for more information." "$c --no-such-flag: points at the help"
+done
+# a flag of another command, an argument where none is taken, a missing option argument: exit 2, pointing at the help
+for args in "run --json" "info --tables x" "trace --yes" "check --html r.html" "verify --pending" "init --tables x" \
+	"drop --force" "sql --progress none SELECT" "run extra" "trace extra" "trace --html" "run --progress sometimes"; do
+	# shellcheck disable=SC2086
+	assert_exit 2 "$PG2MD_BIN" $args --project-dir "$T_TMP/none"
+	assert_match "$(cat "$T_ERR")" '^Try "pg2md [a-z]+ --help" for more information\.$' "pg2md $args: usage error points at the help"
+done
+assert_contains "$(cat "$T_ERR")" "--progress takes tty, log or none" "--progress sometimes: says which values it takes"
+assert_exit 2 "$PG2MD_BIN" run --json
+assert_contains "$(cat "$T_ERR")" 'option "--json" does not apply to this command' "run --json: says the option does not apply"
+assert_exit 2 "$PG2MD_BIN" trace --html
+assert_contains "$(cat "$T_ERR")" 'option "--html" requires an argument' "trace --html: says it needs a FILE"
+assert_exit 2 "$PG2MD_BIN" no-such-command
+assert_contains "$(cat "$T_ERR")" 'Try "pg2md --help" for more information.' "unknown command: points at pg2md --help"
+assert_exit 2 "$PG2MD_BIN" help no-such-command
+assert_contains "$(cat "$T_ERR")" 'Try "pg2md --help" for more information.' "help of an unknown command: points at pg2md --help"
+
 
 t_cleanup
 drop_role
