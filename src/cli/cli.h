@@ -6,6 +6,7 @@
 #ifndef PG2MD_CLI_H
 #define PG2MD_CLI_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "config/config.h"
@@ -57,6 +58,7 @@ int cmd_drop(cli_opts *opts);
 int cmd_verify(cli_opts *opts);
 
 struct pg2md_trace;
-void print_summary(FILE *f, const struct pg2md_trace *t, int stages);
+/* The table of a run; detail (pg2md trace) adds files, tasks and retries per table. */
+void print_summary(FILE *f, const struct pg2md_trace *t, int stages, bool detail);
 
 #endif

@@ -33,10 +33,11 @@ extern char **environ;
 #define HOOK_TIMEOUT_SECONDS 60
 
 void
-print_summary(FILE *f, const struct pg2md_trace *t, int stages)
+print_summary(FILE *f, const struct pg2md_trace *t, int stages, bool detail)
 {
 	char a[32], b[32], c[32], d[32], e[32];
 	int64_t rows = 0, bytes = 0, fbytes = 0, lossy = 0;
+	int files = 0, tasks = 0, retries = 0;
 	int namew = 5;
 
 	if (t->finished_pending)
@@ -59,25 +60,37 @@ print_summary(FILE *f, const struct pg2md_trace *t, int stages)
 	for (int i = 0; i < t->ntables; i++)
 		if ((int)strlen(t->tables[i].name) > namew)
 			namew = (int)strlen(t->tables[i].name);
-	fprintf(f, "  %-*s  %-8s %12s %10s %10s %9s %12s\n", namew, "table", "write", "rows", "read", "staged", "time",
+	fprintf(f, "  %-*s  %-8s %12s %10s %10s %9s %12s", namew, "table", "write", "rows", "read", "staged", "time",
 		"rows/s");
+	if (detail)
+		fprintf(f, " %6s %6s %8s", "files", "tasks", "retries");
+	fputc('\n', f);
 	for (int i = 0; i < t->ntables; i++) {
 		const pg2md_table_stat *s = &t->tables[i];
 		double rate = s->seconds > 0 ? (double)s->rows / s->seconds : 0;
-		fprintf(f, "  %-*s  %-8s %12s %10s %10s %9s %12s\n", namew, s->name, s->disposition ? s->disposition : "",
+		fprintf(f, "  %-*s  %-8s %12s %10s %10s %9s %12s", namew, s->name, s->disposition ? s->disposition : "",
 			human_count(a, sizeof(a), (double)s->rows), human_bytes(b, sizeof(b), (double)s->bytes),
 			t->direct ? "-" : human_bytes(c, sizeof(c), (double)s->file_bytes),
 			human_seconds(d, sizeof(d), s->seconds), s->seconds > 0 ? human_count(e, sizeof(e), rate) : "-");
+		if (detail)
+			fprintf(f, " %6d %6d %8d", s->files, s->tasks, s->retries);
+		fputc('\n', f);
+		files += s->files;
+		tasks += s->tasks;
+		retries += s->retries;
 		rows += s->rows;
 		bytes += s->bytes;
 		fbytes += s->file_bytes;
 		lossy += s->lossy;
 	}
 	double ex = t->t_extract > 0 ? t->t_extract : 0;
-	fprintf(f, "  %-*s  %-8s %12s %10s %10s %9s %12s\n", namew, "total", "",
+	fprintf(f, "  %-*s  %-8s %12s %10s %10s %9s %12s", namew, "total", "",
 		human_count(a, sizeof(a), (double)rows), human_bytes(b, sizeof(b), (double)bytes),
 		t->direct ? "-" : human_bytes(c, sizeof(c), (double)fbytes), human_seconds(d, sizeof(d), t->t_total),
 		t->t_total > 0 ? human_count(e, sizeof(e), (double)rows / t->t_total) : "-");
+	if (detail)
+		fprintf(f, " %6d %6d %8d", files, tasks, retries);
+	fputc('\n', f);
 	fprintf(f, "\n  stages: extract %s, ", human_seconds(a, sizeof(a), ex));
 	fprintf(f, "normalize %s, ", human_seconds(a, sizeof(a), t->t_normalize));
 	fprintf(f, "load %s; total %s; peak RSS %s\n", human_seconds(b, sizeof(b), t->t_load),
@@ -270,7 +283,7 @@ run_stages(cli_opts *opts, int stages)
 		printf("pg2md: %s\n", trace.note);
 		code = 0;
 	} else {
-		print_summary(stdout, &trace, stages);
+		print_summary(stdout, &trace, stages, false);
 		code = 0;
 	}
 	fflush(stdout);
@@ -363,7 +376,14 @@ cmd_trace(cli_opts *opts)
 			printf("the run failed (exit code %d): %s\n", (int)t.result,
 			       json_string_value(json_object_get(e, "message")));
 		}
-		print_summary(stdout, &t, STAGE_ALL);
+		print_summary(stdout, &t, STAGE_ALL, true);
+		{
+			json_t *tl = json_object_get(doc, "timeline");
+			size_t nspans = json_array_size(json_object_get(tl, "spans"));
+			if (nspans > 0)
+				printf("  timeline: %zu spans, %zu throughput samples; pg2md trace --html FILE draws them\n",
+				       nspans, json_array_size(json_object_get(tl, "samples")));
+		}
 		pipeline_trace_release(&t);
 	}
 	json_decref(doc);

@@ -89,6 +89,10 @@ assert_match "$NSAMPLES" '^([2-9]|[1-9][0-9]+)$' "trace: at least 2 throughput s
 assert_eq "$(q "SELECT sum(rows) FROM (SELECT unnest(tables, recursive := true) FROM $J)")" \
 	"$(q "SELECT timeline.samples[-1][2]::BIGINT FROM $J")" "trace: the last sample holds every row read"
 assert_eq 0 "$(q "SELECT count(*) FROM (SELECT unnest(timeline.samples) s FROM $J) WHERE s[1] < 0")" "trace: sample times are not negative"
+assert_exit 0 "$PG2MD_BIN" trace --project-dir "$P"
+assert_match "$(cat "$T_OUT")" '^  table +write +rows +read +staged +time +rows/s +files +tasks +retries$' "trace: per-table files, tasks and retries columns"
+assert_match "$(cat "$T_OUT")" "^  big +replace +60 k .* [0-9]+ +[0-9]+ +0\$" "trace: the row of table big"
+assert_contains "$(cat "$T_OUT")" "timeline: $NSPANS spans, $NSAMPLES throughput samples; pg2md trace --html FILE draws them" "trace: points at --html"
 assert_exit 0 "$PG2MD_BIN" trace --json --project-dir "$P"
 assert_contains "$(cat "$T_OUT")" '"spans"' "trace --json shows the spans"
 assert_contains "$(cat "$T_OUT")" '"samples"' "trace --json shows the samples"
