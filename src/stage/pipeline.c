@@ -1607,7 +1607,7 @@ normalize_package(const pg2md_config *cfg, const char *load_id, pg2md_trace *tra
 	free(path);
 	free(manpath);
 	free(schemapath);
-	trace_span_add(trace->timeline, &(trace_span){TRACE_MAIN, "normalize", NULL, "schema", -1, -1, -1, t0,
+	trace_span_add(trace->timeline, &(trace_span){TRACE_MAIN, "normalize", NULL, NULL, -1, -1, -1, t0,
 						       now_seconds(), 0, 0, 0, !pg2md_failed(err)});
 	trace->t_normalize += now_seconds() - t0;
 	return err->code;
