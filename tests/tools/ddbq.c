@@ -363,13 +363,13 @@ run_sql(duckdb_connection con, const char *sql)
 	duckdb_extracted_statements stmts = NULL;
 	idx_t n = duckdb_extract_statements(con, sql, &stmts);
 	if (n == 0) {
+		/* the message belongs to stmts: print it before they are destroyed */
 		const char *err = duckdb_extract_statements_error(stmts);
-		duckdb_destroy_extracted(&stmts);
-		if (err) {
+		bool failed = err != NULL;
+		if (failed)
 			fprintf(stderr, "ddbq: %s\n", err);
-			return false;
-		}
-		return true; /* empty input */
+		duckdb_destroy_extracted(&stmts);
+		return !failed; /* no error: empty input */
 	}
 	/* our own split gives each statement's text, used to wrap SELECTs; trusted only when it
 	 * agrees with DuckDB's parser on the number of statements */
