@@ -6,7 +6,8 @@
 # no password, the embedded names cannot close the script element), and headless Chromium
 # (Debian's chromium) runs its script: the page says it rendered, it has one bar per span, one
 # lane per worker plus the main thread, the throughput paths, and every table name (one is
-# `</script><b>x</b> "q" ü€`) as text.  A failed run's report says it failed.  Errors: --json with
+# `</script><b>x</b> "q" ü€`) as text; Chromium's net log shows no request from the page (and
+# does show a control page's two).  A failed run's report says it failed.  Errors: --json with
 # --html, an unwritable FILE, no trace yet.
 # shellcheck source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
@@ -121,7 +122,22 @@ chrome() { # chrome OUT ARGS… — run headless Chromium with its own profile
 		--disable-background-networking --disable-component-update --disable-sync --disable-extensions \
 		--user-data-dir="$prof" "$@" >"$out" 2>"$T_TMP/chrome.err"
 }
-chrome "$T_TMP/dom.html" --dump-dom "file://$REPORT"
+# page_requests NETLOG — the requests the page itself started (initiator: its file origin, "null"),
+# other than file: URLs, from Chromium's net log; Chromium's own background requests (update
+# checks, "not an origin") are not the page's
+page_requests() {
+	python3 - "$1" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+names = {v: k for k, v in d["constants"]["logEventTypes"].items()}
+for e in d["events"]:
+    p = e.get("params") or {}
+    if names.get(e["type"]) == "URL_REQUEST_START_JOB" and "url" in p and not p["url"].startswith("file:") \
+            and p.get("initiator") != "not an origin":
+        print(p["url"])
+PY
+}
+chrome "$T_TMP/dom.html" --log-net-log="$T_TMP/net.json" --dump-dom "file://$REPORT"
 CRC=$?
 assert_eq 0 "$CRC" "chromium --dump-dom exits 0" || t_diag "$(tail -n 20 "$T_TMP/chrome.err")"
 DOM=$(cat "$T_TMP/dom.html")
@@ -139,6 +155,12 @@ assert_eq 5 "$(grep -o 'class="table-row"' <<<"$DOM" | wc -l)" "chromium: a row 
 assert_contains "$DOM" 'succeeded' "chromium: the summary says the run succeeded"
 assert_contains "$DOM" '<title>' "chromium: bars carry a tooltip title"
 assert_contains "$DOM" '<div id="error"></div>' "chromium: no error shown in the summary"
+assert_eq "" "$(page_requests "$T_TMP/net.json" 2>&1)" "chromium: the page made no network request (net log)"
+# the check can fail: a page that loads an image and fetches is caught
+printf '<!DOCTYPE html><img src="http://127.0.0.1:9/x.png"><script>fetch("https://example.invalid/y").catch(function () {});</script>\n' >"$T_TMP/control.html"
+chrome /dev/null --log-net-log="$T_TMP/net-control.json" --dump-dom "file://$T_TMP/control.html"
+assert_eq 2 "$(page_requests "$T_TMP/net-control.json" | grep -c -E '^(http://127\.0\.0\.1:9/x\.png|https://example\.invalid/y)$')" \
+	"chromium: the net-log check sees a control page's two requests"
 chrome /dev/null --hide-scrollbars --window-size=1280,1400 --screenshot="$T_TMP/report.png" "file://$REPORT"
 assert_eq PNG "$(head -c 4 "$T_TMP/report.png" 2>/dev/null | tail -c 3)" "chromium: a screenshot of the report is a PNG"
 
@@ -150,6 +172,7 @@ DOM=$(cat "$T_TMP/dom2.html")
 assert_contains "$DOM" 'data-rendered="ok"' "failed run: the report renders"
 assert_contains "$DOM" 'failed, exit code 2' "failed run: the summary says it failed, with the exit code"
 assert_contains "$DOM" 'no_such_table' "failed run: the error message is shown"
+assert_contains "$DOM" 'no task ran: the run failed before extracting or loading anything' "failed run: the timeline says no task ran"
 
 # --- an unwritable FILE ---------------------------------------------------------------------------
 assert_exit 2 "$PG2MD_BIN" trace --html "$T_TMP/no/such/folder/r.html" --project-dir "$P"
