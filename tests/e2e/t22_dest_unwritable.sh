@@ -17,9 +17,18 @@ unset MOTHERDUCK_TOKEN motherduck_token DESTINATION__MOTHERDUCK__CREDENTIALS__TO
 RO=$T_TMP/ro
 mkdir -p "$RO"
 mount -t tmpfs -o ro,size=16m,mode=0755 pg2md-t22 "$RO" || t_bail "cannot mount a read-only tmpfs on $RO"
-unmount() { umount "$RO" 2>/dev/null || umount -l "$RO" 2>/dev/null || echo "# warning: could not unmount $RO"; }
-trap 'unmount; t_cleanup' EXIT
-trap 'unmount; t_cleanup; exit 130' INT TERM
+unmount() {
+	if mountpoint -q "$RO"; then
+		umount "$RO" 2>/dev/null || umount -l "$RO" 2>/dev/null || echo "# warning: could not unmount $RO"
+	fi
+}
+# t_cleanup runs on every way out (t_done, t_bail, the EXIT and INT traps): unmount first, so the
+# temp folder can go
+eval "t22_orig_$(declare -f t_cleanup)"
+t_cleanup() {
+	[ -n "$T_TMP" ] && unmount
+	t22_orig_t_cleanup
+}
 
 pg >/dev/null <<'SQL' || t_bail "cannot build the source tables"
 CREATE TABLE customer (id int PRIMARY KEY, name text);
