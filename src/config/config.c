@@ -1258,6 +1258,24 @@ apply_table_key(loader *L, const char *table, int tk, const raw_value *rv)
 		snprintf(rendered, sizeof(rendered), "%s", *(char **)field);
 		break;
 	}
+	case TK_NUMFB: {
+		const char *const *choices = pg2md_numeric_fallback_choices;
+		char expected[128];
+		const char *text = NULL, *match = NULL;
+		choices_phrase(choices, expected, sizeof(expected));
+		if (value_text(L, key, false, rv, expected, &text) != PG2MD_OK)
+			goto fail;
+		for (int i = 0; choices[i]; i++)
+			if (strcasecmp(text, choices[i]) == 0)
+				match = choices[i];
+		if (match == NULL) {
+			bad_value(L, key, false, rv, expected);
+			goto fail;
+		}
+		set_string(L, (char **)field, match);
+		snprintf(rendered, sizeof(rendered), "%s", match);
+		break;
+	}
 	case TK_LIST: {
 		pg2md_strlist l;
 		if (rv->kind == TB_STRING && !rv->from_text) {
@@ -2283,6 +2301,7 @@ table_config_release(pg2md_table_config *t)
 	free(t->query);
 	free(t->transform);
 	free(t->transform_stage);
+	free(t->numeric_fallback);
 	free(t->merge_strategy);
 	for (int i = 0; i < t->n_col_hints; i++) {
 		free(t->col_hints[i].column);
@@ -2353,6 +2372,15 @@ pg2md_config_column_hint(const pg2md_table_config *tc, const char *column)
 		if (strcmp(tc->col_hints[i].column, column) == 0)
 			return &tc->col_hints[i];
 	return NULL;
+}
+
+const char *
+pg2md_config_numeric_fallback(const pg2md_config *cfg, const char *table)
+{
+	const pg2md_table_config *t = table ? pg2md_config_table(cfg, table) : NULL;
+	if (t && t->numeric_fallback)
+		return t->numeric_fallback;
+	return cfg->numeric_fallback ? cfg->numeric_fallback : "varchar";
 }
 
 pg2md_disposition

@@ -90,6 +90,7 @@ typedef struct pg2md_table_config {
 	                                * "normalize" (over the package's staged Parquet files) */
 	pg2md_column_hint *col_hints;  /* columns.<c>.name / data_type / precision / scale / nullable */
 	int n_col_hints;
+	char *numeric_fallback;        /* "varchar" or "double": overrides [sources.sql_database] numeric_fallback */
 } pg2md_table_config;
 
 typedef struct pg2md_config {
@@ -108,6 +109,7 @@ typedef struct pg2md_config {
 	int source_workers;            /* workers / [sources.sql_database.extract] workers; default 4 */
 	int pool_size;                 /* [postgres] pool_size; default = source_workers */
 	bool direct;                   /* [sources.sql_database] direct / PG2MD direct mode; default false */
+	char *numeric_fallback;        /* numerics DECIMAL cannot hold: "varchar" (default, exact text) or "double" */
 
 	/* credentials: fields, or a connection string; libpq PG* variables fill the rest */
 	char *pg_conn_string;          /* credentials = "postgresql://…" (secret), as libpq accepts it
@@ -196,6 +198,9 @@ const pg2md_table_config *pg2md_config_table(const pg2md_config *cfg, const char
 
 /* The hint of column (source name) of a table's section, or NULL. */
 const pg2md_column_hint *pg2md_config_column_hint(const pg2md_table_config *tc, const char *column);
+
+/* Effective numeric_fallback of a table ("varchar" or "double"): table section, else global. */
+const char *pg2md_config_numeric_fallback(const pg2md_config *cfg, const char *table);
 
 /* Effective disposition of a table: table section, else global, else replace. */
 pg2md_disposition pg2md_config_disposition(const pg2md_config *cfg, const char *table);

@@ -53,7 +53,8 @@ typedef enum table_key_type {
 	TK_TEXT,  /* any scalar, as text */
 	TK_LIST,  /* a string or an array of them */
 	TK_DISP,
-	TK_ORDER  /* "asc" or "desc" */
+	TK_ORDER, /* "asc" or "desc" */
+	TK_NUMFB  /* one of pg2md_numeric_fallback_choices */
 } table_key_type;
 
 typedef struct table_key {
@@ -91,5 +92,6 @@ extern const int pg2md_n_ignored_table_keys;
 extern const char *const pg2md_source_sections[];
 
 extern const char *const pg2md_disposition_choices[];
+extern const char *const pg2md_numeric_fallback_choices[];
 
 #endif

@@ -15,6 +15,7 @@
 static const char *const destination_choices[] = {"duckdb", "motherduck", NULL};
 static const char *const format_choices[] = {"parquet", "csv", NULL};
 static const char *const naming_choices[] = {"snake_case", "direct", NULL};
+const char *const pg2md_numeric_fallback_choices[] = {"varchar", "double", NULL};
 const char *const pg2md_disposition_choices[] = {"replace", "append", "merge", NULL};
 
 #define OFF(field) offsetof(pg2md_config, field)
@@ -34,6 +35,8 @@ const config_key pg2md_config_keys[] = {
 	{"sources.sql_database.direct", {NULL}, KT_BOOL, "false", OFF(direct), 0, 0, NULL, "--direct"},
 	{"sources.sql_database.write_disposition", {"sources.write_disposition"}, KT_DISP, "replace",
 	 OFF(write_disposition), 0, 0, NULL, "--write-disposition"},
+	{"sources.sql_database.numeric_fallback", {NULL}, KT_CHOICE, "varchar", OFF(numeric_fallback), 0, 0,
+	 pg2md_numeric_fallback_choices, NULL},
 
 	/* [sources.sql_database.credentials] */
 	{"sources.sql_database.credentials", {"sources.credentials"}, KT_PG_URL, NULL, OFF(pg_conn_string),
@@ -115,6 +118,7 @@ const table_key pg2md_table_keys[] = {
 	{"query", TK_TEXT, TOFF(query), NULL},
 	{"transform", TK_TEXT, TOFF(transform), NULL},
 	{"transform_stage", TK_TEXT, TOFF(transform_stage), NULL},
+	{"numeric_fallback", TK_NUMFB, TOFF(numeric_fallback), NULL},
 };
 
 const int pg2md_n_table_keys = (int)(sizeof(pg2md_table_keys) / sizeof(pg2md_table_keys[0]));

@@ -52,10 +52,11 @@ edit_distance(const char *a, const char *b)
 
 /*
  * The decoder of a scalar type, or false when it has none.  numeric(p,s) with
- * 1 <= p <= 38 and 0 <= s <= p is DECIMAL(p,s); any other numeric is exact text.
+ * 1 <= p <= 38 and 0 <= s <= p is DECIMAL(p,s); any other numeric is exact
+ * text, or DOUBLE when num_double (numeric_fallback = "double").
  */
 static bool
-scalar_dec(uint32_t oid, int32_t typmod, pg2md_dec *dec, int *precision, int *scale)
+scalar_dec(uint32_t oid, int32_t typmod, bool num_double, pg2md_dec *dec, int *precision, int *scale)
 {
 	switch (oid) {
 	case BOOLOID: *dec = DEC_BOOL; return true;
@@ -77,8 +78,8 @@ scalar_dec(uint32_t oid, int32_t typmod, pg2md_dec *dec, int *precision, int *sc
 				return true;
 			}
 		}
-		/* Unconstrained or wider than DECIMAL(38): exact text. */
-		*dec = DEC_NUMERIC_TEXT;
+		/* Unconstrained or wider than DECIMAL(38): exact text, or the nearest double on request. */
+		*dec = num_double ? DEC_NUMERIC_DOUBLE : DEC_NUMERIC_TEXT;
 		return true;
 	case TEXTOID: case VARCHAROID: case BPCHAROID: case NAMEOID: case JSONOID: *dec = DEC_TEXT; return true;
 	case CHAROID: *dec = DEC_CHAR; return true;
@@ -311,7 +312,8 @@ static const char *fields_sql =
  * text), -1 on a query error (err filled).
  */
 static int
-resolve_type(PGconn *conn, uint32_t oid, int32_t typmod, int ndims, int depth, pg2md_type *out, pg2md_error *err)
+resolve_type(PGconn *conn, uint32_t oid, int32_t typmod, int ndims, bool num_double, int depth, pg2md_type *out,
+	     pg2md_error *err)
 {
 	char oidbuf[16], tmbuf[16];
 	const char *params[2] = {oidbuf, tmbuf};
@@ -322,7 +324,7 @@ resolve_type(PGconn *conn, uint32_t oid, int32_t typmod, int ndims, int depth, p
 	out->oid = oid;
 	if (depth > 32)
 		return 0;
-	if (scalar_dec(oid, typmod, &out->dec, &out->precision, &out->scale))
+	if (scalar_dec(oid, typmod, num_double, &out->dec, &out->precision, &out->scale))
 		return 1;
 	snprintf(oidbuf, sizeof(oidbuf), "%u", oid);
 	snprintf(tmbuf, sizeof(tmbuf), "%d", (int)typmod);
@@ -342,7 +344,7 @@ resolve_type(PGconn *conn, uint32_t oid, int32_t typmod, int ndims, int depth, p
 	int dndims = atoi(PQgetvalue(res, 0, 6));
 	PQclear(res);
 	out->oid = base;
-	if (scalar_dec(base, btm, &out->dec, &out->precision, &out->scale))
+	if (scalar_dec(base, btm, num_double, &out->dec, &out->precision, &out->scale))
 		return 1;
 	if (is_array) {
 		out->dec = DEC_LIST;
@@ -351,7 +353,7 @@ resolve_type(PGconn *conn, uint32_t oid, int32_t typmod, int ndims, int depth, p
 			return 0;
 		out->elem = xcalloc(1, sizeof(pg2md_type));
 		/* An array's typmod is its element's (numeric(10,2)[]). */
-		return resolve_type(conn, elem, btm, 0, depth + 1, out->elem, err);
+		return resolve_type(conn, elem, btm, 0, num_double, depth + 1, out->elem, err);
 	}
 	if (typtype == 'e') {
 		params[0] = oidbuf;
@@ -384,7 +386,8 @@ resolve_type(PGconn *conn, uint32_t oid, int32_t typmod, int ndims, int depth, p
 			r = 0;
 		for (int i = 0; i < out->nfields && r == 1; i++)
 			r = resolve_type(conn, (uint32_t)strtoul(PQgetvalue(res, i, 1), NULL, 10),
-					 (int32_t)strtol(PQgetvalue(res, i, 2), NULL, 10), atoi(PQgetvalue(res, i, 3)), depth + 1,
+					 (int32_t)strtol(PQgetvalue(res, i, 2), NULL, 10), atoi(PQgetvalue(res, i, 3)), num_double,
+					 depth + 1,
 					 &out->fields[i], err);
 		PQclear(res);
 		return r;
@@ -399,7 +402,8 @@ catalog_choose_decoder(PGconn *conn, pg2md_column *c, int ndims, pg2md_error *er
 	pg2md_buf b = PG2MD_BUF_INIT;
 	c->as_text = false;
 	c->stage_as_text = false;
-	if (scalar_dec(c->type_oid, c->typmod, &c->dec, &c->precision, &c->scale)) {
+	bool num_double = c->numeric_double;
+	if (scalar_dec(c->type_oid, c->typmod, num_double, &c->dec, &c->precision, &c->scale)) {
 		/* Parquet's TIME cannot hold the offset: staged as text, cast back on load.  Intervals are
 		 * staged as STRUCT(months, days, micros) (Parquet's INTERVAL keeps milliseconds only). */
 		c->stage_as_text = c->dec == DEC_TIMETZ;
@@ -408,7 +412,7 @@ catalog_choose_decoder(PGconn *conn, pg2md_column *c, int ndims, pg2md_error *er
 		return PG2MD_OK;
 	}
 	pg2md_type *t = xcalloc(1, sizeof(pg2md_type));
-	int r = resolve_type(conn, c->type_oid, c->typmod, ndims, 0, t, err);
+	int r = resolve_type(conn, c->type_oid, c->typmod, ndims, num_double, 0, t, err);
 	if (r < 0) {
 		catalog_type_free(t);
 		free(t);
@@ -532,6 +536,7 @@ reflect_columns(PGconn *conn, const pg2md_config *cfg, pg2md_table *t, pg2md_err
 	const char *params[1] = {oidbuf};
 	PGresult *res;
 	const pg2md_table_config *tc = pg2md_config_table(cfg, t->name);
+	bool num_double = strcmp(pg2md_config_numeric_fallback(cfg, t->name), "double") == 0;
 
 	snprintf(oidbuf, sizeof(oidbuf), "%u", t->oid);
 	res = pg_query(conn, columns_sql, 1, params, err);
@@ -553,6 +558,7 @@ reflect_columns(PGconn *conn, const pg2md_config *cfg, pg2md_table *t, pg2md_err
 		c->pg_type = xstrdup(PQgetvalue(res, i, 4));
 		c->text_out = xstrdup(PQgetvalue(res, i, 5));
 		c->src_oid = c->type_oid;
+		c->numeric_double = num_double;
 		if (catalog_choose_decoder(conn, c, atoi(PQgetvalue(res, i, 6)), err)) {
 			PQclear(res);
 			return err->code;

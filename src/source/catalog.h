@@ -83,6 +83,8 @@ typedef struct pg2md_column {
 			       "ENUM('a', 'b')", "STRUCT(x INTEGER, \"y z\" VARCHAR)" */
 	pg2md_type *type;   /* DEC_ENUM, DEC_LIST, DEC_STRUCT: the nested shape; NULL otherwise */
 	uint32_t src_oid;   /* the base type at the source (type_oid is the type read, after a data_type override) */
+	bool numeric_double; /* the table's numeric_fallback is "double": numerics DECIMAL cannot hold
+				become DOUBLE (input of catalog_choose_decoder) */
 	char *src_expr;     /* what the server computes instead of the column (a data_type override, SQL), or NULL */
 	bool renamed;       /* dest_name comes from a columns.<c>.name hint */
 } pg2md_column;
@@ -131,7 +133,7 @@ void catalog_type_free(pg2md_type *t);
 /*
  * Choose the decoder and the destination type of c from its type_oid and typmod (domains,
  * enums, arrays and composites resolved on conn); ndims: the array's declared dimensions, 0
- * when unknown.  Fills dec, precision, scale, as_text, stage_as_text, duck_type, type.
+ * when unknown; c->numeric_double chooses DOUBLE over VARCHAR for numerics DECIMAL cannot hold.  Fills dec, precision, scale, as_text, stage_as_text, duck_type, type.
  */
 pg2md_code catalog_choose_decoder(PGconn *conn, pg2md_column *c, int ndims, pg2md_error *err);
 
