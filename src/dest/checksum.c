@@ -30,7 +30,7 @@ static const char *const kind_names[] = {
 	[CKS_BOOL] = "bool", [CKS_INT] = "int", [CKS_FLOAT] = "float", [CKS_NUMERIC] = "numeric",
 	[CKS_NUM_FLOAT] = "numeric as float", [CKS_TEXT] = "text", [CKS_DATE] = "date",
 	[CKS_TS] = "timestamp", [CKS_TSTZ] = "timestamptz", [CKS_TIME] = "time", [CKS_TIMETZ] = "timetz",
-	[CKS_INTERVAL] = "interval", [CKS_BYTEA] = "bytea", [CKS_UUID] = "uuid",
+	[CKS_INTERVAL] = "interval", [CKS_BYTEA] = "bytea", [CKS_UUID] = "uuid", [CKS_NESTED] = "nested",
 };
 
 const char *
@@ -45,11 +45,38 @@ starts_with(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+/* The form of a scalar inside a LIST or STRUCT, from its decoder. */
+static checksum_kind
+dec_kind(pg2md_dec dec)
+{
+	switch (dec) {
+	case DEC_BOOL: return CKS_BOOL;
+	case DEC_INT2: case DEC_INT4: case DEC_INT8: case DEC_OID: return CKS_INT;
+	case DEC_FLOAT4: case DEC_FLOAT8: return CKS_FLOAT;
+	case DEC_NUMERIC_DECIMAL: case DEC_NUMERIC_TEXT: return CKS_NUMERIC;
+	case DEC_NUMERIC_DOUBLE: return CKS_NUM_FLOAT;
+	case DEC_DATE: return CKS_DATE;
+	case DEC_TIME: return CKS_TIME;
+	case DEC_TIMETZ: return CKS_TIMETZ;
+	case DEC_TIMESTAMP: return CKS_TS;
+	case DEC_TIMESTAMPTZ: return CKS_TSTZ;
+	case DEC_INTERVAL: return CKS_INTERVAL;
+	case DEC_UUID: return CKS_UUID;
+	case DEC_BYTEA: return CKS_BYTEA;
+	default: return CKS_TEXT; /* text, "char", json, jsonb, enum labels */
+	}
+}
+
 checksum_kind
 checksum_kind_of(const pg2md_column *col, const char *duck_type)
 {
 	checksum_kind k;
 	bool duck_text = duck_type && (strcmp(duck_type, "VARCHAR") == 0 || strcmp(duck_type, "JSON") == 0);
+
+	/* Arrays and composites: element by element when DuckDB holds the type pg2md writes (a
+	 * missing destination, duck_type NULL, needs the source side only). */
+	if (col->type && (col->dec == DEC_LIST || col->dec == DEC_STRUCT))
+		return !duck_type || strcmp(duck_type, col->duck_type) == 0 ? CKS_NESTED : CKS_TEXT;
 
 	switch (col->type_oid) {
 	case BOOLOID: k = CKS_BOOL; break;
@@ -116,10 +143,27 @@ pg_expr(pg2md_buf *b, checksum_kind k, const char *c)
 	case CKS_UUID:
 		buf_printf(b, "%s::text", c);
 		break;
-	case CKS_FLOAT:
-	case CKS_NUM_FLOAT: {
+	case CKS_FLOAT: {
 		char *v = xasprintf("%s::float8", c);
 		pg_float(b, v);
+		free(v);
+		break;
+	}
+	case CKS_NUM_FLOAT: {
+		/*
+		 * The double nearest to the numeric, as the decoder's strtod rounds it; PostgreSQL's
+		 * own cast (the same strtod) refuses what rounds to ±Infinity or to zero, so those are
+		 * decided here, exactly: |v| >= 2^1024 - 2^970 (halfway past DBL_MAX) overflows,
+		 * |v| <= 2^-1075 (half the smallest subnormal, ties to even) underflows.
+		 */
+		char *v = xasprintf("(%s)::float8", c);
+		buf_printf(b, "CASE WHEN %1$s IS NULL THEN NULL WHEN %1$s = 'NaN'::numeric THEN 'NaN'"
+			      " WHEN %1$s >= 2::numeric ^ 970 * (2::numeric ^ 54 - 1) THEN 'Infinity'"
+			      " WHEN %1$s <= -(2::numeric ^ 970 * (2::numeric ^ 54 - 1)) THEN '-Infinity'"
+			      " WHEN abs(%1$s) * 2::numeric ^ 1075 <= 1 THEN CASE WHEN %1$s < 0 THEN '-0x0p+0' ELSE '0x0p+0' END"
+			      " ELSE ", c);
+		pg_float(b, v);
+		buf_puts(b, " END");
 		free(v);
 		break;
 	}
@@ -156,6 +200,71 @@ pg_expr(pg2md_buf *b, checksum_kind k, const char *c)
 	case CKS_BYTEA:
 		buf_printf(b, "encode(%s, 'hex')", c);
 		break;
+	case CKS_NESTED: /* pg_nested, which needs the column's type */
+		buf_puts(b, "NULL");
+		break;
+	}
+}
+
+/*
+ * Nested values.  A LIST is "[" then ",<element>" per element then "]" (so an
+ * empty list and a list of one empty element differ), one level per
+ * dimension; a STRUCT is "{" fields joined with "," "}"; NULL is \N; text
+ * leaves escape \ , [ ] { } and | with a \, so the structure and the row's
+ * "|" separators stay unambiguous.  PostgreSQL walks generate_subscripts
+ * per dimension (the array's own bounds), DuckDB list_transform.
+ */
+#define PG_TEXT_LEAF \
+	"replace(replace(replace(replace(replace(replace(replace(CASE WHEN num_nulls(%1$s) = 0 THEN format('%%s', %1$s) END," \
+	" '\\', '\\\\'), ',', '\\,'), '[', '\\['), ']', '\\]'), '{', '\\{'), '}', '\\}'), '|', '\\|')"
+
+static void
+pg_nested(pg2md_buf *b, const pg2md_type *ty, const char *e, int *n)
+{
+	if (ty->dec == DEC_LIST) {
+		int id = (*n)++;
+		pg2md_buf el = PG2MD_BUF_INIT, inner = PG2MD_BUF_INIT, outer = PG2MD_BUF_INIT;
+		buf_printf(&el, "(%s)", e);
+		for (int k = 1; k <= ty->ndim; k++)
+			buf_printf(&el, "[pg2md_s%d_%d]", id, k);
+		buf_puts(&inner, "',' || coalesce(");
+		pg_nested(&inner, ty->elem, el.data, n);
+		buf_puts(&inner, ", '\\N')");
+		for (int k = ty->ndim; k >= 1; k--) {
+			buf_reset(&outer);
+			buf_printf(&outer, "'[' || coalesce((SELECT string_agg(%s, '' ORDER BY pg2md_s%d_%d)"
+					   " FROM pg_catalog.generate_subscripts(%s, %d) AS pg2md_s%d_%d), '') || ']'",
+				   inner.data, id, k, e, k, id, k);
+			if (k > 1) {
+				buf_reset(&inner);
+				buf_printf(&inner, "',' || %s", outer.data);
+			}
+		}
+		buf_printf(b, "CASE WHEN num_nulls(%s) = 1 THEN NULL ELSE %s END", e, outer.data);
+		buf_release(&el);
+		buf_release(&inner);
+		buf_release(&outer);
+	} else if (ty->dec == DEC_STRUCT) {
+		pg2md_buf f = PG2MD_BUF_INIT;
+		buf_printf(b, "CASE WHEN num_nulls(%s) = 1 THEN NULL ELSE '{' || ", e);
+		for (int i = 0; i < ty->nfields; i++) {
+			buf_reset(&f);
+			buf_printf(&f, "(%s).", e);
+			buf_ident(&f, ty->field_names[i]);
+			buf_puts(b, i ? " || ',' || coalesce(" : "coalesce(");
+			pg_nested(b, &ty->fields[i], f.data, n);
+			buf_puts(b, ", '\\N')");
+		}
+		buf_puts(b, " || '}' END");
+		buf_release(&f);
+	} else {
+		checksum_kind k = dec_kind(ty->dec);
+		char *v = xasprintf("(%s)", e);
+		if (k == CKS_TEXT)
+			buf_printf(b, PG_TEXT_LEAF, v);
+		else
+			pg_expr(b, k, v);
+		free(v);
 	}
 }
 
@@ -165,19 +274,27 @@ checksum_pg_sql(pg2md_buf *out, const char *schema, const pg2md_table *t, const 
 {
 	pg2md_buf row = PG2MD_BUF_INIT, col = PG2MD_BUF_INIT;
 
+	int n = 0;
 	for (int i = 0; i < t->ncols; i++) {
+		if (t->cols[i].load_id)
+			continue; /* not at the source; a table without columns compares its count */
 		buf_reset(&col);
 		if (t->cols[i].src_expr)
 			buf_printf(&col, "(%s)", t->cols[i].src_expr); /* a data_type override: the value loaded */
 		else
 			buf_ident(&col, t->cols[i].name);
-		if (i)
+		if (n++)
 			buf_puts(&row, " || '|' || ");
 		buf_puts(&row, "coalesce(");
-		pg_expr(&row, kinds[i], col.data);
+		if (kinds[i] == CKS_NESTED) {
+			int n = 0;
+			pg_nested(&row, t->cols[i].type, col.data, &n);
+		} else {
+			pg_expr(&row, kinds[i], col.data);
+		}
 		buf_puts(&row, ", '\\N')");
 	}
-	if (t->ncols == 0)
+	if (n == 0)
 		buf_puts(&row, "''");
 	buf_printf(out, "SELECT count(*), coalesce(sum(('x' || substr(md5(%s%s%s), 1, 15))::bit(60)::int8), 0)::text FROM ",
 		   to_utf8 ? "convert_to(" : "", row.data, to_utf8 ? ", 'UTF8')" : "");
@@ -228,7 +345,9 @@ const char *const checksum_duck_prelude =
 	"    || CAST(CAST(extract('hour' FROM v) AS HUGEINT) * 3600000000 + CAST(extract('minute' FROM v) AS HUGEINT) * 60000000\n"
 	"            + extract('microsecond' FROM v) AS VARCHAR) || 'us';\n"
 	"CREATE OR REPLACE TEMP MACRO pg2md_cks_bytea(v) AS lower(hex(v));\n"
-	"CREATE OR REPLACE TEMP MACRO pg2md_cks_uuid(v) AS lower(CAST(v AS VARCHAR));\n";
+	"CREATE OR REPLACE TEMP MACRO pg2md_cks_uuid(v) AS lower(CAST(v AS VARCHAR));\n"
+	"CREATE OR REPLACE TEMP MACRO pg2md_cks_lesc(t) AS replace(replace(replace(replace(replace(replace(replace(t,\n"
+	"    '\\', '\\\\'), ',', '\\,'), '[', '\\['), ']', '\\]'), '{', '\\{'), '}', '\\}'), '|', '\\|');\n";
 
 /* Append the canonical text of column c (a quoted identifier) as DuckDB computes it. */
 static void
@@ -248,6 +367,58 @@ duck_expr(pg2md_buf *b, checksum_kind k, const char *c)
 	case CKS_INTERVAL: buf_printf(b, "pg2md_cks_interval(%s)", c); break;
 	case CKS_BYTEA: buf_printf(b, "pg2md_cks_bytea(%s)", c); break;
 	case CKS_UUID: buf_printf(b, "pg2md_cks_uuid(%s)", c); break;
+	case CKS_NESTED: buf_puts(b, "NULL"); break; /* duck_nested, which needs the column's type */
+	}
+}
+
+/* The nested form of pg_nested, as DuckDB computes it. */
+static void
+duck_nested(pg2md_buf *b, const pg2md_type *ty, const char *e, int *n)
+{
+	if (ty->dec == DEC_LIST) {
+		int id = (*n)++;
+		pg2md_buf el = PG2MD_BUF_INIT, inner = PG2MD_BUF_INIT, outer = PG2MD_BUF_INIT;
+		buf_printf(&el, "pg2md_v%d_%d", id, ty->ndim);
+		buf_puts(&inner, "',' || coalesce(");
+		duck_nested(&inner, ty->elem, el.data, n);
+		buf_puts(&inner, ", '\\N')");
+		for (int k = ty->ndim; k >= 1; k--) {
+			char *src = k == 1 ? xstrdup(e) : xasprintf("pg2md_v%d_%d", id, k - 1);
+			buf_reset(&outer);
+			buf_printf(&outer, "'[' || coalesce(array_to_string(list_transform(%s, lambda pg2md_v%d_%d: %s), ''), '') || ']'",
+				   src, id, k, inner.data);
+			free(src);
+			if (k > 1) {
+				buf_reset(&inner);
+				buf_printf(&inner, "',' || coalesce(%s, '\\N')", outer.data);
+			}
+		}
+		buf_printf(b, "CASE WHEN (%s) IS NULL THEN NULL ELSE %s END", e, outer.data);
+		buf_release(&el);
+		buf_release(&inner);
+		buf_release(&outer);
+	} else if (ty->dec == DEC_STRUCT) {
+		pg2md_buf f = PG2MD_BUF_INIT;
+		buf_printf(b, "CASE WHEN (%s) IS NULL THEN NULL ELSE '{' || ", e);
+		for (int i = 0; i < ty->nfields; i++) {
+			buf_reset(&f);
+			buf_printf(&f, "struct_extract(%s, ", e);
+			buf_literal(&f, ty->field_names[i]);
+			buf_putc(&f, ')');
+			buf_puts(b, i ? " || ',' || coalesce(" : "coalesce(");
+			duck_nested(b, &ty->fields[i], f.data, n);
+			buf_puts(b, ", '\\N')");
+		}
+		buf_puts(b, " || '}' END");
+		buf_release(&f);
+	} else {
+		checksum_kind k = dec_kind(ty->dec);
+		char *v = xasprintf("(%s)", e);
+		if (k == CKS_TEXT)
+			buf_printf(b, "pg2md_cks_lesc(CAST(%s AS VARCHAR))", v);
+		else
+			duck_expr(b, k, v);
+		free(v);
 	}
 }
 
@@ -257,16 +428,24 @@ checksum_duck_sql(pg2md_buf *out, const char *dataset, const char *table, const 
 {
 	pg2md_buf row = PG2MD_BUF_INIT, col = PG2MD_BUF_INIT;
 
+	int n = 0;
 	for (int i = 0; i < t->ncols; i++) {
+		if (t->cols[i].load_id)
+			continue;
 		buf_reset(&col);
 		buf_ident(&col, duck_cols[i]);
-		if (i)
+		if (n++)
 			buf_puts(&row, " || '|' || ");
 		buf_puts(&row, "coalesce(");
-		duck_expr(&row, kinds[i], col.data);
+		if (kinds[i] == CKS_NESTED) {
+			int n = 0;
+			duck_nested(&row, t->cols[i].type, col.data, &n);
+		} else {
+			duck_expr(&row, kinds[i], col.data);
+		}
 		buf_puts(&row, ", '\\N')");
 	}
-	if (t->ncols == 0)
+	if (n == 0)
 		buf_puts(&row, "''");
 	buf_printf(out, "SELECT count(*), CAST(coalesce(sum(CAST('0x' || substr(md5(%s), 1, 15) AS BIGINT)), 0) AS VARCHAR) FROM ",
 		   row.data);

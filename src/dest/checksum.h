@@ -7,7 +7,8 @@
  * Each value becomes a canonical text chosen by its source type (the forms
  * of tests/lib/compare.sh: floats as exact hex from the IEEE bits, times as
  * epoch microseconds, intervals as months/days/microseconds, bytea as hex,
- * …); a row is its fields escaped and joined with "|", NULL written \N; the
+ * …; arrays and composites held as LISTs and STRUCTs element by element and
+ * field by field, in the same forms); a row is its fields escaped and joined with "|", NULL written \N; the
  * checksum is the sum of the first 60 bits of md5(row) over all rows, which
  * does not depend on row order and counts duplicates.
  */
@@ -34,13 +35,17 @@ typedef enum checksum_kind {
 	CKS_TIMETZ,   /* local microseconds @ UTC offset in seconds east */
 	CKS_INTERVAL, /* <months>m<days>d<microseconds>us, fields as stored */
 	CKS_BYTEA,    /* lower-case hex */
-	CKS_UUID      /* lower-case 8-4-4-4-12 */
+	CKS_UUID,     /* lower-case 8-4-4-4-12 */
+	CKS_NESTED    /* a LIST or STRUCT (col->type): [e1,e2], {f1,f2}, recursively; each scalar
+		       * in its own form above, text escaped (\ , [ ] { } | get a \), NULL as \N */
 } checksum_kind;
 
 /*
  * The canonical form for a replicated column: from its source type, and from
  * the type DuckDB actually holds (duck_type as duckdb_columns() spells it; a
- * value held as VARCHAR or JSON is compared with the source's text).
+ * value held as VARCHAR or JSON is compared with the source's text; a LIST or
+ * STRUCT column is compared element-wise when DuckDB holds exactly the type
+ * pg2md writes, col->duck_type, else as text, which differs).
  */
 checksum_kind checksum_kind_of(const pg2md_column *col, const char *duck_type);
 

@@ -565,12 +565,31 @@ reflect_columns(PGconn *conn, const pg2md_config *cfg, pg2md_table *t, pg2md_err
 		}
 	}
 	PQclear(res);
+	if (nrows == 0) {
+		/*
+		 * CREATE TABLE z () can hold rows, but DuckDB has no tables without columns (and Parquet
+		 * no files without them): the destination gets dlt's _dlt_load_id as its one column, one
+		 * row per source row, so the row counts match.  The COPY reads NULL for it and the
+		 * statement writing the rows puts the load id there (see plan.c and pipeline.c).
+		 */
+		t->cols = xrealloc(t->cols, sizeof(pg2md_column));
+		pg2md_column *c = &t->cols[t->ncols++];
+		memset(c, 0, sizeof(*c));
+		c->name = xstrdup("_dlt_load_id");
+		c->dest_name = xstrdup("_dlt_load_id");
+		c->pg_type = xstrdup("(load id)");
+		c->text_out = xstrdup("textout");
+		c->type_oid = c->src_oid = TEXTOID;
+		c->typmod = -1;
+		c->dec = DEC_TEXT;
+		c->duck_type = xstrdup("VARCHAR");
+		c->load_id = true;
+	}
 	if (t->ncols == 0) {
-		/* DuckDB has no tables without columns (and Parquet no files without them). */
-		pg2md_fail(err, PG2MD_ERR_USAGE, "table \"%s\" has no columns%s", t->name,
-			   nrows > 0 ? " left after included_columns and excluded_columns" : "");
-		pg2md_detail(err, "a DuckDB table needs at least one column");
-		pg2md_hint(err, "remove \"%s\" from [sources.sql_database] tables", t->name);
+		/* Every column was left out by the configuration: most likely a mistake. */
+		pg2md_fail(err, PG2MD_ERR_USAGE, "table \"%s\" has no columns left after included_columns and excluded_columns",
+			   t->name);
+		pg2md_hint(err, "check included_columns and excluded_columns under [sources.sql_database.%s]", t->name);
 		return err->code;
 	}
 

@@ -87,6 +87,8 @@ typedef struct pg2md_column {
 				become DOUBLE (input of catalog_choose_decoder) */
 	char *src_expr;     /* what the server computes instead of the column (a data_type override, SQL), or NULL */
 	bool renamed;       /* dest_name comes from a columns.<c>.name hint */
+	bool load_id;       /* not a source column: dlt's _dlt_load_id, the only column of a table that
+			       has none (DuckDB has no tables without columns); holds the load id */
 } pg2md_column;
 
 typedef struct pg2md_table {

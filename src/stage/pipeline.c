@@ -366,6 +366,10 @@ task_statement(run_ctx *rc, pg2md_task *task)
 		for (int i = 0; i < t->ncols; i++) {
 			if (i)
 				buf_puts(&b, ", ");
+			if (t->cols[i].load_id) {
+				buf_literal(&b, rc->load_id);
+				continue;
+			}
 			buf_puts(&b, "CAST(");
 			buf_ident(&b, t->cols[i].dest_name);
 			buf_printf(&b, " AS %s)", t->cols[i].duck_type);
@@ -378,7 +382,10 @@ task_statement(run_ctx *rc, pg2md_task *task)
 		for (int i = 0; i < t->ncols; i++) {
 			if (i)
 				buf_puts(&b, ", ");
-			if (t->cols[i].stage_as_text) {
+			if (t->cols[i].load_id) {
+				buf_literal(&b, rc->load_id);
+				buf_puts(&b, " AS ");
+			} else if (t->cols[i].stage_as_text) {
 				buf_puts(&b, "CAST(");
 				buf_ident(&b, t->cols[i].dest_name);
 				buf_puts(&b, " AS VARCHAR) AS ");

@@ -15,7 +15,7 @@ plan_copy_sql(const pg2md_table *t, int leaf, int64_t lo, int64_t hi, const char
 	pg2md_buf b = PG2MD_BUF_INIT;
 
 	for (int i = 0; i < t->ncols; i++)
-		if (t->cols[i].as_text || t->cols[i].src_expr)
+		if (t->cols[i].as_text || t->cols[i].src_expr || t->cols[i].load_id)
 			plain = false;
 	if (plain && t->ncols > 0) {
 		/* A whole table with nothing to compute: COPY reads it without an executor plan. */
@@ -32,7 +32,10 @@ plan_copy_sql(const pg2md_table *t, int leaf, int64_t lo, int64_t hi, const char
 	for (int i = 0; i < t->ncols; i++) {
 		if (i)
 			buf_puts(&b, ", ");
-		if (t->cols[i].src_expr) {
+		if (t->cols[i].load_id) {
+			/* not at the source: the statement reading the scan writes the load id */
+			buf_puts(&b, "NULL::pg_catalog.text");
+		} else if (t->cols[i].src_expr) {
 			/* a data_type override: the server casts (source/colhints.h) */
 			buf_puts(&b, t->cols[i].src_expr);
 		} else if (t->cols[i].as_text) {

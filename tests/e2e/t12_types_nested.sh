@@ -7,7 +7,8 @@
 # array value with more dimensions than the column declares fails the run naming the column;
 # a rerun with append keeps the nested types (their spelling matches DuckDB's); odd names
 # (mixed case, spaces, quotes, reserved words, unicode), names colliding after snake_case
-# folding, a zero-column table and a 1,000-column table.
+# folding, zero-column tables (replicated with _dlt_load_id as their one column) and a
+# 1,000-column table.
 . "$(dirname "$0")/../lib/common.sh"
 t_init types_nested
 require_pg2md
@@ -226,15 +227,55 @@ make_project "$T_TMP/collide" --schema "$SCHEMA" --tables "collide"
 assert_exit 2 "$PG2MD_BIN" run --project-dir "$T_TMP/collide"
 assert_contains "$(cat "$T_ERR")" '"OrderID" and "order_id"' "colliding column names: the error names both"
 
-# a table with no columns: DuckDB has no such tables; the run stops before copying, naming it
-pg -c "CREATE TABLE $SCHEMA.zero ()" -c "INSERT INTO $SCHEMA.zero DEFAULT VALUES"
+# tables with no columns (CREATE TABLE z () holds rows): the destination gets dlt's _dlt_load_id
+# as its one column, the load id in every row, one row per source row; replace and append, both
+# modes; verify compares the counts (and catches a missing row); a table whose columns are all
+# excluded by the configuration stays an error naming it
+pg -c "CREATE TABLE $SCHEMA.zero ()" -c "CREATE TABLE $SCHEMA.zero_empty ()" \
+	-c "INSERT INTO $SCHEMA.zero SELECT FROM generate_series(1, 4321)" -c "ANALYZE $SCHEMA.zero"
 for mode in staged direct; do
 	flags=()
 	[ $mode = direct ] && flags=(--direct)
-	make_project "$T_TMP/zero_$mode" --schema "$SCHEMA" --tables "zero"
-	assert_exit 2 "$PG2MD_BIN" run --project-dir "$T_TMP/zero_$mode" "${flags[@]}"
-	assert_contains "$(cat "$T_ERR")" 'table "zero" has no columns' "$mode: a zero-column table is a clear error naming it"
+	Z=$T_TMP/zero_$mode
+	make_project "$Z" --schema "$SCHEMA" --tables "zero zero_empty"
+	assert_exit 0 "$PG2MD_BIN" run --project-dir "$Z" "${flags[@]}" || continue
+	assert_eq "_dlt_load_id|VARCHAR|NO" "$(ddbq "$Z/pg2md.duckdb" "SELECT string_agg(column_name || '|' || data_type
+		|| '|' || is_nullable, ',') FROM information_schema.columns WHERE table_schema = '$DATASET' AND table_name = 'zero'")" \
+		"$mode: a zero-column table arrives with _dlt_load_id VARCHAR NOT NULL as its only column"
+	assert_eq "$(pgq "SELECT count(*) FROM $SCHEMA.zero")" "$(ddbq "$Z/pg2md.duckdb" "SELECT count(*) FROM $DATASET.zero")" \
+		"$mode: zero-column table: one row per source row (4321)"
+	assert_eq "0" "$(ddbq "$Z/pg2md.duckdb" "SELECT count(*) FROM $DATASET.zero_empty")" \
+		"$mode: an empty zero-column table arrives empty"
+	assert_eq "1|true" "$(ddbq "$Z/pg2md.duckdb" "SELECT count(DISTINCT _dlt_load_id) || '|' ||
+		(min(_dlt_load_id) = (SELECT max(load_id) FROM $DATASET._dlt_loads))::VARCHAR FROM $DATASET.zero")" \
+		"$mode: every row holds the run's load id (the one in _dlt_loads)"
+	assert_exit 0 "$PG2MD_BIN" verify --project-dir "$Z"
+	assert_match "$(cat "$T_OUT")" '^  ok +"zero" +4321 rows' "$mode: verify says the zero-column table is ok (4321 rows)"
+	assert_match "$(cat "$T_OUT")" '^  ok +"zero_empty" +0 rows' "$mode: verify says the empty zero-column table is ok"
+	ddbq --rw "$Z/pg2md.duckdb" "DELETE FROM $DATASET.zero WHERE rowid = 7" >/dev/null
+	assert_exit 1 "$PG2MD_BIN" verify --project-dir "$Z"
+	assert_match "$(cat "$T_OUT")" '^  DIFFERENT +"zero" +source 4321 rows.*destination 4320 rows' \
+		"$mode: verify catches a missing row of a zero-column table"
+	# a second run appending: twice the rows, two load ids
+	pg -c "INSERT INTO $SCHEMA.zero_empty DEFAULT VALUES"
+	if assert_exit 0 "$PG2MD_BIN" run --project-dir "$Z" --write-disposition append "${flags[@]}"; then
+		assert_eq "8641|2" "$(ddbq "$Z/pg2md.duckdb" "SELECT count(*) || '|' || count(DISTINCT _dlt_load_id) FROM $DATASET.zero")" \
+			"$mode: append adds one row per source row under the new load id"
+		assert_eq "1" "$(ddbq "$Z/pg2md.duckdb" "SELECT count(*) FROM $DATASET.zero_empty")" \
+			"$mode: append into the once-empty zero-column table"
+	fi
+	# replace again: back to the source's count
+	if assert_exit 0 "$PG2MD_BIN" run --project-dir "$Z" "${flags[@]}"; then
+		assert_eq "4321" "$(ddbq "$Z/pg2md.duckdb" "SELECT count(*) FROM $DATASET.zero")" "$mode: replace brings back the source's count"
+	fi
+	pg -c "TRUNCATE $SCHEMA.zero_empty"
 done
+pg -c "CREATE TABLE $SCHEMA.all_excluded (a int)"
+make_project "$T_TMP/all_excluded" --schema "$SCHEMA" --tables "all_excluded" --config "[sources.sql_database.all_excluded]
+excluded_columns = [\"a\"]"
+assert_exit 2 "$PG2MD_BIN" run --project-dir "$T_TMP/all_excluded"
+assert_contains "$(cat "$T_ERR")" 'table "all_excluded" has no columns left after included_columns and excluded_columns' \
+	"every column excluded: a clear error naming the table"
 
 # a 1,000-column table of mixed types (enums, arrays, composites among them)
 {
