@@ -290,7 +290,7 @@ test_every_key_has_provenance(void **state)
 		"destination.motherduck.batch_size", "extract.workers", "normalize.workers", "load.workers",
 		"runtime.log_level", "runtime.log_format", "runtime.dlthub_telemetry", "schema.naming",
 		"normalize.parquet_normalizer.add_dlt_load_id", "normalize.parquet_normalizer.add_dlt_id",
-		"project_dir", NULL};
+		"sources.sql_database.numeric_fallback", "project_dir", NULL};
 	char *dir = make_project(MINIMAL, NULL);
 	result r = load(dir, NULL, NULL);
 	assert_int_equal(r.code, PG2MD_OK);
@@ -1040,6 +1040,67 @@ test_same_layer_alias_override_warns(void **state)
 	remove_project(dir);
 }
 
+/*
+ * numeric_fallback: "varchar" by default, "double" on request for all tables or per table (the
+ * table's wins), from the files or dlt-style environment variables, with provenance; anything
+ * else is an error naming the file and line (or the variable).
+ */
+static void
+test_numeric_fallback(void **state)
+{
+	char buf[4096];
+	(void)state;
+
+	char *dir = make_project(MINIMAL, NULL);
+	result r = load(dir, NULL, NULL);
+	assert_int_equal(r.code, PG2MD_OK);
+	assert_string_equal(pg2md_config_numeric_fallback(r.cfg, "t1"), "varchar");
+	assert_int_equal(prov(&r, "sources.sql_database.numeric_fallback")->origin, PG2MD_ORIGIN_DEFAULT);
+	release(&r);
+	remove_project(dir);
+
+	dir = make_project("[sources.sql_database]\ntables = [\"t1\", \"t2\"]\nnumeric_fallback = \"DOUBLE\"\n"
+			   "\n[sources.sql_database.t2]\nnumeric_fallback = \"varchar\"\n", NULL);
+	r = load(dir, NULL, NULL);
+	assert_int_equal(r.code, PG2MD_OK);
+	assert_string_equal(pg2md_config_numeric_fallback(r.cfg, "t1"), "double");
+	assert_string_equal(pg2md_config_numeric_fallback(r.cfg, "t2"), "varchar");
+	assert_non_null(strstr(prov(&r, "sources.sql_database.numeric_fallback")->where, "config.toml:3"));
+	assert_string_equal(prov(&r, "sources.sql_database.t2.numeric_fallback")->value, "varchar");
+	assert_non_null(strstr(prov(&r, "sources.sql_database.t2.numeric_fallback")->where, "config.toml:6"));
+	release(&r);
+
+	char *env[] = {"SOURCES__SQL_DATABASE__NUMERIC_FALLBACK=varchar", "SOURCES__SQL_DATABASE__T2__NUMERIC_FALLBACK=double",
+		       NULL};
+	r = load(dir, env, NULL);
+	assert_int_equal(r.code, PG2MD_OK);
+	assert_string_equal(pg2md_config_numeric_fallback(r.cfg, "t1"), "varchar");
+	assert_string_equal(pg2md_config_numeric_fallback(r.cfg, "t2"), "double");
+	assert_string_equal(prov(&r, "sources.sql_database.numeric_fallback")->where, "SOURCES__SQL_DATABASE__NUMERIC_FALLBACK");
+	release(&r);
+	remove_project(dir);
+
+	dir = make_project("[sources.sql_database]\ntables = [\"t1\"]\n\n[sources.sql_database.t1]\nnumeric_fallback = \"float\"\n",
+			   NULL);
+	r = load(dir, NULL, NULL);
+	assert_int_equal(r.code, PG2MD_ERR_USAGE);
+	error_text(&r, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "invalid value for \"sources.sql_database.t1.numeric_fallback\""));
+	assert_non_null(strstr(buf, "config.toml\" line 5: \"float\""));
+	assert_non_null(strstr(buf, "expected \"varchar\" or \"double\""));
+	release(&r);
+	remove_project(dir);
+
+	dir = make_project(MINIMAL, NULL);
+	char *bad_env[] = {"SOURCES__SQL_DATABASE__NUMERIC_FALLBACK=text", NULL};
+	r = load(dir, bad_env, NULL);
+	assert_int_equal(r.code, PG2MD_ERR_USAGE);
+	error_text(&r, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "environment variable \"SOURCES__SQL_DATABASE__NUMERIC_FALLBACK\": \"text\""));
+	release(&r);
+	remove_project(dir);
+}
+
 static void
 test_disposition_names(void **state)
 {
@@ -1085,6 +1146,7 @@ main(void)
 		cmocka_unit_test(test_project_dir_missing),
 		cmocka_unit_test(test_same_layer_alias_override_warns),
 		cmocka_unit_test(test_disposition_names),
+		cmocka_unit_test(test_numeric_fallback),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
