@@ -30,7 +30,12 @@
 #                           1e+23, same double).  NaN payloads and the sign of NaN are not
 #                           compared (PostgreSQL prints every NaN as NaN).
 #   numeric                 PostgreSQL's text (scale digits kept: 1.50 and 1.5 differ);
-#                           DuckDB's '.5' for DECIMAL(p,p) gets its leading 0
+#                           DuckDB's '.5' for DECIMAL(p,p) gets its leading 0.  Held as
+#                           DOUBLE (numeric_fallback = "double"; inside LISTs and STRUCTs
+#                           when CMP_NUMERIC_FALLBACK=double and the typmod does not fit
+#                           DECIMAL(38)): the float form of the double nearest to the value,
+#                           decided exactly where PostgreSQL's cast refuses (beyond
+#                           2^1024 - 2^970: ±Infinity; at most 2^-1075: ±0)
 #   text varchar bpchar name  the text as PostgreSQL outputs it (bpchar padded)
 #   date                    days since 1970-01-01, or infinity / -infinity
 #   timestamp timestamptz   microseconds since 1970-01-01 00:00 (UTC for timestamptz), or
@@ -77,6 +82,12 @@ $$ SELECT CASE WHEN v = 'NaN'::float8 THEN 'NaN' WHEN v = 'Infinity'::float8 THE
                ELSE '0x1.' || lpad(to_hex(('x' || encode(float8send(v), 'hex'))::bit(64)::int8 & 4503599627370495), 13, '0') || 'p'
                     || CASE WHEN ((('x' || encode(float8send(v), 'hex'))::bit(64)::int8 >> 52) & 2047) >= 1023 THEN '+' ELSE '' END || (((('x' || encode(float8send(v), 'hex'))::bit(64)::int8 >> 52) & 2047) - 1023)::text END
                END $$;
+CREATE FUNCTION pg_temp.cmp_numf8(v numeric) RETURNS text LANGUAGE sql IMMUTABLE AS
+$$ SELECT CASE WHEN v = 'NaN'::numeric THEN 'NaN'
+               WHEN v >= 2::numeric ^ 970 * (2::numeric ^ 54 - 1) THEN 'Infinity'
+               WHEN v <= -(2::numeric ^ 970 * (2::numeric ^ 54 - 1)) THEN '-Infinity'
+               WHEN abs(v) * 2::numeric ^ 1075 <= 1 THEN CASE WHEN v < 0 THEN '-0x0p+0' ELSE '0x0p+0' END
+               ELSE pg_temp.cmp_f8(v::float8) END $$;
 CREATE FUNCTION pg_temp.cmp_date(v date) RETURNS text LANGUAGE sql IMMUTABLE AS
 $$ SELECT CASE WHEN v = 'infinity'::date THEN 'infinity' WHEN v = '-infinity'::date THEN '-infinity'
                ELSE (v - DATE '1970-01-01')::text END $$;
@@ -203,25 +214,29 @@ cmp_ddbq() {
 	"${DDBQ:?DDBQ must point at the ddbq tool}" "$@"
 }
 
-# cmp_nested PGDB TYPOID NDIM PGEXPR DUCKEXPR DEPTH → sets CMP_PE and CMP_DE, the canonical
-# text of a value of PostgreSQL type TYPOID (domains resolved) held by DuckDB as LISTs (NDIM of
-# them for an array; 0 means 1), a STRUCT, or a scalar
+# cmp_nested PGDB TYPOID NDIM PGEXPR DUCKEXPR DEPTH [TYPMOD] → sets CMP_PE and CMP_DE, the
+# canonical text of a value of PostgreSQL type TYPOID (domains resolved) held by DuckDB as LISTs
+# (NDIM of them for an array; 0 means 1), a STRUCT, or a scalar; TYPMOD (an array's is its
+# element's) tells numerics that fit DECIMAL from the others
 cmp_nested() {
-	local db=$1 oid=$2 ndim=$3 pe=$4 de=$5 depth=$6
-	local info tname ttype tcat telem trel tlen
+	local db=$1 oid=$2 ndim=$3 pe=$4 de=$5 depth=$6 typmod=${7:--1}
+	local info tname ttype tcat telem trel tlen dtm
 	info=$(cmp_psql -d "$db" -At -F $'\t' -c "WITH RECURSIVE d AS (
 	    SELECT oid, typbasetype, typtype, 0 AS depth FROM pg_type WHERE oid = $oid
 	  UNION ALL
 	    SELECT t.oid, t.typbasetype, t.typtype, d.depth + 1 FROM d JOIN pg_type t ON t.oid = d.typbasetype
 	    WHERE d.typtype = 'd')
-	  SELECT t.typname, t.typtype, t.typcategory, t.typelem, t.typrelid, t.typlen
+	  SELECT t.typname, t.typtype, t.typcategory, t.typelem, t.typrelid, t.typlen,
+	    coalesce((SELECT t2.typtypmod FROM d d2 JOIN pg_type t2 ON t2.oid = d2.oid WHERE t2.typtypmod >= 0
+	              ORDER BY d2.depth LIMIT 1), -1)
 	  FROM d JOIN pg_type t ON t.oid = d.oid ORDER BY d.depth DESC LIMIT 1") || return 1
-	IFS=$'\t' read -r tname ttype tcat telem trel tlen <<<"$info"
+	IFS=$'\t' read -r tname ttype tcat telem trel tlen dtm <<<"$info"
+	[ "${dtm:--1}" -ge 0 ] && typmod=$dtm
 	if [ "$tcat" = A ] && [ "$telem" != 0 ] && [ "$tlen" = -1 ]; then
 		[ "$ndim" -gt 0 ] 2>/dev/null || ndim=1
 		local k subs="" pv dv ppart dpart
 		for ((k = 1; k <= ndim; k++)); do subs+="[s${depth}_$k]"; done
-		cmp_nested "$db" "$telem" 0 "($pe)$subs" "x${depth}_$ndim" $((depth + 1)) || return 1
+		cmp_nested "$db" "$telem" 0 "($pe)$subs" "x${depth}_$ndim" $((depth + 1)) "$typmod" || return 1
 		ppart="coalesce(pg_temp.cmp_esc($CMP_PE), '\\N')"
 		dpart="coalesce(cmp_esc($CMP_DE), '\\N')"
 		for ((k = ndim; k >= 1; k--)); do
@@ -233,21 +248,35 @@ cmp_nested() {
 		CMP_DE="CASE WHEN ($de) IS NULL THEN NULL ELSE $dpart END"
 	elif [ "$ttype" = c ]; then
 		local fields fname ftyp fdims pl="" dl="" sep=""
-		fields=$(cmp_psql -d "$db" -At -F $'\t' -c "SELECT attname, atttypid, attndims FROM pg_attribute
+		local ftm
+		fields=$(cmp_psql -d "$db" -At -F $'\t' -c "SELECT attname, atttypid, attndims, atttypmod FROM pg_attribute
 		    WHERE attrelid = $trel AND attnum > 0 AND NOT attisdropped ORDER BY attnum") || return 1
-		while IFS=$'\t' read -r fname ftyp fdims; do
+		while IFS=$'\t' read -r fname ftyp fdims ftm; do
 			[ -n "$fname" ] || continue
-			cmp_nested "$db" "$ftyp" "$fdims" "($pe).$(cmp_qi "$fname")" "struct_extract($de, $(cmp_ql "$fname"))" $((depth + 1)) || return 1
+			cmp_nested "$db" "$ftyp" "$fdims" "($pe).$(cmp_qi "$fname")" "struct_extract($de, $(cmp_ql "$fname"))" $((depth + 1)) "$ftm" || return 1
 			pl+="$sep coalesce(pg_temp.cmp_esc($CMP_PE), '\\N')"
 			dl+="$sep coalesce(cmp_esc($CMP_DE), '\\N')"
 			sep=" || ',' ||"
 		done <<<"$fields"
 		CMP_PE="CASE WHEN num_nulls($pe) = 1 THEN NULL ELSE '{' ||$pl || '}' END"
 		CMP_DE="CASE WHEN ($de) IS NULL THEN NULL ELSE '{' ||$dl || '}' END"
+	elif [ "$tname" = numeric ] && [ "${CMP_NUMERIC_FALLBACK:-varchar}" = double ] && ! cmp_fits_decimal "$typmod"; then
+		CMP_PE="pg_temp.cmp_numf8($pe)"
+		CMP_DE="cmp_f8($de)"
 	else
 		CMP_PE=$(cmp_pg_expr "$tname" "$pe")
 		CMP_DE=$(cmp_duck_expr "$tname" "" "$de")
 	fi
+}
+
+# cmp_fits_decimal TYPMOD — a numeric typmod that pg2md holds as DECIMAL(p,s): 1 <= p <= 38, 0 <= s <= p
+cmp_fits_decimal() {
+	local tm=$1 p s
+	[ "$tm" -ge 4 ] 2>/dev/null || return 1
+	tm=$((tm - 4))
+	p=$(((tm >> 16) & 65535))
+	s=$((((tm & 2047) ^ 1024) - 1024))
+	[ "$p" -ge 1 ] && [ "$p" -le 38 ] && [ "$s" -ge 0 ] && [ "$s" -le "$p" ]
 }
 
 # compare_table PGDB PGSCHEMA PGTABLE DUCKFILE DUCKSCHEMA DUCKTABLE (see top of file)
@@ -259,15 +288,16 @@ compare_table() {
 	# source columns with their base types (domains resolved, arrays with their element)
 	local catalog
 	catalog=$(cmp_psql -d "$pgdb" -At -F $'\t' <<SQL
-WITH RECURSIVE base(attnum, attname, t, elem, orig) AS (
-    SELECT a.attnum, a.attname, a.atttypid, 0::oid, a.atttypid FROM pg_attribute a
+WITH RECURSIVE base(attnum, attname, t, elem, orig, tm) AS (
+    SELECT a.attnum, a.attname, a.atttypid, 0::oid, a.atttypid, a.atttypmod FROM pg_attribute a
     WHERE a.attrelid = (quote_ident($(cmp_ql "$ps")) || '.' || quote_ident($(cmp_ql "$pt")))::regclass
       AND a.attnum > 0 AND NOT a.attisdropped
   UNION ALL
-    SELECT b.attnum, b.attname, ty.typbasetype, 0::oid, b.orig FROM base b JOIN pg_type ty ON ty.oid = b.t
+    SELECT b.attnum, b.attname, ty.typbasetype, 0::oid, b.orig, CASE WHEN ty.typtypmod >= 0 THEN ty.typtypmod ELSE b.tm END
+    FROM base b JOIN pg_type ty ON ty.oid = b.t
     WHERE ty.typtype = 'd'
 )
-SELECT b.attname, ty.typname, ty.typcategory, b.t, ty.typtype,
+SELECT b.attname, ty.typname, ty.typcategory, b.t, ty.typtype, b.tm,
        coalesce((SELECT CASE WHEN et.typtype = 'd' THEN bt.typname ELSE et.typname END
                  FROM pg_type et LEFT JOIN pg_type bt ON bt.oid = et.typbasetype
                  WHERE et.oid = ty.typelem AND ty.typcategory = 'A'), '')
@@ -286,8 +316,8 @@ SQL
 	[ -n "$dcols" ] || { echo "compare: table $ds.$dt not found in $dfile"; rm -rf "$work"; return 2; }
 
 	local pg_sel="" dk_sel="" name name_d typ cat elem dname dtype found sep="" matched=$'\n'
-	local toid ttype
-	while IFS=$'\t' read -r name typ cat toid ttype elem; do
+	local toid ttype tmod
+	while IFS=$'\t' read -r name typ cat toid ttype tmod elem; do
 		found=""
 		while IFS=$'\t' read -r dname dtype; do
 			if [ "$dname" = "$name" ]; then found=$dtype; break; fi
@@ -311,10 +341,13 @@ SQL
 			# type) or composite held as a STRUCT: compare element by element, field by field
 			local dims=0 ft=$found
 			while [[ "$ft" == *"[]" ]]; do dims=$((dims + 1)); ft=${ft%\[\]}; done
-			cmp_nested "$pgdb" "$toid" "$dims" "$pcol" "$dcol" 1 ||
+			cmp_nested "$pgdb" "$toid" "$dims" "$pcol" "$dcol" 1 "$tmod" ||
 				{ echo "compare: cannot read the type of column \"$name\" of $ps.$pt"; rm -rf "$work"; return 2; }
 			pe=$CMP_PE
 			de=$CMP_DE
+		elif [ "$typ" = numeric ] && [ "$found" = DOUBLE ]; then
+			pe="pg_temp.cmp_numf8($pcol)"
+			de="cmp_f8($dcol)"
 		else
 			pe=$(cmp_pg_expr "$typ" "$pcol")
 			de=$(cmp_duck_expr "$typ" "$found" "$dcol")
