@@ -876,6 +876,11 @@ copydec_feed(copydec *d, const pg2md_table *t, const uint8_t *msg, int32_t len, 
 			if (!c->fn(c, r, msg + pos, flen)) {
 				pg2md_fail(err, PG2MD_ERR_RUN, "cannot decode column \"%s\" (%s) of table \"%s\": %s",
 					   t->cols[i].name, t->cols[i].pg_type, t->name, c->why ? c->why : "bad value");
+				if (c->why && strstr(c->why, " dimension"))
+					pg2md_hint(err, "declare the column's real dimensions at the source (ALTER TABLE … ALTER COLUMN "
+							"\"%s\" TYPE …[][] changes only the catalog), or leave the column out with "
+							"excluded_columns under [sources.sql_database.%s] (docs/types.md, \"Array dimensions\")",
+						   t->cols[i].name, t->name);
 				return err->code;
 			}
 			pos += flen;

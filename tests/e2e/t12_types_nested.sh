@@ -3,6 +3,10 @@
 # LIST (nested per dimension) and STRUCT, in the staged mode (through Parquet) and the direct
 # mode: the DuckDB column types are checked and every table is compared with its source value
 # by value (tests/lib/compare.sh walks LISTs element by element and STRUCTs field by field).
+# pg2md verify finds every table equal in both modes and detects one changed nested value
+# (element, 3-D element, reshaped list, deep STRUCT field, NULL vs STRUCT of NULLs, empty list
+# vs [NULL], ENUM label in a list, interval, timetz, double and numeric-text elements), naming
+# the table.
 # Also: types with a part that has no binary decoder fall back to text for the whole column; an
 # array value with more dimensions than the column declares fails the run naming the column;
 # a rerun with append keeps the nested types (their spelling matches DuckDB's); odd names
@@ -161,12 +165,47 @@ check_run() {
 	assert_eq NO "$got" "$label: NOT NULL of an enum column kept"
 }
 
+# verify_mutations DIR — one nested value changed in DuckDB at a time: verify exits 1 naming
+# that table alone; a replace run of the table restores it
+verify_mutations() {
+	local dir=$1 t sql what
+	while IFS='|' read -r t what sql; do
+		[ -n "$t" ] || continue
+		ddbq --rw "$dir/pg2md.duckdb" "$sql" >/dev/null || { t_fail "mutation failed: $sql"; continue; }
+		assert_exit 1 "$PG2MD_BIN" verify --project-dir "$dir"
+		assert_match "$(cat "$T_OUT")" "^  DIFFERENT +\"$t\" +source" "verify detects $what: \"$t\" is DIFFERENT"
+		assert_match "$(cat "$T_OUT")" "^total: 5 tables, 4 ok, 1 different" "verify detects $what: only \"$t\" differs"
+		assert_contains "$(cat "$T_ERR")" "1 of 5 tables differs" "verify detects $what: the error line counts it"
+		assert_exit 0 "$PG2MD_BIN" run --project-dir "$dir" --tables "$t" >/dev/null
+	done <<MUTATIONS
+arrays|a NULL element turned 0|UPDATE $DATASET.arrays SET ai = [1, 0, -2147483648, 2147483647] WHERE id = 1
+arrays|an empty list turned [NULL]|UPDATE $DATASET.arrays SET atx = [NULL] WHERE id = 2
+arrays|an empty list turned a list of one empty BLOB|UPDATE $DATASET.arrays SET aby = [''::BLOB] WHERE id = 2
+arrays|a timetz offset inside a list off by one second|UPDATE $DATASET.arrays SET atz = ['24:00:00-12'::TIMETZ, '00:00:01+00'::TIMETZ, '23:59:59.999999-15:59:59'::TIMETZ, '12:00:00+05:30:16'::TIMETZ] WHERE id = 1
+arrays|an interval element turned 0|UPDATE $DATASET.arrays SET aiv = [INTERVAL '-14 months 3 days -01:02:03.5', INTERVAL 0 DAYS, INTERVAL '2562047788 hours', NULL] WHERE id = 1
+arrays|a NaN double element turned NULL|UPDATE $DATASET.arrays SET af8 = [NULL, -0.0, 5e-324, 1e308, '-inf'::DOUBLE] WHERE id = 1
+arrays|a numeric text element lost a trailing zero|UPDATE $DATASET.arrays SET anf = ['NaN', 'Infinity', '-Infinity', '1.50', '-0.000001'] WHERE id = 1
+multi|one element of a 3-D list|UPDATE $DATASET.multi SET m3 = [[['a', 'b'], ['c', NULL]], [['e', 'f'], ['g,i', '']]] WHERE id = 1
+multi|a 2-D list reshaped (same elements)|UPDATE $DATASET.multi SET m2 = [[1, 2], [3, 4], [NULL, 6]] WHERE id = 1
+comps|a field deep inside a nested STRUCT|UPDATE $DATASET.comps SET o = struct_update(o, i := struct_update(o.i, n := '1.50')) WHERE id = 1
+comps|a STRUCT of NULLs turned NULL|UPDATE $DATASET.comps SET p = NULL WHERE id = 3
+comps|a NULL element of a list of STRUCTs turned a STRUCT of NULLs|UPDATE $DATASET.comps SET pa = [{'x': 1, 'y': NULL, 'label': NULL}, {'x': NULL, 'y': NULL, 'label': NULL}, {'x': NULL, 'y': NULL, 'label': NULL}] WHERE id = 1
+enums|a label inside an ENUM list|UPDATE $DATASET.enums SET ea = ['sad', 'it''s'] WHERE id = 1
+MUTATIONS
+}
+
 for mode in staged direct; do
 	flags=()
 	[ $mode = direct ] && flags=(--direct)
 	make_project "$T_TMP/$mode" --schema "$SCHEMA" --tables "$TABLES"
 	if assert_exit 0 "$PG2MD_BIN" run --project-dir "$T_TMP/$mode" "${flags[@]}"; then
 		check_run "$mode" "$T_TMP/$mode"
+		# pg2md verify compares LISTs element by element and STRUCTs field by field
+		assert_exit 0 "$PG2MD_BIN" verify --project-dir "$T_TMP/$mode"
+		for t in $TABLES; do
+			assert_match "$(cat "$T_OUT")" "^  ok +\"$t\" " "$mode: verify finds $t equal"
+		done
+		[ $mode = staged ] && verify_mutations "$T_TMP/$mode"
 	fi
 	# a rerun appending to the tables: the stored nested types match the ones pg2md computes
 	if assert_exit 0 "$PG2MD_BIN" run --project-dir "$T_TMP/$mode" --write-disposition append "${flags[@]}"; then
@@ -191,6 +230,9 @@ for mode in staged direct; do
 	assert_exit 1 "$PG2MD_BIN" run --project-dir "$T_TMP/dims_$mode" "${flags[@]}"
 	assert_contains "$(cat "$T_ERR")" '"v"' "$mode: a 2-D value in an int[] column fails naming the column"
 	assert_contains "$(cat "$T_ERR")" "2 dimensions" "$mode: the failure says how many dimensions the value has"
+	assert_contains "$(cat "$T_ERR")" "excluded_columns under [sources.sql_database.dims]" "$mode: the hint says how to go on"
+	assert_eq "0" "$(ddbq "$T_TMP/dims_$mode/pg2md.duckdb" "SELECT count(*) FROM information_schema.tables WHERE table_name = 'dims'" 2>/dev/null || echo 0)" \
+		"$mode: nothing of the failed table is loaded"
 done
 # declaring the dimensions fixes it (ALTER … TYPE int[][] sets attndims; no rewrite)
 pg -c "DELETE FROM $SCHEMA.dims WHERE id = 1" -c "ALTER TABLE $SCHEMA.dims ALTER COLUMN v TYPE int[][]"
