@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(build-essential cmake pkg-config libpq-dev libtomlplusplus-dev libjansson-dev
-      libcmocka-dev postgresql postgresql-contrib ca-certificates)
+      libcmocka-dev postgresql postgresql-contrib postgresql-15-postgis-3 ca-certificates)
 command -v npm >/dev/null 2>&1 || PKGS+=(npm)
 # --test (make test): headless Chromium too, which tests/e2e/t32_report.sh opens the HTML report in
 if [ "${1:-}" = --test ]; then PKGS+=(chromium); fi
