@@ -231,6 +231,11 @@ replicate() {
 	if assert_exit 0 "$PG2MD_BIN" run --project-dir "$dir" "$@"; then
 		t_diag "$label run took $((SECONDS - start)) s"
 		check_run "$label" "$dir"
+		# pg2md verify agrees: every table equal
+		local n
+		n=$(wc -w <<<"$TABLES")
+		assert_exit 0 "$PG2MD_BIN" verify --project-dir "$dir"
+		assert_match "$(cat "$T_OUT")" "^total: $n tables, $n ok, 0 different" "$label: verify finds all $n tables equal"
 		return 0
 	fi
 	t_diag "$label run of all tables failed: running each table on its own"
@@ -424,6 +429,7 @@ SQL
 				"$(pgq "SELECT public.ST_AsEWKT('$(ddbq "$F" "SELECT g FROM $DATASET.t_postgis WHERE id = 3")'::public.geometry)")" \
 				"$mode: the polygon with a hole read back by PostGIS is the same geometry"
 			assert_table_equal "$SCHEMA" t_postgis "$F" "$DATASET" t_postgis "$mode: t_postgis equals its source"
+			assert_exit 0 "$PG2MD_BIN" verify --project-dir "$T_TMP/postgis_$mode"
 		fi
 	done
 else
