@@ -69,8 +69,9 @@ typedef struct fixture {
 	copydec dec;
 } fixture;
 
+/* Column 7 (unconstrained numeric) decoded as dec7 into a vector of type7. */
 static void
-setup_types(fixture *fx)
+setup_types_with(fixture *fx, pg2md_dec dec7, duckdb_type type7)
 {
 	duckdb_logical_type lts[NTYPES];
 	memset(fx, 0, sizeof(*fx));
@@ -85,13 +86,20 @@ setup_types(fixture *fx)
 		fx->cols[i].scale = types_cols[i].s;
 		lts[i] = types_cols[i].type == DUCKDB_TYPE_DECIMAL
 				 ? duckdb_create_decimal_type((uint8_t)types_cols[i].p, (uint8_t)types_cols[i].s)
-				 : duckdb_create_logical_type(types_cols[i].type);
+				 : duckdb_create_logical_type(i == 7 ? type7 : types_cols[i].type);
 	}
+	fx->cols[7].dec = dec7;
 	fx->chunk = duckdb_create_data_chunk(lts, NTYPES);
 	for (int i = 0; i < NTYPES; i++)
 		duckdb_destroy_logical_type(&lts[i]);
 	copydec_init(&fx->dec, &fx->table, false);
 	copydec_bind_chunk(&fx->dec, fx->chunk);
+}
+
+static void
+setup_types(fixture *fx)
+{
+	setup_types_with(fx, DEC_NUMERIC_TEXT, DUCKDB_TYPE_VARCHAR);
 }
 
 static void
@@ -281,6 +289,30 @@ empty_result_is_header_and_trailer(void **state)
 	assert_int_equal(copydec_feed(&fx.dec, &fx.table, buf, (int32_t)len, &off, &row, 2048, &err), PG2MD_OK);
 	assert_int_equal(row, 0);
 	assert_true(fx.dec.finished);
+	teardown_types(&fx);
+	free(buf);
+}
+
+/* numeric_fallback = "double": the unconstrained numeric column as the nearest doubles. */
+static void
+decodes_numeric_as_double(void **state)
+{
+	(void)state;
+	fixture fx;
+	pg2md_error err;
+	long len;
+	uint8_t *buf = read_fixture("types.copy", &len);
+	int32_t off = 0;
+	idx_t row = 0;
+
+	setup_types_with(&fx, DEC_NUMERIC_DOUBLE, DUCKDB_TYPE_DOUBLE);
+	pg2md_error_init(&err);
+	assert_int_equal(copydec_feed(&fx.dec, &fx.table, buf, (int32_t)len, &off, &row, 2048, &err), PG2MD_OK);
+	assert_int_equal(row, 2);
+	double *v = col(&fx, 7);
+	assert_true(v[0] == -0.000001);     /* -0.000001 */
+	assert_true(v[1] > 0 && v[1] * 0.5 == v[1]); /* Infinity */
+	assert_false(is_null(&fx, 7, 0) || is_null(&fx, 7, 1));
 	teardown_types(&fx);
 	free(buf);
 }
@@ -640,6 +672,7 @@ main(void)
 		cmocka_unit_test(rejects_truncated_and_corrupt_input),
 		cmocka_unit_test(empty_result_is_header_and_trailer),
 		cmocka_unit_test(numeric_text_matches_postgres),
+		cmocka_unit_test(decodes_numeric_as_double),
 		cmocka_unit_test(decodes_arrays_enums_composites),
 		cmocka_unit_test(stages_nested_intervals_and_timetz_as_text),
 		cmocka_unit_test(array_with_other_dimensions_fails_naming_column),
