@@ -9,7 +9,9 @@
  * temporary function can be created; DuckDB gets TEMP macros.
  *
  * A row's text: each field canonical, text-like fields with "\" and "|"
- * escaped, NULL as \N (an escaped field never is), joined with "|".  Its md5
+ * escaped, NULL as \N (an escaped field never is), joined with "|".  LISTs
+ * and STRUCTs are walked element by element and field by field (pg_nested,
+ * duck_nested), each scalar in its own form.  Its md5
  * is computed by each database; the first 15 hex digits (60 bits) are summed
  * as numeric (PostgreSQL) or HUGEINT (DuckDB), so the sum cannot overflow and
  * does not depend on row order.
