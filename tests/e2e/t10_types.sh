@@ -28,6 +28,10 @@ INSERT INTO t_int VALUES (1, -32768, -2147483648, -9223372036854775808), (2, 327
 INSERT INTO t_int SELECT 1000 + g, ((g * 7919) % 65536 - 32768)::int2, ((g::int8 * 2654435761) % 4294967296 - 2147483648)::int4,
   g::int8 * 1234567890123 * (CASE WHEN g % 2 = 0 THEN 1 ELSE -1 END) FROM generate_series(1, $GEN) g;
 
+CREATE TABLE t_oid (id int PRIMARY KEY, o oid);
+INSERT INTO t_oid VALUES (1, 0), (2, 4294967295), (3, NULL), (4, 2147483648);
+INSERT INTO t_oid SELECT 1000 + g, (g::int8 * 2654435761 % 4294967296)::oid FROM generate_series(1, $GEN) g;
+
 CREATE TABLE t_float (id int PRIMARY KEY, f4 float4, f8 float8);
 INSERT INTO t_float VALUES (1, 'NaN', 'NaN'), (2, 'Infinity', 'Infinity'), (3, '-Infinity', '-Infinity'),
   (4, '-0', '-0'), (5, '0', '0'), (6, '3.4028235e38', '1e308'), (7, '1.4e-45', '5e-324'),
@@ -169,12 +173,12 @@ INSERT INTO wide (id) SELECT 5000 + g FROM generate_series(1, 10) g;
 ANALYZE;
 SQL
 
-TABLES="t_bool t_int t_float t_numeric t_text t_date t_timestamp t_time t_interval t_bytea t_uuid t_json t_other t_text_out wide"
+TABLES="t_bool t_int t_oid t_float t_numeric t_text t_date t_timestamp t_time t_interval t_bytea t_uuid t_json t_other t_text_out wide"
 
 # expected DuckDB types: table.column=TYPE
 EXPECTED_TYPES="
 t_bool.id=INTEGER t_bool.v=BOOLEAN
-t_int.i2=SMALLINT t_int.i4=INTEGER t_int.i8=BIGINT
+t_int.i2=SMALLINT t_int.i4=INTEGER t_int.i8=BIGINT t_oid.o=UINTEGER
 t_float.f4=FLOAT t_float.f8=DOUBLE
 t_numeric.n10_2=DECIMAL(10,2) t_numeric.n38_37=DECIMAL(38,37) t_numeric.n38_0=DECIMAL(38,0)
 t_numeric.n18_6=DECIMAL(18,6) t_numeric.n5_5=DECIMAL(5,5) t_numeric.n_free=VARCHAR t_numeric.n_wide=VARCHAR

@@ -61,6 +61,13 @@ INSERT INTO arrays (id, ai, atx, an, anf, atstz, aiv, atz)
     array[('10:00:00' || CASE WHEN g % 2 = 0 THEN '+' ELSE '-' END || lpad((g % 15)::text, 2, '0'))::timetz]
   FROM generate_series(1, $GEN) g;
 
+-- arrays of the other text-like scalars: name, "char", char(n) in two dimensions (padding kept)
+CREATE TABLE text_arrays (id int PRIMARY KEY, anm name[], ach "char"[], abp2 char(2)[][]);
+INSERT INTO text_arrays VALUES (1, '{abc,NULL,"",ü}', '{a,NULL," ",z}', '{{a,NULL},{" ",ab}}'), (2, '{}', '{}', '{}'),
+  (3, NULL, NULL, NULL);
+INSERT INTO text_arrays SELECT 1000 + g, ARRAY['n' || g, NULL]::name[], ARRAY[chr(65 + g % 26)]::"char"[],
+  ARRAY[[left(md5(g::text), g % 3), NULL]]::char(2)[][] FROM generate_series(1, $GEN) g;
+
 -- several dimensions
 CREATE TABLE multi (id int PRIMARY KEY, m2 int[][], m3 text[][][], mn numeric(6,1)[][], mts timestamptz[][]);
 INSERT INTO multi VALUES
@@ -104,7 +111,8 @@ INSERT INTO "OddNames" VALUES (1, 'a', '{1}', 'sad', ROW(1, 1, 'u'), 2), (2, NUL
 ANALYZE;
 SQL
 
-TABLES="arrays multi enums comps fallback"
+TABLES="arrays text_arrays multi enums comps fallback"
+NT=$(wc -w <<<"$TABLES")
 ENUM_T="ENUM('sad', 'ok', 'it''s', 'ünï code', 'with,comma', 'Select')"
 PT_T="STRUCT(x INTEGER, y DECIMAL(10,2), \"label\" VARCHAR)"
 INNER_T="STRUCT(n VARCHAR, d DATE, iv INTERVAL, tz TIME WITH TIME ZONE, b BLOB)"
@@ -132,6 +140,9 @@ arrays|aiv|INTERVAL[]
 arrays|avc|VARCHAR[]
 arrays|abp|VARCHAR[]
 arrays|aoid|UINTEGER[]
+text_arrays|anm|VARCHAR[]
+text_arrays|ach|VARCHAR[]
+text_arrays|abp2|VARCHAR[][]
 multi|m2|INTEGER[][]
 multi|m3|VARCHAR[][][]
 multi|mn|DECIMAL(6,1)[][]
@@ -174,8 +185,8 @@ verify_mutations() {
 		ddbq --rw "$dir/pg2md.duckdb" "$sql" >/dev/null || { t_fail "mutation failed: $sql"; continue; }
 		assert_exit 1 "$PG2MD_BIN" verify --project-dir "$dir"
 		assert_match "$(cat "$T_OUT")" "^  DIFFERENT +\"$t\" +source" "verify detects $what: \"$t\" is DIFFERENT"
-		assert_match "$(cat "$T_OUT")" "^total: 5 tables, 4 ok, 1 different" "verify detects $what: only \"$t\" differs"
-		assert_contains "$(cat "$T_ERR")" "1 of 5 tables differs" "verify detects $what: the error line counts it"
+		assert_match "$(cat "$T_OUT")" "^total: $NT tables, $((NT - 1)) ok, 1 different" "verify detects $what: only \"$t\" differs"
+		assert_contains "$(cat "$T_ERR")" "1 of $NT tables differs" "verify detects $what: the error line counts it"
 		assert_exit 0 "$PG2MD_BIN" run --project-dir "$dir" --tables "$t" >/dev/null
 	done <<MUTATIONS
 arrays|a NULL element turned 0|UPDATE $DATASET.arrays SET ai = [1, 0, -2147483648, 2147483647] WHERE id = 1
@@ -190,6 +201,7 @@ multi|a 2-D list reshaped (same elements)|UPDATE $DATASET.multi SET m2 = [[1, 2]
 comps|a field deep inside a nested STRUCT|UPDATE $DATASET.comps SET o = struct_update(o, i := struct_update(o.i, n := '1.50')) WHERE id = 1
 comps|a STRUCT of NULLs turned NULL|UPDATE $DATASET.comps SET p = NULL WHERE id = 3
 comps|a NULL element of a list of STRUCTs turned a STRUCT of NULLs|UPDATE $DATASET.comps SET pa = [{'x': 1, 'y': NULL, 'label': NULL}, {'x': NULL, 'y': NULL, 'label': NULL}, {'x': NULL, 'y': NULL, 'label': NULL}] WHERE id = 1
+text_arrays|char(2) padding trimmed inside a 2-D list|UPDATE $DATASET.text_arrays SET abp2 = [['a', NULL], [' ', 'ab']] WHERE id = 1
 enums|a label inside an ENUM list|UPDATE $DATASET.enums SET ea = ['sad', 'it''s'] WHERE id = 1
 MUTATIONS
 }
