@@ -877,10 +877,11 @@ copydec_feed(copydec *d, const pg2md_table *t, const uint8_t *msg, int32_t len, 
 				pg2md_fail(err, PG2MD_ERR_RUN, "cannot decode column \"%s\" (%s) of table \"%s\": %s",
 					   t->cols[i].name, t->cols[i].pg_type, t->name, c->why ? c->why : "bad value");
 				if (c->why && strstr(c->why, " dimension"))
-					pg2md_hint(err, "declare the column's real dimensions at the source (ALTER TABLE … ALTER COLUMN "
-							"\"%s\" TYPE …[][] changes only the catalog), or leave the column out with "
-							"excluded_columns under [sources.sql_database.%s] (docs/types.md, \"Array dimensions\")",
-						   t->cols[i].name, t->name);
+					pg2md_hint(err, "copy the column as PostgreSQL's array text with [sources.sql_database.%s.columns.%s] "
+							"data_type = \"text\", declare its real dimensions at the source (ALTER TABLE … "
+							"ALTER COLUMN … TYPE …[][] changes only the catalog), or leave it out with "
+							"excluded_columns (docs/types.md, \"Array dimensions\")",
+						   t->name, t->cols[i].name);
 				return err->code;
 			}
 			pos += flen;

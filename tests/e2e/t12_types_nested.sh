@@ -242,10 +242,27 @@ for mode in staged direct; do
 	assert_exit 1 "$PG2MD_BIN" run --project-dir "$T_TMP/dims_$mode" "${flags[@]}"
 	assert_contains "$(cat "$T_ERR")" '"v"' "$mode: a 2-D value in an int[] column fails naming the column"
 	assert_contains "$(cat "$T_ERR")" "2 dimensions" "$mode: the failure says how many dimensions the value has"
-	assert_contains "$(cat "$T_ERR")" "excluded_columns under [sources.sql_database.dims]" "$mode: the hint says how to go on"
+	assert_contains "$(cat "$T_ERR")" '[sources.sql_database.dims.columns.v] data_type = "text"' "$mode: the hint names the fallback"
 	assert_eq "0" "$(ddbq "$T_TMP/dims_$mode/pg2md.duckdb" "SELECT count(*) FROM information_schema.tables WHERE table_name = 'dims'" 2>/dev/null || echo 0)" \
 		"$mode: nothing of the failed table is loaded"
 done
+# the documented fallback: the column as PostgreSQL's array text, every value exact, verify agrees
+pg -c "INSERT INTO $SCHEMA.dims VALUES (3, NULL), (4, '{}'), (5, '[0:1]={7,NULL}'), (6, '{{{1}},{{2}}}')"
+for mode in staged direct; do
+	flags=()
+	[ $mode = direct ] && flags=(--direct)
+	make_project "$T_TMP/dims_text_$mode" --schema "$SCHEMA" --tables "dims" --config '[sources.sql_database.dims.columns.v]
+data_type = "text"'
+	if assert_exit 0 "$PG2MD_BIN" run --project-dir "$T_TMP/dims_text_$mode" "${flags[@]}"; then
+		assert_eq VARCHAR "$(duck_type "$T_TMP/dims_text_$mode/pg2md.duckdb" "$DATASET" dims v)" "$mode: data_type = text makes the mixed column VARCHAR"
+		assert_eq '{1,2}|{{1,2},{3,4}}|NULL|{}|[0:1]={7,NULL}|{{{1}},{{2}}}' "$(ddbq "$T_TMP/dims_text_$mode/pg2md.duckdb" "SELECT string_agg(coalesce(v, 'NULL'), '|' ORDER BY id)
+			FROM $DATASET.dims")" "$mode: each value is PostgreSQL's array text"
+		assert_table_equal "$SCHEMA" dims "$T_TMP/dims_text_$mode/pg2md.duckdb" "$DATASET" dims "$mode: the mixed-dimension column as text equals its source"
+		assert_exit 0 "$PG2MD_BIN" verify --project-dir "$T_TMP/dims_text_$mode"
+	fi
+done
+pg -c "DELETE FROM $SCHEMA.dims WHERE id >= 3"
+
 # declaring the dimensions fixes it (ALTER … TYPE int[][] sets attndims; no rewrite)
 pg -c "DELETE FROM $SCHEMA.dims WHERE id = 1" -c "ALTER TABLE $SCHEMA.dims ALTER COLUMN v TYPE int[][]"
 make_project "$T_TMP/dims2" --schema "$SCHEMA" --tables "dims"
