@@ -278,8 +278,8 @@ checksum_pg_sql(pg2md_buf *out, const char *schema, const pg2md_table *t, const 
 
 	int n = 0;
 	for (int i = 0; i < t->ncols; i++) {
-		if (t->cols[i].load_id)
-			continue; /* not at the source; a table without columns compares its count */
+		if (catalog_column_synthetic(&t->cols[i]))
+			continue; /* not at the source (lineage); a table without columns compares its count */
 		buf_reset(&col);
 		if (t->cols[i].src_expr)
 			buf_printf(&col, "(%s)", t->cols[i].src_expr); /* a data_type override: the value loaded */
@@ -432,7 +432,7 @@ checksum_duck_sql(pg2md_buf *out, const char *dataset, const char *table, const 
 
 	int n = 0;
 	for (int i = 0; i < t->ncols; i++) {
-		if (t->cols[i].load_id)
+		if (catalog_column_synthetic(&t->cols[i]))
 			continue;
 		buf_reset(&col);
 		buf_ident(&col, duck_cols[i]);

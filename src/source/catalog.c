@@ -635,6 +635,57 @@ reflect_columns(PGconn *conn, const pg2md_config *cfg, pg2md_table *t, pg2md_err
 	return PG2MD_OK;
 }
 
+/*
+ * dlt's lineage columns, as its parquet normalizer adds them: _dlt_load_id (add_dlt_load_id)
+ * and _dlt_id (add_dlt_id), VARCHAR NOT NULL, last.  A table without columns already has
+ * _dlt_load_id as its one column: it is not added twice.  A source column (or a renamed one)
+ * with that destination name is a configuration error: its values would be replaced.
+ */
+static pg2md_code
+add_lineage(const pg2md_config *cfg, pg2md_table *t, pg2md_error *err)
+{
+	static const char *const names[2] = {"_dlt_load_id", "_dlt_id"};
+	static const char *const keys[2] = {"add_dlt_load_id", "add_dlt_id"};
+	bool on[2] = {cfg->add_dlt_load_id, cfg->add_dlt_id};
+
+	for (int k = 0; k < 2; k++) {
+		bool have = false;
+		if (!on[k])
+			continue;
+		for (int i = 0; i < t->ncols; i++) {
+			if (strcmp(t->cols[i].dest_name, names[k]) != 0)
+				continue;
+			if (k == 0 && t->cols[i].load_id) {
+				have = true; /* a table without columns */
+				continue;
+			}
+			pg2md_fail(err, PG2MD_ERR_USAGE, "column \"%s\" of table \"%s\" is named \"%s\", which %s adds",
+				   t->cols[i].name, t->name, names[k], keys[k]);
+			pg2md_hint(err, "rename it with [sources.sql_database.%s.columns.%s] name = \"...\", leave it out "
+					"with excluded_columns, or set [normalize.parquet_normalizer] %s = false",
+				   t->name, t->cols[i].name, keys[k]);
+			return err->code;
+		}
+		if (have)
+			continue;
+		t->cols = xrealloc(t->cols, sizeof(pg2md_column) * (size_t)(t->ncols + 1));
+		pg2md_column *c = &t->cols[t->ncols++];
+		memset(c, 0, sizeof(*c));
+		c->name = xstrdup(names[k]);
+		c->dest_name = xstrdup(names[k]);
+		c->pg_type = xstrdup(k == 0 ? "(load id)" : "(row id)");
+		c->text_out = xstrdup("textout");
+		c->type_oid = c->src_oid = TEXTOID;
+		c->typmod = -1;
+		c->dec = DEC_TEXT;
+		c->duck_type = xstrdup("VARCHAR");
+		c->load_id = k == 0;
+		c->dlt_id = k == 1;
+		c->lineage = true;
+	}
+	return PG2MD_OK;
+}
+
 pg2md_code
 catalog_reflect(PGconn *conn, const pg2md_config *cfg, pg2md_table **tables_out, int *ntables_out,
 		pg2md_error *err)
@@ -747,7 +798,7 @@ catalog_reflect(PGconn *conn, const pg2md_config *cfg, pg2md_table **tables_out,
 			}
 		if ((tables[i].relkind == 'q' ? query_describe(conn, cfg, &tables[i], err)
 					      : reflect_columns(conn, cfg, &tables[i], err)) ||
-		    colhints_apply(conn, cfg, &tables[i], err)) {
+		    colhints_apply(conn, cfg, &tables[i], err) || add_lineage(cfg, &tables[i], err)) {
 			catalog_free(tables, cfg->tables.n);
 			return err->code;
 		}

@@ -89,6 +89,9 @@ typedef struct pg2md_column {
 	bool renamed;       /* dest_name comes from a columns.<c>.name hint */
 	bool load_id;       /* not a source column: dlt's _dlt_load_id, the only column of a table that
 			       has none (DuckDB has no tables without columns); holds the load id */
+	bool dlt_id;        /* not a source column: dlt's _dlt_id, a random id per row */
+	bool lineage;       /* added by [normalize.parquet_normalizer] add_dlt_load_id / add_dlt_id (load_id or
+			       dlt_id is set): last, after a transform's output, never in its "data" */
 } pg2md_column;
 
 typedef struct pg2md_table {
@@ -118,6 +121,13 @@ typedef struct pg2md_table {
 pg2md_code catalog_reflect(PGconn *conn, const pg2md_config *cfg, pg2md_table **tables, int *ntables,
 			   pg2md_error *err);
 void catalog_free(pg2md_table *tables, int ntables);
+
+/* Not read from the source: _dlt_load_id or _dlt_id (a lineage column, or a table without columns). */
+static inline bool
+catalog_column_synthetic(const pg2md_column *c)
+{
+	return c->load_id || c->dlt_id;
+}
 
 /* DuckDB type of the scan output for a column (the type the decoder writes). */
 const char *catalog_scan_type(const pg2md_column *col, char *out, size_t n);

@@ -343,14 +343,29 @@ task_statement(run_ctx *rc, pg2md_task *task)
 		if (rc->direct) {
 			buf_puts(&b, "INSERT INTO ");
 			duck_qualified(&b, rc->dataset, nt);
-			buf_puts(&b, " SELECT * FROM ");
-			transform_source(&b, t, tx, task->id, !rc->direct);
+			buf_puts(&b, " SELECT *");
+			for (int i = 0; i < out->ncols; i++) {
+				if (!out->cols[i].lineage)
+					continue; /* the lineage columns follow the transform's output */
+				buf_puts(&b, ", ");
+				transform_lineage_value(&b, out->cols[i].lineage, rc->load_id);
+			}
+			buf_puts(&b, " FROM ");
+			transform_source(&b, t, tx, task->id, !rc->direct, rc->load_id);
 		} else {
 			buf_puts(&b, "COPY (SELECT ");
-			for (int i = 0; i < out->ncols; i++)
+			for (int i = 0; i < out->ncols; i++) {
+				if (out->cols[i].lineage) {
+					buf_puts(&b, i ? ", " : "");
+					transform_lineage_value(&b, out->cols[i].lineage, rc->load_id);
+					buf_puts(&b, " AS ");
+					buf_ident(&b, out->cols[i].name);
+					continue;
+				}
 				staged_column(&b, i, out->cols[i].name, out->cols[i].duck_type);
+			}
 			buf_puts(&b, " FROM ");
-			transform_source(&b, t, tx, task->id, !rc->direct);
+			transform_source(&b, t, tx, task->id, !rc->direct, rc->load_id);
 			buf_puts(&b, ") TO ");
 			parquet_target(&b, rc, task);
 		}
@@ -366,8 +381,9 @@ task_statement(run_ctx *rc, pg2md_task *task)
 		for (int i = 0; i < t->ncols; i++) {
 			if (i)
 				buf_puts(&b, ", ");
-			if (t->cols[i].load_id) {
-				buf_literal(&b, rc->load_id);
+			if (catalog_column_synthetic(&t->cols[i])) {
+				transform_lineage_value(&b, t->cols[i].load_id ? TRANSFORM_LOAD_ID : TRANSFORM_DLT_ID,
+							rc->load_id);
 				continue;
 			}
 			buf_puts(&b, "CAST(");
@@ -382,8 +398,9 @@ task_statement(run_ctx *rc, pg2md_task *task)
 		for (int i = 0; i < t->ncols; i++) {
 			if (i)
 				buf_puts(&b, ", ");
-			if (t->cols[i].load_id) {
-				buf_literal(&b, rc->load_id);
+			if (catalog_column_synthetic(&t->cols[i])) {
+				transform_lineage_value(&b, t->cols[i].load_id ? TRANSFORM_LOAD_ID : TRANSFORM_DLT_ID,
+							rc->load_id);
 				buf_puts(&b, " AS ");
 			} else if (t->cols[i].stage_as_text) {
 				buf_puts(&b, "CAST(");
@@ -619,6 +636,8 @@ build_manifest(run_ctx *rc)
 			json_object_set_new(jc, "nullable", json_boolean(t->cols[c].nullable));
 			if (!rc->direct && t->cols[c].dec == DEC_INTERVAL)
 				json_object_set_new(jc, "staged_as", json_string("interval_struct"));
+			if (t->cols[c].lineage)
+				json_object_set_new(jc, "lineage", json_string(t->cols[c].load_id ? "load_id" : "dlt_id"));
 			json_array_append_new(cols, jc);
 		}
 		const pg2md_table_config *tc = pg2md_config_table(rc->cfg, t->name);
@@ -937,6 +956,8 @@ append_boundary_filter(pg2md_buf *sql, json_t *jt, const char *target)
 		const char *type = NULL;
 		json_t *cc;
 		size_t k;
+		if (!keys && json_object_get(c, "lineage"))
+			continue; /* differs per load (and per row): the rows are matched on their data */
 		json_array_foreach(cols, k, cc)
 			if (strcmp(json_string_value(json_object_get(cc, "dest_name")), name) == 0)
 				type = json_string_value(json_object_get(cc, "duck_type"));
@@ -1435,7 +1456,7 @@ normalize_duck_open(const pg2md_config *cfg, duckdb_database *db, duckdb_connect
  */
 static pg2md_code
 normalize_table(const pg2md_config *cfg, duckdb_connection con, json_t *jt, const char *pkg_path, json_t *old_files,
-		pg2md_error *err)
+		const char *load_id, pg2md_error *err)
 {
 	const char *name = json_string_value(json_object_get(jt, "name"));
 	const char *dn = json_string_value(json_object_get(jt, "dest_name"));
@@ -1444,14 +1465,18 @@ normalize_table(const pg2md_config *cfg, duckdb_connection con, json_t *jt, cons
 	const char *tx = tc && tc->transform && tc->transform_stage && strcmp(tc->transform_stage, "normalize") == 0
 				 ? tc->transform
 				 : json_string_value(json_object_get(jt, "transform"));
-	json_t *cols = json_object_get(jt, "columns"), *files = json_object_get(jt, "files");
-	json_t *tcols = json_array(), *c, *f;
+	json_t *all = json_object_get(jt, "columns"), *files = json_object_get(jt, "files");
+	json_t *tcols = json_array(), *cols = json_array(), *lineage = json_array(), *c, *f;
 	char *rel = rotating(cfg) ? xasprintf("%s.transformed", dn) : xasprintf("%s.transformed.parquet", dn);
 	char *target = xasprintf("%s/%s", pkg_path, rel), *count = NULL;
 	pg2md_buf src = PG2MD_BUF_INIT, sql = PG2MD_BUF_INIT;
 	pg2md_error derr;
 	duckdb_result res;
 	size_t i;
+
+	/* lineage columns (staged at extract) are not in "data": they follow the transform's output */
+	json_array_foreach(all, i, c)
+		json_array_append(json_object_get(c, "lineage") ? lineage : cols, c);
 
 	/* the transform over "data": the staged rows with their destination types */
 	buf_puts(&src, "(WITH data AS (SELECT ");
@@ -1490,18 +1515,44 @@ normalize_table(const pg2md_config *cfg, duckdb_connection con, json_t *jt, cons
 	}
 	for (idx_t r = 0; r < duckdb_row_count(&res); r++) {
 		char *cn = duckdb_value_varchar(&res, 0, r), *ct = duckdb_value_varchar(&res, 1, r);
-		transform_col tcol = {cn ? cn : (char *)"", ct ? ct : (char *)"VARCHAR"};
+		transform_col tcol = {cn ? cn : (char *)"", ct ? ct : (char *)"VARCHAR", 0};
 		json_array_append_new(tcols, transform_column_json(&tcol));
 		duckdb_free(cn);
 		duckdb_free(ct);
 	}
 	duckdb_destroy_result(&res);
+	json_array_foreach(lineage, i, c) {
+		const char *ln = json_string_value(json_object_get(c, "dest_name"));
+		transform_col tcol = {(char *)ln, (char *)"VARCHAR",
+				      strcmp(json_string_value(json_object_get(c, "lineage")), "load_id") == 0
+					      ? TRANSFORM_LOAD_ID
+					      : TRANSFORM_DLT_ID};
+		size_t k;
+		json_t *tc2;
+		json_array_foreach(tcols, k, tc2)
+			if (strcmp(json_string_value(json_object_get(tc2, "dest_name")), ln) == 0) {
+				pg2md_fail(err, PG2MD_ERR_USAGE, "the transform of table \"%s\" outputs a column \"%s\", which %s adds",
+					   name, ln, tcol.lineage == TRANSFORM_LOAD_ID ? "add_dlt_load_id" : "add_dlt_id");
+				goto done;
+			}
+		json_array_append_new(tcols, transform_column_json(&tcol));
+	}
 
 	buf_reset(&sql);
 	buf_puts(&sql, "COPY (SELECT ");
-	json_array_foreach(tcols, i, c)
+	json_array_foreach(tcols, i, c) {
+		const char *lk = json_string_value(json_object_get(c, "lineage"));
+		if (lk) {
+			buf_puts(&sql, i ? ", " : "");
+			transform_lineage_value(&sql, strcmp(lk, "load_id") == 0 ? TRANSFORM_LOAD_ID : TRANSFORM_DLT_ID,
+						load_id);
+			buf_puts(&sql, " AS ");
+			buf_ident(&sql, json_string_value(json_object_get(c, "dest_name")));
+			continue;
+		}
 		staged_column(&sql, (int)i, json_string_value(json_object_get(c, "dest_name")),
 			      json_string_value(json_object_get(c, "duck_type")));
+	}
 	buf_printf(&sql, " FROM %s) TO ", src.data);
 	buf_literal(&sql, target);
 	parquet_options(&sql, cfg);
@@ -1540,6 +1591,8 @@ normalize_table(const pg2md_config *cfg, duckdb_connection con, json_t *jt, cons
 	}
 done:
 	json_decref(tcols);
+	json_decref(cols);
+	json_decref(lineage);
 	free(count);
 	free(rel);
 	free(target);
@@ -1569,7 +1622,8 @@ normalize_transforms(const pg2md_config *cfg, json_t *man, const char *pkg_path,
 		if (!db && normalize_duck_open(cfg, &db, &con, err))
 			break;
 		pg2md_info("transforming table \"%s\"", json_string_value(json_object_get(jt, "name")));
-		if (normalize_table(cfg, con, jt, pkg_path, old_files, err))
+		if (normalize_table(cfg, con, jt, pkg_path, old_files, json_string_value(json_object_get(man, "load_id")),
+				    err))
 			break;
 		done++;
 	}
@@ -1792,7 +1846,8 @@ extract(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace, pg
 					if (c)
 						buf_puts(&sql, ", ");
 					buf_ident(&sql, rc.tx[i].cols[c].name);
-					buf_printf(&sql, " %s", rc.tx[i].cols[c].duck_type);
+					buf_printf(&sql, " %s%s", rc.tx[i].cols[c].duck_type,
+						   rc.tx[i].cols[c].lineage ? " NOT NULL" : "");
 				}
 			}
 			for (int c = 0; !rc.tx_sql[i] && c < t->ncols; c++) {

@@ -15,7 +15,7 @@ plan_copy_sql(const pg2md_table *t, int leaf, int64_t lo, int64_t hi, const char
 	pg2md_buf b = PG2MD_BUF_INIT;
 
 	for (int i = 0; i < t->ncols; i++)
-		if (t->cols[i].as_text || t->cols[i].src_expr || t->cols[i].load_id)
+		if (t->cols[i].as_text || t->cols[i].src_expr || catalog_column_synthetic(&t->cols[i]))
 			plain = false;
 	if (plain && t->ncols > 0) {
 		/* A whole table with nothing to compute: COPY reads it without an executor plan. */
@@ -32,8 +32,8 @@ plan_copy_sql(const pg2md_table *t, int leaf, int64_t lo, int64_t hi, const char
 	for (int i = 0; i < t->ncols; i++) {
 		if (i)
 			buf_puts(&b, ", ");
-		if (t->cols[i].load_id) {
-			/* not at the source: the statement reading the scan writes the load id */
+		if (catalog_column_synthetic(&t->cols[i])) {
+			/* not at the source: the statement reading the scan writes the load id or row id */
 			buf_puts(&b, "NULL::pg_catalog.text");
 		} else if (t->cols[i].src_expr) {
 			/* a data_type override: the server casts (source/colhints.h) */

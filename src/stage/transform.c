@@ -10,16 +10,23 @@
  * interval as its three fields (copydec's DEC_INTERVAL_STRUCT): added back together, exactly.
  */
 static void
-typed_columns(pg2md_buf *b, const pg2md_table *t, bool staged)
+typed_columns(pg2md_buf *b, const pg2md_table *t, bool staged, const char *load_id)
 {
+	int n = 0;
 	if (t->ncols == 0) {
 		buf_puts(b, "*");
 		return;
 	}
 	for (int i = 0; i < t->ncols; i++) {
-		if (i)
+		if (t->cols[i].lineage)
+			continue; /* added after the transform's output */
+		if (n++)
 			buf_puts(b, ", ");
-		if (staged && t->cols[i].dec == DEC_INTERVAL) {
+		if (t->cols[i].load_id) {
+			/* a table without columns: its _dlt_load_id holds the load id in "data" too */
+			transform_lineage_value(b, TRANSFORM_LOAD_ID, load_id);
+			buf_puts(b, " AS ");
+		} else if (staged && t->cols[i].dec == DEC_INTERVAL) {
 			pg2md_buf f = PG2MD_BUF_INIT;
 			buf_ident(&f, t->cols[i].dest_name);
 			buf_printf(b, "to_months(%s.months) + to_days(%s.days) + to_microseconds(%s.micros) AS ", f.data,
@@ -35,10 +42,20 @@ typed_columns(pg2md_buf *b, const pg2md_table *t, bool staged)
 }
 
 void
-transform_source(pg2md_buf *b, const pg2md_table *t, const char *transform, int task_id, bool staged)
+transform_lineage_value(pg2md_buf *b, int lineage, const char *load_id)
+{
+	if (lineage == TRANSFORM_LOAD_ID)
+		buf_literal(b, load_id ? load_id : "");
+	else
+		buf_puts(b, "CAST(uuid() AS VARCHAR)");
+}
+
+void
+transform_source(pg2md_buf *b, const pg2md_table *t, const char *transform, int task_id, bool staged,
+		 const char *load_id)
 {
 	buf_puts(b, "(WITH data AS (SELECT ");
-	typed_columns(b, t, staged);
+	typed_columns(b, t, staged, load_id);
 	buf_printf(b, " FROM pg2md_scan(%d)) %s)", task_id, transform);
 }
 
@@ -56,8 +73,10 @@ transform_bind(const pg2md_table *t, const char *transform, transform_out *out, 
 		goto done;
 	}
 	buf_puts(&sql, "CREATE TABLE data (");
-	for (int i = 0; i < t->ncols; i++) {
-		if (i)
+	for (int i = 0, n = 0; i < t->ncols; i++) {
+		if (t->cols[i].lineage)
+			continue;
+		if (n++)
 			buf_puts(&sql, ", ");
 		buf_ident(&sql, t->cols[i].dest_name);
 		buf_printf(&sql, " %s", t->cols[i].duck_type);
@@ -81,7 +100,7 @@ transform_bind(const pg2md_table *t, const char *transform, transform_out *out, 
 		goto done;
 	}
 	out->ncols = (int)duckdb_row_count(&res);
-	out->cols = xcalloc((size_t)out->ncols + 1, sizeof(transform_col));
+	out->cols = xcalloc((size_t)out->ncols + 3, sizeof(transform_col));
 	for (int r = 0; r < out->ncols; r++) {
 		char *name = duckdb_value_varchar(&res, 0, (idx_t)r);
 		char *type = duckdb_value_varchar(&res, 1, (idx_t)r);
@@ -91,6 +110,22 @@ transform_bind(const pg2md_table *t, const char *transform, transform_out *out, 
 		duckdb_free(type);
 	}
 	duckdb_destroy_result(&res);
+	for (int i = 0; i < t->ncols; i++) {
+		if (!t->cols[i].lineage)
+			continue;
+		for (int r = 0; r < out->ncols; r++)
+			if (strcmp(out->cols[r].name, t->cols[i].dest_name) == 0) {
+				pg2md_fail(err, PG2MD_ERR_USAGE, "the transform of table \"%s\" outputs a column \"%s\", which %s adds",
+					   t->name, t->cols[i].dest_name, t->cols[i].load_id ? "add_dlt_load_id" : "add_dlt_id");
+				pg2md_hint(err, "rename that column in the transform, or set [normalize.parquet_normalizer] %s = false",
+					   t->cols[i].load_id ? "add_dlt_load_id" : "add_dlt_id");
+				goto done;
+			}
+		transform_col *c = &out->cols[out->ncols++];
+		c->name = xstrdup(t->cols[i].dest_name);
+		c->duck_type = xstrdup("VARCHAR");
+		c->lineage = t->cols[i].load_id ? TRANSFORM_LOAD_ID : TRANSFORM_DLT_ID;
+	}
 done:
 	buf_release(&sql);
 	if (con)
@@ -133,7 +168,9 @@ transform_column_json(const transform_col *c)
 	json_object_set_new(jc, "dest_name", json_string(c->name));
 	json_object_set_new(jc, "pg_type", json_string("(transform)"));
 	json_object_set_new(jc, "duck_type", json_string(c->duck_type));
-	json_object_set_new(jc, "nullable", json_true());
+	json_object_set_new(jc, "nullable", json_boolean(!c->lineage));
+	if (c->lineage)
+		json_object_set_new(jc, "lineage", json_string(c->lineage == TRANSFORM_LOAD_ID ? "load_id" : "dlt_id"));
 	return jc;
 }
 

@@ -34,14 +34,21 @@
 typedef struct transform_col {
 	char *name;      /* output column */
 	char *duck_type; /* its DuckDB type, as SQL */
+	int lineage;     /* TRANSFORM_LOAD_ID, TRANSFORM_DLT_ID: a lineage column added after the output; 0 otherwise */
 } transform_col;
+
+enum { TRANSFORM_LOAD_ID = 1, TRANSFORM_DLT_ID = 2 };
 
 typedef struct transform_out {
 	transform_col *cols;
 	int ncols;
 } transform_out;
 
-/* Bind transform against t's columns; fills out (release with transform_out_release). */
+/*
+ * Bind transform against t's columns; fills out (release with transform_out_release).  t's
+ * lineage columns (catalog.h) are not in "data": they follow the transform's output in out,
+ * flagged; an output column of the same name is a configuration error.
+ */
 pg2md_code transform_bind(const pg2md_table *t, const char *transform, transform_out *out, pg2md_error *err);
 void transform_out_release(transform_out *out);
 
@@ -59,6 +66,13 @@ json_t *transform_column_json(const transform_col *c);
  * Append "(WITH data AS (SELECT <casts> FROM pg2md_scan(task_id)) <transform>)" to b; staged
  * says the scan runs for staging (intervals come as their fields, copyscan.h).
  */
-void transform_source(pg2md_buf *b, const pg2md_table *t, const char *transform, int task_id, bool staged);
+void transform_source(pg2md_buf *b, const pg2md_table *t, const char *transform, int task_id, bool staged,
+		      const char *load_id);
+
+/*
+ * The value of a lineage column (TRANSFORM_LOAD_ID, TRANSFORM_DLT_ID) as a DuckDB expression:
+ * the load id as a literal, or a fresh random UUID's text per row (uuid(): unique across loads).
+ */
+void transform_lineage_value(pg2md_buf *b, int lineage, const char *load_id);
 
 #endif
