@@ -2,6 +2,7 @@
  * main.c — pg2md's command line: a table of subcommands (as git's commands[]),
  * getopt_long for the common flags, help for each command, named exit codes.
  */
+#include <ctype.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -259,8 +260,12 @@ cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *opts)
 		case O_FORCE: opts->force = 1; break;
 		case 'h': opts->help = 1; break;
 		default:
-			if (optopt)
+			if (optopt > 0 && optopt < 128 && isalnum(optopt))
 				fprintf(stderr, "pg2md %s: unknown option \"-%c\"\n", cmd->name, optopt);
+			else if (optopt && strchr(argv[optind - 1], '='))
+				/* a long option that takes no value, given one (--direct=1) */
+				fprintf(stderr, "pg2md %s: option \"%.*s\" takes no value\n", cmd->name,
+					(int)(strchr(argv[optind - 1], '=') - argv[optind - 1]), argv[optind - 1]);
 			else
 				fprintf(stderr, "pg2md %s: unknown option \"%s\"\n", cmd->name, argv[optind - 1]);
 			fprintf(stderr, "Try \"pg2md %s --help\" for more information.\n", cmd->name);

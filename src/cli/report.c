@@ -103,9 +103,13 @@ report_html_write(const char *path, json_t *trace, pg2md_error *err)
 		free(page);
 		return err->code;
 	}
-	/* A temporary name next to FILE, then rename: a reader never sees half a page. */
-	tmp = xasprintf("%s.tmp%ld", path, (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	/*
+	 * A temporary file next to FILE, then rename: a reader never sees half a page.  mkstemp
+	 * makes it new (never through a planted link) and readable by the user only, like
+	 * trace.json: the report can quote source values in an error message.
+	 */
+	tmp = xasprintf("%s.XXXXXX", path);
+	fd = mkstemp(tmp);
 	if (fd < 0 || write_all(fd, page, len) != 0 || fsync(fd) != 0) {
 		pg2md_fail(err, PG2MD_ERR_USAGE, "could not write the HTML report \"%s\": %s", path, strerror(errno));
 		pg2md_hint(err, "choose a FILE in a folder you can write, e.g. pg2md trace --html report.html");

@@ -90,8 +90,15 @@ prepare(PGconn *conn, const pg2md_table *t, const char *sql, pg2md_error *err)
 	if (PQresultStatus(res) == PGRES_COMMAND_OK) {
 		PQclear(res);
 		res = PQdescribePrepared(conn, "");
-		if (PQresultStatus(res) == PGRES_COMMAND_OK)
+		if (PQresultStatus(res) == PGRES_COMMAND_OK && PQnparams(res) == 0)
 			return res;
+		if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+			pg2md_fail(err, PG2MD_ERR_USAGE, "the query of table \"%s\" has parameters ($1, …)", t->name);
+			pg2md_hint(err, "write the values into [sources.sql_database.%s] query; pg2md has nothing to bind "
+					"to them", t->name);
+			PQclear(res);
+			return NULL;
+		}
 	}
 	const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 	if (primary && strstr(primary, "multiple commands"))

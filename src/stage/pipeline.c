@@ -1674,6 +1674,33 @@ normalize_package(const pg2md_config *cfg, const char *load_id, pg2md_trace *tra
 	return err->code;
 }
 
+/*
+ * append + incremental with a closed range start reads the rows at the last value again and
+ * drops those already loaded by matching the cursor column in the destination
+ * (append_boundary_filter).  A transform that leaves the cursor out of its output would make
+ * every run append those rows once more: refused before any data moves.
+ */
+static pg2md_code
+boundary_cursor_check(const pg2md_config *cfg, const pg2md_table *t, const incr_plan *p, const transform_out *out,
+		      pg2md_error *err)
+{
+	if (!p->active || !p->start_closed || p->fixed_range ||
+	    pg2md_config_disposition(cfg, t->name) != PG2MD_DISP_APPEND)
+		return PG2MD_OK;
+	const char *cursor = t->cols[p->col].dest_name;
+	for (int c = 0; c < out->ncols; c++)
+		if (strcmp(out->cols[c].name, cursor) == 0)
+			return PG2MD_OK;
+	pg2md_fail(err, PG2MD_ERR_USAGE,
+		   "the transform of table \"%s\" leaves out the cursor column \"%s\", which append needs to skip the rows "
+		   "loaded before", t->name, cursor);
+	pg2md_detail(err, "incremental.range_start = \"closed\" reads the rows at the last cursor value again; without "
+			  "the cursor in the destination they would be appended on every run");
+	pg2md_hint(err, "keep \"%s\" in the transform's output, or set incremental.range_start = \"open\" under "
+			"[sources.sql_database.%s]", cursor, t->name);
+	return err->code;
+}
+
 /* ---- the run ------------------------------------------------------------ */
 
 static pg2md_code
@@ -1787,6 +1814,8 @@ extract(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace, pg
 				rc.tx_later[i] = tc->transform;
 			else
 				rc.tx_sql[i] = tc->transform;
+			if (boundary_cursor_check(cfg, &rc.tables[i], &rc.incr[i], &rc.tx[i], err))
+				goto out;
 		}
 	}
 	for (int i = 0; i < rc.ntables; i++)

@@ -268,6 +268,9 @@ assert_exit 2 "$PG2MD_BIN" run --json
 assert_contains "$(cat "$T_ERR")" 'option "--json" does not apply to this command' "run --json: says the option does not apply"
 assert_exit 2 "$PG2MD_BIN" trace --html
 assert_contains "$(cat "$T_ERR")" 'option "--html" requires an argument' "trace --html: says it needs a FILE"
+assert_exit 2 "$PG2MD_BIN" run --direct=1
+assert_contains "$(cat "$T_ERR")" 'option "--direct" takes no value' "run --direct=1: says the option takes no value"
+assert_eq 0 "$(LC_ALL=C grep -c '[[:cntrl:]]' "$T_ERR")" "run --direct=1: no control character in the message"
 assert_exit 2 "$PG2MD_BIN" no-such-command
 assert_contains "$(cat "$T_ERR")" 'Try "pg2md --help" for more information.' "unknown command: points at pg2md --help"
 assert_exit 2 "$PG2MD_BIN" help no-such-command

@@ -163,6 +163,25 @@ transform = \"SELECT id, span, span * 2 AS twice FROM data\""
 		"$mode: a row-wise transform at extract reads intervals exactly ($(wc -l <"$T_TMP/r_dst.txt") rows)"
 done
 
+# --- append + incremental (closed start): a transform must keep the cursor, at either stage ---
+for stage in extract normalize; do
+	P=$T_TMP/nocursor_$stage
+	make_project "$P" --tables "sales" --config "[sources.sql_database.sales]
+write_disposition = \"append\"
+incremental.cursor_path = \"updated_at\"
+transform_stage = \"$stage\"
+transform = \"SELECT id, updated_at AS changed FROM data\""
+	assert_exit 2 "$PG2MD_BIN" run --project-dir "$P"
+	assert_contains "$(cat "$T_ERR")" 'leaves out the cursor column "updated_at"' "$stage: a transform without the cursor is refused for append"
+	assert_contains "$(cat "$T_ERR")" 'incremental.range_start = "open"' "$stage: the hint names the way out"
+	assert_eq "" "$(find "$P" -name '*.parquet' 2>/dev/null)" "$stage: nothing was extracted"
+	echo 'incremental.range_start = "open"' >>"$P/.dlt/config.toml"
+	assert_exit 0 "$PG2MD_BIN" run --project-dir "$P"
+	assert_exit 0 "$PG2MD_BIN" run --project-dir "$P"
+	assert_eq "$(pgq "SELECT count(*) FROM sales")" "$(ddbq "$P/pg2md.duckdb" "SELECT count(*) FROM pg2md_data.sales")" \
+		"$stage: with an open range start two runs append every row once"
+done
+
 # --- configuration errors -------------------------------------------------------------------
 P=$T_TMP/direct
 make_project "$P" --tables "sales" --config "[sources.sql_database.sales]

@@ -171,6 +171,7 @@ query = '''$q'''"
 }
 bad_query missing_column 'SELECT nope FROM my_pg.item' 'the query of table "sales_by_item" cannot be described' 'column "nope" does not exist'
 bad_query missing_table 'SELECT * FROM store_sales' 'relation "store_sales" does not exist' 'qualify its tables'
+bad_query parameter 'SELECT * FROM my_pg.item WHERE i_item_sk = $1' 'the query of table "sales_by_item" has parameters' 'HINT:  write the values into'
 bad_query two_statements 'SELECT 1 AS a; SELECT 2 AS a' 'the query of table "sales_by_item" holds more than one statement'
 bad_query not_select 'DELETE FROM my_pg.item RETURNING *' 'the query of table "sales_by_item" is not a SELECT statement' 'starts with "delete"'
 bad_query writing_cte 'WITH d AS (DELETE FROM my_pg.item RETURNING *) SELECT * FROM d' 'cannot be described' 'data-modifying'
