@@ -110,6 +110,8 @@ typedef struct pg2md_config {
 	int pool_size;                 /* [postgres] pool_size; default = source_workers */
 	bool direct;                   /* [sources.sql_database] direct / PG2MD direct mode; default false */
 	char *numeric_fallback;        /* numerics DECIMAL cannot hold: "varchar" (default, exact text) or "double" */
+	int lock_timeout;              /* [sources.sql_database] lock_timeout: seconds a statement waits for a table
+	                                * lock (PostgreSQL's lock_timeout) before the run fails; 0 = forever; default 60 */
 
 	/* credentials: fields, or a connection string; libpq PG* variables fill the rest */
 	char *pg_conn_string;          /* credentials = "postgresql://…" (secret), as libpq accepts it

@@ -89,10 +89,18 @@ pg_connect(const pg2md_config *cfg, pg2md_error *err)
 		PQfinish(conn);
 		return NULL;
 	}
-	/* Predictable text output for the columns read as text. */
-	PGresult *res = PQexec(conn, "SET datestyle = 'ISO, YMD'; SET intervalstyle = 'postgres'; "
-				     "SET extra_float_digits = 3; SET statement_timeout = 0; "
-				     "SET idle_in_transaction_session_timeout = 0; SET client_encoding = 'UTF8'");
+	/*
+	 * Predictable text output for the columns read as text.  No statement timeout (a COPY of a
+	 * large table takes long), but a bounded wait for table locks: a session holding an ACCESS
+	 * EXCLUSIVE lock in a forgotten transaction must fail the run, not hang it (lock_timeout).
+	 */
+	char setup[320];
+	snprintf(setup, sizeof(setup),
+		 "SET datestyle = 'ISO, YMD'; SET intervalstyle = 'postgres'; "
+		 "SET extra_float_digits = 3; SET statement_timeout = 0; SET lock_timeout = '%ds'; "
+		 "SET idle_in_transaction_session_timeout = 0; SET client_encoding = 'UTF8'",
+		 cfg->lock_timeout);
+	PGresult *res = PQexec(conn, setup);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		pg2md_fail(err, PG2MD_ERR_CONNECT, "could not set up the PostgreSQL session");
 		pg2md_detail(err, "%s", PQerrorMessage(conn));
@@ -104,13 +112,73 @@ pg_connect(const pg2md_config *cfg, pg2md_error *err)
 	return conn;
 }
 
+/*
+ * A statement failed after waiting lock_timeout for a table lock (SQLSTATE 55P03): say which
+ * table and which session holds it.  The transaction is aborted anyway (the run fails), so it
+ * is rolled back to ask pg_locks.  Only an ACCESS EXCLUSIVE lock conflicts with what pg2md takes
+ * (ACCESS SHARE: LOCK TABLE, COPY, pg_relation_size).
+ */
+static void
+fail_lock_timeout(PGconn *conn, pg2md_error *err)
+{
+	char server[PG2MD_DETAIL_MAX];
+	PGresult *res;
+
+	snprintf(server, sizeof(server), "%s", PQerrorMessage(conn));
+	pg2md_chomp(server);
+	if (PQtransactionStatus(conn) == PQTRANS_INERROR)
+		PQclear(PQexec(conn, "ROLLBACK"));
+	res = PQexec(conn, "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname), l.pid,"
+			   "       coalesce(a.state, '?'), coalesce(extract(epoch FROM now() - a.xact_start)::bigint, -1),"
+			   "       current_setting('lock_timeout')"
+			   " FROM pg_catalog.pg_locks l"
+			   " JOIN pg_catalog.pg_class c ON c.oid = l.relation"
+			   " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+			   " LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid"
+			   " WHERE l.locktype = 'relation' AND l.granted AND l.mode = 'AccessExclusiveLock'"
+			   "   AND l.pid <> pg_backend_pid() AND l.database = (SELECT oid FROM pg_catalog.pg_database"
+			   "                                                    WHERE datname = current_database())"
+			   "   AND c.relkind IN ('r', 'p', 'm', 'f')"
+			   " ORDER BY a.xact_start NULLS LAST LIMIT 1");
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+		const char *table = PQgetvalue(res, 0, 0), *pid = PQgetvalue(res, 0, 1);
+		long long age = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+		pg2md_fail(err, PG2MD_ERR_RUN, "could not lock table \"%s\": another session holds an ACCESS EXCLUSIVE lock on it",
+			   table);
+		if (age >= 0)
+			pg2md_detail(err, "pg2md waited lock_timeout (%s); pid %s holds the lock (%s, in a transaction for %lld s)",
+				     PQgetvalue(res, 0, 4), pid, PQgetvalue(res, 0, 2), age);
+		else
+			pg2md_detail(err, "pg2md waited lock_timeout (%s); pid %s holds the lock", PQgetvalue(res, 0, 4), pid);
+		pg2md_hint(err, "end that transaction (SELECT pg_terminate_backend(%s)) or let it finish, then run again; "
+				"[sources.sql_database] lock_timeout sets how many seconds pg2md waits for a lock (0: forever)",
+			   pid);
+	} else {
+		pg2md_fail(err, PG2MD_ERR_RUN, "could not lock a table: lock_timeout expired");
+		pg2md_detail(err, "server: %s", server);
+		pg2md_hint(err, "another session held a conflicting lock (ACCESS EXCLUSIVE: ALTER TABLE, TRUNCATE, VACUUM "
+				"FULL, LOCK TABLE); run again when it is done, or raise [sources.sql_database] lock_timeout");
+	}
+	PQclear(res);
+}
+
+static bool
+is_lock_timeout(const PGresult *res)
+{
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	return state && strcmp(state, "55P03") == 0;
+}
+
 pg2md_code
 pg_exec(PGconn *conn, const char *sql, pg2md_error *err)
 {
 	PGresult *res = PQexec(conn, sql);
 	ExecStatusType st = PQresultStatus(res);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		pg2md_fail(err, PG2MD_ERR_RUN, "%s", PQerrorMessage(conn));
+		if (is_lock_timeout(res))
+			fail_lock_timeout(conn, err);
+		else
+			pg2md_fail(err, PG2MD_ERR_RUN, "%s", PQerrorMessage(conn));
 		PQclear(res);
 		return err->code;
 	}
@@ -123,7 +191,10 @@ pg_query(PGconn *conn, const char *sql, int nparams, const char *const *params, 
 {
 	PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK && PQresultStatus(res) != PGRES_COMMAND_OK) {
-		pg2md_fail(err, PG2MD_ERR_RUN, "%s", PQerrorMessage(conn));
+		if (is_lock_timeout(res))
+			fail_lock_timeout(conn, err);
+		else
+			pg2md_fail(err, PG2MD_ERR_RUN, "%s", PQerrorMessage(conn));
 		PQclear(res);
 		return NULL;
 	}
