@@ -190,6 +190,14 @@ scan_finish(scan_state *s)
 	return ok;
 }
 
+/*
+ * A chunk is DuckDB's vector size (2048 rows), or fewer when the rows decoded into it pass this
+ * many bytes of COPY data: 2048 rows of several-MB values would be gigabytes in one chunk, far
+ * past DuckDB's memory_limit (dest/duck.c).  Checked after each CopyData message (PostgreSQL
+ * sends one per row), so a chunk holds at most this plus one row.
+ */
+#define CHUNK_BYTES_MAX (16 * 1024 * 1024)
+
 static void
 scan_func(duckdb_function_info info, duckdb_data_chunk output)
 {
@@ -197,6 +205,7 @@ scan_func(duckdb_function_info info, duckdb_data_chunk output)
 	pg2md_task *task = s->task;
 	idx_t capacity = duckdb_vector_size();
 	idx_t row = 0;
+	int64_t chunk_bytes = 0;
 
 	if (s->done) {
 		duckdb_data_chunk_set_size(output, 0);
@@ -209,7 +218,7 @@ scan_func(duckdb_function_info info, duckdb_data_chunk output)
 		goto fail;
 	}
 	copydec_bind_chunk(&s->dec, output);
-	while (row < capacity) {
+	while (row < capacity && chunk_bytes < CHUNK_BYTES_MAX) {
 		if (s->msg == NULL) {
 			int n = PQgetCopyData(task->conn, &s->msg, 0);
 			if (n == -1) {
@@ -228,11 +237,13 @@ scan_func(duckdb_function_info info, duckdb_data_chunk output)
 			s->off = 0;
 			__atomic_fetch_add(&task->bytes, (int64_t)n, __ATOMIC_RELAXED); /* read by the progress thread */
 		}
+		int32_t off0 = s->off;
 		if (copydec_feed(&s->dec, task->table, (const uint8_t *)s->msg, s->len, &s->off, &row, capacity,
 				 &task->err)) {
 			s->done = true;
 			goto fail;
 		}
+		chunk_bytes += s->off - off0;
 		if (s->off >= s->len) {
 			PQfreemem(s->msg);
 			s->msg = NULL;
