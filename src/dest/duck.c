@@ -17,6 +17,7 @@ duck_exec(duckdb_connection con, const char *sql, const char *what, pg2md_error 
 	duckdb_result res;
 	if (duckdb_query(con, sql, &res) == DuckDBError) {
 		pg2md_fail(err, PG2MD_ERR_RUN, "%s failed: %s", what, duckdb_result_error(&res));
+		duck_memory_hint(duckdb_result_error(&res), err);
 		duckdb_destroy_result(&res);
 		return err->code;
 	}
@@ -69,6 +70,16 @@ duck_memory_limit(void)
 	 */
 	const char *v = getenv("PG2MD_DUCKDB_MEMORY_LIMIT");
 	return v && *v ? v : "128MB";
+}
+
+void
+duck_memory_hint(const char *duck_error, pg2md_error *err)
+{
+	if (!duck_error || !strstr(duck_error, "Out of Memory Error"))
+		return;
+	pg2md_hint(err, "DuckDB used up its memory budget (%s); a table whose rows carry values of several MB "
+			"needs more: set PG2MD_DUCKDB_MEMORY_LIMIT (e.g. 1GB)",
+		   duck_memory_limit());
 }
 
 int

@@ -36,12 +36,12 @@ run_measured() {
 # a. a narrow table --------------------------------------------------------------------------
 t0=$(date +%s)
 pg -c "CREATE UNLOGGED TABLE narrow (id bigint, v int);
-       INSERT INTO narrow SELECT g, (g * 7919) % 1000003 FROM generate_series(1, $ROWS) g;
+       INSERT INTO narrow SELECT g, (g * 7919) % 1000003 FROM generate_series(1::bigint, $ROWS) g;
        ANALYZE narrow;"
 t_diag "narrow: $ROWS rows generated in $(($(date +%s) - t0)) s ($(pgq "SELECT pg_size_pretty(pg_relation_size('narrow'))"))"
 checksum="SELECT count(*), sum(id), min(id), max(id), sum(v), sum(id * v % 1000003) FROM"
 src=$(pgq "$checksum narrow")
-assert_eq "$ROWS" "${src%%$'\t'*}" "narrow: the source holds $ROWS rows"
+[ "${src%%$'\t'*}" = "$ROWS" ] || t_bail "narrow: the source does not hold $ROWS rows" "got: $src"
 make_project "$T_TMP/a" --tables "narrow"
 for mode in staged direct; do
 	run_measured "narrow $mode" "$T_TMP/a" --$mode
@@ -66,6 +66,7 @@ pg -c "CREATE TABLE wide (id int primary key, t text, b bytea);
        INSERT INTO wide VALUES (41, NULL, NULL), (42, '', ''::bytea);"
 wide_sum="SELECT id, coalesce(md5(t), 'null'), coalesce(md5(b), 'null'), coalesce(length(t), -1)"
 src=$(pgq "$wide_sum, coalesce(length(b), -1) FROM wide ORDER BY id")
+[ "$(wc -l <<<"$src")" = 42 ] || t_bail "wide: the source does not hold 42 rows" "$src"
 t_diag "wide: 42 rows generated in $(($(date +%s) - t0)) s: $(pgq "SELECT pg_size_pretty(sum(length(t))::bigint) || ' of text, ' || pg_size_pretty(sum(length(b))::bigint) || ' of bytea, largest text ' || pg_size_pretty(max(length(t))::bigint) FROM wide")"
 make_project "$T_TMP/b" --tables "wide"
 # DuckDB keeps a table's uncommitted rows in memory until a row group (122,880 rows) is full,
@@ -135,6 +136,7 @@ checksums() { # SIDE SCHEMA
 	echo "SELECT * FROM ($sql) x ORDER BY t"
 }
 src=$(pgq "$(checksums pg public)")
+[ "$(wc -l <<<"$src")" = $NT ] || t_bail "the source does not hold $NT tables" "$(head -n 5 <<<"$src")"
 run_measured "$NT tables" "$T_TMP/c"
 got=$(ddbq "$T_TMP/c/pg2md.duckdb" "$(checksums duck pg2md_data)")
 ntables=$(ddbq "$T_TMP/c/pg2md.duckdb" "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'pg2md_data' AND table_name ~ '^m[0-9]+$'")
