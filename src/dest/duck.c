@@ -17,7 +17,7 @@ duck_exec(duckdb_connection con, const char *sql, const char *what, pg2md_error 
 	duckdb_result res;
 	if (duckdb_query(con, sql, &res) == DuckDBError) {
 		pg2md_fail(err, PG2MD_ERR_RUN, "%s failed: %s", what, duckdb_result_error(&res));
-		duck_memory_hint(duckdb_result_error(&res), err);
+		duck_error_hint(duckdb_result_error(&res), err);
 		duckdb_destroy_result(&res);
 		return err->code;
 	}
@@ -73,13 +73,18 @@ duck_memory_limit(void)
 }
 
 void
-duck_memory_hint(const char *duck_error, pg2md_error *err)
+duck_error_hint(const char *duck_error, pg2md_error *err)
 {
-	if (!duck_error || !strstr(duck_error, "Out of Memory Error"))
+	if (!duck_error)
 		return;
-	pg2md_hint(err, "DuckDB used up its memory budget (%s); a table whose rows carry values of several MB "
-			"needs more: set PG2MD_DUCKDB_MEMORY_LIMIT (e.g. 1GB)",
-		   duck_memory_limit());
+	if (strstr(duck_error, "Out of Memory Error"))
+		pg2md_hint(err, "DuckDB used up its memory budget (%s); a table whose rows carry values of several MB "
+				"needs more: set PG2MD_DUCKDB_MEMORY_LIMIT (e.g. 1GB)",
+			   duck_memory_limit());
+	else if (strstr(duck_error, "No space left on device") || strstr(duck_error, "Disk quota exceeded"))
+		pg2md_hint(err, "the file system of the file named above is full: free space there, or move the staging "
+				"files ([runtime] pipelines_dir) or the DuckDB file ([destination.duckdb] credentials) to "
+				"one with more room; what this run did not load, the next run loads");
 }
 
 int

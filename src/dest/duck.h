@@ -28,9 +28,10 @@ typedef struct pg2md_dest {
 
 /* The memory budget of each DuckDB instance pg2md opens ("128MB" unless PG2MD_DUCKDB_MEMORY_LIMIT). */
 const char *duck_memory_limit(void);
-/* After a failed DuckDB statement: when DuckDB ran out of its memory budget, a hint saying how
- * to raise it (rows of several MB need more than the default; docs/reliability.md). */
-void duck_memory_hint(const char *duck_error, pg2md_error *err);
+/* After a failed DuckDB statement, a hint for the failures a user can fix: DuckDB out of its
+ * memory budget (rows of several MB need more than the default), a full file system (staging
+ * files or the DuckDB file); docs/reliability.md. */
+void duck_error_hint(const char *duck_error, pg2md_error *err);
 
 /* Open destinations with DuckDB's own memory limit from now on (pg2md sql: the user's queries). */
 void duck_memory_unbounded(void);

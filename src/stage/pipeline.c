@@ -503,7 +503,7 @@ worker_main(void *arg)
 				/* the scan's own error is the root cause when it has one */
 				pg2md_fail(&task->err, PG2MD_ERR_RUN, "copying table \"%s\" failed: %s", task->table->name,
 					   duckdb_result_error(&res));
-				duck_memory_hint(duckdb_result_error(&res), &task->err);
+				duck_error_hint(duckdb_result_error(&res), &task->err);
 				copyscan_abort(conn);
 			}
 			duckdb_destroy_result(&res);
