@@ -10,8 +10,9 @@ cd "$(dirname "$0")/.."
 PKGS=(build-essential cmake pkg-config libpq-dev libtomlplusplus-dev libjansson-dev
       libcmocka-dev postgresql postgresql-contrib postgresql-15-postgis-3 ca-certificates)
 command -v npm >/dev/null 2>&1 || PKGS+=(npm)
-# --test (make test): headless Chromium too, which tests/e2e/t32_report.sh opens the HTML report in
-if [ "${1:-}" = --test ]; then PKGS+=(chromium); fi
+# --test (make test): headless Chromium too, which tests/e2e/t32_report.sh opens the HTML report in;
+# time (t90_scale's peak RSS) and valgrind (the valgrind stage of scripts/test.sh)
+if [ "${1:-}" = --test ]; then PKGS+=(chromium time valgrind); fi
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

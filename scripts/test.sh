@@ -9,6 +9,10 @@
 #          PG2MD_FUZZ_SECONDS (default 30) on a copy of its corpus; skipped without clang
 #   tsan   build-tsan/ (ThreadSanitizer): the threaded end-to-end tests (PG2MD_TSAN_TESTS,
 #          workers = 4), with tests/tsan.supp for reports inside the prebuilt libduckdb.so
+#   valgrind  BUILD's pg2md under memcheck (tests/tools/valgrind-pg2md): tests/valgrind/run.sh,
+#          staged, direct, merge, incremental, a failing run, verify/trace/info/check/sql; any
+#          memory error or definite/indirect leak fails it; skipped without valgrind
+#          (PG2MD_VALGRIND=0 skips it too)
 #
 # The sanitizer stage is itself a ctest run (a generated CTestTestfile in build-sanitize/), so
 # the output ends with ctest's summary line of each stage, plain suite first.  Exit status: 0
@@ -73,6 +77,7 @@ configure build-asan -DPG2MD_SANITIZE=address,undefined
 build_dir build-asan
 configure build-tsan -DPG2MD_SANITIZE=thread
 build_dir build-tsan pg2md ddbq
+command -v valgrind >/dev/null 2>&1 || echo "sanitizer stage: valgrind not found, its test is skipped (apt-get install valgrind)"
 have_fuzz=0
 if command -v clang >/dev/null 2>&1 && command -v clang++ >/dev/null 2>&1; then
 	mkdir -p build-fuzz
@@ -116,6 +121,10 @@ tsan_env="TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$src
 			echo "set_tests_properties(fuzz.$f PROPERTIES ENVIRONMENT \"$asan_env\" TIMEOUT $((fuzz_seconds + 120)))"
 		done
 	fi
+	if [ "${PG2MD_VALGRIND:-1}" != 0 ] && command -v valgrind >/dev/null 2>&1; then
+		echo "add_test(valgrind.e2e bash \"$src/tests/valgrind/run.sh\")"
+		echo "set_tests_properties(valgrind.e2e PROPERTIES ENVIRONMENT \"PG2MD_BIN=$(cd "$build" && pwd)/pg2md;PG2MD_SRC=$src\" TIMEOUT 1800)"
+	fi
 	for n in $tsan_tests; do
 		[ -f "$src/tests/e2e/$n.sh" ] || continue
 		echo "add_test(tsan.e2e.$n bash \"$src/tests/e2e/$n.sh\")"
@@ -134,6 +143,6 @@ echo "== sanitizer stage: $(($(date +%s) - started)) s"
 echo
 echo "== plain suite ($build)"
 grep -E 'tests passed|Total Test time' "$plain_log" || echo "plain suite: no ctest summary"
-echo "== sanitizer stage (build-asan, build-fuzz, build-tsan)"
+echo "== sanitizer stage (build-asan, build-fuzz, build-tsan, valgrind)"
 grep -E 'tests passed|Total Test time' "$san/ctest.log" || echo "sanitizer stage: no ctest summary"
 [ $plain_rc -eq 0 ] && [ $san_rc -eq 0 ]
