@@ -226,6 +226,10 @@ parquet_options(pg2md_buf *b, const pg2md_config *cfg)
 				   (long long)rgb);
 		}
 		buf_puts(b, ", FILENAME_PATTERN 'part_{i}', OVERWRITE true");
+	} else {
+		/* DuckDB's Parquet writer holds a row group (122,880 rows) in memory: rows of several MB
+		 * would make that the whole table; close row groups at 32 MB instead (docs/reliability.md) */
+		buf_puts(b, ", ROW_GROUP_SIZE_BYTES 33554432");
 	}
 	buf_puts(b, ")");
 }
