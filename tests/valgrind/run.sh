@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # tests/valgrind/run.sh — an end-to-end run of pg2md under valgrind's memcheck
 # (tests/tools/valgrind-pg2md): staged and direct runs, replace, append with an incremental
-# cursor, merge (with updates, inserts and deletes at the source), a failing run, and the
-# commands verify, trace, info, check and sql.  Every invocation must exit with its usual code;
+# cursor, merge (with updates, inserts and deletes at the source), runs interrupted by SIGINT
+# mid-COPY, failing runs (exit 2 and 3), and the commands verify, trace, info, check and sql.  Every invocation must exit with its usual code;
 # any memory error or definite/indirect leak makes the wrapper exit 99, which fails the
 # assertion.  The data is compared with the source after each run.  Not in the plain suite
 # (valgrind makes each pg2md run ~20x slower): scripts/test.sh runs it in its sanitizer stage.
@@ -77,6 +77,22 @@ vg 0 info --project-dir "$P"
 vg 0 sql --project-dir "$P" "SELECT count(*) FROM pg2md_data.r"
 assert_eq "$(pgq "SELECT count(*) FROM r")" "$(head -n 3 "$T_OUT" | grep -E -o '[0-9]+' | tail -n 1)" "sql prints the count"
 vg 2 run --project-dir "$P" --tables r,no_such_table
+# interrupted mid-COPY (SIGINT, exit 4): the cancel and cleanup paths free what they hold; the
+# wrapper execs valgrind, which runs pg2md in its own process, so the signal reaches pg2md
+for mode in staged direct; do
+	gate=$T_TMP/gate-$mode
+	PG2MD_PAUSE=extract:chunk PG2MD_PAUSE_FILE=$gate "$VG" run --$mode --project-dir "$P" >"$T_OUT" 2>"$T_ERR" &
+	pid=$!
+	for i in $(seq 1200); do [ -f "$gate.paused" ] && break; sleep 0.1; done
+	kill -INT "$pid"
+	sleep 0.5
+	touch "$gate"
+	T_RC=0
+	wait "$pid" || T_RC=$?
+	assert_eq 4 "$T_RC" "SIGINT mid-COPY ($mode): exit 4 under valgrind" || { t_diag "$(t_last)"; show_reports; }
+done
+vg 0 run --project-dir "$P"
+assert_table_equal public r "$DUCK" pg2md_data r "after the interrupted runs: r equals its source"
 make_project "$T_TMP/bad" --tables "r" --password wrong-password
 vg 3 run --project-dir "$T_TMP/bad"
 t_done
