@@ -6,7 +6,8 @@
 #      the run fails after [sources.sql_database] lock_timeout with exit 1, a message naming the
 #      table and the blocking pid, and the destination loaded before is intact; once the blocker
 #      ends, the rerun completes;
-#   3. pg2md leaves no session of its own behind, idle in a transaction or otherwise.
+#   3. pg2md leaves no session of its own behind, idle in a transaction or otherwise, and has
+#      no transaction open at the source while it loads.
 # Both blockers are psql sessions fed through a FIFO, so the test decides when they end.
 . "$(dirname "$0")/../lib/common.sh"
 t_init long_tx
@@ -60,6 +61,21 @@ state=$(pgq "SELECT state FROM pg_stat_activity WHERE pid = $writer_pid")
 assert_eq "idle in transaction" "$state" "the writer was still open after the run"
 session_sql "ROLLBACK;" >/dev/null
 close_session
+
+# pg2md's own transactions end with the extraction: held just before the load commits, none of
+# its sessions is in a transaction (idle in transaction would hold back vacuum)
+gate=$T_TMP/gate
+PG2MD_PAUSE=load:before_commit PG2MD_PAUSE_FILE=$gate "$PG2MD_BIN" run --project-dir "$T_TMP/p" >"$T_OUT" 2>"$T_ERR" &
+run_pid=$!
+for i in $(seq 600); do [ -f "$gate.paused" ] && break; sleep 0.05; done
+[ -f "$gate.paused" ] || t_fail "the run did not reach load:before_commit" "$(cat "$T_ERR")"
+sessions=$(pgq "SELECT count(*) FILTER (WHERE state LIKE 'idle in transaction%' OR xact_start IS NOT NULL) || ' of ' || count(*)
+	FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'pg2md'")
+touch "$gate"
+T_RC=0
+wait "$run_pid" || T_RC=$?
+assert_eq "0" "${sessions%% of *}" "held before the load commits: none of pg2md's ${sessions##* of } sessions is in a transaction"
+assert_eq 0 "$T_RC" "the held run completes"
 
 # 2. an ACCESS EXCLUSIVE lock held in an idle transaction
 # checksums of the destination before the failed run (the source's b cannot be read while locked)
