@@ -3,8 +3,8 @@
 # PostgreSQL cluster started here and stopped whatever happens (the plain suite, ctest in BUILD);
 # then the sanitizer stage, against the same cluster (DESIGN §5, docs/reliability.md):
 #
-#   asan   build-asan/ (ASan+UBSan, any report aborts): the unit tests and a fast subset of
-#          the end-to-end tests (PG2MD_ASAN_TESTS)
+#   asan   build-asan/ (ASan+UBSan, any report aborts): the unit tests and every end-to-end
+#          test but the t9x scale tests (PG2MD_ASAN_TESTS="t10_types t20_errors" for a subset)
 #   fuzz   build-fuzz/ (clang, libFuzzer, ASan+UBSan): each tests/fuzz target for
 #          PG2MD_FUZZ_SECONDS (default 30) on a copy of its corpus; skipped without clang
 #   tsan   build-tsan/ (ThreadSanitizer): the threaded end-to-end tests (PG2MD_TSAN_TESTS,
@@ -50,7 +50,10 @@ fi
 
 # --- sanitizer stage -----------------------------------------------------------------------
 started=$(date +%s)
-asan_tests=${PG2MD_ASAN_TESTS:-t20_errors t21_motherduck t70_security t10_types}
+# every end-to-end test but the scale tests (t9x: under ASan their memory figures mean nothing
+# and 50 M rows take long), as the issue asks: "the whole suite runs clean under ASan and UBSan"
+all_e2e=$(cd "$src/tests/e2e" && for f in t[0-9]*.sh; do case $f in t9[0-9]_*) ;; *) echo "${f%.sh}" ;; esac; done)
+asan_tests=${PG2MD_ASAN_TESTS:-$all_e2e}
 tsan_tests=${PG2MD_TSAN_TESTS:-t54_snapshot}
 fuzz_seconds=${PG2MD_FUZZ_SECONDS:-30}
 ncpu=$(nproc)
