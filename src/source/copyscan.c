@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "source/copydec.h"
+#include "source/pgconn.h"
 #include "util/fault.h"
 #include "util/humanize.h"
 #include "util/interrupt.h"
@@ -160,10 +161,16 @@ scan_init(duckdb_init_info info)
 	duckdb_init_set_max_threads(info, 1);
 	duckdb_init_set_init_data(info, s, scan_state_free);
 
-	res = PQexec(task->conn, task->copy_sql);
+	/* interruptible: the COPY may wait for a lock (a TRUNCATE queued behind the run's own
+	 * ACCESS SHARE) or for its first row; SIGINT/SIGTERM must not wait with it */
+	res = pg_exec_wait(task->conn, task->copy_sql, 0, NULL);
 	if (PQresultStatus(res) != PGRES_COPY_OUT) {
-		pg2md_fail(&task->err, PG2MD_ERR_RUN, "could not read table \"%s\": %s", task->table->name,
-			   PQerrorMessage(task->conn));
+		if (interrupt_requested())
+			pg2md_fail(&task->err, PG2MD_ERR_INTERRUPTED, "interrupted while reading table \"%s\"",
+				   task->table->name);
+		else
+			pg2md_fail(&task->err, PG2MD_ERR_RUN, "could not read table \"%s\": %s", task->table->name,
+				   PQerrorMessage(task->conn));
 		PQclear(res);
 		duckdb_init_set_error(info, task->err.msg);
 		return;

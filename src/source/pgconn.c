@@ -7,12 +7,15 @@
  */
 #include "source/pgconn.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/buf.h"
+#include "util/interrupt.h"
 #include "util/log.h"
 
 #define MAX_PARAMS 64
@@ -162,6 +165,66 @@ fail_lock_timeout(PGconn *conn, pg2md_error *err)
 	PQclear(res);
 }
 
+/* Wait until a result can be read without blocking; cancel the statement once if a cancel
+ * request comes meanwhile (checked every 200 ms).  False when the connection failed. */
+static bool
+wait_result(PGconn *conn)
+{
+	bool cancelled = false;
+	while (PQisBusy(conn)) {
+		struct pollfd pfd = {.fd = PQsocket(conn), .events = POLLIN};
+		int n = poll(&pfd, 1, 200);
+		if (n < 0 && errno != EINTR)
+			return false;
+		if (n > 0 && !PQconsumeInput(conn))
+			return false;
+		if (!cancelled && interrupt_requested()) {
+			char errbuf[256];
+			PGcancel *cancel = PQgetCancel(conn);
+			if (cancel) {
+				PQcancel(cancel, errbuf, sizeof(errbuf));
+				PQfreeCancel(cancel);
+			}
+			cancelled = true;
+		}
+	}
+	return true;
+}
+
+PGresult *
+pg_exec_wait(PGconn *conn, const char *sql, int nparams, const char *const *params)
+{
+	PGresult *last = NULL, *res;
+	int sent = nparams > 0 ? PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0)
+			       : PQsendQuery(conn, sql);
+	if (!sent)
+		return NULL;
+	/* as PQexec: the last result, or the first COPY one; a failed connection ends the wait and
+	 * PQgetResult reports it */
+	for (;;) {
+		wait_result(conn);
+		res = PQgetResult(conn);
+		if (!res)
+			break;
+		PQclear(last);
+		last = res;
+		ExecStatusType st = PQresultStatus(res);
+		if (st == PGRES_COPY_OUT || st == PGRES_COPY_IN || st == PGRES_COPY_BOTH || PQstatus(conn) == CONNECTION_BAD)
+			break;
+	}
+	return last;
+}
+
+/* The failure of a statement, unless a cancel request stopped it. */
+static void
+fail_statement(PGconn *conn, pg2md_error *err)
+{
+	if (interrupt_requested())
+		pg2md_fail(err, PG2MD_ERR_INTERRUPTED, "interrupted while waiting for PostgreSQL");
+	else
+		pg2md_fail(err, PG2MD_ERR_RUN, "%s", PQerrorMessage(conn));
+}
+
 static bool
 is_lock_timeout(const PGresult *res)
 {
@@ -172,13 +235,13 @@ is_lock_timeout(const PGresult *res)
 pg2md_code
 pg_exec(PGconn *conn, const char *sql, pg2md_error *err)
 {
-	PGresult *res = PQexec(conn, sql);
+	PGresult *res = pg_exec_wait(conn, sql, 0, NULL);
 	ExecStatusType st = PQresultStatus(res);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		if (is_lock_timeout(res))
 			fail_lock_timeout(conn, err);
 		else
-			pg2md_fail(err, PG2MD_ERR_RUN, "%s", PQerrorMessage(conn));
+			fail_statement(conn, err);
 		PQclear(res);
 		return err->code;
 	}
@@ -189,12 +252,25 @@ pg_exec(PGconn *conn, const char *sql, pg2md_error *err)
 PGresult *
 pg_query(PGconn *conn, const char *sql, int nparams, const char *const *params, pg2md_error *err)
 {
-	PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	/* one statement, as PQexecParams (extended protocol even without parameters) */
+	PGresult *res = NULL;
+	if (PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0)) {
+		PGresult *r;
+		for (;;) {
+			wait_result(conn);
+			if ((r = PQgetResult(conn)) == NULL)
+				break;
+			PQclear(res);
+			res = r;
+			if (PQstatus(conn) == CONNECTION_BAD)
+				break;
+		}
+	}
 	if (PQresultStatus(res) != PGRES_TUPLES_OK && PQresultStatus(res) != PGRES_COMMAND_OK) {
 		if (is_lock_timeout(res))
 			fail_lock_timeout(conn, err);
 		else
-			pg2md_fail(err, PG2MD_ERR_RUN, "%s", PQerrorMessage(conn));
+			fail_statement(conn, err);
 		PQclear(res);
 		return NULL;
 	}

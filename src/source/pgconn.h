@@ -18,7 +18,17 @@
 /* Open a connection; on failure err gets code PG2MD_ERR_CONNECT and NULL is returned. */
 PGconn *pg_connect(const pg2md_config *cfg, pg2md_error *err);
 
-/* Run a statement that returns no rows (or ignore them); PG2MD_ERR_RUN on failure. */
+/*
+ * PQexec (nparams 0: one or more statements) or PQexecParams (one statement) that a cancel
+ * request (SIGINT, SIGTERM: interrupt_request) interrupts: a statement blocked at the server,
+ * waiting for a lock or for its first row, is cancelled with PQcancel instead of holding the run.
+ * Returns what PQexec would (a COPY returns its PGRES_COPY_OUT result); NULL when the query could
+ * not be sent (PQerrorMessage says why).  The caller PQclear()s.
+ */
+PGresult *pg_exec_wait(PGconn *conn, const char *sql, int nparams, const char *const *params);
+
+/* Run a statement that returns no rows (or ignore them); PG2MD_ERR_RUN on failure, or
+ * PG2MD_ERR_INTERRUPTED when a cancel request stopped it. */
 pg2md_code pg_exec(PGconn *conn, const char *sql, pg2md_error *err);
 
 /* Run a query; returns the result (caller PQclear()s) or NULL with err set. */

@@ -109,8 +109,33 @@ assert_eq "idle in transaction" "$state" "the locker was still holding its lock 
 left=$(pgq "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'pg2md'")
 assert_eq 0 "$left" "no pg2md session is left on the server after the failed run"
 
-# lock_timeout = 0 waits; released while waiting, the run completes
+# wait_lock_waiters N — until N pg2md sessions wait for a lock (10 s at most); prints the count
+wait_lock_waiters() {
+	local i n=0
+	for i in $(seq 200); do
+		n=$(pgq "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+			AND application_name = 'pg2md' AND wait_event_type = 'Lock'")
+		[ "$n" -ge "$1" ] && break
+		sleep 0.05
+	done
+	echo "$n"
+}
+
+# lock_timeout = 0 waits; SIGTERM while it waits stops the run (exit 4), the wait does not hold it
 sed -i 's/^lock_timeout = 2/lock_timeout = 0/' "$T_TMP/p/.dlt/config.toml"
+"$PG2MD_BIN" run --project-dir "$T_TMP/p" >"$T_OUT" 2>"$T_ERR" &
+run_pid=$!
+assert_eq 1 "$(wait_lock_waiters 1)" "lock_timeout = 0: the leader waits for the lock"
+kill -TERM "$run_pid"
+T_RC=0
+timeout 120 tail --pid="$run_pid" -f /dev/null || T_RC=124
+[ "$T_RC" = 0 ] && { wait "$run_pid" || T_RC=$?; }
+[ "$T_RC" = 124 ] && kill -KILL "$run_pid" 2>/dev/null
+assert_eq 4 "$T_RC" "SIGTERM while waiting for the lock: exit 4 (interrupted), no hang" || t_diag "$(t_last)"
+assert_eq "$before_b" "$(ddbq "$T_TMP/p/pg2md.duckdb" "SELECT count(*), sum(id), sum(n) FROM pg2md_data.b")" \
+	"SIGTERM while waiting: b in the destination is intact"
+
+# released while waiting, the run completes
 "$PG2MD_BIN" run --project-dir "$T_TMP/p" >"$T_OUT" 2>"$T_ERR" &
 run_pid=$!
 waited=0
@@ -138,6 +163,48 @@ assert_eq 0 "$dups" "after the blocker: no row twice"
 left=$(pgq "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'pg2md'")
 assert_eq 0 "$left" "no pg2md session is left on the server after the run"
 
+# a worker's COPY queued behind a TRUNCATE that waits for the run's own ACCESS SHARE lock: the
+# leader waits for the worker, the worker for the TRUNCATE, the TRUNCATE for the leader — a wait
+# PostgreSQL's deadlock detector cannot see (the leader waits on its client, not on a lock).
+# lock_timeout ends it (exit 1); with lock_timeout = 0, SIGTERM does (exit 4)
+pg -c "CREATE TABLE q (id int primary key, s text) WITH (fillfactor = 20);
+       INSERT INTO q SELECT g, md5(g::text) FROM generate_series(1, 200000) g; ANALYZE q;" # ~12,000 pages: three page-range tasks (as in t55)
+make_project "$T_TMP/q" --tables "q" --config "workers = 3
+lock_timeout = 3"
+for lt in 3 0; do
+	sed -i "s/^lock_timeout = .*/lock_timeout = $lt/" "$T_TMP/q/.dlt/config.toml"
+	gate=$T_TMP/qgate-$lt
+	PG2MD_PAUSE=extract:after_snapshot PG2MD_PAUSE_FILE=$gate "$PG2MD_BIN" run --project-dir "$T_TMP/q" >"$T_OUT" 2>"$T_ERR" &
+	run_pid=$!
+	for i in $(seq 600); do [ -f "$gate.paused" ] && break; sleep 0.05; done
+	psql -X -q -d "$T_DB" -c "SET lock_timeout = '300s'; TRUNCATE q" >"$T_TMP/truncate.out" 2>&1 &
+	trunc_pid=$!
+	for i in $(seq 200); do
+		[ "$(pgq "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%TRUNCATE q%'
+			AND wait_event_type = 'Lock'")" -gt 0 ] && break
+		sleep 0.05
+	done
+	touch "$gate"
+	if [ "$lt" = 0 ]; then
+		assert_match "$(wait_lock_waiters 1)" '^[1-9]' "lock_timeout = 0: the workers wait behind the TRUNCATE"
+		kill -TERM "$run_pid"
+		want=4
+	else
+		want=1
+	fi
+	T_RC=0
+	timeout 120 tail --pid="$run_pid" -f /dev/null || T_RC=124
+	[ "$T_RC" = 0 ] && { wait "$run_pid" || T_RC=$?; }
+	[ "$T_RC" = 124 ] && kill -KILL "$run_pid" 2>/dev/null
+	assert_eq "$want" "$T_RC" "COPY queued behind a TRUNCATE, lock_timeout = $lt: exit $want, no hang" || t_diag "$(t_last)"
+	[ "$lt" = 3 ] && assert_contains "$(cat "$T_ERR")" "lock timeout" "lock_timeout = 3: the message says a lock timed out"
+	wait "$trunc_pid" # the run's locks are gone: the TRUNCATE completes
+	assert_eq 0 "$(pgq "SELECT count(*) FROM q")" "the TRUNCATE went through once the run ended"
+	pg -c "INSERT INTO q SELECT g, md5(g::text) FROM generate_series(1, 200000) g; ANALYZE q"
+done
+assert_exit 0 "$PG2MD_BIN" run --project-dir "$T_TMP/q"
+assert_table_equal public q "$T_TMP/q/pg2md.duckdb" pg2md_data q "after the blocked runs: q equals its source"
+
 # the environment variable sets it too, and a negative value is a configuration error
 sed -i '/^lock_timeout = 0/d' "$T_TMP/p/.dlt/config.toml"
 out=$(SOURCES__SQL_DATABASE__LOCK_TIMEOUT=7 "$PG2MD_BIN" info --project-dir "$T_TMP/p" 2>&1)
@@ -146,5 +213,5 @@ out=$("$PG2MD_BIN" info --project-dir "$T_TMP/p" 2>&1)
 assert_match "$out" 'lock_timeout.*60' "the default lock_timeout is 60 s"
 assert_exit 2 env SOURCES__SQL_DATABASE__LOCK_TIMEOUT=-1 "$PG2MD_BIN" run --project-dir "$T_TMP/p"
 
-t_diag "faults injected: 2 (uncommitted writes, ACCESS EXCLUSIVE lock); runs that hung: 0"
+t_diag "faults injected: 4 (uncommitted writes, ACCESS EXCLUSIVE lock held, SIGTERM while waiting for it, COPY queued behind a TRUNCATE); runs that hung: 0"
 t_done
