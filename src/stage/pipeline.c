@@ -203,8 +203,10 @@ rotating(const pg2md_config *cfg)
 	return cfg->file_max_items > 0 || cfg->file_max_bytes > 0;
 }
 
+/* byte_row_groups: close row groups by size, which DuckDB allows only without insertion order
+ * (the extract's staging instance; not the normalize stage's transform, whose order may count) */
 static void
-parquet_options(pg2md_buf *b, const pg2md_config *cfg)
+parquet_options(pg2md_buf *b, const pg2md_config *cfg, bool byte_row_groups)
 {
 	buf_puts(b, " (FORMAT parquet, COMPRESSION snappy");
 	if (rotating(cfg)) {
@@ -226,7 +228,7 @@ parquet_options(pg2md_buf *b, const pg2md_config *cfg)
 				   (long long)rgb);
 		}
 		buf_puts(b, ", FILENAME_PATTERN 'part_{i}', OVERWRITE true");
-	} else {
+	} else if (byte_row_groups) {
 		/* DuckDB's Parquet writer holds a row group (122,880 rows) in memory: rows of several MB
 		 * would make that the whole table; close row groups at 32 MB instead (docs/reliability.md) */
 		buf_puts(b, ", ROW_GROUP_SIZE_BYTES 33554432");
@@ -240,7 +242,7 @@ parquet_target(pg2md_buf *b, run_ctx *rc, pg2md_task *task)
 	char *path = xasprintf("%s/%s", rc->pkg_path, task->file);
 	buf_literal(b, path);
 	free(path);
-	parquet_options(b, rc->cfg);
+	parquet_options(b, rc->cfg, true);
 }
 
 static int
@@ -1560,7 +1562,7 @@ normalize_table(const pg2md_config *cfg, duckdb_connection con, json_t *jt, cons
 	}
 	buf_printf(&sql, " FROM %s) TO ", src.data);
 	buf_literal(&sql, target);
-	parquet_options(&sql, cfg);
+	parquet_options(&sql, cfg, false);
 	pg2md_error_init(&derr);
 	if (duck_scalar(con, sql.data, &count, &derr) != PG2MD_OK) {
 		pg2md_fail(err, PG2MD_ERR_RUN, "the transform of table \"%s\" failed at normalize", name);
