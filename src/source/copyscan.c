@@ -149,6 +149,14 @@ scan_state_free(void *p)
 	free(s);
 }
 
+/* The server's SQLSTATE of a failed COPY, so a caller can tell a bad value (class 22) from the rest. */
+static void
+keep_sqlstate(pg2md_task *task, const PGresult *res)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	snprintf(task->sqlstate, sizeof(task->sqlstate), "%s", state ? state : "");
+}
+
 static void
 scan_init(duckdb_init_info info)
 {
@@ -171,6 +179,7 @@ scan_init(duckdb_init_info info)
 		else
 			pg2md_fail(&task->err, PG2MD_ERR_RUN, "could not read table \"%s\": %s", task->table->name,
 				   PQerrorMessage(task->conn));
+		keep_sqlstate(task, res);
 		PQclear(res);
 		duckdb_init_set_error(info, task->err.msg);
 		return;
@@ -190,6 +199,7 @@ scan_finish(scan_state *s)
 		if (PQresultStatus(res) != PGRES_COMMAND_OK && ok) {
 			pg2md_fail(&s->task->err, PG2MD_ERR_RUN, "reading table \"%s\" failed: %s", s->task->table->name,
 				   PQerrorMessage(s->task->conn));
+			keep_sqlstate(s->task, res);
 			ok = false;
 		}
 		PQclear(res);

@@ -101,7 +101,7 @@ pg_connect(const pg2md_config *cfg, pg2md_error *err)
 	snprintf(setup, sizeof(setup),
 		 "SET datestyle = 'ISO, YMD'; SET intervalstyle = 'postgres'; "
 		 "SET extra_float_digits = 3; SET statement_timeout = 0; SET lock_timeout = '%ds'; "
-		 "SET idle_in_transaction_session_timeout = 0; SET client_encoding = 'UTF8'",
+		 "SET idle_in_transaction_session_timeout = 0; SET client_encoding = 'UTF8'; SET timezone = 'UTC'",
 		 cfg->lock_timeout);
 	PGresult *res = PQexec(conn, setup);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {

@@ -1441,6 +1441,8 @@ normalize_duck_open(const pg2md_config *cfg, duckdb_database *db, duckdb_connect
 	duckdb_create_config(&dc);
 	snprintf(tbuf, sizeof(tbuf), "%d", duck_threads(cfg->normalize_workers));
 	duckdb_set_config(dc, "threads", tbuf);
+	/* as the staging instance: rows of a table have no order, and ROW_GROUP_SIZE_BYTES needs this */
+	duckdb_set_config(dc, "preserve_insertion_order", "false");
 	duckdb_set_config(dc, "memory_limit", duck_memory_limit());
 	duckdb_set_config(dc, "temp_directory", tmpdir);
 	free(tmpdir);
@@ -1947,7 +1949,9 @@ extract(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace, pg
 	if (run_workers(&rc, nworkers, err)) {
 		for (int i = 0; i < rc.ntasks; i++)
 			if (pg2md_failed(&rc.tasks[i].err)) {
-				colhints_failure_hint(cfg, rc.tasks[i].table, err);
+				/* a value the server could not convert (SQLSTATE class 22): name the type overrides */
+				if (strncmp(rc.tasks[i].sqlstate, "22", 2) == 0)
+					colhints_failure_hint(cfg, rc.tasks[i].table, err);
 				break;
 			}
 		goto out;

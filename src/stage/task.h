@@ -41,6 +41,7 @@ typedef struct pg2md_task {
 	int worker;
 	int retries;         /* times the task was read again after a lost connection */
 	pg2md_error err;
+	char sqlstate[6];    /* PostgreSQL's SQLSTATE when the COPY failed on the server, else "" */
 } pg2md_task;
 
 #endif

@@ -80,6 +80,17 @@ assert_eq "" "$(diff "$T_TMP/w_src.txt" "$T_TMP/w_dst.txt" | head -3)" \
 	"a window function over the whole table: every rank equals PostgreSQL's (30000 rows)"
 assert_eq 30000 "$(wc -l <"$T_TMP/w_dst.txt")" "window: every row arrived once"
 
+# --- with file_max_bytes (DuckDB's ROW_GROUP_SIZE_BYTES on the transformed files) ---------------
+P=$T_TMP/maxbytes
+make_project "$P" --tables "sales" --config "[data_writer]
+file_max_bytes = 200000
+
+[sources.sql_database.sales]
+transform_stage = \"normalize\"
+$AGG"
+assert_exit 0 "$PG2MD_BIN" run --project-dir "$P"
+assert_eq "$(src_agg | canon)" "$(dst_agg "$P/pg2md.duckdb" | canon)" "file_max_bytes: the aggregate at normalize equals PostgreSQL's"
+
 # --- killed after writing the transformed files, before the manifest: the rerun recovers -----
 P=$T_TMP/crash
 make_project "$P" --tables "sales" --config "[sources.sql_database.sales]

@@ -211,4 +211,26 @@ for flag in "" --direct; do
 		"bad value${flag:+ ($flag)}: nothing was loaded"
 done
 
+# --- a database whose time zone is not UTC: type overrides read wall-clock timestamps as UTC (as
+# dlt does), whatever the server's setting; append + incremental on such a column loads each row once
+pg -c "CREATE TABLE tz (id int primary key, t timestamp not null, s text not null);
+       INSERT INTO tz VALUES (1, '2024-01-01 00:00', '2024-01-01 00:00'), (2, '2024-06-01 12:00', '2024-06-01 12:00');
+       ALTER DATABASE $T_DB SET timezone = 'America/New_York';"
+P=$T_TMP/tz
+make_project "$P" --tables "tz" --config '[sources.sql_database.tz]
+write_disposition = "append"
+incremental.cursor_path = "t"
+
+[sources.sql_database.tz.columns.t]
+data_type = "timestamp"
+
+[sources.sql_database.tz.columns.s]
+data_type = "timestamp"'
+for run in 1 2 3; do assert_exit 0 "$PG2MD_BIN" run --project-dir "$P"; done
+assert_eq "1|2024-01-01 00:00:00+00|2024-01-01 00:00:00+00
+2|2024-06-01 12:00:00+00|2024-06-01 12:00:00+00" \
+	"$(ddbq "$P/pg2md.duckdb" "SET TimeZone = 'UTC'; SELECT id, t, s FROM pg2md_data.tz ORDER BY id" | tr '\t' '|')" \
+	"a New York database: timestamps overridden to timestamptz are read as UTC, three runs append each row once"
+pg -c "ALTER DATABASE $T_DB RESET timezone"
+
 t_done
