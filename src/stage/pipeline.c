@@ -752,6 +752,23 @@ trace_from_manifest(pg2md_trace *trace, json_t *man)
 /* ---- loading ------------------------------------------------------------ */
 
 
+/* "read_parquet([<pkg_path>/<file>, …])" for a package's files (paths relative to it). */
+static void
+read_parquet_files(pg2md_buf *b, const char *pkg_path, json_t *files)
+{
+	size_t i;
+	json_t *f;
+	buf_puts(b, "read_parquet([");
+	json_array_foreach(files, i, f) {
+		char *p = xasprintf("%s/%s", pkg_path, json_string_value(f));
+		if (i)
+			buf_puts(b, ", ");
+		buf_literal(b, p);
+		free(p);
+	}
+	buf_puts(b, "])");
+}
+
 /* The SELECT list that casts staged columns to their destination types. */
 static void
 select_list(pg2md_buf *b, json_t *cols)
@@ -1038,15 +1055,7 @@ load_table_sql(pg2md_buf *sql, json_t *jt, const char *dataset, const char *pkg_
 	if (direct) {
 		duck_qualified(&src, dataset, newt);
 	} else {
-		buf_puts(&src, "read_parquet([");
-		json_array_foreach(files, i, f) {
-			char *p = xasprintf("%s/%s", pkg_path, json_string_value(f));
-			if (i)
-				buf_puts(&src, ", ");
-			buf_literal(&src, p);
-			free(p);
-		}
-		buf_puts(&src, "])");
+		read_parquet_files(&src, pkg_path, files);
 	}
 
 	if (strcmp(disp, "replace") == 0) {
@@ -1475,7 +1484,7 @@ normalize_table(const pg2md_config *cfg, duckdb_connection con, json_t *jt, cons
 				 ? tc->transform
 				 : json_string_value(json_object_get(jt, "transform"));
 	json_t *all = json_object_get(jt, "columns"), *files = json_object_get(jt, "files");
-	json_t *tcols = json_array(), *cols = json_array(), *lineage = json_array(), *c, *f;
+	json_t *tcols = json_array(), *cols = json_array(), *lineage = json_array(), *c;
 	char *rel = rotating(cfg) ? xasprintf("%s.transformed", dn) : xasprintf("%s.transformed.parquet", dn);
 	char *target = xasprintf("%s/%s", pkg_path, rel), *count = NULL;
 	pg2md_buf src = PG2MD_BUF_INIT, sql = PG2MD_BUF_INIT;
@@ -1491,15 +1500,8 @@ normalize_table(const pg2md_config *cfg, duckdb_connection con, json_t *jt, cons
 	buf_puts(&src, "(WITH data AS (SELECT ");
 	if (json_array_size(files) > 0) {
 		select_list(&src, cols);
-		buf_puts(&src, " FROM read_parquet([");
-		json_array_foreach(files, i, f) {
-			char *fp = xasprintf("%s/%s", pkg_path, json_string_value(f));
-			if (i)
-				buf_puts(&src, ", ");
-			buf_literal(&src, fp);
-			free(fp);
-		}
-		buf_puts(&src, "])");
+		buf_puts(&src, " FROM ");
+		read_parquet_files(&src, pkg_path, files);
 	} else {
 		/* nothing was staged (no rows, rotating): the transform still runs, on no rows */
 		json_array_foreach(cols, i, c) {
