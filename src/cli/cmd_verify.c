@@ -397,7 +397,22 @@ cmd_verify(cli_opts *opts)
 		r->incremental = tc && tc->cursor_path;
 		r->disposition = pg2md_disposition_name(pg2md_config_disposition(cfg, tables[i].name));
 		if (dest_opened) {
-			if (dest_checksum(&d, cfg, r, kinds, &err)) {
+			/* rows of several MB: DuckDB scans 2048 at a time (dest_budget_raise); their size
+			 * as the source's statistics tell it */
+			const pg2md_table *t = &tables[i];
+			bool raised = false;
+			char *what = xasprintf("verifying table \"%s\"", t->name);
+			pg2md_code rc = t->leaf_rows > 0 && !d.motherduck
+						? dest_budget_raise(&d, duck_load_need((int64_t)t->leaf_rows,
+										       (double)t->est_bytes / t->leaf_rows),
+								    what, &raised, &err)
+						: PG2MD_OK;
+			free(what);
+			if (rc == PG2MD_OK)
+				dest_checksum(&d, cfg, r, kinds, &err);
+			if (raised)
+				dest_budget_restore(&d);
+			if (pg2md_failed(&err)) {
 				free(kinds);
 				goto out;
 			}

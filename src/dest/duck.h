@@ -24,6 +24,7 @@ typedef struct pg2md_dest {
 	bool motherduck;
 	char *where;            /* "file /p/pg2md.duckdb" or "MotherDuck database \"my_db\"", for messages */
 	char *catalog;          /* the catalog holding the dataset ("pg2md" for a file, the md database) */
+	int threads;            /* DuckDB threads it was opened with */
 } pg2md_dest;
 
 /* The memory budget of each DuckDB instance pg2md opens ("128MB" unless PG2MD_DUCKDB_MEMORY_LIMIT). */
@@ -32,6 +33,24 @@ const char *duck_memory_limit(void);
  * memory budget (rows of several MB need more than the default), a full file system (staging
  * files or the DuckDB file); docs/reliability.md. */
 void duck_error_hint(const char *duck_error, pg2md_error *err);
+
+/*
+ * Rows of several MB.  DuckDB writes (and scans) a table 2048 rows at a time, holding all their
+ * values at once: a load needs about the bytes of its largest 2048 consecutive rows, whatever
+ * its budget.  duck_load_need() estimates that for rows of row_bytes bytes (window_rows of them
+ * at most 2048); dest_budget_raise() raises the budget of d to need (when
+ * PG2MD_DUCKDB_MEMORY_LIMIT is not set, and at most to 3/4 of the machine's memory) and runs it
+ * on one thread, which holds one such window, not one per thread; dest_budget_restore() undoes
+ * it.  *raised tells whether anything changed.  docs/reliability.md, "Values of several MB".
+ */
+int64_t duck_load_need(int64_t window_rows, double row_bytes);
+pg2md_code dest_budget_raise(pg2md_dest *d, int64_t need, const char *what, bool *raised, pg2md_error *err);
+/* The same on a connection of the destination (direct mode's workers: the budget is DuckDB's,
+ * one for all connections). */
+pg2md_code duck_budget_raise(duckdb_connection con, int64_t need, const char *what, bool *raised, pg2md_error *err);
+void dest_budget_restore(pg2md_dest *d);
+/* "128MB", "1.5GiB", "400000000b" as DuckDB reads a memory_limit; -1 if not one. */
+int64_t duck_parse_bytes(const char *s);
 
 /* Open destinations with DuckDB's own memory limit from now on (pg2md sql: the user's queries). */
 void duck_memory_unbounded(void);

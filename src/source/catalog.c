@@ -478,7 +478,8 @@ static const char *pk_sql =
 
 static const char *leaves_sql =
 	"SELECT l.oid, quote_ident(n.nspname) || '.' || quote_ident(l.relname),"
-	"       pg_relation_size(l.oid) / current_setting('block_size')::bigint, l.relkind"
+	"       pg_relation_size(l.oid) / current_setting('block_size')::bigint, l.relkind,"
+	"       pg_table_size(l.oid), l.reltuples"
 	" FROM (SELECT relid FROM pg_catalog.pg_partition_tree($1::oid) WHERE isleaf"
 	"       UNION SELECT $1::oid) p"
 	" JOIN pg_catalog.pg_class l ON l.oid = p.relid"
@@ -605,6 +606,7 @@ reflect_columns(PGconn *conn, const pg2md_config *cfg, pg2md_table *t, pg2md_err
 
 	if (t->relkind == 'v') {
 		t->nleaves = 1;
+		t->leaf_rows = -1; /* a view: its rows are not counted */
 		t->leaf_oids = xcalloc(1, sizeof(uint32_t));
 		t->leaf_names = xcalloc(1, sizeof(char *));
 		t->leaf_pages = xcalloc(1, sizeof(int64_t));
@@ -630,6 +632,9 @@ reflect_columns(PGconn *conn, const pg2md_config *cfg, pg2md_table *t, pg2md_err
 		t->leaf_pages[i] = PQgetvalue(res, i, 3)[0] == 'r' ? strtoll(PQgetvalue(res, i, 2), NULL, 10) : -1;
 		if (t->leaf_pages[i] > 0)
 			t->pages += t->leaf_pages[i];
+		t->est_bytes += strtoll(PQgetvalue(res, i, 4), NULL, 10);
+		double r = strtod(PQgetvalue(res, i, 5), NULL);
+		t->leaf_rows = i == 0 ? r : r < 0 || t->leaf_rows < 0 ? -1 : t->leaf_rows + r;
 	}
 	PQclear(res);
 	return PG2MD_OK;

@@ -107,6 +107,8 @@ typedef struct pg2md_table {
 	int npk;
 	int64_t pages;      /* heap pages (sum of leaves for partitioned tables) */
 	double est_rows;    /* planner estimate */
+	int64_t est_bytes;  /* pg_table_size of the leaves (heap and TOAST), for the rows' size */
+	double leaf_rows;   /* the leaves' reltuples; < 0 when one was never analyzed */
 	/* Leaves holding the rows: the table itself, or a partitioned table's leaf partitions. */
 	uint32_t *leaf_oids;
 	char **leaf_names;  /* schema-qualified, quoted */

@@ -211,9 +211,12 @@ scan_finish(scan_state *s)
  * A chunk is DuckDB's vector size (2048 rows), or fewer when the rows decoded into it pass this
  * many bytes of COPY data: 2048 rows of several-MB values would be gigabytes in one chunk, far
  * past DuckDB's memory_limit (dest/duck.c).  Checked after each CopyData message (PostgreSQL
- * sends one per row), so a chunk holds at most this plus one row.
+ * sends one per row), so a chunk holds at most this plus one row.  4 MB, not more: the staged
+ * Parquet file's row groups are built of whole chunks (8 MB, pipeline.c), and a row of several
+ * MB should sit in a chunk, and a row group, of its own; 2048 rows of up to 2 kB still fit
+ * (docs/reliability.md, "Values of several MB").
  */
-#define CHUNK_BYTES_MAX (16 * 1024 * 1024)
+#define CHUNK_BYTES_MAX (4 * 1024 * 1024)
 
 static void
 scan_func(duckdb_function_info info, duckdb_data_chunk output)
@@ -267,6 +270,8 @@ scan_func(duckdb_function_info info, duckdb_data_chunk output)
 		}
 	}
 	__atomic_fetch_add(&task->rows, (int64_t)row, __ATOMIC_RELAXED);
+	if (row > 0 && chunk_bytes / (int64_t)row > task->row_bytes)
+		task->row_bytes = chunk_bytes / (int64_t)row;
 	for (int i = 0; i < s->dec.ncols; i++) {
 		task->lossy += s->dec.cols[i].lossy;
 		s->dec.cols[i].lossy = 0;

@@ -75,6 +75,9 @@ typedef struct run_ctx {
 	pthread_mutex_t lock;
 	int next_task;
 	int failed;
+	int64_t *work_rows;   /* direct: per table, the rows its work table holds */
+	int64_t *row_bytes;   /* direct: per table, the largest task->row_bytes so far */
+	int64_t budget;       /* direct: DuckDB's memory budget as raised by the workers, or 0 */
 	pg2md_progress *progress; /* reports while the workers run (progress.h) */
 	pg2md_timeline *timeline; /* the run's spans and samples (trace.h) */
 } run_ctx;
@@ -230,8 +233,9 @@ parquet_options(pg2md_buf *b, const pg2md_config *cfg, bool byte_row_groups)
 		buf_puts(b, ", FILENAME_PATTERN 'part_{i}', OVERWRITE true");
 	} else if (byte_row_groups) {
 		/* DuckDB's Parquet writer holds a row group (122,880 rows) in memory: rows of several MB
-		 * would make that the whole table; close row groups at 32 MB instead (docs/reliability.md) */
-		buf_puts(b, ", ROW_GROUP_SIZE_BYTES 33554432");
+		 * would make that the whole table.  Close row groups at 8 MB instead: the reader at load
+		 * holds a row group's values at once too (docs/reliability.md, "Values of several MB") */
+		buf_puts(b, ", ROW_GROUP_SIZE_BYTES 8388608");
 	}
 	buf_puts(b, ")");
 }
@@ -423,6 +427,39 @@ task_statement(run_ctx *rc, pg2md_task *task)
 	return buf_detach(&b);
 }
 
+/*
+ * Direct mode: a worker's INSERT runs in a transaction of its own, and before it commits, its
+ * rows go into the work table's last row group, which DuckDB writes out again whole, 2048 rows at
+ * a time: with rows of several MB that can pass the budget.  The scan measured the rows
+ * (task->row_bytes): raise the budget to what the work table's 2048-row window needs, then
+ * commit (dest_budget_raise; the budget only grows, for the rest of the run).
+ */
+static pg2md_code
+direct_commit(run_ctx *rc, pg2md_task *task, duckdb_connection con, pg2md_error *err)
+{
+	int64_t need;
+	bool raise;
+
+	pthread_mutex_lock(&rc->lock);
+	rc->work_rows[task->table_idx] += task->rows;
+	if (task->row_bytes > rc->row_bytes[task->table_idx])
+		rc->row_bytes[task->table_idx] = task->row_bytes;
+	need = duck_load_need(rc->work_rows[task->table_idx], (double)rc->row_bytes[task->table_idx]);
+	raise = need > rc->budget;
+	if (raise)
+		rc->budget = need;
+	pthread_mutex_unlock(&rc->lock);
+	if (raise) {
+		bool raised;
+		char *what = xasprintf("copying table \"%s\"", task->table->name);
+		pg2md_code r = duck_budget_raise(con, need, what, &raised, err);
+		free(what);
+		if (r)
+			return r;
+	}
+	return duck_exec(con, "COMMIT", "committing the copied rows", err);
+}
+
 #define TASK_RETRIES 3
 
 /*
@@ -505,6 +542,8 @@ worker_main(void *arg)
 			task->conn = conn;
 			pg2md_debug("worker %d: task %d (%s): %s", w->id, task->id, task->table->name, task->copy_sql);
 			duckdb_result res;
+			if (rc->direct && duck_exec(con, "BEGIN TRANSACTION", "copying", &task->err))
+				break;
 			if (duckdb_query(con, sql, &res) == DuckDBError) {
 				/* the scan's own error is the root cause when it has one */
 				pg2md_fail(&task->err, PG2MD_ERR_RUN, "copying table \"%s\" failed: %s", task->table->name,
@@ -513,6 +552,13 @@ worker_main(void *arg)
 				copyscan_abort(conn);
 			}
 			duckdb_destroy_result(&res);
+			if (rc->direct && !pg2md_failed(&task->err))
+				direct_commit(rc, task, con, &task->err);
+			if (rc->direct && pg2md_failed(&task->err)) {
+				pg2md_error ignore;
+				pg2md_error_init(&ignore);
+				duck_exec(con, "ROLLBACK", "rolling back", &ignore);
+			}
 			if (!pg2md_failed(&task->err) || !retry_task(rc, w, task, &conn, attempt))
 				break;
 		}
@@ -628,7 +674,7 @@ build_manifest(run_ctx *rc)
 		pg2md_table *t = &rc->tables[ti];
 		json_t *jt = json_object(), *cols = json_array(), *files = json_array(), *pk = json_array();
 		json_t *file_rows = json_array();
-		int64_t rows = 0, bytes = 0, fbytes = 0, lossy = 0;
+		int64_t rows = 0, bytes = 0, fbytes = 0, lossy = 0, row_bytes = 0;
 		double first = 0, last = 0;
 		int ntasks = 0, retries = 0;
 		const transform_out *out = rc->tx_sql && rc->tx_sql[ti] ? &rc->tx[ti] : NULL;
@@ -666,6 +712,8 @@ build_manifest(run_ctx *rc)
 			bytes += task->bytes;
 			fbytes += task->file_bytes;
 			lossy += task->lossy;
+			if (task->row_bytes > row_bytes)
+				row_bytes = task->row_bytes;
 			if (ntasks == 0 || task->started < first)
 				first = task->started;
 			if (task->started + task->seconds > last)
@@ -714,6 +762,7 @@ build_manifest(run_ctx *rc)
 		json_object_set_new(jt, "bytes", json_integer(bytes));
 		json_object_set_new(jt, "file_bytes", json_integer(fbytes));
 		json_object_set_new(jt, "lossy", json_integer(lossy));
+		json_object_set_new(jt, "row_bytes", json_integer(row_bytes));
 		json_object_set_new(jt, "tasks", json_integer(ntasks));
 		json_object_set_new(jt, "retries", json_integer(retries));
 		json_object_set_new(jt, "incremental", incr_to_json(t, &rc->incr[ti]));
@@ -752,13 +801,13 @@ trace_from_manifest(pg2md_trace *trace, json_t *man)
 /* ---- loading ------------------------------------------------------------ */
 
 
-/* "read_parquet([<pkg_path>/<file>, …])" for a package's files (paths relative to it). */
+/* "fn([<pkg_path>/<file>, …])" for a package's files (paths relative to it). */
 static void
-read_parquet_files(pg2md_buf *b, const char *pkg_path, json_t *files)
+parquet_files_call(pg2md_buf *b, const char *fn, const char *pkg_path, json_t *files)
 {
 	size_t i;
 	json_t *f;
-	buf_puts(b, "read_parquet([");
+	buf_printf(b, "%s([", fn);
 	json_array_foreach(files, i, f) {
 		char *p = xasprintf("%s/%s", pkg_path, json_string_value(f));
 		if (i)
@@ -767,6 +816,94 @@ read_parquet_files(pg2md_buf *b, const char *pkg_path, json_t *files)
 		free(p);
 	}
 	buf_puts(b, "])");
+}
+
+/* "read_parquet([<pkg_path>/<file>, …])" */
+static void
+read_parquet_files(pg2md_buf *b, const char *pkg_path, json_t *files)
+{
+	parquet_files_call(b, "read_parquet", pkg_path, files);
+}
+
+/* The rows of dataset.table in the destination (DuckDB's count, kept with the table), 0 if none. */
+static pg2md_code
+dest_table_rows(duckdb_connection con, const char *dataset, const char *table, int64_t *rows, pg2md_error *err)
+{
+	pg2md_buf sql = PG2MD_BUF_INIT;
+	char *v = NULL;
+
+	buf_puts(&sql, "SELECT estimated_size FROM duckdb_tables() WHERE schema_name = ");
+	buf_literal(&sql, dataset);
+	buf_puts(&sql, " AND table_name = ");
+	buf_literal(&sql, table);
+	duck_scalar(con, sql.data, &v, err);
+	*rows = v ? strtoll(v, NULL, 10) : 0;
+	free(v);
+	buf_release(&sql);
+	return err->code;
+}
+
+/*
+ * The DuckDB memory loading table jt needs (duck_load_need): its largest staged row (a row
+ * group's uncompressed bytes over its rows, from the Parquet footers: nothing else is read;
+ * direct: the scan's measure, "row_bytes" in the manifest) times the rows DuckDB will write at
+ * once, the new ones plus, when they are added to an existing table, the rows already there.
+ * 0 when nothing is staged.
+ */
+static pg2md_code
+table_load_need(duckdb_connection con, json_t *jt, const char *dataset, const char *pkg_path, bool direct,
+		int64_t *need, pg2md_error *err)
+{
+	json_t *files = json_object_get(jt, "files");
+	pg2md_buf sql = PG2MD_BUF_INIT;
+	char *v = NULL;
+	double row_bytes;
+	int64_t rows = json_integer_value(json_object_get(jt, "rows"));
+
+	*need = 0;
+	if (direct) {
+		/* the work table is renamed (replace), or its rows are added to the table (the scan's
+		 * measure of them in the manifest) */
+		if (strcmp(json_string_value(json_object_get(jt, "write_disposition")), "replace") == 0)
+			return PG2MD_OK;
+		row_bytes = (double)json_integer_value(json_object_get(jt, "row_bytes"));
+		goto add_existing;
+	}
+	if (json_array_size(files) == 0)
+		return PG2MD_OK;
+	buf_puts(&sql, "SELECT coalesce(max(b / greatest(n, 1)), 0)::DOUBLE FROM (SELECT file_name, row_group_id, "
+		       "sum(total_uncompressed_size) AS b, any_value(row_group_num_rows) AS n FROM ");
+	parquet_files_call(&sql, "parquet_metadata", pkg_path, files);
+	buf_puts(&sql, " GROUP BY ALL)");
+	if (duck_scalar(con, sql.data, &v, err))
+		goto out;
+	row_bytes = v ? strtod(v, NULL) : 0;
+	free(v);
+	v = NULL;
+add_existing:
+	if (strcmp(json_string_value(json_object_get(jt, "write_disposition")), "replace") != 0) {
+		/* DuckDB adds them to the table's last row group, and writes that again whole */
+		int64_t there;
+		if (dest_table_rows(con, dataset, json_string_value(json_object_get(jt, "dest_name")), &there, err))
+			goto out;
+		rows += there;
+	}
+	*need = duck_load_need(rows, row_bytes);
+	int64_t fresh = json_integer_value(json_object_get(jt, "rows"));
+	if (fresh > 0 && row_bytes > 0 &&
+	    strcmp(json_string_value(json_object_get(jt, "write_disposition")), "merge") == 0) {
+		/* merge keeps one row per key with a window function over all the new rows, which
+		 * holds them all at once: not bounded by 2048 rows (docs/reliability.md) */
+		*need += (int64_t)((double)fresh * row_bytes * 1.25);
+	} else if (fresh > 0 && row_bytes > 0 && direct) {
+		/* the new rows are read from the work table while they are written: a second
+		 * window, of the new rows alone */
+		*need += duck_load_need(fresh, row_bytes) - duck_load_need(0, row_bytes);
+	}
+out:
+	free(v);
+	buf_release(&sql);
+	return err->code;
 }
 
 /* The SELECT list that casts staged columns to their destination types. */
@@ -1224,8 +1361,8 @@ out:
  * loaded twice.
  */
 static pg2md_code
-load_package(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const char *pkg_path, bool direct,
-	     pg2md_timeline *tl, bool *already, pg2md_error *err)
+load_package_tx(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const char *pkg_path, bool direct,
+		pg2md_timeline *tl, bool *already, pg2md_error *err)
 {
 	const char *load_id = json_string_value(json_object_get(man, "load_id"));
 	const char *dataset = json_string_value(json_object_get(man, "dataset_name"));
@@ -1374,6 +1511,50 @@ fail:
 		pg2md_error_init(&ignore);
 		duck_exec(dest->con, "ROLLBACK", "rolling back", &ignore);
 	}
+	return err->code;
+}
+
+/*
+ * load_package_tx, with DuckDB's memory budget raised for the package when a table's rows are
+ * so large that DuckDB's 2048-row window passes it (staged packages into a DuckDB file: the
+ * staged files' footers tell the row sizes; docs/reliability.md, "Values of several MB").
+ */
+static pg2md_code
+load_package(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const char *pkg_path, bool direct,
+	     pg2md_timeline *tl, bool *already, pg2md_error *err)
+{
+	const char *dataset = json_string_value(json_object_get(man, "dataset_name"));
+	const char *biggest = NULL;
+	int64_t need = 0, t_need;
+	bool raised = false;
+	json_t *jt;
+	size_t i;
+
+	*already = false;
+	if (!dest->motherduck) {
+		json_array_foreach(json_object_get(man, "tables"), i, jt) {
+			/* an estimate: a package loaded before a crash may have lost its files already
+			 * (load_package_tx finds it loaded), a failure here only leaves the budget alone */
+			pg2md_error ignore;
+			pg2md_error_init(&ignore);
+			if (table_load_need(dest->con, jt, dataset, pkg_path, direct, &t_need, &ignore))
+				continue;
+			if (t_need > need) {
+				need = t_need;
+				biggest = json_string_value(json_object_get(jt, "dest_name"));
+			}
+		}
+	}
+	if (biggest) {
+		char *what = xasprintf("loading table \"%s\"", biggest);
+		pg2md_code rc = dest_budget_raise(dest, need, what, &raised, err);
+		free(what);
+		if (rc)
+			return rc;
+	}
+	load_package_tx(cfg, dest, man, pkg_path, direct, tl, already, err);
+	if (raised)
+		dest_budget_restore(dest);
 	return err->code;
 }
 
@@ -1788,6 +1969,9 @@ extract(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace, pg
 	rc.tx_sql = xcalloc((size_t)rc.ntables + 1, sizeof(char *));
 	rc.tx_later = xcalloc((size_t)rc.ntables + 1, sizeof(char *));
 	rc.incr = xcalloc((size_t)rc.ntables + 1, sizeof(incr_plan));
+	rc.work_rows = xcalloc((size_t)rc.ntables + 1, sizeof(int64_t));
+	rc.row_bytes = xcalloc((size_t)rc.ntables + 1, sizeof(int64_t));
+	rc.budget = duck_parse_bytes(duck_memory_limit());
 	for (int i = 0; i < rc.ntables; i++) {
 		pg2md_buf f = PG2MD_BUF_INIT;
 		const pg2md_table_config *tc = pg2md_config_table(cfg, rc.tables[i].name);
@@ -2021,6 +2205,8 @@ out:
 	}
 	free(rc.filters);
 	free(rc.incr);
+	free(rc.work_rows);
+	free(rc.row_bytes);
 	for (int i = 0; rc.tx && i < rc.ntables; i++)
 		transform_out_release(&rc.tx[i]);
 	free(rc.tx);

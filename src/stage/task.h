@@ -34,6 +34,7 @@ typedef struct pg2md_task {
 	/* results */
 	int64_t rows;
 	int64_t bytes;       /* COPY bytes received */
+	int64_t row_bytes;   /* the largest average row of one chunk, in COPY bytes (rows of several MB) */
 	int64_t file_bytes;  /* Parquet bytes written */
 	int64_t lossy;       /* values not representable exactly (counted, see docs/types.md) */
 	double started;
