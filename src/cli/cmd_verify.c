@@ -400,18 +400,27 @@ cmd_verify(cli_opts *opts)
 			/* rows of several MB: DuckDB scans 2048 at a time (dest_budget_raise); their size
 			 * as the source's statistics tell it */
 			const pg2md_table *t = &tables[i];
-			bool raised = false;
-			char *what = xasprintf("verifying table \"%s\"", t->name);
-			pg2md_code rc = t->leaf_rows > 0 && !d.motherduck
-						? dest_budget_raise(&d, duck_load_need((int64_t)t->leaf_rows,
-										       (double)t->est_bytes / t->leaf_rows),
-								    what, &raised, &err)
-						: PG2MD_OK;
-			free(what);
-			if (rc == PG2MD_OK)
-				dest_checksum(&d, cfg, r, kinds, &err);
+			bool raised = false, big = false;
+			int64_t need = 0;
+			if (t->leaf_rows >= 1 && !d.motherduck) {
+				double rows = t->leaf_rows < DUCK_WINDOW_ROWS ? t->leaf_rows : DUCK_WINDOW_ROWS;
+				need = duck_window_need((int64_t)(rows * (double)t->est_bytes / t->leaf_rows));
+			}
+			if (duck_budget_short(need)) {
+				pg2md_error e;
+				char *what = xasprintf("verifying table \"%s\"", t->name);
+				pg2md_error_init(&e);
+				if (duck_budget_raise(d.con, need, what, true, &raised, &e))
+					pg2md_warn("%s", e.msg);
+				free(what);
+				duck_set_threads(d.con, 1);
+				big = true;
+			}
+			dest_checksum(&d, cfg, r, kinds, &err);
 			if (raised)
-				dest_budget_restore(&d);
+				duck_budget_restore(d.con);
+			if (big)
+				duck_set_threads(d.con, d.threads);
 			if (pg2md_failed(&err)) {
 				free(kinds);
 				goto out;

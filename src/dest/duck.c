@@ -70,8 +70,23 @@ duck_memory_limit(void)
 	 * (measured: 700 MB peak RSS at TPC-DS scale 1).  A fixed budget (128 MB: no slower than 256 MB at TPC-DS scale 0.5, 100 MB less RSS) keeps pg2md's memory flat
 	 * whatever the table size; DuckDB spills past it.  PG2MD_DUCKDB_MEMORY_LIMIT overrides.
 	 */
+	static bool warned;
 	const char *v = getenv("PG2MD_DUCKDB_MEMORY_LIMIT");
+	if (v && *v && duck_parse_bytes(v) < 0) {
+		/* DuckDB would refuse it and silently keep its own default, 80% of the machine */
+		if (!warned)
+			pg2md_warn("PG2MD_DUCKDB_MEMORY_LIMIT=\"%s\" is not a size (such as 512MB or 2GB): using 128MB", v);
+		warned = true;
+		return "128MB";
+	}
 	return v && *v ? v : "128MB";
+}
+
+static bool
+memory_limit_chosen(void)
+{
+	const char *v = getenv("PG2MD_DUCKDB_MEMORY_LIMIT");
+	return v && *v && duck_parse_bytes(v) >= 0;
 }
 
 int64_t
@@ -103,58 +118,75 @@ duck_parse_bytes(const char *s)
 }
 
 int64_t
-duck_load_need(int64_t window_rows, double row_bytes)
+duck_window_with(int64_t window_bytes, int64_t window_rows, int64_t more_rows)
+{
+	/* more rows of the window's average size, as long as the window holds fewer than 2048 */
+	if (window_rows <= 0 || window_bytes <= 0 || more_rows <= 0 || window_rows >= DUCK_WINDOW_ROWS)
+		return window_bytes > 0 ? window_bytes : 0;
+	if (more_rows > DUCK_WINDOW_ROWS - window_rows)
+		more_rows = DUCK_WINDOW_ROWS - window_rows;
+	return window_bytes + (int64_t)((double)window_bytes / (double)window_rows * (double)more_rows);
+}
+
+int64_t
+duck_window_need(int64_t window_bytes)
 {
 	/*
-	 * The rows DuckDB holds at once (a vector: 2048) times their size, plus a quarter for the
-	 * strings' block headers and the reader's buffers, plus 64 MB for everything else: measured
-	 * on 42 rows of 5–10 MB (332 MB): 384 MB loads them, 256 MB does not.
+	 * The window's bytes plus a quarter (the strings' block headers, the reader's buffers) plus
+	 * 64 MB for everything else: measured on 42 rows of 5–10 MB (332 MB): 384 MB loads them,
+	 * 256 MB does not.
 	 */
-	if (window_rows > 2048)
-		window_rows = 2048;
-	if (window_rows < 0 || !(row_bytes > 0))
+	if (window_bytes <= 0)
 		return 0;
-	return (int64_t)((double)window_rows * row_bytes * 1.25) + 64 * 1000 * 1000;
+	return (int64_t)((double)window_bytes * 1.25) + 64 * 1000 * 1000;
+}
+
+bool
+duck_budget_short(int64_t need)
+{
+	int64_t budget = duck_parse_bytes(duck_memory_limit());
+	return !memory_unbounded && budget >= 0 && need > budget;
 }
 
 pg2md_code
-dest_budget_raise(pg2md_dest *d, int64_t need, const char *what, bool *raised, pg2md_error *err)
+duck_budget_raise(duckdb_connection con, int64_t need, const char *what, bool announce, bool *raised,
+		  pg2md_error *err)
 {
-	return duck_budget_raise(d->con, need, what, raised, err);
-}
-
-pg2md_code
-duck_budget_raise(duckdb_connection con, int64_t need, const char *what, bool *raised, pg2md_error *err)
-{
-	const char *env = getenv("PG2MD_DUCKDB_MEMORY_LIMIT");
 	int64_t budget = duck_parse_bytes(duck_memory_limit());
 	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
 	int64_t cap = pages > 0 && psize > 0 ? (int64_t)pages / 4 * 3 * psize : INT64_MAX;
-	char nb[32], bb[32], cb[32], sql[96];
+	char nb[32], bb[32], cb[32], sql[64];
 
 	*raised = false;
-	if (memory_unbounded || budget < 0 || need <= budget)
+	if (!duck_budget_short(need))
 		return PG2MD_OK;
 	human_bytes(nb, sizeof(nb), (double)need);
 	human_bytes(bb, sizeof(bb), (double)budget);
-	if (env && *env) {
+	if (memory_limit_chosen()) {
 		/* the user chose the budget: keep it, say what is likely to happen */
-		pg2md_warn("%s: DuckDB needs about %s to write these rows (it holds 2048 rows at a time, and they are "
-			   "large), more than PG2MD_DUCKDB_MEMORY_LIMIT=%s; unset it to let pg2md size the budget, or raise "
-			   "it", what, nb, env);
+		if (announce)
+			pg2md_warn("%s: DuckDB needs about %s to write these rows (it holds 2048 rows at a time, and they "
+				   "are large), more than PG2MD_DUCKDB_MEMORY_LIMIT=%s; unset it to let pg2md size the "
+				   "budget, or raise it",
+				   what, nb, duck_memory_limit());
 		return PG2MD_OK;
 	}
 	if (need > cap) {
 		human_bytes(cb, sizeof(cb), (double)cap);
-		pg2md_warn("%s: DuckDB needs about %s to write these rows (it holds 2048 rows at a time, and they are "
-			   "large); this machine allows %s (3/4 of its memory): trying with that",
-			   what, nb, cb);
+		if (announce)
+			pg2md_warn("%s: DuckDB needs about %s to write these rows (it holds 2048 rows at a time, and they "
+				   "are large); this machine allows %s (3/4 of its memory): trying with that",
+				   what, nb, cb);
 		need = cap;
+		human_bytes(nb, sizeof(nb), (double)need);
 	}
-	pg2md_info("%s: DuckDB's memory budget raised from %s to %s, on one thread: the rows are large, and DuckDB "
-		   "holds 2048 of them at a time",
-		   what, bb, nb);
-	snprintf(sql, sizeof(sql), "SET memory_limit = '%lldb'; SET threads = 1", (long long)need);
+	if (announce)
+		pg2md_info("%s: DuckDB's memory budget raised from %s to %s: the rows are large, and DuckDB holds 2048 "
+			   "of them at a time",
+			   what, bb, nb);
+	else
+		pg2md_debug("%s: DuckDB's memory budget raised to %s", what, nb);
+	snprintf(sql, sizeof(sql), "SET memory_limit = '%lldb'", (long long)need);
 	if (duck_exec(con, sql, "raising DuckDB's memory budget", err))
 		return err->code;
 	*raised = true;
@@ -162,15 +194,48 @@ duck_budget_raise(duckdb_connection con, int64_t need, const char *what, bool *r
 }
 
 void
-dest_budget_restore(pg2md_dest *d)
+duck_set_threads(duckdb_connection con, int threads)
 {
-	pg2md_error ignore;
+	pg2md_error err;
+	char sql[48];
+
+	pg2md_error_init(&err);
+	snprintf(sql, sizeof(sql), "SET threads = %d", threads > 0 ? threads : 1);
+	if (duck_exec(con, sql, "setting DuckDB's threads", &err))
+		pg2md_warn("%s", err.msg);
+}
+
+void
+duck_budget_restore(duckdb_connection con)
+{
+	pg2md_error err;
 	char sql[96];
 
-	pg2md_error_init(&ignore);
-	snprintf(sql, sizeof(sql), "SET memory_limit = '%s'; SET threads = %d", duck_memory_limit(),
-		 d->threads > 0 ? d->threads : 1);
-	duck_exec(d->con, sql, "restoring DuckDB's memory budget", &ignore);
+	pg2md_error_init(&err);
+	snprintf(sql, sizeof(sql), "SET memory_limit = '%s'", duck_memory_limit());
+	if (duck_exec(con, sql, "restoring DuckDB's memory budget", &err))
+		pg2md_warn("%s", err.msg);
+}
+
+void
+dest_checkpoint_on_commit(pg2md_dest *d)
+{
+	/*
+	 * A commit writes its rows straight into the database file (a checkpoint) instead of first
+	 * into the write-ahead log.  DuckDB decides between the two by the transaction's estimated
+	 * size, which counts a string as its 16-byte header: a load of a few hundred MB of long
+	 * text went to the WAL whole, serialised in memory (about twice the data, outside
+	 * memory_limit), and was written a second time at the next checkpoint.  Measured on 42
+	 * rows of 5–10 MB: load peak RSS 1.48 GB -> 0.83 GB staged, 1.14 GB -> 0.43 GB direct
+	 * (docs/reliability.md, "Values of several MB").  Not while another connection has a
+	 * transaction open: DuckDB then writes the WAL.  Only for the pipeline's loads: it makes
+	 * many small commits slower (pg2md sql).
+	 */
+	pg2md_error err;
+
+	pg2md_error_init(&err);
+	if (!d->motherduck && duck_exec(d->con, "SET checkpoint_threshold = '0b'", "setting checkpoints at commit", &err))
+		pg2md_warn("%s", err.msg);
 }
 
 void
@@ -179,11 +244,11 @@ duck_error_hint(const char *duck_error, pg2md_error *err)
 	if (!duck_error)
 		return;
 	if (strstr(duck_error, "Out of Memory Error"))
-		pg2md_hint(err, "DuckDB used up its memory budget (%s unless raised for large rows); DuckDB holds 2048 "
-				"rows at a time, so rows of several MB need about 2048 times their size. pg2md sizes it "
-				"from the staged files, or, with --direct and in verify, from the source's statistics "
-				"(run ANALYZE on the table; values PostgreSQL compressed are larger in DuckDB); or set "
-				"PG2MD_DUCKDB_MEMORY_LIMIT (e.g. 2GB)",
+		pg2md_hint(err, "DuckDB used up its memory budget (%s, unless raised for large rows): it holds 2048 rows "
+				"at a time, so rows of several MB need about 2048 times their size. A run sizes the budget "
+				"from the rows it read, unless PG2MD_DUCKDB_MEMORY_LIMIT is set; verify from the source's "
+				"statistics (run ANALYZE on the table). Set PG2MD_DUCKDB_MEMORY_LIMIT (e.g. 2GB) to choose "
+				"it; with --direct and several workers, staged mode (the default) needs less",
 			   duck_memory_limit());
 	else if (strstr(duck_error, "No space left on device") || strstr(duck_error, "Disk quota exceeded"))
 		pg2md_hint(err, "the file system of the file named above is full: free space there, or move the staging "
@@ -256,18 +321,6 @@ dest_open(pg2md_dest *d, const pg2md_config *cfg, int threads, pg2md_error *err)
 	duckdb_set_config(dc, "preserve_insertion_order", "false");
 	if (!memory_unbounded)
 		duckdb_set_config(dc, "memory_limit", duck_memory_limit());
-	if (!md) {
-		/*
-		 * A commit writes its rows straight into the database file (a checkpoint) instead of
-		 * first into the write-ahead log.  DuckDB decides between the two by the transaction's
-		 * estimated size, which counts a string as its 16-byte header: a load of a few hundred
-		 * MB of long text went to the WAL whole, serialised in memory (about twice the data,
-		 * outside memory_limit), and was written a second time at the next checkpoint.
-		 * Measured on 42 rows of 5–10 MB: load peak RSS 1.48 GB -> 0.83 GB staged, 1.14 GB ->
-		 * 0.43 GB direct, and faster (docs/reliability.md, "Values of several MB").
-		 */
-		duckdb_set_config(dc, "checkpoint_threshold", "0b");
-	}
 	if (md) {
 		char *p = xasprintf("md:%s", cfg->md_database ? cfg->md_database : "my_db");
 		d->where = xasprintf("MotherDuck database \"%s\"", cfg->md_database ? cfg->md_database : "my_db");

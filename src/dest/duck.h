@@ -36,21 +36,31 @@ void duck_error_hint(const char *duck_error, pg2md_error *err);
 
 /*
  * Rows of several MB.  DuckDB writes (and scans) a table 2048 rows at a time, holding all their
- * values at once: a load needs about the bytes of its largest 2048 consecutive rows, whatever
- * its budget.  duck_load_need() estimates that for rows of row_bytes bytes (window_rows of them
- * at most 2048); dest_budget_raise() raises the budget of d to need (when
- * PG2MD_DUCKDB_MEMORY_LIMIT is not set, and at most to 3/4 of the machine's memory) and runs it
- * on one thread, which holds one such window, not one per thread; dest_budget_restore() undoes
- * it.  *raised tells whether anything changed.  docs/reliability.md, "Values of several MB".
+ * values: a load needs about the bytes of its largest 2048 consecutive rows (the window),
+ * whatever its budget.  docs/reliability.md, "Values of several MB".
+ *
+ * duck_window_with: a window of window_rows rows and window_bytes bytes, plus more_rows rows of
+ * its average size while it holds fewer than 2048 (the rows of the table appended to).
+ * duck_window_need: the budget a window needs.  duck_budget_short: whether that passes the
+ * budget.  duck_budget_raise: raise DuckDB's budget (one for all connections of a database) to
+ * need, unless PG2MD_DUCKDB_MEMORY_LIMIT was set (then a warning) and at most to 3/4 of the
+ * machine's memory; announce says it at INFO (else DEBUG); *raised tells whether it changed.
+ * duck_budget_restore: back to duck_memory_limit().
  */
-int64_t duck_load_need(int64_t window_rows, double row_bytes);
-pg2md_code dest_budget_raise(pg2md_dest *d, int64_t need, const char *what, bool *raised, pg2md_error *err);
-/* The same on a connection of the destination (direct mode's workers: the budget is DuckDB's,
- * one for all connections). */
-pg2md_code duck_budget_raise(duckdb_connection con, int64_t need, const char *what, bool *raised, pg2md_error *err);
-void dest_budget_restore(pg2md_dest *d);
+#define DUCK_WINDOW_ROWS 2048
+int64_t duck_window_with(int64_t window_bytes, int64_t window_rows, int64_t more_rows);
+int64_t duck_window_need(int64_t window_bytes);
+bool duck_budget_short(int64_t need);
+pg2md_code duck_budget_raise(duckdb_connection con, int64_t need, const char *what, bool announce, bool *raised,
+			     pg2md_error *err);
+void duck_budget_restore(duckdb_connection con);
+/* SET threads on con's database (a warning if DuckDB refuses). */
+void duck_set_threads(duckdb_connection con, int threads);
 /* "128MB", "1.5GiB", "400000000b" as DuckDB reads a memory_limit; -1 if not one. */
 int64_t duck_parse_bytes(const char *s);
+/* Commits on d write straight into the file, not the WAL first (a DuckDB file; the pipeline's
+ * loads, see duck.c). */
+void dest_checkpoint_on_commit(pg2md_dest *d);
 
 /* Open destinations with DuckDB's own memory limit from now on (pg2md sql: the user's queries). */
 void duck_memory_unbounded(void);

@@ -632,8 +632,9 @@ reflect_columns(PGconn *conn, const pg2md_config *cfg, pg2md_table *t, pg2md_err
 		t->leaf_pages[i] = PQgetvalue(res, i, 3)[0] == 'r' ? strtoll(PQgetvalue(res, i, 2), NULL, 10) : -1;
 		if (t->leaf_pages[i] > 0)
 			t->pages += t->leaf_pages[i];
-		t->est_bytes += strtoll(PQgetvalue(res, i, 4), NULL, 10);
 		double r = strtod(PQgetvalue(res, i, 5), NULL);
+		if (r > 0) /* a leaf never analyzed (0 before PostgreSQL 14) has bytes but no rows */
+			t->est_bytes += strtoll(PQgetvalue(res, i, 4), NULL, 10);
 		t->leaf_rows = i == 0 ? r : r < 0 || t->leaf_rows < 0 ? -1 : t->leaf_rows + r;
 	}
 	PQclear(res);

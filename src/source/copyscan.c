@@ -20,6 +20,18 @@
 #include "util/humanize.h"
 #include "util/interrupt.h"
 
+/*
+ * The last chunks whose rows add up to DuckDB's vector size (2048): the rows DuckDB holds at
+ * once when it writes them out.  A ring, since a chunk holds 1 to 2048 rows.
+ */
+#define WINDOW_ROWS 2048
+typedef struct row_window {
+	int32_t rows[WINDOW_ROWS + 1];
+	int64_t bytes[WINDOW_ROWS + 1];
+	int head, count;
+	int64_t sum_rows, sum_bytes;
+} row_window;
+
 typedef struct scan_state {
 	pg2md_task *task;
 	copydec dec;
@@ -28,7 +40,31 @@ typedef struct scan_state {
 	int32_t off;
 	bool copying;   /* COPY started and not yet finished */
 	bool done;
+	row_window win;
 } scan_state;
+
+/* A chunk of rows rows and bytes bytes was produced: slide the window, keep the task's largest. */
+static void
+window_add(row_window *w, pg2md_task *task, int32_t rows, int64_t bytes)
+{
+	int tail = (w->head + w->count) % (WINDOW_ROWS + 1);
+
+	w->rows[tail] = rows;
+	w->bytes[tail] = bytes;
+	w->count++;
+	w->sum_rows += rows;
+	w->sum_bytes += bytes;
+	while (w->count > 1 && w->sum_rows > WINDOW_ROWS) {
+		w->sum_rows -= w->rows[w->head];
+		w->sum_bytes -= w->bytes[w->head];
+		w->head = (w->head + 1) % (WINDOW_ROWS + 1);
+		w->count--;
+	}
+	if (w->sum_bytes > task->window_bytes) {
+		task->window_bytes = w->sum_bytes;
+		task->window_rows = w->sum_rows;
+	}
+}
 
 /* The DuckDB type a decoder writes (see catalog_effective_dec); also used by the decoder's fuzzer. */
 duckdb_logical_type
@@ -270,8 +306,8 @@ scan_func(duckdb_function_info info, duckdb_data_chunk output)
 		}
 	}
 	__atomic_fetch_add(&task->rows, (int64_t)row, __ATOMIC_RELAXED);
-	if (row > 0 && chunk_bytes / (int64_t)row > task->row_bytes)
-		task->row_bytes = chunk_bytes / (int64_t)row;
+	if (row > 0)
+		window_add(&s->win, task, (int32_t)row, chunk_bytes);
 	for (int i = 0; i < s->dec.ncols; i++) {
 		task->lossy += s->dec.cols[i].lossy;
 		s->dec.cols[i].lossy = 0;

@@ -51,6 +51,14 @@
 #include "util/log.h"
 
 #define NEW_TABLE_PREFIX "_pg2md_new__"
+/*
+ * merge's deduplicated new rows: a table of the dataset, created and dropped inside the load's
+ * transaction (never seen outside it).  Not a TEMP table: those live in DuckDB's in-memory
+ * catalog, and merging the 24 TPC-DS tables (scale 0.5) in one transaction ran out of the
+ * 128 MB budget with them (696 MB peak RSS at 256 MB); a table of the file writes full row
+ * groups out as it goes.
+ */
+#define MERGE_TABLE_PREFIX "_pg2md_merge__"
 
 typedef struct run_ctx {
 	const pg2md_config *cfg;
@@ -76,8 +84,11 @@ typedef struct run_ctx {
 	int next_task;
 	int failed;
 	int64_t *work_rows;   /* direct: per table, the rows its work table holds */
-	int64_t *row_bytes;   /* direct: per table, the largest task->row_bytes so far */
-	int64_t budget;       /* direct: DuckDB's memory budget as raised by the workers, or 0 */
+	int64_t *win_bytes;   /* direct: per table, the largest task->window_bytes so far */
+	int64_t *win_rows;    /* and its rows */
+	bool *announced;      /* direct: per table, the raised budget was said at INFO */
+	int64_t budget;       /* direct: DuckDB's memory budget as raised by the workers */
+	bool motherduck;      /* direct: the destination is MotherDuck (no local budget to raise) */
 	pg2md_progress *progress; /* reports while the workers run (progress.h) */
 	pg2md_timeline *timeline; /* the run's spans and samples (trace.h) */
 } run_ctx;
@@ -428,35 +439,40 @@ task_statement(run_ctx *rc, pg2md_task *task)
 }
 
 /*
- * Direct mode: a worker's INSERT runs in a transaction of its own, and before it commits, its
- * rows go into the work table's last row group, which DuckDB writes out again whole, 2048 rows at
- * a time: with rows of several MB that can pass the budget.  The scan measured the rows
- * (task->row_bytes): raise the budget to what the work table's 2048-row window needs, then
- * commit (dest_budget_raise; the budget only grows, for the rest of the run).
+ * Direct mode: a worker's INSERT runs in a transaction of its own.  At its commit DuckDB writes
+ * the work table's last row group out again, 2048 rows at a time, holding their values: with
+ * rows of several MB that can pass the budget.  The scan measured the task's largest 2048-row
+ * window (task->window_bytes): the budget is raised to what the work table's window needs (with
+ * the rows already there), then the task commits.  The budget only grows, for the rest of the
+ * run; the lock keeps the SETs in the order of their sizes.
  */
 static pg2md_code
 direct_commit(run_ctx *rc, pg2md_task *task, duckdb_connection con, pg2md_error *err)
 {
-	int64_t need;
-	bool raise;
+	int t = task->table_idx;
 
 	pthread_mutex_lock(&rc->lock);
-	rc->work_rows[task->table_idx] += task->rows;
-	if (task->row_bytes > rc->row_bytes[task->table_idx])
-		rc->row_bytes[task->table_idx] = task->row_bytes;
-	need = duck_load_need(rc->work_rows[task->table_idx], (double)rc->row_bytes[task->table_idx]);
-	raise = need > rc->budget;
-	if (raise)
-		rc->budget = need;
-	pthread_mutex_unlock(&rc->lock);
-	if (raise) {
+	int64_t before = rc->work_rows[t];
+	rc->work_rows[t] += task->rows;
+	if (task->window_bytes > rc->win_bytes[t]) {
+		rc->win_bytes[t] = task->window_bytes;
+		rc->win_rows[t] = task->window_rows;
+	}
+	int64_t need = duck_window_need(duck_window_with(rc->win_bytes[t], rc->win_rows[t], before));
+	if (!rc->motherduck && need > rc->budget && duck_budget_short(need)) {
 		bool raised;
 		char *what = xasprintf("copying table \"%s\"", task->table->name);
-		pg2md_code r = duck_budget_raise(con, need, what, &raised, err);
+		/* said once per table; the later raises of the same table at DEBUG */
+		pg2md_code r = duck_budget_raise(con, need, what, !rc->announced[t], &raised, err);
 		free(what);
-		if (r)
-			return r;
+		if (r == PG2MD_OK) {
+			rc->budget = need;
+			rc->announced[t] = true;
+		}
 	}
+	pthread_mutex_unlock(&rc->lock);
+	if (pg2md_failed(err))
+		return err->code;
 	return duck_exec(con, "COMMIT", "committing the copied rows", err);
 }
 
@@ -674,7 +690,7 @@ build_manifest(run_ctx *rc)
 		pg2md_table *t = &rc->tables[ti];
 		json_t *jt = json_object(), *cols = json_array(), *files = json_array(), *pk = json_array();
 		json_t *file_rows = json_array();
-		int64_t rows = 0, bytes = 0, fbytes = 0, lossy = 0, row_bytes = 0;
+		int64_t rows = 0, bytes = 0, fbytes = 0, lossy = 0, win_bytes = 0, win_rows = 0;
 		double first = 0, last = 0;
 		int ntasks = 0, retries = 0;
 		const transform_out *out = rc->tx_sql && rc->tx_sql[ti] ? &rc->tx[ti] : NULL;
@@ -694,6 +710,11 @@ build_manifest(run_ctx *rc)
 			json_array_append_new(cols, jc);
 		}
 		const pg2md_table_config *tc = pg2md_config_table(rc->cfg, t->name);
+		/* the key is the table's own primary key, and the rows are the table's as read from one
+		 * snapshot: no two share it, merge need not keep one per key */
+		json_object_set_new(jt, "key_unique",
+				    json_boolean(!(tc && tc->primary_key.n > 0) && t->npk > 0 && t->relkind != 'q' &&
+						 !(rc->tx_sql && rc->tx_sql[ti]) && !(rc->tx_later && rc->tx_later[ti])));
 		if (tc && tc->primary_key.n > 0) {
 			for (int k = 0; k < tc->primary_key.n; k++) {
 				char *dn = config_column_dest(rc->cfg, t, tc->primary_key.items[k]);
@@ -712,8 +733,10 @@ build_manifest(run_ctx *rc)
 			bytes += task->bytes;
 			fbytes += task->file_bytes;
 			lossy += task->lossy;
-			if (task->row_bytes > row_bytes)
-				row_bytes = task->row_bytes;
+			if (task->window_bytes > win_bytes) {
+				win_bytes = task->window_bytes;
+				win_rows = task->window_rows;
+			}
 			if (ntasks == 0 || task->started < first)
 				first = task->started;
 			if (task->started + task->seconds > last)
@@ -762,7 +785,9 @@ build_manifest(run_ctx *rc)
 		json_object_set_new(jt, "bytes", json_integer(bytes));
 		json_object_set_new(jt, "file_bytes", json_integer(fbytes));
 		json_object_set_new(jt, "lossy", json_integer(lossy));
-		json_object_set_new(jt, "row_bytes", json_integer(row_bytes));
+		/* the most COPY bytes in 2048 consecutive rows of one task, and their rows */
+		json_object_set_new(jt, "window_bytes", json_integer(win_bytes));
+		json_object_set_new(jt, "window_rows", json_integer(win_rows));
 		json_object_set_new(jt, "tasks", json_integer(ntasks));
 		json_object_set_new(jt, "retries", json_integer(retries));
 		json_object_set_new(jt, "incremental", incr_to_json(t, &rc->incr[ti]));
@@ -844,62 +869,58 @@ dest_table_rows(duckdb_connection con, const char *dataset, const char *table, i
 }
 
 /*
- * The DuckDB memory loading table jt needs (duck_load_need): its largest staged row (a row
- * group's uncompressed bytes over its rows, from the Parquet footers: nothing else is read;
- * direct: the scan's measure, "row_bytes" in the manifest) times the rows DuckDB will write at
- * once, the new ones plus, when they are added to an existing table, the rows already there.
- * 0 when nothing is staged.
+ * The DuckDB budget loading table jt needs (duck_window_need): the bytes of its largest 2048
+ * consecutive rows (staged: from the Parquet footers, nothing else is read; a row group of more
+ * rows counts for its share; direct: the scan's measure, in the manifest), with, when the rows
+ * are added to an existing table, that table's last rows, which DuckDB writes out again.
+ * Direct appends read the new rows from the work table while they are written (a second
+ * window); a merge of large rows holds all the new rows (its window function).  0 when nothing
+ * is loaded.
  */
 static pg2md_code
 table_load_need(duckdb_connection con, json_t *jt, const char *dataset, const char *pkg_path, bool direct,
 		int64_t *need, pg2md_error *err)
 {
 	json_t *files = json_object_get(jt, "files");
+	const char *disp = json_string_value(json_object_get(jt, "write_disposition"));
 	pg2md_buf sql = PG2MD_BUF_INIT;
 	char *v = NULL;
-	double row_bytes;
-	int64_t rows = json_integer_value(json_object_get(jt, "rows"));
+	long long wb = 0, wr = 0;
+	int64_t fresh = json_integer_value(json_object_get(jt, "rows"));
+	int64_t there = 0;
 
 	*need = 0;
 	if (direct) {
-		/* the work table is renamed (replace), or its rows are added to the table (the scan's
-		 * measure of them in the manifest) */
-		if (strcmp(json_string_value(json_object_get(jt, "write_disposition")), "replace") == 0)
+		/* replace renames the work table; the workers' commits were sized as they went */
+		if (strcmp(disp, "replace") == 0)
 			return PG2MD_OK;
-		row_bytes = (double)json_integer_value(json_object_get(jt, "row_bytes"));
-		goto add_existing;
-	}
-	if (json_array_size(files) == 0)
-		return PG2MD_OK;
-	buf_puts(&sql, "SELECT coalesce(max(b / greatest(n, 1)), 0)::DOUBLE FROM (SELECT file_name, row_group_id, "
-		       "sum(total_uncompressed_size) AS b, any_value(row_group_num_rows) AS n FROM ");
-	parquet_files_call(&sql, "parquet_metadata", pkg_path, files);
-	buf_puts(&sql, " GROUP BY ALL)");
-	if (duck_scalar(con, sql.data, &v, err))
-		goto out;
-	row_bytes = v ? strtod(v, NULL) : 0;
-	free(v);
-	v = NULL;
-add_existing:
-	if (strcmp(json_string_value(json_object_get(jt, "write_disposition")), "replace") != 0) {
-		/* DuckDB adds them to the table's last row group, and writes that again whole */
-		int64_t there;
-		if (dest_table_rows(con, dataset, json_string_value(json_object_get(jt, "dest_name")), &there, err))
+		wb = json_integer_value(json_object_get(jt, "window_bytes"));
+		wr = json_integer_value(json_object_get(jt, "window_rows"));
+	} else if (json_array_size(files) > 0) {
+		buf_puts(&sql, "WITH g AS (SELECT file_name, row_group_id, sum(total_uncompressed_size) AS b, "
+			       "any_value(row_group_num_rows) AS n FROM ");
+		parquet_files_call(&sql, "parquet_metadata", pkg_path, files);
+		buf_puts(&sql, " GROUP BY ALL), "
+			       "o AS (SELECT b * least(n, 2048) / greatest(n, 1) AS b, least(n, 2048) AS n, "
+			       "sum(n) OVER (ORDER BY file_name, row_group_id ROWS UNBOUNDED PRECEDING) - n AS s FROM g), "
+			       "w AS (SELECT sum(b) OVER f AS wb, sum(n) OVER f AS wr FROM o "
+			       "WINDOW f AS (ORDER BY s RANGE BETWEEN CURRENT ROW AND 2047 FOLLOWING)) "
+			       "SELECT coalesce(max(wb), 0)::BIGINT || ' ' || coalesce(arg_max(wr, wb), 0)::BIGINT FROM w");
+		if (duck_scalar(con, sql.data, &v, err))
 			goto out;
-		rows += there;
+		if (!v || sscanf(v, "%lld %lld", &wb, &wr) != 2)
+			wb = wr = 0;
 	}
-	*need = duck_load_need(rows, row_bytes);
-	int64_t fresh = json_integer_value(json_object_get(jt, "rows"));
-	if (fresh > 0 && row_bytes > 0 &&
-	    strcmp(json_string_value(json_object_get(jt, "write_disposition")), "merge") == 0) {
-		/* merge keeps one row per key with a window function over all the new rows, which
-		 * holds them all at once: not bounded by 2048 rows (docs/reliability.md) */
-		*need += (int64_t)((double)fresh * row_bytes * 1.25);
-	} else if (fresh > 0 && row_bytes > 0 && direct) {
-		/* the new rows are read from the work table while they are written: a second
-		 * window, of the new rows alone */
-		*need += duck_load_need(fresh, row_bytes) - duck_load_need(0, row_bytes);
-	}
+	if (wb <= 0 || wr <= 0)
+		goto out;
+	if (strcmp(disp, "replace") != 0 &&
+	    dest_table_rows(con, dataset, json_string_value(json_object_get(jt, "dest_name")), &there, err))
+		goto out;
+	*need = duck_window_need(duck_window_with(wb, wr, there));
+	if (direct)
+		*need += (int64_t)((double)wb * 1.25);
+	if (strcmp(disp, "merge") == 0 && duck_budget_short(*need) && fresh > wr)
+		*need += (int64_t)((double)wb / (double)wr * (double)(fresh - wr) * 1.25);
 out:
 	free(v);
 	buf_release(&sql);
@@ -1182,13 +1203,15 @@ load_table_sql(pg2md_buf *sql, json_t *jt, const char *dataset, const char *pkg_
 	json_t *cols = json_object_get(jt, "columns");
 	json_t *files = json_object_get(jt, "files");
 	json_t *pk = json_object_get(jt, "primary_key");
-	pg2md_buf src = PG2MD_BUF_INIT, target = PG2MD_BUF_INIT;
+	pg2md_buf src = PG2MD_BUF_INIT, target = PG2MD_BUF_INIT, mt = PG2MD_BUF_INIT;
 	char *newt = xasprintf(NEW_TABLE_PREFIX "%s", dest);
+	char *merget = xasprintf(MERGE_TABLE_PREFIX "%s", dest);
 	size_t i;
 	json_t *f;
 	bool has_rows = direct || json_array_size(files) > 0;
 
 	duck_qualified(&target, dataset, dest);
+	duck_qualified(&mt, dataset, merget);
 	if (direct) {
 		duck_qualified(&src, dataset, newt);
 	} else {
@@ -1239,9 +1262,12 @@ load_table_sql(pg2md_buf *sql, json_t *jt, const char *dataset, const char *pkg_
 			const char *dsort = json_string_value(json_object_get(jt, "dedup_sort"));
 			const char *dorder = json_string_value(json_object_get(jt, "dedup_sort_order"));
 			const char *hard = json_string_value(json_object_get(jt, "hard_delete"));
-			buf_puts(sql, "CREATE OR REPLACE TEMP TABLE _pg2md_merge AS SELECT ");
+			buf_printf(sql, "CREATE OR REPLACE TABLE %s AS SELECT ", mt.data);
 			select_list(sql, cols);
-			if (has_rows) {
+			if (has_rows && json_is_true(json_object_get(jt, "key_unique"))) {
+				/* the source's own primary key: one row per key already (one snapshot) */
+				buf_printf(sql, " FROM %s;\n", src.data);
+			} else if (has_rows) {
 				buf_printf(sql, " FROM %s QUALIFY row_number() OVER (PARTITION BY %s", src.data, part.data);
 				if (dsort) {
 					buf_puts(sql, " ORDER BY ");
@@ -1270,7 +1296,7 @@ load_table_sql(pg2md_buf *sql, json_t *jt, const char *dataset, const char *pkg_
 					buf_ident(&flagged, hard);
 					buf_puts(&flagged, htype && strcmp(htype, "BOOLEAN") == 0 ? ", false)" : " IS NOT NULL");
 				}
-				buf_printf(sql, "MERGE INTO %s USING _pg2md_merge AS s ON (%s)", target.data, cond.data);
+				buf_printf(sql, "MERGE INTO %s USING %s AS s ON (%s)", target.data, mt.data, cond.data);
 				if (hard)
 					buf_printf(sql, " WHEN MATCHED AND %s THEN DELETE", flagged.data);
 				buf_puts(sql, " WHEN MATCHED THEN UPDATE SET ");
@@ -1299,14 +1325,14 @@ load_table_sql(pg2md_buf *sql, json_t *jt, const char *dataset, const char *pkg_
 					buf_puts(sql, "s.");
 					buf_ident(sql, json_string_value(json_object_get(cc, "dest_name")));
 				}
-				buf_puts(sql, ");\nDROP TABLE _pg2md_merge;\n");
+				buf_printf(sql, ");\nDROP TABLE %s;\n", mt.data);
 				buf_release(&flagged);
 				buf_release(&part);
 				buf_release(&cond);
 				goto merged;
 			}
-			buf_printf(sql, "DELETE FROM %s USING _pg2md_merge s WHERE %s;\n", target.data, cond.data);
-			buf_printf(sql, "INSERT INTO %s BY NAME SELECT * FROM _pg2md_merge", target.data);
+			buf_printf(sql, "DELETE FROM %s USING %s s WHERE %s;\n", target.data, mt.data, cond.data);
+			buf_printf(sql, "INSERT INTO %s BY NAME SELECT * FROM %s", target.data, mt.data);
 			if (hard) {
 				/* dlt's hard_delete: a flagged row (true, or any value for a non-boolean column) is removed, not inserted */
 				const char *htype = NULL;
@@ -1325,7 +1351,7 @@ load_table_sql(pg2md_buf *sql, json_t *jt, const char *dataset, const char *pkg_
 					buf_puts(sql, " IS NULL");
 				}
 			}
-			buf_puts(sql, ";\nDROP TABLE _pg2md_merge;\n");
+			buf_printf(sql, ";\nDROP TABLE %s;\n", mt.data);
 			buf_release(&part);
 			buf_release(&cond);
 merged:;
@@ -1350,8 +1376,48 @@ out:
 	free(batches);
 	buf_release(&src);
 	buf_release(&target);
+	buf_release(&mt);
 	free(newt);
+	free(merget);
 	return err->code;
+}
+
+/* DuckDB's budget during a load: the largest raised so far, whether one was raised, whether a
+ * table of large rows was loaded (its statement and the commit run on one thread). */
+typedef struct load_budget {
+	int64_t need;
+	bool raised;
+	bool big;
+} load_budget;
+
+/*
+ * Before loading table jt: when its rows are so large that DuckDB's 2048-row window passes the
+ * budget, raise the budget (it stays until the commit, which writes the rows out) and run the
+ * table's statement on one thread (two threads hold two windows: measured 678 MB against 405
+ * MB at one budget).  An estimate that fails (a package whose files a crash removed after it was
+ * loaded) changes nothing.  Returns whether the table's rows are large.
+ */
+static bool
+load_budget_table(pg2md_dest *dest, json_t *jt, const char *dataset, const char *pkg_path, bool direct,
+		  const char *what, load_budget *lb)
+{
+	pg2md_error e;
+	int64_t need = 0;
+	bool raised = false;
+
+	pg2md_error_init(&e);
+	if (dest->motherduck || table_load_need(dest->con, jt, dataset, pkg_path, direct, &need, &e) ||
+	    !duck_budget_short(need))
+		return false;
+	if (need > lb->need) {
+		if (duck_budget_raise(dest->con, need, what, true, &raised, &e))
+			pg2md_warn("%s", e.msg); /* loads anyway: DuckDB says if it runs short */
+		lb->need = need;
+		lb->raised = lb->raised || raised;
+	}
+	lb->big = true;
+	duck_set_threads(dest->con, 1);
+	return true;
 }
 
 /*
@@ -1362,7 +1428,7 @@ out:
  */
 static pg2md_code
 load_package_tx(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const char *pkg_path, bool direct,
-		pg2md_timeline *tl, bool *already, pg2md_error *err)
+		pg2md_timeline *tl, bool *already, load_budget *lb, pg2md_error *err)
 {
 	const char *load_id = json_string_value(json_object_get(man, "load_id"));
 	const char *dataset = json_string_value(json_object_get(man, "dataset_name"));
@@ -1404,9 +1470,12 @@ load_package_tx(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const ch
 		if (load_table_sql(&sql, jt, dataset, pkg_path, direct, cfg->batch_size, err))
 			goto fail;
 		char *what = xasprintf("loading table \"%s\"", json_string_value(json_object_get(jt, "dest_name")));
+		bool big = load_budget_table(dest, jt, dataset, pkg_path, direct, what, lb);
 		pg2md_debug("%s:\n%s", what, sql.data);
 		pg2md_code result = duck_exec(dest->con, sql.data, what, err);
 		free(what);
+		if (big)
+			duck_set_threads(dest->con, dest->threads);
 		trace_span_add(tl, &(trace_span){TRACE_MAIN, "load", json_string_value(json_object_get(jt, "name")), NULL,
 						 -1, -1, -1, t_table, now_seconds(),
 						 json_integer_value(json_object_get(jt, "rows")),
@@ -1491,6 +1560,8 @@ load_package_tx(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const ch
 	if (duck_exec(dest->con, sql.data, "recording the load", err))
 		goto fail;
 	fault_point("load:before_commit");
+	if (lb->big) /* the commit writes the large rows out: one window at a time */
+		duck_set_threads(dest->con, 1);
 	if (duck_exec(dest->con, "COMMIT", "committing the load", err))
 		goto fail;
 	trace_span_add(tl, &(trace_span){TRACE_MAIN, "load", NULL, "commit", -1, -1, -1, t_commit, now_seconds(), 0, 0,
@@ -1514,47 +1585,18 @@ fail:
 	return err->code;
 }
 
-/*
- * load_package_tx, with DuckDB's memory budget raised for the package when a table's rows are
- * so large that DuckDB's 2048-row window passes it (staged packages into a DuckDB file: the
- * staged files' footers tell the row sizes; docs/reliability.md, "Values of several MB").
- */
+/* load_package_tx, then DuckDB's budget and threads back as they were. */
 static pg2md_code
 load_package(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const char *pkg_path, bool direct,
 	     pg2md_timeline *tl, bool *already, pg2md_error *err)
 {
-	const char *dataset = json_string_value(json_object_get(man, "dataset_name"));
-	const char *biggest = NULL;
-	int64_t need = 0, t_need;
-	bool raised = false;
-	json_t *jt;
-	size_t i;
+	load_budget lb = {0, false, false};
 
-	*already = false;
-	if (!dest->motherduck) {
-		json_array_foreach(json_object_get(man, "tables"), i, jt) {
-			/* an estimate: a package loaded before a crash may have lost its files already
-			 * (load_package_tx finds it loaded), a failure here only leaves the budget alone */
-			pg2md_error ignore;
-			pg2md_error_init(&ignore);
-			if (table_load_need(dest->con, jt, dataset, pkg_path, direct, &t_need, &ignore))
-				continue;
-			if (t_need > need) {
-				need = t_need;
-				biggest = json_string_value(json_object_get(jt, "dest_name"));
-			}
-		}
-	}
-	if (biggest) {
-		char *what = xasprintf("loading table \"%s\"", biggest);
-		pg2md_code rc = dest_budget_raise(dest, need, what, &raised, err);
-		free(what);
-		if (rc)
-			return rc;
-	}
-	load_package_tx(cfg, dest, man, pkg_path, direct, tl, already, err);
-	if (raised)
-		dest_budget_restore(dest);
+	load_package_tx(cfg, dest, man, pkg_path, direct, tl, already, &lb, err);
+	if (lb.raised)
+		duck_budget_restore(dest->con);
+	if (lb.big)
+		duck_set_threads(dest->con, dest->threads);
 	return err->code;
 }
 
@@ -1593,6 +1635,7 @@ finish_package(const pg2md_config *cfg, const char *load_id, pg2md_trace *trace,
 	if (dest_open(&dest, cfg, cfg->load_workers > 0 ? cfg->load_workers : 1, err) == PG2MD_OK) {
 		free(trace->destination);
 		trace->destination = xstrdup(dest.where);
+		dest_checkpoint_on_commit(&dest);
 		if (load_package(cfg, &dest, man, path, false, trace->timeline, &already, err) == PG2MD_OK) {
 			if (already)
 				pg2md_info("package %s was already loaded; marking it loaded", load_id);
@@ -1970,7 +2013,9 @@ extract(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace, pg
 	rc.tx_later = xcalloc((size_t)rc.ntables + 1, sizeof(char *));
 	rc.incr = xcalloc((size_t)rc.ntables + 1, sizeof(incr_plan));
 	rc.work_rows = xcalloc((size_t)rc.ntables + 1, sizeof(int64_t));
-	rc.row_bytes = xcalloc((size_t)rc.ntables + 1, sizeof(int64_t));
+	rc.win_bytes = xcalloc((size_t)rc.ntables + 1, sizeof(int64_t));
+	rc.win_rows = xcalloc((size_t)rc.ntables + 1, sizeof(int64_t));
+	rc.announced = xcalloc((size_t)rc.ntables + 1, sizeof(bool));
 	rc.budget = duck_parse_bytes(duck_memory_limit());
 	for (int i = 0; i < rc.ntables; i++) {
 		pg2md_buf f = PG2MD_BUF_INIT;
@@ -2053,6 +2098,8 @@ extract(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace, pg
 		if (dest_open(&dest, cfg, 1, err))
 			goto out;
 		trace->destination = xstrdup(dest.where);
+		dest_checkpoint_on_commit(&dest);
+		rc.motherduck = dest.motherduck;
 		if (dest_prepare_dataset(&dest, rc.dataset, err))
 			goto out;
 		pg2md_buf sql = PG2MD_BUF_INIT;
@@ -2206,7 +2253,9 @@ out:
 	free(rc.filters);
 	free(rc.incr);
 	free(rc.work_rows);
-	free(rc.row_bytes);
+	free(rc.win_bytes);
+	free(rc.win_rows);
+	free(rc.announced);
 	for (int i = 0; rc.tx && i < rc.ntables; i++)
 		transform_out_release(&rc.tx[i]);
 	free(rc.tx);

@@ -34,7 +34,8 @@ typedef struct pg2md_task {
 	/* results */
 	int64_t rows;
 	int64_t bytes;       /* COPY bytes received */
-	int64_t row_bytes;   /* the largest average row of one chunk, in COPY bytes (rows of several MB) */
+	int64_t window_bytes; /* the most COPY bytes in 2048 consecutive rows (rows of several MB) */
+	int64_t window_rows;  /* the rows of that window */
 	int64_t file_bytes;  /* Parquet bytes written */
 	int64_t lossy;       /* values not representable exactly (counted, see docs/types.md) */
 	double started;
