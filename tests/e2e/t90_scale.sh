@@ -4,10 +4,12 @@
 #   a. a narrow UNLOGGED table of PG2MD_SCALE_ROWS rows (default 50 000 000), staged then
 #      direct: count, sum, min, max and a hash-like sum(id * v % p) equal on both sides;
 #   b. a table whose rows carry values of several MB (text 5–9.5 MB, bytea 2.5 MB, 40 rows,
-#      ~400 MB), staged then direct, then appended onto itself, at pg2md's default DuckDB
-#      budget: md5 of every value equal on both sides;
-#   b2. 6000 rows of ~95 kB (~560 MB), staged then direct: peak RSS below the table's size
-#      (DuckDB holds 2048 rows at a time, pg2md sizes its budget for them);
+#      ~330 MB), staged then direct at pg2md's default DuckDB budget (raised for the load, and
+#      said), appended onto itself, merged back in direct mode, verified: every value's md5
+#      equal on both sides at each step;
+#   b2. 6000 rows of ~95 kB (~550 MB), staged then direct: peak RSS below the table's size
+#      (DuckDB holds 2048 rows at a time; pg2md sizes its budget for them);
+#   b3. 400 values of 1 MB that PostgreSQL compressed to a few kB, direct: sized from the rows;
 #   c. 200 small tables of mixed shapes and sizes, workers = 4: every table's count and an
 #      md5 over its rows equal on both sides.
 # Rows lost and rows duplicated are counted per case and asserted zero.  Durations are printed,
@@ -60,13 +62,15 @@ pg -c "DROP TABLE narrow"
 rm -rf "$T_TMP/a"
 
 # b. values of several MB --------------------------------------------------------------------
+unset PG2MD_DUCKDB_MEMORY_LIMIT # pg2md's default budget
 t0=$(date +%s)
 pg -c "CREATE TABLE wide (id int primary key, t text, b bytea);
        INSERT INTO wide SELECT g,
          (SELECT string_agg(md5(s::text || g), '') FROM generate_series(1, 150000 + g * 4000) s),
          decode((SELECT string_agg(md5(s::text || -g), '') FROM generate_series(1, 80000 + g) s), 'hex')
        FROM generate_series(1, 40) g;
-       INSERT INTO wide VALUES (41, NULL, NULL), (42, '', ''::bytea);"
+       INSERT INTO wide VALUES (41, NULL, NULL), (42, '', ''::bytea);
+       ANALYZE wide;"
 wide_sum="SELECT id, coalesce(md5(t), 'null'), coalesce(md5(b), 'null'), coalesce(length(t), -1)"
 src=$(pgq "$wide_sum, coalesce(length(b), -1) FROM wide ORDER BY id")
 [ "$(wc -l <<<"$src")" = 42 ] || t_bail "wide: the source does not hold 42 rows" "$src"
@@ -92,10 +96,24 @@ for mode in staged direct; do
 done
 # appended onto the 42 rows already there: DuckDB writes the table's last row group again
 # whole, so this load holds 84 rows at once (the budget follows)
-SOURCES__SQL_DATABASE__WRITE_DISPOSITION=append run_measured "wide append" "$T_TMP/b" --staged
+SOURCES__SQL_DATABASE__WRITE_DISPOSITION=append run_measured "wide append" "$T_TMP/b" --staged --log-level INFO
+assert_contains "$(cat "$T_ERR")" "DuckDB's memory budget raised from 128 MB" "wide append: the raised budget is reported"
+assert_eq 1 "$((RSS_KB * 1024 < 2 * GiB))" "wide append: peak RSS $((RSS_KB / 1024)) MiB < 2 GiB"
 SUMMARY+=("wide append onto 42 rows: peak RSS $((RSS_KB / 1024)) MiB, $SECS s")
-n=$(ddbq "$T_TMP/b/pg2md.duckdb" "SELECT count(*), count(DISTINCT id), count(*) FILTER (WHERE md5(t) IS NOT DISTINCT FROM (SELECT md5(t) FROM pg2md_data.wide w2 WHERE w2.id = wide.id LIMIT 1)) FROM pg2md_data.wide")
-assert_eq "84	42	84" "$n" "wide append: 84 rows, each of the 42 twice with the same value"
+got=$(ddbq "$T_TMP/b/pg2md.duckdb" "$wide_sum, coalesce(octet_length(b), -1) FROM pg2md_data.wide ORDER BY id")
+assert_eq "$(awk '{ print; print }' <<<"$src")" "$got" "wide append: 84 rows, every source row twice, value by value"
+# merged in direct mode: one row per key again, each equal to the source
+SOURCES__SQL_DATABASE__WRITE_DISPOSITION=merge run_measured "wide merge direct" "$T_TMP/b" --direct
+assert_eq 1 "$((RSS_KB * 1024 < 3 * GiB))" "wide merge direct: peak RSS $((RSS_KB / 1024)) MiB < 3 GiB"
+SUMMARY+=("wide merge (direct) onto 84 rows: peak RSS $((RSS_KB / 1024)) MiB, $SECS s")
+got=$(ddbq "$T_TMP/b/pg2md.duckdb" "$wide_sum, coalesce(octet_length(b), -1) FROM pg2md_data.wide ORDER BY id")
+assert_eq "$src" "$got" "wide merge direct: 42 rows again, value by value"
+# verify sizes its budget from the source's statistics (ANALYZE above)
+T_RC=0
+/usr/bin/time -f '%M' -o "$T_TMP/rss" "$PG2MD_BIN" verify --project-dir "$T_TMP/b" >"$T_OUT" 2>"$T_ERR" || T_RC=$?
+assert_eq 0 "$T_RC" "wide: pg2md verify finds the table equal" || t_diag "$(t_last)"
+t_diag "wide verify: peak RSS $(($(tail -n 1 "$T_TMP/rss") / 1024)) MiB"
+SUMMARY+=("wide verify: peak RSS $(($(tail -n 1 "$T_TMP/rss") / 1024)) MiB")
 pg -c "DROP TABLE wide"
 rm -rf "$T_TMP/b"
 
@@ -118,6 +136,21 @@ for mode in staged direct; do
 	SUMMARY+=("mid $mode: $MID rows of ~95 kB ($((mid_bytes / 1048576)) MiB), peak RSS $((RSS_KB / 1024)) MiB, $SECS s")
 done
 pg -c "DROP TABLE mid"
+rm -rf "$T_TMP/b"
+
+# b3. values PostgreSQL compressed (1 MB of a repeated md5 each, a few kB on disk): direct mode
+# sizes DuckDB's budget from the rows as read, not from the source's size
+pg -c "CREATE TABLE comp (id int primary key, t text);
+       INSERT INTO comp SELECT g, lpad('', 1000000 + g, md5(g::text)) FROM generate_series(1, 400) g; ANALYZE comp;"
+comp_sum="SELECT count(*), sum(length(t)), md5(string_agg(md5(t), '' ORDER BY id))"
+src=$(pgq "$comp_sum FROM comp")
+t_diag "comp: $(pgq "SELECT pg_size_pretty(sum(length(t))::bigint) || ' of text in ' || pg_size_pretty(pg_table_size('comp')) FROM comp")"
+make_project "$T_TMP/b" --tables "comp"
+run_measured "comp direct" "$T_TMP/b" --direct
+assert_eq "$src" "$(ddbq "$T_TMP/b/pg2md.duckdb" "$comp_sum FROM pg2md_data.comp")" "comp direct: count, total length and md5 of every value equal the source"
+assert_eq 1 "$((RSS_KB * 1024 < GiB))" "comp direct: peak RSS $((RSS_KB / 1024)) MiB < 1 GiB"
+SUMMARY+=("comp direct: 400 rows of 1 MB compressed at the source, peak RSS $((RSS_KB / 1024)) MiB, $SECS s")
+pg -c "DROP TABLE comp"
 rm -rf "$T_TMP/b"
 
 # c. 200 tables -------------------------------------------------------------------------------
