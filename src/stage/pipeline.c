@@ -87,6 +87,8 @@ typedef struct run_ctx {
 	int64_t *win_bytes;   /* direct: per table, the largest task->window_bytes so far */
 	int64_t *win_rows;    /* and its rows */
 	bool *announced;      /* direct: per table, the raised budget was said at INFO */
+	int64_t *need;        /* direct: per table of large rows, the budget its window needs */
+	pthread_mutex_t big_commit; /* direct: one commit of large rows at a time */
 	int64_t budget;       /* direct: DuckDB's memory budget as raised by the workers */
 	bool motherduck;      /* direct: the destination is MotherDuck (no local budget to raise) */
 	pg2md_progress *progress; /* reports while the workers run (progress.h) */
@@ -459,21 +461,40 @@ direct_commit(run_ctx *rc, pg2md_task *task, duckdb_connection con, pg2md_error 
 		rc->win_rows[t] = task->window_rows;
 	}
 	int64_t need = duck_window_need(duck_window_with(rc->win_bytes[t], rc->win_rows[t], before));
-	if (!rc->motherduck && need > rc->budget && duck_budget_short(need)) {
-		bool raised;
-		char *what = xasprintf("copying table \"%s\"", task->table->name);
-		/* said once per table; the later raises of the same table at DEBUG */
-		pg2md_code r = duck_budget_raise(con, need, what, !rc->announced[t], &raised, err);
-		free(what);
-		if (r == PG2MD_OK) {
-			rc->budget = need;
-			rc->announced[t] = true;
+	bool big = !rc->motherduck && duck_budget_short(need);
+	if (big && need > rc->need[t]) {
+		/*
+		 * Workers copy other tables of large rows at the same time, and their rows wait in
+		 * DuckDB's memory too: the budget is the sum of those tables' windows (measured: three
+		 * such tables at once, direct, ran out at the largest one's).
+		 */
+		int64_t total = duck_window_need(1);
+		rc->need[t] = need;
+		for (int i = 0; i < rc->ntables; i++)
+			if (rc->need[i] > 0)
+				total += rc->need[i] - duck_window_need(1);
+		if (total > rc->budget) {
+			bool raised;
+			char *what = xasprintf("copying table \"%s\"", task->table->name);
+			/* said once per table; the later raises of the same table at DEBUG */
+			pg2md_code r = duck_budget_raise(con, total, what, !rc->announced[t], &raised, err);
+			free(what);
+			if (r == PG2MD_OK) {
+				rc->budget = total;
+				rc->announced[t] = true;
+			}
 		}
 	}
 	pthread_mutex_unlock(&rc->lock);
 	if (pg2md_failed(err))
 		return err->code;
-	return duck_exec(con, "COMMIT", "committing the copied rows", err);
+	if (!big)
+		return duck_exec(con, "COMMIT", "committing the copied rows", err);
+	/* one commit of large rows at a time: each holds its table's window while it writes */
+	pthread_mutex_lock(&rc->big_commit);
+	duck_exec(con, "COMMIT", "committing the copied rows", err);
+	pthread_mutex_unlock(&rc->big_commit);
+	return err->code;
 }
 
 #define TASK_RETRIES 3
@@ -630,6 +651,7 @@ run_workers(run_ctx *rc, int nworkers, pg2md_error *err)
 {
 	worker *ws = xcalloc((size_t)nworkers, sizeof(worker));
 	pthread_mutex_init(&rc->lock, NULL);
+	pthread_mutex_init(&rc->big_commit, NULL);
 	rc->next_task = 0;
 	rc->failed = 0;
 	rc->progress = progress_start(&(progress_run){rc->cfg, rc->tasks, rc->ntasks, rc->tables, rc->ntables,
@@ -2016,6 +2038,7 @@ extract(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace, pg
 	rc.win_bytes = xcalloc((size_t)rc.ntables + 1, sizeof(int64_t));
 	rc.win_rows = xcalloc((size_t)rc.ntables + 1, sizeof(int64_t));
 	rc.announced = xcalloc((size_t)rc.ntables + 1, sizeof(bool));
+	rc.need = xcalloc((size_t)rc.ntables + 1, sizeof(int64_t));
 	rc.budget = duck_parse_bytes(duck_memory_limit());
 	for (int i = 0; i < rc.ntables; i++) {
 		pg2md_buf f = PG2MD_BUF_INIT;
@@ -2256,6 +2279,7 @@ out:
 	free(rc.win_bytes);
 	free(rc.win_rows);
 	free(rc.announced);
+	free(rc.need);
 	for (int i = 0; rc.tx && i < rc.ntables; i++)
 		transform_out_release(&rc.tx[i]);
 	free(rc.tx);
