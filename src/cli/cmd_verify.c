@@ -312,6 +312,44 @@ print_json(const pg2md_config *cfg, const char *dest_where, verify_result *rs, i
 	json_decref(root);
 }
 
+/*
+ * The window the last load measured for source table name: the most COPY bytes in 2048
+ * consecutive rows, and their rows (the scan's measure, in the package's manifest, which the
+ * load keeps in _dlt_version's schema).  *schema caches that schema ("null" when there is none).
+ * false when the last load did not hold the table.
+ */
+static bool
+loaded_window(pg2md_dest *d, const char *dataset, json_t **schema, const char *name, int64_t *wb, int64_t *wr)
+{
+	json_t *jt;
+	size_t i;
+
+	if (!*schema) {
+		pg2md_buf sql = PG2MD_BUF_INIT;
+		pg2md_error e;
+		char *text = NULL;
+		pg2md_error_init(&e);
+		buf_puts(&sql, "SELECT schema FROM ");
+		duck_qualified(&sql, dataset, "_dlt_version");
+		buf_puts(&sql, " ORDER BY version DESC LIMIT 1");
+		duck_scalar(d->con, sql.data, &text, &e);
+		*schema = text ? json_loads(text, 0, NULL) : NULL;
+		if (!*schema)
+			*schema = json_null();
+		free(text);
+		buf_release(&sql);
+	}
+	json_array_foreach(json_object_get(*schema, "tables"), i, jt) {
+		if (!json_is_string(json_object_get(jt, "name")) ||
+		    strcmp(json_string_value(json_object_get(jt, "name")), name) != 0)
+			continue;
+		*wb = json_integer_value(json_object_get(jt, "window_bytes"));
+		*wr = json_integer_value(json_object_get(jt, "window_rows"));
+		return *wb > 0 && *wr > 0;
+	}
+	return false;
+}
+
 int
 cmd_verify(cli_opts *opts)
 {
@@ -323,6 +361,7 @@ cmd_verify(cli_opts *opts)
 	verify_result *rs = NULL;
 	pg2md_dest d;
 	bool dest_opened = false, dest_exists = true, md;
+	json_t *schema = NULL; /* the last load's, for the rows' size (loaded_window) */
 	char *dest_where = NULL;
 
 	if (opts->nargs > 0) {
@@ -402,10 +441,23 @@ cmd_verify(cli_opts *opts)
 			const pg2md_table *t = &tables[i];
 			bool raised = false, big = false;
 			int64_t need = 0;
-			if (t->leaf_rows >= 1 && !d.motherduck) {
-				double rows = t->leaf_rows < DUCK_WINDOW_ROWS ? t->leaf_rows : DUCK_WINDOW_ROWS;
-				need = duck_window_need((int64_t)(rows * (double)t->est_bytes / t->leaf_rows));
+			int64_t wb = 0, wr = 0, there = 0;
+			pg2md_error e;
+			pg2md_error_init(&e);
+			if (!d.motherduck)
+				duck_table_rows(d.con, cfg->dataset_name, t->dest_name, &there, &e);
+			if (!d.motherduck && loaded_window(&d, cfg->dataset_name, &schema, t->name, &wb, &wr)) {
+				/* as the last load measured the rows, over the rows the table holds now */
+				need = duck_window_need(2 * duck_window_with(wb, wr, there - wr));
+			} else if (t->leaf_rows >= 1 && !d.motherduck) {
+				/* else the source's statistics (values PostgreSQL compressed look smaller) */
+				double rows = there > t->leaf_rows ? (double)there : t->leaf_rows;
+				if (rows > DUCK_WINDOW_ROWS)
+					rows = DUCK_WINDOW_ROWS;
+				need = duck_window_need((int64_t)(2 * rows * (double)t->est_bytes / t->leaf_rows));
 			}
+			/* twice the window: the checksum's expressions hold each value's canonical text
+			 * beside it (measured: a 195 MB window of 95 kB rows ran out at 310 MB) */
 			if (duck_budget_short(need)) {
 				pg2md_error e;
 				char *what = xasprintf("verifying table \"%s\"", t->name);
@@ -471,6 +523,7 @@ out:
 	free(dest_where);
 	if (dest_opened)
 		dest_close(&d);
+	json_decref(schema);
 	catalog_free(tables, ntables);
 	if (conn)
 		PQfinish(conn);

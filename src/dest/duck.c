@@ -217,6 +217,24 @@ duck_budget_restore(duckdb_connection con)
 		pg2md_warn("%s", err.msg);
 }
 
+/* The rows of dataset.table in the destination (DuckDB's count, kept with the table), 0 if none. */
+pg2md_code
+duck_table_rows(duckdb_connection con, const char *dataset, const char *table, int64_t *rows, pg2md_error *err)
+{
+	pg2md_buf sql = PG2MD_BUF_INIT;
+	char *v = NULL;
+
+	buf_puts(&sql, "SELECT estimated_size FROM duckdb_tables() WHERE schema_name = ");
+	buf_literal(&sql, dataset);
+	buf_puts(&sql, " AND table_name = ");
+	buf_literal(&sql, table);
+	duck_scalar(con, sql.data, &v, err);
+	*rows = v ? strtoll(v, NULL, 10) : 0;
+	free(v);
+	buf_release(&sql);
+	return err->code;
+}
+
 void
 dest_checkpoint_on_commit(pg2md_dest *d)
 {

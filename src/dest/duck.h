@@ -56,6 +56,9 @@ pg2md_code duck_budget_raise(duckdb_connection con, int64_t need, const char *wh
 void duck_budget_restore(duckdb_connection con);
 /* SET threads on con's database (a warning if DuckDB refuses). */
 void duck_set_threads(duckdb_connection con, int threads);
+/* The rows of dataset.table in the destination (DuckDB's count, kept with the table), 0 if none. */
+pg2md_code duck_table_rows(duckdb_connection con, const char *dataset, const char *table, int64_t *rows,
+			   pg2md_error *err);
 /* "128MB", "1.5GiB", "400000000b" as DuckDB reads a memory_limit; -1 if not one. */
 int64_t duck_parse_bytes(const char *s);
 /* Commits on d write straight into the file, not the WAL first (a DuckDB file; the pipeline's

@@ -89,6 +89,7 @@ typedef struct run_ctx {
 	bool *announced;      /* direct: per table, the raised budget was said at INFO */
 	int64_t *need;        /* direct: per table of large rows, the budget its window needs */
 	pthread_mutex_t big_commit; /* direct: one commit of large rows at a time */
+	int nworkers;
 	int64_t budget;       /* direct: DuckDB's memory budget as raised by the workers */
 	bool motherduck;      /* direct: the destination is MotherDuck (no local budget to raise) */
 	pg2md_progress *progress; /* reports while the workers run (progress.h) */
@@ -466,9 +467,11 @@ direct_commit(run_ctx *rc, pg2md_task *task, duckdb_connection con, pg2md_error 
 		/*
 		 * Workers copy other tables of large rows at the same time, and their rows wait in
 		 * DuckDB's memory too: the budget is the sum of those tables' windows (measured: three
-		 * such tables at once, direct, ran out at the largest one's).
+		 * such tables at once, direct, ran out at the largest one's), and 32 MB for each other
+		 * worker's rows on their way in while one commits (under ThreadSanitizer's timing a
+		 * worker's INSERT ran out by 4 MB while another table committed).
 		 */
-		int64_t total = duck_window_need(1);
+		int64_t total = duck_window_need(1) + (int64_t)(rc->nworkers - 1) * 32 * 1000 * 1000;
 		rc->need[t] = need;
 		for (int i = 0; i < rc->ntables; i++)
 			if (rc->need[i] > 0)
@@ -872,23 +875,6 @@ read_parquet_files(pg2md_buf *b, const char *pkg_path, json_t *files)
 	parquet_files_call(b, "read_parquet", pkg_path, files);
 }
 
-/* The rows of dataset.table in the destination (DuckDB's count, kept with the table), 0 if none. */
-static pg2md_code
-dest_table_rows(duckdb_connection con, const char *dataset, const char *table, int64_t *rows, pg2md_error *err)
-{
-	pg2md_buf sql = PG2MD_BUF_INIT;
-	char *v = NULL;
-
-	buf_puts(&sql, "SELECT estimated_size FROM duckdb_tables() WHERE schema_name = ");
-	buf_literal(&sql, dataset);
-	buf_puts(&sql, " AND table_name = ");
-	buf_literal(&sql, table);
-	duck_scalar(con, sql.data, &v, err);
-	*rows = v ? strtoll(v, NULL, 10) : 0;
-	free(v);
-	buf_release(&sql);
-	return err->code;
-}
 
 /*
  * The DuckDB budget loading table jt needs (duck_window_need): the bytes of its largest 2048
@@ -936,7 +922,7 @@ table_load_need(duckdb_connection con, json_t *jt, const char *dataset, const ch
 	if (wb <= 0 || wr <= 0)
 		goto out;
 	if (strcmp(disp, "replace") != 0 &&
-	    dest_table_rows(con, dataset, json_string_value(json_object_get(jt, "dest_name")), &there, err))
+	    duck_table_rows(con, dataset, json_string_value(json_object_get(jt, "dest_name")), &there, err))
 		goto out;
 	*need = duck_window_need(duck_window_with(wb, wr, there));
 	if (direct)
@@ -2108,6 +2094,7 @@ extract(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace, pg
 		plan_run(&rc, per_task);
 	}
 	int nworkers = effective_workers(cfg, rc.ntasks);
+	rc.nworkers = nworkers;
 	trace->workers = nworkers;
 	trace->ntasks = rc.ntasks;
 	trace->direct = direct;
