@@ -217,6 +217,11 @@ scan_init(duckdb_init_info info)
 				   PQerrorMessage(task->conn));
 		keep_sqlstate(task, res);
 		PQclear(res);
+		if (strcmp(task->sqlstate, "55P03") == 0) {
+			/* name the session in the way, as the leader's statements do */
+			pg2md_error_init(&task->err);
+			pg_fail_lock_timeout(task->conn, &task->err);
+		}
 		duckdb_init_set_error(info, task->err.msg);
 		return;
 	}

@@ -121,13 +121,15 @@ pg_connect(const pg2md_config *cfg, pg2md_error *err)
  * is rolled back to ask pg_locks.  Only an ACCESS EXCLUSIVE lock conflicts with what pg2md takes
  * (ACCESS SHARE: LOCK TABLE, COPY, pg_relation_size).
  */
-static void
-fail_lock_timeout(PGconn *conn, pg2md_error *err)
+void
+pg_fail_lock_timeout(PGconn *conn, pg2md_error *err)
 {
 	char server[PG2MD_DETAIL_MAX];
 	PGresult *res;
 
 	snprintf(server, sizeof(server), "%s", PQerrorMessage(conn));
+	if (strchr(server, '\n'))
+		*strchr(server, '\n') = '\0'; /* the message, not the statement it quotes */
 	pg2md_chomp(server);
 	if (PQtransactionStatus(conn) == PQTRANS_INERROR)
 		PQclear(PQexec(conn, "ROLLBACK"));
@@ -155,6 +157,37 @@ fail_lock_timeout(PGconn *conn, pg2md_error *err)
 			pg2md_detail(err, "pg2md waited lock_timeout (%s); pid %s holds the lock", PQgetvalue(res, 0, 4), pid);
 		pg2md_hint(err, "end that transaction (SELECT pg_terminate_backend(%s)) or let it finish, then run again; "
 				"[sources.sql_database] lock_timeout sets how many seconds pg2md waits for a lock (0: forever)",
+			   pid);
+		PQclear(res);
+		return;
+	}
+	PQclear(res);
+	/*
+	 * Nobody holds the lock: a session waits for it (a TRUNCATE, an ALTER TABLE), queued behind
+	 * the run's own ACCESS SHARE lock, and pg2md's later reads of the table queue behind it.
+	 */
+	res = PQexec(conn, "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname), l.pid,"
+			   "       left(regexp_replace(coalesce(a.query, '?'), '\\s+', ' ', 'g'), 60),"
+			   "       current_setting('lock_timeout')"
+			   " FROM pg_catalog.pg_locks l"
+			   " JOIN pg_catalog.pg_class c ON c.oid = l.relation"
+			   " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+			   " LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid"
+			   " WHERE l.locktype = 'relation' AND NOT l.granted AND l.mode = 'AccessExclusiveLock'"
+			   "   AND l.pid <> pg_backend_pid() AND l.database = (SELECT oid FROM pg_catalog.pg_database"
+			   "                                                    WHERE datname = current_database())"
+			   "   AND c.relkind IN ('r', 'p', 'm', 'f')"
+			   " ORDER BY a.query_start NULLS LAST LIMIT 1");
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+		const char *pid = PQgetvalue(res, 0, 1);
+		pg2md_fail(err, PG2MD_ERR_RUN,
+			   "could not lock table \"%s\": pid %s waits for an ACCESS EXCLUSIVE lock on it, behind this run",
+			   PQgetvalue(res, 0, 0), pid);
+		pg2md_detail(err, "server: %s; pg2md waited lock_timeout (%s); pid %s runs: %s", server,
+			     PQgetvalue(res, 0, 3), pid, PQgetvalue(res, 0, 2));
+		pg2md_hint(err, "that statement waits for the lock this run holds, and the run's next reads of the table "
+				"wait behind it: run it before or after pg2md, or cancel it (SELECT pg_cancel_backend(%s)), "
+				"then run again",
 			   pid);
 	} else {
 		pg2md_fail(err, PG2MD_ERR_RUN, "could not lock a table: lock_timeout expired");
@@ -239,7 +272,7 @@ pg_exec(PGconn *conn, const char *sql, pg2md_error *err)
 	ExecStatusType st = PQresultStatus(res);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		if (is_lock_timeout(res))
-			fail_lock_timeout(conn, err);
+			pg_fail_lock_timeout(conn, err);
 		else
 			fail_statement(conn, err);
 		PQclear(res);
@@ -268,7 +301,7 @@ pg_query(PGconn *conn, const char *sql, int nparams, const char *const *params, 
 	}
 	if (PQresultStatus(res) != PGRES_TUPLES_OK && PQresultStatus(res) != PGRES_COMMAND_OK) {
 		if (is_lock_timeout(res))
-			fail_lock_timeout(conn, err);
+			pg_fail_lock_timeout(conn, err);
 		else
 			fail_statement(conn, err);
 		PQclear(res);

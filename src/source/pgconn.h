@@ -42,4 +42,11 @@ pg2md_code pg_snapshot_import(PGconn *conn, const char *snapshot, pg2md_error *e
 /* "host:port" as libpq resolved it, for messages (no secrets). */
 void pg_describe(PGconn *conn, char *out, size_t n);
 
+/*
+ * After a statement on conn failed with SQLSTATE 55P03 (lock_timeout): fill err with the table
+ * and the session in the way (one holding an ACCESS EXCLUSIVE lock, or one waiting for it behind
+ * the run), with a hint.  Rolls back conn's transaction to ask pg_locks: the run fails anyway.
+ */
+void pg_fail_lock_timeout(PGconn *conn, pg2md_error *err);
+
 #endif

@@ -198,6 +198,7 @@ for lt in 3 0; do
 	[ "$T_RC" = 124 ] && kill -KILL "$run_pid" 2>/dev/null
 	assert_eq "$want" "$T_RC" "COPY queued behind a TRUNCATE, lock_timeout = $lt: exit $want, no hang" || t_diag "$(t_last)"
 	[ "$lt" = 3 ] && assert_contains "$(cat "$T_ERR")" "lock timeout" "lock_timeout = 3: the message says a lock timed out"
+	[ "$lt" = 3 ] && assert_match "$(cat "$T_ERR")" "pid [0-9]+ waits for an ACCESS EXCLUSIVE lock on it" "lock_timeout = 3: the message names the TRUNCATE's session" && t_diag "$(head -n 3 "$T_ERR")"
 	wait "$trunc_pid" # the run's locks are gone: the TRUNCATE completes
 	assert_eq 0 "$(pgq "SELECT count(*) FROM q")" "the TRUNCATE went through once the run ended"
 	pg -c "INSERT INTO q SELECT g, md5(g::text) FROM generate_series(1, 200000) g; ANALYZE q"
