@@ -206,6 +206,25 @@ check_query_table(checklist *cl, PGconn *conn, const pg2md_config *cfg, const ch
 	catalog_free(t, 1);
 }
 
+/*
+ * A table's column hints (renames, type overrides), applied as a run applies them before any
+ * data moves: the table is reflected alone, its casts tried by PostgreSQL.
+ */
+static pg2md_code
+check_table_hints(PGconn *conn, const pg2md_config *cfg, const char *want, pg2md_error *err)
+{
+	pg2md_config one = *cfg; /* shallow: the same settings, this table alone */
+	char *items[1] = {(char *)want};
+	pg2md_table *tables = NULL;
+	int n = 0;
+
+	one.tables.items = items;
+	one.tables.n = 1;
+	if (catalog_reflect(conn, &one, &tables, &n, err) == PG2MD_OK)
+		catalog_free(tables, n);
+	return err->code;
+}
+
 static void
 check_tables(checklist *cl, PGconn *conn, const pg2md_config *cfg)
 {
@@ -266,6 +285,16 @@ check_tables(checklist *cl, PGconn *conn, const pg2md_config *cfg)
 		const char *unreadable_leaves = PQgetisnull(res, found, 5) ? NULL : PQgetvalue(res, found, 5);
 		char rows[32], bytes[32], what[64];
 
+		pg2md_error herr;
+		pg2md_error_init(&herr);
+		if (readable && !unreadable_leaves && tc && tc->n_col_hints > 0 &&
+		    check_table_hints(conn, cfg, want, &herr) != PG2MD_OK) {
+			pg2md_chomp(herr.msg);
+			item(cl, 0, "table %-*s %s", namew, quoted, herr.msg);
+			item_error(&herr);
+			free(quoted);
+			continue;
+		}
 		if (kind == 'p')
 			snprintf(what, sizeof(what), "partitioned table, %s partitions, ", PQgetvalue(res, found, 6));
 		else if (kind != 'r')

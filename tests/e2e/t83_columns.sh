@@ -171,6 +171,12 @@ bad_config() { # NAME CONFIG EXPECTED…
 		assert_contains "$(cat "$T_ERR")" "$m" "$name: the error says: $m"
 	done
 	assert_eq "" "$(find "$P" -name '*.parquet' -o -name pg2md.duckdb)" "$name: nothing was extracted or loaded"
+	# pg2md check finds the same before any run: a failed check (exit 1), or the configuration
+	# error itself (exit 2) for a value no table could take
+	T_RC=0
+	"$PG2MD_BIN" check --project-dir "$P" >"$T_OUT" 2>"$T_ERR" || T_RC=$?
+	assert_eq "yes" "$([ "$T_RC" = 1 ] || [ "$T_RC" = 2 ] && echo yes || echo "no: exit $T_RC")" "$name: pg2md check fails too"
+	assert_contains "$(cat "$T_OUT" "$T_ERR")" "$1" "$name: pg2md check says: $1"
 }
 bad_config unknown_column '[sources.sql_database.orders.columns.nope]
 name = "x"' 'column "nope" of table "orders" does not exist' "$T_TMP/bad_unknown_column/.dlt/config.toml:10" 'HINT:  columns.<column> names the column at the source: "id", "amount"'
