@@ -141,6 +141,54 @@ duck_window_need(int64_t window_bytes)
 	return (int64_t)((double)window_bytes * 1.25) + 64 * 1000 * 1000;
 }
 
+/* A number from the first line of path; -1 if none ("max", missing file). */
+static int64_t
+read_limit_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long long v = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+/*
+ * The memory limit of this process's control group (a container's), or -1: cgroup v2's
+ * memory.max, else v1's memory.limit_in_bytes, under the group /proc/self/cgroup names.
+ */
+static int64_t
+cgroup_memory_limit(void)
+{
+	FILE *f = fopen("/proc/self/cgroup", "r");
+	char line[512], path[700];
+	int64_t limit = -1;
+
+	if (!f)
+		return -1;
+	while (limit < 0 && fgets(line, sizeof(line), f)) {
+		char *nl = strchr(line, '\n'), *group;
+		if (nl)
+			*nl = '\0';
+		if (strncmp(line, "0::", 3) == 0) {
+			group = line + 3;
+			snprintf(path, sizeof(path), "/sys/fs/cgroup%s/memory.max", group);
+		} else if ((group = strstr(line, ":memory:")) != NULL) {
+			group += strlen(":memory:");
+			snprintf(path, sizeof(path), "/sys/fs/cgroup/memory%s/memory.limit_in_bytes", group);
+		} else {
+			continue;
+		}
+		limit = read_limit_file(path);
+	}
+	fclose(f);
+	/* "no limit" reads as "max" (v2) or a number near 2^63 (v1) */
+	return limit > 0 && limit < ((int64_t)1 << 60) ? limit : -1;
+}
+
 bool
 duck_budget_short(int64_t need)
 {
@@ -154,7 +202,9 @@ duck_budget_raise(duckdb_connection con, int64_t need, const char *what, bool an
 {
 	int64_t budget = duck_parse_bytes(duck_memory_limit());
 	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
-	int64_t cap = pages > 0 && psize > 0 ? (int64_t)pages / 4 * 3 * psize : INT64_MAX;
+	int64_t machine = pages > 0 && psize > 0 ? (int64_t)pages * psize : INT64_MAX;
+	int64_t group = cgroup_memory_limit();
+	int64_t cap = (group > 0 && group < machine ? group : machine) / 4 * 3;
 	char nb[32], bb[32], cb[32], sql[64];
 
 	*raised = false;
@@ -175,7 +225,7 @@ duck_budget_raise(duckdb_connection con, int64_t need, const char *what, bool an
 		human_bytes(cb, sizeof(cb), (double)cap);
 		if (announce)
 			pg2md_warn("%s: DuckDB needs about %s to write these rows (it holds 2048 rows at a time, and they "
-				   "are large); this machine allows %s (3/4 of its memory): trying with that",
+				   "are large); this machine allows %s (3/4 of its memory, or of its container's): trying with that",
 				   what, nb, cb);
 		need = cap;
 		human_bytes(nb, sizeof(nb), (double)need);
