@@ -2284,6 +2284,7 @@ table_config_release(pg2md_table_config *t)
 {
 	free(t->name);
 	strlist_clear(&t->primary_key);
+	strlist_clear(&t->merge_key);
 	strlist_clear(&t->included_columns);
 	strlist_clear(&t->excluded_columns);
 	free(t->cursor_path);

@@ -69,6 +69,7 @@ typedef struct pg2md_table_config {
 	char *name;                    /* the table, as written in config */
 	pg2md_disposition write_disposition;
 	pg2md_strlist primary_key;     /* primary_key = "id" or ["a","b"] */
+	pg2md_strlist merge_key;       /* merge_key = "day" or [...]: merge replaces whole groups */
 	pg2md_strlist included_columns;
 	pg2md_strlist excluded_columns;
 	char *cursor_path;             /* incremental.cursor_path */

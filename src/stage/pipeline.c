@@ -782,6 +782,15 @@ build_manifest(run_ctx *rc)
 		json_object_set_new(jt, "write_disposition",
 				    json_string(pg2md_disposition_name(pg2md_config_disposition(rc->cfg, t->name))));
 		json_object_set_new(jt, "primary_key", pk);
+		if (tc && tc->merge_key.n > 0) {
+			json_t *mk = json_array();
+			for (int k = 0; k < tc->merge_key.n; k++) {
+				char *dn = config_column_dest(rc->cfg, t, tc->merge_key.items[k]);
+				json_array_append_new(mk, json_string(dn));
+				free(dn);
+			}
+			json_object_set_new(jt, "merge_key", mk);
+		}
 		if (tc && tc->hard_delete) {
 			char *dn = config_column_dest(rc->cfg, t, tc->hard_delete);
 			json_object_set_new(jt, "hard_delete", json_string(dn));
@@ -1247,7 +1256,8 @@ load_table_sql(pg2md_buf *sql, json_t *jt, const char *dataset, const char *pkg_
 		column_defs(sql, cols);
 		buf_puts(sql, ";\n");
 		if (strcmp(disp, "merge") == 0) {
-			if (json_array_size(pk) == 0) {
+			json_t *mk = json_object_get(jt, "merge_key");
+			if (json_array_size(pk) == 0 && json_array_size(mk) == 0) {
 				pg2md_fail(err, PG2MD_ERR_USAGE, "table \"%s\" has write_disposition \"merge\" but no primary key",
 					   json_string_value(json_object_get(jt, "name")));
 				pg2md_hint(err, "add a primary key at the source, or set primary_key under "
@@ -1272,8 +1282,9 @@ load_table_sql(pg2md_buf *sql, json_t *jt, const char *dataset, const char *pkg_
 			const char *hard = json_string_value(json_object_get(jt, "hard_delete"));
 			buf_printf(sql, "CREATE OR REPLACE TABLE %s AS SELECT ", mt.data);
 			select_list(sql, cols);
-			if (has_rows && json_is_true(json_object_get(jt, "key_unique"))) {
-				/* the source's own primary key: one row per key already (one snapshot) */
+			if (has_rows && (json_is_true(json_object_get(jt, "key_unique")) || json_array_size(pk) == 0)) {
+				/* the source's own primary key: one row per key already (one snapshot); or
+				 * no key (merge_key alone): every row is kept */
 				buf_printf(sql, " FROM %s;\n", src.data);
 			} else if (has_rows) {
 				buf_printf(sql, " FROM %s QUALIFY row_number() OVER (PARTITION BY %s", src.data, part.data);
@@ -1339,7 +1350,28 @@ load_table_sql(pg2md_buf *sql, json_t *jt, const char *dataset, const char *pkg_
 				buf_release(&cond);
 				goto merged;
 			}
-			buf_printf(sql, "DELETE FROM %s USING %s s WHERE %s;\n", target.data, mt.data, cond.data);
+			if (json_array_size(pk) > 0)
+				buf_printf(sql, "DELETE FROM %s USING %s s WHERE %s;\n", target.data, mt.data, cond.data);
+			if (json_array_size(mk) > 0) {
+				/* dlt's merge_key: every row of the table whose merge key an incoming row has
+				 * goes (a day, a tenant, a partition reloaded whole) */
+				pg2md_buf mlist = PG2MD_BUF_INIT, mcond = PG2MD_BUF_INIT;
+				json_array_foreach(mk, i, f) {
+					if (i) {
+						buf_puts(&mlist, ", ");
+						buf_puts(&mcond, " AND ");
+					}
+					buf_ident(&mlist, json_string_value(f));
+					buf_printf(&mcond, "%s.", target.data);
+					buf_ident(&mcond, json_string_value(f));
+					buf_puts(&mcond, " IS NOT DISTINCT FROM m.");
+					buf_ident(&mcond, json_string_value(f));
+				}
+				buf_printf(sql, "DELETE FROM %s USING (SELECT DISTINCT %s FROM %s) m WHERE %s;\n", target.data,
+					   mlist.data, mt.data, mcond.data);
+				buf_release(&mlist);
+				buf_release(&mcond);
+			}
 			buf_printf(sql, "INSERT INTO %s BY NAME SELECT * FROM %s", target.data, mt.data);
 			if (hard) {
 				/* dlt's hard_delete: a flagged row (true, or any value for a non-boolean column) is removed, not inserted */
@@ -1923,6 +1955,49 @@ normalize_package(const pg2md_config *cfg, const char *load_id, pg2md_trace *tra
  * (append_boundary_filter).  A transform that leaves the cursor out of its output would make
  * every run append those rows once more: refused before any data moves.
  */
+/*
+ * merge_key: only for merge's delete-insert strategy (upsert matches on the primary key alone),
+ * and each of its columns must reach the destination (a source column, or a transform's).
+ */
+static pg2md_code
+merge_key_check(const pg2md_config *cfg, const pg2md_table *t, const transform_out *out, pg2md_error *err)
+{
+	const pg2md_table_config *tc = pg2md_config_table(cfg, t->name);
+
+	if (!tc || tc->merge_key.n == 0)
+		return PG2MD_OK;
+	if (pg2md_config_disposition(cfg, t->name) != PG2MD_DISP_MERGE) {
+		pg2md_warn("table \"%s\": merge_key applies to write_disposition \"merge\" only; ignored", t->name);
+		return PG2MD_OK;
+	}
+	if (tc->merge_strategy && strcmp(tc->merge_strategy, "upsert") == 0) {
+		pg2md_fail(err, PG2MD_ERR_USAGE, "table \"%s\": merge_key does not apply to the \"upsert\" strategy",
+			   t->name);
+		pg2md_hint(err, "upsert matches rows on primary_key alone; remove merge_key, or use the delete-insert "
+				"strategy (the default)");
+		return err->code;
+	}
+	for (int k = 0; k < tc->merge_key.n; k++) {
+		const char *name = tc->merge_key.items[k];
+		bool found = false;
+		if (out && out->ncols > 0) {
+			for (int c = 0; c < out->ncols && !found; c++)
+				found = strcmp(out->cols[c].name, name) == 0;
+		} else {
+			int c = catalog_find_column(t, name);
+			found = c >= 0 && !catalog_column_synthetic(&t->cols[c]);
+		}
+		if (!found) {
+			pg2md_fail(err, PG2MD_ERR_USAGE, "merge_key column \"%s\" of table \"%s\" does not exist", name,
+				   t->name);
+			pg2md_hint(err, "merge_key names columns of the table as it is loaded (after included_columns, "
+					"excluded_columns and a transform)");
+			return err->code;
+		}
+	}
+	return PG2MD_OK;
+}
+
 static pg2md_code
 boundary_cursor_check(const pg2md_config *cfg, const pg2md_table *t, const incr_plan *p, const transform_out *out,
 		      pg2md_error *err)
@@ -2068,9 +2143,13 @@ extract(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace, pg
 		}
 	}
 	for (int i = 0; i < rc.ntables; i++)
+		if (merge_key_check(cfg, &rc.tables[i], &rc.tx[i], err))
+			goto out;
+	for (int i = 0; i < rc.ntables; i++)
 		if (pg2md_config_disposition(cfg, rc.tables[i].name) == PG2MD_DISP_MERGE && rc.tables[i].npk == 0 &&
 		    !(pg2md_config_table(cfg, rc.tables[i].name) &&
-		      pg2md_config_table(cfg, rc.tables[i].name)->primary_key.n > 0)) {
+		      (pg2md_config_table(cfg, rc.tables[i].name)->primary_key.n > 0 ||
+		       pg2md_config_table(cfg, rc.tables[i].name)->merge_key.n > 0))) {
 			pg2md_fail(err, PG2MD_ERR_USAGE, "table \"%s\" has write_disposition \"merge\" but no primary key",
 				   rc.tables[i].name);
 			pg2md_hint(err, "add a primary key at the source, or set primary_key under [sources.sql_database.%s]",
