@@ -313,10 +313,10 @@ print_json(const pg2md_config *cfg, const char *dest_where, verify_result *rs, i
 }
 
 /*
- * The window the last load measured for source table name: the most COPY bytes in 2048
- * consecutive rows, and their rows (the scan's measure, in the package's manifest, which the
- * load keeps in _dlt_version's schema).  *schema caches that schema ("null" when there is none).
- * false when the last load did not hold the table.
+ * The window measured for source table name: the most COPY bytes in 2048 consecutive rows, and
+ * their rows (the scan's measure, which the load that first stored the newest schema keeps in
+ * _dlt_version beside it, "x-pg2md-row-window").  *schema caches that schema ("null" when there
+ * is none).  false when that schema does not hold the table.
  */
 static bool
 loaded_window(pg2md_dest *d, const char *dataset, json_t **schema, const char *name, int64_t *wb, int64_t *wr)
@@ -343,8 +343,9 @@ loaded_window(pg2md_dest *d, const char *dataset, json_t **schema, const char *n
 		if (!json_is_string(json_object_get(jt, "name")) ||
 		    strcmp(json_string_value(json_object_get(jt, "name")), name) != 0)
 			continue;
-		*wb = json_integer_value(json_object_get(jt, "window_bytes"));
-		*wr = json_integer_value(json_object_get(jt, "window_rows"));
+		json_t *w = json_object_get(jt, "x-pg2md-row-window");
+		*wb = json_integer_value(json_object_get(w, "bytes"));
+		*wr = json_integer_value(json_object_get(w, "rows"));
 		return *wb > 0 && *wr > 0;
 	}
 	return false;

@@ -1555,14 +1555,37 @@ load_package_tx(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const ch
 					     json_string_value(json_object_get(inc, "last_value")));
 	}
 
-	/* The stored schema, as dlt keeps it in _dlt_version, and the load's row. */
-	json_t *schema = json_object();
+	/*
+	 * The stored schema, as dlt keeps it in _dlt_version: a new row only when it changes, so its
+	 * hash covers what describes the tables, not this run's figures (rows, files, seconds).  The
+	 * rows' window measured by the load that first stored it rides along, outside the hash
+	 * (pg2md verify sizes DuckDB's budget with it).
+	 */
+	static const char *const schema_keys[] = {"name", "dest_name", "write_disposition", "primary_key",
+						  "merge_key", "hard_delete", "merge_strategy", "dedup_sort",
+						  "dedup_sort_order", "columns", NULL};
+	json_t *schema = json_object(), *stables = json_array();
 	json_object_set_new(schema, "name", json_string("sql_database"));
-	json_object_set(schema, "tables", json_object_get(man, "tables"));
+	json_array_foreach(json_object_get(man, "tables"), i, jt) {
+		json_t *st = json_object();
+		for (int k = 0; schema_keys[k]; k++)
+			if (json_object_get(jt, schema_keys[k]))
+				json_object_set(st, schema_keys[k], json_object_get(jt, schema_keys[k]));
+		json_array_append_new(stables, st);
+	}
+	json_object_set_new(schema, "tables", stables);
+	char *hashed_text = json_dumps(schema, JSON_SORT_KEYS | JSON_COMPACT);
+	char hash[32];
+	snprintf(hash, sizeof(hash), "%016llx", (unsigned long long)hash_fnv1a(hashed_text));
+	free(hashed_text);
+	json_array_foreach(json_object_get(man, "tables"), i, jt) {
+		json_t *w = json_object();
+		json_object_set(w, "bytes", json_object_get(jt, "window_bytes"));
+		json_object_set(w, "rows", json_object_get(jt, "window_rows"));
+		json_object_set_new(json_array_get(stables, i), "x-pg2md-row-window", w);
+	}
 	char *schema_text = json_dumps(schema, JSON_SORT_KEYS | JSON_COMPACT);
 	json_decref(schema);
-	char hash[32];
-	snprintf(hash, sizeof(hash), "%016llx", (unsigned long long)hash_fnv1a(schema_text));
 
 	buf_reset(&sql);
 	buf_puts(&sql, "INSERT INTO ");

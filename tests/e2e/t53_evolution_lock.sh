@@ -54,6 +54,21 @@ done
 assert_eq "INTEGER DECIMAL(7,2) FLOAT" "$(duck "$P" "SELECT string_agg(data_type, ' ' ORDER BY ordinal_position) FROM information_schema.columns
 	WHERE table_schema = '$DS' AND table_name = 'eva' AND column_name IN ('a', 'n', 'f')")" "evolution: the first types are INTEGER, DECIMAL(7,2), FLOAT"
 
+# _dlt_version, as dlt keeps it: a row per schema, not per run (its hash leaves out a run's
+# figures); a column added at the source makes a new one
+pg -c "CREATE TABLE evv (id int PRIMARY KEY, v text); INSERT INTO evv SELECT g, 'v' || g FROM generate_series(1, 50) g" >/dev/null
+V=$T_TMP/versions
+make_project "$V" --tables "evv"
+assert_exit 0 "$PG2MD_BIN" run --project-dir "$V"
+pg -c "INSERT INTO evv SELECT g, 'v' || g FROM generate_series(51, 80) g" >/dev/null
+assert_exit 0 "$PG2MD_BIN" run --project-dir "$V"
+assert_eq "1 1 2" "$(duck "$V" "SELECT count(*), count(DISTINCT version_hash), (SELECT count(*) FROM $DS._dlt_loads) FROM $DS._dlt_version" | tr '\t' ' ')" \
+	"two runs of an unchanged table: two loads, one _dlt_version row"
+pg -c "ALTER TABLE evv ADD COLUMN w int" >/dev/null
+assert_exit 0 "$PG2MD_BIN" run --project-dir "$V"
+assert_eq "2 2 3" "$(duck "$V" "SELECT count(*), count(DISTINCT version_hash), (SELECT count(*) FROM $DS._dlt_loads) FROM $DS._dlt_version" | tr '\t' ' ')" \
+	"a column added at the source: a second _dlt_version row"
+
 # the expected append result: old rows as loaded (evolved the same way), then every source row again
 pg -c "CREATE TABLE exp_eva AS SELECT * FROM eva" >/dev/null
 EVOLVE="ALTER TABLE %s ADD COLUMN extra text;
