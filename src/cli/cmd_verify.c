@@ -447,15 +447,18 @@ cmd_verify(cli_opts *opts)
 			pg2md_error_init(&e);
 			if (!d.motherduck)
 				duck_table_rows(d.con, cfg->dataset_name, t->dest_name, &there, &e);
-			if (!d.motherduck && loaded_window(&d, cfg->dataset_name, &schema, t->name, &wb, &wr)) {
-				/* as the last load measured the rows, over the rows the table holds now */
+			/* the larger of two estimates: the rows as a load measured them (values PostgreSQL
+			 * compressed look smaller in its statistics), over the rows the table holds now;
+			 * the source's statistics (rows larger than when that schema was stored) */
+			if (!d.motherduck && loaded_window(&d, cfg->dataset_name, &schema, t->name, &wb, &wr))
 				need = duck_window_need(2 * duck_window_with(wb, wr, there - wr));
-			} else if (t->leaf_rows >= 1 && !d.motherduck) {
-				/* else the source's statistics (values PostgreSQL compressed look smaller) */
+			if (t->leaf_rows >= 1 && !d.motherduck) {
 				double rows = there > t->leaf_rows ? (double)there : t->leaf_rows;
 				if (rows > DUCK_WINDOW_ROWS)
 					rows = DUCK_WINDOW_ROWS;
-				need = duck_window_need((int64_t)(2 * rows * (double)t->est_bytes / t->leaf_rows));
+				int64_t stats = duck_window_need((int64_t)(2 * rows * (double)t->est_bytes / t->leaf_rows));
+				if (stats > need)
+					need = stats;
 			}
 			/* twice the window: the checksum's expressions hold each value's canonical text
 			 * beside it (measured: a 195 MB window of 95 kB rows ran out at 310 MB) */
