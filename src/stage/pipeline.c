@@ -1209,6 +1209,29 @@ parquet_batches(json_t *jt, const char *pkg_path, int64_t batch_size, char ***ou
 	return nb;
 }
 
+/*
+ * For key columns keys (destination names): list gets "k1, k2", cond gets
+ * "<target>.k1 IS NOT DISTINCT FROM <alias>.k1 AND …" (a NULL key matches a NULL key).
+ */
+static void
+key_match(json_t *keys, const char *target, const char *alias, pg2md_buf *list, pg2md_buf *cond)
+{
+	size_t i;
+	json_t *f;
+
+	json_array_foreach(keys, i, f) {
+		if (i) {
+			buf_puts(list, ", ");
+			buf_puts(cond, " AND ");
+		}
+		buf_ident(list, json_string_value(f));
+		buf_printf(cond, "%s.", target);
+		buf_ident(cond, json_string_value(f));
+		buf_printf(cond, " IS NOT DISTINCT FROM %s.", alias);
+		buf_ident(cond, json_string_value(f));
+	}
+}
+
 static pg2md_code
 load_table_sql(pg2md_buf *sql, json_t *jt, const char *dataset, const char *pkg_path, bool direct,
 	       int64_t batch_size, pg2md_error *err)
@@ -1223,8 +1246,6 @@ load_table_sql(pg2md_buf *sql, json_t *jt, const char *dataset, const char *pkg_
 	pg2md_buf src = PG2MD_BUF_INIT, target = PG2MD_BUF_INIT, mt = PG2MD_BUF_INIT;
 	char *newt = xasprintf(NEW_TABLE_PREFIX "%s", dest);
 	char *merget = xasprintf(MERGE_TABLE_PREFIX "%s", dest);
-	size_t i;
-	json_t *f;
 	bool has_rows = direct || json_array_size(files) > 0;
 
 	duck_qualified(&target, dataset, dest);
@@ -1265,17 +1286,7 @@ load_table_sql(pg2md_buf *sql, json_t *jt, const char *dataset, const char *pkg_
 				goto out;
 			}
 			pg2md_buf part = PG2MD_BUF_INIT, cond = PG2MD_BUF_INIT;
-			json_array_foreach(pk, i, f) {
-				if (i) {
-					buf_puts(&part, ", ");
-					buf_puts(&cond, " AND ");
-				}
-				buf_ident(&part, json_string_value(f));
-				buf_printf(&cond, "%s.", target.data);
-				buf_ident(&cond, json_string_value(f));
-				buf_puts(&cond, " IS NOT DISTINCT FROM s.");
-				buf_ident(&cond, json_string_value(f));
-			}
+			key_match(pk, target.data, "s", &part, &cond);
 			/* one row per key: the first by dedup_sort when set (dlt's dedup_sort hint) */
 			const char *dsort = json_string_value(json_object_get(jt, "dedup_sort"));
 			const char *dorder = json_string_value(json_object_get(jt, "dedup_sort_order"));
@@ -1356,17 +1367,7 @@ load_table_sql(pg2md_buf *sql, json_t *jt, const char *dataset, const char *pkg_
 				/* dlt's merge_key: every row of the table whose merge key an incoming row has
 				 * goes (a day, a tenant, a partition reloaded whole) */
 				pg2md_buf mlist = PG2MD_BUF_INIT, mcond = PG2MD_BUF_INIT;
-				json_array_foreach(mk, i, f) {
-					if (i) {
-						buf_puts(&mlist, ", ");
-						buf_puts(&mcond, " AND ");
-					}
-					buf_ident(&mlist, json_string_value(f));
-					buf_printf(&mcond, "%s.", target.data);
-					buf_ident(&mcond, json_string_value(f));
-					buf_puts(&mcond, " IS NOT DISTINCT FROM m.");
-					buf_ident(&mcond, json_string_value(f));
-				}
+				key_match(mk, target.data, "m", &mlist, &mcond);
 				buf_printf(sql, "DELETE FROM %s USING (SELECT DISTINCT %s FROM %s) m WHERE %s;\n", target.data,
 					   mlist.data, mt.data, mcond.data);
 				buf_release(&mlist);
