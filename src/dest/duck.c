@@ -227,6 +227,8 @@ duck_budget_raise(duckdb_connection con, int64_t need, const char *what, bool an
 			pg2md_warn("%s: DuckDB needs about %s to write these rows (it holds 2048 rows at a time, and they "
 				   "are large); this machine allows %s (3/4 of its memory, or of its container's): trying with that",
 				   what, nb, cb);
+		if (cap <= budget)
+			return PG2MD_OK; /* a container smaller than the default budget: nothing to raise */
 		need = cap;
 		human_bytes(nb, sizeof(nb), (double)need);
 	}
