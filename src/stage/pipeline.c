@@ -887,8 +887,9 @@ read_parquet_files(pg2md_buf *b, const char *pkg_path, json_t *files)
 
 /*
  * The DuckDB budget loading table jt needs (duck_window_need): the bytes of its largest 2048
- * consecutive rows (staged: from the Parquet footers, nothing else is read; a row group of more
- * rows counts for its share; direct: the scan's measure, in the manifest), with, when the rows
+ * consecutive rows (the scan's measure, in the manifest; for rows a transform made at
+ * normalize, or a package without it, from the Parquet footers, nothing else is read: a row
+ * group of more rows counts for its share), with, when the rows
  * are added to an existing table, that table's last rows, which DuckDB writes out again.
  * Direct appends read the new rows from the work table while they are written (a second
  * window); a merge of large rows holds all the new rows (its window function).  0 when nothing
@@ -907,10 +908,11 @@ table_load_need(duckdb_connection con, json_t *jt, const char *dataset, const ch
 	int64_t there = 0;
 
 	*need = 0;
-	if (direct) {
-		/* replace renames the work table; the workers' commits were sized as they went */
-		if (strcmp(disp, "replace") == 0)
-			return PG2MD_OK;
+	if (direct && strcmp(disp, "replace") == 0)
+		return PG2MD_OK; /* the work table is renamed; the workers' commits were sized as they went */
+	if (direct || (json_object_get(jt, "window_bytes") && !json_object_get(jt, "transform"))) {
+		/* the scan's measure (a package of an older pg2md has none; a transform at normalize
+		 * made other rows: the footers then) */
 		wb = json_integer_value(json_object_get(jt, "window_bytes"));
 		wr = json_integer_value(json_object_get(jt, "window_rows"));
 	} else if (json_array_size(files) > 0) {
