@@ -40,6 +40,7 @@ typedef struct scan_state {
 	int32_t off;
 	bool copying;   /* COPY started and not yet finished */
 	bool done;
+	int chunks;     /* chunks produced so far */
 	row_window win;
 } scan_state;
 
@@ -273,6 +274,13 @@ scan_func(duckdb_function_info info, duckdb_data_chunk output)
 		return;
 	}
 	fault_point("extract:chunk");
+	/* a first attempt's second chunk fails as if DuckDB ran out of memory there (tests only) */
+	if (s->chunks++ == 1 && task->retries == 0 && fault_fail("extract:oom")) {
+		task->oom = true;
+		pg2md_fail(&task->err, PG2MD_ERR_RUN, "Out of Memory Error: injected at \"extract:oom\" (PG2MD_FAULT_FAIL)");
+		s->done = true;
+		goto fail;
+	}
 	if (interrupt_requested()) {
 		pg2md_fail(&task->err, PG2MD_ERR_INTERRUPTED, "interrupted while reading table \"%s\"", task->table->name);
 		s->done = true;

@@ -88,7 +88,10 @@ typedef struct run_ctx {
 	int64_t *win_rows;    /* and its rows */
 	bool *announced;      /* direct: per table, the raised budget was said at INFO */
 	int64_t *need;        /* direct: per table of large rows, the budget its window needs */
-	pthread_mutex_t big_commit; /* direct: one commit of large rows at a time */
+	pthread_cond_t gate_cv; /* under lock: the gate of the tasks' DuckDB statements (gate_enter) */
+	int gate_active;      /* tasks in their DuckDB statement */
+	int gate_solo_waiting; /* tasks waiting to run alone */
+	bool gate_solo;       /* a task runs alone */
 	int nworkers;
 	int64_t budget;       /* direct: DuckDB's memory budget as raised by the workers */
 	bool motherduck;      /* direct: the destination is MotherDuck (no local budget to raise) */
@@ -442,15 +445,51 @@ task_statement(run_ctx *rc, pg2md_task *task)
 }
 
 /*
+ * The gate around the tasks' DuckDB statements (a COPY or INSERT, a COMMIT): any number at once,
+ * or one alone, which waits for the statements under way to end and holds back new ones (one
+ * waiting to run alone goes first).  Alone run: a direct commit of large rows (direct_commit),
+ * and a task read again after DuckDB ran out of memory (retry_out_of_memory).
+ */
+static void
+gate_enter(run_ctx *rc, bool solo)
+{
+	pthread_mutex_lock(&rc->lock);
+	if (solo) {
+		rc->gate_solo_waiting++;
+		while (rc->gate_solo || rc->gate_active > 0)
+			pthread_cond_wait(&rc->gate_cv, &rc->lock);
+		rc->gate_solo_waiting--;
+		rc->gate_solo = true;
+	} else {
+		while (rc->gate_solo || rc->gate_solo_waiting > 0)
+			pthread_cond_wait(&rc->gate_cv, &rc->lock);
+		rc->gate_active++;
+	}
+	pthread_mutex_unlock(&rc->lock);
+}
+
+static void
+gate_leave(run_ctx *rc, bool solo)
+{
+	pthread_mutex_lock(&rc->lock);
+	if (solo)
+		rc->gate_solo = false;
+	else
+		rc->gate_active--;
+	pthread_cond_broadcast(&rc->gate_cv);
+	pthread_mutex_unlock(&rc->lock);
+}
+
+/*
  * Direct mode: a worker's INSERT runs in a transaction of its own.  At its commit DuckDB writes
  * the work table's last row group out again, 2048 rows at a time, holding their values: with
  * rows of several MB that can pass the budget.  The scan measured the task's largest 2048-row
  * window (task->window_bytes): the budget is raised to what the work table's window needs (with
  * the rows already there), then the task commits.  The budget only grows, for the rest of the
- * run; the lock keeps the SETs in the order of their sizes.
+ * run; the lock keeps the SETs in the order of their sizes.  solo: the caller runs alone already.
  */
 static pg2md_code
-direct_commit(run_ctx *rc, pg2md_task *task, duckdb_connection con, pg2md_error *err)
+direct_commit(run_ctx *rc, pg2md_task *task, duckdb_connection con, bool solo, pg2md_error *err)
 {
 	int t = task->table_idx;
 
@@ -491,13 +530,55 @@ direct_commit(run_ctx *rc, pg2md_task *task, duckdb_connection con, pg2md_error 
 	pthread_mutex_unlock(&rc->lock);
 	if (pg2md_failed(err))
 		return err->code;
-	if (!big)
-		return duck_exec(con, "COMMIT", "committing the copied rows", err);
-	/* one commit of large rows at a time: each holds its table's window while it writes */
-	pthread_mutex_lock(&rc->big_commit);
+	/*
+	 * A commit of large rows runs alone: it holds its table's window while it writes, and the
+	 * other workers' INSERT statements hold theirs (the budget counts 32 MB for each; a table
+	 * of rows of 10 MB has 330 MB in one chunk: measured, such an INSERT ran out of memory while
+	 * another table of large rows committed).  A task already alone stays so.
+	 */
+	if (!solo)
+		gate_enter(rc, big);
 	duck_exec(con, "COMMIT", "committing the copied rows", err);
-	pthread_mutex_unlock(&rc->big_commit);
+	if (!solo)
+		gate_leave(rc, big);
 	return err->code;
+}
+
+/*
+ * A task that failed because DuckDB ran out of memory while other workers copied (each worker's
+ * rows wait in DuckDB's memory; the budget adds up the large tables' windows as their tasks
+ * commit, and a table still being read is not in that sum yet) is read again once, alone, in the
+ * same snapshot: the COPY was cancelled (copyscan_abort), the connection's transaction rolls back
+ * to the savepoint taken before it, and the DuckDB side left nothing (a failed INSERT rolled
+ * back; a Parquet file is rewritten).  Alone, it needs what a run of that table by itself does.
+ * Returns true to try again, *solo set.
+ */
+static bool
+retry_out_of_memory(run_ctx *rc, pg2md_task *task, PGconn *conn, int attempt, bool *solo)
+{
+	pg2md_error err;
+
+	if (!task->oom || attempt > 0 || *solo || rc->nworkers < 2 || interrupt_requested() ||
+	    PQstatus(conn) != CONNECTION_OK)
+		return false;
+	pg2md_error_init(&err);
+	if (pg_exec(conn, "ROLLBACK TO SAVEPOINT pg2md_task", &err) ||
+	    pg_exec(conn, "RELEASE SAVEPOINT pg2md_task", &err)) {
+		pg2md_warn("cannot read table \"%s\" again: %s", task->table->name, err.msg);
+		return false;
+	}
+	/* DuckDB's first line: its list of possible solutions is for the error that stops a run */
+	pg2md_warn("DuckDB ran out of memory copying table \"%s\" while other workers copied; reading it "
+		   "again alone (%.*s)",
+		   task->table->name, (int)strcspn(task->err.msg, "\n"), task->err.msg);
+	__atomic_store_n(&task->rows, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&task->bytes, 0, __ATOMIC_RELAXED);
+	task->lossy = 0;
+	task->oom = false;
+	task->retries++;
+	pg2md_error_init(&task->err);
+	*solo = true;
+	return true;
 }
 
 #define TASK_RETRIES 3
@@ -578,28 +659,50 @@ worker_main(void *arg)
 		task->worker = w->id;
 		task->started = now_seconds();
 		char *sql = task_statement(rc, task);
+		bool solo = false, committed = false;
 		for (int attempt = 0;; attempt++) {
 			task->conn = conn;
 			pg2md_debug("worker %d: task %d (%s): %s", w->id, task->id, task->table->name, task->copy_sql);
-			duckdb_result res;
-			if (rc->direct && duck_exec(con, "BEGIN TRANSACTION", "copying", &task->err))
-				break;
-			if (duckdb_query(con, sql, &res) == DuckDBError) {
-				/* the scan's own error is the root cause when it has one */
-				pg2md_fail(&task->err, PG2MD_ERR_RUN, "copying table \"%s\" failed: %s", task->table->name,
-					   duckdb_result_error(&res));
-				duck_error_hint(duckdb_result_error(&res), &task->err);
-				copyscan_abort(conn);
+			gate_enter(rc, solo);
+			/* the savepoint lets the task be read again on this connection (retry_out_of_memory) */
+			if (pg_exec(conn, "SAVEPOINT pg2md_task", &task->err) == PG2MD_OK &&
+			    (!rc->direct || duck_exec(con, "BEGIN TRANSACTION", "copying", &task->err) == PG2MD_OK)) {
+				duckdb_result res;
+				if (duckdb_query(con, sql, &res) == DuckDBError) {
+					task->oom = task->oom || duckdb_result_error_type(&res) == DUCKDB_ERROR_OUT_OF_MEMORY;
+					/* the scan's own error is the root cause when it has one */
+					pg2md_fail(&task->err, PG2MD_ERR_RUN, "copying table \"%s\" failed: %s",
+						   task->table->name, duckdb_result_error(&res));
+					duck_error_hint(duckdb_result_error(&res), &task->err);
+					copyscan_abort(conn);
+				}
+				duckdb_destroy_result(&res);
+				if (!pg2md_failed(&task->err))
+					pg_exec(conn, "RELEASE SAVEPOINT pg2md_task", &task->err);
 			}
-			duckdb_destroy_result(&res);
-			if (rc->direct && !pg2md_failed(&task->err))
-				direct_commit(rc, task, con, &task->err);
+			if (!solo)
+				gate_leave(rc, false);
+			/*
+			 * Never read again once the COMMIT was tried: DuckDB may report a failed checkpoint
+			 * after the rows committed, and reading them again would add them twice.  The
+			 * failed run drops its work tables.
+			 */
+			if (rc->direct && !pg2md_failed(&task->err)) {
+				direct_commit(rc, task, con, solo, &task->err);
+				committed = true;
+			}
 			if (rc->direct && pg2md_failed(&task->err)) {
 				pg2md_error ignore;
 				pg2md_error_init(&ignore);
 				duck_exec(con, "ROLLBACK", "rolling back", &ignore);
 			}
-			if (!pg2md_failed(&task->err) || !retry_task(rc, w, task, &conn, attempt))
+			if (solo)
+				gate_leave(rc, true);
+			if (!pg2md_failed(&task->err) || committed)
+				break;
+			if (retry_out_of_memory(rc, task, conn, attempt, &solo))
+				continue;
+			if (!retry_task(rc, w, task, &conn, attempt))
 				break;
 		}
 		free(sql);
@@ -654,7 +757,9 @@ run_workers(run_ctx *rc, int nworkers, pg2md_error *err)
 {
 	worker *ws = xcalloc((size_t)nworkers, sizeof(worker));
 	pthread_mutex_init(&rc->lock, NULL);
-	pthread_mutex_init(&rc->big_commit, NULL);
+	pthread_cond_init(&rc->gate_cv, NULL);
+	rc->gate_active = rc->gate_solo_waiting = 0;
+	rc->gate_solo = false;
 	rc->next_task = 0;
 	rc->failed = 0;
 	rc->progress = progress_start(&(progress_run){rc->cfg, rc->tasks, rc->ntasks, rc->tables, rc->ntables,
@@ -682,6 +787,7 @@ run_workers(run_ctx *rc, int nworkers, pg2md_error *err)
 		pg2md_error_merge(err, &rc->tasks[i].err);
 	for (int i = 0; i < nworkers && !pg2md_failed(err); i++)
 		pg2md_error_merge(err, &ws[i].err);
+	pthread_cond_destroy(&rc->gate_cv);
 	pthread_mutex_destroy(&rc->lock);
 	free(ws);
 	return err->code;

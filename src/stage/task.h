@@ -41,7 +41,8 @@ typedef struct pg2md_task {
 	double started;
 	double seconds;
 	int worker;
-	int retries;         /* times the task was read again after a lost connection */
+	int retries;         /* times the task was read again (a lost connection, DuckDB out of memory) */
+	bool oom;            /* the attempt failed as DuckDB ran out of memory (or extract:oom said so) */
 	pg2md_error err;
 	char sqlstate[6];    /* PostgreSQL's SQLSTATE when the COPY failed on the server, else "" */
 } pg2md_task;

@@ -1,4 +1,4 @@
-/* fault.c — named crash points for the resume tests (see fault.h). */
+/* fault.c — named crash and failure points for the resume and retry tests (see fault.h). */
 #include "util/fault.h"
 
 #include <pthread.h>
@@ -13,6 +13,8 @@ static const char *armed;
 static const char *pause_point;
 static const char *pause_file;
 static int skip;
+static const char *fail_point;
+static int fail_times;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void
@@ -23,6 +25,11 @@ fault_init(void)
 	if (armed && !*armed)
 		armed = NULL;
 	skip = s ? atoi(s) : 0;
+	fail_point = getenv("PG2MD_FAULT_FAIL");
+	if (fail_point && !*fail_point)
+		fail_point = NULL;
+	s = getenv("PG2MD_FAULT_FAIL_TIMES");
+	fail_times = s ? atoi(s) : 1;
 	pause_point = getenv("PG2MD_PAUSE");
 	pause_file = getenv("PG2MD_PAUSE_FILE");
 	if (!pause_point || !*pause_point || !pause_file || !*pause_file)
@@ -65,4 +72,25 @@ fault_point(const char *name)
 	fflush(stderr);
 	kill(getpid(), SIGKILL);
 	pthread_mutex_unlock(&lock);
+}
+
+bool
+fault_fail(const char *name)
+{
+	bool fail = false;
+
+	pthread_once(&once, fault_init);
+	if (!fail_point || strcmp(fail_point, name) != 0)
+		return false;
+	pthread_mutex_lock(&lock);
+	if (fail_times > 0) {
+		fail_times--;
+		fail = true;
+	}
+	pthread_mutex_unlock(&lock);
+	if (fail) {
+		fprintf(stderr, "pg2md: fault injected at \"%s\" (an error, not a crash)\n", name);
+		fflush(stderr);
+	}
+	return fail;
 }

@@ -9,10 +9,18 @@
  * PG2MD_PAUSE=<point> with PG2MD_PAUSE_FILE=<path> pauses there instead: the
  * process writes <path>.paused and waits (up to a minute) until <path>
  * exists, so a test can change the source in the middle of a run.
+ *
+ * PG2MD_FAULT_FAIL=<point> makes fault_fail(<point>) return true, the first
+ * PG2MD_FAULT_FAIL_TIMES times (default 1) it is reached: the caller then fails
+ * as it would on the error that point stands for, and a test sees the run
+ * recover (or fail cleanly).
  */
 #ifndef PG2MD_FAULT_H
 #define PG2MD_FAULT_H
 
+#include <stdbool.h>
+
 void fault_point(const char *name);
+bool fault_fail(const char *name);
 
 #endif

@@ -2,7 +2,11 @@
 # t55_faults — the source fails under a run: a reading backend terminated mid-copy
 # (pg_terminate_backend) is retried on a new connection in the same snapshot; the backend that
 # holds the snapshot terminated, and PostgreSQL restarted mid-run, fail the run cleanly and the
-# next run completes.  Every case ends with the destination equal to the source, value by value,
+# next run completes; DuckDB out of memory mid-copy while other workers copy (the failure
+# injected at "extract:oom": the detection is simulated, the cancelled COPY, the rollback to
+# the savepoint, the DuckDB rollback and the task read again alone are real) is read again
+# alone on the same connection, the snapshot's own included, staged and direct; with one
+# worker it fails cleanly.  Every case ends with the destination equal to the source, value by value,
 # and the faults injected and the recoveries are printed.
 . "$(dirname "$0")/../lib/common.sh"
 t_init faults
@@ -66,7 +70,42 @@ assert_table_equal public f "$T_TMP/p/pg2md.duckdb" pg2md_data f "after the term
 assert_table_equal public g "$T_TMP/p/pg2md.duckdb" pg2md_data g "after the terminated leader: g equals its source"
 [ "$T_RC" = 0 ] && RECOVERED=$((RECOVERED + 1))
 
-# 3. PostgreSQL restarts mid-run (a private cluster: the shared one serves other tests)
+# 3. DuckDB runs out of memory mid-copy while other workers copy: the first attempts of three
+# of the four tasks (f's three page ranges, g) fail at their second chunk, the snapshot's own
+# connection among them; each is read again alone, in the same snapshot
+pg -c "UPDATE g SET v = v || '*' WHERE id % 7 = 0; UPDATE f SET s = upper(s) WHERE id % 11 = 0" >/dev/null
+for mode in staged direct; do
+	FAULTS=$((FAULTS + 3))
+	rm -rf "$T_TMP/p/pg2md.duckdb" "$T_TMP/p/.pg2md"
+	T_RC=0
+	PG2MD_FAULT_FAIL=extract:oom PG2MD_FAULT_FAIL_TIMES=3 "$PG2MD_BIN" run --$mode --project-dir "$T_TMP/p" \
+		>"$T_OUT" 2>"$T_ERR" || T_RC=$?
+	assert_eq 0 "$T_RC" "out of memory ($mode): the run succeeds" || t_diag "$(t_last)"
+	assert_eq 3 "$(grep -c 'ran out of memory copying table .* reading it again alone' "$T_ERR")" \
+		"out of memory ($mode): three tasks read again alone, each said"
+	retries=$("$PG2MD_BIN" trace --json --project-dir "$T_TMP/p" | python3 -c 'import json,sys; print(sum(t["retries"] for t in json.load(sys.stdin)["tables"]))')
+	assert_eq 3 "$retries" "out of memory ($mode): the trace counts three retries"
+	assert_table_equal public f "$T_TMP/p/pg2md.duckdb" pg2md_data f "out of memory ($mode): f equals its source"
+	assert_table_equal public g "$T_TMP/p/pg2md.duckdb" pg2md_data g "out of memory ($mode): g equals its source"
+	dups=$(ddbq "$T_TMP/p/pg2md.duckdb" "SELECT (SELECT count(*) - count(DISTINCT id) FROM pg2md_data.f) + (SELECT count(*) - count(DISTINCT id) FROM pg2md_data.g)")
+	assert_eq 0 "$dups" "out of memory ($mode): rows duplicated 0"
+	[ "$T_RC" = 0 ] && [ "$dups" = 0 ] && RECOVERED=$((RECOVERED + 3))
+done
+# one worker: nothing else held DuckDB's memory, so reading again alone would change nothing;
+# the run fails cleanly with DuckDB's message, and the next run completes
+FAULTS=$((FAULTS + 1))
+make_project "$T_TMP/one" --tables "f g" --config "workers = 1"
+T_RC=0
+PG2MD_FAULT_FAIL=extract:oom "$PG2MD_BIN" run --direct --project-dir "$T_TMP/one" >"$T_OUT" 2>"$T_ERR" || T_RC=$?
+assert_eq 1 "$T_RC" "out of memory, one worker: the run fails with exit 1"
+assert_contains "$(cat "$T_ERR")" "Out of Memory Error" "out of memory, one worker: DuckDB's error is printed"
+assert_not_contains "$(cat "$T_ERR")" "reading it again alone" "out of memory, one worker: no retry"
+assert_exit 0 "$PG2MD_BIN" run --direct --project-dir "$T_TMP/one"
+assert_table_equal public f "$T_TMP/one/pg2md.duckdb" pg2md_data f "out of memory, one worker: after the rerun f equals its source" &&
+	assert_table_equal public g "$T_TMP/one/pg2md.duckdb" pg2md_data g "out of memory, one worker: after the rerun g equals its source" &&
+	RECOVERED=$((RECOVERED + 1))
+
+# 4. PostgreSQL restarts mid-run (a private cluster: the shared one serves other tests)
 FAULTS=$((FAULTS + 1))
 PRIV=$(mktemp -d /tmp/pg2md-faults-pg.XXXXXX) # the server user must reach it: not under T_TMP
 "$PG2MD_SRC/tests/lib/cluster.sh" start "$PRIV" >/dev/null
