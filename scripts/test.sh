@@ -54,7 +54,7 @@ started=$(date +%s)
 # and 50 M rows take long), as the issue asks: "the whole suite runs clean under ASan and UBSan"
 all_e2e=$(cd "$src/tests/e2e" && for f in t[0-9]*.sh; do case $f in t9[0-9]_*) ;; *) echo "${f%.sh}" ;; esac; done)
 asan_tests=${PG2MD_ASAN_TESTS:-$all_e2e}
-tsan_tests=${PG2MD_TSAN_TESTS:-t54_snapshot t59_long_tx t32_report}
+tsan_tests=${PG2MD_TSAN_TESTS:-t54_snapshot t59_long_tx t32_report t55_faults}
 fuzz_seconds=${PG2MD_FUZZ_SECONDS:-30}
 ncpu=$(nproc)
 
