@@ -308,6 +308,12 @@ dest_checkpoint_on_commit(pg2md_dest *d)
 		pg2md_warn("%s", err.msg);
 }
 
+bool
+duck_out_of_memory(duckdb_result *res)
+{
+	return duckdb_result_error_type(res) == DUCKDB_ERROR_OUT_OF_MEMORY;
+}
+
 void
 duck_error_hint(const char *duck_error, pg2md_error *err)
 {

@@ -33,6 +33,9 @@ const char *duck_memory_limit(void);
  * memory budget (rows of several MB need more than the default), a full file system (staging
  * files or the DuckDB file); docs/reliability.md. */
 void duck_error_hint(const char *duck_error, pg2md_error *err);
+/* Whether a failed statement's result is DuckDB running out of its memory budget (its error
+ * type, not its text). */
+bool duck_out_of_memory(duckdb_result *res);
 
 /*
  * Rows of several MB.  DuckDB writes (and scans) a table 2048 rows at a time, holding all their

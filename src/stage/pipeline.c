@@ -88,10 +88,10 @@ typedef struct run_ctx {
 	int64_t *win_rows;    /* and its rows */
 	bool *announced;      /* direct: per table, the raised budget was said at INFO */
 	int64_t *need;        /* direct: per table of large rows, the budget its window needs */
-	pthread_cond_t gate_cv; /* under lock: the gate of the tasks' DuckDB statements (gate_enter) */
-	int gate_active;      /* tasks in their DuckDB statement */
+	pthread_cond_t gate_cv; /* under lock: the gate of the tasks' DuckDB work (gate_move) */
+	int gate_active;      /* tasks holding the gate shared */
 	int gate_solo_waiting; /* tasks waiting to run alone */
-	bool gate_solo;       /* a task runs alone */
+	bool gate_solo;       /* a task holds it alone */
 	int nworkers;
 	int64_t budget;       /* direct: DuckDB's memory budget as raised by the workers */
 	bool motherduck;      /* direct: the destination is MotherDuck (no local budget to raise) */
@@ -445,10 +445,13 @@ task_statement(run_ctx *rc, pg2md_task *task)
 }
 
 /*
- * The gate around the tasks' DuckDB statements (a COPY or INSERT, a COMMIT): any number at once,
- * or one alone, which waits for the statements under way to end and holds back new ones (one
- * waiting to run alone goes first).  Alone run: a direct commit of large rows (direct_commit),
- * and a task read again after DuckDB ran out of memory (retry_out_of_memory).
+ * The gate around the tasks' DuckDB work: a task holds it shared from its statement (a COPY, or
+ * an INSERT) to its commit, or alone, which waits until no task holds it and holds back new ones
+ * (one waiting to go alone goes first).  Alone: a direct commit of large rows (direct_commit),
+ * and a task read again after DuckDB ran out of memory (retry_out_of_memory), so that no other
+ * worker's rows wait in DuckDB's memory meanwhile.  A task moves between the states with
+ * gate_move, leaving the one it holds first: two tasks that both want to go alone from shared
+ * do not wait for each other.
  */
 static void
 gate_enter(run_ctx *rc, bool solo)
@@ -480,16 +483,31 @@ gate_leave(run_ctx *rc, bool solo)
 	pthread_mutex_unlock(&rc->lock);
 }
 
+enum { GATE_OUT, GATE_SHARED, GATE_ALONE };
+
+static void
+gate_move(run_ctx *rc, int *held, int want)
+{
+	if (*held == want)
+		return;
+	if (*held != GATE_OUT)
+		gate_leave(rc, *held == GATE_ALONE);
+	if (want != GATE_OUT)
+		gate_enter(rc, want == GATE_ALONE);
+	*held = want;
+}
+
 /*
  * Direct mode: a worker's INSERT runs in a transaction of its own.  At its commit DuckDB writes
  * the work table's last row group out again, 2048 rows at a time, holding their values: with
  * rows of several MB that can pass the budget.  The scan measured the task's largest 2048-row
  * window (task->window_bytes): the budget is raised to what the work table's window needs (with
  * the rows already there), then the task commits.  The budget only grows, for the rest of the
- * run; the lock keeps the SETs in the order of their sizes.  solo: the caller runs alone already.
+ * run; the lock keeps the SETs in the order of their sizes.  *gate: what the caller holds of the
+ * gate (gate_move), alone after a commit of large rows.
  */
 static pg2md_code
-direct_commit(run_ctx *rc, pg2md_task *task, duckdb_connection con, bool solo, pg2md_error *err)
+direct_commit(run_ctx *rc, pg2md_task *task, duckdb_connection con, int *gate, pg2md_error *err)
 {
 	int t = task->table_idx;
 
@@ -534,14 +552,11 @@ direct_commit(run_ctx *rc, pg2md_task *task, duckdb_connection con, bool solo, p
 	 * A commit of large rows runs alone: it holds its table's window while it writes, and the
 	 * other workers' INSERT statements hold theirs (the budget counts 32 MB for each; a table
 	 * of rows of 10 MB has 330 MB in one chunk: measured, such an INSERT ran out of memory while
-	 * another table of large rows committed).  A task already alone stays so.
+	 * another table of large rows committed).  It waits for the tasks under way to commit.
 	 */
-	if (!solo)
-		gate_enter(rc, big);
-	duck_exec(con, "COMMIT", "committing the copied rows", err);
-	if (!solo)
-		gate_leave(rc, big);
-	return err->code;
+	if (big)
+		gate_move(rc, gate, GATE_ALONE);
+	return duck_exec(con, "COMMIT", "committing the copied rows", err);
 }
 
 /*
@@ -558,8 +573,12 @@ retry_out_of_memory(run_ctx *rc, pg2md_task *task, PGconn *conn, int attempt, bo
 {
 	pg2md_error err;
 
+	/*
+	 * Not a query's task: the leader locks tables, not a query's (docs/transformations.md), so
+	 * the COPY's own lock, gone with the savepoint, was all that kept a TRUNCATE out.
+	 */
 	if (!task->oom || attempt > 0 || *solo || rc->nworkers < 2 || interrupt_requested() ||
-	    PQstatus(conn) != CONNECTION_OK)
+	    task->table->relkind == 'q' || PQstatus(conn) != CONNECTION_OK)
 		return false;
 	pg2md_error_init(&err);
 	if (pg_exec(conn, "ROLLBACK TO SAVEPOINT pg2md_task", &err) ||
@@ -578,6 +597,7 @@ retry_out_of_memory(run_ctx *rc, pg2md_task *task, PGconn *conn, int attempt, bo
 	task->retries++;
 	pg2md_error_init(&task->err);
 	*solo = true;
+	fault_point("extract:retry");
 	return true;
 }
 
@@ -618,6 +638,7 @@ retry_task(run_ctx *rc, worker *w, pg2md_task *task, PGconn **conn, int attempt)
 	__atomic_store_n(&task->rows, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&task->bytes, 0, __ATOMIC_RELAXED);
 	task->lossy = 0;
+	task->oom = false;
 	task->retries++;
 	pg2md_error_init(&task->err);
 	return true;
@@ -663,13 +684,16 @@ worker_main(void *arg)
 		for (int attempt = 0;; attempt++) {
 			task->conn = conn;
 			pg2md_debug("worker %d: task %d (%s): %s", w->id, task->id, task->table->name, task->copy_sql);
-			gate_enter(rc, solo);
+			int gate = GATE_OUT;
+			gate_move(rc, &gate, solo ? GATE_ALONE : GATE_SHARED);
+			if (solo)
+				fault_point("extract:alone");
 			/* the savepoint lets the task be read again on this connection (retry_out_of_memory) */
 			if (pg_exec(conn, "SAVEPOINT pg2md_task", &task->err) == PG2MD_OK &&
 			    (!rc->direct || duck_exec(con, "BEGIN TRANSACTION", "copying", &task->err) == PG2MD_OK)) {
 				duckdb_result res;
 				if (duckdb_query(con, sql, &res) == DuckDBError) {
-					task->oom = task->oom || duckdb_result_error_type(&res) == DUCKDB_ERROR_OUT_OF_MEMORY;
+					task->oom = task->oom || duck_out_of_memory(&res);
 					/* the scan's own error is the root cause when it has one */
 					pg2md_fail(&task->err, PG2MD_ERR_RUN, "copying table \"%s\" failed: %s",
 						   task->table->name, duckdb_result_error(&res));
@@ -680,15 +704,14 @@ worker_main(void *arg)
 				if (!pg2md_failed(&task->err))
 					pg_exec(conn, "RELEASE SAVEPOINT pg2md_task", &task->err);
 			}
-			if (!solo)
-				gate_leave(rc, false);
 			/*
 			 * Never read again once the COMMIT was tried: DuckDB may report a failed checkpoint
 			 * after the rows committed, and reading them again would add them twice.  The
-			 * failed run drops its work tables.
+			 * failed run drops its work tables.  (Also set when raising the budget failed
+			 * before the COMMIT: on the safe side.)
 			 */
 			if (rc->direct && !pg2md_failed(&task->err)) {
-				direct_commit(rc, task, con, solo, &task->err);
+				direct_commit(rc, task, con, &gate, &task->err);
 				committed = true;
 			}
 			if (rc->direct && pg2md_failed(&task->err)) {
@@ -696,8 +719,7 @@ worker_main(void *arg)
 				pg2md_error_init(&ignore);
 				duck_exec(con, "ROLLBACK", "rolling back", &ignore);
 			}
-			if (solo)
-				gate_leave(rc, true);
+			gate_move(rc, &gate, GATE_OUT);
 			if (!pg2md_failed(&task->err) || committed)
 				break;
 			if (retry_out_of_memory(rc, task, conn, attempt, &solo))

@@ -2,12 +2,13 @@
 # t55_faults — the source fails under a run: a reading backend terminated mid-copy
 # (pg_terminate_backend) is retried on a new connection in the same snapshot; the backend that
 # holds the snapshot terminated, and PostgreSQL restarted mid-run, fail the run cleanly and the
-# next run completes; DuckDB out of memory mid-copy while other workers copy (the failure
-# injected at "extract:oom": the detection is simulated, the cancelled COPY, the rollback to
-# the savepoint, the DuckDB rollback and the task read again alone are real) is read again
-# alone on the same connection, the snapshot's own included, staged and direct; with one
-# worker it fails cleanly.  Every case ends with the destination equal to the source, value by value,
-# and the faults injected and the recoveries are printed.
+# next run completes; a task whose DuckDB side ran out of memory mid-copy while other workers
+# copied is read again alone on the same connection, the snapshot's own included, in the run's
+# snapshot, staged and direct; with one worker that fails cleanly.  The out-of-memory failure is
+# injected at "extract:oom": its detection is simulated (tests/unit/test_duck.c checks it on a
+# real one); the cancelled COPY, the rollback to the savepoint, the DuckDB rollback and the read
+# alone are real.  Every case ends with the destination equal to the source, value by value, and
+# the faults injected and the recoveries are printed.
 . "$(dirname "$0")/../lib/common.sh"
 t_init faults
 require_pg2md
@@ -70,27 +71,61 @@ assert_table_equal public f "$T_TMP/p/pg2md.duckdb" pg2md_data f "after the term
 assert_table_equal public g "$T_TMP/p/pg2md.duckdb" pg2md_data g "after the terminated leader: g equals its source"
 [ "$T_RC" = 0 ] && RECOVERED=$((RECOVERED + 1))
 
-# 3. DuckDB runs out of memory mid-copy while other workers copy: the first attempts of three
-# of the four tasks (f's three page ranges, g) fail at their second chunk, the snapshot's own
-# connection among them; each is read again alone, in the same snapshot
+# 3. DuckDB runs out of memory mid-copy while other workers copy: the first attempts of all four
+# tasks (f's three page ranges, g) fail at their second chunk, the snapshot's own connection
+# (worker 0's) among them; each is read again alone.  The run is held before the first retry
+# while the source changes: the retries must read the run's snapshot, not the changes.
 pg -c "UPDATE g SET v = v || '*' WHERE id % 7 = 0; UPDATE f SET s = upper(s) WHERE id % 11 = 0" >/dev/null
 for mode in staged direct; do
-	FAULTS=$((FAULTS + 3))
+	FAULTS=$((FAULTS + 4))
 	rm -rf "$T_TMP/p/pg2md.duckdb" "$T_TMP/p/.pg2md"
+	gate=$T_TMP/oom-$mode
+	rm -f "$gate" "$gate.paused"
+	PG2MD_FAULT_FAIL=extract:oom PG2MD_FAULT_FAIL_TIMES=4 PG2MD_PAUSE=extract:retry PG2MD_PAUSE_FILE=$gate \
+		"$PG2MD_BIN" run --$mode --project-dir "$T_TMP/p" >"$T_OUT" 2>"$T_ERR" &
+	pid=$!
+	for i in $(seq 400); do [ -f "$gate.paused" ] && break; sleep 0.05; done
+	assert_eq 1 "$([ -f "$gate.paused" ] && echo 1 || echo 0)" "out of memory ($mode): the run reaches a retry"
+	pg -c "UPDATE g SET v = v || '#$mode'; UPDATE f SET s = s || '#$mode' WHERE id % 97 = 0" >/dev/null
+	touch "$gate"
 	T_RC=0
-	PG2MD_FAULT_FAIL=extract:oom PG2MD_FAULT_FAIL_TIMES=3 "$PG2MD_BIN" run --$mode --project-dir "$T_TMP/p" \
-		>"$T_OUT" 2>"$T_ERR" || T_RC=$?
+	wait "$pid" || T_RC=$?
 	assert_eq 0 "$T_RC" "out of memory ($mode): the run succeeds" || t_diag "$(t_last)"
-	assert_eq 3 "$(grep -c 'ran out of memory copying table .* reading it again alone' "$T_ERR")" \
-		"out of memory ($mode): three tasks read again alone, each said"
+	assert_eq 4 "$(grep -c 'ran out of memory copying table .* reading it again alone' "$T_ERR")" \
+		"out of memory ($mode): four tasks read again alone, each said"
 	retries=$("$PG2MD_BIN" trace --json --project-dir "$T_TMP/p" | python3 -c 'import json,sys; print(sum(t["retries"] for t in json.load(sys.stdin)["tables"]))')
-	assert_eq 3 "$retries" "out of memory ($mode): the trace counts three retries"
+	assert_eq 4 "$retries" "out of memory ($mode): the trace counts four retries"
+	seen=$(ddbq "$T_TMP/p/pg2md.duckdb" "SELECT (SELECT count(*) FROM pg2md_data.f WHERE s LIKE '%#$mode') + (SELECT count(*) FROM pg2md_data.g WHERE v LIKE '%#$mode')")
+	assert_eq 0 "$seen" "out of memory ($mode): the retries read the run's snapshot (no change made during the run)"
+	# the source back as the run's snapshot had it: then equal value by value
+	pg -c "UPDATE g SET v = replace(v, '#$mode', ''); UPDATE f SET s = replace(s, '#$mode', '') WHERE id % 97 = 0" >/dev/null
 	assert_table_equal public f "$T_TMP/p/pg2md.duckdb" pg2md_data f "out of memory ($mode): f equals its source"
 	assert_table_equal public g "$T_TMP/p/pg2md.duckdb" pg2md_data g "out of memory ($mode): g equals its source"
 	dups=$(ddbq "$T_TMP/p/pg2md.duckdb" "SELECT (SELECT count(*) - count(DISTINCT id) FROM pg2md_data.f) + (SELECT count(*) - count(DISTINCT id) FROM pg2md_data.g)")
 	assert_eq 0 "$dups" "out of memory ($mode): rows duplicated 0"
-	[ "$T_RC" = 0 ] && [ "$dups" = 0 ] && RECOVERED=$((RECOVERED + 3))
+	[ "$T_RC" = 0 ] && [ "$dups" = 0 ] && [ "$seen" = 0 ] && RECOVERED=$((RECOVERED + 4))
 done
+# alone: one task fails; held at the start of its second read, no other task of the run is
+# copying (the others finished theirs, the fourth waits for the gate)
+FAULTS=$((FAULTS + 1))
+rm -rf "$T_TMP/p/pg2md.duckdb" "$T_TMP/p/.pg2md"
+gate=$T_TMP/oom-alone
+rm -f "$gate" "$gate.paused"
+PG2MD_FAULT_FAIL=extract:oom PG2MD_PAUSE=extract:alone PG2MD_PAUSE_FILE=$gate \
+	"$PG2MD_BIN" run --direct --project-dir "$T_TMP/p" >"$T_OUT" 2>"$T_ERR" &
+pid=$!
+for i in $(seq 400); do [ -f "$gate.paused" ] && break; sleep 0.05; done
+copying=$(pgq "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg2md'
+	AND datname = current_database() AND state = 'active' AND query LIKE 'COPY%'")
+touch "$gate"
+T_RC=0
+wait "$pid" || T_RC=$?
+assert_eq 0 "$copying" "out of memory: while one task is read again alone, no other copies"
+assert_eq 0 "$T_RC" "out of memory, one task: the run succeeds" || t_diag "$(t_last)"
+assert_table_equal public f "$T_TMP/p/pg2md.duckdb" pg2md_data f "out of memory, one task: f equals its source" &&
+	assert_table_equal public g "$T_TMP/p/pg2md.duckdb" pg2md_data g "out of memory, one task: g equals its source" &&
+	RECOVERED=$((RECOVERED + 1))
+
 # one worker: nothing else held DuckDB's memory, so reading again alone would change nothing;
 # the run fails cleanly with DuckDB's message, and the next run completes
 FAULTS=$((FAULTS + 1))
