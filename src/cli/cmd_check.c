@@ -168,10 +168,11 @@ static const char *tables_sql =
 	"  CASE WHEN c.relkind = 'p' THEN (SELECT string_agg(t.relid::regclass::text, ', ')"
 	"       FROM pg_partition_tree(c.oid) t WHERE t.isleaf AND NOT has_table_privilege(t.relid, 'SELECT'))"
 	"  END,"
-	"  CASE WHEN c.relkind = 'p' THEN (SELECT count(*) FROM pg_partition_tree(c.oid) t WHERE t.isleaf) END "
+	"  CASE WHEN c.relkind = 'p' THEN (SELECT count(*) FROM pg_partition_tree(c.oid) t WHERE t.isleaf) END,"
+	"  c.relispartition "
 	"FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-	"WHERE n.nspname = $1 AND c.relkind IN ('r','p','v','m','f') AND NOT c.relispartition "
-	"ORDER BY c.relname";
+	"WHERE n.nspname = $1 AND c.relkind IN ('r','p','v','m','f') "
+	"ORDER BY c.relispartition, c.relname";
 
 static const char *
 kind_name(char k)
@@ -241,12 +242,23 @@ check_tables(checklist *cl, PGconn *conn, const pg2md_config *cfg)
 		item_note("DETAIL", err.msg);
 		return;
 	}
-	for (int i = 0; i < cfg->tables.n; i++)
-		if ((int)strlen(cfg->tables.items[i]) > namew)
-			namew = (int)strlen(cfg->tables.items[i]);
+	pg2md_strlist names;
+	if (catalog_table_names(conn, cfg, &names, &err)) {
+		pg2md_chomp(err.msg);
+		item(cl, 0, "%s", err.msg);
+		item_error(&err);
+		PQclear(res);
+		return;
+	}
+	if (cfg->tables.n == 0)
+		item(cl, 1, "no table list: every table of schema \"%s\"%s, %d found", cfg->schema,
+		     cfg->include_views ? " and its views" : "", names.n);
+	for (int i = 0; i < names.n; i++)
+		if ((int)strlen(names.items[i]) > namew)
+			namew = (int)strlen(names.items[i]);
 	namew += 2; /* the quotes */
-	for (int i = 0; i < cfg->tables.n; i++) {
-		const char *want = cfg->tables.items[i];
+	for (int i = 0; i < names.n; i++) {
+		const char *want = names.items[i];
 		char *quoted = xasprintf("\"%s\"", want);
 		int found = -1;
 		const pg2md_table_config *tc = pg2md_config_table(cfg, want);
@@ -264,7 +276,7 @@ check_tables(checklist *cl, PGconn *conn, const pg2md_config *cfg)
 			int limit = (int)strlen(want) / 3 + 1, shown = 0;
 			for (int d = 0; d <= limit; d++)
 				for (int r = 0; r < PQntuples(res) && shown < 3; r++)
-					if (edit_distance(want, PQgetvalue(res, r, 0)) == d) {
+					if (PQgetvalue(res, r, 7)[0] != 't' && edit_distance(want, PQgetvalue(res, r, 0)) == d) {
 						buf_printf(&hint, "%s\"%s\"", shown ? " or " : "", PQgetvalue(res, r, 0));
 						shown++;
 					}
@@ -295,8 +307,12 @@ check_tables(checklist *cl, PGconn *conn, const pg2md_config *cfg)
 			free(quoted);
 			continue;
 		}
+		bool partition = PQgetvalue(res, found, 7)[0] == 't';
 		if (kind == 'p')
-			snprintf(what, sizeof(what), "partitioned table, %s partitions, ", PQgetvalue(res, found, 6));
+			snprintf(what, sizeof(what), "partitioned table, %s partitions, %s", PQgetvalue(res, found, 6),
+				 partition ? "itself a partition, " : "");
+		else if (partition)
+			snprintf(what, sizeof(what), "partition, ");
 		else if (kind != 'r')
 			snprintf(what, sizeof(what), "%s, ", kind_name(kind));
 		else
@@ -327,6 +343,7 @@ check_tables(checklist *cl, PGconn *conn, const pg2md_config *cfg)
 		}
 		free(quoted);
 	}
+	catalog_names_free(&names);
 	PQclear(res);
 }
 

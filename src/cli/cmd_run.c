@@ -53,6 +53,8 @@ print_summary(FILE *f, const struct pg2md_trace *t, int stages, bool detail)
 	else
 		fprintf(f, "pg2md: extracted %d table%s into load package %s\n", t->ntables, t->ntables == 1 ? "" : "s",
 			t->load_id);
+	if (t->found_in)
+		fprintf(f, "       no table list: every table of schema \"%s\", %d found\n", t->found_in, t->ntables);
 	if (!t->finished_pending && t->workers > 0)
 		fprintf(f, "       load %s, %s mode, %d worker%s, %d task%s\n", t->load_id, t->direct ? "direct" : "staged",
 			t->workers, t->workers == 1 ? "" : "s", t->ntasks, t->ntasks == 1 ? "" : "s");

@@ -1258,8 +1258,8 @@ apply_table_key(loader *L, const char *table, int tk, const raw_value *rv)
 		snprintf(rendered, sizeof(rendered), "%s", *(char **)field);
 		break;
 	}
-	case TK_NUMFB: {
-		const char *const *choices = pg2md_numeric_fallback_choices;
+	case TK_CHOICE: {
+		const char *const *choices = k->choices;
 		char expected[128];
 		const char *text = NULL, *match = NULL;
 		choices_phrase(choices, expected, sizeof(expected));
@@ -2123,12 +2123,8 @@ finish(loader *L)
 	if (L->oom)
 		return pg2md_fail(L->err, PG2MD_ERR_USAGE, "out of memory");
 
-	/* the table list */
-	if (cfg->tables.n == 0) {
-		pg2md_fail(L->err, PG2MD_ERR_USAGE, "no tables configured");
-		pg2md_hint(L->err, "list the tables to copy under [sources.sql_database] tables in \"%s\"", cfg->config_path);
-		return PG2MD_ERR_USAGE;
-	}
+	/* the table list; none (or an empty one) means every table of the schema, found when the
+	 * source is reflected (catalog_table_names), as dlt's sql_database does */
 	for (int i = 0; i < cfg->tables.n; i++) {
 		const pg2md_provenance *p = pg2md_config_provenance(cfg, "sources.sql_database.tables");
 		if (cfg->tables.items[i][0] == '\0') {
@@ -2148,8 +2144,8 @@ finish(loader *L)
 			}
 	}
 
-	/* sections for tables that are not copied are probably typos */
-	for (int i = 0; i < cfg->n_table_cfg; i++) {
+	/* sections for tables that are not copied are probably typos (with no list, any table may be) */
+	for (int i = 0; cfg->tables.n > 0 && i < cfg->n_table_cfg; i++) {
 		if (strlist_find(&cfg->tables, cfg->table_cfg[i].name) >= 0)
 			continue;
 		const char *close = NULL;
@@ -2303,6 +2299,7 @@ table_config_release(pg2md_table_config *t)
 	free(t->transform);
 	free(t->transform_stage);
 	free(t->numeric_fallback);
+	free(t->char_padding);
 	free(t->merge_strategy);
 	for (int i = 0; i < t->n_col_hints; i++) {
 		free(t->col_hints[i].column);
@@ -2382,6 +2379,14 @@ pg2md_config_numeric_fallback(const pg2md_config *cfg, const char *table)
 	if (t && t->numeric_fallback)
 		return t->numeric_fallback;
 	return cfg->numeric_fallback ? cfg->numeric_fallback : "varchar";
+}
+
+bool
+pg2md_config_char_keep(const pg2md_config *cfg, const char *table)
+{
+	const pg2md_table_config *t = table ? pg2md_config_table(cfg, table) : NULL;
+	const char *v = t && t->char_padding ? t->char_padding : cfg->char_padding;
+	return v && strcmp(v, "keep") == 0;
 }
 
 pg2md_disposition

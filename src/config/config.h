@@ -92,6 +92,7 @@ typedef struct pg2md_table_config {
 	pg2md_column_hint *col_hints;  /* columns.<c>.name / data_type / precision / scale / nullable */
 	int n_col_hints;
 	char *numeric_fallback;        /* "varchar" or "double": overrides [sources.sql_database] numeric_fallback */
+	char *char_padding;            /* "trim" or "keep": overrides [sources.sql_database] char_padding */
 } pg2md_table_config;
 
 typedef struct pg2md_config {
@@ -106,11 +107,15 @@ typedef struct pg2md_config {
 
 	/* [sources.sql_database] */
 	char *schema;                  /* default "public" */
-	pg2md_strlist tables;          /* tables / table_names */
+	pg2md_strlist tables;          /* tables / table_names; empty: every table of the schema
+	                                * (source/catalog.h, catalog_table_names) */
 	int source_workers;            /* workers / [sources.sql_database.extract] workers; default 4 */
 	int pool_size;                 /* [postgres] pool_size; default = source_workers */
 	bool direct;                   /* [sources.sql_database] direct / PG2MD direct mode; default false */
 	char *numeric_fallback;        /* numerics DECIMAL cannot hold: "varchar" (default, exact text) or "double" */
+	char *char_padding;            /* character(n) values: "trim" (default: as value::text, compared as
+	                                * PostgreSQL compares them) or "keep" (the stored pad blanks) */
+	bool include_views;            /* no table list: views and materialized views are copied too */
 	int lock_timeout;              /* [sources.sql_database] lock_timeout: seconds a statement waits for a table
 	                                * lock (PostgreSQL's lock_timeout) before the run fails; 0 = forever; default 60 */
 
@@ -189,7 +194,8 @@ typedef struct pg2md_config_flags {
  * can pass their own.  Warnings (unknown keys, with file and line) go to the
  * log.  On failure returns non-OK with err filled (code PG2MD_ERR_USAGE) and
  * *out untouched.  A missing .dlt/config.toml or secrets.toml is not an error
- * by itself (values may come from the environment); a missing table list is.
+ * by itself (values may come from the environment), nor is a missing table
+ * list (every table of the schema is copied, as dlt does).
  */
 pg2md_code pg2md_config_load(pg2md_config **out, const pg2md_config_flags *flags,
 			     char *const *envp, pg2md_error *err);
@@ -204,6 +210,9 @@ const pg2md_column_hint *pg2md_config_column_hint(const pg2md_table_config *tc, 
 
 /* Effective numeric_fallback of a table ("varchar" or "double"): table section, else global. */
 const char *pg2md_config_numeric_fallback(const pg2md_config *cfg, const char *table);
+
+/* Does a table keep the pad blanks of its character(n) values? (char_padding = "keep") */
+bool pg2md_config_char_keep(const pg2md_config *cfg, const char *table);
 
 /* Effective disposition of a table: table section, else global, else replace. */
 pg2md_disposition pg2md_config_disposition(const pg2md_config *cfg, const char *table);

@@ -54,7 +54,7 @@ typedef enum table_key_type {
 	TK_LIST,  /* a string or an array of them */
 	TK_DISP,
 	TK_ORDER, /* "asc" or "desc" */
-	TK_NUMFB  /* one of pg2md_numeric_fallback_choices */
+	TK_CHOICE /* one of the key's choices */
 } table_key_type;
 
 typedef struct table_key {
@@ -62,6 +62,7 @@ typedef struct table_key {
 	table_key_type type;
 	size_t offset;
 	const char *canonical; /* for aliases: the name provenance uses */
+	const char *const *choices; /* TK_CHOICE */
 } table_key;
 
 /*
@@ -93,5 +94,6 @@ extern const char *const pg2md_source_sections[];
 
 extern const char *const pg2md_disposition_choices[];
 extern const char *const pg2md_numeric_fallback_choices[];
+extern const char *const pg2md_char_padding_choices[];
 
 #endif

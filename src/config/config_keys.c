@@ -16,6 +16,7 @@ static const char *const destination_choices[] = {"duckdb", "motherduck", NULL};
 static const char *const format_choices[] = {"parquet", "csv", NULL};
 static const char *const naming_choices[] = {"snake_case", "direct", NULL};
 const char *const pg2md_numeric_fallback_choices[] = {"varchar", "double", NULL};
+const char *const pg2md_char_padding_choices[] = {"trim", "keep", NULL};
 const char *const pg2md_disposition_choices[] = {"replace", "append", "merge", NULL};
 
 #define OFF(field) offsetof(pg2md_config, field)
@@ -38,6 +39,9 @@ const config_key pg2md_config_keys[] = {
 	 OFF(write_disposition), 0, 0, NULL, "--write-disposition"},
 	{"sources.sql_database.numeric_fallback", {NULL}, KT_CHOICE, "varchar", OFF(numeric_fallback), 0, 0,
 	 pg2md_numeric_fallback_choices, NULL},
+	{"sources.sql_database.char_padding", {NULL}, KT_CHOICE, "trim", OFF(char_padding), 0, 0,
+	 pg2md_char_padding_choices, NULL},
+	{"sources.sql_database.include_views", {NULL}, KT_BOOL, "false", OFF(include_views), 0, 0, NULL, NULL},
 
 	/* [sources.sql_database.credentials] */
 	{"sources.sql_database.credentials", {"sources.credentials"}, KT_PG_URL, NULL, OFF(pg_conn_string),
@@ -101,26 +105,27 @@ const int pg2md_n_config_keys = (int)(sizeof(pg2md_config_keys) / sizeof(pg2md_c
 #define TOFF(field) offsetof(pg2md_table_config, field)
 
 const table_key pg2md_table_keys[] = {
-	{"write_disposition", TK_DISP, TOFF(write_disposition), NULL},
-	{"write_disposition.disposition", TK_DISP, TOFF(write_disposition), "write_disposition"},
-	{"write_disposition.strategy", TK_TEXT, TOFF(merge_strategy), NULL},
-	{"primary_key", TK_LIST, TOFF(primary_key), NULL},
-	{"merge_key", TK_LIST, TOFF(merge_key), NULL},
-	{"included_columns", TK_LIST, TOFF(included_columns), NULL},
-	{"excluded_columns", TK_LIST, TOFF(excluded_columns), NULL},
-	{"incremental.cursor_path", TK_TEXT, TOFF(cursor_path), NULL},
-	{"incremental.initial_value", TK_TEXT, TOFF(initial_value), NULL},
-	{"incremental.end_value", TK_TEXT, TOFF(end_value), NULL},
-	{"incremental.row_order", TK_ORDER, TOFF(row_order), NULL},
-	{"incremental.lag", TK_TEXT, TOFF(lag), NULL},
-	{"incremental.range_start", TK_TEXT, TOFF(range_start), NULL},
-	{"incremental.range_end", TK_TEXT, TOFF(range_end), NULL},
-	{"incremental.on_cursor_value_missing", TK_TEXT, TOFF(on_cursor_value_missing), NULL},
-	{"where", TK_TEXT, TOFF(where), NULL},
-	{"query", TK_TEXT, TOFF(query), NULL},
-	{"transform", TK_TEXT, TOFF(transform), NULL},
-	{"transform_stage", TK_TEXT, TOFF(transform_stage), NULL},
-	{"numeric_fallback", TK_NUMFB, TOFF(numeric_fallback), NULL},
+	{"write_disposition", TK_DISP, TOFF(write_disposition), NULL, NULL},
+	{"write_disposition.disposition", TK_DISP, TOFF(write_disposition), "write_disposition", NULL},
+	{"write_disposition.strategy", TK_TEXT, TOFF(merge_strategy), NULL, NULL},
+	{"primary_key", TK_LIST, TOFF(primary_key), NULL, NULL},
+	{"merge_key", TK_LIST, TOFF(merge_key), NULL, NULL},
+	{"included_columns", TK_LIST, TOFF(included_columns), NULL, NULL},
+	{"excluded_columns", TK_LIST, TOFF(excluded_columns), NULL, NULL},
+	{"incremental.cursor_path", TK_TEXT, TOFF(cursor_path), NULL, NULL},
+	{"incremental.initial_value", TK_TEXT, TOFF(initial_value), NULL, NULL},
+	{"incremental.end_value", TK_TEXT, TOFF(end_value), NULL, NULL},
+	{"incremental.row_order", TK_ORDER, TOFF(row_order), NULL, NULL},
+	{"incremental.lag", TK_TEXT, TOFF(lag), NULL, NULL},
+	{"incremental.range_start", TK_TEXT, TOFF(range_start), NULL, NULL},
+	{"incremental.range_end", TK_TEXT, TOFF(range_end), NULL, NULL},
+	{"incremental.on_cursor_value_missing", TK_TEXT, TOFF(on_cursor_value_missing), NULL, NULL},
+	{"where", TK_TEXT, TOFF(where), NULL, NULL},
+	{"query", TK_TEXT, TOFF(query), NULL, NULL},
+	{"transform", TK_TEXT, TOFF(transform), NULL, NULL},
+	{"transform_stage", TK_TEXT, TOFF(transform_stage), NULL, NULL},
+	{"numeric_fallback", TK_CHOICE, TOFF(numeric_fallback), NULL, pg2md_numeric_fallback_choices},
+	{"char_padding", TK_CHOICE, TOFF(char_padding), NULL, pg2md_char_padding_choices},
 };
 
 const int pg2md_n_table_keys = (int)(sizeof(pg2md_table_keys) / sizeof(pg2md_table_keys[0]));
@@ -153,7 +158,6 @@ const ignored_key pg2md_ignored_keys[] = {
 	{"sources.sql_database.query_adapter_callback", DBG, NULL},
 	{"sources.sql_database.engine_adapter_callback", DBG, NULL},
 	{"sources.sql_database.resolve_foreign_keys", DBG, NULL},
-	{"sources.sql_database.include_views", DBG, NULL},
 	{"sources.sql_database.metadata", DBG, NULL},
 	{"sources.sql_database.backend_kwargs.*", DBG, NULL},
 	{"sources.sql_database.engine_kwargs.*", DBG, NULL},

@@ -32,7 +32,8 @@ static const char *const kind_names[] = {
 	[CKS_BOOL] = "bool", [CKS_INT] = "int", [CKS_FLOAT] = "float", [CKS_NUMERIC] = "numeric",
 	[CKS_NUM_FLOAT] = "numeric as float", [CKS_TEXT] = "text", [CKS_DATE] = "date",
 	[CKS_TS] = "timestamp", [CKS_TSTZ] = "timestamptz", [CKS_TIME] = "time", [CKS_TIMETZ] = "timetz",
-	[CKS_INTERVAL] = "interval", [CKS_BYTEA] = "bytea", [CKS_UUID] = "uuid", [CKS_NESTED] = "nested",
+	[CKS_INTERVAL] = "interval", [CKS_BYTEA] = "bytea", [CKS_UUID] = "uuid", [CKS_BPCHAR] = "character",
+	[CKS_NUM_TRIM] = "numeric (measured)", [CKS_NESTED] = "nested",
 };
 
 const char *
@@ -65,6 +66,7 @@ dec_kind(pg2md_dec dec)
 	case DEC_INTERVAL: return CKS_INTERVAL;
 	case DEC_UUID: return CKS_UUID;
 	case DEC_BYTEA: return CKS_BYTEA;
+	case DEC_BPCHAR: return CKS_BPCHAR;
 	default: return CKS_TEXT; /* text, "char", json, jsonb, enum labels */
 	}
 }
@@ -87,6 +89,8 @@ checksum_kind_of(const pg2md_column *col, const char *duck_type)
 	case NUMERICOID:
 		if (duck_type && (strcmp(duck_type, "DOUBLE") == 0 || strcmp(duck_type, "FLOAT") == 0))
 			return CKS_NUM_FLOAT;
+		if (col->typmod < 0 && duck_type && starts_with(duck_type, "DECIMAL"))
+			return CKS_NUM_TRIM;
 		return CKS_NUMERIC; /* DECIMAL or VARCHAR: both print PostgreSQL's text */
 	case DATEOID: k = CKS_DATE; break;
 	case TIMESTAMPOID: k = CKS_TS; break;
@@ -96,10 +100,10 @@ checksum_kind_of(const pg2md_column *col, const char *duck_type)
 	case INTERVALOID: k = CKS_INTERVAL; break;
 	case BYTEAOID: k = CKS_BYTEA; break;
 	case UUIDOID: k = CKS_UUID; break;
-	default: k = CKS_TEXT; break;
+	default: k = col->dec == DEC_BPCHAR ? CKS_BPCHAR : CKS_TEXT; break;
 	}
 	/* A typed value the destination holds as text: compare the texts. */
-	if (duck_text || (duck_type && starts_with(duck_type, "VARCHAR")))
+	if (k != CKS_BPCHAR && (duck_text || (duck_type && starts_with(duck_type, "VARCHAR"))))
 		return CKS_TEXT;
 	return k;
 }
@@ -169,6 +173,13 @@ pg_expr(pg2md_buf *b, checksum_kind k, const char *c)
 		free(v);
 		break;
 	}
+	case CKS_NUM_TRIM:
+		buf_printf(b, "CASE WHEN strpos(%1$s::text, '.') > 0 THEN rtrim(rtrim(%1$s::text, '0'), '.') ELSE %1$s::text END", c);
+		break;
+	case CKS_BPCHAR:
+		/* value::text drops the pad blanks, as the decoder does */
+		buf_printf(b, "replace(replace((%s)::pg_catalog.text, '\\', '\\\\'), '|', '\\|')", c);
+		break;
 	case CKS_TEXT:
 		/* The type's output function (bpchar keeps its padding, unlike ::text); num_nulls because a
 		 * composite whose fields are all NULL IS NULL without being NULL. */
@@ -261,8 +272,8 @@ pg_nested(pg2md_buf *b, const pg2md_type *ty, const char *e, int *n)
 		buf_release(&f);
 	} else {
 		checksum_kind k = dec_kind(ty->dec);
-		char *v = xasprintf("(%s)", e);
-		if (k == CKS_TEXT)
+		char *v = k == CKS_BPCHAR ? xasprintf("(%s)::pg_catalog.text", e) : xasprintf("(%s)", e);
+		if (k == CKS_TEXT || k == CKS_BPCHAR)
 			buf_printf(b, PG_TEXT_LEAF, v);
 		else
 			pg_expr(b, k, v);
@@ -319,6 +330,8 @@ const char *const checksum_duck_prelude =
 	"CREATE OR REPLACE TEMP MACRO pg2md_cks_bool(v) AS CASE WHEN v THEN 't' WHEN NOT v THEN 'f' END;\n"
 	"CREATE OR REPLACE TEMP MACRO pg2md_cks_num(t) AS CASE WHEN left(t, 1) = '.' THEN '0' || t\n"
 	"    WHEN left(t, 2) = '-.' THEN '-0' || substr(t, 2) ELSE t END;\n"
+	"CREATE OR REPLACE TEMP MACRO pg2md_cks_numtrim(t) AS CASE WHEN strpos(t, '.') > 0\n"
+	"    THEN rtrim(rtrim(t, '0'), '.') ELSE t END;\n"
 	"CREATE OR REPLACE TEMP MACRO pg2md_cks_f8hex(i, n) AS lpad(lower(hex(CAST(i AS BIGINT))), n, '0');\n"
 	"CREATE OR REPLACE TEMP MACRO pg2md_cks_f8norm(sg, a, e) AS CASE\n"
 	"    WHEN e < -1022 THEN sg || '0x0.' || pg2md_cks_f8hex(a / pow(2.0, -1074), 13) || 'p-1022'\n"
@@ -360,7 +373,8 @@ duck_expr(pg2md_buf *b, checksum_kind k, const char *c)
 	case CKS_INT: buf_printf(b, "CAST(%s AS VARCHAR)", c); break;
 	case CKS_FLOAT: case CKS_NUM_FLOAT: buf_printf(b, "pg2md_cks_f8(%s)", c); break;
 	case CKS_NUMERIC: buf_printf(b, "pg2md_cks_num(CAST(%s AS VARCHAR))", c); break;
-	case CKS_TEXT: buf_printf(b, "pg2md_cks_esc(CAST(%s AS VARCHAR))", c); break;
+	case CKS_TEXT: case CKS_BPCHAR: buf_printf(b, "pg2md_cks_esc(CAST(%s AS VARCHAR))", c); break;
+	case CKS_NUM_TRIM: buf_printf(b, "pg2md_cks_numtrim(pg2md_cks_num(CAST(%s AS VARCHAR)))", c); break;
 	case CKS_DATE: buf_printf(b, "pg2md_cks_date(%s)", c); break;
 	case CKS_TS: buf_printf(b, "pg2md_cks_ts(%s)", c); break;
 	case CKS_TSTZ: buf_printf(b, "pg2md_cks_tstz(%s)", c); break;
@@ -416,7 +430,7 @@ duck_nested(pg2md_buf *b, const pg2md_type *ty, const char *e, int *n)
 	} else {
 		checksum_kind k = dec_kind(ty->dec);
 		char *v = xasprintf("(%s)", e);
-		if (k == CKS_TEXT)
+		if (k == CKS_TEXT || k == CKS_BPCHAR)
 			buf_printf(b, "pg2md_cks_lesc(CAST(%s AS VARCHAR))", v);
 		else
 			duck_expr(b, k, v);

@@ -36,6 +36,9 @@ typedef enum checksum_kind {
 	CKS_INTERVAL, /* <months>m<days>d<microseconds>us, fields as stored */
 	CKS_BYTEA,    /* lower-case hex */
 	CKS_UUID,     /* lower-case 8-4-4-4-12 */
+	CKS_BPCHAR,   /* character(n) without its pad blanks (char_padding = "trim"): value::text, then as CKS_TEXT */
+	CKS_NUM_TRIM, /* a numeric without typmod held as a measured DECIMAL: CKS_NUMERIC without the
+		       * fraction's trailing zeros (each value's own scale is not kept by a DECIMAL) */
 	CKS_NESTED    /* a LIST or STRUCT (col->type): [e1,e2], {f1,f2}, recursively; each scalar
 		       * in its own form above, text escaped (\ , [ ] { } | get a \), NULL as \N */
 } checksum_kind;

@@ -50,14 +50,24 @@ edit_distance(const char *a, const char *b)
 	return d;
 }
 
+/* How a table asks its values to be read (catalog_choose_decoder's inputs, passed down a type tree). */
+enum {
+	OPT_NUM_DOUBLE = 1, /* numeric_fallback = "double" */
+	OPT_CHAR_KEEP = 2   /* char_padding = "keep" */
+};
+
 /*
  * The decoder of a scalar type, or false when it has none.  numeric(p,s) with
  * 1 <= p <= 38 and 0 <= s <= p is DECIMAL(p,s); any other numeric is exact
- * text, or DOUBLE when num_double (numeric_fallback = "double").
+ * text, or DOUBLE with OPT_NUM_DOUBLE (numeric_fallback = "double"); a numeric
+ * without typmod at the top of a column may become a measured DECIMAL later
+ * (catalog_measure_numerics).  character(n) loses its pad blanks unless
+ * OPT_CHAR_KEEP.
  */
 static bool
-scalar_dec(uint32_t oid, int32_t typmod, bool num_double, pg2md_dec *dec, int *precision, int *scale)
+scalar_dec(uint32_t oid, int32_t typmod, unsigned opts, pg2md_dec *dec, int *precision, int *scale)
 {
+	bool num_double = opts & OPT_NUM_DOUBLE;
 	switch (oid) {
 	case BOOLOID: *dec = DEC_BOOL; return true;
 	case INT2OID: *dec = DEC_INT2; return true;
@@ -81,7 +91,8 @@ scalar_dec(uint32_t oid, int32_t typmod, bool num_double, pg2md_dec *dec, int *p
 		/* Unconstrained or wider than DECIMAL(38): exact text, or the nearest double on request. */
 		*dec = num_double ? DEC_NUMERIC_DOUBLE : DEC_NUMERIC_TEXT;
 		return true;
-	case TEXTOID: case VARCHAROID: case BPCHAROID: case NAMEOID: case JSONOID: *dec = DEC_TEXT; return true;
+	case TEXTOID: case VARCHAROID: case NAMEOID: case JSONOID: *dec = DEC_TEXT; return true;
+	case BPCHAROID: *dec = opts & OPT_CHAR_KEEP ? DEC_TEXT : DEC_BPCHAR; return true;
 	case CHAROID: *dec = DEC_CHAR; return true;
 	case JSONBOID: *dec = DEC_JSONB; return true;
 	case BYTEAOID: *dec = DEC_BYTEA; return true;
@@ -123,7 +134,7 @@ scalar_duck(pg2md_buf *b, pg2md_dec dec, uint32_t oid, int precision, int scale,
 	case DEC_TIMESTAMPTZ: buf_puts(b, nested ? "TIMESTAMP WITH TIME ZONE" : "TIMESTAMPTZ"); break;
 	case DEC_INTERVAL: buf_puts(b, "INTERVAL"); break;
 	case DEC_UUID: buf_puts(b, "UUID"); break;
-	default: buf_puts(b, "VARCHAR"); break; /* DEC_CHAR, DEC_NUMERIC_TEXT */
+	default: buf_puts(b, "VARCHAR"); break; /* DEC_BPCHAR, DEC_CHAR, DEC_NUMERIC_TEXT */
 	}
 }
 
@@ -273,6 +284,19 @@ catalog_type_free(pg2md_type *t)
 	memset(t, 0, sizeof(*t));
 }
 
+bool
+catalog_type_has(const pg2md_type *t, pg2md_dec dec)
+{
+	if (!t)
+		return false;
+	if (t->dec == dec || (t->elem && catalog_type_has(t->elem, dec)))
+		return true;
+	for (int i = 0; i < t->nfields; i++)
+		if (catalog_type_has(&t->fields[i], dec))
+			return true;
+	return false;
+}
+
 pg2md_dec
 catalog_effective_dec(pg2md_dec dec, bool staged, bool nested)
 {
@@ -294,7 +318,8 @@ static const char *resolve_sql =
 	" FROM d JOIN pg_catalog.pg_type t ON t.oid = d.oid WHERE t.typtype = 'd')"
 	" SELECT d.oid, d.typmod, t.typtype, t.typelem, t.typrelid,"
 	"        t.typcategory = 'A' AND t.typelem <> 0 AND t.typlen = -1,"
-	"        (SELECT max(t2.typndims) FROM d d2 JOIN pg_catalog.pg_type t2 ON t2.oid = d2.oid)"
+	"        (SELECT max(t2.typndims) FROM d d2 JOIN pg_catalog.pg_type t2 ON t2.oid = d2.oid),"
+	"        (SELECT e.typdelim FROM pg_catalog.pg_type e WHERE e.oid = t.typelem)"
 	" FROM d JOIN pg_catalog.pg_type t ON t.oid = d.oid ORDER BY d.depth DESC LIMIT 1";
 
 static const char *enum_sql =
@@ -309,10 +334,11 @@ static const char *fields_sql =
  * array (pg_attribute.attndims; 0 when unknown: one is assumed, and a value
  * with more fails the run, naming the column).  Returns 1 when every part has
  * a binary decoder, 0 when some part has none (the column is then read as
- * text), -1 on a query error (err filled).
+ * text), 2 for a column that is an array of such a type (read as text[]: a
+ * LIST of VARCHAR), -1 on a query error (err filled).
  */
 static int
-resolve_type(PGconn *conn, uint32_t oid, int32_t typmod, int ndims, bool num_double, int depth, pg2md_type *out,
+resolve_type(PGconn *conn, uint32_t oid, int32_t typmod, int ndims, unsigned opts, int depth, pg2md_type *out,
 	     pg2md_error *err)
 {
 	char oidbuf[16], tmbuf[16];
@@ -324,7 +350,7 @@ resolve_type(PGconn *conn, uint32_t oid, int32_t typmod, int ndims, bool num_dou
 	out->oid = oid;
 	if (depth > 32)
 		return 0;
-	if (scalar_dec(oid, typmod, num_double, &out->dec, &out->precision, &out->scale))
+	if (scalar_dec(oid, typmod, opts, &out->dec, &out->precision, &out->scale))
 		return 1;
 	snprintf(oidbuf, sizeof(oidbuf), "%u", oid);
 	snprintf(tmbuf, sizeof(tmbuf), "%d", (int)typmod);
@@ -342,9 +368,10 @@ resolve_type(PGconn *conn, uint32_t oid, int32_t typmod, int ndims, bool num_dou
 	uint32_t relid = (uint32_t)strtoul(PQgetvalue(res, 0, 4), NULL, 10);
 	bool is_array = PQgetvalue(res, 0, 5)[0] == 't';
 	int dndims = atoi(PQgetvalue(res, 0, 6));
+	char delim = PQgetvalue(res, 0, 7)[0];
 	PQclear(res);
 	out->oid = base;
-	if (scalar_dec(base, btm, num_double, &out->dec, &out->precision, &out->scale))
+	if (scalar_dec(base, btm, opts, &out->dec, &out->precision, &out->scale))
 		return 1;
 	if (is_array) {
 		out->dec = DEC_LIST;
@@ -353,7 +380,18 @@ resolve_type(PGconn *conn, uint32_t oid, int32_t typmod, int ndims, bool num_dou
 			return 0;
 		out->elem = xcalloc(1, sizeof(pg2md_type));
 		/* An array's typmod is its element's (numeric(10,2)[]). */
-		return resolve_type(conn, elem, btm, 0, num_double, depth + 1, out->elem, err);
+		int r = resolve_type(conn, elem, btm, 0, opts, depth + 1, out->elem, err);
+		if (r == 0 && depth == 0 && delim == ',') {
+			/* No binary decoder for the element: the column is read as text[] (each element
+			 * through its type's output function), a LIST of VARCHAR like every other array.
+			 * Not for elements another delimiter separates in the array's text (box ';',
+			 * PostGIS ':'), which text[] would not split: those stay one text. */
+			catalog_type_free(out->elem);
+			out->elem->dec = DEC_TEXT;
+			out->elem->oid = TEXTOID;
+			return 2;
+		}
+		return r;
 	}
 	if (typtype == 'e') {
 		params[0] = oidbuf;
@@ -386,7 +424,7 @@ resolve_type(PGconn *conn, uint32_t oid, int32_t typmod, int ndims, bool num_dou
 			r = 0;
 		for (int i = 0; i < out->nfields && r == 1; i++)
 			r = resolve_type(conn, (uint32_t)strtoul(PQgetvalue(res, i, 1), NULL, 10),
-					 (int32_t)strtol(PQgetvalue(res, i, 2), NULL, 10), atoi(PQgetvalue(res, i, 3)), num_double,
+					 (int32_t)strtol(PQgetvalue(res, i, 2), NULL, 10), atoi(PQgetvalue(res, i, 3)), opts,
 					 depth + 1,
 					 &out->fields[i], err);
 		PQclear(res);
@@ -402,8 +440,12 @@ catalog_choose_decoder(PGconn *conn, pg2md_column *c, int ndims, pg2md_error *er
 	pg2md_buf b = PG2MD_BUF_INIT;
 	c->as_text = false;
 	c->stage_as_text = false;
-	bool num_double = c->numeric_double;
-	if (scalar_dec(c->type_oid, c->typmod, num_double, &c->dec, &c->precision, &c->scale)) {
+	c->measured = false;
+	unsigned opts = (c->numeric_double ? OPT_NUM_DOUBLE : 0) | (c->char_keep ? OPT_CHAR_KEEP : 0);
+	if (scalar_dec(c->type_oid, c->typmod, opts, &c->dec, &c->precision, &c->scale)) {
+		/* character(n) read without a cast (a data_type = "text" hint keeps the bytes as they are) */
+		if (c->dec == DEC_TEXT && c->src_oid == BPCHAROID && !c->src_expr && !c->char_keep)
+			c->dec = DEC_BPCHAR;
 		/* Parquet's TIME cannot hold the offset: staged as text, cast back on load.  Intervals are
 		 * staged as STRUCT(months, days, micros) (Parquet's INTERVAL keeps milliseconds only). */
 		c->stage_as_text = c->dec == DEC_TIMETZ;
@@ -412,7 +454,7 @@ catalog_choose_decoder(PGconn *conn, pg2md_column *c, int ndims, pg2md_error *er
 		return PG2MD_OK;
 	}
 	pg2md_type *t = xcalloc(1, sizeof(pg2md_type));
-	int r = resolve_type(conn, c->type_oid, c->typmod, ndims, num_double, 0, t, err);
+	int r = resolve_type(conn, c->type_oid, c->typmod, ndims, opts, 0, t, err);
 	if (r < 0) {
 		catalog_type_free(t);
 		free(t);
@@ -427,6 +469,7 @@ catalog_choose_decoder(PGconn *conn, pg2md_column *c, int ndims, pg2md_error *er
 		c->duck_type = xstrdup("VARCHAR");
 		return PG2MD_OK;
 	}
+	c->as_text = r == 2; /* an array read as text[] (source/plan.c) */
 	c->type = t;
 	c->dec = t->dec;
 	type_string(&b, t, false);
@@ -443,17 +486,160 @@ catalog_scan_type(const pg2md_column *col, char *out, size_t n)
 		return out;
 	case DEC_NUMERIC_DOUBLE:
 		return "DOUBLE";
-	case DEC_TEXT: case DEC_JSONB: case DEC_CHAR: case DEC_NUMERIC_TEXT:
+	case DEC_TEXT: case DEC_BPCHAR: case DEC_JSONB: case DEC_CHAR: case DEC_NUMERIC_TEXT:
 		return "VARCHAR";
 	default:
 		return col->duck_type;
 	}
 }
 
+/* Columns catalog_measure_numerics measures: plain numeric, read as it is (no override, no text). */
+static bool
+measurable(const pg2md_column *c)
+{
+	return c->src_oid == NUMERICOID && c->type_oid == NUMERICOID && c->typmod < 0 && !c->src_expr &&
+	       !c->as_text && (c->dec == DEC_NUMERIC_TEXT || c->dec == DEC_NUMERIC_DOUBLE);
+}
+
+/* Digits before the point of a non-negative numeric's text ("0.5" has none). */
+static int
+integer_digits(const char *text)
+{
+	size_t n = strcspn(text, ".");
+	return n == 1 && text[0] == '0' ? 0 : (int)n;
+}
+
+pg2md_code
+catalog_measure_numerics(PGconn *conn, const char *schema, pg2md_table *t, const char *filter, pg2md_error *err)
+{
+	pg2md_buf q = PG2MD_BUF_INIT, col = PG2MD_BUF_INIT;
+	int n = 0;
+
+	buf_puts(&q, "SELECT ");
+	for (int i = 0; i < t->ncols; i++) {
+		if (!measurable(&t->cols[i]))
+			continue;
+		buf_reset(&col);
+		buf_ident(&col, t->cols[i].name);
+		/* scale() is NULL for NaN and ±Infinity: those are counted apart (no 'Infinity' literal,
+		 * which servers before 14 refuse) */
+		buf_printf(&q, "%1$smax(scale(%2$s)), max(abs(%2$s)) FILTER (WHERE scale(%2$s) IS NOT NULL),"
+			       " count(*) FILTER (WHERE %2$s = 'NaN'),"
+			       " count(*) FILTER (WHERE scale(%2$s) IS NULL AND %2$s <> 'NaN')",
+			   n++ ? ", " : "", col.data);
+	}
+	buf_release(&col);
+	if (n == 0) {
+		buf_release(&q);
+		return PG2MD_OK;
+	}
+	buf_puts(&q, " FROM ");
+	catalog_source_rel(&q, schema, t);
+	if (filter && *filter)
+		buf_printf(&q, " WHERE %s", filter);
+	PGresult *res = pg_query(conn, q.data, 0, NULL, err);
+	buf_release(&q);
+	if (!res)
+		return err->code;
+	n = 0;
+	for (int i = 0; i < t->ncols; i++) {
+		pg2md_column *c = &t->cols[i];
+		if (!measurable(c))
+			continue;
+		int f = 4 * n++;
+		int scale = PQgetisnull(res, 0, f) ? 0 : atoi(PQgetvalue(res, 0, f));
+		int intd = PQgetisnull(res, 0, f + 1) ? 0 : integer_digits(PQgetvalue(res, 0, f + 1));
+		long long nans = atoll(PQgetvalue(res, 0, f + 2)), infs = atoll(PQgetvalue(res, 0, f + 3));
+		const char *fallback = c->dec == DEC_NUMERIC_DOUBLE ? "DOUBLE" : "VARCHAR";
+		c->measured = true;
+		if (nans || infs || intd + scale > 38) {
+			if (nans || infs)
+				pg2md_warn("column \"%s\" of table \"%s\" (numeric) holds %s: it stays %s, as no DECIMAL can hold it",
+					   c->name, t->name, nans ? "NaN" : "Infinity", fallback);
+			else
+				pg2md_warn("column \"%s\" of table \"%s\" (numeric) holds a value of %d digits (%d after the point): "
+					   "it stays %s, as no DECIMAL(38) can hold it exactly",
+					   c->name, t->name, intd + scale, scale, fallback);
+			continue;
+		}
+		c->dec = DEC_NUMERIC_DECIMAL;
+		c->precision = intd + scale <= 18 ? 18 : 38;
+		c->scale = scale;
+		free(c->duck_type);
+		c->duck_type = xasprintf("DECIMAL(%d,%d)", c->precision, c->scale);
+		pg2md_debug("column \"%s\" of table \"%s\" (numeric): %d integer digits, scale %d, as %s", c->name,
+			    t->name, intd, scale, c->duck_type);
+	}
+	PQclear(res);
+	return PG2MD_OK;
+}
+
+/* Every relation of the schema a table name may name, partitions too (a leaf named alone is copied alone). */
 static const char *tables_sql =
-	"SELECT c.oid, c.relname, c.relkind, c.reltuples "
+	"SELECT c.oid, c.relname, c.relkind, c.reltuples, c.relispartition "
 	"FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-	"WHERE n.nspname = $1 AND c.relkind IN ('r','p','v','m','f') AND NOT c.relispartition";
+	"WHERE n.nspname = $1 AND c.relkind IN ('r','p','v','m','f') ORDER BY c.relname";
+
+/*
+ * With no table list, what dlt's sql_database reflects: the schema's tables (and with
+ * include_views its views and materialized views), each partitioned table once through its
+ * parent, never its partitions again (dlt lists both and loads partitioned rows twice), no
+ * foreign tables (reading one reads another server).
+ */
+static const char *discover_sql =
+	"SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+	"WHERE n.nspname = $1 AND NOT c.relispartition"
+	" AND c.relkind = ANY (CASE WHEN $2 THEN '{r,p,v,m}'::\"char\"[] ELSE '{r,p}'::\"char\"[] END)"
+	" ORDER BY c.relname";
+
+pg2md_code
+catalog_table_names(PGconn *conn, const pg2md_config *cfg, pg2md_strlist *out, pg2md_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (cfg->tables.n > 0) {
+		out->items = xcalloc((size_t)cfg->tables.n + 1, sizeof(char *));
+		for (int i = 0; i < cfg->tables.n; i++)
+			out->items[out->n++] = xstrdup(cfg->tables.items[i]);
+		return PG2MD_OK;
+	}
+	const char *params[2] = {cfg->schema, cfg->include_views ? "true" : "false"};
+	PGresult *res = pg_query(conn, discover_sql, 2, params, err);
+	if (!res)
+		return err->code;
+	out->items = xcalloc((size_t)PQntuples(res) + 1, sizeof(char *));
+	for (int i = 0; i < PQntuples(res); i++)
+		out->items[out->n++] = xstrdup(PQgetvalue(res, i, 0));
+	PQclear(res);
+	if (out->n == 0) {
+		PGresult *ns = pg_query(conn, "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1", 1, params, err);
+		bool exists = ns && PQntuples(ns) > 0;
+		PQclear(ns);
+		if (pg2md_failed(err))
+			return err->code;
+		if (!exists) {
+			pg2md_fail(err, PG2MD_ERR_USAGE, "schema \"%s\" does not exist", cfg->schema);
+			pg2md_hint(err, "check [sources.sql_database] schema in .dlt/config.toml; "
+					"SELECT nspname FROM pg_namespace lists the schemas");
+		} else {
+			pg2md_fail(err, PG2MD_ERR_USAGE, "no tables configured, and schema \"%s\" has no tables%s", cfg->schema,
+				   cfg->include_views ? " or views" : "");
+			pg2md_hint(err, "list the tables to copy under [sources.sql_database] tables in \"%s\"%s",
+				   cfg->config_path, cfg->include_views ? "" : ", or set include_views = true to copy views");
+		}
+		return err->code;
+	}
+	pg2md_debug("no table list: %d tables found in schema \"%s\"", out->n, cfg->schema);
+	return PG2MD_OK;
+}
+
+void
+catalog_names_free(pg2md_strlist *l)
+{
+	for (int i = 0; i < l->n; i++)
+		free(l->items[i]);
+	free(l->items);
+	memset(l, 0, sizeof(*l));
+}
 
 static const char *columns_sql =
 	"WITH RECURSIVE cols AS ("
@@ -538,6 +724,7 @@ reflect_columns(PGconn *conn, const pg2md_config *cfg, pg2md_table *t, pg2md_err
 	PGresult *res;
 	const pg2md_table_config *tc = pg2md_config_table(cfg, t->name);
 	bool num_double = strcmp(pg2md_config_numeric_fallback(cfg, t->name), "double") == 0;
+	bool char_keep = pg2md_config_char_keep(cfg, t->name);
 
 	snprintf(oidbuf, sizeof(oidbuf), "%u", t->oid);
 	res = pg_query(conn, columns_sql, 1, params, err);
@@ -560,6 +747,7 @@ reflect_columns(PGconn *conn, const pg2md_config *cfg, pg2md_table *t, pg2md_err
 		c->text_out = xstrdup(PQgetvalue(res, i, 5));
 		c->src_oid = c->type_oid;
 		c->numeric_double = num_double;
+		c->char_keep = char_keep;
 		if (catalog_choose_decoder(conn, c, atoi(PQgetvalue(res, i, 6)), err)) {
 			PQclear(res);
 			return err->code;
@@ -697,13 +885,19 @@ catalog_reflect(PGconn *conn, const pg2md_config *cfg, pg2md_table **tables_out,
 		pg2md_error *err)
 {
 	const char *params[1] = {cfg->schema};
+	pg2md_strlist names;
+	if (catalog_table_names(conn, cfg, &names, err))
+		return err->code;
 	PGresult *res = pg_query(conn, tables_sql, 1, params, err);
 	pg2md_table *tables;
 	pg2md_buf missing = PG2MD_BUF_INIT, hint = PG2MD_BUF_INIT;
 	int nmissing = 0;
+	int ntables = names.n;
 
-	if (!res)
+	if (!res) {
+		catalog_names_free(&names);
 		return err->code;
+	}
 	int nrel = PQntuples(res);
 	if (nrel == 0) {
 		PGresult *ns = pg_query(conn, "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1", 1, params, err);
@@ -711,19 +905,22 @@ catalog_reflect(PGconn *conn, const pg2md_config *cfg, pg2md_table **tables_out,
 		PQclear(ns);
 		PQclear(res);
 		if (!exists) {
+			catalog_names_free(&names);
 			pg2md_fail(err, PG2MD_ERR_USAGE, "schema \"%s\" does not exist", cfg->schema);
 			pg2md_hint(err, "check [sources.sql_database] schema in .dlt/config.toml; "
 					"SELECT nspname FROM pg_namespace lists the schemas");
 			return err->code;
 		}
 		res = pg_query(conn, tables_sql, 1, params, err);
-		if (!res)
+		if (!res) {
+			catalog_names_free(&names);
 			return err->code;
+		}
 	}
 
-	tables = xcalloc((size_t)cfg->tables.n + 1, sizeof(pg2md_table));
-	for (int i = 0; i < cfg->tables.n; i++) {
-		const char *want = cfg->tables.items[i];
+	tables = xcalloc((size_t)ntables + 1, sizeof(pg2md_table));
+	for (int i = 0; i < ntables; i++) {
+		const char *want = names.items[i];
 		const pg2md_table_config *tc = pg2md_config_table(cfg, want);
 		int found = -1;
 		if (tc && tc->query) {
@@ -737,9 +934,11 @@ catalog_reflect(PGconn *conn, const pg2md_config *cfg, pg2md_table **tables_out,
 			if (strcmp(PQgetvalue(res, r, 1), want) == 0)
 				found = r;
 		if (found < 0) {
-			/* List the closest names that do exist. */
+			/* List the closest names that do exist (partitions aside: there may be thousands). */
 			int best[3] = {-1, -1, -1}, bestd[3] = {1 << 30, 1 << 30, 1 << 30};
 			for (int r = 0; r < nrel; r++) {
+				if (PQgetvalue(res, r, 4)[0] == 't')
+					continue;
 				int d = edit_distance(want, PQgetvalue(res, r, 1));
 				for (int k = 0; k < 3; k++)
 					if (d < bestd[k]) {
@@ -787,32 +986,34 @@ catalog_reflect(PGconn *conn, const pg2md_config *cfg, pg2md_table **tables_out,
 					"information_schema.tables WHERE table_schema = '%s' lists what exists", cfg->schema);
 		buf_release(&missing);
 		buf_release(&hint);
-		catalog_free(tables, cfg->tables.n);
+		catalog_free(tables, ntables);
+		catalog_names_free(&names);
 		return err->code;
 	}
 	buf_release(&missing);
+	catalog_names_free(&names);
 	buf_release(&hint);
 
-	for (int i = 0; i < cfg->tables.n; i++) {
+	for (int i = 0; i < ntables; i++) {
 		for (int j = 0; j < i; j++)
 			if (strcmp(tables[i].dest_name, tables[j].dest_name) == 0) {
 				pg2md_fail(err, PG2MD_ERR_USAGE, "tables \"%s\" and \"%s\" both become \"%s\" in the destination",
 					   tables[j].name, tables[i].name, tables[i].dest_name);
 				pg2md_hint(err, "set [schema] naming = \"direct\" to keep names exactly");
-				catalog_free(tables, cfg->tables.n);
+				catalog_free(tables, ntables);
 				return err->code;
 			}
 		if ((tables[i].relkind == 'q' ? query_describe(conn, cfg, &tables[i], err)
 					      : reflect_columns(conn, cfg, &tables[i], err)) ||
 		    colhints_apply(conn, cfg, &tables[i], err) || add_lineage(cfg, &tables[i], err)) {
-			catalog_free(tables, cfg->tables.n);
+			catalog_free(tables, ntables);
 			return err->code;
 		}
 		pg2md_debug("table \"%s\": %d columns, %lld pages, %d leaves, about %.0f rows", tables[i].name,
 			    tables[i].ncols, (long long)tables[i].pages, tables[i].nleaves, tables[i].est_rows);
 	}
 	*tables_out = tables;
-	*ntables_out = cfg->tables.n;
+	*ntables_out = ntables;
 	return PG2MD_OK;
 }
 

@@ -29,7 +29,8 @@ typedef enum pg2md_dec {
 	DEC_NUMERIC_DECIMAL, /* numeric(p,s), p <= 38 -> DECIMAL(p,s) */
 	DEC_NUMERIC_TEXT,    /* other numerics -> exact text */
 	DEC_NUMERIC_DOUBLE,  /* other numerics -> DOUBLE, on request */
-	DEC_TEXT,            /* text, varchar, bpchar, name, json, and everything read as ::text */
+	DEC_TEXT,            /* text, varchar, name, json, and everything read as ::text */
+	DEC_BPCHAR,          /* character(n): the value without its pad blanks, as value::text (char_padding) */
 	DEC_CHAR,            /* "char": one byte */
 	DEC_BYTEA,
 	DEC_DATE,
@@ -85,6 +86,11 @@ typedef struct pg2md_column {
 	uint32_t src_oid;   /* the base type at the source (type_oid is the type read, after a data_type override) */
 	bool numeric_double; /* the table's numeric_fallback is "double": numerics DECIMAL cannot hold
 				become DOUBLE (input of catalog_choose_decoder) */
+	bool char_keep;     /* the table's char_padding is "keep": character(n) keeps its pad blanks
+			       (input of catalog_choose_decoder) */
+	bool measured;      /* a numeric without typmod whose type was chosen by measuring its values in
+			       the run's snapshot (catalog_measure_numerics): a DECIMAL(p,s), or the
+			       fallback type when none holds them */
 	char *src_expr;     /* what the server computes instead of the column (a data_type override, SQL), or NULL */
 	bool renamed;       /* dest_name comes from a columns.<c>.name hint */
 	bool load_id;       /* not a source column: dlt's _dlt_load_id, the only column of a table that
@@ -117,7 +123,15 @@ typedef struct pg2md_table {
 } pg2md_table;
 
 /*
- * Reflect the configured tables of cfg->schema.  Tables that do not exist are
+ * The names of the tables to copy: the configured list, or with none every table of cfg->schema
+ * (with include_views its views too; partitions only through their parents), by name.  A schema
+ * with nothing to copy is an error (PG2MD_ERR_USAGE).  Free with catalog_names_free.
+ */
+pg2md_code catalog_table_names(PGconn *conn, const pg2md_config *cfg, pg2md_strlist *out, pg2md_error *err);
+void catalog_names_free(pg2md_strlist *l);
+
+/*
+ * Reflect the tables to copy (catalog_table_names) of cfg->schema.  Tables that do not exist are
  * one error (PG2MD_ERR_USAGE) that names them and the closest existing names.
  */
 pg2md_code catalog_reflect(PGconn *conn, const pg2md_config *cfg, pg2md_table **tables, int *ntables,
@@ -144,12 +158,29 @@ pg2md_dec catalog_effective_dec(pg2md_dec dec, bool staged, bool nested);
 
 void catalog_type_free(pg2md_type *t);
 
+/* Does a nested shape hold a value decoded by dec anywhere inside? */
+bool catalog_type_has(const pg2md_type *t, pg2md_dec dec);
+
 /*
  * Choose the decoder and the destination type of c from its type_oid and typmod (domains,
  * enums, arrays and composites resolved on conn); ndims: the array's declared dimensions, 0
- * when unknown; c->numeric_double chooses DOUBLE over VARCHAR for numerics DECIMAL cannot hold.  Fills dec, precision, scale, as_text, stage_as_text, duck_type, type.
+ * when unknown; c->numeric_double chooses DOUBLE over VARCHAR for numerics DECIMAL cannot hold,
+ * c->char_keep keeps the pad blanks of character(n).  Fills dec, precision, scale, as_text,
+ * stage_as_text, duck_type, type.  An array of a type without a binary decoder is read as
+ * text[] (as_text, text_out NULL): a LIST of each element's text.
  */
 pg2md_code catalog_choose_decoder(PGconn *conn, pg2md_column *c, int ndims, pg2md_error *err);
+
+/*
+ * A numeric column without typmod (plain "numeric") becomes a DECIMAL that holds every value the
+ * run reads exactly: one scan of the rows the run reads (rel filtered by filter, on conn, in the
+ * run's snapshot) measures the largest scale and the integer digits of the largest magnitude.
+ * The type is DECIMAL(18,s) when 18 digits hold them, else DECIMAL(38,s); a column with NaN,
+ * ±Infinity or more than 38 digits keeps the fallback type (VARCHAR, or DOUBLE on request), with
+ * a warning naming the column and the kind of value.  Marks the columns it measured (c->measured).
+ */
+pg2md_code catalog_measure_numerics(PGconn *conn, const char *schema, pg2md_table *t, const char *filter,
+				    pg2md_error *err);
 
 /* Is column name copied, given included_columns / excluded_columns (tc may be NULL)? */
 bool catalog_column_kept(const pg2md_table_config *tc, const char *name);

@@ -120,6 +120,16 @@ dec_text(copydec_col *c, idx_t row, const uint8_t *p, int32_t len)
 	return true;
 }
 
+/* character(n): the pad blanks dropped (only ' ', as bpchar's own length and ::text count them). */
+static bool
+dec_bpchar(copydec_col *c, idx_t row, const uint8_t *p, int32_t len)
+{
+	while (len > 0 && p[len - 1] == ' ')
+		len--;
+	duckdb_vector_assign_string_element_len(c->vec, row, (const char *)p, (idx_t)len);
+	return true;
+}
+
 static bool
 dec_jsonb(copydec_col *c, idx_t row, const uint8_t *p, int32_t len)
 {
@@ -715,6 +725,7 @@ static const copydec_fn decoders[DEC__COUNT] = {
 	[DEC_NUMERIC_TEXT] = dec_numeric_text,
 	[DEC_NUMERIC_DOUBLE] = dec_numeric_double,
 	[DEC_TEXT] = dec_text,
+	[DEC_BPCHAR] = dec_bpchar,
 	[DEC_CHAR] = dec_text,
 	[DEC_BYTEA] = dec_text,
 	[DEC_DATE] = dec_date,

@@ -167,6 +167,7 @@ describe_columns(PGconn *conn, const pg2md_config *cfg, const pg2md_table_config
 		c->pg_type = xstrdup(PQgetvalue(res, i, 0));
 		c->text_out = xstrdup(PQgetvalue(res, i, 1));
 		c->numeric_double = strcmp(pg2md_config_numeric_fallback(cfg, t->name), "double") == 0;
+		c->char_keep = pg2md_config_char_keep(cfg, t->name);
 		if (catalog_choose_decoder(conn, c, 0, err)) {
 			PQclear(res);
 			return err->code;

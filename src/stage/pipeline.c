@@ -559,6 +559,18 @@ direct_commit(run_ctx *rc, pg2md_task *task, duckdb_connection con, int *gate, p
 	return duck_exec(con, "COMMIT", "committing the copied rows", err);
 }
 
+/* A task about to be read again: its counts and error start over (the progress thread reads them). */
+static void
+task_start_over(pg2md_task *task)
+{
+	__atomic_store_n(&task->rows, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&task->bytes, 0, __ATOMIC_RELAXED);
+	task->lossy = 0;
+	task->oom = false;
+	task->retries++;
+	pg2md_error_init(&task->err);
+}
+
 /*
  * A task that failed because DuckDB ran out of memory while other workers copied (each worker's
  * rows wait in DuckDB's memory; the budget adds up the large tables' windows as their tasks
@@ -590,12 +602,7 @@ retry_out_of_memory(run_ctx *rc, pg2md_task *task, PGconn *conn, int attempt, bo
 	pg2md_warn("DuckDB ran out of memory copying table \"%s\" while other workers copied; reading it "
 		   "again alone (%.*s)",
 		   task->table->name, (int)strcspn(task->err.msg, "\n"), task->err.msg);
-	__atomic_store_n(&task->rows, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&task->bytes, 0, __ATOMIC_RELAXED);
-	task->lossy = 0;
-	task->oom = false;
-	task->retries++;
-	pg2md_error_init(&task->err);
+	task_start_over(task);
 	*solo = true;
 	fault_point("extract:retry");
 	return true;
@@ -635,12 +642,7 @@ retry_task(run_ctx *rc, worker *w, pg2md_task *task, PGconn **conn, int attempt)
 	PQfinish(*conn);
 	*conn = fresh;
 	(void)w;
-	__atomic_store_n(&task->rows, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&task->bytes, 0, __ATOMIC_RELAXED);
-	task->lossy = 0;
-	task->oom = false;
-	task->retries++;
-	pg2md_error_init(&task->err);
+	task_start_over(task);
 	return true;
 }
 
@@ -858,6 +860,10 @@ build_manifest(run_ctx *rc)
 			json_object_set_new(jc, "nullable", json_boolean(t->cols[c].nullable));
 			if (!rc->direct && t->cols[c].dec == DEC_INTERVAL)
 				json_object_set_new(jc, "staged_as", json_string("interval_struct"));
+			if (t->cols[c].measured)
+				json_object_set_new(jc, "measured", json_true());
+			if (t->cols[c].dec == DEC_BPCHAR || catalog_type_has(t->cols[c].type, DEC_BPCHAR))
+				json_object_set_new(jc, "char_padding", json_string("trim"));
 			if (t->cols[c].lineage)
 				json_object_set_new(jc, "lineage", json_string(t->cols[c].load_id ? "load_id" : "dlt_id"));
 			json_array_append_new(cols, jc);
@@ -1143,13 +1149,132 @@ widens(const char *from, const char *to)
 }
 
 /*
+ * Each table as the newest schema holding it describes it (a JSON array, owned by the caller):
+ * _dlt_version keeps a schema per change, and a run of some tables stores only those.  NULL when
+ * there is none (a first load, or a dataset dlt wrote).
+ */
+static json_t *
+stored_schema_tables(duckdb_connection con, const char *dataset)
+{
+	pg2md_buf q = PG2MD_BUF_INIT;
+	duckdb_result res;
+	json_t *tables = NULL;
+
+	buf_puts(&q, "SELECT schema FROM ");
+	duck_qualified(&q, dataset, "_dlt_version");
+	buf_puts(&q, " WHERE schema_name = 'sql_database' ORDER BY version DESC");
+	if (duckdb_query(con, q.data, &res) == DuckDBSuccess) {
+		tables = json_array();
+		for (idx_t r = 0; r < duckdb_row_count(&res); r++) {
+			char *v = duckdb_value_varchar(&res, 0, r);
+			json_t *doc = v ? json_loads(v, 0, NULL) : NULL, *st;
+			size_t i, j;
+			json_array_foreach(json_object_get(doc, "tables"), i, st) {
+				const char *name = json_string_value(json_object_get(st, "dest_name"));
+				bool seen = !name;
+				json_t *have;
+				json_array_foreach(tables, j, have)
+					if (name && strcmp(json_string_value(json_object_get(have, "dest_name")), name) == 0)
+						seen = true;
+				if (!seen)
+					json_array_append(tables, st);
+			}
+			json_decref(doc);
+			duckdb_free(v);
+		}
+	}
+	duckdb_destroy_result(&res);
+	buf_release(&q);
+	return tables;
+}
+
+/* The column dest_name of table dest_name in a stored schema's tables, or NULL. */
+static json_t *
+stored_column(json_t *stored, const char *table, const char *column)
+{
+	json_t *st, *c;
+	size_t i, j;
+	json_array_foreach(stored, i, st) {
+		if (!json_is_string(json_object_get(st, "dest_name")) ||
+		    strcmp(json_string_value(json_object_get(st, "dest_name")), table) != 0)
+			continue;
+		json_array_foreach(json_object_get(st, "columns"), j, c)
+			if (json_is_string(json_object_get(c, "dest_name")) &&
+			    strcmp(json_string_value(json_object_get(c, "dest_name")), column) == 0)
+				return c;
+	}
+	return NULL;
+}
+
+/*
+ * A character(n) column that an earlier load (pg2md before char_padding, or char_padding =
+ * "keep") wrote with its pad blanks, now appended to or merged into trimmed: the rows already
+ * there are trimmed in place, in the load's transaction, so a table never holds both forms.
+ * Going back from trimmed to padded cannot restore the blanks: that stops the load.
+ */
+static pg2md_code
+char_padding_align(duckdb_connection con, const char *target, const char *dest, json_t *c, const char *have,
+		   json_t *stored, pg2md_error *err)
+{
+	const char *name = json_string_value(json_object_get(c, "dest_name"));
+	json_t *sc = stored_column(stored, dest, name);
+	bool trim_now = json_is_string(json_object_get(c, "char_padding"));
+	bool trimmed_before = sc && json_is_string(json_object_get(sc, "char_padding"));
+	pg2md_buf q = PG2MD_BUF_INIT, col = PG2MD_BUF_INIT;
+
+	if (trim_now == trimmed_before || !sc)
+		return PG2MD_OK; /* as before, or never described by pg2md: nothing known to align */
+	if (!trim_now) {
+		/* keep now, trimmed before: only for the same character column */
+		const char *pt = json_string_value(json_object_get(c, "pg_type"));
+		const char *ps = json_string_value(json_object_get(sc, "pg_type"));
+		if (!pt || !ps || strcmp(pt, ps) != 0)
+			return PG2MD_OK;
+		pg2md_fail(err, PG2MD_ERR_USAGE,
+			   "column \"%s\" of table \"%s\" was loaded without its pad blanks; char_padding = \"keep\" "
+			   "would add padded values to trimmed ones", name, dest);
+		pg2md_detail(err, "nothing of this load was applied; the load package stays pending");
+		pg2md_hint(err, "set char_padding back to \"trim\", or reload the table with the blanks: pg2md drop "
+				"--pending --yes, then pg2md run --tables %s --write-disposition replace", dest);
+		return err->code;
+	}
+	buf_ident(&col, name);
+	if (strcmp(have, "VARCHAR") == 0)
+		buf_printf(&q, "UPDATE %1$s SET %2$s = rtrim(%2$s, ' ') WHERE %2$s LIKE '%% '", target, col.data);
+	else if (strcmp(have, "VARCHAR[]") == 0)
+		buf_printf(&q, "UPDATE %1$s SET %2$s = list_transform(%2$s, lambda x: rtrim(x, ' '))"
+			       " WHERE len(list_filter(%2$s, lambda x: x LIKE '%% ')) > 0", target, col.data);
+	if (q.len == 0) {
+		pg2md_fail(err, PG2MD_ERR_USAGE,
+			   "column \"%s\" of table \"%s\" (%s) holds character(n) values loaded with their pad blanks, "
+			   "which pg2md cannot trim in place", name, dest, have);
+		pg2md_detail(err, "nothing of this load was applied; the load package stays pending");
+		pg2md_hint(err, "reload the table: pg2md drop --pending --yes, then pg2md run --tables %s "
+				"--write-disposition replace (or set char_padding = \"keep\")", dest);
+	} else {
+		pg2md_info("trimming the pad blanks of column \"%s\" of \"%s\", loaded padded by an earlier run", name, dest);
+		duck_exec(con, q.data, "trimming the pad blanks of loaded rows", err);
+	}
+	buf_release(&q);
+	buf_release(&col);
+	return err->code;
+}
+
+/* DECIMAL(p,s) of a text DuckDB prints, or false. */
+static bool
+decimal_of(const char *t, int *p, int *s)
+{
+	return t && sscanf(t, "DECIMAL(%d,%d)", p, s) == 2;
+}
+
+/*
  * Schema evolution for append and merge: columns new at the source are
  * added, widened types are widened, columns gone from the source become
  * nullable.  A change that cannot be applied safely stops the load; it runs
  * inside the load's transaction, so nothing is half-applied.
  */
 static pg2md_code
-evolve_table(duckdb_connection con, const char *dataset, json_t *jt, pg2md_error *err)
+evolve_table(duckdb_connection con, const char *dataset, json_t *jt, json_t *stored, pg2md_error *err)
 {
 	const char *dest = json_string_value(json_object_get(jt, "dest_name"));
 	json_t *cols = json_object_get(jt, "columns"), *c;
@@ -1180,10 +1305,51 @@ evolve_table(duckdb_connection con, const char *dataset, json_t *jt, pg2md_error
 			char *cn = duckdb_value_varchar(&res, 0, r);
 			if (cn && strcmp(cn, name) == 0) {
 				char *have = duckdb_value_varchar(&res, 1, r);
+				bool measured = json_is_true(json_object_get(c, "measured"));
+				int ph, sh, pw, sw;
+				char *to = NULL;
 				found = true;
-				if (have && strcmp(have, want) != 0 && widens(want, have)) {
+				if (have && char_padding_align(con, target.data, dest, c, have, stored, err)) {
+					/* stopped: err says why */
+				} else if (have && strcmp(have, want) != 0 && widens(want, have)) {
 					/* narrower at the source than in the destination: the values fit as they are */
-				} else if (have && strcmp(have, want) != 0) {
+				} else if (have && measured && !decimal_of(have, &ph, &sh)) {
+					/* a plain numeric the destination holds as text (NaN once, or an older pg2md):
+					 * it stays text, the new values cast to it (docs/types.md) */
+				} else if (have && decimal_of(have, &ph, &sh) && decimal_of(want, &pw, &sw) &&
+					   !widens(have, want)) {
+					/* both DECIMALs, neither holds the other: one that holds both */
+					int s2 = sh > sw ? sh : sw, i2 = ph - sh > pw - sw ? ph - sh : pw - sw;
+					if (i2 + s2 <= 38)
+						to = xasprintf("DECIMAL(%d,%d)", i2 + s2 <= 18 && measured ? 18 : 38, s2);
+					else if (measured)
+						to = xstrdup("VARCHAR");
+					else
+					{
+						pg2md_fail(err, PG2MD_ERR_RUN,
+							   "column \"%s\" of table \"%s\" changed type from %s to %s, and no DECIMAL "
+							   "holds both", name, dest, have, want);
+						pg2md_detail(err, "nothing of this load was applied; the load package stays pending");
+					}
+				} else if (have && measured && strcmp(have, want) != 0 && decimal_of(have, &ph, &sh)) {
+					/* a measured DECIMAL column meets values no DECIMAL holds: the fallback type */
+					to = xstrdup(want);
+				}
+				if (to) {
+					buf_reset(&q);
+					buf_printf(&q, "ALTER TABLE %s ALTER COLUMN ", target.data);
+					buf_ident(&q, name);
+					buf_printf(&q, " TYPE %s", to);
+					if (strcmp(to, "VARCHAR") == 0 || strcmp(to, "DOUBLE") == 0)
+						pg2md_warn("column \"%s\" of \"%s\" changes from %s to %s: new values need it",
+							   name, dest, have, to);
+					else
+						pg2md_info("widening column \"%s\" of \"%s\" from %s to %s", name, dest, have, to);
+					duck_exec(con, q.data, "widening a column", err);
+					free(to);
+				} else if (pg2md_failed(err)) {
+					/* stopped above */
+				} else if (have && strcmp(have, want) != 0 && !widens(want, have)) {
 					if (!widens(have, want)) {
 						pg2md_fail(err, PG2MD_ERR_RUN,
 							   "column \"%s\" of table \"%s\" changed type from %s to %s, which cannot be applied safely",
@@ -1605,7 +1771,8 @@ load_package_tx(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const ch
 	const char *dataset = json_string_value(json_object_get(man, "dataset_name"));
 	pg2md_buf sql = PG2MD_BUF_INIT;
 	char *found = NULL;
-	json_t *jt, *state = NULL;
+	json_t *jt, *state = NULL, *stored = NULL;
+	bool stored_read = false;
 	size_t i;
 	long long state_version = 0;
 
@@ -1635,9 +1802,14 @@ load_package_tx(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const ch
 		}
 		buf_reset(&sql);
 		double t_table = now_seconds();
-		if (strcmp(json_string_value(json_object_get(jt, "write_disposition")), "replace") != 0 &&
-		    evolve_table(dest->con, dataset, jt, err))
-			goto fail;
+		if (strcmp(json_string_value(json_object_get(jt, "write_disposition")), "replace") != 0) {
+			if (!stored_read) {
+				stored = stored_schema_tables(dest->con, dataset);
+				stored_read = true;
+			}
+			if (evolve_table(dest->con, dataset, jt, stored, err))
+				goto fail;
+		}
 		if (load_table_sql(&sql, jt, dataset, pkg_path, direct, cfg->batch_size, err))
 			goto fail;
 		char *what = xasprintf("loading table \"%s\"", json_string_value(json_object_get(jt, "dest_name")));
@@ -1765,12 +1937,14 @@ load_package_tx(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const ch
 	 * restoring the newer destination copy at the next run). */
 	state_save_local(cfg, state, err);
 	json_decref(state);
+	json_decref(stored);
 	buf_release(&sql);
 	return err->code;
 
 fail:
 	buf_release(&sql);
 	json_decref(state);
+	json_decref(stored);
 	{
 		pg2md_error ignore;
 		pg2md_error_init(&ignore);
@@ -2202,6 +2376,8 @@ extract(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace, pg
 		goto out;
 	if (catalog_reflect(leader, cfg, &rc.tables, &rc.ntables, err))
 		goto out;
+	if (cfg->tables.n == 0)
+		trace->found_in = xstrdup(cfg->schema);
 	/*
 	 * ACCESS SHARE locks for the whole extraction, as pg_dump takes them: a TRUNCATE or
 	 * ALTER TABLE (not MVCC-safe) waits for the run instead of emptying its snapshot.
@@ -2266,6 +2442,9 @@ extract(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace, pg
 			goto out;
 		}
 		rc.filters[i] = buf_detach(&f);
+		/* plain numerics: a DECIMAL measured over the rows this run reads, in its snapshot */
+		if (catalog_measure_numerics(leader, cfg->schema, &rc.tables[i], rc.filters[i], err))
+			goto out;
 		if (tc && tc->merge_strategy && strcmp(tc->merge_strategy, "delete-insert") != 0 &&
 		    strcmp(tc->merge_strategy, "upsert") != 0) {
 			pg2md_fail(err, PG2MD_ERR_USAGE, "merge strategy \"%s\" of table \"%s\" is not supported",
@@ -2617,6 +2796,7 @@ pipeline_trace_release(pg2md_trace *trace)
 	free(trace->note);
 	free(trace->destination);
 	free(trace->dataset);
+	free(trace->found_in);
 	trace_timeline_free(trace->timeline);
 	memset(trace, 0, sizeof(*trace));
 }

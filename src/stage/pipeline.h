@@ -50,6 +50,7 @@ typedef struct pg2md_trace {
 	int ntasks;
 	char *destination;     /* "DuckDB file \"…\"" */
 	char *dataset;
+	char *found_in;        /* no table list: the schema whose tables were all copied, else NULL */
 	pg2md_table_stat *tables;
 	int ntables;
 	double t_extract, t_normalize, t_load, t_total;

@@ -204,6 +204,8 @@ trace_to_json(const pg2md_trace *t, const pg2md_error *err)
 		json_object_set_new(doc, "pending_state", json_string(t->pending_state));
 	json_object_set_new(doc, "destination", t->destination ? json_string(t->destination) : json_null());
 	json_object_set_new(doc, "dataset_name", t->dataset ? json_string(t->dataset) : json_null());
+	if (t->found_in)
+		json_object_set_new(doc, "tables_found_in_schema", json_string(t->found_in));
 	json_object_set_new(doc, "workers", json_integer(t->workers));
 	json_object_set_new(doc, "tasks", json_integer(t->ntasks));
 	json_object_set_new(doc, "peak_rss_bytes", json_integer(t->peak_rss));
@@ -257,6 +259,7 @@ trace_from_json(pg2md_trace *t, json_t *doc)
 	t->pending_state = xstrdup(s_or_null(doc, "pending_state"));
 	t->destination = xstrdup(s_or_null(doc, "destination"));
 	t->dataset = xstrdup(s_or_null(doc, "dataset_name"));
+	t->found_in = xstrdup(s_or_null(doc, "tables_found_in_schema"));
 	t->workers = (int)json_integer_value(json_object_get(doc, "workers"));
 	t->ntasks = (int)json_integer_value(json_object_get(doc, "tasks"));
 	t->peak_rss = json_integer_value(json_object_get(doc, "peak_rss_bytes"));

@@ -239,8 +239,13 @@ SQL
 
 for t in c_bool c_int c_float8 c_float4 c_numeric c_text c_date c_timestamp c_timestamptz c_time c_interval \
 	c_bytea c_uuid c_json c_other; do
-	assert_table_equal public "$t" "$DUCK" d "$t" "canonical forms agree: $t edge values"
+	# d.c_text holds bpchar padded: the form of char_padding = "keep"
+	CMP_CHAR_PADDING=keep assert_table_equal public "$t" "$DUCK" d "$t" "canonical forms agree: $t edge values"
 done
+# the default form (char_padding = "trim"): bpchar as value::text, pad blanks gone
+pg -c "CREATE TABLE c_bp AS SELECT id, bp FROM c_text"
+ddbq --rw "$DUCK" "CREATE TABLE d.c_bp AS SELECT id, rtrim(bp, ' ') AS bp FROM d.c_text" >/dev/null
+assert_table_equal public c_bp "$DUCK" d c_bp "canonical forms agree: bpchar without its pad blanks"
 
 # --- canonical forms: subtly different values compare different --------------------------------
 
@@ -269,7 +274,11 @@ differ text_space text "'a'" VARCHAR "'a '"
 differ text_empty_null text "''" VARCHAR "NULL"
 differ text_backslash_n text "'\\N'" VARCHAR "NULL"
 differ text_long text "repeat('x', 1048576)" VARCHAR "repeat('x', 1048575) || 'y'"
-differ bpchar_trimmed "char(5)" "'ab'" VARCHAR "'ab'"
+CMP_CHAR_PADDING=keep differ bpchar_trimmed "char(5)" "'ab'" VARCHAR "'ab'"
+differ bpchar_padded "char(5)" "'ab'" VARCHAR "'ab   '"
+# a plain numeric held as a measured DECIMAL: the value compared, not each value's own scale
+same num_measured numeric "1.5" "DECIMAL(18,3)" "1.500"
+differ num_measured_value numeric "1.5" "DECIMAL(18,3)" "1.501"
 differ date_day date "'2024-01-01'" DATE "'2024-01-02'"
 differ date_inf date "'infinity'" DATE "'5874897-12-31'"
 differ date_bc date "'0044-03-15 BC'" DATE "'0044-03-15'"

@@ -197,7 +197,7 @@ t_text_out.mac8=VARCHAR t_text_out.tq=VARCHAR t_text_out.ln=VARCHAR t_text_out.l
 t_text_out.pa=VARCHAR t_text_out.pg=VARCHAR t_text_out.ci=VARCHAR t_text_out.lsn=VARCHAR t_text_out.hs=VARCHAR
 t_text_out.m=VARCHAR t_text_out.x=VARCHAR
 wide.b=BOOLEAN wide.i2=SMALLINT wide.i4=INTEGER wide.i8=BIGINT wide.f4=FLOAT wide.f8=DOUBLE
-wide.n=DECIMAL(12,3) wide.nf=VARCHAR wide.t=VARCHAR wide.vc=VARCHAR wide.bp=VARCHAR wide.d=DATE
+wide.n=DECIMAL(12,3) wide.nf=DECIMAL(38,20) wide.t=VARCHAR wide.vc=VARCHAR wide.bp=VARCHAR wide.d=DATE
 wide.ts=TIMESTAMP wide.tstz=TIMESTAMP_WITH_TIME_ZONE wide.tm=TIME wide.tmtz=TIME_WITH_TIME_ZONE
 wide.iv=INTERVAL wide.by=BLOB wide.u=UUID wide.j=JSON wide.jb=JSON wide.ip=VARCHAR
 "
@@ -426,7 +426,7 @@ SQL
 		if assert_exit 0 "$PG2MD_BIN" run --project-dir "$T_TMP/postgis_$mode" "${flags[@]}"; then
 			F=$T_TMP/postgis_$mode/pg2md.duckdb
 			assert_eq "VARCHAR|VARCHAR|VARCHAR|VARCHAR" "$(ddbq "$F" "SELECT string_agg(data_type, '|' ORDER BY ordinal_position)
-				FROM information_schema.columns WHERE table_name = 't_postgis' AND column_name <> 'id'")" "$mode: PostGIS columns are VARCHAR"
+				FROM information_schema.columns WHERE table_name = 't_postgis' AND column_name <> 'id'")" "$mode: PostGIS columns are VARCHAR (geometry[] too: its elements are separated by ':')"
 			assert_eq "0101000020E6100000000000000000F03F0000000000000040" \
 				"$(ddbq "$F" "SELECT g FROM $DATASET.t_postgis WHERE id = 1")" "$mode: SRID=4326;POINT(1 2) arrives as its hex EWKB"
 			assert_eq "$(pgq "SELECT public.ST_AsEWKT(g) FROM $SCHEMA.t_postgis WHERE id = 3")" \

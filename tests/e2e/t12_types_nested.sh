@@ -156,9 +156,9 @@ comps|pa|$PT_T[]
 comps|d|$PT_T
 comps|dia|INTEGER[]
 comps|dpi|INTEGER[]
-fallback|ips|VARCHAR
+fallback|ips|VARCHAR[]
 fallback|np|VARCHAR
-fallback|rs|VARCHAR
+fallback|rs|VARCHAR[]
 fallback|ok|INTEGER[]"
 
 # check_run LABEL DIR — types and values of every table in DIR/pg2md.duckdb

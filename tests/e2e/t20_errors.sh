@@ -3,8 +3,8 @@
 # failed, 2 usage or configuration error, 3 connection failed): wrong passwords (in
 # secrets.toml, in the environment, in a connection string) give 3 and the password never
 # appears in any output or file; a missing table names the table; broken TOML names the file and
-# line; no credentials at all (exit 2; a host that does not answer stays 3), an empty or absent
-# tables list, unknown commands and flags are clear errors.
+# line; no credentials at all (exit 2; a host that does not answer stays 3), no tables to copy
+# (no list and an empty schema), unknown commands and flags are clear errors.
 . "$(dirname "$0")/../lib/common.sh"
 t_init errors
 require_pg2md
@@ -133,15 +133,18 @@ printf '[sources.sql_database.credentials]\nhost = "127.0.0.1"\nport = 1\n' >"$P
 chmod 600 "$P/.dlt/secrets.toml"
 assert_exit 3 "${T_CLEAN_ENV[@]}" "$PG2MD_BIN" run --project-dir "$P"
 
-# --- tables list: empty or absent → exit 2 ---------------------------------------------------
+# --- tables list: empty or absent → every table of the schema (t86); a schema with nothing to
+# copy → exit 2 --------------------------------------------------------------------------------
 
-make_project "$P" --tables ""
+pg -c "CREATE SCHEMA empty_schema"
+make_project "$P" --tables "" --schema empty_schema
 assert_exit 2 "$PG2MD_BIN" run --project-dir "$P"
-assert_match "$(stderr)" 'tables' "empty tables list: the message mentions tables"
+assert_match "$(stderr)" 'no tables configured, and schema "empty_schema" has no tables' "empty tables list, empty schema: the message says so"
+assert_match "$(stderr)" 'HINT:.*tables' "empty tables list, empty schema: the hint names the tables key"
 
-make_project "$P"
+make_project "$P" --schema empty_schema
 assert_exit 2 "$PG2MD_BIN" run --project-dir "$P"
-assert_match "$(stderr)" 'tables' "absent tables list: the message mentions tables"
+assert_match "$(stderr)" 'has no tables' "absent tables list, empty schema: the message says so"
 
 # --- usage errors: exit 2 ----------------------------------------------------------------------
 

@@ -36,7 +36,10 @@
 #                           DECIMAL(38)): the float form of the double nearest to the value,
 #                           decided exactly where PostgreSQL's cast refuses (beyond
 #                           2^1024 - 2^970: ±Infinity; at most 2^-1075: ±0)
-#   text varchar bpchar name  the text as PostgreSQL outputs it (bpchar padded)
+#   numeric (no typmod)     held as a measured DECIMAL: the text without the fraction's
+#                           trailing zeros on both sides (a DECIMAL has one scale per column)
+#   text varchar name       the text as PostgreSQL outputs it
+#   bpchar                  value::text, without the pad blanks (CMP_CHAR_PADDING=keep: padded)
 #   date                    days since 1970-01-01, or infinity / -infinity
 #   timestamp timestamptz   microseconds since 1970-01-01 00:00 (UTC for timestamptz), or
 #                           infinity / -infinity
@@ -73,6 +76,8 @@ $$ SELECT CASE WHEN v THEN 't' WHEN NOT v THEN 'f' END $$;
 CREATE FUNCTION pg_temp.cmp_num(t text) RETURNS text LANGUAGE sql IMMUTABLE AS
 $$ SELECT pg_temp.cmp_long(CASE WHEN left(t, 1) = '.' THEN '0' || t
                                WHEN left(t, 2) = '-.' THEN '-0' || substr(t, 2) ELSE t END) $$;
+CREATE FUNCTION pg_temp.cmp_numtrim(t text) RETURNS text LANGUAGE sql IMMUTABLE AS
+$$ SELECT pg_temp.cmp_num(CASE WHEN strpos(t, '.') > 0 THEN rtrim(rtrim(t, '0'), '.') ELSE t END) $$;
 CREATE FUNCTION pg_temp.cmp_f8(v float8) RETURNS text LANGUAGE sql IMMUTABLE AS
 $$ SELECT CASE WHEN v = 'NaN'::float8 THEN 'NaN' WHEN v = 'Infinity'::float8 THEN 'Infinity'
                WHEN v = '-Infinity'::float8 THEN '-Infinity'
@@ -122,6 +127,7 @@ CREATE TEMP MACRO cmp_bool(v) AS CASE WHEN v THEN 't' WHEN NOT v THEN 'f' END;
 CREATE TEMP MACRO cmp_int(v) AS CAST(v AS VARCHAR);
 CREATE TEMP MACRO cmp_num(t) AS cmp_long(CASE WHEN left(t, 1) = '.' THEN '0' || t
     WHEN left(t, 2) = '-.' THEN '-0' || substr(t, 2) ELSE t END);
+CREATE TEMP MACRO cmp_numtrim(t) AS cmp_num(CASE WHEN strpos(t, '.') > 0 THEN rtrim(rtrim(t, '0'), '.') ELSE t END);
 CREATE TEMP MACRO cmp_f8hex(i, n) AS lpad(lower(hex(CAST(i AS BIGINT))), n, '0');
 CREATE TEMP MACRO cmp_f8norm(sg, a, e) AS CASE
     WHEN e < -1022 THEN sg || '0x0.' || cmp_f8hex(a / pow(2.0, -1074), 13) || 'p-1022'
@@ -160,7 +166,8 @@ cmp_kind() {
 	int2 | int4 | int8 | oid) echo int ;;
 	float4 | float8) echo f8 ;;
 	numeric) echo num ;;
-	text | varchar | bpchar | name | json | jsonb) echo out ;;
+	bpchar) if [ "${CMP_CHAR_PADDING:-trim}" = keep ]; then echo out; else echo bpc; fi ;;
+	text | varchar | name | json | jsonb) echo out ;;
 	date) echo date ;;
 	timestamp) echo ts ;;
 	timestamptz) echo tstz ;;
@@ -181,6 +188,7 @@ cmp_pg_expr() {
 	int) echo "($2)::text" ;;
 	num) echo "pg_temp.cmp_num(($2)::text)" ;;
 	out) echo "pg_temp.cmp_out($2)" ;;
+	bpc) echo "pg_temp.cmp_out(($2)::text)" ;;
 	*) echo "pg_temp.cmp_$k($2)" ;;
 	esac
 }
@@ -192,6 +200,7 @@ cmp_duck_expr() {
 	k=$(cmp_kind "$1")
 	case $k in
 	num) echo "cmp_num(CAST(($3) AS VARCHAR))" ;;
+	bpc) echo "cmp_out($3)" ;;
 	*) echo "cmp_$k($3)" ;;
 	esac
 }
@@ -348,6 +357,10 @@ SQL
 		elif [ "$typ" = numeric ] && [ "$found" = DOUBLE ]; then
 			pe="pg_temp.cmp_numf8($pcol)"
 			de="cmp_f8($dcol)"
+		elif [ "$typ" = numeric ] && [ "${tmod:--1}" -lt 0 ] && [[ "$found" == DECIMAL* ]]; then
+			# a plain numeric held as a measured DECIMAL: the value, not each value's own scale
+			pe="pg_temp.cmp_numtrim(($pcol)::text)"
+			de="cmp_numtrim(CAST($dcol AS VARCHAR))"
 		else
 			pe=$(cmp_pg_expr "$typ" "$pcol")
 			de=$(cmp_duck_expr "$typ" "$found" "$dcol")

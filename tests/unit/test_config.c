@@ -290,7 +290,8 @@ test_every_key_has_provenance(void **state)
 		"destination.motherduck.batch_size", "extract.workers", "normalize.workers", "load.workers",
 		"runtime.log_level", "runtime.log_format", "runtime.dlthub_telemetry", "schema.naming",
 		"normalize.parquet_normalizer.add_dlt_load_id", "normalize.parquet_normalizer.add_dlt_id",
-		"sources.sql_database.numeric_fallback", "project_dir", NULL};
+		"sources.sql_database.numeric_fallback", "sources.sql_database.char_padding",
+		"sources.sql_database.include_views", "project_dir", NULL};
 	char *dir = make_project(MINIMAL, NULL);
 	result r = load(dir, NULL, NULL);
 	assert_int_equal(r.code, PG2MD_OK);
@@ -668,23 +669,35 @@ test_syntax_error(void **state)
 	remove_project(dir);
 }
 
+/* No table list, or an empty one: every table of the schema (found when the source is reflected), as dlt does. */
 static void
 test_missing_tables(void **state)
 {
 	(void)state;
-	char *dir = make_project("[sources.sql_database]\nschema = \"x\"\n", NULL);
+	char *dir = make_project("[sources.sql_database]\nschema = \"x\"\n[sources.sql_database.t9]\nwhere = \"a > 1\"\n", NULL);
 	result r = load(dir, NULL, NULL);
-	assert_int_equal(r.code, PG2MD_ERR_USAGE);
-	assert_string_equal(r.err.msg, "no tables configured");
-	assert_non_null(strstr(r.err.hint, "list the tables to copy under [sources.sql_database] tables in \""));
-	assert_non_null(strstr(r.err.hint, "/.dlt/config.toml\""));
+	assert_int_equal(r.code, PG2MD_OK);
+	assert_int_equal(r.cfg->tables.n, 0);
+	assert_false(r.cfg->include_views);
+	assert_false(pg2md_config_char_keep(r.cfg, "t9"));
 	release(&r);
 	remove_project(dir);
 
-	dir = make_project("[sources.sql_database]\ntables = []\n", NULL);
+	dir = make_project("[sources.sql_database]\ntables = []\ninclude_views = true\nchar_padding = \"keep\"\n"
+			   "[sources.sql_database.t2]\nchar_padding = \"trim\"\n", NULL);
+	r = load(dir, NULL, NULL);
+	assert_int_equal(r.code, PG2MD_OK);
+	assert_int_equal(r.cfg->tables.n, 0);
+	assert_true(r.cfg->include_views);
+	assert_true(pg2md_config_char_keep(r.cfg, "t1"));
+	assert_false(pg2md_config_char_keep(r.cfg, "t2"));
+	release(&r);
+	remove_project(dir);
+
+	dir = make_project("[sources.sql_database]\ntables = [\"a\"]\nchar_padding = \"pad\"\n", NULL);
 	r = load(dir, NULL, NULL);
 	assert_int_equal(r.code, PG2MD_ERR_USAGE);
-	assert_string_equal(r.err.msg, "no tables configured");
+	assert_non_null(strstr(r.err.msg, "char_padding"));
 	release(&r);
 	remove_project(dir);
 }
