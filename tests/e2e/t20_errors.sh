@@ -133,7 +133,7 @@ printf '[sources.sql_database.credentials]\nhost = "127.0.0.1"\nport = 1\n' >"$P
 chmod 600 "$P/.dlt/secrets.toml"
 assert_exit 3 "${T_CLEAN_ENV[@]}" "$PG2MD_BIN" run --project-dir "$P"
 
-# --- tables list: empty or absent → every table of the schema (t86); a schema with nothing to
+# --- tables list: empty or absent → every table of the schema (t87); a schema with nothing to
 # copy → exit 2 --------------------------------------------------------------------------------
 
 pg -c "CREATE SCHEMA empty_schema"

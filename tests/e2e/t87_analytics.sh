@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t86_analytics.sh — the copy answers queries as PostgreSQL does (docs/types.md): a dozen and more
+# t87_analytics.sh — the copy answers queries as PostgreSQL does (docs/types.md): a dozen and more
 # analytics queries over the demo's TPC-DS-shaped data, plus the fixtures it lacks (plain
 # `numeric` columns, a partitioned table), each run on PostgreSQL and on the copy, staged and
 # direct, their outputs compared byte for byte (COPY text on both sides).  They exercise
