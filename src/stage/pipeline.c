@@ -1308,6 +1308,7 @@ evolve_table(duckdb_connection con, const char *dataset, json_t *jt, json_t *sto
 				bool measured = json_is_true(json_object_get(c, "measured"));
 				int ph, sh, pw, sw;
 				char *to = NULL;
+				bool settled = true; /* nothing more to decide for this column */
 				found = true;
 				if (have && char_padding_align(con, target.data, dest, c, have, stored, err)) {
 					/* stopped: err says why */
@@ -1321,7 +1322,7 @@ evolve_table(duckdb_connection con, const char *dataset, json_t *jt, json_t *sto
 					/* both DECIMALs, neither holds the other: one that holds both */
 					int s2 = sh > sw ? sh : sw, i2 = ph - sh > pw - sw ? ph - sh : pw - sw;
 					if (i2 + s2 <= 38)
-						to = xasprintf("DECIMAL(%d,%d)", i2 + s2 <= 18 && measured ? 18 : 38, s2);
+						to = xasprintf("DECIMAL(%d,%d)", !measured ? i2 + s2 : i2 + s2 <= 18 ? 18 : 38, s2);
 					else if (measured)
 						to = xstrdup("VARCHAR");
 					else
@@ -1334,6 +1335,8 @@ evolve_table(duckdb_connection con, const char *dataset, json_t *jt, json_t *sto
 				} else if (have && measured && strcmp(have, want) != 0 && decimal_of(have, &ph, &sh)) {
 					/* a measured DECIMAL column meets values no DECIMAL holds: the fallback type */
 					to = xstrdup(want);
+				} else {
+					settled = false;
 				}
 				if (to) {
 					buf_reset(&q);
@@ -1347,9 +1350,7 @@ evolve_table(duckdb_connection con, const char *dataset, json_t *jt, json_t *sto
 						pg2md_info("widening column \"%s\" of \"%s\" from %s to %s", name, dest, have, to);
 					duck_exec(con, q.data, "widening a column", err);
 					free(to);
-				} else if (pg2md_failed(err)) {
-					/* stopped above */
-				} else if (have && strcmp(have, want) != 0 && !widens(want, have)) {
+				} else if (!settled && have && strcmp(have, want) != 0) {
 					if (!widens(have, want)) {
 						pg2md_fail(err, PG2MD_ERR_RUN,
 							   "column \"%s\" of table \"%s\" changed type from %s to %s, which cannot be applied safely",

@@ -112,47 +112,58 @@ if assert_exit 0 "$PG2MD_BIN" run --project-dir "$V" --progress none; then
 		"include_views: the view's char(6) value arrives without its pad blanks"
 fi
 
-# --- char_padding: keep, then trim in place, then keep again stops --------------------------------
-pg -c "CREATE TABLE v.codes (id int PRIMARY KEY, code char(5), codes char(3)[])" \
-	-c "INSERT INTO v.codes VALUES (1, 'ab', '{a,bb}'), (2, NULL, NULL)"
-K=$T_TMP/padding
-make_project "$K" --schema v --tables codes --config '[sources.sql_database.codes]
+# --- char_padding: keep, then trim in place, then keep again stops; a measured DECIMAL widens,
+# then falls back to text when a NaN arrives: staged and direct ----------------------------------
+evolution() { # MODE FLAGS…
+	local mode=$1 K A
+	shift
+	pg -c "DROP TABLE IF EXISTS v.codes, v.amounts" \
+		-c "CREATE TABLE v.codes (id int PRIMARY KEY, code char(5), codes char(3)[])" \
+		-c "INSERT INTO v.codes VALUES (1, 'ab', '{a,bb}'), (2, NULL, NULL)"
+	K=$T_TMP/padding_$mode
+	make_project "$K" --schema v --tables codes --config '[sources.sql_database.codes]
 char_padding = "keep"'
-assert_exit 0 "$PG2MD_BIN" run --project-dir "$K" --progress none
-assert_eq "ab   |['a  ', 'bb ']" "$(ddbq "$K/pg2md.duckdb" "SELECT code || '|' || CAST(codes AS VARCHAR) FROM pg2md_data.codes WHERE id = 1")" \
-	"char_padding = keep: the stored pad blanks arrive"
-pg -c "INSERT INTO v.codes VALUES (3, 'cd', '{c}')"
-sed -i 's/^char_padding = "keep"$/char_padding = "trim"/' "$K/.dlt/config.toml"
-assert_exit 0 "$PG2MD_BIN" run --project-dir "$K" --progress none --write-disposition merge
-assert_eq "1|ab|[a, bb] 3|cd|[c]" "$(ddbq "$K/pg2md.duckdb" "SELECT string_agg(id || '|' || code || '|' || CAST(codes AS VARCHAR), ' ' ORDER BY id) FROM pg2md_data.codes WHERE code IS NOT NULL")" \
-	"merge with trim onto a padded table: the rows already there are trimmed in the same load"
-assert_eq 0 "$(ddbq "$K/pg2md.duckdb" "SELECT count(*) FROM pg2md_data.codes WHERE code LIKE '% ' OR len(list_filter(codes, lambda x: x LIKE '% ')) > 0")" \
-	"no padded value is left"
-assert_exit 0 "$PG2MD_BIN" verify --project-dir "$K"
-sed -i 's/^char_padding = "trim"$/char_padding = "keep"/' "$K/.dlt/config.toml"
-assert_exit 2 "$PG2MD_BIN" run --project-dir "$K" --progress none --write-disposition append
-assert_contains "$(stderr)" 'was loaded without its pad blanks' "keep after trim: stops, saying why"
-assert_contains "$(stderr)" '--write-disposition replace' "keep after trim: the hint says how to reload"
-assert_eq 3 "$(ddbq "$K/pg2md.duckdb" "SELECT count(*) FROM pg2md_data.codes")" "keep after trim: nothing of that load was applied"
+	assert_exit 0 "$PG2MD_BIN" run --project-dir "$K" --progress none "$@"
+	assert_eq "ab   |['a  ', 'bb ']" "$(ddbq "$K/pg2md.duckdb" "SELECT code || '|' || CAST(codes AS VARCHAR) FROM pg2md_data.codes WHERE id = 1")" \
+		"$mode: char_padding = keep: the stored pad blanks arrive"
+	pg -c "INSERT INTO v.codes VALUES (3, 'cd', '{c}')"
+	sed -i 's/^char_padding = "keep"$/char_padding = "trim"/' "$K/.dlt/config.toml"
+	assert_exit 0 "$PG2MD_BIN" run --project-dir "$K" --progress none --write-disposition merge "$@"
+	assert_eq "1|ab|[a, bb] 3|cd|[c]" "$(ddbq "$K/pg2md.duckdb" "SELECT string_agg(id || '|' || code || '|' || CAST(codes AS VARCHAR), ' ' ORDER BY id) FROM pg2md_data.codes WHERE code IS NOT NULL")" \
+		"$mode: merge with trim onto a padded table: the rows already there are trimmed in the same load"
+	assert_eq 0 "$(ddbq "$K/pg2md.duckdb" "SELECT count(*) FROM pg2md_data.codes WHERE code LIKE '% ' OR len(list_filter(codes, lambda x: x LIKE '% ')) > 0")" \
+		"$mode: no padded value is left"
+	assert_exit 0 "$PG2MD_BIN" verify --project-dir "$K"
+	sed -i 's/^char_padding = "trim"$/char_padding = "keep"/' "$K/.dlt/config.toml"
+	assert_exit 2 "$PG2MD_BIN" run --project-dir "$K" --progress none --write-disposition append "$@"
+	assert_contains "$(stderr)" 'was loaded without its pad blanks' "$mode: keep after trim: stops, saying why"
+	assert_contains "$(stderr)" '--write-disposition replace' "$mode: keep after trim: the hint says how to reload"
+	assert_eq 3 "$(ddbq "$K/pg2md.duckdb" "SELECT count(*) FROM pg2md_data.codes")" "$mode: keep after trim: nothing of that load was applied"
 
-# --- a measured DECIMAL widens, then falls back to text when a NaN arrives -----------------------
-pg -c "CREATE TABLE v.amounts (id int PRIMARY KEY, x numeric)" -c "INSERT INTO v.amounts VALUES (1, 1.5), (2, 20)"
-A=$T_TMP/widen
-make_project "$A" --schema v --tables amounts --config '[sources.sql_database.amounts]
+	pg -c "CREATE TABLE v.amounts (id int PRIMARY KEY, x numeric)" -c "INSERT INTO v.amounts VALUES (1, 1.5), (2, 20)"
+	A=$T_TMP/widen_$mode
+	make_project "$A" --schema v --tables amounts --config '[sources.sql_database.amounts]
 write_disposition = "append"'
-assert_exit 0 "$PG2MD_BIN" run --project-dir "$A" --progress none
-colty() { ddbq "$A/pg2md.duckdb" "SELECT data_type FROM information_schema.columns WHERE table_name = 'amounts' AND column_name = 'x'"; }
-assert_eq "DECIMAL(18,1)" "$(colty)" "a plain numeric of scale 1: DECIMAL(18,1)"
-pg -c "TRUNCATE v.amounts" -c "INSERT INTO v.amounts VALUES (3, 0.125), (4, 123456789012345678.5)"
-assert_exit 0 "$PG2MD_BIN" run --project-dir "$A" --progress none
-assert_eq "DECIMAL(38,3)" "$(colty)" "append of wider values: the column widens to hold both"
-assert_eq "1.500 20.000 0.125 123456789012345678.500" "$(ddbq "$A/pg2md.duckdb" "SELECT string_agg(CAST(x AS VARCHAR), ' ' ORDER BY id) FROM pg2md_data.amounts")" \
-	"every value kept exactly across the widening"
-pg -c "TRUNCATE v.amounts" -c "INSERT INTO v.amounts VALUES (5, 'NaN'), (6, 2.25)"
-assert_exit 0 "$PG2MD_BIN" run --project-dir "$A" --progress none
-assert_contains "$(stderr)" 'column "x" of table "amounts" (numeric) holds NaN' "a NaN: a warning names the column and the kind of value"
-assert_eq "VARCHAR" "$(colty)" "a NaN: the column becomes the fallback type"
-assert_eq "1.500 20.000 0.125 123456789012345678.500 NaN 2.25" "$(ddbq "$A/pg2md.duckdb" "SELECT string_agg(x, ' ' ORDER BY id) FROM pg2md_data.amounts")" \
-	"a NaN: nothing rounded, the new values as PostgreSQL prints them"
+	assert_exit 0 "$PG2MD_BIN" run --project-dir "$A" --progress none "$@"
+	colty() { ddbq "$A/pg2md.duckdb" "SELECT data_type FROM information_schema.columns WHERE table_name = 'amounts' AND column_name = 'x'"; }
+	assert_eq "DECIMAL(18,1)" "$(colty)" "$mode: a plain numeric of scale 1: DECIMAL(18,1)"
+	pg -c "TRUNCATE v.amounts" -c "INSERT INTO v.amounts VALUES (3, 0.125), (4, 123456789012345678.5)"
+	assert_exit 0 "$PG2MD_BIN" run --project-dir "$A" --progress none "$@"
+	assert_eq "DECIMAL(38,3)" "$(colty)" "$mode: append of wider values: the column widens to hold both"
+	assert_eq "1.500 20.000 0.125 123456789012345678.500" "$(ddbq "$A/pg2md.duckdb" "SELECT string_agg(CAST(x AS VARCHAR), ' ' ORDER BY id) FROM pg2md_data.amounts")" \
+		"$mode: every value kept exactly across the widening"
+	pg -c "TRUNCATE v.amounts" -c "INSERT INTO v.amounts VALUES (5, 'NaN'), (6, 2.25)"
+	assert_exit 0 "$PG2MD_BIN" run --project-dir "$A" --progress none "$@"
+	assert_contains "$(stderr)" 'column "x" of table "amounts" (numeric) holds NaN' "$mode: a NaN: a warning names the column and the kind of value"
+	assert_eq "VARCHAR" "$(colty)" "$mode: a NaN: the column becomes the fallback type"
+	assert_eq "1.500 20.000 0.125 123456789012345678.500 NaN 2.25" "$(ddbq "$A/pg2md.duckdb" "SELECT string_agg(x, ' ' ORDER BY id) FROM pg2md_data.amounts")" \
+		"$mode: a NaN: nothing rounded, the new values as PostgreSQL prints them"
+	pg -c "TRUNCATE v.amounts" -c "INSERT INTO v.amounts VALUES (7, 3.5)"
+	assert_exit 0 "$PG2MD_BIN" run --project-dir "$A" --progress none "$@"
+	assert_eq "VARCHAR|3.5" "$(colty)|$(ddbq "$A/pg2md.duckdb" "SELECT x FROM pg2md_data.amounts WHERE id = 7")" \
+		"$mode: a text column stays text; a value measured at its own scale arrives as PostgreSQL prints it"
+}
+evolution staged
+evolution direct --direct
 
 t_done
