@@ -592,6 +592,22 @@ static const char *discover_sql =
 	" AND c.relkind = ANY (CASE WHEN $2 THEN '{r,p,v,m}'::\"char\"[] ELSE '{r,p}'::\"char\"[] END)"
 	" ORDER BY c.relname";
 
+/* OK when cfg->schema exists; else PG2MD_ERR_USAGE saying so (or the query's error). */
+static pg2md_code
+schema_exists(PGconn *conn, const pg2md_config *cfg, pg2md_error *err)
+{
+	const char *params[1] = {cfg->schema};
+	PGresult *ns = pg_query(conn, "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1", 1, params, err);
+	bool exists = ns && PQntuples(ns) > 0;
+	PQclear(ns);
+	if (pg2md_failed(err) || exists)
+		return err->code;
+	pg2md_fail(err, PG2MD_ERR_USAGE, "schema \"%s\" does not exist", cfg->schema);
+	pg2md_hint(err, "check [sources.sql_database] schema in .dlt/config.toml; "
+			"SELECT nspname FROM pg_namespace lists the schemas");
+	return err->code;
+}
+
 pg2md_code
 catalog_table_names(PGconn *conn, const pg2md_config *cfg, pg2md_strlist *out, pg2md_error *err)
 {
@@ -611,21 +627,13 @@ catalog_table_names(PGconn *conn, const pg2md_config *cfg, pg2md_strlist *out, p
 		out->items[out->n++] = xstrdup(PQgetvalue(res, i, 0));
 	PQclear(res);
 	if (out->n == 0) {
-		PGresult *ns = pg_query(conn, "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1", 1, params, err);
-		bool exists = ns && PQntuples(ns) > 0;
-		PQclear(ns);
-		if (pg2md_failed(err))
+		catalog_names_free(out);
+		if (schema_exists(conn, cfg, err))
 			return err->code;
-		if (!exists) {
-			pg2md_fail(err, PG2MD_ERR_USAGE, "schema \"%s\" does not exist", cfg->schema);
-			pg2md_hint(err, "check [sources.sql_database] schema in .dlt/config.toml; "
-					"SELECT nspname FROM pg_namespace lists the schemas");
-		} else {
-			pg2md_fail(err, PG2MD_ERR_USAGE, "no tables configured, and schema \"%s\" has no tables%s", cfg->schema,
-				   cfg->include_views ? " or views" : "");
-			pg2md_hint(err, "list the tables to copy under [sources.sql_database] tables in \"%s\"%s",
-				   cfg->config_path, cfg->include_views ? "" : ", or set include_views = true to copy views");
-		}
+		pg2md_fail(err, PG2MD_ERR_USAGE, "no tables configured, and schema \"%s\" has no tables%s", cfg->schema,
+			   cfg->include_views ? " or views" : "");
+		pg2md_hint(err, "list the tables to copy under [sources.sql_database] tables in \"%s\"%s",
+			   cfg->config_path, cfg->include_views ? "" : ", or set include_views = true to copy views");
 		return err->code;
 	}
 	pg2md_debug("no table list: %d tables found in schema \"%s\"", out->n, cfg->schema);
@@ -899,23 +907,10 @@ catalog_reflect(PGconn *conn, const pg2md_config *cfg, pg2md_table **tables_out,
 		return err->code;
 	}
 	int nrel = PQntuples(res);
-	if (nrel == 0) {
-		PGresult *ns = pg_query(conn, "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1", 1, params, err);
-		bool exists = ns && PQntuples(ns) > 0;
-		PQclear(ns);
+	if (nrel == 0 && schema_exists(conn, cfg, err)) {
 		PQclear(res);
-		if (!exists) {
-			catalog_names_free(&names);
-			pg2md_fail(err, PG2MD_ERR_USAGE, "schema \"%s\" does not exist", cfg->schema);
-			pg2md_hint(err, "check [sources.sql_database] schema in .dlt/config.toml; "
-					"SELECT nspname FROM pg_namespace lists the schemas");
-			return err->code;
-		}
-		res = pg_query(conn, tables_sql, 1, params, err);
-		if (!res) {
-			catalog_names_free(&names);
-			return err->code;
-		}
+		catalog_names_free(&names);
+		return err->code;
 	}
 
 	tables = xcalloc((size_t)ntables + 1, sizeof(pg2md_table));
