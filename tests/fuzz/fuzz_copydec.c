@@ -109,6 +109,7 @@ static const col_type col_types[] = {
 	{DEC_STRUCT, 0, 0, DUCKDB_TYPE_STRUCT, &t_rec},    /* (int4, text, interval, timetz) */
 	{DEC_STRUCT, 0, 0, DUCKDB_TYPE_STRUCT, &t_outer},  /* (int8[], mood, (date, uuid)) */
 	{DEC_LIST, 0, 0, DUCKDB_TYPE_LIST, &l_rec},        /* composite[] */
+	{DEC_BPCHAR, 0, 0, DUCKDB_TYPE_VARCHAR, NULL},     /* character(n), pad blanks trimmed */
 };
 #define NTYPES ((int)(sizeof(col_types) / sizeof(col_types[0])))
 #define MAXCOLS 32

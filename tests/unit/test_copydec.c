@@ -492,6 +492,64 @@ assert_vstr(duckdb_vector v, idx_t row, const char *want)
 	assert_memory_equal(duckdb_string_t_data(s), want, strlen(want));
 }
 
+/*
+ * character(n) without its pad blanks (DEC_BPCHAR, char_padding = "trim"): only trailing ' '
+ * go, as PostgreSQL's value::text drops them; blanks inside, leading ones, tabs stay; a value
+ * of blanks only becomes ''.  DEC_TEXT (char_padding = "keep") keeps every byte.
+ */
+static void
+trims_bpchar_pad_blanks(void **state)
+{
+	(void)state;
+	static const char *const vals[] = {"ab   ", "     ", "a b ", "  x", "t\t ", "", "\xc3\xa9 "};
+	static const char *const trimmed[] = {"ab", "", "a b", "  x", "t\t", "", "\xc3\xa9"};
+	const int n = (int)(sizeof(vals) / sizeof(vals[0]));
+	uint8_t buf[512];
+	size_t len = 0;
+	static const uint8_t header[19] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r', '\n', 0};
+	memcpy(buf, header, sizeof(header));
+	len = sizeof(header);
+	for (int i = 0; i <= n; i++) {
+		uint32_t l = i < n ? (uint32_t)strlen(vals[i]) : 0xffffffffu; /* the last row: NULL */
+		buf[len++] = 0, buf[len++] = 2; /* two fields: trimmed and kept */
+		for (int f = 0; f < 2; f++) {
+			buf[len++] = (uint8_t)(l >> 24), buf[len++] = (uint8_t)(l >> 16);
+			buf[len++] = (uint8_t)(l >> 8), buf[len++] = (uint8_t)l;
+			if (i < n) {
+				memcpy(buf + len, vals[i], l);
+				len += l;
+			}
+		}
+	}
+	buf[len++] = 0xff, buf[len++] = 0xff;
+
+	pg2md_column cols[2] = {{.name = "c", .pg_type = "character(5)", .dec = DEC_BPCHAR},
+				{.name = "k", .pg_type = "character(5)", .dec = DEC_TEXT}};
+	pg2md_table t = {.name = "bp", .cols = cols, .ncols = 2};
+	duckdb_logical_type lts[2] = {mk(DUCKDB_TYPE_VARCHAR), mk(DUCKDB_TYPE_VARCHAR)};
+	duckdb_data_chunk chunk = duckdb_create_data_chunk(lts, 2);
+	copydec dec;
+	copydec_init(&dec, &t, false);
+	copydec_bind_chunk(&dec, chunk);
+	int32_t off = 0;
+	idx_t row = 0;
+	pg2md_error err;
+	pg2md_error_init(&err);
+	assert_int_equal(copydec_feed(&dec, &t, buf, (int32_t)len, &off, &row, 2048, &err), PG2MD_OK);
+	assert_int_equal(row, (idx_t)n + 1);
+	duckdb_data_chunk_set_size(chunk, row);
+	duckdb_vector vt = duckdb_data_chunk_get_vector(chunk, 0), vk = duckdb_data_chunk_get_vector(chunk, 1);
+	for (int i = 0; i < n; i++) {
+		assert_vstr(vt, (idx_t)i, trimmed[i]);
+		assert_vstr(vk, (idx_t)i, vals[i]);
+	}
+	assert_false(duckdb_validity_row_is_valid(duckdb_vector_get_validity(vt), (idx_t)n));
+	copydec_release(&dec);
+	duckdb_destroy_data_chunk(&chunk);
+	for (int i = 0; i < 2; i++)
+		duckdb_destroy_logical_type(&lts[i]);
+}
+
 static void
 decode_nested(nested_fixture *fx, pg2md_code want, pg2md_error *err)
 {
@@ -673,6 +731,7 @@ main(void)
 		cmocka_unit_test(empty_result_is_header_and_trailer),
 		cmocka_unit_test(numeric_text_matches_postgres),
 		cmocka_unit_test(decodes_numeric_as_double),
+		cmocka_unit_test(trims_bpchar_pad_blanks),
 		cmocka_unit_test(decodes_arrays_enums_composites),
 		cmocka_unit_test(stages_nested_intervals_and_timetz_as_text),
 		cmocka_unit_test(array_with_other_dimensions_fails_naming_column),
