@@ -9,6 +9,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 SCALE ?= 1
+PREFIX ?= /usr/local
 FUZZ_SECONDS ?= 60
 
 .PHONY: all deps test-deps build test demo bench sanitize tsan fuzz clean install
@@ -53,8 +54,10 @@ demo: build
 bench: build
 	@scripts/bench.sh $(BUILD) $(SCALE)
 
+# make install [PREFIX=/usr/local] [DESTDIR=/staging]: the binary, libpg2md.so, pg2md.h, pg2md.pc,
+# the man page, and the libduckdb.so they run with (<libdir>/pg2md)
 install: build
-	@cmake --install $(BUILD)
+	@DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
 
 clean:
 	rm -rf $(BUILD) build-asan build-tsan

@@ -8,6 +8,17 @@
 #include "dest/duck.h"
 #include "util/buf.h"
 
+/* A row tab-separated, NULL (or a value with no text form) as NULL. */
+static int
+print_row(void *arg, int ncols, const char *const *values)
+{
+	(void)arg;
+	for (int c = 0; c < ncols; c++)
+		printf("%s%s", c ? "\t" : "", values[c] ? values[c] : "NULL");
+	putchar('\n');
+	return 0;
+}
+
 int
 cmd_sql(cli_opts *opts)
 {
@@ -27,33 +38,8 @@ cmd_sql(cli_opts *opts)
 	/* the user's own queries get DuckDB's defaults, not the pipeline's memory budget */
 	duck_memory_unbounded();
 	if (dest_open(&dest, cfg, 2, &err) == PG2MD_OK) {
-		for (int i = 0; i < opts->nargs && !pg2md_failed(&err); i++) {
-			duckdb_result res;
-			/* Render every value as DuckDB's own text: a SELECT is wrapped in a cast to VARCHAR;
-			 * what cannot be wrapped (DESCRIBE, SHOW, DDL) runs as it is. */
-			char *wrapped = xasprintf("SELECT CAST(COLUMNS(*) AS VARCHAR) FROM (%s)", opts->args[i]);
-			duckdb_state st = duckdb_query(dest.con, wrapped, &res);
-			free(wrapped);
-			if (st == DuckDBError) {
-				duckdb_destroy_result(&res);
-				st = duckdb_query(dest.con, opts->args[i], &res);
-			}
-			if (st == DuckDBError) {
-				pg2md_fail(&err, PG2MD_ERR_RUN, "%s", duckdb_result_error(&res));
-			} else {
-				idx_t nc = duckdb_column_count(&res), nr = duckdb_row_count(&res);
-				for (idx_t r = 0; r < nr; r++) {
-					for (idx_t c = 0; c < nc; c++) {
-						/* NULL (or a value with no text form) comes back as nullptr */
-						char *v = duckdb_value_varchar(&res, c, r);
-						printf("%s%s", c ? "\t" : "", v ? v : "NULL");
-						duckdb_free(v);
-					}
-					putchar('\n');
-				}
-			}
-			duckdb_destroy_result(&res);
-		}
+		for (int i = 0; i < opts->nargs && !pg2md_failed(&err); i++)
+			duck_query_rows(dest.con, opts->args[i], print_row, NULL, &err);
 		dest_close(&dest);
 	}
 	if (pg2md_failed(&err))

@@ -28,6 +28,36 @@ duck_exec(duckdb_connection con, const char *sql, const char *what, pg2md_error 
 }
 
 pg2md_code
+duck_query_rows(duckdb_connection con, const char *sql, duck_row_fn row, void *arg, pg2md_error *err)
+{
+	duckdb_result res;
+	char *wrapped = xasprintf("SELECT CAST(COLUMNS(*) AS VARCHAR) FROM (%s)", sql);
+	duckdb_state st = duckdb_query(con, wrapped, &res);
+	free(wrapped);
+	if (st == DuckDBError) {
+		duckdb_destroy_result(&res);
+		st = duckdb_query(con, sql, &res);
+	}
+	if (st == DuckDBError) {
+		pg2md_fail(err, PG2MD_ERR_RUN, "%s", duckdb_result_error(&res));
+	} else if (row) {
+		idx_t nc = duckdb_column_count(&res), nr = duckdb_row_count(&res);
+		char **vals = xcalloc((size_t)nc + 1, sizeof(char *));
+		int stop = 0;
+		for (idx_t r = 0; r < nr && !stop; r++) {
+			for (idx_t c = 0; c < nc; c++)
+				vals[c] = duckdb_value_varchar(&res, c, r); /* NULL for SQL NULL */
+			stop = row(arg, (int)nc, (const char *const *)vals);
+			for (idx_t c = 0; c < nc; c++)
+				duckdb_free(vals[c]);
+		}
+		free(vals);
+	}
+	duckdb_destroy_result(&res);
+	return err->code;
+}
+
+pg2md_code
 duck_scalar(duckdb_connection con, const char *sql, char **out, pg2md_error *err)
 {
 	duckdb_result res;

@@ -90,6 +90,14 @@ void dest_close(pg2md_dest *d);
 /* Run SQL on con; PG2MD_ERR_RUN with DuckDB's message on failure. what says what was being done. */
 pg2md_code duck_exec(duckdb_connection con, const char *sql, const char *what, pg2md_error *err);
 
+/*
+ * Run a user's statement on con and pass each row to row (ncols values as DuckDB's text, NULL
+ * for SQL NULL; valid until row returns; row returns non-zero to stop).  A SELECT is wrapped in
+ * a cast of every column to VARCHAR; what cannot be wrapped (DESCRIBE, SHOW, DDL) runs as it is.
+ */
+typedef int (*duck_row_fn)(void *arg, int ncols, const char *const *values);
+pg2md_code duck_query_rows(duckdb_connection con, const char *sql, duck_row_fn row, void *arg, pg2md_error *err);
+
 /* First column of the first row as a new string (NULL if no row), or error. */
 pg2md_code duck_scalar(duckdb_connection con, const char *sql, char **out, pg2md_error *err);
 

@@ -248,14 +248,16 @@ pg_exec_wait(PGconn *conn, const char *sql, int nparams, const char *const *para
 	return last;
 }
 
-/* The failure of a statement, unless a cancel request stopped it. */
+/* The failure of a statement (res: its result, may be NULL), unless a cancel request stopped it. */
 static void
-fail_statement(PGconn *conn, pg2md_error *err)
+fail_statement(PGconn *conn, const PGresult *res, pg2md_error *err)
 {
-	if (interrupt_requested())
+	if (interrupt_requested()) {
 		pg2md_fail(err, PG2MD_ERR_INTERRUPTED, "interrupted while waiting for PostgreSQL");
-	else
+	} else if (!pg2md_failed(err)) {
 		pg2md_fail(err, PG2MD_ERR_RUN, "%s", PQerrorMessage(conn));
+		pg2md_sqlstate(err, res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL);
+	}
 }
 
 static bool
@@ -274,7 +276,7 @@ pg_exec(PGconn *conn, const char *sql, pg2md_error *err)
 		if (is_lock_timeout(res))
 			pg_fail_lock_timeout(conn, err);
 		else
-			fail_statement(conn, err);
+			fail_statement(conn, res, err);
 		PQclear(res);
 		return err->code;
 	}
@@ -303,7 +305,7 @@ pg_query(PGconn *conn, const char *sql, int nparams, const char *const *params, 
 		if (is_lock_timeout(res))
 			pg_fail_lock_timeout(conn, err);
 		else
-			fail_statement(conn, err);
+			fail_statement(conn, res, err);
 		PQclear(res);
 		return NULL;
 	}

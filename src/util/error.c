@@ -16,6 +16,7 @@ pg2md_vfail(pg2md_error *err, pg2md_code code, const char *fmt, va_list ap)
 	if (err->code != PG2MD_OK)
 		return err->code;
 	err->code = code;
+	err->sqlstate[0] = '\0';
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	pg2md_chomp(err->msg);
 	err->detail[0] = '\0';
@@ -31,6 +32,13 @@ pg2md_fail(pg2md_error *err, pg2md_code code, const char *fmt, ...)
 	pg2md_vfail(err, code, fmt, ap);
 	va_end(ap);
 	return err->code;
+}
+
+void
+pg2md_sqlstate(pg2md_error *err, const char *state)
+{
+	if (err->code != PG2MD_OK && !err->sqlstate[0] && state && strlen(state) == 5)
+		memcpy(err->sqlstate, state, 6);
 }
 
 void

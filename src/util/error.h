@@ -29,6 +29,7 @@ typedef enum pg2md_code {
 
 typedef struct pg2md_error {
 	pg2md_code code;
+	char sqlstate[6];          /* PostgreSQL's SQLSTATE of the failure, when the server gave one */
 	char msg[PG2MD_MSG_MAX];
 	char detail[PG2MD_DETAIL_MAX];
 	char hint[PG2MD_MSG_MAX];
@@ -44,6 +45,9 @@ pg2md_code pg2md_vfail(pg2md_error *err, pg2md_code code, const char *fmt, va_li
 /* Detail and hint attach to the recorded failure; the first one set stays. */
 void pg2md_detail(pg2md_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void pg2md_hint(pg2md_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The SQLSTATE of the recorded failure, when it came from the server (first one set stays). */
+void pg2md_sqlstate(pg2md_error *err, const char *state);
 
 /* Copy src into dst unless dst already holds a failure. */
 void pg2md_error_merge(pg2md_error *dst, const pg2md_error *src);

@@ -11,6 +11,19 @@
 static pg2md_log_level log_level = PG2MD_LOG_WARNING;
 static int log_json;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static pg2md_log_sink log_sink;
+static void *log_sink_arg;
+static int log_stderr = 1;
+
+void
+pg2md_log_set_sink(pg2md_log_sink fn, void *arg, int use_stderr)
+{
+	pthread_mutex_lock(&log_lock);
+	log_sink = fn;
+	log_sink_arg = arg;
+	log_stderr = use_stderr;
+	pthread_mutex_unlock(&log_lock);
+}
 
 static const struct {
 	const char *name;
@@ -86,7 +99,11 @@ pg2md_log(pg2md_log_level level, const char *fmt, ...)
 	va_end(ap);
 
 	pthread_mutex_lock(&log_lock);
-	if (log_json) {
+	if (log_sink)
+		log_sink(log_sink_arg, (int)level, buf);
+	if (!log_stderr) {
+		/* a library user's process: nothing on its stderr */
+	} else if (log_json) {
 		char ts[64];
 		struct timespec now;
 		struct tm tm;

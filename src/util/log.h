@@ -26,6 +26,14 @@ int pg2md_log_enabled(pg2md_log_level level);
 
 void pg2md_log(pg2md_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * Where log lines go: by default stderr (the command-line tool's choice); a library user
+ * registers its own sink (pg2md_set_log in pg2md.h), or none to drop them.  fn gets the level
+ * and the message without the "pg2md: warning: " prefix, one call per line, never two at once.
+ */
+typedef void (*pg2md_log_sink)(void *arg, int level, const char *message);
+void pg2md_log_set_sink(pg2md_log_sink fn, void *arg, int use_stderr);
+
 #define pg2md_debug(...) pg2md_log(PG2MD_LOG_DEBUG, __VA_ARGS__)
 #define pg2md_info(...) pg2md_log(PG2MD_LOG_INFO, __VA_ARGS__)
 #define pg2md_warn(...) pg2md_log(PG2MD_LOG_WARNING, __VA_ARGS__)
