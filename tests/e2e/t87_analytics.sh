@@ -112,6 +112,20 @@ if assert_exit 0 "$PG2MD_BIN" run --project-dir "$V" --progress none; then
 		"include_views: the view's char(6) value arrives without its pad blanks"
 fi
 
+# --- trimmed char(n) in a transform and as an incremental cursor --------------------------------
+pg -c "CREATE TABLE v.tagged (id int PRIMARY KEY, tag char(6), label char(6))" \
+	-c "INSERT INTO v.tagged VALUES (1, 'aa', 'x'), (2, 'bb', 'y')"
+T=$T_TMP/transform
+make_project "$T" --schema v --tables tagged --config '[sources.sql_database.tagged]
+transform = "SELECT id, tag, label || '"'"'!'"'"' AS label FROM data"
+write_disposition = "append"
+incremental.cursor_path = "tag"'
+assert_exit 0 "$PG2MD_BIN" run --project-dir "$T" --progress none
+pg -c "INSERT INTO v.tagged VALUES (3, 'cc', 'z')"
+assert_exit 0 "$PG2MD_BIN" run --project-dir "$T" --progress none
+assert_eq "1|aa|x! 2|bb|y! 3|cc|z!" "$(ddbq "$T/pg2md.duckdb" "SELECT string_agg(id || '|' || tag || '|' || label, ' ' ORDER BY id) FROM pg2md_data.tagged")" \
+	"a transform sees char(n) without its blanks; a char(n) cursor takes the new row, the boundary row once"
+
 # --- char_padding: keep, then trim in place, then keep again stops; a measured DECIMAL widens,
 # then falls back to text when a NaN arrives: staged and direct ----------------------------------
 evolution() { # MODE FLAGS…
