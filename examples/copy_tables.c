@@ -22,6 +22,18 @@ log_line(void *arg, int level, const char *message)
 	fprintf(stderr, "copy_tables: log %d: %s\n", level, message);
 }
 
+/* Called about once a second while tables are read, and once more at the end (final). */
+static void
+on_progress(void *arg, const pg2md_progress_info *pr)
+{
+	long long *final_rows = arg;
+	if (pr->final)
+		*final_rows = (long long)pr->rows;
+	else
+		fprintf(stderr, "copy_tables: %d/%d tables, %lld rows\n", pr->tables_done, pr->tables_total,
+			(long long)pr->rows);
+}
+
 static void
 on_signal(int sig)
 {
@@ -71,6 +83,8 @@ main(int argc, char **argv)
 		report("open", &err);
 		return (int)err.status;
 	}
+	long long final_rows = -1;
+	pg2md_set_progress(p, on_progress, &final_rows);
 	const char *schema = pg2md_setting(p, "sources.sql_database.schema", &where);
 	printf("libpg2md %s, schema \"%s\" (%s)\n", pg2md_version(), schema, where);
 
@@ -80,8 +94,8 @@ main(int argc, char **argv)
 		return (int)err.status;
 	}
 	const pg2md_run_info *run = pg2md_last_run(p);
-	printf("load %s into %s: %d tables, %lld rows\n", run->load_id ? run->load_id : "-", run->destination,
-	       run->ntables, (long long)run->rows);
+	printf("load %s into %s: %d tables, %lld rows (%lld read when extraction ended)\n",
+	       run->load_id ? run->load_id : "-", run->destination, run->ntables, (long long)run->rows, final_rows);
 	for (int i = 0; i < run->ntables; i++)
 		printf("  %s -> %s.%s: %lld rows\n", run->tables[i].name, run->dataset, run->tables[i].dest_name,
 		       (long long)run->tables[i].rows);

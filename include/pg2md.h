@@ -134,6 +134,35 @@ typedef struct pg2md_table_run {
 	double seconds;                /* extraction wall time */
 } pg2md_table_run;
 
+/*
+ * Progress while a run extracts, about once a second, and a last time (final = 1) when the
+ * extraction ends: what a live display shows.  The strings live until the callback returns.
+ */
+typedef struct pg2md_progress_table {
+	const char *name;
+	int64_t rows, bytes;           /* read so far */
+	double est_rows;               /* the catalog's estimate, < 0 when unknown */
+	double rows_per_second;        /* since the table started */
+} pg2md_progress_table;
+
+typedef struct pg2md_progress_info {
+	int final;                     /* the extraction ended: clear a live display */
+	double elapsed_seconds;
+	int tables_total, tables_done, tables_running;
+	int64_t rows, bytes;           /* read so far, all tables */
+	double rows_per_second;        /* smoothed over about five seconds */
+	double eta_seconds;            /* from the catalog's estimates, < 0 when unknown */
+	int nrunning;
+	const pg2md_progress_table *running; /* the tables being read now */
+} pg2md_progress_info;
+
+/*
+ * Call fn with the progress of every pg2md_run of p (NULL: none, the default).  fn runs on the
+ * library's reporting thread, never twice at once, and must not call back into p.
+ */
+typedef void (*pg2md_progress_fn)(void *arg, const pg2md_progress_info *progress);
+void pg2md_set_progress(pg2md_pipeline *p, pg2md_progress_fn fn, void *arg);
+
 /* The last pg2md_run of this pipeline handle, or NULL before the first. */
 typedef struct pg2md_run_info {
 	pg2md_status status;

@@ -4,8 +4,8 @@
  *
  * The internal modules report into pg2md_error (util/error.h), whose code is one of the
  * categories pg2md_status names with the same values; api_error() copies it out.  Nothing here
- * prints: logging goes to the sink pg2md_set_log registered (util/log.h), progress rendering is
- * off (it is the command line's).
+ * prints: logging goes to the sink pg2md_set_log registered (util/log.h), progress to the
+ * callback of pg2md_set_progress (stage/progress.h); drawing them is the caller's.
  */
 #include "pg2md.h"
 
@@ -30,6 +30,8 @@ struct pg2md_pipeline {
 	bool ran;
 	pg2md_run_info info;
 	pg2md_table_run *tables;
+	pg2md_progress_fn progress_fn; /* pg2md_set_progress */
+	void *progress_arg;
 };
 
 _Static_assert(PG2MD_SUCCESS == (int)PG2MD_OK && PG2MD_FAILED == (int)PG2MD_ERR_RUN &&
@@ -97,7 +99,6 @@ pg2md_open(pg2md_pipeline **out, const pg2md_options *opts, pg2md_err *err)
 		return api_error(err, &e);
 	int lvl = pg2md_log_level_parse(cfg->log_level ? cfg->log_level : "WARNING");
 	pg2md_log_set_level(lvl >= 0 ? (pg2md_log_level)lvl : PG2MD_LOG_WARNING);
-	cfg->progress = "none";
 	pg2md_pipeline *p = calloc(1, sizeof(*p));
 	if (!p) {
 		pg2md_config_free(cfg);
@@ -188,7 +189,9 @@ pg2md_run(pg2md_pipeline *p, unsigned stages, pg2md_err *err)
 						"PG2MD_STAGE_NORMALIZE and PG2MD_STAGE_LOAD");
 		return api_error(err, &e);
 	}
+	progress_set_sink(p->progress_fn, p->progress_arg);
 	pipeline_run(p->cfg, (int)stages, &p->trace, &e);
+	progress_set_sink(NULL, NULL);
 	p->ran = true;
 	/* kept for `pg2md trace`, failed runs too; a trace that cannot be written is only logged */
 	if (trace_store(p->cfg, &p->trace, &e, &te))
@@ -197,6 +200,13 @@ pg2md_run(pg2md_pipeline *p, unsigned stages, pg2md_err *err)
 	pg2md_status st = api_error(err, &e);
 	fill_info(p, st);
 	return st;
+}
+
+void
+pg2md_set_progress(pg2md_pipeline *p, pg2md_progress_fn fn, void *arg)
+{
+	p->progress_fn = fn;
+	p->progress_arg = arg;
 }
 
 const pg2md_run_info *

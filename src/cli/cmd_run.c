@@ -20,6 +20,7 @@
 
 #include "cli/cli.h"
 #include "cli/metrics.h"
+#include "cli/progress_view.h"
 #include "cli/report.h"
 #include "stage/pipeline.h"
 #include "stage/progress.h"
@@ -268,8 +269,9 @@ run_stages(cli_opts *opts, int stages)
 	if (!cfg)
 		return code;
 	pg2md_error_init(&err);
-	cfg->progress = opts->progress;
+	progress_view *view = progress_view_start(opts->progress, cfg->log_format && strcasecmp(cfg->log_format, "JSON") == 0);
 	pipeline_run(cfg, stages, &trace, &err);
+	progress_view_end(view);
 	progress_status_remove(cfg);
 	{
 		/* The trace is kept for `pg2md trace`, for failed runs too. */

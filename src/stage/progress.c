@@ -1,6 +1,8 @@
 /*
- * progress.c — the progress thread of an extraction: live display or log
- * lines on stderr, and status.json for other processes (see progress.h).
+ * progress.c — the progress thread of an extraction: a snapshot for the
+ * caller's progress callback, throughput samples for the trace, and
+ * status.json for other processes (see progress.h).  It draws nothing: the
+ * command line's display is src/cli/progress_view.c.
  *
  * DESIGN.  The workers never wait for the reporter: the scan adds to its
  * task's rows and bytes with relaxed atomic adds, a worker marks a task done
@@ -15,27 +17,31 @@
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "pg2md.h"
 #include "stage/package.h"
 #include "stage/trace.h"
 #include "util/buf.h"
 #include "util/humanize.h"
 
-enum { MODE_NONE, MODE_LOG, MODE_TTY };
-
 #define TICK_MS 250     /* a throughput sample for the trace every tick */
-#define TTY_EVERY 4     /* ticks between redraws of the live display (1 s) */
-#define LOG_EVERY 20    /* ticks between log lines (5 s) */
+#define SINK_EVERY 4    /* ticks between calls of the progress callback (1 s) */
 #define STATUS_EVERY 8  /* ticks between status.json writes (2 s) */
-#define TTY_MAX_TABLES 10
+
+static pg2md_progress_fn sink;
+static void *sink_arg;
+
+void
+progress_set_sink(pg2md_progress_fn fn, void *arg)
+{
+	sink = fn;
+	sink_arg = arg;
+}
 
 typedef struct table_view {
 	int64_t rows, bytes;
@@ -46,7 +52,9 @@ typedef struct table_view {
 
 struct pg2md_progress {
 	progress_run run;
-	int mode;
+	pg2md_progress_fn sink;  /* the callback when the run started, and its argument */
+	void *sink_arg;
+	pg2md_progress_table *running; /* the callback's view of the running tables */
 	int *done;               /* per task: 1 once finished (atomic) */
 	table_view *tv;          /* per table, reporter thread only */
 	char *status_path;
@@ -55,8 +63,6 @@ struct pg2md_progress {
 	double last_t;
 	int64_t last_rows;
 	double rate;             /* rows/s, smoothed over a few seconds */
-	int tty_lines;           /* lines of the live display on screen */
-	bool json_log;
 
 	pthread_t thread;
 	pthread_mutex_t mu;
@@ -153,162 +159,26 @@ table_rate(const table_view *v, double now)
 	return v->first_seen > 0 && end > v->first_seen ? (double)v->rows / (end - v->first_seen) : 0;
 }
 
-/* ", about 40 s left" or "" */
+/* Hand the callback what a display shows (final: the extraction ended). */
 static void
-eta_text(char *out, size_t n, double left_rows, double rate)
+report(pg2md_progress *p, double now, const totals *t, bool final)
 {
-	char s[32];
-	if (left_rows < 0 || rate <= 0) {
-		out[0] = '\0';
+	const progress_run *r = &p->run;
+	int n = 0;
+	if (!p->sink)
 		return;
-	}
-	snprintf(out, n, ", about %s left", human_seconds(s, sizeof(s), left_rows / rate));
-}
-
-static void
-emit(const char *text)
-{
-	fputs(text, stderr);
-	fflush(stderr);
-}
-
-static void
-log_line(pg2md_progress *p, double now, const totals *t)
-{
-	const progress_run *r = &p->run;
-	char a[32], b[32], c[32], d[32], eta[64];
-	pg2md_buf line = PG2MD_BUF_INIT;
-	int shown = 0;
-
-	eta_text(eta, sizeof(eta), t->est_left, p->rate);
-	buf_printf(&line, "progress: %d/%d tables done, %s rows, %s, %s rows/s, %s elapsed%s", t->tables_done,
-		   r->ntables, human_count(a, sizeof(a), (double)t->rows), human_bytes(b, sizeof(b), (double)t->bytes),
-		   human_count(c, sizeof(c), p->rate), human_seconds(d, sizeof(d), now - p->t0), eta);
 	for (int i = 0; i < r->ntables; i++) {
 		const table_view *v = &p->tv[i];
 		if (v->started == 0 || v->done >= v->ntasks)
 			continue;
-		if (shown == 3) {
-			buf_puts(&line, ", …");
-			break;
-		}
-		buf_printf(&line, "%s \"%s\"", shown ? "," : "; running", r->tables[i].name);
-		shown++;
+		p->running[n++] = (pg2md_progress_table){r->tables[i].name, v->rows, v->bytes,
+							 r->tables[i].est_rows > 0 ? r->tables[i].est_rows : -1,
+							 table_rate(v, now)};
 	}
-	if (p->json_log) {
-		pg2md_buf j = PG2MD_BUF_INIT;
-		char ts[32];
-		iso_now(ts, sizeof(ts));
-		buf_printf(&j, "{\"time\":\"%s\",\"level\":\"INFO\",\"logger\":\"pg2md\",\"msg\":\"", ts);
-		for (const char *s = line.data; *s; s++) {
-			if (*s == '"' || *s == '\\')
-				buf_putc(&j, '\\');
-			buf_putc(&j, *s);
-		}
-		buf_puts(&j, "\"}\n");
-		emit(j.data);
-		buf_release(&j);
-	} else {
-		pg2md_buf out = PG2MD_BUF_INIT;
-		buf_printf(&out, "pg2md: %s\n", line.data);
-		emit(out.data);
-		buf_release(&out);
-	}
-	buf_release(&line);
-}
-
-static int
-term_width(void)
-{
-	struct winsize ws;
-	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20)
-		return ws.ws_col;
-	return 80;
-}
-
-/* Append one display line, cut to the terminal's width so nothing wraps (wrapping breaks the redraw). */
-static void
-tty_add(pg2md_buf *frame, int width, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void
-tty_add(pg2md_buf *frame, int width, const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if ((int)strlen(line) > width - 1)
-		line[width - 1] = '\0';
-	buf_puts(frame, line);
-	buf_puts(frame, "\033[K\n");
-}
-
-/* Move the cursor back over the last frame and clear it. */
-static void
-tty_erase(pg2md_progress *p, pg2md_buf *frame)
-{
-	if (p->tty_lines > 0)
-		buf_printf(frame, "\r\033[%dA\033[J", p->tty_lines);
-	p->tty_lines = 0;
-}
-
-static void
-tty_draw(pg2md_progress *p, double now, const totals *t)
-{
-	const progress_run *r = &p->run;
-	pg2md_buf frame = PG2MD_BUF_INIT;
-	char a[32], b[32], c[32], d[32], e[32];
-	int width = term_width(), namew = 5, lines = 0, more = 0;
-
-	for (int i = 0; i < r->ntables; i++) {
-		int l = (int)strlen(r->tables[i].name);
-		if (p->tv[i].started > 0 && p->tv[i].done < p->tv[i].ntasks && l > namew)
-			namew = l > 30 ? 30 : l;
-	}
-	tty_erase(p, &frame);
-	tty_add(&frame, width, "pg2md: extracting %d table%s: %d done, %d running, %d waiting", r->ntables,
-		r->ntables == 1 ? "" : "s", t->tables_done, t->tables_running,
-		r->ntables - t->tables_done - t->tables_running);
-	lines++;
-	for (int i = 0; i < r->ntables; i++) {
-		const table_view *v = &p->tv[i];
-		double rate, est = r->tables[i].est_rows;
-		if (v->started == 0 || v->done >= v->ntasks)
-			continue;
-		if (lines > TTY_MAX_TABLES) {
-			more++;
-			continue;
-		}
-		rate = table_rate(v, now);
-		if (est > 0) {
-			char n[24];
-			snprintf(e, sizeof(e), "~%s", human_count(n, sizeof(n), est));
-		} else
-			snprintf(e, sizeof(e), "?");
-		if (est > (double)v->rows && rate > 0)
-			human_seconds(d, sizeof(d), (est - (double)v->rows) / rate);
-		else
-			snprintf(d, sizeof(d), "-");
-		tty_add(&frame, width, "  %-*.*s %9s / %-7s rows %10s %10s rows/s  ETA %s", namew, namew, r->tables[i].name,
-			human_count(a, sizeof(a), (double)v->rows), e, human_bytes(b, sizeof(b), (double)v->bytes),
-			rate > 0 ? human_count(c, sizeof(c), rate) : "-", d);
-		lines++;
-	}
-	if (more) {
-		tty_add(&frame, width, "  … and %d more", more);
-		lines++;
-	}
-	if (t->est_left >= 0 && p->rate > 0)
-		human_seconds(d, sizeof(d), t->est_left / p->rate);
-	else
-		snprintf(d, sizeof(d), "-");
-	tty_add(&frame, width, "  %-*s %9s rows %10s %10s rows/s  %s elapsed, ETA %s", namew, "total",
-		human_count(a, sizeof(a), (double)t->rows), human_bytes(b, sizeof(b), (double)t->bytes),
-		human_count(c, sizeof(c), p->rate), human_seconds(e, sizeof(e), now - p->t0), d);
-	lines++;
-	p->tty_lines = lines;
-	emit(frame.data);
-	buf_release(&frame);
+	pg2md_progress_info info = {final, now - p->t0, r->ntables, t->tables_done, t->tables_running, t->rows,
+				    t->bytes, p->rate, t->est_left >= 0 && p->rate > 0 ? t->est_left / p->rate : -1, n,
+				    p->running};
+	p->sink(p->sink_arg, &info);
 }
 
 static void
@@ -370,10 +240,8 @@ progress_main(void *arg)
 		tick++;
 		snapshot(p, now, &t);
 		trace_sample_add(p->run.timeline, now, t.rows, t.bytes, false);
-		if (p->mode == MODE_TTY && tick % TTY_EVERY == 0)
-			tty_draw(p, now, &t);
-		else if (p->mode == MODE_LOG && tick % LOG_EVERY == 0)
-			log_line(p, now, &t);
+		if (tick % SINK_EVERY == 0)
+			report(p, now, &t, false);
 		if (tick % STATUS_EVERY == 0)
 			write_status(p, "extract", now, &t);
 
@@ -383,22 +251,6 @@ progress_main(void *arg)
 	return NULL;
 }
 
-static int
-choose_mode(const char *want)
-{
-	if (want && strcmp(want, "none") == 0)
-		return MODE_NONE;
-	if (want && strcmp(want, "log") == 0)
-		return MODE_LOG;
-	if (want && strcmp(want, "tty") == 0)
-		return MODE_TTY;
-	if (isatty(STDERR_FILENO)) {
-		const char *term = getenv("TERM");
-		return term && strcmp(term, "dumb") == 0 ? MODE_LOG : MODE_TTY;
-	}
-	return MODE_LOG;
-}
-
 pg2md_progress *
 progress_start(const progress_run *run)
 {
@@ -406,8 +258,9 @@ progress_start(const progress_run *run)
 	totals t;
 
 	p->run = *run;
-	p->mode = choose_mode(run->cfg->progress);
-	p->json_log = run->cfg->log_format && strcasecmp(run->cfg->log_format, "JSON") == 0;
+	p->sink = sink;
+	p->sink_arg = sink_arg;
+	p->running = xcalloc((size_t)run->ntables + 1, sizeof(pg2md_progress_table));
 	p->done = xcalloc((size_t)run->ntasks + 1, sizeof(int));
 	p->tv = xcalloc((size_t)run->ntables + 1, sizeof(table_view));
 	for (int k = 0; k < run->ntasks; k++)
@@ -429,6 +282,7 @@ progress_start(const progress_run *run)
 		pthread_cond_destroy(&p->cv);
 		free(p->done);
 		free(p->tv);
+		free(p->running);
 		free(p->status_path);
 		free(p);
 		return NULL;
@@ -459,13 +313,8 @@ progress_stop(pg2md_progress *p)
 	pthread_mutex_unlock(&p->mu);
 	pthread_join(p->thread, NULL);
 
-	if (p->mode == MODE_TTY && p->tty_lines > 0) {
-		pg2md_buf frame = PG2MD_BUF_INIT;
-		tty_erase(p, &frame);
-		emit(frame.data);
-		buf_release(&frame);
-	}
 	snapshot(p, now_seconds(), &t);
+	report(p, now_seconds(), &t, true);
 	write_status(p, "extracted", now_seconds(), &t);
 	trace_sample_add(p->run.timeline, now_seconds(), t.rows, t.bytes, true);
 
@@ -473,6 +322,7 @@ progress_stop(pg2md_progress *p)
 	pthread_cond_destroy(&p->cv);
 	free(p->done);
 	free(p->tv);
+	free(p->running);
 	free(p->status_path);
 	free(p);
 }

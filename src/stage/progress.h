@@ -1,6 +1,6 @@
 /*
- * progress.h — what a running extraction reports while it runs: a live
- * display or log lines on stderr, and a status file other processes read.
+ * progress.h — what a running extraction reports while it runs: a snapshot
+ * for the caller's progress callback, and a status file other processes read.
  *
  * progress_start() is called once the tasks are planned and before the
  * workers start; it starts one thread that wakes every 250 ms, reads the
@@ -8,20 +8,17 @@
  * atomics; this side reads them with atomic loads, so no lock is taken on the
  * data path) and
  *   - records the totals as a throughput sample of the run's timeline;
- *   - mode "tty": every second, redraws a few lines in place (ANSI cursor movement): each
- *     running table's rows, bytes, rows/s and an ETA from the catalog's row
- *     estimate, then the totals;
- *   - mode "log": every 5 s one line, "pg2md: progress: 3/24 tables done, …";
- *   - mode "none": prints nothing;
- * and in every mode writes <pipelines_dir>/<pipeline_name>/status.json
- * atomically (temp file and rename) every 2 s: pid, stage, started_at,
- * tables done/total, rows, bytes, rows/s.  progress_stop() joins the thread,
- * clears the display and leaves status.json saying "extracted" (the run goes
- * on normalizing and loading); the command-line tool removes the file when
- * the process ends (progress_status_remove).
- *
- * The mode comes from cfg->progress (--progress); unset, it is "tty" when
- * stderr is a terminal and "log" otherwise.
+ *   - every second calls the progress callback (progress_set_sink; pg2md.h's
+ *     pg2md_progress_info: totals, rate, ETA from the catalog's row
+ *     estimates, the running tables), and once more with final set when the
+ *     extraction ends; the library draws nothing (the command line's display
+ *     is src/cli/progress_view.c);
+ *   - writes <pipelines_dir>/<pipeline_name>/status.json atomically (temp file
+ *     and rename) every 2 s: pid, stage, started_at, tables done/total, rows,
+ *     bytes, rows/s.
+ * progress_stop() joins the thread and leaves status.json saying "extracted"
+ * (the run goes on normalizing and loading); the caller removes the file when
+ * the run ends (progress_status_remove).
  */
 #ifndef PG2MD_PROGRESS_H
 #define PG2MD_PROGRESS_H
@@ -32,10 +29,14 @@
 #include <jansson.h>
 
 #include "config/config.h"
+#include "pg2md.h"
 #include "source/catalog.h"
 #include "stage/task.h"
 
 typedef struct pg2md_progress pg2md_progress;
+
+/* The callback (pg2md.h) of the runs that start from now on (NULL: none); process-wide, as logging is. */
+void progress_set_sink(pg2md_progress_fn fn, void *arg);
 
 /* What the progress thread watches; everything must outlive progress_stop(). */
 typedef struct progress_run {
