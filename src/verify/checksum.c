@@ -16,7 +16,7 @@
  * as numeric (PostgreSQL) or HUGEINT (DuckDB), so the sum cannot overflow and
  * does not depend on row order.
  */
-#include "dest/checksum.h"
+#include "verify/checksum.h"
 
 #include <stdlib.h>
 #include <string.h>
