@@ -100,6 +100,14 @@ main(int argc, char **argv)
 		printf("  %s -> %s.%s: %lld rows\n", run->tables[i].name, run->dataset, run->tables[i].dest_name,
 		       (long long)run->tables[i].rows);
 
+	const pg2md_verify_info *v;
+	if (pg2md_verify(p, &v, &err) != PG2MD_SUCCESS) {
+		report("verify", &err);
+		pg2md_close(p);
+		return (int)err.status;
+	}
+	printf("verify: %d tables, %d different\n", v->ntables, v->ndifferent);
+
 	if (argc > 2) {
 		char sql[512];
 		snprintf(sql, sizeof(sql), "SELECT count(*) FROM \"%s\".\"%s\"", run->dataset, argv[2]);

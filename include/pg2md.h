@@ -199,6 +199,32 @@ pg2md_status pg2md_trace_json(pg2md_pipeline *p, char **json, pg2md_err *err);
 typedef int (*pg2md_row_fn)(void *arg, int ncols, const char *const *values);
 pg2md_status pg2md_sql(pg2md_pipeline *p, const char *sql, pg2md_row_fn row, void *arg, pg2md_err *err);
 
+/* One table of pg2md_verify. */
+typedef struct pg2md_verify_table {
+	const char *name, *dest_name;
+	int equal;                     /* same rows and, unless values_compared is 0, the same values */
+	int values_compared;           /* 0: a transform reshapes the rows, only counts are compared */
+	long long source_rows;
+	long long dest_rows;           /* -1: the table is not in the destination */
+	const char *source_checksum;
+	const char *dest_checksum;     /* NULL: not computed */
+	const char *detail;            /* why it could not be compared, or NULL */
+} pg2md_verify_table;
+
+typedef struct pg2md_verify_info {
+	const char *destination;
+	int ntables, ndifferent;
+	const pg2md_verify_table *tables;
+} pg2md_verify_info;
+
+/*
+ * Compare every table to copy, source against destination, as `pg2md verify` does: row counts
+ * and an order-independent checksum of every value, computed inside each database.  Tables
+ * that differ are a result, not a failure: the call succeeds and (*out)->ndifferent counts them.
+ * *out is owned by p (valid until the next pg2md_verify or pg2md_close).
+ */
+pg2md_status pg2md_verify(pg2md_pipeline *p, const pg2md_verify_info **out, pg2md_err *err);
+
 /*
  * Ask every running pg2md_run of the process to stop: running COPYs are cancelled on the server
  * (PQcancel), nothing half-written is committed, and the run returns PG2MD_CANCELLED.

@@ -23,6 +23,7 @@
 #include "util/buf.h"
 #include "util/interrupt.h"
 #include "util/log.h"
+#include "verify/verify.h"
 
 struct pg2md_pipeline {
 	pg2md_config *cfg;
@@ -32,6 +33,9 @@ struct pg2md_pipeline {
 	pg2md_table_run *tables;
 	pg2md_progress_fn progress_fn; /* pg2md_set_progress */
 	void *progress_arg;
+	verify_report verify;          /* of the last pg2md_verify */
+	pg2md_verify_info verify_info;
+	pg2md_verify_table *verify_tables;
 };
 
 _Static_assert(PG2MD_SUCCESS == (int)PG2MD_OK && PG2MD_FAILED == (int)PG2MD_ERR_RUN &&
@@ -132,6 +136,8 @@ pg2md_close(pg2md_pipeline *p)
 	if (!p)
 		return;
 	forget_run(p);
+	verify_report_release(&p->verify);
+	free(p->verify_tables);
 	pg2md_config_free(p->cfg);
 	free(p);
 }
@@ -248,6 +254,29 @@ pg2md_sql(pg2md_pipeline *p, const char *sql, pg2md_row_fn row, void *arg, pg2md
 		return api_error(err, &e);
 	duck_query_rows(dest.con, sql, row, arg, &e);
 	dest_close(&dest);
+	return api_error(err, &e);
+}
+
+pg2md_status
+pg2md_verify(pg2md_pipeline *p, const pg2md_verify_info **out, pg2md_err *err)
+{
+	pg2md_error e;
+	pg2md_error_init(&e);
+	verify_report_release(&p->verify);
+	free(p->verify_tables);
+	p->verify_tables = NULL;
+	*out = NULL;
+	if (verify_run(p->cfg, &p->verify, &e))
+		return api_error(err, &e);
+	const verify_report *r = &p->verify;
+	p->verify_tables = xcalloc((size_t)r->ntables + 1, sizeof(pg2md_verify_table));
+	for (int i = 0; i < r->ntables; i++) {
+		const verify_result *v = &r->tables[i];
+		p->verify_tables[i] = (pg2md_verify_table){v->name, v->dest_name, v->equal, !v->count_only, v->src_rows,
+							   v->dst_rows, v->src_sum, v->dst_sum, v->problem};
+	}
+	p->verify_info = (pg2md_verify_info){r->destination, r->ntables, r->ndiff, p->verify_tables};
+	*out = &p->verify_info;
 	return api_error(err, &e);
 }
 

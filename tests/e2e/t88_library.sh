@@ -18,7 +18,7 @@ LIB=$ROOT$PREFIX/lib
 for f in include/pg2md.h lib/libpg2md.so lib/pkgconfig/pg2md.pc lib/pg2md/libduckdb.so bin/pg2md share/man/man1/pg2md.1; do
 	if [ -e "$ROOT$PREFIX/$f" ]; then t_pass "installed $f"; else t_fail "installed $f" "missing: $ROOT$PREFIX/$f"; fi
 done
-assert_eq "pg2md_cancel pg2md_close pg2md_free pg2md_last_run pg2md_open pg2md_run pg2md_set_log pg2md_set_progress pg2md_setting pg2md_sql pg2md_trace_json pg2md_version" \
+assert_eq "pg2md_cancel pg2md_close pg2md_free pg2md_last_run pg2md_open pg2md_run pg2md_set_log pg2md_set_progress pg2md_setting pg2md_sql pg2md_trace_json pg2md_verify pg2md_version" \
 	"$(nm -D --defined-only "$LIB/libpg2md.so" | awk '{ print $3 }' | sort | paste -sd' ')" \
 	"libpg2md.so exports the functions of pg2md.h and nothing else"
 
@@ -55,8 +55,8 @@ assert_exit 0 "$T_TMP/copy_tables" "$P" items
 assert_contains "$(cat "$T_OUT")" 'schema "public" (' "the setting and where it came from"
 assert_contains "$(cat "$T_OUT")" '2 tables, 3002 rows (3002 read when extraction ended)' \
 	"the run's figures from pg2md_last_run; the progress callback's last call"
-assert_contains "$(cat "$T_OUT")" $'  items -> pg2md_data.items: 3000 rows\n  odd -> pg2md_data.odd: 2 rows\n3000' \
-	"per table, then the SQL answer through pg2md_sql"
+assert_contains "$(cat "$T_OUT")" $'  items -> pg2md_data.items: 3000 rows\n  odd -> pg2md_data.odd: 2 rows\nverify: 2 tables, 0 different\n3000' \
+	"per table, pg2md_verify, then the SQL answer through pg2md_sql"
 assert_table_equal public items "$P/pg2md.duckdb" pg2md_data items "the library's copy equals the source, value by value"
 assert_table_equal public odd "$P/pg2md.duckdb" pg2md_data odd "the library's copy of a NaN numeric equals the source"
 assert_contains "$(cat "$T_ERR")" 'copy_tables: log 30: column "x" of table "odd" (numeric) holds NaN' "a warning reaches the log callback"
