@@ -52,6 +52,7 @@
 #include "config/config_int.h"
 #include "config/toml_bridge.h"
 #include "util/log.h"
+#include "util/strdist.h"
 
 extern char **environ;
 
@@ -1319,42 +1320,6 @@ fail:
  * Unknown keys and suggestions
  * ---------------------------------------------------------------------- */
 
-/* Optimal string alignment distance (Levenshtein with transpositions), case-insensitive. */
-static int
-edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	int *d, r;
-
-	if (la > 200 || lb > 200)
-		return 1000;
-	d = malloc((la + 1) * (lb + 1) * sizeof(int));
-	if (d == NULL)
-		return 1000;
-#define D(i, j) d[(i) * (lb + 1) + (j)]
-	for (size_t i = 0; i <= la; i++)
-		D(i, 0) = (int)i;
-	for (size_t j = 0; j <= lb; j++)
-		D(0, j) = (int)j;
-	for (size_t i = 1; i <= la; i++)
-		for (size_t j = 1; j <= lb; j++) {
-			int cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
-			int v = D(i - 1, j) + 1;
-			if (D(i, j - 1) + 1 < v)
-				v = D(i, j - 1) + 1;
-			if (D(i - 1, j - 1) + cost < v)
-				v = D(i - 1, j - 1) + cost;
-			if (i > 1 && j > 1 && tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 2]) &&
-			    tolower((unsigned char)a[i - 2]) == tolower((unsigned char)b[j - 1]) && D(i - 2, j - 2) + 1 < v)
-				v = D(i - 2, j - 2) + 1;
-			D(i, j) = v;
-		}
-	r = D(la, lb);
-#undef D
-	free(d);
-	return r;
-}
-
 typedef struct suggestion {
 	const char *key;
 	char best[512];
@@ -1377,7 +1342,7 @@ consider(suggestion *s, const char *candidate)
 	}
 	if (s->suffix)
 		return;
-	d = edit_distance(s->key, candidate);
+	d = edit_distance_nocase(s->key, candidate);
 	/* credentials.user -> credentials.username: same section, one name starts the other */
 	const char *dk = strrchr(s->key, '.'), *dc = strrchr(candidate, '.');
 	if (d > 1 && dk && dc && dk - s->key == dc - candidate && strncasecmp(s->key, candidate, (size_t)(dk - s->key)) == 0 &&
@@ -2151,7 +2116,7 @@ finish(loader *L)
 		const char *close = NULL;
 		for (int j = 0; j < cfg->tables.n && !close; j++) {
 			size_t len = strlen(cfg->tables.items[j]);
-			int d = edit_distance(cfg->table_cfg[i].name, cfg->tables.items[j]);
+			int d = edit_distance_nocase(cfg->table_cfg[i].name, cfg->tables.items[j]);
 			if (d <= 2 && (size_t)d * 3 <= len)
 				close = cfg->tables.items[j];
 		}

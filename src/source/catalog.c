@@ -27,29 +27,6 @@ enum {
 	UUIDOID = 2950, JSONBOID = 3802
 };
 
-int
-edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	int *row = xcalloc(lb + 1, sizeof(int));
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = (int)j;
-	for (size_t i = 1; i <= la; i++) {
-		int prev = row[0];
-		row[0] = (int)i;
-		for (size_t j = 1; j <= lb; j++) {
-			int cur = row[j];
-			int sub = prev + (a[i - 1] != b[j - 1]);
-			int del = row[j] + 1, ins = row[j - 1] + 1;
-			row[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-			prev = cur;
-		}
-	}
-	int d = row[lb];
-	free(row);
-	return d;
-}
-
 /* How a table asks its values to be read (catalog_choose_decoder's inputs, passed down a type tree). */
 enum {
 	OPT_NUM_DOUBLE = 1, /* numeric_fallback = "double" */

@@ -16,6 +16,7 @@
 #include "config/config.h"
 #include "util/buf.h"
 #include "util/error.h"
+#include "util/strdist.h"
 
 /* How a column's binary COPY value becomes a DuckDB value. */
 typedef enum pg2md_dec {
@@ -196,8 +197,5 @@ void catalog_source_rel(pg2md_buf *b, const char *schema, const pg2md_table *t);
  * when exactly one column has it (a renamed column).  -1 when none.
  */
 int catalog_find_column(const pg2md_table *t, const char *name);
-
-/* Levenshtein distance, for "did you mean" lists. */
-int edit_distance(const char *a, const char *b);
 
 #endif
