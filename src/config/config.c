@@ -62,47 +62,8 @@ extern char **environ;
  * Small helpers
  * ---------------------------------------------------------------------- */
 
-/* A value as it arrived: from a TOML entry, an environment variable or a flag. */
-typedef struct raw_value {
-	tb_kind kind;        /* TB_STRING for environment and flags */
-	const char *text;    /* scalars */
-	char *const *items;  /* TB_ARRAY */
-	int n_items;
-	bool nested;
-	bool from_text;      /* environment or flag: may spell a list, number, … */
-	pg2md_origin origin;
-	const char *name;    /* key as written, environment variable or flag */
-	const char *file;    /* files only */
-	int line;
-} raw_value;
-
-/* Loader state for one pg2md_config_load() call. */
-typedef struct loader {
-	pg2md_config *cfg;
-	pg2md_error *err;
-	char *const *envp;
-	/* for the "set twice in one layer" warning */
-	struct key_state {
-		pg2md_origin origin;
-		int prio;
-		char *name;
-		char *where;
-	} *state;                 /* one per pg2md_config_keys[] */
-	/* per table section: where it was first seen (parallel to cfg->table_cfg) */
-	char **table_where;
-	/* SOURCES__SQL_DATABASE__<T>__<KEY> variables, applied once tables are known */
-	struct env_table {
-		const char *var;
-		char *table;
-		int tk;
-		const char *value;
-	} *env_tables;
-	int n_env_tables;
-	bool oom;
-} loader;
-
-static char *
-xstrdup(loader *L, const char *s)
+char *
+cfg_xstrdup(loader *L, const char *s)
 {
 	char *p;
 	if (s == NULL)
@@ -113,11 +74,8 @@ xstrdup(loader *L, const char *s)
 	return p;
 }
 
-static char *
-xprintf(loader *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static char *
-xprintf(loader *L, const char *fmt, ...)
+char *
+cfg_xprintf(loader *L, const char *fmt, ...)
 {
 	va_list ap;
 	char *p = NULL;
@@ -130,16 +88,16 @@ xprintf(loader *L, const char *fmt, ...)
 	return p;
 }
 
-static void
-set_string(loader *L, char **field, const char *value)
+void
+cfg_set_string(loader *L, char **field, const char *value)
 {
-	char *copy = xstrdup(L, value);
+	char *copy = cfg_xstrdup(L, value);
 	free(*field);
 	*field = copy;
 }
 
-static void
-strlist_clear(pg2md_strlist *l)
+void
+cfg_strlist_clear(pg2md_strlist *l)
 {
 	for (int i = 0; i < l->n; i++)
 		free(l->items[i]);
@@ -148,8 +106,8 @@ strlist_clear(pg2md_strlist *l)
 	l->n = 0;
 }
 
-static bool
-strlist_add(loader *L, pg2md_strlist *l, const char *s)
+bool
+cfg_strlist_add(loader *L, pg2md_strlist *l, const char *s)
 {
 	char **items = realloc(l->items, (size_t)(l->n + 1) * sizeof(char *));
 	char *copy;
@@ -158,15 +116,15 @@ strlist_add(loader *L, pg2md_strlist *l, const char *s)
 		return false;
 	}
 	l->items = items;
-	copy = xstrdup(L, s);
+	copy = cfg_xstrdup(L, s);
 	if (copy == NULL)
 		return false;
 	l->items[l->n++] = copy;
 	return true;
 }
 
-static int
-strlist_find(const pg2md_strlist *l, const char *s)
+int
+cfg_strlist_find(const pg2md_strlist *l, const char *s)
 {
 	for (int i = 0; i < l->n; i++)
 		if (strcmp(l->items[i], s) == 0)
@@ -174,14 +132,14 @@ strlist_find(const pg2md_strlist *l, const char *s)
 	return -1;
 }
 
-static bool
-starts_with(const char *s, const char *prefix)
+bool
+cfg_starts_with(const char *s, const char *prefix)
 {
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-static int
-count_dots(const char *s)
+int
+cfg_count_dots(const char *s)
 {
 	int n = 0;
 	for (; *s; s++)
@@ -190,8 +148,8 @@ count_dots(const char *s)
 }
 
 /* "sources.sql_database.workers" -> "SOURCES__SQL_DATABASE__WORKERS" */
-static void
-env_name(const char *key, char *out, size_t n)
+void
+cfg_env_name(const char *key, char *out, size_t n)
 {
 	size_t j = 0;
 	for (const char *p = key; *p && j + 2 < n; p++) {
@@ -205,8 +163,8 @@ env_name(const char *key, char *out, size_t n)
 	out[j] = '\0';
 }
 
-static const char *
-env_get(char *const *envp, const char *name)
+const char *
+cfg_env_get(char *const *envp, const char *name)
 {
 	size_t n = strlen(name);
 	for (char *const *e = envp; e && *e; e++)
@@ -215,8 +173,8 @@ env_get(char *const *envp, const char *name)
 	return NULL;
 }
 
-static void
-trim(char *s)
+void
+cfg_trim(char *s)
 {
 	size_t n = strlen(s), i = 0;
 	while (n > 0 && isspace((unsigned char)s[n - 1]))
@@ -228,24 +186,24 @@ trim(char *s)
 }
 
 /* "where" for provenance: "/p/.dlt/config.toml:12", "LOAD__WORKERS", "--tables". */
-static char *
-where_of(loader *L, const raw_value *rv)
+char *
+cfg_where_of(loader *L, const raw_value *rv)
 {
 	switch (rv->origin) {
 	case PG2MD_ORIGIN_CONFIG:
 	case PG2MD_ORIGIN_SECRETS:
-		return xprintf(L, "%s:%d", rv->file, rv->line);
+		return cfg_xprintf(L, "%s:%d", rv->file, rv->line);
 	case PG2MD_ORIGIN_ENV:
 	case PG2MD_ORIGIN_FLAG:
-		return xstrdup(L, rv->name);
+		return cfg_xstrdup(L, rv->name);
 	default:
-		return xstrdup(L, "default");
+		return cfg_xstrdup(L, "default");
 	}
 }
 
 /* The place for messages: `in "/p/.dlt/config.toml" line 12`. */
-static void
-loc_phrase(const raw_value *rv, char *out, size_t n)
+void
+cfg_loc_phrase(const raw_value *rv, char *out, size_t n)
 {
 	switch (rv->origin) {
 	case PG2MD_ORIGIN_CONFIG:
@@ -265,8 +223,8 @@ loc_phrase(const raw_value *rv, char *out, size_t n)
 }
 
 /* The key to name in messages: as written in a file, else the canonical one. */
-static const char *
-shown_key(const raw_value *rv, const char *canonical)
+const char *
+cfg_shown_key(const raw_value *rv, const char *canonical)
 {
 	if (rv->origin == PG2MD_ORIGIN_CONFIG || rv->origin == PG2MD_ORIGIN_SECRETS)
 		return rv->name;
@@ -288,13 +246,13 @@ kind_phrase(tb_kind kind)
 }
 
 /* The error for a value that has the wrong type or is out of range. */
-static pg2md_code
-bad_value(loader *L, const char *key, bool secret, const raw_value *rv, const char *expected)
+pg2md_code
+cfg_bad_value(loader *L, const char *key, bool secret, const raw_value *rv, const char *expected)
 {
 	char loc[PATH_MAX + 64];
 	bool scalar = rv->kind != TB_ARRAY && rv->kind != TB_TABLE;
 
-	loc_phrase(rv, loc, sizeof(loc));
+	cfg_loc_phrase(rv, loc, sizeof(loc));
 	if (secret || !scalar || rv->text == NULL)
 		pg2md_fail(L->err, PG2MD_ERR_USAGE, "invalid value for \"%s\" %s", key, loc);
 	else
@@ -307,8 +265,8 @@ bad_value(loader *L, const char *key, bool secret, const raw_value *rv, const ch
 	return PG2MD_ERR_USAGE;
 }
 
-static void
-choices_phrase(const char *const *choices, char *out, size_t n)
+void
+cfg_choices_phrase(const char *const *choices, char *out, size_t n)
 {
 	size_t len = 0;
 	out[0] = '\0';
@@ -321,12 +279,26 @@ choices_phrase(const char *const *choices, char *out, size_t n)
 	}
 }
 
+/* A path relative to the project folder becomes absolute. */
+char *
+cfg_project_path(loader *L, const char *path)
+{
+	if (path[0] == '/' || strcmp(path, ":memory:") == 0)
+		return cfg_xstrdup(L, path);
+	if (path[0] == '~' && path[1] == '/') {
+		const char *home = cfg_env_get(L->envp, "HOME");
+		if (home)
+			return cfg_xprintf(L, "%s%s", home, path + 1);
+	}
+	return cfg_xprintf(L, "%s/%s", L->cfg->project_dir, path);
+}
+
 /* ----------------------------------------------------------------------
  * Provenance
  * ---------------------------------------------------------------------- */
 
-static void
-set_prov(loader *L, const char *key, const char *value, bool secret, pg2md_origin origin, const char *where)
+void
+cfg_set_prov(loader *L, const char *key, const char *value, bool secret, pg2md_origin origin, const char *where)
 {
 	pg2md_config *cfg = L->cfg;
 	pg2md_provenance *p = NULL;
@@ -346,18 +318,18 @@ set_prov(loader *L, const char *key, const char *value, bool secret, pg2md_origi
 		cfg->prov = np;
 		p = &cfg->prov[cfg->n_prov++];
 		memset(p, 0, sizeof(*p));
-		p->key = xstrdup(L, key);
+		p->key = cfg_xstrdup(L, key);
 	}
 	if (secret && shown[0])
 		shown = SECRET_MASK;
-	set_string(L, &p->value, shown);
-	set_string(L, &p->where, where);
+	cfg_set_string(L, &p->value, shown);
+	cfg_set_string(L, &p->where, where);
 	p->origin = origin;
 	p->secret = secret;
 }
 
-static void
-render_list(const pg2md_strlist *l, char *out, size_t n)
+void
+cfg_render_list(const pg2md_strlist *l, char *out, size_t n)
 {
 	size_t len = 0;
 	out[0] = '\0';
@@ -389,7 +361,7 @@ render_key(const pg2md_config *cfg, const config_key *k, char *out, size_t n)
 		snprintf(out, n, "%s", *(const bool *)base ? "true" : "false");
 		break;
 	case KT_LIST:
-		render_list((const pg2md_strlist *)base, out, n);
+		cfg_render_list((const pg2md_strlist *)base, out, n);
 		break;
 	case KT_DISP:
 		snprintf(out, n, "%s", pg2md_disposition_name(*(const pg2md_disposition *)base));
@@ -402,13 +374,13 @@ render_key(const pg2md_config *cfg, const config_key *k, char *out, size_t n)
 	}
 }
 
-static void
-record_key(loader *L, int ki, pg2md_origin origin, const char *where)
+void
+cfg_record_key(loader *L, int ki, pg2md_origin origin, const char *where)
 {
 	char buf[4096];
 	const config_key *k = &pg2md_config_keys[ki];
 	render_key(L->cfg, k, buf, sizeof(buf));
-	set_prov(L, k->name, buf, (k->flags & KEY_SECRET) != 0, origin, where);
+	cfg_set_prov(L, k->name, buf, (k->flags & KEY_SECRET) != 0, origin, where);
 }
 
 /* ----------------------------------------------------------------------
@@ -416,17 +388,17 @@ record_key(loader *L, int ki, pg2md_origin origin, const char *where)
  * ---------------------------------------------------------------------- */
 
 /* A scalar as text; arrays and tables are an error. */
-static pg2md_code
-value_text(loader *L, const char *key, bool secret, const raw_value *rv, const char *expected, const char **out)
+pg2md_code
+cfg_value_text(loader *L, const char *key, bool secret, const raw_value *rv, const char *expected, const char **out)
 {
 	if (rv->kind == TB_ARRAY || rv->kind == TB_TABLE || rv->text == NULL)
-		return bad_value(L, key, secret, rv, expected);
+		return cfg_bad_value(L, key, secret, rv, expected);
 	*out = rv->text;
 	return PG2MD_OK;
 }
 
-static pg2md_code
-value_int(loader *L, const char *key, bool secret, const raw_value *rv, int64_t min, int64_t max, int64_t *out)
+pg2md_code
+cfg_value_int(loader *L, const char *key, bool secret, const raw_value *rv, int64_t min, int64_t max, int64_t *out)
 {
 	char expected[96];
 	const char *text = NULL;
@@ -443,8 +415,8 @@ value_int(loader *L, const char *key, bool secret, const raw_value *rv, int64_t 
 		snprintf(expected + strlen(expected), sizeof(expected) - strlen(expected), " up to %lld", (long long)max);
 
 	if (rv->kind != TB_INTEGER && rv->kind != TB_STRING)
-		return bad_value(L, key, secret, rv, expected);
-	if (value_text(L, key, secret, rv, expected, &text) != PG2MD_OK)
+		return cfg_bad_value(L, key, secret, rv, expected);
+	if (cfg_value_text(L, key, secret, rv, expected, &text) != PG2MD_OK)
 		return L->err->code;
 	while (isspace((unsigned char)*text))
 		text++;
@@ -453,7 +425,7 @@ value_int(loader *L, const char *key, bool secret, const raw_value *rv, int64_t 
 	while (isspace((unsigned char)*end))
 		end++;
 	if (end == text || *end != '\0' || errno == ERANGE || v < min || v > max)
-		return bad_value(L, key, secret, rv, expected);
+		return cfg_bad_value(L, key, secret, rv, expected);
 	*out = v;
 	return PG2MD_OK;
 }
@@ -472,22 +444,22 @@ parse_bool(const char *s)
 	return -1;
 }
 
-static pg2md_code
-value_bool(loader *L, const char *key, const raw_value *rv, bool *out)
+pg2md_code
+cfg_value_bool(loader *L, const char *key, const raw_value *rv, bool *out)
 {
 	const char *text = NULL;
 	char buf[32];
 	int b;
 
 	if (rv->kind != TB_BOOLEAN && rv->kind != TB_STRING)
-		return bad_value(L, key, false, rv, "true or false");
-	if (value_text(L, key, false, rv, "true or false", &text) != PG2MD_OK)
+		return cfg_bad_value(L, key, false, rv, "true or false");
+	if (cfg_value_text(L, key, false, rv, "true or false", &text) != PG2MD_OK)
 		return L->err->code;
 	snprintf(buf, sizeof(buf), "%s", text);
-	trim(buf);
+	cfg_trim(buf);
 	b = parse_bool(buf);
 	if (b < 0)
-		return bad_value(L, key, false, rv, "true or false");
+		return cfg_bad_value(L, key, false, rv, "true or false");
 	*out = b == 1;
 	return PG2MD_OK;
 }
@@ -497,29 +469,29 @@ value_bool(loader *L, const char *key, const raw_value *rv, bool *out)
  * "a, b".  Elements of any scalar type become text; empty elements are an
  * error in an array and skipped in comma-separated text.
  */
-static pg2md_code
-value_list(loader *L, const char *key, const raw_value *rv, pg2md_strlist *out)
+pg2md_code
+cfg_value_list(loader *L, const char *key, const raw_value *rv, pg2md_strlist *out)
 {
 	const char *expected = "a string or an array of strings";
 
 	memset(out, 0, sizeof(*out));
 	if (rv->kind == TB_ARRAY) {
 		if (rv->nested)
-			return bad_value(L, key, false, rv, expected);
+			return cfg_bad_value(L, key, false, rv, expected);
 		for (int i = 0; i < rv->n_items; i++)
-			if (!strlist_add(L, out, rv->items[i]))
+			if (!cfg_strlist_add(L, out, rv->items[i]))
 				break;
 		return PG2MD_OK;
 	}
 	if (rv->kind != TB_STRING || rv->text == NULL)
-		return bad_value(L, key, false, rv, expected);
+		return cfg_bad_value(L, key, false, rv, expected);
 
 	const char *p = rv->text;
 	while (isspace((unsigned char)*p))
 		p++;
 	if (*p == '[') {
 		/* parse it as the value of a TOML key: JSON string arrays are TOML too */
-		char *doc_text = xprintf(L, "v = %s\n", p);
+		char *doc_text = cfg_xprintf(L, "v = %s\n", p);
 		char desc[256];
 		int line = 0, column = 0;
 		tb_doc doc = {0};
@@ -535,28 +507,28 @@ value_list(loader *L, const char *key, const raw_value *rv, pg2md_strlist *out)
 		}
 		if (r != TB_OK || doc.n != 1 || doc.entries[0].kind != TB_ARRAY || doc.entries[0].nested) {
 			tb_doc_release(&doc);
-			return bad_value(L, key, false, rv, "an array of strings such as [\"a\", \"b\"], or \"a, b\"");
+			return cfg_bad_value(L, key, false, rv, "an array of strings such as [\"a\", \"b\"], or \"a, b\"");
 		}
 		for (int i = 0; i < doc.entries[0].n_items; i++)
-			if (!strlist_add(L, out, doc.entries[0].items[i]))
+			if (!cfg_strlist_add(L, out, doc.entries[0].items[i]))
 				break;
 		tb_doc_release(&doc);
 		return PG2MD_OK;
 	}
 
-	char *copy = xstrdup(L, p);
+	char *copy = cfg_xstrdup(L, p);
 	char *save = NULL;
 	if (copy == NULL)
 		return PG2MD_ERR_USAGE;
 	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		trim(tok);
+		cfg_trim(tok);
 		/* tolerate quotes around items: "a", "b" */
 		size_t n = strlen(tok);
 		if (n >= 2 && (tok[0] == '"' || tok[0] == '\'') && tok[n - 1] == tok[0]) {
 			tok[n - 1] = '\0';
 			tok++;
 		}
-		if (*tok && !strlist_add(L, out, tok))
+		if (*tok && !cfg_strlist_add(L, out, tok))
 			break;
 	}
 	free(copy);
@@ -585,8 +557,8 @@ query_clear(loader *L)
 				break;
 			}
 	}
-	strlist_clear(&cfg->pg_query_keys);
-	strlist_clear(&cfg->pg_query_values);
+	cfg_strlist_clear(&cfg->pg_query_keys);
+	cfg_strlist_clear(&cfg->pg_query_values);
 }
 
 static bool
@@ -595,27 +567,27 @@ secret_param(const char *key)
 	return strstr(key, "password") != NULL || strstr(key, "token") != NULL;
 }
 
-static void
-query_set(loader *L, const char *key, const char *value, pg2md_origin origin, const char *where)
+void
+cfg_query_set(loader *L, const char *key, const char *value, pg2md_origin origin, const char *where)
 {
 	pg2md_config *cfg = L->cfg;
 	char pkey[512];
-	int i = strlist_find(&cfg->pg_query_keys, key);
+	int i = cfg_strlist_find(&cfg->pg_query_keys, key);
 
 	if (i >= 0) {
-		set_string(L, &cfg->pg_query_values.items[i], value);
-	} else if (strlist_add(L, &cfg->pg_query_keys, key)) {
-		if (!strlist_add(L, &cfg->pg_query_values, value)) {
+		cfg_set_string(L, &cfg->pg_query_values.items[i], value);
+	} else if (cfg_strlist_add(L, &cfg->pg_query_keys, key)) {
+		if (!cfg_strlist_add(L, &cfg->pg_query_values, value)) {
 			free(cfg->pg_query_keys.items[--cfg->pg_query_keys.n]);
 			return;
 		}
 	}
 	snprintf(pkey, sizeof(pkey), "sources.sql_database.credentials.query.%s", key);
-	set_prov(L, pkey, value, secret_param(key), origin, where);
+	cfg_set_prov(L, pkey, value, secret_param(key), origin, where);
 }
 
-static int
-key_index(const char *name)
+int
+cfg_key_index(const char *name)
 {
 	for (int i = 0; i < pg2md_n_config_keys; i++)
 		if (strcmp(pg2md_config_keys[i].name, name) == 0)
@@ -627,18 +599,18 @@ key_index(const char *name)
 static void
 set_cred_field(loader *L, const char *key, const char *value, pg2md_origin origin, const char *where)
 {
-	int ki = key_index(key);
+	int ki = cfg_key_index(key);
 	const config_key *k = &pg2md_config_keys[ki];
 	void *field = (char *)L->cfg + k->offset;
 
 	if (k->type == KT_PORT) {
 		*(int *)field = value ? atoi(value) : 0;
 	} else {
-		set_string(L, (char **)field, value && *value ? value : NULL);
+		cfg_set_string(L, (char **)field, value && *value ? value : NULL);
 		if (k->type == KT_DRIVER && value == NULL)
-			set_string(L, (char **)field, "postgresql");
+			cfg_set_string(L, (char **)field, "postgresql");
 	}
-	record_key(L, ki, origin, where);
+	cfg_record_key(L, ki, origin, where);
 }
 
 /* Does this connection string carry a password (so its parse errors are not shown)? */
@@ -660,18 +632,18 @@ conn_string_has_password(const char *s)
  * exactly what libpq would.  dlt's "postgresql+psycopg2://" is accepted.
  * Replaces every credential field set by lower layers.
  */
-static pg2md_code
-apply_pg_url(loader *L, int ki, const raw_value *rv)
+pg2md_code
+cfg_apply_pg_url(loader *L, int ki, const raw_value *rv)
 {
 	const config_key *k = &pg2md_config_keys[ki];
-	const char *key = shown_key(rv, k->name);
+	const char *key = cfg_shown_key(rv, k->name);
 	const char *expected = "a connection string such as \"postgresql://user:password@host:5432/database\"";
 	const char *text = NULL;
 	char *driver = NULL, *conninfo = NULL, *errmsg = NULL;
 	char *where;
 	PQconninfoOption *opts;
 
-	if (value_text(L, key, true, rv, expected, &text) != PG2MD_OK)
+	if (cfg_value_text(L, key, true, rv, expected, &text) != PG2MD_OK)
 		return L->err->code;
 
 	const char *sep = strstr(text, "://");
@@ -683,17 +655,17 @@ apply_pg_url(loader *L, int ki, const raw_value *rv)
 			return PG2MD_ERR_USAGE;
 		}
 		if (strcmp(driver, "postgresql") != 0 && strcmp(driver, "postgres") != 0 &&
-		    !starts_with(driver, "postgresql+") && !starts_with(driver, "postgres+")) {
+		    !cfg_starts_with(driver, "postgresql+") && !cfg_starts_with(driver, "postgres+")) {
 			char loc[PATH_MAX + 64];
-			loc_phrase(rv, loc, sizeof(loc));
+			cfg_loc_phrase(rv, loc, sizeof(loc));
 			pg2md_fail(L->err, PG2MD_ERR_USAGE, "connection string for \"%s\" %s is not for PostgreSQL", key, loc);
 			pg2md_detail(L->err, "it starts with \"%.40s://\"; pg2md reads from PostgreSQL only", driver);
 			free(driver);
 			return PG2MD_ERR_USAGE;
 		}
-		conninfo = xprintf(L, "postgresql%s", sep);
+		conninfo = cfg_xprintf(L, "postgresql%s", sep);
 	} else {
-		conninfo = xstrdup(L, text);
+		conninfo = cfg_xstrdup(L, text);
 	}
 	if (conninfo == NULL) {
 		free(driver);
@@ -704,7 +676,7 @@ apply_pg_url(loader *L, int ki, const raw_value *rv)
 	free(conninfo);
 	if (opts == NULL) {
 		char loc[PATH_MAX + 64];
-		loc_phrase(rv, loc, sizeof(loc));
+		cfg_loc_phrase(rv, loc, sizeof(loc));
 		pg2md_fail(L->err, PG2MD_ERR_USAGE, "invalid connection string for \"%s\" %s", key, loc);
 		if (errmsg == NULL)
 			L->oom = true;
@@ -719,15 +691,15 @@ apply_pg_url(loader *L, int ki, const raw_value *rv)
 		return PG2MD_ERR_USAGE;
 	}
 
-	where = where_of(L, rv);
+	where = cfg_where_of(L, rv);
 	/* kept in a form libpq itself accepts: "postgresql+psycopg2://" -> "postgresql://" */
 	if (driver) {
 		free(L->cfg->pg_conn_string);
-		L->cfg->pg_conn_string = xprintf(L, "postgresql%s", sep);
+		L->cfg->pg_conn_string = cfg_xprintf(L, "postgresql%s", sep);
 	} else {
-		set_string(L, &L->cfg->pg_conn_string, text);
+		cfg_set_string(L, &L->cfg->pg_conn_string, text);
 	}
-	record_key(L, ki, rv->origin, where);
+	cfg_record_key(L, ki, rv->origin, where);
 
 	/* a connection string replaces what lower layers said about the source */
 	set_cred_field(L, "sources.sql_database.credentials.drivername", driver, rv->origin, where);
@@ -753,7 +725,7 @@ apply_pg_url(loader *L, int ki, const raw_value *rv)
 			 atoi(o->val) > 0 && atoi(o->val) <= 65535)
 			set_cred_field(L, "sources.sql_database.credentials.port", o->val, rv->origin, where);
 		else if (o->val[0])
-			query_set(L, o->keyword, o->val, rv->origin, where); /* port lists of several hosts too */
+			cfg_query_set(L, o->keyword, o->val, rv->origin, where); /* port lists of several hosts too */
 	}
 	PQconninfoFree(opts);
 	free(driver);
@@ -797,27 +769,27 @@ percent_decode(char *s)
  * "md:", "md:///my_db", "motherduck:my_db", token= instead of
  * motherduck_token=).  Sets the database, and the token when one is given.
  */
-static pg2md_code
-apply_md_url(loader *L, int ki, const raw_value *rv)
+pg2md_code
+cfg_apply_md_url(loader *L, int ki, const raw_value *rv)
 {
 	const config_key *k = &pg2md_config_keys[ki];
-	const char *key = shown_key(rv, k->name);
+	const char *key = cfg_shown_key(rv, k->name);
 	const char *expected = "\"md:DATABASE\" or \"md:DATABASE?motherduck_token=TOKEN\"";
 	const char *text = NULL, *rest;
 	char *copy, *query, *where;
 	bool bad = false;
 
-	if (value_text(L, key, true, rv, expected, &text) != PG2MD_OK)
+	if (cfg_value_text(L, key, true, rv, expected, &text) != PG2MD_OK)
 		return L->err->code;
-	if (starts_with(text, "md:"))
+	if (cfg_starts_with(text, "md:"))
 		rest = text + 3;
-	else if (starts_with(text, "motherduck:"))
+	else if (cfg_starts_with(text, "motherduck:"))
 		rest = text + 11;
 	else
-		return bad_value(L, key, true, rv, expected);
+		return cfg_bad_value(L, key, true, rv, expected);
 	while (*rest == '/')
 		rest++;
-	copy = xstrdup(L, rest);
+	copy = cfg_xstrdup(L, rest);
 	if (copy == NULL)
 		return PG2MD_ERR_USAGE;
 	query = strchr(copy, '?');
@@ -826,7 +798,7 @@ apply_md_url(loader *L, int ki, const raw_value *rv)
 	if (!percent_decode(copy))
 		bad = true;
 
-	where = where_of(L, rv);
+	where = cfg_where_of(L, rv);
 	if (!bad && query) {
 		char *save = NULL;
 		for (char *kv = strtok_r(query, "&", &save); kv && !bad; kv = strtok_r(NULL, "&", &save)) {
@@ -841,9 +813,9 @@ apply_md_url(loader *L, int ki, const raw_value *rv)
 				break;
 			}
 			if (strcmp(kv, "motherduck_token") == 0 || strcmp(kv, "token") == 0) {
-				int ti = key_index("destination.motherduck.credentials.token");
-				set_string(L, &L->cfg->md_token, *val ? val : NULL);
-				record_key(L, ti, rv->origin, where);
+				int ti = cfg_key_index("destination.motherduck.credentials.token");
+				cfg_set_string(L, &L->cfg->md_token, *val ? val : NULL);
+				cfg_record_key(L, ti, rv->origin, where);
 			} else if (*kv) {
 				pg2md_debug("ignoring parameter \"%s\" of the MotherDuck connection string", kv);
 			}
@@ -852,45 +824,31 @@ apply_md_url(loader *L, int ki, const raw_value *rv)
 	if (bad) {
 		free(copy);
 		free(where);
-		return bad_value(L, key, true, rv, "a connection string with valid percent-encoding");
+		return cfg_bad_value(L, key, true, rv, "a connection string with valid percent-encoding");
 	}
 	if (copy[0]) {
-		int di = key_index("destination.motherduck.credentials.database");
-		set_string(L, &L->cfg->md_database, copy);
-		record_key(L, di, rv->origin, where);
+		int di = cfg_key_index("destination.motherduck.credentials.database");
+		cfg_set_string(L, &L->cfg->md_database, copy);
+		cfg_record_key(L, di, rv->origin, where);
 	}
-	set_string(L, &L->cfg->md_conn_string, text);
-	record_key(L, ki, rv->origin, where);
+	cfg_set_string(L, &L->cfg->md_conn_string, text);
+	cfg_record_key(L, ki, rv->origin, where);
 	free(copy);
 	free(where);
 	return PG2MD_OK;
-}
-
-/* A path relative to the project folder becomes absolute. */
-static char *
-project_path(loader *L, const char *path)
-{
-	if (path[0] == '/' || strcmp(path, ":memory:") == 0)
-		return xstrdup(L, path);
-	if (path[0] == '~' && path[1] == '/') {
-		const char *home = env_get(L->envp, "HOME");
-		if (home)
-			return xprintf(L, "%s%s", home, path + 1);
-	}
-	return xprintf(L, "%s/%s", L->cfg->project_dir, path);
 }
 
 /* ----------------------------------------------------------------------
  * Applying one value to one key
  * ---------------------------------------------------------------------- */
 
-static pg2md_code
-apply_key(loader *L, int ki, const raw_value *rv)
+pg2md_code
+cfg_apply_key(loader *L, int ki, const raw_value *rv)
 {
 	const config_key *k = &pg2md_config_keys[ki];
 	pg2md_config *cfg = L->cfg;
 	void *field = (char *)cfg + k->offset;
-	const char *key = shown_key(rv, k->name);
+	const char *key = cfg_shown_key(rv, k->name);
 	bool secret = (k->flags & KEY_SECRET) != 0;
 	const char *text = NULL;
 	char *where;
@@ -901,24 +859,24 @@ apply_key(loader *L, int ki, const raw_value *rv)
 		if (k->type == KT_PORT)
 			*(int *)field = 0;
 		else
-			set_string(L, (char **)field, NULL);
-		where = where_of(L, rv);
-		record_key(L, ki, rv->origin, where);
+			cfg_set_string(L, (char **)field, NULL);
+		where = cfg_where_of(L, rv);
+		cfg_record_key(L, ki, rv->origin, where);
 		free(where);
 		return PG2MD_OK;
 	}
 
 	switch (k->type) {
 	case KT_PG_URL:
-		return apply_pg_url(L, ki, rv);
+		return cfg_apply_pg_url(L, ki, rv);
 	case KT_MD_URL:
-		return apply_md_url(L, ki, rv);
+		return cfg_apply_md_url(L, ki, rv);
 	case KT_INT:
 	case KT_INT64:
 	case KT_PORT: {
 		int64_t v = 0;
 		int64_t max = k->type == KT_INT ? INT_MAX : k->type == KT_PORT ? 65535 : INT64_MAX;
-		if (value_int(L, key, secret, rv, k->type == KT_PORT ? 1 : k->min, max, &v) != PG2MD_OK)
+		if (cfg_value_int(L, key, secret, rv, k->type == KT_PORT ? 1 : k->min, max, &v) != PG2MD_OK)
 			return L->err->code;
 		if (k->type == KT_INT64)
 			*(int64_t *)field = v;
@@ -927,91 +885,91 @@ apply_key(loader *L, int ki, const raw_value *rv)
 		break;
 	}
 	case KT_BOOL:
-		if (value_bool(L, key, rv, (bool *)field) != PG2MD_OK)
+		if (cfg_value_bool(L, key, rv, (bool *)field) != PG2MD_OK)
 			return L->err->code;
 		break;
 	case KT_LIST: {
 		pg2md_strlist l;
-		if (value_list(L, key, rv, &l) != PG2MD_OK)
+		if (cfg_value_list(L, key, rv, &l) != PG2MD_OK)
 			return L->err->code;
-		strlist_clear((pg2md_strlist *)field);
+		cfg_strlist_clear((pg2md_strlist *)field);
 		*(pg2md_strlist *)field = l;
 		break;
 	}
 	case KT_DISP: {
 		int d;
-		choices_phrase(pg2md_disposition_choices, expected, sizeof(expected));
-		if (value_text(L, key, secret, rv, expected, &text) != PG2MD_OK)
+		cfg_choices_phrase(pg2md_disposition_choices, expected, sizeof(expected));
+		if (cfg_value_text(L, key, secret, rv, expected, &text) != PG2MD_OK)
 			return L->err->code;
 		d = pg2md_disposition_parse(text);
 		if (d < 0 || d == PG2MD_DISP_DEFAULT)
-			return bad_value(L, key, secret, rv, expected);
+			return cfg_bad_value(L, key, secret, rv, expected);
 		*(pg2md_disposition *)field = (pg2md_disposition)d;
 		break;
 	}
 	case KT_CHOICE: {
 		const char *match = NULL;
-		choices_phrase(k->choices, expected, sizeof(expected));
-		if (value_text(L, key, secret, rv, expected, &text) != PG2MD_OK)
+		cfg_choices_phrase(k->choices, expected, sizeof(expected));
+		if (cfg_value_text(L, key, secret, rv, expected, &text) != PG2MD_OK)
 			return L->err->code;
 		for (int i = 0; k->choices[i]; i++)
 			if (strcasecmp(text, k->choices[i]) == 0)
 				match = k->choices[i];
 		if (match == NULL)
-			return bad_value(L, key, secret, rv, expected);
-		set_string(L, (char **)field, match);
+			return cfg_bad_value(L, key, secret, rv, expected);
+		cfg_set_string(L, (char **)field, match);
 		break;
 	}
 	case KT_LOGLEVEL: {
 		const char *exp = "one of \"DEBUG\", \"INFO\", \"WARNING\", \"ERROR\" or \"CRITICAL\"";
 		int level;
-		if (value_text(L, key, secret, rv, exp, &text) != PG2MD_OK)
+		if (cfg_value_text(L, key, secret, rv, exp, &text) != PG2MD_OK)
 			return L->err->code;
 		level = pg2md_log_level_parse(text);
 		if (level < 0)
-			return bad_value(L, key, secret, rv, exp);
-		set_string(L, (char **)field, pg2md_log_level_name((pg2md_log_level)level));
+			return cfg_bad_value(L, key, secret, rv, exp);
+		cfg_set_string(L, (char **)field, pg2md_log_level_name((pg2md_log_level)level));
 		break;
 	}
 	case KT_LOGFORMAT:
-		if (value_text(L, key, secret, rv, "\"TEXT\" or \"JSON\"", &text) != PG2MD_OK)
+		if (cfg_value_text(L, key, secret, rv, "\"TEXT\" or \"JSON\"", &text) != PG2MD_OK)
 			return L->err->code;
 		if (strcasecmp(text, "JSON") == 0) {
-			set_string(L, (char **)field, "JSON");
+			cfg_set_string(L, (char **)field, "JSON");
 		} else {
 			if (strcasecmp(text, "TEXT") != 0)
 				pg2md_debug("log format of \"%s\" is a dlt format string: pg2md writes its TEXT format", key);
-			set_string(L, (char **)field, "TEXT");
+			cfg_set_string(L, (char **)field, "TEXT");
 		}
 		break;
 	case KT_DRIVER:
-		if (value_text(L, key, secret, rv, "\"postgresql\"", &text) != PG2MD_OK)
+		if (cfg_value_text(L, key, secret, rv, "\"postgresql\"", &text) != PG2MD_OK)
 			return L->err->code;
 		if (strcmp(text, "postgresql") != 0 && strcmp(text, "postgres") != 0 &&
-		    !starts_with(text, "postgresql+") && !starts_with(text, "postgres+"))
-			return bad_value(L, key, secret, rv, "\"postgresql\" (pg2md reads from PostgreSQL only)");
-		set_string(L, (char **)field, text);
+		    !cfg_starts_with(text, "postgresql+") && !cfg_starts_with(text, "postgres+"))
+			return cfg_bad_value(L, key, secret, rv, "\"postgresql\" (pg2md reads from PostgreSQL only)");
+		cfg_set_string(L, (char **)field, text);
 		break;
 	case KT_NAME:
-		if (value_text(L, key, secret, rv, "a name", &text) != PG2MD_OK)
+		if (cfg_value_text(L, key, secret, rv, "a name", &text) != PG2MD_OK)
 			return L->err->code;
 		if (text[0] == '\0' || strchr(text, '/') || strcmp(text, ".") == 0 || strcmp(text, "..") == 0)
-			return bad_value(L, key, secret, rv, "a name that can be a folder name (no \"/\")");
-		set_string(L, (char **)field, text);
+			return cfg_bad_value(L, key, secret, rv, "a name that can be a folder name (no \"/\")");
+		cfg_set_string(L, (char **)field, text);
 		break;
 	case KT_PATH:
 	case KT_DUCKDB: {
 		char *path;
-		if (value_text(L, key, secret, rv, "a path", &text) != PG2MD_OK)
+		if (cfg_value_text(L, key, secret, rv, "a path", &text) != PG2MD_OK)
 			return L->err->code;
-		if (k->type == KT_DUCKDB && starts_with(text, "duckdb:///"))
+		if (k->type == KT_DUCKDB && cfg_starts_with(text, "duckdb:///"))
 			text += strlen("duckdb:///");
 		if (text[0] == '\0')
-			return bad_value(L, key, secret, rv, "a path");
-		if (k->type == KT_DUCKDB && (starts_with(text, "md:") || starts_with(text, "motherduck:")))
-			return bad_value(L, key, secret, rv,
+			return cfg_bad_value(L, key, secret, rv, "a path");
+		if (k->type == KT_DUCKDB && (cfg_starts_with(text, "md:") || cfg_starts_with(text, "motherduck:")))
+			return cfg_bad_value(L, key, secret, rv,
 					 "a local file; MotherDuck goes under [destination.motherduck.credentials]");
-		path = project_path(L, text);
+		path = cfg_project_path(L, text);
 		if (path == NULL)
 			return PG2MD_ERR_USAGE;
 		free(*(char **)field);
@@ -1020,16 +978,16 @@ apply_key(loader *L, int ki, const raw_value *rv)
 	}
 	case KT_STRING:
 	default:
-		if (value_text(L, key, secret, rv, "a string", &text) != PG2MD_OK)
+		if (cfg_value_text(L, key, secret, rv, "a string", &text) != PG2MD_OK)
 			return L->err->code;
 		if (text[0] == '\0' && !(k->flags & KEY_EMPTY_OK))
-			return bad_value(L, key, secret, rv, "a value that is not empty");
-		set_string(L, (char **)field, text);
+			return cfg_bad_value(L, key, secret, rv, "a value that is not empty");
+		cfg_set_string(L, (char **)field, text);
 		break;
 	}
 
-	where = where_of(L, rv);
-	record_key(L, ki, rv->origin, where);
+	where = cfg_where_of(L, rv);
+	cfg_record_key(L, ki, rv->origin, where);
 	free(where);
 	return PG2MD_OK;
 }
@@ -1038,8 +996,8 @@ apply_key(loader *L, int ki, const raw_value *rv)
  * Per-table sections
  * ---------------------------------------------------------------------- */
 
-static pg2md_table_config *
-table_section(loader *L, const char *name, const char *where)
+pg2md_table_config *
+cfg_table_section(loader *L, const char *name, const char *where)
 {
 	pg2md_config *cfg = L->cfg;
 	pg2md_table_config *t;
@@ -1062,8 +1020,8 @@ table_section(loader *L, const char *name, const char *where)
 	L->table_where = tw;
 	t = &cfg->table_cfg[cfg->n_table_cfg];
 	memset(t, 0, sizeof(*t));
-	t->name = xstrdup(L, name);
-	L->table_where[cfg->n_table_cfg] = xstrdup(L, where);
+	t->name = cfg_xstrdup(L, name);
+	L->table_where[cfg->n_table_cfg] = cfg_xstrdup(L, where);
 	cfg->n_table_cfg++;
 	return t;
 }
@@ -1071,8 +1029,8 @@ table_section(loader *L, const char *name, const char *where)
 const char *const pg2md_dlt_types[] = {"text", "double", "bool", "timestamp", "date", "time", "bigint", "binary",
 					"json", "complex", "decimal", "wei", NULL};
 
-static bool
-is_column_hint(const char *hint)
+bool
+cfg_is_column_hint(const char *hint)
 {
 	static const char *const hints[] = {"hard_delete", "dedup_sort", "name", "data_type", "precision", "scale",
 					    "nullable", NULL};
@@ -1100,8 +1058,8 @@ column_hint_entry(loader *L, pg2md_table_config *t, const char *column, const ch
 	memset(h, 0, sizeof(*h));
 	h->scale = -1;
 	h->nullable = -1;
-	h->column = xstrdup(L, column);
-	h->where = xstrdup(L, where);
+	h->column = cfg_xstrdup(L, column);
+	h->where = cfg_xstrdup(L, where);
 	return h;
 }
 
@@ -1115,7 +1073,7 @@ static pg2md_code
 column_hint_change(loader *L, pg2md_table_config *t, const char *key, const char *column, const char *hint,
 		   const raw_value *rv)
 {
-	char *where = where_of(L, rv);
+	char *where = cfg_where_of(L, rv);
 	pg2md_column_hint *h = column_hint_entry(L, t, column, where ? where : "");
 	char rendered[256];
 	const char *text = NULL;
@@ -1127,45 +1085,45 @@ column_hint_change(loader *L, pg2md_table_config *t, const char *key, const char
 		return pg2md_fail(L->err, PG2MD_ERR_USAGE, "out of memory");
 	}
 	if (strcmp(hint, "name") == 0) {
-		if (value_text(L, key, false, rv, "a column name", &text) != PG2MD_OK)
+		if (cfg_value_text(L, key, false, rv, "a column name", &text) != PG2MD_OK)
 			goto fail;
 		if (*text == '\0') {
-			bad_value(L, key, false, rv, "a column name");
+			cfg_bad_value(L, key, false, rv, "a column name");
 			goto fail;
 		}
-		set_string(L, &h->name, text);
+		cfg_set_string(L, &h->name, text);
 		snprintf(rendered, sizeof(rendered), "%s", text);
 	} else if (strcmp(hint, "data_type") == 0) {
 		char expected[256];
 		bool known = false;
-		choices_phrase(pg2md_dlt_types, expected, sizeof(expected));
-		if (value_text(L, key, false, rv, expected, &text) != PG2MD_OK)
+		cfg_choices_phrase(pg2md_dlt_types, expected, sizeof(expected));
+		if (cfg_value_text(L, key, false, rv, expected, &text) != PG2MD_OK)
 			goto fail;
 		for (int i = 0; pg2md_dlt_types[i] && !known; i++)
 			known = strcmp(pg2md_dlt_types[i], text) == 0;
 		if (!known) {
-			bad_value(L, key, false, rv, expected);
+			cfg_bad_value(L, key, false, rv, expected);
 			goto fail;
 		}
-		set_string(L, &h->data_type, text);
+		cfg_set_string(L, &h->data_type, text);
 		snprintf(rendered, sizeof(rendered), "%s", text);
 	} else if (strcmp(hint, "precision") == 0) {
-		if (value_int(L, key, false, rv, 1, 64, &v) != PG2MD_OK)
+		if (cfg_value_int(L, key, false, rv, 1, 64, &v) != PG2MD_OK)
 			goto fail;
 		h->precision = (int)v;
 		snprintf(rendered, sizeof(rendered), "%d", h->precision);
 	} else if (strcmp(hint, "scale") == 0) {
-		if (value_int(L, key, false, rv, 0, 38, &v) != PG2MD_OK)
+		if (cfg_value_int(L, key, false, rv, 0, 38, &v) != PG2MD_OK)
 			goto fail;
 		h->scale = (int)v;
 		snprintf(rendered, sizeof(rendered), "%d", h->scale);
 	} else {
-		if (value_bool(L, key, rv, &b) != PG2MD_OK)
+		if (cfg_value_bool(L, key, rv, &b) != PG2MD_OK)
 			goto fail;
 		h->nullable = b;
 		snprintf(rendered, sizeof(rendered), "%s", b ? "true" : "false");
 	}
-	set_prov(L, key, rendered, false, rv->origin, where ? where : "");
+	cfg_set_prov(L, key, rendered, false, rv->origin, where ? where : "");
 	free(where);
 	return PG2MD_OK;
 fail:
@@ -1179,37 +1137,37 @@ fail:
  * "asc"|"desc" (which duplicate of a key merge keeps); or one that changes the
  * column (column_hint_change): name, data_type, precision, scale, nullable.
  */
-static pg2md_code
-apply_column_hint(loader *L, const char *table, const char *column, const char *hint, const raw_value *rv)
+pg2md_code
+cfg_apply_column_hint(loader *L, const char *table, const char *column, const char *hint, const raw_value *rv)
 {
 	char key[1024];
-	char *where = where_of(L, rv);
-	pg2md_table_config *t = table_section(L, table, where ? where : "");
+	char *where = cfg_where_of(L, rv);
+	pg2md_table_config *t = cfg_table_section(L, table, where ? where : "");
 	free(where);
 	if (t == NULL)
 		return PG2MD_ERR_USAGE;
 	snprintf(key, sizeof(key), "sources.sql_database.%s.columns.%s.%s", table, column, hint);
 	if (strcmp(hint, "hard_delete") == 0) {
 		bool on = false;
-		if (value_bool(L, key, rv, &on) != PG2MD_OK)
+		if (cfg_value_bool(L, key, rv, &on) != PG2MD_OK)
 			return L->err->code;
-		set_string(L, &t->hard_delete, on ? column : NULL);
+		cfg_set_string(L, &t->hard_delete, on ? column : NULL);
 		return PG2MD_OK;
 	}
 	if (strcmp(hint, "dedup_sort") != 0)
 		return column_hint_change(L, t, key, column, hint, rv);
 	const char *text = NULL;
-	if (value_text(L, key, false, rv, "\"asc\" or \"desc\"", &text) != PG2MD_OK)
+	if (cfg_value_text(L, key, false, rv, "\"asc\" or \"desc\"", &text) != PG2MD_OK)
 		return L->err->code;
 	if (strcasecmp(text, "asc") != 0 && strcasecmp(text, "desc") != 0)
-		return bad_value(L, key, false, rv, "\"asc\" or \"desc\"");
-	set_string(L, &t->dedup_sort, column);
-	set_string(L, &t->dedup_sort_order, strcasecmp(text, "asc") == 0 ? "asc" : "desc");
+		return cfg_bad_value(L, key, false, rv, "\"asc\" or \"desc\"");
+	cfg_set_string(L, &t->dedup_sort, column);
+	cfg_set_string(L, &t->dedup_sort_order, strcasecmp(text, "asc") == 0 ? "asc" : "desc");
 	return PG2MD_OK;
 }
 
-static int
-table_key_index(const char *name)
+int
+cfg_table_key_index(const char *name)
 {
 	for (int i = 0; i < pg2md_n_table_keys; i++)
 		if (strcmp(pg2md_table_keys[i].name, name) == 0)
@@ -1217,20 +1175,20 @@ table_key_index(const char *name)
 	return -1;
 }
 
-static pg2md_code
-apply_table_key(loader *L, const char *table, int tk, const raw_value *rv)
+pg2md_code
+cfg_apply_table_key(loader *L, const char *table, int tk, const raw_value *rv)
 {
 	const table_key *k = &pg2md_table_keys[tk];
 	char canonical[1024], rendered[4096];
 	const char *key;
-	char *where = where_of(L, rv);
+	char *where = cfg_where_of(L, rv);
 	pg2md_table_config *t;
 	void *field;
 
 	snprintf(canonical, sizeof(canonical), "sources.sql_database.%s.%s", table,
 		 k->canonical ? k->canonical : k->name);
-	key = shown_key(rv, canonical);
-	t = table_section(L, table, where ? where : "");
+	key = cfg_shown_key(rv, canonical);
+	t = cfg_table_section(L, table, where ? where : "");
 	if (t == NULL) {
 		free(where);
 		return PG2MD_ERR_USAGE;
@@ -1241,21 +1199,21 @@ apply_table_key(loader *L, const char *table, int tk, const raw_value *rv)
 	switch (k->type) {
 	case TK_TEXT: {
 		const char *text = NULL;
-		if (value_text(L, key, false, rv, "a value", &text) != PG2MD_OK)
+		if (cfg_value_text(L, key, false, rv, "a value", &text) != PG2MD_OK)
 			goto fail;
-		set_string(L, (char **)field, text);
+		cfg_set_string(L, (char **)field, text);
 		snprintf(rendered, sizeof(rendered), "%s", text);
 		break;
 	}
 	case TK_ORDER: {
 		const char *text = NULL;
-		if (value_text(L, key, false, rv, "\"asc\" or \"desc\"", &text) != PG2MD_OK)
+		if (cfg_value_text(L, key, false, rv, "\"asc\" or \"desc\"", &text) != PG2MD_OK)
 			goto fail;
 		if (strcasecmp(text, "asc") != 0 && strcasecmp(text, "desc") != 0) {
-			bad_value(L, key, false, rv, "\"asc\" or \"desc\"");
+			cfg_bad_value(L, key, false, rv, "\"asc\" or \"desc\"");
 			goto fail;
 		}
-		set_string(L, (char **)field, strcasecmp(text, "asc") == 0 ? "asc" : "desc");
+		cfg_set_string(L, (char **)field, strcasecmp(text, "asc") == 0 ? "asc" : "desc");
 		snprintf(rendered, sizeof(rendered), "%s", *(char **)field);
 		break;
 	}
@@ -1263,17 +1221,17 @@ apply_table_key(loader *L, const char *table, int tk, const raw_value *rv)
 		const char *const *choices = k->choices;
 		char expected[128];
 		const char *text = NULL, *match = NULL;
-		choices_phrase(choices, expected, sizeof(expected));
-		if (value_text(L, key, false, rv, expected, &text) != PG2MD_OK)
+		cfg_choices_phrase(choices, expected, sizeof(expected));
+		if (cfg_value_text(L, key, false, rv, expected, &text) != PG2MD_OK)
 			goto fail;
 		for (int i = 0; choices[i]; i++)
 			if (strcasecmp(text, choices[i]) == 0)
 				match = choices[i];
 		if (match == NULL) {
-			bad_value(L, key, false, rv, expected);
+			cfg_bad_value(L, key, false, rv, expected);
 			goto fail;
 		}
-		set_string(L, (char **)field, match);
+		cfg_set_string(L, (char **)field, match);
 		snprintf(rendered, sizeof(rendered), "%s", match);
 		break;
 	}
@@ -1282,25 +1240,25 @@ apply_table_key(loader *L, const char *table, int tk, const raw_value *rv)
 		if (rv->kind == TB_STRING && !rv->from_text) {
 			/* primary_key = "id": one column, even with a comma in its name */
 			memset(&l, 0, sizeof(l));
-			strlist_add(L, &l, rv->text);
-		} else if (value_list(L, key, rv, &l) != PG2MD_OK) {
+			cfg_strlist_add(L, &l, rv->text);
+		} else if (cfg_value_list(L, key, rv, &l) != PG2MD_OK) {
 			goto fail;
 		}
-		strlist_clear((pg2md_strlist *)field);
+		cfg_strlist_clear((pg2md_strlist *)field);
 		*(pg2md_strlist *)field = l;
-		render_list(&l, rendered, sizeof(rendered));
+		cfg_render_list(&l, rendered, sizeof(rendered));
 		break;
 	}
 	case TK_DISP: {
 		char expected[128];
 		const char *text = NULL;
 		int d;
-		choices_phrase(pg2md_disposition_choices, expected, sizeof(expected));
-		if (value_text(L, key, false, rv, expected, &text) != PG2MD_OK)
+		cfg_choices_phrase(pg2md_disposition_choices, expected, sizeof(expected));
+		if (cfg_value_text(L, key, false, rv, expected, &text) != PG2MD_OK)
 			goto fail;
 		d = pg2md_disposition_parse(text);
 		if (d <= PG2MD_DISP_DEFAULT) {
-			bad_value(L, key, false, rv, expected);
+			cfg_bad_value(L, key, false, rv, expected);
 			goto fail;
 		}
 		*(pg2md_disposition *)field = (pg2md_disposition)d;
@@ -1308,7 +1266,7 @@ apply_table_key(loader *L, const char *table, int tk, const raw_value *rv)
 		break;
 	}
 	}
-	set_prov(L, canonical, rendered, false, rv->origin, where);
+	cfg_set_prov(L, canonical, rendered, false, rv->origin, where);
 	free(where);
 	return PG2MD_OK;
 fail:
@@ -1387,8 +1345,8 @@ suggest(suggestion *s, const char *key, const tb_entry *e)
 	return NULL;
 }
 
-static void
-warn_unknown(const tb_entry *e, const char *file)
+void
+cfg_warn_unknown(const tb_entry *e, const char *file)
 {
 	suggestion s;
 	const char *best = suggest(&s, e->key, e);
@@ -1409,8 +1367,8 @@ warn_unknown(const tb_entry *e, const char *file)
 		pg2md_warn("unknown %s \"%s\" in \"%s\" line %d", what, e->key, file, e->line);
 }
 
-static const ignored_key *
-find_ignored(const ignored_key *list, size_t n, const char *key)
+const ignored_key *
+cfg_find_ignored(const ignored_key *list, size_t n, const char *key)
 {
 	for (size_t i = 0; i < n; i++) {
 		const char *name = list[i].name;
@@ -1425,8 +1383,8 @@ find_ignored(const ignored_key *list, size_t n, const char *key)
 	return NULL;
 }
 
-static void
-note_ignored(const ignored_key *ig, const char *key, const char *file, int line)
+void
+cfg_note_ignored(const ignored_key *ig, const char *key, const char *file, int line)
 {
 	if (ig->why)
 		pg2md_log(ig->level, "\"%s\" in \"%s\" line %d is a dlt setting pg2md does not use: %s", key, file, line,
@@ -1462,25 +1420,14 @@ lookup_key(const char *name, int *alias)
  * be refined by; and a less specific name (fewer sections) before a more
  * specific one, which then wins.
  */
-static int
-assignment_prio(int ki, const char *name)
+int
+cfg_assignment_prio(int ki, const char *name)
 {
 	const config_key *k = &pg2md_config_keys[ki];
 	int base = (k->type == KT_PG_URL || k->type == KT_MD_URL) ? 0 : 3;
-	int dn = count_dots(name), dc = count_dots(k->name);
+	int dn = cfg_count_dots(name), dc = cfg_count_dots(k->name);
 	return base + (dn < dc ? 0 : dn == dc ? 1 : 2);
 }
-
-/* One pending assignment of a layer. */
-typedef struct assignment {
-	int prio;
-	int seq;
-	int ki;          /* config key, or -1 */
-	int tk;          /* table key, or -1 */
-	const char *table;
-	const char *qkey; /* credentials query parameter, when ki and tk are -1 */
-	raw_value rv;
-} assignment;
 
 static int
 assignment_cmp(const void *a, const void *b)
@@ -1496,7 +1443,7 @@ apply_assignment(loader *L, const assignment *as)
 {
 	if (as->ki >= 0) {
 		struct key_state *st = &L->state[as->ki];
-		char *where = where_of(L, &as->rv);
+		char *where = cfg_where_of(L, &as->rv);
 		/* two names for one key in the same layer: say which one wins */
 		if (st->name && st->origin == as->rv.origin && st->prio == as->prio && strcmp(st->name, as->rv.name) != 0 &&
 		    (as->rv.origin == PG2MD_ORIGIN_CONFIG || as->rv.origin == PG2MD_ORIGIN_SECRETS ||
@@ -1505,24 +1452,24 @@ apply_assignment(loader *L, const assignment *as)
 				   st->where ? st->where : "");
 		free(st->name);
 		free(st->where);
-		st->name = xstrdup(L, as->rv.name);
+		st->name = cfg_xstrdup(L, as->rv.name);
 		st->where = where;
 		st->origin = as->rv.origin;
 		st->prio = as->prio;
-		return apply_key(L, as->ki, &as->rv);
+		return cfg_apply_key(L, as->ki, &as->rv);
 	}
 	if (as->tk >= 0)
-		return apply_table_key(L, as->table, as->tk, &as->rv);
+		return cfg_apply_table_key(L, as->table, as->tk, &as->rv);
 	if (as->rv.kind == TB_ARRAY || as->rv.kind == TB_TABLE || as->rv.text == NULL)
-		return bad_value(L, as->rv.name, false, &as->rv, "a string");
-	char *where = where_of(L, &as->rv);
-	query_set(L, as->qkey, as->rv.text, as->rv.origin, where ? where : "");
+		return cfg_bad_value(L, as->rv.name, false, &as->rv, "a string");
+	char *where = cfg_where_of(L, &as->rv);
+	cfg_query_set(L, as->qkey, as->rv.text, as->rv.origin, where ? where : "");
 	free(where);
 	return PG2MD_OK;
 }
 
-static pg2md_code
-apply_assignments(loader *L, assignment *as, int n)
+pg2md_code
+cfg_apply_assignments(loader *L, assignment *as, int n)
 {
 	if (n > 1)
 		qsort(as, (size_t)n, sizeof(*as), assignment_cmp);
@@ -1556,8 +1503,8 @@ in_list(const char *const *list, const char *s)
 }
 
 /* Is name (a part under [sources.sql_database]) a key or known sub-table there? */
-static bool
-source_known_name(const char *name)
+bool
+cfg_source_known_name(const char *name)
 {
 	char full[512];
 	int alias;
@@ -1565,7 +1512,7 @@ source_known_name(const char *name)
 		return true;
 	snprintf(full, sizeof(full), "sources.sql_database.%s", name);
 	return lookup_key(full, &alias) >= 0 ||
-	       find_ignored(pg2md_ignored_keys, (size_t)pg2md_n_ignored_keys, full) != NULL;
+	       cfg_find_ignored(pg2md_ignored_keys, (size_t)pg2md_n_ignored_keys, full) != NULL;
 }
 
 /* A section nested under a key that takes a plain value: `[sources.sql_database.tables]`. */
@@ -1652,7 +1599,7 @@ apply_document(loader *L, const tb_doc *doc, const char *file, pg2md_origin orig
 		if (ki >= 0) {
 			if (e->kind == TB_TABLE)
 				continue; /* `[destination.duckdb.credentials]` with nothing in it */
-			as[n] = (assignment){.prio = assignment_prio(ki, dotted), .seq = i, .ki = ki, .tk = -1, .rv = rv};
+			as[n] = (assignment){.prio = cfg_assignment_prio(ki, dotted), .seq = i, .ki = ki, .tk = -1, .rv = rv};
 			n++;
 			continue;
 		}
@@ -1682,19 +1629,19 @@ apply_document(loader *L, const tb_doc *doc, const char *file, pg2md_origin orig
 		}
 
 		/* 4. dlt keys pg2md does not use */
-		const ignored_key *ig = find_ignored(pg2md_ignored_keys, (size_t)pg2md_n_ignored_keys, dotted);
+		const ignored_key *ig = cfg_find_ignored(pg2md_ignored_keys, (size_t)pg2md_n_ignored_keys, dotted);
 		if (ig) {
-			note_ignored(ig, e->key, file, e->line);
+			cfg_note_ignored(ig, e->key, file, e->line);
 			continue;
 		}
 
 		/* 5. [sources.sql_database.<table>] sections */
 		if (e->n_parts >= 3 && strcmp(e->parts[0], "sources") == 0 && strcmp(e->parts[1], "sql_database") == 0 &&
-		    !source_known_name(e->parts[2]) && (e->n_parts >= 4 || e->kind == TB_TABLE)) {
+		    !cfg_source_known_name(e->parts[2]) && (e->n_parts >= 4 || e->kind == TB_TABLE)) {
 			char rest[1024];
 			if (e->kind == TB_TABLE && e->n_parts == 3) {
-				char *where = where_of(L, &rv);
-				table_section(L, e->parts[2], where ? where : "");
+				char *where = cfg_where_of(L, &rv);
+				cfg_table_section(L, e->parts[2], where ? where : "");
 				free(where);
 				continue;
 			}
@@ -1703,50 +1650,50 @@ apply_document(loader *L, const tb_doc *doc, const char *file, pg2md_origin orig
 			 * data_type, precision, scale, nullable */
 			if (e->n_parts >= 4 && strcmp(e->parts[3], "columns") == 0) {
 				if (e->kind == TB_TABLE && e->n_parts <= 5) {
-					char *where = where_of(L, &rv);
-					table_section(L, e->parts[2], where ? where : "");
+					char *where = cfg_where_of(L, &rv);
+					cfg_table_section(L, e->parts[2], where ? where : "");
 					free(where);
 					continue;
 				}
-				if (e->n_parts == 6 && e->kind != TB_TABLE && is_column_hint(e->parts[5])) {
-					if (apply_column_hint(L, e->parts[2], e->parts[4], e->parts[5], &rv) != PG2MD_OK) {
+				if (e->n_parts == 6 && e->kind != TB_TABLE && cfg_is_column_hint(e->parts[5])) {
+					if (cfg_apply_column_hint(L, e->parts[2], e->parts[4], e->parts[5], &rv) != PG2MD_OK) {
 						free(as);
 						return L->err->code;
 					}
 					continue;
 				}
 			}
-			int tk = table_key_index(rest);
+			int tk = cfg_table_key_index(rest);
 			if (tk >= 0 && e->kind != TB_TABLE) {
 				as[n] = (assignment){.prio = 6, .seq = i, .ki = -1, .tk = tk, .table = e->parts[2], .rv = rv};
 				n++;
 				continue;
 			}
 			if (e->kind == TB_TABLE && table_key_section(rest)) {
-				char *where = where_of(L, &rv);
-				table_section(L, e->parts[2], where ? where : ""); /* `[sources.sql_database.t.incremental]` */
+				char *where = cfg_where_of(L, &rv);
+				cfg_table_section(L, e->parts[2], where ? where : ""); /* `[sources.sql_database.t.incremental]` */
 				free(where);
 				continue;
 			}
-			ig = find_ignored(pg2md_ignored_table_keys, (size_t)pg2md_n_ignored_table_keys, rest);
+			ig = cfg_find_ignored(pg2md_ignored_table_keys, (size_t)pg2md_n_ignored_table_keys, rest);
 			if (ig) {
-				note_ignored(ig, e->key, file, e->line);
+				cfg_note_ignored(ig, e->key, file, e->line);
 				continue;
 			}
 		}
 
 		/* 6. unknown */
-		warn_unknown(e, file);
+		cfg_warn_unknown(e, file);
 	}
 
-	result = apply_assignments(L, as, n);
+	result = cfg_apply_assignments(L, as, n);
 	free(as);
 	return result;
 }
 
 /* Read, check and apply one of the .dlt files; a missing file is fine. */
-static pg2md_code
-load_file(loader *L, const char *path, pg2md_origin origin)
+pg2md_code
+cfg_load_file(loader *L, const char *path, pg2md_origin origin)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
@@ -1832,16 +1779,16 @@ load_file(loader *L, const char *path, pg2md_origin origin)
 }
 
 /* MOTHERDUCK_TOKEN / motherduck_token: dlt's fallback, below the files. */
-static pg2md_code
-apply_env_token_fallback(loader *L)
+pg2md_code
+cfg_apply_env_token_fallback(loader *L)
 {
 	static const char *const vars[] = {"MOTHERDUCK_TOKEN", "motherduck_token", NULL};
 	for (int i = 0; vars[i]; i++) {
-		const char *v = env_get(L->envp, vars[i]);
+		const char *v = cfg_env_get(L->envp, vars[i]);
 		if (v && *v) {
 			raw_value rv = {.kind = TB_STRING, .text = v, .from_text = true, .origin = PG2MD_ORIGIN_ENV,
 					.name = vars[i]};
-			return apply_key(L, key_index("destination.motherduck.credentials.token"), &rv);
+			return cfg_apply_key(L, cfg_key_index("destination.motherduck.credentials.token"), &rv);
 		}
 	}
 	return PG2MD_OK;
@@ -1856,7 +1803,7 @@ env_table_suffix(const char *name, size_t *table_len)
 	size_t best_len = 0;
 	for (int i = 0; i < pg2md_n_table_keys; i++) {
 		char suffix[128] = "__";
-		env_name(pg2md_table_keys[i].name, suffix + 2, sizeof(suffix) - 2);
+		cfg_env_name(pg2md_table_keys[i].name, suffix + 2, sizeof(suffix) - 2);
 		size_t sl = strlen(suffix);
 		if (len > sl && strcmp(name + len - sl, suffix) == 0 && sl > best_len) {
 			best = i;
@@ -1867,8 +1814,8 @@ env_table_suffix(const char *name, size_t *table_len)
 	return best;
 }
 
-static pg2md_code
-apply_env(loader *L)
+pg2md_code
+cfg_apply_env(loader *L)
 {
 	assignment *as = NULL;
 	int n = 0, cap = 0;
@@ -1882,8 +1829,8 @@ apply_env(loader *L)
 			const char *value;
 			if (name == NULL)
 				break;
-			env_name(name, var, sizeof(var));
-			value = env_get(L->envp, var);
+			cfg_env_name(name, var, sizeof(var));
+			value = cfg_env_get(L->envp, var);
 			if (value == NULL)
 				continue;
 			if (n == cap) {
@@ -1895,13 +1842,13 @@ apply_env(loader *L)
 				}
 				as = bigger;
 			}
-			as[n] = (assignment){.prio = assignment_prio(ki, name), .seq = n, .ki = ki, .tk = -1,
+			as[n] = (assignment){.prio = cfg_assignment_prio(ki, name), .seq = n, .ki = ki, .tk = -1,
 					     .rv = {.kind = TB_STRING, .text = value, .from_text = true,
-						    .origin = PG2MD_ORIGIN_ENV, .name = xstrdup(L, var)}};
+						    .origin = PG2MD_ORIGIN_ENV, .name = cfg_xstrdup(L, var)}};
 			n++;
 		}
 	}
-	result = apply_assignments(L, as, n);
+	result = cfg_apply_assignments(L, as, n);
 	for (int i = 0; i < n; i++)
 		free((char *)as[i].rv.name);
 	free(as);
@@ -1921,15 +1868,15 @@ apply_env(loader *L)
 							 "SOURCES__SQL_DATABASE__CREDENTIALS__QUERY__", NULL};
 		bool done = false;
 		for (int p = 0; qprefixes[p] && !done; p++)
-			if (starts_with(var, qprefixes[p]) && var[strlen(qprefixes[p])]) {
+			if (cfg_starts_with(var, qprefixes[p]) && var[strlen(qprefixes[p])]) {
 				char key[256];
 				snprintf(key, sizeof(key), "%s", var + strlen(qprefixes[p]));
 				for (char *c = key; *c; c++)
 					*c = (char)tolower((unsigned char)*c);
-				query_set(L, key, eq + 1, PG2MD_ORIGIN_ENV, var);
+				cfg_query_set(L, key, eq + 1, PG2MD_ORIGIN_ENV, var);
 				done = true;
 			}
-		if (done || !starts_with(var, "SOURCES__SQL_DATABASE__"))
+		if (done || !cfg_starts_with(var, "SOURCES__SQL_DATABASE__"))
 			continue;
 
 		size_t table_len;
@@ -1943,14 +1890,14 @@ apply_env(loader *L)
 		snprintf(lower, sizeof(lower), "%s", table);
 		for (char *c = lower; *c; c++)
 			*c = (char)tolower((unsigned char)*c);
-		if (source_known_name(lower))
+		if (cfg_source_known_name(lower))
 			continue;
 		struct env_table *bigger = realloc(L->env_tables, (size_t)(L->n_env_tables + 1) * sizeof(*bigger));
 		if (bigger == NULL)
 			return pg2md_fail(L->err, PG2MD_ERR_USAGE, "out of memory");
 		L->env_tables = bigger;
 		L->env_tables[L->n_env_tables].var = *e;
-		L->env_tables[L->n_env_tables].table = xstrdup(L, table);
+		L->env_tables[L->n_env_tables].table = cfg_xstrdup(L, table);
 		L->env_tables[L->n_env_tables].tk = tk;
 		L->env_tables[L->n_env_tables].value = eq + 1;
 		L->n_env_tables++;
@@ -1963,8 +1910,8 @@ apply_env(loader *L)
  * names the configured table it matches case-insensitively, else an existing
  * section, else the table in lower case.
  */
-static pg2md_code
-apply_env_tables(loader *L)
+pg2md_code
+cfg_apply_env_tables(loader *L)
 {
 	pg2md_config *cfg = L->cfg;
 	for (int i = 0; i < L->n_env_tables; i++) {
@@ -1990,14 +1937,14 @@ apply_env_tables(loader *L)
 		/* table may point into table_cfg, which apply_table_key can move */
 		char name[256];
 		snprintf(name, sizeof(name), "%s", table);
-		if (apply_table_key(L, name, et->tk, &rv) != PG2MD_OK)
+		if (cfg_apply_table_key(L, name, et->tk, &rv) != PG2MD_OK)
 			return L->err->code;
 	}
 	return PG2MD_OK;
 }
 
-static pg2md_code
-apply_flags(loader *L, const pg2md_config_flags *flags)
+pg2md_code
+cfg_apply_flags(loader *L, const pg2md_config_flags *flags)
 {
 	static const struct {
 		size_t offset;
@@ -2016,18 +1963,18 @@ apply_flags(loader *L, const pg2md_config_flags *flags)
 		return PG2MD_OK;
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
 		const char *value = *(const char *const *)((const char *)flags + map[i].offset);
-		int ki = key_index(map[i].key);
+		int ki = cfg_key_index(map[i].key);
 		if (value == NULL)
 			continue;
 		raw_value rv = {.kind = TB_STRING, .text = value, .from_text = true, .origin = PG2MD_ORIGIN_FLAG,
 				.name = pg2md_config_keys[ki].flag};
-		if (apply_key(L, ki, &rv) != PG2MD_OK)
+		if (cfg_apply_key(L, ki, &rv) != PG2MD_OK)
 			return L->err->code;
 	}
 	if (flags->direct == 0 || flags->direct == 1) {
 		raw_value rv = {.kind = TB_STRING, .text = flags->direct ? "true" : "false", .from_text = true,
 				.origin = PG2MD_ORIGIN_FLAG, .name = flags->direct ? "--direct" : "--staged"};
-		if (apply_key(L, key_index("sources.sql_database.direct"), &rv) != PG2MD_OK)
+		if (cfg_apply_key(L, cfg_key_index("sources.sql_database.direct"), &rv) != PG2MD_OK)
 			return L->err->code;
 	}
 	return PG2MD_OK;
@@ -2037,18 +1984,18 @@ apply_flags(loader *L, const pg2md_config_flags *flags)
  * Defaults, derived values and checks across keys
  * ---------------------------------------------------------------------- */
 
-static pg2md_code
-apply_defaults(loader *L)
+pg2md_code
+cfg_apply_defaults(loader *L)
 {
 	for (int ki = 0; ki < pg2md_n_config_keys; ki++) {
 		const config_key *k = &pg2md_config_keys[ki];
 		if (k->def) {
 			raw_value rv = {.kind = TB_STRING, .text = k->def, .from_text = true,
 					.origin = PG2MD_ORIGIN_DEFAULT, .name = "default"};
-			if (apply_key(L, ki, &rv) != PG2MD_OK)
+			if (cfg_apply_key(L, ki, &rv) != PG2MD_OK)
 				return L->err->code;
 		} else {
-			record_key(L, ki, PG2MD_ORIGIN_DEFAULT, "default");
+			cfg_record_key(L, ki, PG2MD_ORIGIN_DEFAULT, "default");
 		}
 	}
 	return PG2MD_OK;
@@ -2057,11 +2004,11 @@ apply_defaults(loader *L)
 static void
 derive_default(loader *L, const char *key)
 {
-	record_key(L, key_index(key), PG2MD_ORIGIN_DEFAULT, "default");
+	cfg_record_key(L, cfg_key_index(key), PG2MD_ORIGIN_DEFAULT, "default");
 }
 
-static pg2md_code
-finish(loader *L)
+pg2md_code
+cfg_finish(loader *L)
 {
 	pg2md_config *cfg = L->cfg;
 
@@ -2070,15 +2017,15 @@ finish(loader *L)
 		derive_default(L, "postgres.pool_size");
 	}
 	if (cfg->destination == NULL) {
-		set_string(L, &cfg->destination, cfg->md_token && cfg->md_token[0] ? "motherduck" : "duckdb");
+		cfg_set_string(L, &cfg->destination, cfg->md_token && cfg->md_token[0] ? "motherduck" : "duckdb");
 		derive_default(L, "pipeline.destination");
 	}
 	if (cfg->duckdb_path == NULL) {
-		cfg->duckdb_path = xprintf(L, "%s/%s.duckdb", cfg->project_dir, cfg->pipeline_name);
+		cfg->duckdb_path = cfg_xprintf(L, "%s/%s.duckdb", cfg->project_dir, cfg->pipeline_name);
 		derive_default(L, "destination.duckdb.credentials");
 	}
 	if (cfg->pipelines_dir == NULL) {
-		cfg->pipelines_dir = xprintf(L, "%s/.pg2md/pipelines", cfg->project_dir);
+		cfg->pipelines_dir = cfg_xprintf(L, "%s/.pg2md/pipelines", cfg->project_dir);
 		derive_default(L, "runtime.pipelines_dir");
 	}
 	if (cfg->pg_port > 0)
@@ -2111,7 +2058,7 @@ finish(loader *L)
 
 	/* sections for tables that are not copied are probably typos (with no list, any table may be) */
 	for (int i = 0; cfg->tables.n > 0 && i < cfg->n_table_cfg; i++) {
-		if (strlist_find(&cfg->tables, cfg->table_cfg[i].name) >= 0)
+		if (cfg_strlist_find(&cfg->tables, cfg->table_cfg[i].name) >= 0)
 			continue;
 		const char *close = NULL;
 		for (int j = 0; j < cfg->tables.n && !close; j++) {
@@ -2153,7 +2100,7 @@ resolve_project_dir(loader *L, const pg2md_config_flags *flags)
 	char *real;
 	struct stat st;
 
-	if (dir == NULL && (dir = env_get(L->envp, "DLT_PROJECT_DIR")) != NULL && *dir) {
+	if (dir == NULL && (dir = cfg_env_get(L->envp, "DLT_PROJECT_DIR")) != NULL && *dir) {
 		where = "DLT_PROJECT_DIR";
 		origin = PG2MD_ORIGIN_ENV;
 	}
@@ -2177,9 +2124,9 @@ resolve_project_dir(loader *L, const pg2md_config_flags *flags)
 		return pg2md_fail(L->err, PG2MD_ERR_USAGE, "could not resolve project folder \"%s\": %s", dir,
 				  strerror(errno));
 	L->cfg->project_dir = real;
-	L->cfg->config_path = xprintf(L, "%s/.dlt/config.toml", real);
-	L->cfg->secrets_path = xprintf(L, "%s/.dlt/secrets.toml", real);
-	set_prov(L, "project_dir", real, false, origin, where);
+	L->cfg->config_path = cfg_xprintf(L, "%s/.dlt/config.toml", real);
+	L->cfg->secrets_path = cfg_xprintf(L, "%s/.dlt/secrets.toml", real);
+	cfg_set_prov(L, "project_dir", real, false, origin, where);
 	return L->oom ? pg2md_fail(L->err, PG2MD_ERR_USAGE, "out of memory") : PG2MD_OK;
 }
 
@@ -2218,14 +2165,14 @@ pg2md_config_load(pg2md_config **out, const pg2md_config_flags *flags, char *con
 	}
 
 	if ((result = resolve_project_dir(&L, flags)) == PG2MD_OK &&
-	    (result = apply_defaults(&L)) == PG2MD_OK &&
-	    (result = apply_env_token_fallback(&L)) == PG2MD_OK &&
-	    (result = load_file(&L, L.cfg->config_path, PG2MD_ORIGIN_CONFIG)) == PG2MD_OK &&
-	    (result = load_file(&L, L.cfg->secrets_path, PG2MD_ORIGIN_SECRETS)) == PG2MD_OK &&
-	    (result = apply_env(&L)) == PG2MD_OK &&
-	    (result = apply_flags(&L, flags)) == PG2MD_OK &&
-	    (result = apply_env_tables(&L)) == PG2MD_OK)
-		result = finish(&L);
+	    (result = cfg_apply_defaults(&L)) == PG2MD_OK &&
+	    (result = cfg_apply_env_token_fallback(&L)) == PG2MD_OK &&
+	    (result = cfg_load_file(&L, L.cfg->config_path, PG2MD_ORIGIN_CONFIG)) == PG2MD_OK &&
+	    (result = cfg_load_file(&L, L.cfg->secrets_path, PG2MD_ORIGIN_SECRETS)) == PG2MD_OK &&
+	    (result = cfg_apply_env(&L)) == PG2MD_OK &&
+	    (result = cfg_apply_flags(&L, flags)) == PG2MD_OK &&
+	    (result = cfg_apply_env_tables(&L)) == PG2MD_OK)
+		result = cfg_finish(&L);
 	if (result == PG2MD_OK && L.oom)
 		result = pg2md_fail(err, PG2MD_ERR_USAGE, "out of memory");
 	if (result != PG2MD_OK && !pg2md_failed(err))
@@ -2244,10 +2191,10 @@ static void
 table_config_release(pg2md_table_config *t)
 {
 	free(t->name);
-	strlist_clear(&t->primary_key);
-	strlist_clear(&t->merge_key);
-	strlist_clear(&t->included_columns);
-	strlist_clear(&t->excluded_columns);
+	cfg_strlist_clear(&t->primary_key);
+	cfg_strlist_clear(&t->merge_key);
+	cfg_strlist_clear(&t->included_columns);
+	cfg_strlist_clear(&t->excluded_columns);
 	free(t->cursor_path);
 	free(t->initial_value);
 	free(t->end_value);
@@ -2291,7 +2238,7 @@ pg2md_config_free(pg2md_config *cfg)
 		case KT_DISP:
 			break;
 		case KT_LIST:
-			strlist_clear((pg2md_strlist *)field);
+			cfg_strlist_clear((pg2md_strlist *)field);
 			break;
 		default:
 			free(*(char **)field);
@@ -2302,8 +2249,8 @@ pg2md_config_free(pg2md_config *cfg)
 	free(cfg->project_dir);
 	free(cfg->config_path);
 	free(cfg->secrets_path);
-	strlist_clear(&cfg->pg_query_keys);
-	strlist_clear(&cfg->pg_query_values);
+	cfg_strlist_clear(&cfg->pg_query_keys);
+	cfg_strlist_clear(&cfg->pg_query_values);
 	for (int i = 0; i < cfg->n_table_cfg; i++)
 		table_config_release(&cfg->table_cfg[i]);
 	free(cfg->table_cfg);
@@ -2387,7 +2334,7 @@ pg2md_disposition_parse(const char *s)
 	if (s == NULL)
 		return -1;
 	snprintf(buf, sizeof(buf), "%s", s);
-	trim(buf);
+	cfg_trim(buf);
 	if (strcasecmp(buf, "replace") == 0)
 		return PG2MD_DISP_REPLACE;
 	if (strcasecmp(buf, "append") == 0)
