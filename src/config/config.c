@@ -32,14 +32,28 @@
  *
  * Secrets (passwords, tokens, connection strings) are never printed: not in
  * errors, not in warnings, not in the provenance list (rendered "********").
+ *
+ * FILES (each one job; what they share is in config_int.h, prefixed cfg_)
+ *
+ *     config.c          this: pg2md_config_load(), the layers in order, the
+ *                       public accessors, freeing
+ *     config_keys.c     the key tables
+ *     config_util.c     small helpers: allocation, string lists, message phrases
+ *     config_prov.c     provenance: where each key came from, values for info
+ *     config_value.c    value conversion: text, numbers, booleans, lists
+ *     config_conn.c     connection strings: PostgreSQL and md: URLs
+ *     config_apply.c    one value applied to one key
+ *     config_table.c    per-table sections and column hints
+ *     config_unknown.c  unknown keys, "did you mean", ignored dlt keys
+ *     config_file.c     the .dlt file layers
+ *     config_env.c      the environment and flag layers
+ *     config_finish.c   defaults, derived values, checks across keys
+ *     toml_bridge.cpp   toml++ behind a C interface
  */
 #include "config/config.h"
 
-#include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,12 +61,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <libpq-fe.h>
-
 #include "config/config_int.h"
-#include "config/toml_bridge.h"
 #include "util/log.h"
-#include "util/strdist.h"
 
 extern char **environ;
 

@@ -153,6 +153,11 @@ typedef struct assignment {
 	raw_value rv;
 } assignment;
 
+/*
+ * What the loader's files share, by the file that defines it (each one is
+ * described there).
+ */
+
 /* config_util.c */
 char *cfg_xstrdup(loader *L, const char *s);
 char *cfg_xprintf(loader *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -178,8 +183,10 @@ void cfg_render_list(const pg2md_strlist *l, char *out, size_t n);
 void cfg_record_key(loader *L, int ki, pg2md_origin origin, const char *where);
 
 /* config_value.c */
-pg2md_code cfg_value_text(loader *L, const char *key, bool secret, const raw_value *rv, const char *expected, const char **out);
-pg2md_code cfg_value_int(loader *L, const char *key, bool secret, const raw_value *rv, int64_t min, int64_t max, int64_t *out);
+pg2md_code cfg_value_text(loader *L, const char *key, bool secret, const raw_value *rv, const char *expected,
+			  const char **out);
+pg2md_code cfg_value_int(loader *L, const char *key, bool secret, const raw_value *rv, int64_t min, int64_t max,
+			 int64_t *out);
 pg2md_code cfg_value_bool(loader *L, const char *key, const raw_value *rv, bool *out);
 pg2md_code cfg_value_list(loader *L, const char *key, const raw_value *rv, pg2md_strlist *out);
 
@@ -195,7 +202,8 @@ pg2md_code cfg_apply_key(loader *L, int ki, const raw_value *rv);
 /* config_table.c */
 pg2md_table_config *cfg_table_section(loader *L, const char *name, const char *where);
 bool cfg_is_column_hint(const char *hint);
-pg2md_code cfg_apply_column_hint(loader *L, const char *table, const char *column, const char *hint, const raw_value *rv);
+pg2md_code cfg_apply_column_hint(loader *L, const char *table, const char *column, const char *hint,
+				 const raw_value *rv);
 int cfg_table_key_index(const char *name);
 pg2md_code cfg_apply_table_key(loader *L, const char *table, int tk, const raw_value *rv);
 
