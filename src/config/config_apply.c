@@ -12,71 +12,15 @@
 
 #include "config/toml_bridge.h"
 
-pg2md_code
-cfg_apply_key(loader *L, int ki, const raw_value *rv)
+/* The keys whose value is text: checked, and stored as text or a path. */
+static pg2md_code
+set_text_key(loader *L, const config_key *k, const char *key, const raw_value *rv, void *field)
 {
-	const config_key *k = &pg2md_config_keys[ki];
-	pg2md_config *cfg = L->cfg;
-	void *field = (char *)cfg + k->offset;
-	const char *key = cfg_shown_key(rv, k->name);
 	bool secret = (k->flags & KEY_SECRET) != 0;
 	const char *text = NULL;
-	char *where;
 	char expected[256];
 
-	/* "" in the environment or a file means "unset" for credentials */
-	if ((k->flags & KEY_EMPTY_OK) && rv->kind == TB_STRING && rv->text && rv->text[0] == '\0') {
-		if (k->type == KT_PORT)
-			*(int *)field = 0;
-		else
-			cfg_set_string(L, (char **)field, NULL);
-		where = cfg_where_of(L, rv);
-		cfg_record_key(L, ki, rv->origin, where);
-		free(where);
-		return PG2MD_OK;
-	}
-
 	switch (k->type) {
-	case KT_PG_URL:
-		return cfg_apply_pg_url(L, ki, rv);
-	case KT_MD_URL:
-		return cfg_apply_md_url(L, ki, rv);
-	case KT_INT:
-	case KT_INT64:
-	case KT_PORT: {
-		int64_t v = 0;
-		int64_t max = k->type == KT_INT ? INT_MAX : k->type == KT_PORT ? 65535 : INT64_MAX;
-		if (cfg_value_int(L, key, secret, rv, k->type == KT_PORT ? 1 : k->min, max, &v) != PG2MD_OK)
-			return L->err->code;
-		if (k->type == KT_INT64)
-			*(int64_t *)field = v;
-		else
-			*(int *)field = (int)v;
-		break;
-	}
-	case KT_BOOL:
-		if (cfg_value_bool(L, key, rv, (bool *)field) != PG2MD_OK)
-			return L->err->code;
-		break;
-	case KT_LIST: {
-		pg2md_strlist l;
-		if (cfg_value_list(L, key, rv, &l) != PG2MD_OK)
-			return L->err->code;
-		cfg_strlist_clear((pg2md_strlist *)field);
-		*(pg2md_strlist *)field = l;
-		break;
-	}
-	case KT_DISP: {
-		int d;
-		cfg_choices_phrase(pg2md_disposition_choices, expected, sizeof(expected));
-		if (cfg_value_text(L, key, secret, rv, expected, &text) != PG2MD_OK)
-			return L->err->code;
-		d = pg2md_disposition_parse(text);
-		if (d < 0 || d == PG2MD_DISP_DEFAULT)
-			return cfg_bad_value(L, key, secret, rv, expected);
-		*(pg2md_disposition *)field = (pg2md_disposition)d;
-		break;
-	}
 	case KT_CHOICE: {
 		const char *match = NULL;
 		cfg_choices_phrase(k->choices, expected, sizeof(expected));
@@ -154,6 +98,81 @@ cfg_apply_key(loader *L, int ki, const raw_value *rv)
 			return cfg_bad_value(L, key, secret, rv, "a value that is not empty");
 		cfg_set_string(L, (char **)field, text);
 		break;
+	}
+	return PG2MD_OK;
+}
+
+pg2md_code
+cfg_apply_key(loader *L, int ki, const raw_value *rv)
+{
+	const config_key *k = &pg2md_config_keys[ki];
+	pg2md_config *cfg = L->cfg;
+	void *field = (char *)cfg + k->offset;
+	const char *key = cfg_shown_key(rv, k->name);
+	bool secret = (k->flags & KEY_SECRET) != 0;
+	const char *text = NULL;
+	char *where;
+	char expected[256];
+
+	/* "" in the environment or a file means "unset" for credentials */
+	if ((k->flags & KEY_EMPTY_OK) && rv->kind == TB_STRING && rv->text && rv->text[0] == '\0') {
+		if (k->type == KT_PORT)
+			*(int *)field = 0;
+		else
+			cfg_set_string(L, (char **)field, NULL);
+		where = cfg_where_of(L, rv);
+		cfg_record_key(L, ki, rv->origin, where);
+		free(where);
+		return PG2MD_OK;
+	}
+
+	switch (k->type) {
+	case KT_PG_URL:
+		return cfg_apply_pg_url(L, ki, rv);
+	case KT_MD_URL:
+		return cfg_apply_md_url(L, ki, rv);
+	case KT_INT:
+	case KT_INT64:
+	case KT_PORT: {
+		int64_t v = 0;
+		int64_t max = k->type == KT_INT ? INT_MAX : k->type == KT_PORT ? 65535 : INT64_MAX;
+		if (cfg_value_int(L, key, secret, rv, k->type == KT_PORT ? 1 : k->min, max, &v) != PG2MD_OK)
+			return L->err->code;
+		if (k->type == KT_INT64)
+			*(int64_t *)field = v;
+		else
+			*(int *)field = (int)v;
+		break;
+	}
+	case KT_BOOL:
+		if (cfg_value_bool(L, key, rv, (bool *)field) != PG2MD_OK)
+			return L->err->code;
+		break;
+	case KT_LIST: {
+		pg2md_strlist l;
+		if (cfg_value_list(L, key, rv, &l) != PG2MD_OK)
+			return L->err->code;
+		cfg_strlist_clear((pg2md_strlist *)field);
+		*(pg2md_strlist *)field = l;
+		break;
+	}
+	case KT_DISP: {
+		int d;
+		cfg_choices_phrase(pg2md_disposition_choices, expected, sizeof(expected));
+		if (cfg_value_text(L, key, secret, rv, expected, &text) != PG2MD_OK)
+			return L->err->code;
+		d = pg2md_disposition_parse(text);
+		if (d < 0 || d == PG2MD_DISP_DEFAULT)
+			return cfg_bad_value(L, key, secret, rv, expected);
+		*(pg2md_disposition *)field = (pg2md_disposition)d;
+		break;
+	}
+	default: {
+		pg2md_code result = set_text_key(L, k, key, rv, field);
+		if (result != PG2MD_OK)
+			return result;
+		break;
+	}
 	}
 
 	where = cfg_where_of(L, rv);
