@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# bench.sh BUILD SCALE — pg2md's benchmark (DESIGN §6); results in bench/RESULTS.md.
+# bench.sh BUILD SCALE — pg2md's benchmark (DESIGN §6); results in bench/RESULTS.md and the chart
+# bench/results.svg.
 #
 # Starts its own throwaway PostgreSQL cluster (stopped at exit, whatever happens), generates the
-# TPC-DS-shaped data set at SCALE (scripts/gen_tpcds.sh), then times, in one run and at the same
-# parallelism W (BENCH_WORKERS, default nproc):
+# TPC-DS-shaped data set at SCALE (scripts/gen_tpcds.sh), then times, in one run, back to back on
+# the same warm data and at the same parallelism W (BENCH_WORKERS, default nproc):
 #   1. source limit   every table `COPY … TO STDOUT (FORMAT binary)` into /dev/null, W at once;
 #                     timed twice, one COPY per table and with big tables cut into ctid ranges
 #                     (as pg2md reads them), the faster counts; also reported: the same in CSV
@@ -14,13 +15,25 @@
 #                     tables of a fresh file (explicit column types from the PostgreSQL catalog)
 #   4. pg2md staged   `pg2md run` (Parquet load packages) into a fresh project folder
 #   5. pg2md direct   `pg2md run --direct` into a fresh project folder
-# Each is reported as seconds, ratio to (1)+(2), rows/s and peak RSS (/usr/bin/time -v, the
-# largest client-side process; the PostgreSQL server is not included).  The outputs of 3, 4
-# and 5 are checked against the source: per table the row count and, per column, sum() of
-# numbers, sum(days since 2000-01-01) of dates, count() of everything else.
-# All connections (psql and pg2md) use TCP to 127.0.0.1 with a password.  Work files are in
-# bench/work/ (ignored by git; emptied at the start).  Exits non-zero if a pg2md run fails or a
-# check finds a difference (after writing RESULTS.md).
+#   6. the peers (BENCH_PEERS=0 skips them), from pinned virtual environments that
+#      bench/peers/venv.sh installs from PyPI into bench/.venv/ (ignored by git):
+#      - DuckDB's postgres extension: ATTACH … (TYPE postgres), one CREATE TABLE AS per table,
+#        W at once (bench/peers/duckdb_postgres.py)
+#      - the guide's pipeline (bench/peers/sql_database_pipeline.py: dlt sql_database,
+#        backend="connectorx", .parallelize(), the guide's .dlt config, dlt's duckdb destination
+#        into a local file), with connectorx 0.4.1 (the guide's pin <0.4.2) and with 0.4.6
+#      - the same with dlt's default SQLAlchemy backend, at BENCH_SQLA_SCALE (default: SCALE if
+#        SCALE <= 0.05, else 0.05) in a second database; pg2md staged and dlt + ConnectorX run
+#        there too, so that block has its own same-scale ratios
+# Each method runs under bench/peers/treemon.py: wall seconds, peak RSS of the whole client
+# process tree (sum over its processes, sampled every 0.1 s), CPU seconds of that tree, and
+# busy core-seconds of the whole machine from /proc/stat (the PostgreSQL server included).
+# Every output is checked against the source (bench/peers/compare.py): per table the row
+# count and per column sum() of numbers, sum(days since 2000-01-01) of dates, count() and
+# sum(length(rtrim())) of text; pad blanks of char(n), floating-point sums and type mappings
+# are reported, not failed.  All connections use TCP to 127.0.0.1 with a password.  Work files
+# are in bench/work/ (ignored by git; emptied at the start).  Exits non-zero if a pg2md run
+# fails or its check finds a difference (after writing RESULTS.md); a failing peer is reported.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -34,12 +47,13 @@ work=$root/bench/work
 results=$root/bench/RESULTS.md
 
 [ -x "$pg2md" ] || { echo "bench: $pg2md not found — build first (make build)" >&2; exit 2; }
-if [ ! -x /usr/bin/time ]; then
-	echo "bench: installing the Debian package time (for /usr/bin/time -v)"
-	SUDO=; [ "$(id -u)" -ne 0 ] && SUDO=sudo
-	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq time >/dev/null ||
-		{ DEBIAN_FRONTEND=noninteractive $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq time >/dev/null; }
-fi
+command -v python3 >/dev/null || { echo "bench: python3 not found (it runs bench/peers/*.py)" >&2; exit 2; }
+treemon=(python3 "$root/bench/peers/treemon.py")
+# background_busy SECONDS — busy cores of the machine while this script does nothing
+background_busy() {
+	python3 "$root/bench/peers/treemon.py" "$work/idle.mon" -- sleep "$1" >/dev/null 2>&1 || true
+	awk -v s="$1" '$1 == "machine_busy_s" { printf "%.2f", $2 / s }' "$work/idle.mon"
+}
 
 rm -rf "$work"
 mkdir -p "$work"
@@ -66,7 +80,11 @@ tests/lib/cluster.sh start "$cluster" >/dev/null
 # shellcheck disable=SC1091
 . "$cluster/env"
 pgver=$(psql -X -At -c 'SHOW server_version')
+# treemon.py measures the CPU time of the server through its postmaster
+PG2MD_TREEMON_PGPID=$(head -n 1 "$cluster/data/postmaster.pid")
+export PG2MD_TREEMON_PGPID
 
+idle_before=$(background_busy 5)
 echo "== generating data (scripts/gen_tpcds.sh $scale)"
 t0=$(now)
 scripts/gen_tpcds.sh "$scale" >"$work/gen.log"
@@ -87,41 +105,66 @@ pg_bytes=$(psql -X -At -c "SELECT sum(pg_table_size(c.oid)) FROM pg_class c JOIN
 echo "   $total_rows rows, $(numfmt --to=iec "$pg_bytes")B of heap in PostgreSQL"
 
 # ---------------------------------------------------------------------------------------------
-# measure KEY LABEL CMD… — run CMD under /usr/bin/time -v, REPEAT times (BENCH_REPEAT, default
-# 1); record the best seconds, the largest peak RSS and the first failure's exit code.  Before
-# each repetition the shell command in $RESET (if set) runs untimed; stdin comes from $IN (if
-# set, else /dev/null).
+# measure KEY LABEL CMD… — run CMD under bench/peers/treemon.py, REPEAT times (BENCH_REPEAT,
+# default 1); record the best seconds (and that run's core-seconds), the largest peak RSS and the
+# first failure's exit code.  Before each repetition the shell command in $RESET (if set) runs
+# untimed; stdin comes from $IN (if set, else /dev/null); the command runs in $CWD (if set).
 REPEAT=${BENCH_REPEAT:-1}
-declare -A SEC RSS RC LABEL
+declare -A SEC RSS PRSS BUSY CCPU SRV RC LABEL ROWS
 measure() {
-	local key=$1 label=$2 t0 t1 rc r s m best="" rss=0
+	local key=$1 label=$2 rc r s m p best="" rss=0 prss=0
 	shift 2
 	echo "== $label"
 	RC[$key]=0
 	for ((r = 1; r <= REPEAT; r++)); do
 		[ -n "${RESET:-}" ] && bash -c "$RESET"
 		rc=0
-		t0=$(now)
-		/usr/bin/time -v -o "$work/$key.time" "$@" <"${IN:-/dev/null}" >"$work/$key.log" 2>&1 || rc=$?
-		t1=$(now)
-		s=$(secs "$t0" "$t1")
-		m=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$work/$key.time")
+		(cd "${CWD:-.}" && exec "${treemon[@]}" "$work/$key.mon" -- "$@") <"${IN:-/dev/null}" >"$work/$key.log" 2>&1 || rc=$?
+		s=$(awk '$1 == "seconds" { printf "%.2f", $2 }' "$work/$key.mon")
+		m=$(awk '$1 == "tree_rss_kb" { print $2 }' "$work/$key.mon")
+		p=$(awk '$1 == "max_proc_rss_kb" { print $2 }' "$work/$key.mon")
 		[ "${m:-0}" -gt "$rss" ] && rss=$m
-		if [ "$rc" -ne 0 ]; then RC[$key]=$rc; best=$s; break; fi
-		if [ -z "$best" ] || awk -v a="$s" -v b="$best" 'BEGIN { exit !(a < b) }'; then best=$s; fi
+		[ "${p:-0}" -gt "$prss" ] && prss=$p
+		if [ -z "$best" ] || [ "$rc" -ne 0 ] || awk -v a="$s" -v b="$best" 'BEGIN { exit !(a < b) }'; then
+			best=$s
+			BUSY[$key]=$(awk '$1 == "machine_busy_s" { print $2 }' "$work/$key.mon")
+			CCPU[$key]=$(awk '$1 == "client_cpu_s" { print $2 }' "$work/$key.mon")
+			SRV[$key]=$(awk '$1 == "server_cpu_s" { print $2 }' "$work/$key.mon")
+		fi
+		if [ "$rc" -ne 0 ]; then RC[$key]=$rc; break; fi
 		[ "$REPEAT" -gt 1 ] && echo "   run $r: $s s"
 	done
 	SEC[$key]=$best
 	RSS[$key]=$rss
+	PRSS[$key]=$prss
 	LABEL[$key]=$label
+	ROWS[$key]=${ROWS_NOW:-$total_rows}
 	if [ "${RC[$key]}" -ne 0 ]; then
 		echo "   FAILED (exit ${RC[$key]}) after ${SEC[$key]} s; last lines of bench/work/$key.log:"
 		tail -n 5 "$work/$key.log" | sed 's/^/     /'
 	else
-		printf '   %s s, peak RSS %s MB\n' "${SEC[$key]}" "$(awk -v k="${RSS[$key]}" 'BEGIN { printf "%.0f", k / 1024 }')"
+		printf '   %s s, peak RSS %s MB (process tree), %s core-s machine-wide, CPU-s %s client + %s server\n' "${SEC[$key]}" \
+			"$(awk -v k="${RSS[$key]}" 'BEGIN { printf "%.0f", k / 1024 }')" "${BUSY[$key]}" "${CCPU[$key]}" "${SRV[$key]}"
 	fi
 }
-
+# combine KEY LABEL PART… — a method made of steps run one after the other: seconds and
+# core-seconds add up, peak RSS is the largest step's
+combine() {
+	local key=$1 label=$2 k
+	shift 2
+	SEC[$key]=0; BUSY[$key]=0; CCPU[$key]=0; SRV[$key]=0; RSS[$key]=0; PRSS[$key]=0; RC[$key]=0
+	for k in "$@"; do
+		SEC[$key]=$(awk -v a="${SEC[$key]}" -v b="${SEC[$k]}" 'BEGIN { printf "%.2f", a + b }')
+		BUSY[$key]=$(awk -v a="${BUSY[$key]}" -v b="${BUSY[$k]}" 'BEGIN { printf "%.2f", a + b }')
+		CCPU[$key]=$(awk -v a="${CCPU[$key]}" -v b="${CCPU[$k]}" 'BEGIN { printf "%.2f", a + b }')
+		SRV[$key]=$(awk -v a="${SRV[$key]}" -v b="${SRV[$k]}" 'BEGIN { printf "%.2f", a + b }')
+		[ "${RSS[$k]}" -gt "${RSS[$key]}" ] && RSS[$key]=${RSS[$k]}
+		[ "${PRSS[$k]}" -gt "${PRSS[$key]}" ] && PRSS[$key]=${PRSS[$k]}
+		[ "${RC[$key]}" -eq 0 ] && RC[$key]=${RC[$k]}
+	done
+	LABEL[$key]=$label
+	ROWS[$key]=${ROWS[$k]}
+}
 # ---------------------------------------------------------------------------------------------
 # 1. source limit.  Tasks: tables larger than `chunk` pages are cut into ctid ranges of `chunk`
 # pages (the last one open-ended), the rest are one task each.
@@ -161,7 +204,7 @@ measure source_csv "source, CSV COPY to /dev/null, one COPY per table ($W at onc
 	env COPY_FORMAT=csv bash -c "xargs -P $W -L 1 '$work/copy_task.sh' <'$work/tables' >/dev/null"
 # The source limit is the faster of the two binary variants.
 if awk -v a="${SEC[source_rng]}" -v b="${SEC[source_pt]}" 'BEGIN { exit !(a <= b) }'; then best=source_rng; how="ctid ranges"; else best=source_pt; how="one COPY per table"; fi
-SEC[source]=${SEC[$best]}; RSS[source]=${RSS[$best]}; RC[source]=${RC[$best]}
+for f in SEC RSS PRSS BUSY CCPU SRV RC ROWS; do eval "$f[source]=\${$f[\$best]}"; done
 LABEL[source]="source limit: binary COPY to /dev/null (best of the two variants: $how)"
 
 # ---------------------------------------------------------------------------------------------
@@ -192,10 +235,7 @@ sed -i "1i SET threads = $W; CREATE SCHEMA pg2md_data;" "$work/naive_load.sql"
 RESET="rm -f '$work/naive.duckdb' '$work/naive.duckdb.wal'" IN=$work/naive_load.sql \
 	measure naive_load "naive, step 2: DuckDB read_csv into a fresh file" "$ddbq" --rw "$work/naive.duckdb" -
 # The naive method is both steps; its peak RSS is the larger one.
-SEC[naive]=$(awk -v a="${SEC[naive_csv]}" -v b="${SEC[naive_load]}" 'BEGIN { printf "%.2f", a + b }')
-RSS[naive]=$(( RSS[naive_csv] > RSS[naive_load] ? RSS[naive_csv] : RSS[naive_load] ))
-RC[naive]=$(( RC[naive_csv] != 0 ? RC[naive_csv] : RC[naive_load] ))
-LABEL[naive]="naive: psql CSV + DuckDB read_csv (both steps)"
+combine naive "naive: psql CSV + DuckDB read_csv (both steps)" naive_csv naive_load
 
 # ---------------------------------------------------------------------------------------------
 # 2. sink limit: the same tables, DuckDB file to DuckDB file.  The source file is the naive
@@ -211,8 +251,8 @@ RESET="rm -f '$work/sink.duckdb' '$work/sink.duckdb.wal'" IN=$work/sink.sql \
 
 # ---------------------------------------------------------------------------------------------
 # 4, 5. pg2md, each into a fresh project folder with the guide's config at W workers.
-project() {
-	local dir=$1
+project() { # DIR [DATABASE]
+	local dir=$1 db=${2:-$PGDATABASE}
 	mkdir -p "$dir/.dlt"
 	{
 		echo '[runtime]'
@@ -240,7 +280,7 @@ project() {
 		cat >"$dir/.dlt/secrets.toml" <<TOML
 [sources.sql_database.credentials]
 drivername = "postgresql"
-database = "$PGDATABASE"
+database = "$db"
 host = "127.0.0.1"
 password = "$PG2MD_TEST_PASSWORD"
 port = $PGPORT
@@ -259,92 +299,222 @@ RESET="rm -rf '$work/direct/pg2md.duckdb' '$work/direct/pg2md.duckdb.wal' '$work
 	"${clean_env[@]}" "$pg2md" run --direct --project-dir "$work/direct"
 
 # ---------------------------------------------------------------------------------------------
-# Checks: per table, count(*) and one aggregate per column, in PostgreSQL and in each output.
+# 6. The peers, from pinned virtual environments (bench/peers/venv.sh; bench/.venv/ is ignored).
+declare -A OUT CHECKDB SHORT
+OUT[naive]=$work/naive.duckdb; OUT[staged]=$work/staged/pg2md.duckdb; OUT[direct]=$work/direct/pg2md.duckdb
+SHORT[source]="source limit (binary COPY)"; SHORT[sink]="sink limit (DuckDB to DuckDB)"
+SHORT[naive]="naive: psql CSV + read_csv"; SHORT[staged]="pg2md staged"; SHORT[direct]="pg2md direct"
+PEERS=${BENCH_PEERS:-1}
+declare -A PYV=([guide]="" [cx-current]="")
+peer_keys=()
+small_keys=()
+venv_note=""
+if [ "$PEERS" = 1 ]; then
+	echo "== the peers' Python environments (bench/peers/venv.sh: pinned, from PyPI, into bench/.venv/)"
+	t0=$(now)
+	for v in guide cx-current; do
+		rc=0
+		PYV[$v]=$(bench/peers/venv.sh "$v" 2> >(sed 's/^/   /' >&2)) || rc=$?
+		if [ $rc -ne 0 ]; then
+			PYV[$v]=""
+			venv_note+="the venv $v could not be installed (bench/peers/venv.sh exit $rc$([ $rc -eq 75 ] && echo ": PyPI unreachable")); its methods did not run. "
+		fi
+	done
+	venv_s=$(secs "$t0" "$(now)")
+	echo "   ready in $venv_s s"
+fi
+
+# peer_dlt KEY LABEL PYTHON BACKEND [DATABASE] — the guide's pipeline in a fresh project folder
+peer_dlt() {
+	local key=$1 label=$2 py=$3 backend=$4 db=${5:-$PGDATABASE} dir=$work/$1
+	project "$dir" "$db"
+	RESET="rm -rf '$dir/pg2md.duckdb' '$dir/pg2md.duckdb.wal' '$dir/dlt-data'" CWD=$dir measure "$key" "$label" \
+		"${clean_env[@]}" DLT_DATA_DIR="$dir/dlt-data" "$py" "$root/bench/peers/sql_database_pipeline.py" "$backend"
+	OUT[$key]=$dir/pg2md.duckdb
+}
+if [ -n "${PYV[guide]}" ]; then
+	RESET="rm -f '$work/pgext.duckdb' '$work/pgext.duckdb.wal'" measure pgext \
+		"DuckDB postgres extension: ATTACH, CREATE TABLE AS per table, $W at once" \
+		"${PYV[guide]}" "$root/bench/peers/duckdb_postgres.py" "$work/pgext.duckdb" "$W" my_pg $TABLES
+	OUT[pgext]=$work/pgext.duckdb; SHORT[pgext]="DuckDB postgres extension"; peer_keys+=(pgext)
+	peer_dlt dlt_cx "dlt + ConnectorX 0.4.1 (the guide's pipeline and pins)" "${PYV[guide]}" connectorx
+	SHORT[dlt_cx]="dlt + ConnectorX 0.4.1 (guide)"; peer_keys+=(dlt_cx)
+fi
+if [ -n "${PYV[cx-current]}" ]; then
+	peer_dlt dlt_cx6 "dlt + ConnectorX 0.4.6 (the guide's pipeline, current connectorx)" "${PYV[cx-current]}" connectorx
+	SHORT[dlt_cx6]="dlt + ConnectorX 0.4.6"; peer_keys+=(dlt_cx6)
+fi
+
+# dlt's SQLAlchemy backend: too slow for SCALE=1 within the time budget, so it runs at
+# BENCH_SQLA_SCALE in a second database, beside pg2md staged and dlt + ConnectorX on that data.
+sqla_scale=${BENCH_SQLA_SCALE:-$(awk -v s="$scale" 'BEGIN { print (s + 0 <= 0.05) ? s : 0.05 }')}
+small_rows=""
+if [ -n "${PYV[guide]}" ]; then
+	if awk -v a="$sqla_scale" -v b="$scale" 'BEGIN { exit !(a + 0 == b + 0) }'; then
+		peer_dlt dlt_sqla "dlt + SQLAlchemy (dlt's default backend)" "${PYV[guide]}" sqlalchemy
+		SHORT[dlt_sqla]="dlt + SQLAlchemy"; peer_keys+=(dlt_sqla)
+	else
+		echo "== the SQLAlchemy block: scripts/gen_tpcds.sh $sqla_scale into database bench_small"
+		psql -X -q -c "CREATE DATABASE bench_small" >/dev/null
+		PGDATABASE=bench_small scripts/gen_tpcds.sh "$sqla_scale" >"$work/gen_small.log"
+		small_rows=$(PGDATABASE=bench_small psql -X -At -c "SELECT sum(n) FROM ($(sed "s/.*/SELECT count(*) AS n FROM my_pg.&/" "$work/tables" | paste -sd '|' | sed 's/|/ UNION ALL /g')) c")
+		echo "   $small_rows rows"
+		PGDATABASE=bench_small xargs -P "$W" -L 1 "$work/copy_task.sh" <"$work/tables" >/dev/null
+		project "$work/s_staged" bench_small
+		ROWS_NOW=$small_rows RESET="rm -rf '$work/s_staged/pg2md.duckdb' '$work/s_staged/pg2md.duckdb.wal' '$work/s_staged/.pg2md'" \
+			measure s_staged "pg2md run (staged), SCALE=$sqla_scale" "${clean_env[@]}" "$pg2md" run --project-dir "$work/s_staged"
+		OUT[s_staged]=$work/s_staged/pg2md.duckdb; SHORT[s_staged]="pg2md staged"
+		ROWS_NOW=$small_rows peer_dlt s_dlt_cx "dlt + ConnectorX 0.4.1 (the guide's), SCALE=$sqla_scale" "${PYV[guide]}" connectorx bench_small
+		SHORT[s_dlt_cx]="dlt + ConnectorX 0.4.1"
+		ROWS_NOW=$small_rows peer_dlt s_dlt_sqla "dlt + SQLAlchemy (dlt's default backend), SCALE=$sqla_scale" "${PYV[guide]}" sqlalchemy bench_small
+		SHORT[s_dlt_sqla]="dlt + SQLAlchemy"
+		small_keys=(s_staged s_dlt_cx s_dlt_sqla)
+		for k in "${small_keys[@]}"; do CHECKDB[$k]=small; done
+	fi
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Checks (bench/peers/compare.py): per table, count(*) and per column sums, in PostgreSQL and in
+# each output; what cannot be compared exactly (floating point, pad blanks, types) is reported.
 echo "== checking the outputs against PostgreSQL"
-psql -X -At -F '|' -c "
-	SELECT c.relname,
-	       'SELECT ' || quote_literal(c.relname) || ', count(*), ' || string_agg(
-	         CASE WHEN t.typname IN ('int2','int4','int8','numeric','float4','float8') THEN format('sum(%I)', a.attname)
-	              WHEN t.typname = 'date' THEN format('sum(%I - DATE ''2000-01-01'')', a.attname)
-	              ELSE format('count(%I)', a.attname) END, ', ' ORDER BY a.attnum)
+psql -X -At -F $'\t' -c "
+	SELECT c.relname, a.attname, t.typname, format_type(a.atttypid, a.atttypmod)
 	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 	JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 	JOIN pg_type t ON t.oid = a.atttypid
 	WHERE n.nspname = 'my_pg' AND c.relkind = 'r'
-	GROUP BY c.relname ORDER BY c.relname" >"$work/check_queries"
-while IFS='|' read -r t q; do
-	echo "COPY ($q FROM my_pg.$t) TO STDOUT;"
-done <"$work/check_queries" | psql -X -q -v ON_ERROR_STOP=1 >"$work/check_pg.tsv"
+	ORDER BY c.relname, a.attnum" >"$work/pg_columns.tsv"
+python3 bench/peers/compare.py queries "$work"
+pg_check() { # DATABASE OUT
+	while IFS='|' read -r t q _ _; do
+		echo "COPY ($q FROM my_pg.$t) TO STDOUT;"
+	done <"$work/check_queries" | PGDATABASE=$1 psql -X -q -v ON_ERROR_STOP=1 >"$2"
+}
+pg_check "$PGDATABASE" "$work/check_pg.tsv"
+[ -n "$small_rows" ] && pg_check bench_small "$work/check_pg_small.tsv"
 
 declare -A CHECK
-check_output() { # KEY DUCKDB_FILE
-	local key=$1 db=$2 t q bad=()
+check_output() { # KEY
+	local key=$1 db=${OUT[$1]} t q pgtsv=$work/check_pg.tsv
+	[ "${CHECKDB[$1]:-}" = small ] && pgtsv=$work/check_pg_small.tsv
 	: >"$work/check_$key.tsv"
 	if [ "${RC[$key]}" -ne 0 ] || [ ! -f "$db" ]; then CHECK[$key]="not checked (run failed)"; return; fi
-	while IFS='|' read -r t q; do
+	while IFS='|' read -r t _ q _; do
 		"$ddbq" "$db" "$q FROM pg2md_data.$t" >>"$work/check_$key.tsv" 2>>"$work/check_$key.err" ||
-			echo "$t	(query failed: $(tail -n 1 "$work/check_$key.err"))" >>"$work/check_$key.tsv"
+			printf '%s\tquery failed: %s\n' "$t" "$(tail -n 1 "$work/check_$key.err")" >>"$work/check_$key.tsv"
 	done <"$work/check_queries"
-	while IFS= read -r t; do bad+=("$t"); done < <(
-		diff <(sort "$work/check_pg.tsv") <(sort "$work/check_$key.tsv") | awk -F '\t' '/^[<>]/ { sub(/^[<>] /, ""); print $1 }' | sort -u)
-	if [ ${#bad[@]} -eq 0 ]; then
-		CHECK[$key]="ok (24 tables: rows and column sums equal)"
-	else
-		CHECK[$key]="DIFFERS: ${bad[*]}"
-	fi
+	"$ddbq" "$db" "SELECT table_name, column_name, data_type FROM information_schema.columns
+		WHERE table_schema = 'pg2md_data' ORDER BY table_name, ordinal_position" >"$work/types_$key.tsv" 2>/dev/null || true
+	CHECK[$key]=$(python3 bench/peers/compare.py check "$work" "$key" "$pgtsv" || true)
 	echo "   ${LABEL[$key]}: ${CHECK[$key]}"
 }
-check_output naive "$work/naive.duckdb"
-check_output staged "$work/staged/pg2md.duckdb"
-check_output direct "$work/direct/pg2md.duckdb"
+for k in naive staged direct "${peer_keys[@]}" "${small_keys[@]}"; do check_output "$k"; done
 # The CSV files are the bulk of bench/work/; BENCH_KEEP=1 keeps them.
 [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$work/csv"
+idle_after=$(background_busy 5)
 
 # ---------------------------------------------------------------------------------------------
 # Results.
 base=$(awk -v a="${SEC[source]}" -v b="${SEC[sink]}" 'BEGIN { printf "%.2f", a + b }')
+base_cpu=$(awk -v a="${CCPU[source]}" -v b="${SRV[source]}" -v c="${CCPU[sink]}" -v d="${SRV[sink]}" 'BEGIN { printf "%.1f", a + b + c + d }')
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 git diff --quiet HEAD -- src include CMakeLists.txt 2>/dev/null || commit="$commit (with uncommitted changes)"
 cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
 mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 ddbver=$("$ddbq" :memory: "SELECT version()" 2>/dev/null || echo "?")
+pyver() { # PYTHON — the peers' exact versions
+	[ -n "$1" ] && "$1" - <<'PY' 2>/dev/null
+import importlib.metadata as m, platform
+print(f"Python {platform.python_version()}, " + ", ".join(f"{p} {m.version(p)}" for p in
+      ("dlt", "connectorx", "duckdb", "duckdb-ext-postgres", "pyarrow", "SQLAlchemy", "psycopg2-binary")))
+PY
+}
 
-row() { # KEY
-	local k=$1 s=${SEC[$1]} note=""
+# row KEY REF BASE — one line of a results table; REF is the key the × columns divide by
+row() {
+	local k=$1 ref=$2 b=$3 note=""
 	[ "${RC[$k]}" -ne 0 ] && note=" — **failed (exit ${RC[$k]})**"
-	awk -v l="${LABEL[$k]}" -v s="$s" -v b="$base" -v r="$total_rows" -v m="${RSS[$k]:-0}" -v note="$note" -v c="${CHECK[$k]:-}" 'BEGIN {
+	awk -v l="${LABEL[$k]}" -v s="${SEC[$k]}" -v rs="${SEC[$ref]}" -v b="$b" -v r="${ROWS[$k]}" \
+		-v m="${RSS[$k]:-0}" -v rm="${RSS[$ref]:-0}" -v p="${PRSS[$k]:-0}" -v u="${BUSY[$k]:-0}" \
+		-v c="${CCPU[$k]:-0}" -v sv="${SRV[$k]:-0}" -v rc="${CCPU[$ref]:-0}" -v rsv="${SRV[$ref]:-0}" \
+		-v note="$note" -v chk="${CHECK[$k]:-}" 'BEGIN {
 		rate = (s > 0) ? r / s : 0
-		if (rate >= 1e6) rs = sprintf("%.2f M", rate / 1e6); else rs = sprintf("%.0f k", rate / 1e3)
-		if (note != "") printf "| %s%s | %.2f | — | — | %.0f MB | %s |\n", l, note, s, m / 1024, c
-		else printf "| %s | %.2f | %.2f | %s | %.0f MB | %s |\n", l, s, (b > 0) ? s / b : 0, rs, m / 1024, c
+		if (rate >= 1e6) rt = sprintf("%.2f M", rate / 1e6); else rt = sprintf("%.0f k", rate / 1e3)
+		xb = (b > 0) ? sprintf("%.2f", s / b) : "—"
+		cs = c + sv; rcs = rc + rsv
+		if (note != "") printf "| %s%s | %.2f | — | — | — | %.0f MB | — | %.1f | %.1f + %.1f | — | %s |\n", l, note, s, m / 1024, u, c, sv, chk
+		else printf "| %s | %.2f | %.2f | %s | %s | %.0f MB (%.0f) | %.2f | %.1f | %.1f + %.1f | %.2f | %s |\n",
+			l, s, (rs > 0) ? s / rs : 0, xb, rt, m / 1024, p / 1024, (rm > 0) ? m / rm : 0, u, c, sv, (rcs > 0) ? cs / rcs : 0, chk
 	}'
 }
+header() {
+	echo "| method | seconds | × pg2md staged | × (source+sink)$1 | rows/s | peak RSS, tree (largest process) | RSS × staged | core-s, machine | CPU-s, client + server | CPU × staged | output check |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+}
+main_keys=(source sink naive staged direct "${peer_keys[@]}")
+# the chart: the main block, then the SQLAlchemy block (labelled with its scale)
+for k in "${main_keys[@]}" "${small_keys[@]}"; do
+	lab=${SHORT[$k]:-$k}
+	case $k in s_*) lab="$lab (SCALE=$sqla_scale)" ;; esac
+	printf '%s\t%s\t%s\t%s\t%s\n' "$lab" "${SEC[$k]}" "$(awk -v m="${RSS[$k]}" 'BEGIN { printf "%.1f", m / 1024 }')" \
+		"$(awk -v a="${CCPU[$k]}" -v b="${SRV[$k]}" 'BEGIN { printf "%.2f", a + b }')" "$([ "${RC[$k]}" -ne 0 ] && echo 1 || echo 0)"
+done >"$work/chart.tsv"
+python3 bench/peers/chart.py "$work/chart.tsv" "$root/bench/results.svg" \
+	"pg2md benchmark, SCALE=$scale ($total_rows rows), $W workers, $(nproc) CPUs — $(date -u '+%Y-%m-%d')"
 {
 	echo "# pg2md benchmark results"
 	echo
+	echo "![the methods side by side: wall seconds, peak RSS, machine core-seconds](results.svg)"
+	echo
 	echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "- SCALE: $scale ($total_rows rows in 24 tables, $(numfmt --to=iec "$pg_bytes")B of PostgreSQL heap; generated in $gen_s s)"
-	echo "- machine: $(nproc) CPUs ($cpu), $mem memory"
-	echo "- parallelism: $W workers for every method; best of $REPEAT run(s) each (xargs -P $W, DuckDB threads = $W, pg2md workers/pool_size = $W)"
+	echo "- machine: $(nproc) CPUs ($cpu), $mem memory; other load on the machine (busy cores while the bench sat idle): $idle_before before the run, $idle_after after it${BENCH_NOTE:+; $BENCH_NOTE}"
+	echo "- parallelism: $W workers for every method; best of $REPEAT run(s) each (xargs -P $W, DuckDB threads = $W, pg2md and dlt workers = $W, $W CREATE TABLE AS at once)"
 	echo "- PostgreSQL $pgver (throwaway cluster, fsync off), DuckDB $ddbver, pg2md $commit"
+	[ -n "${PYV[guide]}" ] && echo "- the guide's venv (bench/peers/requirements-guide.txt): $(pyver "${PYV[guide]}")"
+	[ -n "${PYV[cx-current]}" ] && echo "- the current-connectorx venv (bench/peers/requirements-cx-current.txt): $(pyver "${PYV[cx-current]}")"
+	[ -n "$venv_note" ] && echo "- **$venv_note**"
 	echo
-	echo "| method | seconds | ratio to source+sink ($base s) | rows/s | peak RSS | output check |"
-	echo "| --- | ---: | ---: | ---: | ---: | --- |"
-	for k in source sink naive staged direct; do row "$k"; done
+	echo "× columns divide by pg2md staged's figure of the same run; × (source+sink) by the two limits' sum"
+	echo "($base s; $base_cpu CPU-s client + server).  Peak RSS: the sum over the method's whole client process tree"
+	echo "(sampled every 0.1 s; in brackets the largest single process, exact).  core-s, machine: busy"
+	echo "time of the whole machine from /proc/stat over the method (PostgreSQL's server included, and"
+	echo "anything else running then: on a shared machine it is inflated by other jobs).  CPU-s, client +"
+	echo "server: the CPU time of the method's own processes and of the PostgreSQL server (exact, from"
+	echo "getrusage and the postmaster's /proc/PID/stat; unaffected by other jobs); CPU × staged divides"
+	echo "their sum."
+	echo
+	header " ($base s)"
+	for k in "${main_keys[@]}"; do row "$k" staged "$base"; done
+	if [ ${#small_keys[@]} -gt 0 ]; then
+		echo
+		echo "dlt's SQLAlchemy backend at SCALE=$sqla_scale ($small_rows rows, database bench_small), beside pg2md"
+		echo "staged and the guide's pipeline on the same data (× columns divide by this block's pg2md staged):"
+		echo
+		header ""
+		for k in "${small_keys[@]}"; do row "$k" s_staged 0; done
+	fi
+	echo
+	echo "What each method got wrong or changed (bench/peers/compare.py; details in bench/work/check_KEY.txt):"
+	echo
+	for k in naive staged direct "${peer_keys[@]}" "${small_keys[@]}"; do
+		[ -f "$work/types_$k.map" ] || { echo "- ${LABEL[$k]}: ${CHECK[$k]:-not checked}"; continue; }
+		echo "- **${LABEL[$k]}**: ${CHECK[$k]}. Types: $(cat "$work/types_$k.map")"
+		grep '^! ' "$work/check_$k.txt" | head -n 6 | cut -c3-400 | sed 's/^/  - /' || true
+	done
 	echo
 	echo "Details:"
 	echo
-	echo "| step | seconds | ratio to source+sink | peak RSS |"
-	echo "| --- | ---: | ---: | ---: |"
+	echo "| step | seconds | ratio to source+sink | peak RSS, tree | core-s, machine | CPU-s, client + server |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: |"
 	for k in source_rng source_pt source_csv naive_csv naive_load; do
-		awk -v l="${LABEL[$k]}" -v s="${SEC[$k]}" -v b="$base" -v m="${RSS[$k]:-0}" -v rc="${RC[$k]}" 'BEGIN {
-			printf "| %s%s | %.2f | %.2f | %.0f MB |\n", l, (rc != 0) ? " — **failed (exit " rc ")**" : "", s, (b > 0) ? s / b : 0, m / 1024 }'
+		awk -v l="${LABEL[$k]}" -v s="${SEC[$k]}" -v b="$base" -v m="${RSS[$k]:-0}" -v u="${BUSY[$k]}" -v c="${CCPU[$k]}" -v sv="${SRV[$k]}" -v rc="${RC[$k]}" 'BEGIN {
+			printf "| %s%s | %.2f | %.2f | %.0f MB | %.1f | %.1f + %.1f |\n", l, (rc != 0) ? " — **failed (exit " rc ")**" : "", s, (b > 0) ? s / b : 0, m / 1024, u, c, sv }'
 	done
 	echo
-	echo "Absolute seconds are noisy on a shared machine (other jobs run beside this one); the ratios"
+	echo "Absolute seconds are noisy on a shared machine (other jobs may run beside this one); the ratios"
 	echo "within one run are comparable, since every method ran back to back on the same warm data at"
-	echo "the same parallelism.  Peak RSS is the largest client-side process (psql, ddbq or pg2md),"
-	echo "not the PostgreSQL server.  See bench/README.md for what each line measures."
+	echo "the same parallelism.  See bench/README.md for what each line measures."
 } >"$results"
 echo
 cat "$results"

@@ -10,8 +10,8 @@ DECIMAL into DOUBLE or keep char(n) pad blanks).
       char(n) one more figure, the length of the values as stored (PostgreSQL: octet_length,
       i.e. padded; DuckDB: length), which tells whether a method kept the pad blanks.
 
-  compare.py check WORK KEY
-      compares WORK/check_pg.tsv with WORK/check_KEY.tsv (one line per table: table, figures)
+  compare.py check WORK KEY [PGTSV]
+      compares PGTSV (default WORK/check_pg.tsv) with WORK/check_KEY.tsv (one line per table: table, figures)
       and WORK/types_KEY.tsv (table, column, DuckDB type) with the source's types.  Prints one
       line for RESULTS.md and writes the details to WORK/check_KEY.txt.  Exit 0 when every
       table's rows and contents are equal (floating-point rounding of a sum is reported, not
@@ -71,7 +71,7 @@ def close(a: str, b: str) -> bool:
     return abs(x - y) <= 1e-9 * max(1.0, abs(x), abs(y))
 
 
-def check(work: str, key: str) -> int:
+def check(work: str, key: str, pgtsv: str) -> int:
     labels = {}
     with open(os.path.join(work, "check_queries")) as f:
         for line in f:
@@ -82,7 +82,7 @@ def check(work: str, key: str) -> int:
         for line in f:
             t, c, typ, fmt = line.rstrip("\n").split("\t")
             pgcols[(t, c)] = fmt
-    pg = read_tsv(os.path.join(work, "check_pg.tsv"))
+    pg = read_tsv(pgtsv)
     got = read_tsv(os.path.join(work, f"check_{key}.tsv"))
     types = {}
     extra = collections.Counter()
@@ -108,13 +108,19 @@ def check(work: str, key: str) -> int:
             details.append(f"{t}: query failed: {' '.join(b)[:300]}")
             continue
         bad = []
+        lens = {n.partition(":")[2]: (x, y) for n, x, y in zip(lab, a, b) if n.startswith("len:")}
         for name, x, y in zip(lab, a, b):
             kind, _, col = name.partition(":")
             if kind == "pad":
-                if x == y:
+                # x: the source's padded length; lens[col][0]: its trimmed length
+                if x == lens[col][0]:
+                    continue  # no value of this column has pad blanks: tells nothing
+                if y == x:
                     padded += 1
-                else:
+                elif y == lens[col][1]:
                     trimmed += 1
+                else:
+                    bad.append(f"{name} (stored length): source {x} padded / {lens[col][0]} trimmed, got {y}")
                 continue
             if x == y:
                 continue
@@ -146,7 +152,7 @@ def check(work: str, key: str) -> int:
     elif trimmed and not padded:
         notes.append("char(n) pad blanks removed")
     elif padded and trimmed:
-        notes.append(f"char(n) pad blanks kept in {padded} columns, removed in {trimmed}")
+        notes.append(f"char(n) pad blanks kept in {padded} columns, removed in {trimmed} (of those holding padded values)")
     if extra:
         notes.append("extra columns: " + ", ".join(f"{c} ({k} tables)" for c, k in sorted(extra.items())))
     if notes:
@@ -154,9 +160,9 @@ def check(work: str, key: str) -> int:
     with open(os.path.join(work, f"check_{key}.txt"), "w") as f:
         f.write(line + "\n\n")
         for d in details:
-            f.write(d + "\n")
+            f.write("! " + d + "\n")
         if rounding:
-            f.write("floating-point sums: " + ", ".join(sorted(rounding)) + "\n")
+            f.write("! floating-point sums: " + ", ".join(sorted(rounding)) + "\n")
         f.write("\nsource type -> DuckDB type (columns):\n")
         for (s, d), k in sorted(mapping.items()):
             f.write(f"  {s} -> {d}: {k}\n")
@@ -170,4 +176,4 @@ if __name__ == "__main__":
     if sys.argv[1] == "queries":
         queries(sys.argv[2])
     else:
-        sys.exit(check(sys.argv[2], sys.argv[3]))
+        sys.exit(check(sys.argv[2], sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else os.path.join(sys.argv[2], "check_pg.tsv")))

@@ -17,6 +17,11 @@ Writes OUT, one "key value" per line:
                user+nice+system+irq+softirq+steal of the "cpu" line of /proc/stat, divided by
                USER_HZ — CMD, the PostgreSQL server, this monitor and anything else running
   machine_idle_s  idle+iowait core-seconds over the run (the machine's unused capacity)
+  server_cpu_s user+system CPU seconds of the PostgreSQL server over the run, when
+               PG2MD_TREEMON_PGPID names its postmaster: the change of the postmaster's own and
+               reaped children's times plus its live children's times (exact: backends that
+               end during the run are counted when the postmaster reaps them); unlike
+               machine_busy_s it does not count other jobs on the machine
 
 The monitor itself costs about 2-3 % of one core at the default interval (it is in machine_busy_s).
 """
@@ -66,12 +71,34 @@ def tree_rss(root: int, seen: set) -> int:
     return total
 
 
+def server_cpu(pm: int) -> float:
+    """CPU seconds of postmaster PM and all its children, live and reaped."""
+    total = 0
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat", "rb") as f:
+                s = f.read()
+        except OSError:
+            continue
+        v = s[s.rindex(b")") + 2:].split()
+        pid, ppid = int(d), int(v[1])
+        if pid == pm:
+            total += int(v[11]) + int(v[12]) + int(v[13]) + int(v[14])  # utime stime cutime cstime
+        elif ppid == pm:
+            total += int(v[11]) + int(v[12])
+    return total / HZ
+
+
 def main() -> None:
     out = sys.argv[1]
     assert sys.argv[2] == "--"
     cmd = sys.argv[3:]
     interval = float(os.environ.get("PG2MD_TREEMON_INTERVAL", "0.1"))
     seen: set = set()
+    pm = int(os.environ.get("PG2MD_TREEMON_PGPID", "0") or 0)
+    s0 = server_cpu(pm) if pm else 0.0
     b0, i0 = cpu_times()
     t0 = time.monotonic()
     child = subprocess.Popen(cmd)
@@ -81,6 +108,7 @@ def main() -> None:
         time.sleep(interval)
     t1 = time.monotonic()
     b1, i1 = cpu_times()
+    s1 = server_cpu(pm) if pm else 0.0
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     rc = child.returncode
     if rc < 0:
@@ -94,6 +122,7 @@ def main() -> None:
         f.write(f"client_cpu_s {ru.ru_utime + ru.ru_stime:.2f}\n")
         f.write(f"machine_busy_s {(b1 - b0) / HZ:.2f}\n")
         f.write(f"machine_idle_s {(i1 - i0) / HZ:.2f}\n")
+        f.write(f"server_cpu_s {s1 - s0:.2f}\n")
     sys.exit(rc)
 
 

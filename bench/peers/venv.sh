@@ -23,6 +23,10 @@ stamp=$venv/.pg2md-stamp
 want=$(sha256sum "$req" | cut -d' ' -f1)
 python=${PG2MD_PYTHON:-python3}
 
+# one installer at a time (the bench and the test suite may start together)
+mkdir -p "$root/bench/.venv"
+exec 9>"$root/bench/.venv/.lock"
+flock 9
 if [ -x "$venv/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
 	echo "venv.sh: bench/.venv/$name is ready (reused, 0 s install)" >&2
 	echo "$venv/bin/python"
