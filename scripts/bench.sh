@@ -260,8 +260,8 @@ project() { # DIR [DATABASE]
 		echo 'dlthub_telemetry = false'
 		echo
 		echo '[sources.sql_database]'
-		echo 'schema = "my_pg"'
-		echo "tables = [$(sed 's/.*/"&"/' "$work/tables" | paste -sd, | sed 's/,/, /g')]"
+		echo "schema = \"${PROJECT_SCHEMA:-my_pg}\""
+		echo "tables = [$(sed 's/.*/"&"/' "${PROJECT_TABLES:-$work/tables}" | paste -sd, | sed 's/,/, /g')]"
 		echo "workers = $W"
 		echo
 		echo '[postgres]'
@@ -371,6 +371,48 @@ if [ -n "${PYV[guide]}" ]; then
 		small_keys=(s_staged s_dlt_cx s_dlt_sqla)
 		for k in "${small_keys[@]}"; do CHECKDB[$k]=small; done
 	fi
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Exactness probe (untimed): values the TPC-DS data does not hold (bench/peers/probe.py), each
+# table copied alone by every method that ran, compared value by value with the source.
+declare -A PROBE
+probe_keys=(staged direct)
+for k in "${peer_keys[@]}" "${small_keys[@]}"; do case $k in pgext | dlt_cx | dlt_cx6 | dlt_sqla | s_dlt_sqla) probe_keys+=("$k") ;; esac; done
+if [ "${BENCH_PROBE:-1}" = 1 ]; then
+	echo "== exactness probe (untimed): schema probe, $(python3 bench/peers/probe.py sql | grep -c 'CREATE TABLE') tables"
+	python3 bench/peers/probe.py sql | psql -X -q -v ON_ERROR_STOP=1 >/dev/null
+	mkdir -p "$work/probe"
+	for t in exact wide; do
+		cols=$(python3 -c "import sys; sys.path.insert(0, 'bench/peers'); import probe; print(','.join(probe.TABLES['$t']))")
+		psql -X -q -c "COPY (SELECT $cols FROM probe.$t ORDER BY id) TO STDOUT" >"$work/probe/pg_$t.tsv"
+		echo "$t" >"$work/probe/tables_$t"
+		for k in "${probe_keys[@]}"; do
+			d=$work/probe/${k}_$t
+			rm -rf "$d"
+			mkdir -p "$d"
+			PROJECT_SCHEMA=probe PROJECT_TABLES=$work/probe/tables_$t project "$d"
+			rc=0
+			case $k in
+			staged) "${clean_env[@]}" "$pg2md" run --project-dir "$d" >"$d/log" 2>&1 || rc=$? ;;
+			direct) "${clean_env[@]}" "$pg2md" run --direct --project-dir "$d" >"$d/log" 2>&1 || rc=$? ;;
+			pgext) "${PYV[guide]}" bench/peers/duckdb_postgres.py "$d/pg2md.duckdb" 1 probe "$t" >"$d/log" 2>&1 || rc=$? ;;
+			dlt_cx | dlt_cx6 | dlt_sqla | s_dlt_sqla)
+				py=${PYV[guide]}; [ "$k" = dlt_cx6 ] && py=${PYV[cx-current]}
+				be=connectorx; case $k in *sqla) be=sqlalchemy ;; esac
+				(cd "$d" && "${clean_env[@]}" DLT_DATA_DIR="$d/dlt-data" "$py" "$root/bench/peers/sql_database_pipeline.py" "$be") >"$d/log" 2>&1 || rc=$? ;;
+			esac
+			if [ $rc -ne 0 ]; then
+				echo "ERROR: the run failed (exit $rc): $(grep -E 'Error|error|ERROR' "$d/log" | tail -n 1 | sed 's/.*caused an exception: //' | cut -c1-200)" >"$d/out.tsv"
+			else
+				"$ddbq" "$d/pg2md.duckdb" "SELECT $(echo "$cols" | sed 's/\([a-z0-9_]\+\)/CAST(\1 AS VARCHAR)/g') FROM pg2md_data.$t ORDER BY id" >"$d/out.tsv" 2>&1 ||
+					sed -i '1s/^/ERROR: /' "$d/out.tsv"
+			fi
+			r=$(python3 bench/peers/probe.py compare "$work/probe/pg_$t.tsv" "$d/out.tsv")
+			PROBE[$k]="${PROBE[$k]:+${PROBE[$k]}; }probe.$t: $r"
+		done
+	done
+	for k in "${probe_keys[@]}"; do echo "   ${LABEL[$k]}: ${PROBE[$k]}"; done
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -494,12 +536,37 @@ python3 bench/peers/chart.py "$work/chart.tsv" "$root/bench/results.svg" \
 		header ""
 		for k in "${small_keys[@]}"; do row "$k" s_staged 0; done
 	fi
+	if [ -n "${SEC[dlt_cx]:-}" ] && [ -n "${SEC[pgext]:-}" ]; then
+		echo
+		echo "Issue 17's targets in this run (wall seconds; CPU-s client + server in brackets):"
+		echo
+		awk -v st="${SEC[staged]}" -v di="${SEC[direct]}" -v dc="${SEC[dlt_cx]}" -v pe="${SEC[pgext]}" -v b="$base" \
+			-v mst="${RSS[staged]}" -v mdc="${RSS[dlt_cx]}" \
+			-v cst="$(awk -v a="${CCPU[staged]}" -v b="${SRV[staged]}" 'BEGIN { print a + b }')" \
+			-v cdi="$(awk -v a="${CCPU[direct]}" -v b="${SRV[direct]}" 'BEGIN { print a + b }')" \
+			-v cdc="$(awk -v a="${CCPU[dlt_cx]}" -v b="${SRV[dlt_cx]}" 'BEGIN { print a + b }')" \
+			-v cpe="$(awk -v a="${CCPU[pgext]}" -v b="${SRV[pgext]}" 'BEGIN { print a + b }')" -v cb="$base_cpu" 'BEGIN {
+			ok = "met"; no = "**missed**"
+			printf "- pg2md staged vs dlt + ConnectorX 0.4.1 (the guide): %.2f× as fast (%.2f× less CPU), target ≥ 3×: %s; peak RSS %.3f of dlt'"'"'s, target ≤ 1/3: %s\n", dc / st, cdc / cst, (dc / st >= 3) ? ok : no, mst / mdc, (mst / mdc <= 1 / 3) ? ok : no
+			printf "- pg2md direct vs DuckDB'"'"'s postgres extension: %.2f× as fast (%.2f× less CPU), target > 1: %s\n", pe / di, cpe / cdi, (pe > di) ? ok : no
+			printf "- pg2md staged: %.2f × (source + sink) (CPU %.2f), target ≤ 1.0: %s\n", st / b, cst / cb, (st / b <= 1.0) ? ok : no
+			printf "- pg2md direct: %.2f × (source + sink) (CPU %.2f), target ≤ 0.75: %s\n", di / b, cdi / cb, (di / b <= 0.75) ? ok : no
+		}'
+	fi
 	echo
 	echo "What each method got wrong or changed (bench/peers/compare.py; details in bench/work/check_KEY.txt):"
 	echo
 	for k in naive staged direct "${peer_keys[@]}" "${small_keys[@]}"; do
 		[ -f "$work/types_$k.map" ] || { echo "- ${LABEL[$k]}: ${CHECK[$k]:-not checked}"; continue; }
-		echo "- **${LABEL[$k]}**: ${CHECK[$k]}. Types: $(cat "$work/types_$k.map")"
+		# types: all of them for pg2md staged, the others only where they differ from it
+		if [ "$k" = staged ] || [ ! -f "$work/types_staged.lst" ]; then
+			tm="Types: $(cat "$work/types_$k.map")"
+		else
+			tm=$(comm -23 <(sort "$work/types_$k.lst") <(sort "$work/types_staged.lst") | paste -sd ';' | sed 's/;/; /g')
+			tm=${tm:+"Types unlike pg2md's: $tm"}
+			tm=${tm:-"Types: as pg2md's"}
+		fi
+		echo "- **${LABEL[$k]}**: ${CHECK[$k]}. $tm${PROBE[$k]:+. Exactness probe: ${PROBE[$k]}}"
 		grep '^! ' "$work/check_$k.txt" | head -n 6 | cut -c3-400 | sed 's/^/  - /' || true
 	done
 	echo

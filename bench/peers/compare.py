@@ -166,6 +166,9 @@ def check(work: str, key: str, pgtsv: str) -> int:
         f.write("\nsource type -> DuckDB type (columns):\n")
         for (s, d), k in sorted(mapping.items()):
             f.write(f"  {s} -> {d}: {k}\n")
+    with open(os.path.join(work, f"types_{key}.lst"), "w") as f:
+        for (s, d), k in sorted(mapping.items()):
+            f.write(f"{s} → {d}\n")
     with open(os.path.join(work, f"types_{key}.map"), "w") as f:
         f.write(", ".join(f"{s} → {d} ({k})" for (s, d), k in sorted(mapping.items())) + "\n")
     print(line)
