@@ -204,7 +204,8 @@ measure source_csv "source, CSV COPY to /dev/null, one COPY per table ($W at onc
 	env COPY_FORMAT=csv bash -c "xargs -P $W -L 1 '$work/copy_task.sh' <'$work/tables' >/dev/null"
 # The source limit is the faster of the two binary variants.
 if awk -v a="${SEC[source_rng]}" -v b="${SEC[source_pt]}" 'BEGIN { exit !(a <= b) }'; then best=source_rng; how="ctid ranges"; else best=source_pt; how="one COPY per table"; fi
-for f in SEC RSS PRSS BUSY CCPU SRV RC ROWS; do eval "$f[source]=\${$f[\$best]}"; done
+SEC[source]=${SEC[$best]}; RSS[source]=${RSS[$best]}; PRSS[source]=${PRSS[$best]}; BUSY[source]=${BUSY[$best]}
+CCPU[source]=${CCPU[$best]}; SRV[source]=${SRV[$best]}; RC[source]=${RC[$best]}; ROWS[source]=${ROWS[$best]}
 LABEL[source]="source limit: binary COPY to /dev/null (best of the two variants: $how)"
 
 # ---------------------------------------------------------------------------------------------
@@ -333,6 +334,7 @@ peer_dlt() {
 	OUT[$key]=$dir/pg2md.duckdb
 }
 if [ -n "${PYV[guide]}" ]; then
+	# shellcheck disable=SC2086 # one argument per table
 	RESET="rm -f '$work/pgext.duckdb' '$work/pgext.duckdb.wal'" measure pgext \
 		"DuckDB postgres extension: ATTACH, CREATE TABLE AS per table, $W at once" \
 		"${PYV[guide]}" "$root/bench/peers/duckdb_postgres.py" "$work/pgext.duckdb" "$W" my_pg $TABLES
@@ -384,7 +386,8 @@ if [ "${BENCH_PROBE:-1}" = 1 ]; then
 	python3 bench/peers/probe.py sql | psql -X -q -v ON_ERROR_STOP=1 >/dev/null
 	mkdir -p "$work/probe"
 	for t in exact wide; do
-		cols=$(python3 -c "import sys; sys.path.insert(0, 'bench/peers'); import probe; print(','.join(probe.TABLES['$t']))")
+		cols=$(python3 bench/peers/probe.py columns "$t")
+		dcols=$(python3 bench/peers/probe.py duckdb-columns "$t")
 		psql -X -q -c "COPY (SELECT $cols FROM probe.$t ORDER BY id) TO STDOUT" >"$work/probe/pg_$t.tsv"
 		echo "$t" >"$work/probe/tables_$t"
 		for k in "${probe_keys[@]}"; do
@@ -405,7 +408,7 @@ if [ "${BENCH_PROBE:-1}" = 1 ]; then
 			if [ $rc -ne 0 ]; then
 				echo "ERROR: the run failed (exit $rc): $(grep -E 'Error|error|ERROR' "$d/log" | tail -n 1 | sed 's/.*caused an exception: //' | cut -c1-200)" >"$d/out.tsv"
 			else
-				"$ddbq" "$d/pg2md.duckdb" "SELECT $(echo "$cols" | sed 's/\([a-z0-9_]\+\)/CAST(\1 AS VARCHAR)/g') FROM pg2md_data.$t ORDER BY id" >"$d/out.tsv" 2>&1 ||
+				"$ddbq" "$d/pg2md.duckdb" "SELECT $dcols FROM pg2md_data.$t ORDER BY id" >"$d/out.tsv" 2>&1 ||
 					sed -i '1s/^/ERROR: /' "$d/out.tsv"
 			fi
 			r=$(python3 bench/peers/probe.py compare "$work/probe/pg_$t.tsv" "$d/out.tsv")

@@ -4,6 +4,8 @@ does not hold (numerics beyond a double's 15-16 digits, an unconstrained numeric
 
   probe.py sql
       prints the SQL that creates schema probe (tables exact and wide) in PostgreSQL
+  probe.py columns TABLE | duckdb-columns TABLE
+      the select list of TABLE, in PostgreSQL or (each cast to VARCHAR) in DuckDB
   probe.py compare PG.tsv OUT.tsv
       PG.tsv: the source's rows as text (id first); OUT.tsv: the method's rows as text, or a
       first line "ERROR: …".  Prints one line: "exact" or what differs (numbers compare as
@@ -65,5 +67,9 @@ def compare(pg_path: str, out_path: str) -> str:
 if __name__ == "__main__":
     if sys.argv[1] == "sql":
         print(SQL)
+    elif sys.argv[1] == "columns":  # the source's select list
+        print(", ".join(TABLES[sys.argv[2]]))
+    elif sys.argv[1] == "duckdb-columns":  # the same as text in DuckDB
+        print(", ".join(f"CAST({c} AS VARCHAR)" for c in TABLES[sys.argv[2]]))
     else:
         print(compare(sys.argv[2], sys.argv[3]))
