@@ -312,7 +312,8 @@ static const char *fields_sql =
  * with more fails the run, naming the column).  Returns 1 when every part has
  * a binary decoder, 0 when some part has none (the column is then read as
  * text), 2 for a column that is an array of such a type (read as text[]: a
- * LIST of VARCHAR), -1 on a query error (err filled).
+ * LIST of VARCHAR), 3 for one whose elements' array text is not separated by
+ * commas (each element cast to text), -1 on a query error (err filled).
  */
 static int
 resolve_type(PGconn *conn, uint32_t oid, int32_t typmod, int ndims, unsigned opts, int depth, pg2md_type *out,
@@ -358,15 +359,14 @@ resolve_type(PGconn *conn, uint32_t oid, int32_t typmod, int ndims, unsigned opt
 		out->elem = xcalloc(1, sizeof(pg2md_type));
 		/* An array's typmod is its element's (numeric(10,2)[]). */
 		int r = resolve_type(conn, elem, btm, 0, opts, depth + 1, out->elem, err);
-		if (r == 0 && depth == 0 && delim == ',') {
-			/* No binary decoder for the element: the column is read as text[] (each element
-			 * through its type's output function), a LIST of VARCHAR like every other array.
-			 * Not for elements another delimiter separates in the array's text (box ';',
-			 * PostGIS ':'), which text[] would not split: those stay one text. */
+		if (r == 0 && depth == 0) {
+			/* No binary decoder for the element: the column is read as text[], a LIST of
+			 * VARCHAR like every other array (source/plan.c).  Elements another delimiter
+			 * separates in the array's text (box ';', PostGIS ':') are cast one by one. */
 			catalog_type_free(out->elem);
 			out->elem->dec = DEC_TEXT;
 			out->elem->oid = TEXTOID;
-			return 2;
+			return delim == ',' ? 2 : 3;
 		}
 		return r;
 	}
@@ -446,7 +446,8 @@ catalog_choose_decoder(PGconn *conn, pg2md_column *c, int ndims, pg2md_error *er
 		c->duck_type = xstrdup("VARCHAR");
 		return PG2MD_OK;
 	}
-	c->as_text = r == 2; /* an array read as text[] (source/plan.c) */
+	c->as_text = r >= 2; /* an array read as text[] (source/plan.c) */
+	c->text_array_cast = r == 3;
 	c->type = t;
 	c->dec = t->dec;
 	type_string(&b, t, false);

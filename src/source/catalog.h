@@ -80,6 +80,8 @@ typedef struct pg2md_column {
 	bool nullable;
 	bool as_text;       /* read as text on the server, through the type's output function */
 	char *text_out;     /* that output function (pg_type.typoutput), e.g. "inet_out" */
+	bool text_array_cast; /* an array read as text[] element by element (::text[]): its elements are not
+				 separated by commas in the array's text (box, PostGIS geometry) */
 	bool stage_as_text; /* Parquet cannot hold it exactly: staged as VARCHAR, cast back on load */
 	char *duck_type;    /* destination type as DuckDB spells it, e.g. "DECIMAL(7,2)", "INTEGER[]",
 			       "ENUM('a', 'b')", "STRUCT(x INTEGER, \"y z\" VARCHAR)" */
@@ -168,7 +170,7 @@ bool catalog_type_has(const pg2md_type *t, pg2md_dec dec);
  * when unknown; c->numeric_double chooses DOUBLE over VARCHAR for numerics DECIMAL cannot hold,
  * c->char_keep keeps the pad blanks of character(n).  Fills dec, precision, scale, as_text,
  * stage_as_text, duck_type, type.  An array of a type without a binary decoder is read as
- * text[] (as_text, text_out NULL): a LIST of each element's text.
+ * text[] (as_text, a LIST of DEC_TEXT): a LIST of each element's text.
  */
 pg2md_code catalog_choose_decoder(PGconn *conn, pg2md_column *c, int ndims, pg2md_error *err);
 

@@ -41,10 +41,16 @@ plan_copy_sql(const pg2md_table *t, int leaf, int64_t lo, int64_t hi, const char
 		} else if (t->cols[i].as_text) {
 			/* The output function, not a cast: inet::text adds a netmask that inet's output has not.
 			 * An array's (array_out: each element through its own output function) is parsed
-			 * back as text[], dimensions and NULLs kept. */
-			buf_printf(&b, "pg_catalog.textin(%s(", t->cols[i].text_out);
-			buf_ident(&b, t->cols[i].name);
-			buf_puts(&b, t->cols[i].dec == DEC_LIST ? "))::pg_catalog.text[]" : "))");
+			 * back as text[], dimensions and NULLs kept; one whose elements are not separated
+			 * by commas (box, geometry) is cast element by element, as text[] could not split it. */
+			if (t->cols[i].text_array_cast) {
+				buf_ident(&b, t->cols[i].name);
+				buf_puts(&b, "::pg_catalog.text[]");
+			} else {
+				buf_printf(&b, "pg_catalog.textin(%s(", t->cols[i].text_out);
+				buf_ident(&b, t->cols[i].name);
+				buf_puts(&b, t->cols[i].dec == DEC_LIST ? "))::pg_catalog.text[]" : "))");
+			}
 		} else {
 			buf_ident(&b, t->cols[i].name);
 		}

@@ -425,8 +425,10 @@ SQL
 		make_project "$T_TMP/postgis_$mode" --schema "$SCHEMA" --tables t_postgis
 		if assert_exit 0 "$PG2MD_BIN" run --project-dir "$T_TMP/postgis_$mode" "${flags[@]}"; then
 			F=$T_TMP/postgis_$mode/pg2md.duckdb
-			assert_eq "VARCHAR|VARCHAR|VARCHAR|VARCHAR" "$(ddbq "$F" "SELECT string_agg(data_type, '|' ORDER BY ordinal_position)
-				FROM information_schema.columns WHERE table_name = 't_postgis' AND column_name <> 'id'")" "$mode: PostGIS columns are VARCHAR (geometry[] too: its elements are separated by ':')"
+			assert_eq "VARCHAR|VARCHAR|VARCHAR|VARCHAR[]" "$(ddbq "$F" "SELECT string_agg(data_type, '|' ORDER BY ordinal_position)
+				FROM information_schema.columns WHERE table_name = 't_postgis' AND column_name <> 'id'")" "$mode: PostGIS columns are VARCHAR, geometry[] a LIST of them"
+			assert_eq "[010100000000000000000000000000000000000000, NULL]" "$(ddbq "$F" "SELECT ga FROM $DATASET.t_postgis WHERE id = 1")" \
+				"$mode: geometry[] (elements separated by ':' in its text) element by element"
 			assert_eq "0101000020E6100000000000000000F03F0000000000000040" \
 				"$(ddbq "$F" "SELECT g FROM $DATASET.t_postgis WHERE id = 1")" "$mode: SRID=4326;POINT(1 2) arrives as its hex EWKB"
 			assert_eq "$(pgq "SELECT public.ST_AsEWKT(g) FROM $SCHEMA.t_postgis WHERE id = 3")" \

@@ -22,11 +22,13 @@ INSERT INTO my_pg.public_amounts
   SELECT g, round((g * 1.25)::numeric / 8, 4), g - 500, CASE WHEN g % 3 = 0 THEN 'fee' WHEN g % 3 = 1 THEN 'tax' END
   FROM generate_series(1, 1000) g;
 INSERT INTO my_pg.public_amounts VALUES (1001, 12345678901234567890.5, 0.000001, 'big'), (1002, -0.5, NULL, NULL);
-CREATE TABLE my_pg.events (id int, day date, kind char(4), amount numeric, tags inet[]) PARTITION BY RANGE (day);
+CREATE TABLE my_pg.events (id int, day date, kind char(4), amount numeric, tags inet[], boxes box[]) PARTITION BY RANGE (day);
 CREATE TABLE my_pg.events_2024 PARTITION OF my_pg.events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
 CREATE TABLE my_pg.events_2025 PARTITION OF my_pg.events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
 INSERT INTO my_pg.events SELECT g, DATE '2024-06-01' + g, CASE WHEN g % 2 = 0 THEN 'in' ELSE 'out' END,
-  g * 0.01, ARRAY['10.0.0.' || (g % 256), NULL]::inet[] FROM generate_series(1, 400) g;
+  g * 0.01, ARRAY['10.0.0.' || (g % 256), NULL]::inet[],
+  CASE WHEN g % 2 = 0 THEN ARRAY[box(point(g, 1), point(0, 0)), NULL, box(point(1, 1), point(2, 2))] END
+  FROM generate_series(1, 400) g;
 ANALYZE;
 SQL
 
@@ -83,6 +85,9 @@ if assert_exit 0 "$PG2MD_BIN" run --project-dir "$S" --progress none; then
 		   WHERE table_schema = 'pg2md_data' AND ((table_name = 'public_amounts' AND column_name <> 'id') OR (table_name = 'events' AND column_name = 'tags'))")" \
 		"staged: plain numerics are measured DECIMALs; char(n) VARCHAR; inet[] a LIST of VARCHAR"
 	assert_eq "[10.0.0.1, NULL]" "$(ddbq "$S/pg2md.duckdb" "SELECT tags FROM pg2md_data.events WHERE id = 1")" "staged: an inet[] value, element by element"
+	assert_eq "VARCHAR[]|['(2,1),(0,0)', NULL, '(2,2),(1,1)']" "$(ddbq "$S/pg2md.duckdb" "SELECT (SELECT data_type FROM information_schema.columns
+		   WHERE table_name = 'events' AND column_name = 'boxes') || '|' || CAST(boxes AS VARCHAR) FROM pg2md_data.events WHERE id = 2")" \
+		"staged: a box[] (elements separated by ';' in its text) element by element"
 	assert_exit 0 "$PG2MD_BIN" verify --project-dir "$S"
 	assert_exit 0 "$PG2MD_BIN" check --project-dir "$S"
 	assert_contains "$(stdout)" 'no table list: every table of schema "my_pg", 26 found' "check: lists what will be copied"
