@@ -1,0 +1,105 @@
+/*
+ * budget.c — DuckDB's memory budget while loading tables of large rows.
+ *
+ * DuckDB writes and scans a table 2048 rows at a time, holding all their values: rows of several
+ * MB need more than the default budget (docs/reliability.md, "Values of several MB").  Before a
+ * table is loaded its need is estimated from the scan's measure in the manifest, or from the
+ * Parquet footers, and the budget raised for the rest of the load when it falls short.
+ */
+#include "dest/load.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "util/log.h"
+
+/*
+ * The DuckDB budget loading table jt needs (duck_window_need): the bytes of its largest 2048
+ * consecutive rows (the scan's measure, in the manifest; for rows a transform made at
+ * normalize, or a package without it, from the Parquet footers, nothing else is read: a row
+ * group of more rows counts for its share), with, when the rows
+ * are added to an existing table, that table's last rows, which DuckDB writes out again.
+ * Direct appends read the new rows from the work table while they are written (a second
+ * window); a merge of large rows holds all the new rows (its window function).  0 when nothing
+ * is loaded.
+ */
+static pg2md_code
+table_load_need(duckdb_connection con, json_t *jt, const char *dataset, const char *pkg_path, bool direct,
+		int64_t *need, pg2md_error *err)
+{
+	json_t *files = json_object_get(jt, "files");
+	const char *disp = json_string_value(json_object_get(jt, "write_disposition"));
+	pg2md_buf sql = PG2MD_BUF_INIT;
+	char *v = NULL;
+	long long wb = 0, wr = 0;
+	int64_t fresh = json_integer_value(json_object_get(jt, "rows"));
+	int64_t there = 0;
+
+	*need = 0;
+	if (direct && strcmp(disp, "replace") == 0)
+		return PG2MD_OK; /* the work table is renamed; the workers' commits were sized as they went */
+	if (direct || (json_object_get(jt, "window_bytes") && !json_object_get(jt, "transform"))) {
+		/* the scan's measure (a package of an older pg2md has none; a transform at normalize
+		 * made other rows: the footers then) */
+		wb = json_integer_value(json_object_get(jt, "window_bytes"));
+		wr = json_integer_value(json_object_get(jt, "window_rows"));
+	} else if (json_array_size(files) > 0) {
+		buf_puts(&sql, "WITH g AS (SELECT file_name, row_group_id, sum(total_uncompressed_size) AS b, "
+			       "any_value(row_group_num_rows) AS n FROM ");
+		parquet_files_call(&sql, "parquet_metadata", pkg_path, files);
+		buf_puts(&sql, " GROUP BY ALL), "
+			       "o AS (SELECT b * least(n, 2048) / greatest(n, 1) AS b, least(n, 2048) AS n, "
+			       "sum(n) OVER (ORDER BY file_name, row_group_id ROWS UNBOUNDED PRECEDING) - n AS s FROM g), "
+			       "w AS (SELECT sum(b) OVER f AS wb, sum(n) OVER f AS wr FROM o "
+			       "WINDOW f AS (ORDER BY s RANGE BETWEEN CURRENT ROW AND 2047 FOLLOWING)) "
+			       "SELECT coalesce(max(wb), 0)::BIGINT || ' ' || coalesce(arg_max(wr, wb), 0)::BIGINT FROM w");
+		if (duck_scalar(con, sql.data, &v, err))
+			goto out;
+		if (!v || sscanf(v, "%lld %lld", &wb, &wr) != 2)
+			wb = wr = 0;
+	}
+	if (wb <= 0 || wr <= 0)
+		goto out;
+	if (strcmp(disp, "replace") != 0 &&
+	    duck_table_rows(con, dataset, json_string_value(json_object_get(jt, "dest_name")), &there, err))
+		goto out;
+	*need = duck_window_need(duck_window_with(wb, wr, there));
+	if (direct)
+		*need += (int64_t)((double)wb * 1.25);
+	if (strcmp(disp, "merge") == 0 && duck_budget_short(*need) && fresh > wr)
+		*need += (int64_t)((double)wb / (double)wr * (double)(fresh - wr) * 1.25);
+out:
+	free(v);
+	buf_release(&sql);
+	return err->code;
+}
+
+/*
+ * Before loading table jt: when its rows are so large that DuckDB's 2048-row window passes the
+ * budget, raise the budget (it stays until the commit, which writes the rows out) and run the
+ * table's statement on one thread (two threads hold two windows: measured 678 MB against 405
+ * MB at one budget).  An estimate that fails (a package whose files a crash removed after it was
+ * loaded) changes nothing.  Returns whether the table's rows are large.
+ */
+bool
+load_budget_table(pg2md_dest *dest, json_t *jt, const char *dataset, const char *pkg_path, bool direct,
+		  const char *what, load_budget *lb)
+{
+	pg2md_error e;
+	int64_t need = 0;
+	bool raised = false;
+
+	pg2md_error_init(&e);
+	if (dest->motherduck || table_load_need(dest->con, jt, dataset, pkg_path, direct, &need, &e) ||
+	    !duck_budget_short(need))
+		return false;
+	if (need > lb->need) {
+		if (duck_budget_raise(dest->con, need, what, true, &raised, &e))
+			pg2md_warn("%s", e.msg); /* loads anyway: DuckDB says if it runs short */
+		lb->need = need;
+		lb->raised = lb->raised || raised;
+	}
+	lb->big = true;
+	duck_set_threads(dest->con, 1);
+	return true;
+}

@@ -1,0 +1,88 @@
+/*
+ * load.h — what loading a package asks of the destination: the SQL of each write disposition
+ * (load_sql.c), schema evolution (evolve.c), DuckDB's memory budget for tables of large rows
+ * (budget.c) and dlt's system tables (dlt_tables.c).
+ *
+ * Everything here speaks DuckDB and the manifest's JSON only (a table as the manifest describes
+ * it: "dest_name", "write_disposition", "columns", "files", …); the stage that drives a load
+ * (stage/load.c) owns the transaction around it.
+ */
+#ifndef PG2MD_DEST_LOAD_H
+#define PG2MD_DEST_LOAD_H
+
+#include <duckdb.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dest/duck.h"
+#include "util/buf.h"
+#include "util/error.h"
+
+/* A direct run's work table for a destination table: the workers insert into it, the load
+ * renames it (replace) or reads it (append, merge). */
+#define NEW_TABLE_PREFIX "_pg2md_new__"
+
+/* ---- load_sql.c: SQL per write disposition ---------------------------------------------- */
+
+/* "fn([<pkg_path>/<file>, …])" for a package's files (paths relative to it). */
+void parquet_files_call(pg2md_buf *b, const char *fn, const char *pkg_path, json_t *files);
+/* "read_parquet([<pkg_path>/<file>, …])" */
+void read_parquet_files(pg2md_buf *b, const char *pkg_path, json_t *files);
+/* The SELECT list that casts staged columns to their destination types. */
+void select_list(pg2md_buf *b, json_t *cols);
+/*
+ * Append to sql the statements that load table jt (a manifest entry) into dataset: from its
+ * staged files under pkg_path, or (direct) from its work table.  batch_size bounds the rows of
+ * one INSERT ([destination.motherduck] batch_size; 0: no bound).
+ */
+pg2md_code load_table_sql(pg2md_buf *sql, json_t *jt, const char *dataset, const char *pkg_path, bool direct,
+			  int64_t batch_size, pg2md_error *err);
+
+/* ---- evolve.c: schema evolution --------------------------------------------------------- */
+
+/*
+ * Each table as the newest schema holding it describes it (a JSON array, owned by the caller):
+ * _dlt_version keeps a schema per change, and a run of some tables stores only those.  NULL when
+ * there is none (a first load, or a dataset dlt wrote).
+ */
+json_t *stored_schema_tables(duckdb_connection con, const char *dataset);
+/*
+ * Schema evolution for append and merge: columns new at the source are added, widened types are
+ * widened, columns gone from the source become nullable.  stored: stored_schema_tables().
+ */
+pg2md_code evolve_table(duckdb_connection con, const char *dataset, json_t *jt, json_t *stored, pg2md_error *err);
+
+/* ---- budget.c: DuckDB's memory budget for rows of several MB ------------------------------ */
+
+/* DuckDB's budget during a load: the largest raised so far, whether one was raised, whether a
+ * table of large rows was loaded (its statement and the commit run on one thread). */
+typedef struct load_budget {
+	int64_t need;
+	bool raised;
+	bool big;
+} load_budget;
+
+/*
+ * Before loading table jt: raise the budget and go to one thread when its rows need it (what
+ * names the table for the message).  Returns whether the table's rows are large.
+ */
+bool load_budget_table(pg2md_dest *dest, json_t *jt, const char *dataset, const char *pkg_path, bool direct,
+		       const char *what, load_budget *lb);
+
+/* ---- dlt_tables.c: _dlt_loads, _dlt_pipeline_state, _dlt_version ------------------------- */
+
+/* *found: whether _dlt_loads of dataset already holds load_id (a package loaded before). */
+pg2md_code dlt_load_recorded(duckdb_connection con, const char *dataset, const char *load_id, bool *found,
+			     pg2md_error *err);
+/* The newest version in _dlt_pipeline_state of dataset, 0 if none. */
+pg2md_code dlt_state_version(duckdb_connection con, const char *dataset, long long *version, pg2md_error *err);
+/*
+ * Record a load: the stored schema of the manifest's tables in _dlt_version (a new row only when
+ * it changed), state as version state_version in _dlt_pipeline_state, and load_id in _dlt_loads.
+ */
+pg2md_code dlt_record_load(duckdb_connection con, const char *dataset, const char *pipeline_name,
+			   const char *load_id, json_t *tables, json_t *state, long long state_version,
+			   pg2md_error *err);
+
+#endif

@@ -1,0 +1,464 @@
+/*
+ * load_sql.c — the SQL that loads one table of a package, per write disposition.
+ *
+ * replace drops and recreates the table (staged) or renames the direct run's work table over it;
+ * append inserts the new rows, skipping those an incremental closed range start reads again;
+ * merge deduplicates the new rows into a table of the dataset, then either deletes the matched
+ * rows and inserts (delete-insert, dlt's default) or runs one MERGE (upsert).  The statements
+ * run inside the load's transaction (stage/load.c), so readers never see a half-loaded table.
+ */
+#include "dest/load.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+
+/*
+ * merge's deduplicated new rows: a table of the dataset, created and dropped inside the load's
+ * transaction (never seen outside it).  Not a TEMP table: those live in DuckDB's in-memory
+ * catalog, and merging the 24 TPC-DS tables (scale 0.5) in one transaction ran out of the
+ * 128 MB budget with them (696 MB peak RSS at 256 MB); a table of the file writes full row
+ * groups out as it goes.
+ */
+#define MERGE_TABLE_PREFIX "_pg2md_merge__"
+
+static void
+column_defs(pg2md_buf *b, json_t *cols)
+{
+	size_t i;
+	json_t *c;
+	buf_putc(b, '(');
+	json_array_foreach(cols, i, c) {
+		if (i)
+			buf_puts(b, ", ");
+		buf_ident(b, json_string_value(json_object_get(c, "dest_name")));
+		buf_printf(b, " %s", json_string_value(json_object_get(c, "duck_type")));
+		if (!json_is_true(json_object_get(c, "nullable")))
+			buf_puts(b, " NOT NULL");
+	}
+	buf_putc(b, ')');
+}
+
+/* "fn([<pkg_path>/<file>, …])" for a package's files (paths relative to it). */
+void
+parquet_files_call(pg2md_buf *b, const char *fn, const char *pkg_path, json_t *files)
+{
+	size_t i;
+	json_t *f;
+	buf_printf(b, "%s([", fn);
+	json_array_foreach(files, i, f) {
+		char *p = xasprintf("%s/%s", pkg_path, json_string_value(f));
+		if (i)
+			buf_puts(b, ", ");
+		buf_literal(b, p);
+		free(p);
+	}
+	buf_puts(b, "])");
+}
+
+/* "read_parquet([<pkg_path>/<file>, …])" */
+void
+read_parquet_files(pg2md_buf *b, const char *pkg_path, json_t *files)
+{
+	parquet_files_call(b, "read_parquet", pkg_path, files);
+}
+
+/* The SELECT list that casts staged columns to their destination types. */
+void
+select_list(pg2md_buf *b, json_t *cols)
+{
+	size_t i;
+	json_t *c;
+	if (json_array_size(cols) == 0) {
+		buf_puts(b, "*");
+		return;
+	}
+	json_array_foreach(cols, i, c) {
+		const char *dn = json_string_value(json_object_get(c, "dest_name"));
+		if (i)
+			buf_puts(b, ", ");
+		if (json_string_value(json_object_get(c, "staged_as"))) {
+			/* interval_struct: the three fields added back together, exactly */
+			pg2md_buf f = PG2MD_BUF_INIT;
+			buf_ident(&f, dn);
+			buf_printf(b, "to_months(%s.months) + to_days(%s.days) + to_microseconds(%s.micros) AS ", f.data,
+				   f.data, f.data);
+			buf_release(&f);
+		} else {
+			buf_puts(b, "CAST(");
+			buf_ident(b, dn);
+			buf_printf(b, " AS %s) AS ", json_string_value(json_object_get(c, "duck_type")));
+		}
+		buf_ident(b, dn);
+	}
+}
+
+/* The type of column name among cols (the last that has the name), or NULL. */
+static const char *
+column_type(json_t *cols, const char *name)
+{
+	const char *type = NULL;
+	json_t *c;
+	size_t i;
+	json_array_foreach(cols, i, c)
+		if (strcmp(json_string_value(json_object_get(c, "dest_name")), name) == 0)
+			type = json_string_value(json_object_get(c, "duck_type"));
+	return type;
+}
+
+/*
+ * Incremental append with a closed range start reads the rows at the last
+ * value again; those the destination already holds are skipped (matched on
+ * the primary key, or on every column when there is none), as dlt does with
+ * its boundary-row hashes.
+ */
+static void
+append_boundary_filter(pg2md_buf *sql, json_t *jt, const char *target)
+{
+	json_t *inc = json_object_get(jt, "incremental");
+	json_t *pk = json_object_get(jt, "primary_key");
+	json_t *cols = json_object_get(jt, "columns");
+	const char *cursor, *prev, *ctype;
+	json_t *c, *keys;
+	size_t i;
+
+	if (!json_is_object(inc) || !json_is_true(json_object_get(inc, "start_closed")))
+		return;
+	prev = json_string_value(json_object_get(inc, "previous_last_value"));
+	cursor = json_string_value(json_object_get(inc, "cursor"));
+	if (!prev || !cursor)
+		return;
+	ctype = column_type(cols, cursor);
+	if (!ctype)
+		return;
+	keys = json_array_size(pk) ? pk : NULL;
+	buf_puts(sql, " WHERE NOT EXISTS (SELECT 1 FROM ");
+	buf_printf(sql, "%s t WHERE CAST(s.", target);
+	buf_ident(sql, cursor);
+	buf_printf(sql, " AS %s) = CAST(", ctype);
+	buf_literal(sql, prev);
+	buf_printf(sql, " AS %s) AND t.", ctype);
+	buf_ident(sql, cursor);
+	buf_printf(sql, " = CAST(s.");
+	buf_ident(sql, cursor);
+	buf_printf(sql, " AS %s)", ctype);
+	json_array_foreach(keys ? keys : cols, i, c) {
+		const char *name = keys ? json_string_value(c) : json_string_value(json_object_get(c, "dest_name"));
+		const char *type;
+		if (!keys && json_object_get(c, "lineage"))
+			continue; /* differs per load (and per row): the rows are matched on their data */
+		type = column_type(cols, name);
+		buf_puts(sql, " AND t.");
+		buf_ident(sql, name);
+		buf_puts(sql, " IS NOT DISTINCT FROM CAST(s.");
+		buf_ident(sql, name);
+		buf_printf(sql, " AS %s)", type ? type : "VARCHAR");
+	}
+	buf_puts(sql, ")");
+}
+
+/*
+ * The package's files as read_parquet([...]) sources of at most batch_size rows each (a file is
+ * never split; a larger file is a batch of its own): [destination.motherduck] batch_size bounds
+ * the rows of one INSERT.  Returns the number of batches; each entry is a new string.
+ */
+static int
+parquet_batches(json_t *jt, const char *pkg_path, int64_t batch_size, char ***out)
+{
+	json_t *files = json_object_get(jt, "files"), *rows = json_object_get(jt, "file_rows");
+	size_t n = json_array_size(files);
+	char **batches = xcalloc(n + 1, sizeof(char *));
+	int nb = 0;
+	pg2md_buf cur = PG2MD_BUF_INIT;
+	int64_t in_cur = 0;
+	int files_in_cur = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int64_t r = json_integer_value(json_array_get(rows, i));
+		if (files_in_cur > 0 && batch_size > 0 && r >= 0 && in_cur + r > batch_size) {
+			buf_puts(&cur, "])");
+			batches[nb++] = buf_detach(&cur);
+			in_cur = 0;
+			files_in_cur = 0;
+		}
+		buf_puts(&cur, files_in_cur ? ", " : "read_parquet([");
+		char *p = xasprintf("%s/%s", pkg_path, json_string_value(json_array_get(files, i)));
+		buf_literal(&cur, p);
+		free(p);
+		in_cur += r > 0 ? r : 0;
+		files_in_cur++;
+	}
+	if (files_in_cur > 0) {
+		buf_puts(&cur, "])");
+		batches[nb++] = buf_detach(&cur);
+	}
+	buf_release(&cur);
+	*out = batches;
+	return nb;
+}
+
+/*
+ * For key columns keys (destination names): list gets "k1, k2", cond gets
+ * "<target>.k1 IS NOT DISTINCT FROM <alias>.k1 AND …" (a NULL key matches a NULL key).
+ */
+static void
+key_match(json_t *keys, const char *target, const char *alias, pg2md_buf *list, pg2md_buf *cond)
+{
+	size_t i;
+	json_t *f;
+
+	json_array_foreach(keys, i, f) {
+		if (i) {
+			buf_puts(list, ", ");
+			buf_puts(cond, " AND ");
+		}
+		buf_ident(list, json_string_value(f));
+		buf_printf(cond, "%s.", target);
+		buf_ident(cond, json_string_value(f));
+		buf_printf(cond, " IS NOT DISTINCT FROM %s.", alias);
+		buf_ident(cond, json_string_value(f));
+	}
+}
+
+/* One table's load: where its rows go and where they come from. */
+typedef struct table_load {
+	json_t *jt;
+	json_t *cols;
+	json_t *pk;
+	const char *dest;
+	const char *target;   /* "dataset"."dest" */
+	const char *src;      /* direct: the work table; staged: read_parquet of every file */
+	const char *mt;       /* merge: the table of deduplicated new rows */
+	char **batches;       /* staged: read_parquet sources of at most batch_size rows each */
+	int nbatches;
+	bool direct;
+	bool has_rows;
+} table_load;
+
+/* replace: the table dropped and made again (staged), or the work table renamed (direct). */
+static void
+replace_sql(pg2md_buf *sql, const table_load *tl)
+{
+	buf_printf(sql, "DROP TABLE IF EXISTS %s;\n", tl->target);
+	if (tl->direct) {
+		buf_printf(sql, "ALTER TABLE %s RENAME TO ", tl->src);
+		buf_ident(sql, tl->dest);
+		buf_puts(sql, ";\n");
+	} else {
+		buf_printf(sql, "CREATE TABLE %s ", tl->target);
+		column_defs(sql, tl->cols);
+		buf_puts(sql, ";\n");
+		for (int b = 0; b < tl->nbatches; b++) {
+			buf_printf(sql, "INSERT INTO %s SELECT ", tl->target);
+			select_list(sql, tl->cols);
+			buf_printf(sql, " FROM %s;\n", tl->batches[b]);
+		}
+	}
+}
+
+/* merge: the new rows, one per key (part: the key columns), into the merge table. */
+static void
+merge_new_rows_sql(pg2md_buf *sql, const table_load *tl, const char *part)
+{
+	/* one row per key: the first by dedup_sort when set (dlt's dedup_sort hint) */
+	const char *dsort = json_string_value(json_object_get(tl->jt, "dedup_sort"));
+	const char *dorder = json_string_value(json_object_get(tl->jt, "dedup_sort_order"));
+
+	buf_printf(sql, "CREATE OR REPLACE TABLE %s AS SELECT ", tl->mt);
+	select_list(sql, tl->cols);
+	if (tl->has_rows && (json_is_true(json_object_get(tl->jt, "key_unique")) || json_array_size(tl->pk) == 0)) {
+		/* the source's own primary key: one row per key already (one snapshot); or
+		 * no key (merge_key alone): every row is kept */
+		buf_printf(sql, " FROM %s;\n", tl->src);
+	} else if (tl->has_rows) {
+		buf_printf(sql, " FROM %s QUALIFY row_number() OVER (PARTITION BY %s", tl->src, part);
+		if (dsort) {
+			buf_puts(sql, " ORDER BY ");
+			buf_ident(sql, dsort);
+			buf_puts(sql, dorder && strcmp(dorder, "asc") == 0 ? " ASC" : " DESC");
+		}
+		buf_puts(sql, ") = 1;\n");
+	} else {
+		buf_puts(sql, " FROM (SELECT 1) WHERE false;\n");
+	}
+}
+
+/* dlt's upsert strategy, as DuckDB's MERGE: update matched keys, insert new ones, delete flagged ones */
+static void
+merge_upsert_sql(pg2md_buf *sql, const table_load *tl, const char *cond, const char *hard)
+{
+	pg2md_buf flagged = PG2MD_BUF_INIT;
+	json_t *cc;
+	size_t k;
+
+	if (hard) {
+		const char *htype = column_type(tl->cols, hard);
+		if (htype && strcmp(htype, "BOOLEAN") == 0)
+			buf_puts(&flagged, "coalesce(s.");
+		else
+			buf_puts(&flagged, "s.");
+		buf_ident(&flagged, hard);
+		buf_puts(&flagged, htype && strcmp(htype, "BOOLEAN") == 0 ? ", false)" : " IS NOT NULL");
+	}
+	buf_printf(sql, "MERGE INTO %s USING %s AS s ON (%s)", tl->target, tl->mt, cond);
+	if (hard)
+		buf_printf(sql, " WHEN MATCHED AND %s THEN DELETE", flagged.data);
+	buf_puts(sql, " WHEN MATCHED THEN UPDATE SET ");
+	json_array_foreach(tl->cols, k, cc) {
+		if (k)
+			buf_puts(sql, ", ");
+		buf_ident(sql, json_string_value(json_object_get(cc, "dest_name")));
+		buf_puts(sql, " = s.");
+		buf_ident(sql, json_string_value(json_object_get(cc, "dest_name")));
+	}
+	buf_puts(sql, " WHEN NOT MATCHED");
+	if (hard)
+		buf_printf(sql, " AND NOT %s", flagged.data);
+	buf_puts(sql, " THEN INSERT (");
+	json_array_foreach(tl->cols, k, cc) {
+		if (k)
+			buf_puts(sql, ", ");
+		buf_ident(sql, json_string_value(json_object_get(cc, "dest_name")));
+	}
+	buf_puts(sql, ") VALUES (");
+	json_array_foreach(tl->cols, k, cc) {
+		if (k)
+			buf_puts(sql, ", ");
+		buf_puts(sql, "s.");
+		buf_ident(sql, json_string_value(json_object_get(cc, "dest_name")));
+	}
+	buf_printf(sql, ");\nDROP TABLE %s;\n", tl->mt);
+	buf_release(&flagged);
+}
+
+/* merge's delete-insert strategy (the default): the matched rows go, the new rows come in. */
+static void
+merge_delete_insert_sql(pg2md_buf *sql, const table_load *tl, json_t *mk, const char *cond, const char *hard)
+{
+	if (json_array_size(tl->pk) > 0)
+		buf_printf(sql, "DELETE FROM %s USING %s s WHERE %s;\n", tl->target, tl->mt, cond);
+	if (json_array_size(mk) > 0) {
+		/* dlt's merge_key: every row of the table whose merge key an incoming row has
+		 * goes (a day, a tenant, a partition reloaded whole) */
+		pg2md_buf mlist = PG2MD_BUF_INIT, mcond = PG2MD_BUF_INIT;
+		key_match(mk, tl->target, "m", &mlist, &mcond);
+		buf_printf(sql, "DELETE FROM %s USING (SELECT DISTINCT %s FROM %s) m WHERE %s;\n", tl->target,
+			   mlist.data, tl->mt, mcond.data);
+		buf_release(&mlist);
+		buf_release(&mcond);
+	}
+	buf_printf(sql, "INSERT INTO %s BY NAME SELECT * FROM %s", tl->target, tl->mt);
+	if (hard) {
+		/* dlt's hard_delete: a flagged row (true, or any value for a non-boolean column) is removed, not inserted */
+		const char *htype = column_type(tl->cols, hard);
+		buf_puts(sql, " WHERE ");
+		if (htype && strcmp(htype, "BOOLEAN") == 0) {
+			buf_puts(sql, "NOT coalesce(");
+			buf_ident(sql, hard);
+			buf_puts(sql, ", false)");
+		} else {
+			buf_ident(sql, hard);
+			buf_puts(sql, " IS NULL");
+		}
+	}
+	buf_printf(sql, ";\nDROP TABLE %s;\n", tl->mt);
+}
+
+/* merge: deduplicate the new rows, then upsert or delete-insert them. */
+static pg2md_code
+merge_sql(pg2md_buf *sql, const table_load *tl, pg2md_error *err)
+{
+	json_t *mk = json_object_get(tl->jt, "merge_key");
+	const char *hard = json_string_value(json_object_get(tl->jt, "hard_delete"));
+	const char *strategy = json_string_value(json_object_get(tl->jt, "merge_strategy"));
+	pg2md_buf part = PG2MD_BUF_INIT, cond = PG2MD_BUF_INIT;
+
+	if (json_array_size(tl->pk) == 0 && json_array_size(mk) == 0) {
+		pg2md_fail(err, PG2MD_ERR_USAGE, "table \"%s\" has write_disposition \"merge\" but no primary key",
+			   json_string_value(json_object_get(tl->jt, "name")));
+		pg2md_hint(err, "add a primary key at the source, or set primary_key under "
+				"[sources.sql_database.%s]", json_string_value(json_object_get(tl->jt, "name")));
+		return err->code;
+	}
+	key_match(tl->pk, tl->target, "s", &part, &cond);
+	merge_new_rows_sql(sql, tl, part.data);
+	if (strategy && strcmp(strategy, "upsert") == 0)
+		merge_upsert_sql(sql, tl, cond.data, hard);
+	else
+		merge_delete_insert_sql(sql, tl, mk, cond.data, hard);
+	buf_release(&part);
+	buf_release(&cond);
+	return PG2MD_OK;
+}
+
+/* append: the new rows added, past the rows an incremental range start reads again. */
+static void
+append_sql(pg2md_buf *sql, const table_load *tl)
+{
+	if (!tl->has_rows)
+		return;
+	/* direct: one statement from the work table; staged: one per batch of files */
+	for (int b = 0; b < (tl->direct ? 1 : tl->nbatches); b++) {
+		buf_printf(sql, "INSERT INTO %s BY NAME SELECT ", tl->target);
+		select_list(sql, tl->cols);
+		buf_printf(sql, " FROM %s s", tl->direct ? tl->src : tl->batches[b]);
+		append_boundary_filter(sql, tl->jt, tl->target);
+		buf_puts(sql, ";\n");
+	}
+}
+
+pg2md_code
+load_table_sql(pg2md_buf *sql, json_t *jt, const char *dataset, const char *pkg_path, bool direct,
+	       int64_t batch_size, pg2md_error *err)
+{
+	const char *dest = json_string_value(json_object_get(jt, "dest_name"));
+	const char *disp = json_string_value(json_object_get(jt, "write_disposition"));
+	json_t *files = json_object_get(jt, "files");
+	pg2md_buf src = PG2MD_BUF_INIT, target = PG2MD_BUF_INIT, mt = PG2MD_BUF_INIT;
+	char *newt = xasprintf(NEW_TABLE_PREFIX "%s", dest);
+	char *merget = xasprintf(MERGE_TABLE_PREFIX "%s", dest);
+	table_load tl = {jt, json_object_get(jt, "columns"), json_object_get(jt, "primary_key"), dest, NULL, NULL,
+			 NULL, NULL, 0, direct, direct || json_array_size(files) > 0};
+
+	tl.nbatches = direct ? 0 : parquet_batches(jt, pkg_path, batch_size, &tl.batches);
+	duck_qualified(&target, dataset, dest);
+	duck_qualified(&mt, dataset, merget);
+	if (direct) {
+		duck_qualified(&src, dataset, newt);
+	} else {
+		read_parquet_files(&src, pkg_path, files);
+	}
+	tl.target = target.data;
+	tl.src = src.data;
+	tl.mt = mt.data;
+
+	if (strcmp(disp, "replace") == 0) {
+		replace_sql(sql, &tl);
+	} else if (strcmp(disp, "append") == 0 || strcmp(disp, "merge") == 0) {
+		buf_printf(sql, "CREATE TABLE IF NOT EXISTS %s ", target.data);
+		column_defs(sql, tl.cols);
+		buf_puts(sql, ";\n");
+		if (strcmp(disp, "merge") == 0) {
+			if (merge_sql(sql, &tl, err))
+				goto out;
+		} else {
+			append_sql(sql, &tl);
+		}
+		if (direct)
+			buf_printf(sql, "DROP TABLE IF EXISTS %s;\n", src.data);
+	} else {
+		pg2md_fail(err, PG2MD_ERR_USAGE, "unknown write disposition \"%s\"", disp);
+	}
+out:
+	for (int b = 0; b < tl.nbatches; b++)
+		free(tl.batches[b]);
+	free(tl.batches);
+	buf_release(&src);
+	buf_release(&target);
+	buf_release(&mt);
+	free(newt);
+	free(merget);
+	return err->code;
+}
