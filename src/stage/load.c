@@ -1,0 +1,249 @@
+/*
+ * load.c — the load stage: a package into the destination, in one transaction.
+ *
+ * Every table's rows, the pipeline state and the package's _dlt_loads row commit together or
+ * not at all, so a load that is killed and run again never duplicates or loses rows; a package
+ * whose load_id _dlt_loads already holds is only marked loaded.  The SQL itself is the
+ * destination's (dest/load.h); this file drives it, keeps the local state in step and moves the
+ * package to loaded/.
+ */
+#include "stage/pipeline_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dest/load.h"
+#include "stage/package.h"
+#include "stage/state.h"
+#include "util/buf.h"
+#include "util/fault.h"
+#include "util/humanize.h"
+#include "util/interrupt.h"
+#include "util/log.h"
+
+/*
+ * Each table of the package: its schema evolved (append, merge), its statements run, DuckDB's
+ * budget raised first for rows of several MB.  Inside the load's transaction.
+ */
+static pg2md_code
+load_tables(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const char *pkg_path, bool direct,
+	    pg2md_timeline *tl, load_budget *lb, pg2md_error *err)
+{
+	const char *load_id = json_string_value(json_object_get(man, "load_id"));
+	const char *dataset = json_string_value(json_object_get(man, "dataset_name"));
+	pg2md_buf sql = PG2MD_BUF_INIT;
+	json_t *jt, *stored = NULL;
+	bool stored_read = false;
+	size_t i;
+
+	json_array_foreach(json_object_get(man, "tables"), i, jt) {
+		if (interrupt_requested()) {
+			pg2md_fail(err, PG2MD_ERR_INTERRUPTED, "interrupted while loading; nothing of load %s was committed",
+				   load_id);
+			pg2md_hint(err, "run pg2md run (or pg2md load) again to load the pending package");
+			break;
+		}
+		buf_reset(&sql);
+		double t_table = now_seconds();
+		if (strcmp(json_string_value(json_object_get(jt, "write_disposition")), "replace") != 0) {
+			if (!stored_read) {
+				stored = stored_schema_tables(dest->con, dataset);
+				stored_read = true;
+			}
+			if (evolve_table(dest->con, dataset, jt, stored, err))
+				break;
+		}
+		if (load_table_sql(&sql, jt, dataset, pkg_path, direct, cfg->batch_size, err))
+			break;
+		char *what = xasprintf("loading table \"%s\"", json_string_value(json_object_get(jt, "dest_name")));
+		bool big = load_budget_table(dest, jt, dataset, pkg_path, direct, what, lb);
+		pg2md_debug("%s:\n%s", what, sql.data);
+		pg2md_code result = duck_exec(dest->con, sql.data, what, err);
+		free(what);
+		if (big)
+			duck_set_threads(dest->con, dest->threads);
+		trace_span_add(tl, &(trace_span){TRACE_MAIN, "load", json_string_value(json_object_get(jt, "name")), NULL,
+						 -1, -1, -1, t_table, now_seconds(),
+						 json_integer_value(json_object_get(jt, "rows")),
+						 json_integer_value(json_object_get(jt, "file_bytes")), 0, result == PG2MD_OK});
+		if (result)
+			break;
+	}
+	json_decref(stored);
+	buf_release(&sql);
+	return err->code;
+}
+
+/* The pipeline state with this package's cursors, versioned above both copies (NULL on error). */
+static json_t *
+load_state(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, long long *state_version, pg2md_error *err)
+{
+	const char *dataset = json_string_value(json_object_get(man, "dataset_name"));
+	json_t *state, *jt;
+	size_t i;
+
+	state = state_load_local(cfg, err);
+	if (!state)
+		return NULL;
+	if (dlt_state_version(dest->con, dataset, state_version, err)) {
+		json_decref(state);
+		return NULL;
+	}
+	if (json_integer_value(json_object_get(state, "_state_version")) > *state_version)
+		*state_version = json_integer_value(json_object_get(state, "_state_version"));
+	(*state_version)++;
+	json_object_set_new(state, "_state_version", json_integer(*state_version));
+	json_object_set_new(state, "pipeline_name", json_string(cfg->pipeline_name));
+	json_object_set_new(state, "dataset_name", json_string(dataset));
+	json_object_set_new(state, "default_schema_name", json_string("sql_database"));
+	json_array_foreach(json_object_get(man, "tables"), i, jt) {
+		json_t *inc = json_object_get(jt, "incremental");
+		if (json_is_object(inc))
+			state_set_last_value(state, json_string_value(json_object_get(jt, "name")),
+					     json_string_value(json_object_get(inc, "cursor_path")),
+					     json_string_value(json_object_get(inc, "initial_value")),
+					     json_string_value(json_object_get(inc, "last_value")));
+	}
+	return state;
+}
+
+/*
+ * Load one package into the destination in one transaction with its
+ * _dlt_loads row.  A package whose load_id is already in _dlt_loads was
+ * loaded by a run that died before it could mark the package: nothing is
+ * loaded twice.
+ */
+static pg2md_code
+load_package_tx(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const char *pkg_path, bool direct,
+		pg2md_timeline *tl, bool *already, load_budget *lb, pg2md_error *err)
+{
+	const char *load_id = json_string_value(json_object_get(man, "load_id"));
+	const char *dataset = json_string_value(json_object_get(man, "dataset_name"));
+	json_t *state = NULL;
+	bool found = false;
+	long long state_version = 0;
+
+	*already = false;
+	if (dest_prepare_dataset(dest, dataset, err))
+		return err->code;
+	if (duck_exec(dest->con, "BEGIN TRANSACTION", "starting the load", err))
+		return err->code;
+	if (dlt_load_recorded(dest->con, dataset, load_id, &found, err))
+		goto fail;
+	if (found) {
+		*already = true;
+		return duck_exec(dest->con, "ROLLBACK", "ending the load", err);
+	}
+	if (load_tables(cfg, dest, man, pkg_path, direct, tl, lb, err))
+		goto fail;
+	double t_commit = now_seconds();
+
+	state = load_state(cfg, dest, man, &state_version, err);
+	if (!state)
+		goto fail;
+	if (dlt_record_load(dest->con, dataset, cfg->pipeline_name, load_id, json_object_get(man, "tables"), state,
+			    state_version, err))
+		goto fail;
+	fault_point("load:before_commit");
+	if (lb->big) /* the commit writes the large rows out: one window at a time */
+		duck_set_threads(dest->con, 1);
+	if (duck_exec(dest->con, "COMMIT", "committing the load", err))
+		goto fail;
+	trace_span_add(tl, &(trace_span){TRACE_MAIN, "load", NULL, "commit", -1, -1, -1, t_commit, now_seconds(), 0, 0,
+					 0, true});
+	fault_point("load:after_commit");
+	/* The destination holds the new state; the local copy follows (a crash here is healed by
+	 * restoring the newer destination copy at the next run). */
+	state_save_local(cfg, state, err);
+	json_decref(state);
+	return err->code;
+
+fail:
+	json_decref(state);
+	{
+		pg2md_error ignore;
+		pg2md_error_init(&ignore);
+		duck_exec(dest->con, "ROLLBACK", "rolling back", &ignore);
+	}
+	return err->code;
+}
+
+/* load_package_tx, then DuckDB's budget and threads back as they were. */
+pg2md_code
+load_package(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const char *pkg_path, bool direct,
+	     pg2md_timeline *tl, bool *already, pg2md_error *err)
+{
+	load_budget lb = {0, false, false};
+
+	load_package_tx(cfg, dest, man, pkg_path, direct, tl, already, &lb, err);
+	if (lb.raised)
+		duck_budget_restore(dest->con);
+	if (lb.big)
+		duck_set_threads(dest->con, dest->threads);
+	return err->code;
+}
+
+/* Remove a package's staged file; a rotated task's folder goes with its last file. */
+void
+remove_staged_file(const char *pkg_path, const char *rel)
+{
+	char *fp = xasprintf("%s/%s", pkg_path, rel);
+	unlink(fp);
+	char *slash = strrchr(fp, '/');
+	if (slash && strchr(rel, '/')) {
+		*slash = '\0';
+		rmdir(fp);
+	}
+	free(fp);
+}
+
+/* Load a normalized package and mark it loaded (its Parquet files are removed). */
+pg2md_code
+finish_package(const pg2md_config *cfg, const char *load_id, pg2md_trace *trace, pg2md_error *err)
+{
+	char *path = pkg_dir(cfg, PKG_NORMALIZED, load_id);
+	char *manpath = xasprintf("%s/manifest.json", path);
+	json_t *man = json_read_file(manpath, err);
+	pg2md_dest dest;
+	bool already = false;
+	double t0 = now_seconds();
+
+	free(manpath);
+	if (!man) {
+		free(path);
+		return err->code;
+	}
+	if (!trace->tables)
+		trace_from_manifest(trace, man);
+	if (dest_open(&dest, cfg, cfg->load_workers > 0 ? cfg->load_workers : 1, err) == PG2MD_OK) {
+		free(trace->destination);
+		trace->destination = xstrdup(dest.where);
+		dest_checkpoint_on_commit(&dest);
+		if (load_package(cfg, &dest, man, path, false, trace->timeline, &already, err) == PG2MD_OK) {
+			if (already)
+				pg2md_info("package %s was already loaded; marking it loaded", load_id);
+		}
+		dest_close(&dest);
+	}
+	trace->t_load += now_seconds() - t0;
+	if (!pg2md_failed(err)) {
+		/*
+		 * The rows are committed with the package's _dlt_loads row, so the files are no
+		 * longer needed even if we die before the move: a rerun finds the load_id in
+		 * _dlt_loads and only marks the package loaded.  The manifest stays.
+		 */
+		size_t i, k;
+		json_t *jt, *f;
+		json_array_foreach(json_object_get(man, "tables"), i, jt) {
+			json_array_foreach(json_object_get(jt, "files"), k, f)
+				remove_staged_file(path, json_string_value(f));
+		}
+		fault_point("load:before_move");
+		if (pkg_move(cfg, load_id, PKG_NORMALIZED, PKG_LOADED, err) == PG2MD_OK)
+			fault_point("load:after_loaded");
+	}
+	json_decref(man);
+	free(path);
+	return err->code;
+}
