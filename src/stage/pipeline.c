@@ -52,45 +52,6 @@
 #include "util/interrupt.h"
 #include "util/log.h"
 
-typedef struct run_ctx {
-	const pg2md_config *cfg;
-	pg2md_table *tables;
-	int ntables;
-	pg2md_task *tasks;
-	int ntasks;
-	copyscan_registry reg;
-	char *snapshot;
-	char *load_id;
-	char *pkg_path;       /* staged: the package folder being written */
-	const char *dataset;
-	bool direct;
-	duckdb_database ddb;  /* staged: in-memory DuckDB writing Parquet; direct: the destination */
-	json_t *state;        /* pipeline state the run starts from */
-	PGconn *leader;       /* exported the snapshot; worker 0 reads on it */
-	char **filters;       /* per table: row filter (where + incremental), "" for none */
-	incr_plan *incr;      /* per table */
-	transform_out *tx;    /* per table: the transform's output columns (ncols 0: none) */
-	const char **tx_sql;  /* per table: the transform applied at extract, or NULL */
-	const char **tx_later; /* per table: the transform applied at normalize (staged), or NULL */
-	pthread_mutex_t lock;
-	int next_task;
-	int failed;
-	int64_t *work_rows;   /* direct: per table, the rows its work table holds */
-	int64_t *win_bytes;   /* direct: per table, the largest task->window_bytes so far */
-	int64_t *win_rows;    /* and its rows */
-	bool *announced;      /* direct: per table, the raised budget was said at INFO */
-	int64_t *need;        /* direct: per table of large rows, the budget its window needs */
-	pthread_cond_t gate_cv; /* under lock: the gate of the tasks' DuckDB work (gate_move) */
-	int gate_active;      /* tasks holding the gate shared */
-	int gate_solo_waiting; /* tasks waiting to run alone */
-	bool gate_solo;       /* a task holds it alone */
-	int nworkers;
-	int64_t budget;       /* direct: DuckDB's memory budget as raised by the workers */
-	bool motherduck;      /* direct: the destination is MotherDuck (no local budget to raise) */
-	pg2md_progress *progress; /* reports while the workers run (progress.h) */
-	pg2md_timeline *timeline; /* the run's spans and samples (trace.h) */
-} run_ctx;
-
 typedef struct worker {
 	int id;
 	run_ctx *rc;
@@ -190,7 +151,7 @@ plan_run(run_ctx *rc, int64_t pages_per_task)
  * FILE_SIZE_BYTES; a file closes at a row group boundary, so it can pass file_max_bytes by
  * up to one row group).
  */
-static bool
+bool
 rotating(const pg2md_config *cfg)
 {
 	return cfg->file_max_items > 0 || cfg->file_max_bytes > 0;
@@ -198,7 +159,7 @@ rotating(const pg2md_config *cfg)
 
 /* byte_row_groups: close row groups by size, which DuckDB allows only without insertion order
  * (the extract's staging instance; not the normalize stage's transform, whose order may count) */
-static void
+void
 parquet_options(pg2md_buf *b, const pg2md_config *cfg, bool byte_row_groups)
 {
 	buf_puts(b, " (FORMAT parquet, COMPRESSION snappy");
@@ -250,7 +211,7 @@ cmp_cstr(const void *a, const void *b)
  * (their paths relative to the package, sorted, each with its row count from the Parquet
  * footer, for [destination.motherduck] batch_size); *bytes gets their total size.
  */
-static void
+void
 collect_output(const char *pkg_path, const char *rel, duckdb_connection con, char ***parts, int64_t **part_rows,
 	       int *nparts, int64_t *bytes)
 {
@@ -303,7 +264,7 @@ collect_output(const char *pkg_path, const char *rel, duckdb_connection con, cha
 }
 
 /* After a staged task: the files it wrote, their bytes and rows. */
-static void
+void
 task_collect_files(run_ctx *rc, pg2md_task *task, duckdb_connection con)
 {
 	collect_output(rc->pkg_path, task->file, con, &task->parts, &task->part_rows, &task->nparts,
@@ -314,7 +275,7 @@ task_collect_files(run_ctx *rc, pg2md_task *task, duckdb_connection con)
  * One column of a transform's output as staged: INTERVAL and TIME WITH TIME ZONE as their
  * text (Parquet has no exact form for them); the load casts back to the manifest's type.
  */
-static void
+void
 staged_column(pg2md_buf *b, int i, const char *name, const char *type)
 {
 	bool as_text = strcmp(type, "INTERVAL") == 0 || strcmp(type, "TIME WITH TIME ZONE") == 0;
@@ -329,7 +290,7 @@ staged_column(pg2md_buf *b, int i, const char *name, const char *type)
 	}
 }
 
-static char *
+char *
 task_statement(run_ctx *rc, pg2md_task *task)
 {
 	pg2md_buf b = PG2MD_BUF_INIT;
@@ -734,7 +695,7 @@ out:
 	return NULL;
 }
 
-static int
+int
 effective_workers(const pg2md_config *cfg, int ntasks)
 {
 	/* Readers at once: [sources.sql_database] workers, capped by [extract] workers (the stage's
@@ -749,7 +710,7 @@ effective_workers(const pg2md_config *cfg, int ntasks)
 	return n < 1 ? 1 : n;
 }
 
-static pg2md_code
+pg2md_code
 run_workers(run_ctx *rc, int nworkers, pg2md_error *err)
 {
 	worker *ws = xcalloc((size_t)nworkers, sizeof(worker));
@@ -787,425 +748,6 @@ run_workers(run_ctx *rc, int nworkers, pg2md_error *err)
 	pthread_cond_destroy(&rc->gate_cv);
 	pthread_mutex_destroy(&rc->lock);
 	free(ws);
-	return err->code;
-}
-
-/* ---- manifest ----------------------------------------------------------- */
-
-/*
- * The destination name of a column a table key names (primary_key, hard_delete, dedup_sort):
- * the source column's, also when it was renamed; else (a column a transform makes) the name
- * under the naming convention.
- */
-static char *
-config_column_dest(const pg2md_config *cfg, const pg2md_table *t, const char *name)
-{
-	int i = catalog_find_column(t, name);
-	return i >= 0 ? xstrdup(t->cols[i].dest_name) : naming_normalize(cfg->naming, name);
-}
-
-static json_t *
-build_manifest(run_ctx *rc)
-{
-	json_t *doc = json_object();
-	json_t *tables = json_array();
-	json_object_set_new(doc, "load_id", json_string(rc->load_id));
-	json_object_set_new(doc, "pipeline_name", json_string(rc->cfg->pipeline_name));
-	json_object_set_new(doc, "dataset_name", json_string(rc->dataset));
-	json_object_set_new(doc, "mode", json_string(rc->direct ? "direct" : "staged"));
-	json_object_set_new(doc, "source_schema", json_string(rc->cfg->schema));
-	for (int ti = 0; ti < rc->ntables; ti++) {
-		pg2md_table *t = &rc->tables[ti];
-		json_t *jt = json_object(), *cols = json_array(), *files = json_array(), *pk = json_array();
-		json_t *file_rows = json_array();
-		int64_t rows = 0, bytes = 0, fbytes = 0, lossy = 0, win_bytes = 0, win_rows = 0;
-		double first = 0, last = 0;
-		int ntasks = 0, retries = 0;
-		const transform_out *out = rc->tx_sql && rc->tx_sql[ti] ? &rc->tx[ti] : NULL;
-		for (int c = 0; out && c < out->ncols; c++)
-			json_array_append_new(cols, transform_column_json(&out->cols[c]));
-		for (int c = 0; !out && c < t->ncols; c++) {
-			json_t *jc = json_object();
-			json_object_set_new(jc, "name", json_string(t->cols[c].name));
-			json_object_set_new(jc, "dest_name", json_string(t->cols[c].dest_name));
-			json_object_set_new(jc, "pg_type", json_string(t->cols[c].pg_type));
-			json_object_set_new(jc, "duck_type", json_string(t->cols[c].duck_type));
-			json_object_set_new(jc, "nullable", json_boolean(t->cols[c].nullable));
-			if (!rc->direct && t->cols[c].dec == DEC_INTERVAL)
-				json_object_set_new(jc, "staged_as", json_string("interval_struct"));
-			if (t->cols[c].measured)
-				json_object_set_new(jc, "measured", json_true());
-			if (t->cols[c].dec == DEC_BPCHAR || catalog_type_has(t->cols[c].type, DEC_BPCHAR))
-				json_object_set_new(jc, "char_padding", json_string("trim"));
-			if (t->cols[c].lineage)
-				json_object_set_new(jc, "lineage", json_string(t->cols[c].load_id ? "load_id" : "dlt_id"));
-			json_array_append_new(cols, jc);
-		}
-		const pg2md_table_config *tc = pg2md_config_table(rc->cfg, t->name);
-		/* the key is the table's own primary key, and the rows are the table's as read from one
-		 * snapshot: no two share it, merge need not keep one per key */
-		json_object_set_new(jt, "key_unique",
-				    json_boolean(!(tc && tc->primary_key.n > 0) && t->npk > 0 && t->relkind != 'q' &&
-						 !(rc->tx_sql && rc->tx_sql[ti]) && !(rc->tx_later && rc->tx_later[ti])));
-		if (tc && tc->primary_key.n > 0) {
-			for (int k = 0; k < tc->primary_key.n; k++) {
-				char *dn = config_column_dest(rc->cfg, t, tc->primary_key.items[k]);
-				json_array_append_new(pk, json_string(dn));
-				free(dn);
-			}
-		} else {
-			for (int k = 0; k < t->npk; k++)
-				json_array_append_new(pk, json_string(t->cols[t->pk[k]].dest_name));
-		}
-		for (int i = 0; i < rc->ntasks; i++) {
-			pg2md_task *task = &rc->tasks[i];
-			if (task->table != t)
-				continue;
-			rows += task->rows;
-			bytes += task->bytes;
-			fbytes += task->file_bytes;
-			lossy += task->lossy;
-			if (task->window_bytes > win_bytes) {
-				win_bytes = task->window_bytes;
-				win_rows = task->window_rows;
-			}
-			if (ntasks == 0 || task->started < first)
-				first = task->started;
-			if (task->started + task->seconds > last)
-				last = task->started + task->seconds;
-			ntasks++;
-			retries += task->retries;
-			if (!rc->direct && task->nparts == 0) {
-				json_array_append_new(files, json_string(task->file));
-				json_array_append_new(file_rows, json_integer(task->rows));
-			}
-			for (int p = 0; !rc->direct && p < task->nparts; p++) {
-				json_array_append_new(files, json_string(task->parts[p]));
-				json_array_append_new(file_rows, json_integer(task->part_rows[p]));
-			}
-		}
-		json_object_set_new(jt, "name", json_string(t->name));
-		json_object_set_new(jt, "dest_name", json_string(t->dest_name));
-		json_object_set_new(jt, "write_disposition",
-				    json_string(pg2md_disposition_name(pg2md_config_disposition(rc->cfg, t->name))));
-		json_object_set_new(jt, "primary_key", pk);
-		if (tc && tc->merge_key.n > 0) {
-			json_t *mk = json_array();
-			for (int k = 0; k < tc->merge_key.n; k++) {
-				char *dn = config_column_dest(rc->cfg, t, tc->merge_key.items[k]);
-				json_array_append_new(mk, json_string(dn));
-				free(dn);
-			}
-			json_object_set_new(jt, "merge_key", mk);
-		}
-		if (tc && tc->hard_delete) {
-			char *dn = config_column_dest(rc->cfg, t, tc->hard_delete);
-			json_object_set_new(jt, "hard_delete", json_string(dn));
-			free(dn);
-		}
-		if (tc && tc->merge_strategy)
-			json_object_set_new(jt, "merge_strategy", json_string(tc->merge_strategy));
-		if (tc && tc->dedup_sort) {
-			char *dn = config_column_dest(rc->cfg, t, tc->dedup_sort);
-			json_object_set_new(jt, "dedup_sort", json_string(dn));
-			json_object_set_new(jt, "dedup_sort_order", json_string(tc->dedup_sort_order ? tc->dedup_sort_order : "desc"));
-			free(dn);
-		}
-		json_object_set_new(jt, "columns", cols);
-		if (rc->tx_later && rc->tx_later[ti]) {
-			/* staged as extracted; normalize applies the transform and takes these columns */
-			json_t *tcols = json_array();
-			for (int c = 0; c < rc->tx[ti].ncols; c++)
-				json_array_append_new(tcols, transform_column_json(&rc->tx[ti].cols[c]));
-			json_object_set_new(jt, "transform", json_string(rc->tx_later[ti]));
-			json_object_set_new(jt, "transform_columns", tcols);
-		}
-		json_object_set_new(jt, "files", files);
-		json_object_set_new(jt, "file_rows", file_rows);
-		json_object_set_new(jt, "rows", json_integer(rows));
-		json_object_set_new(jt, "bytes", json_integer(bytes));
-		json_object_set_new(jt, "file_bytes", json_integer(fbytes));
-		json_object_set_new(jt, "lossy", json_integer(lossy));
-		/* the most COPY bytes in 2048 consecutive rows of one task, and their rows */
-		json_object_set_new(jt, "window_bytes", json_integer(win_bytes));
-		json_object_set_new(jt, "window_rows", json_integer(win_rows));
-		json_object_set_new(jt, "tasks", json_integer(ntasks));
-		json_object_set_new(jt, "retries", json_integer(retries));
-		json_object_set_new(jt, "incremental", incr_to_json(t, &rc->incr[ti]));
-		json_object_set_new(jt, "seconds", json_real(ntasks ? last - first : 0.0));
-		json_array_append_new(tables, jt);
-	}
-	json_object_set_new(doc, "tables", tables);
-	return doc;
-}
-
-void
-trace_from_manifest(pg2md_trace *trace, json_t *man)
-{
-	json_t *tables = json_object_get(man, "tables"), *jt;
-	size_t i;
-	trace->ntables = (int)json_array_size(tables);
-	trace->tables = xcalloc((size_t)trace->ntables + 1, sizeof(pg2md_table_stat));
-	json_array_foreach(tables, i, jt) {
-		pg2md_table_stat *s = &trace->tables[i];
-		s->name = xstrdup(json_string_value(json_object_get(jt, "name")));
-		s->dest_name = xstrdup(json_string_value(json_object_get(jt, "dest_name")));
-		s->disposition = xstrdup(json_string_value(json_object_get(jt, "write_disposition")));
-		s->rows = json_integer_value(json_object_get(jt, "rows"));
-		s->bytes = json_integer_value(json_object_get(jt, "bytes"));
-		s->file_bytes = json_integer_value(json_object_get(jt, "file_bytes"));
-		s->lossy = json_integer_value(json_object_get(jt, "lossy"));
-		s->tasks = (int)json_integer_value(json_object_get(jt, "tasks"));
-		s->retries = (int)json_integer_value(json_object_get(jt, "retries"));
-		s->files = (int)json_array_size(json_object_get(jt, "files"));
-		s->seconds = json_real_value(json_object_get(jt, "seconds"));
-	}
-	if (!trace->load_id)
-		trace->load_id = xstrdup(json_string_value(json_object_get(man, "load_id")));
-}
-
-/* The DuckDB that applies transforms at normalize: [normalize] workers threads, the usual budget. */
-static pg2md_code
-normalize_duck_open(const pg2md_config *cfg, duckdb_database *db, duckdb_connection *con, pg2md_error *err)
-{
-	duckdb_config dc;
-	char tbuf[16], *open_err = NULL;
-	char *tmpdir = xasprintf("%s/%s/tmp", cfg->pipelines_dir, cfg->pipeline_name);
-	duckdb_create_config(&dc);
-	snprintf(tbuf, sizeof(tbuf), "%d", duck_threads(cfg->normalize_workers));
-	duckdb_set_config(dc, "threads", tbuf);
-	/* as the staging instance: rows of a table have no order, and ROW_GROUP_SIZE_BYTES needs this */
-	duckdb_set_config(dc, "preserve_insertion_order", "false");
-	duckdb_set_config(dc, "memory_limit", duck_memory_limit());
-	duckdb_set_config(dc, "temp_directory", tmpdir);
-	free(tmpdir);
-	if (duckdb_open_ext(":memory:", db, dc, &open_err) == DuckDBError) {
-		pg2md_fail(err, PG2MD_ERR_RUN, "could not start DuckDB to normalize: %s", open_err ? open_err : "");
-		duckdb_free(open_err);
-	} else if (duckdb_connect(*db, con) == DuckDBError) {
-		pg2md_fail(err, PG2MD_ERR_RUN, "could not connect to the normalizing DuckDB");
-	}
-	duckdb_destroy_config(&dc);
-	return err->code;
-}
-
-/*
- * transform_stage = "normalize": apply one table's transform over all of its staged files at
- * once (so aggregates, DISTINCT and window functions see the whole table), into
- * <dest>.transformed.parquet (a folder of files when rotating).  jt is updated to list those
- * files and the transform's output columns; the extracted files it replaces are appended to
- * old_files.
- */
-static pg2md_code
-normalize_table(const pg2md_config *cfg, duckdb_connection con, json_t *jt, const char *pkg_path, json_t *old_files,
-		const char *load_id, pg2md_error *err)
-{
-	const char *name = json_string_value(json_object_get(jt, "name"));
-	const char *dn = json_string_value(json_object_get(jt, "dest_name"));
-	const pg2md_table_config *tc = pg2md_config_table(cfg, name);
-	/* the configured transform, so a fixed one applies to a kept package; else the one recorded */
-	const char *tx = tc && tc->transform && tc->transform_stage && strcmp(tc->transform_stage, "normalize") == 0
-				 ? tc->transform
-				 : json_string_value(json_object_get(jt, "transform"));
-	json_t *all = json_object_get(jt, "columns"), *files = json_object_get(jt, "files");
-	json_t *tcols = json_array(), *cols = json_array(), *lineage = json_array(), *c;
-	char *rel = rotating(cfg) ? xasprintf("%s.transformed", dn) : xasprintf("%s.transformed.parquet", dn);
-	char *target = xasprintf("%s/%s", pkg_path, rel), *count = NULL;
-	pg2md_buf src = PG2MD_BUF_INIT, sql = PG2MD_BUF_INIT;
-	pg2md_error derr;
-	duckdb_result res;
-	size_t i;
-
-	/* lineage columns (staged at extract) are not in "data": they follow the transform's output */
-	json_array_foreach(all, i, c)
-		json_array_append(json_object_get(c, "lineage") ? lineage : cols, c);
-
-	/* the transform over "data": the staged rows with their destination types */
-	buf_puts(&src, "(WITH data AS (SELECT ");
-	if (json_array_size(files) > 0) {
-		select_list(&src, cols);
-		buf_puts(&src, " FROM ");
-		read_parquet_files(&src, pkg_path, files);
-	} else {
-		/* nothing was staged (no rows, rotating): the transform still runs, on no rows */
-		json_array_foreach(cols, i, c) {
-			if (i)
-				buf_puts(&src, ", ");
-			buf_printf(&src, "CAST(NULL AS %s) AS ", json_string_value(json_object_get(c, "duck_type")));
-			buf_ident(&src, json_string_value(json_object_get(c, "dest_name")));
-		}
-		buf_puts(&src, " WHERE false");
-	}
-	buf_printf(&src, ") %s)", tx);
-
-	/* its output columns, which the destination follows */
-	buf_printf(&sql, "DESCRIBE SELECT * FROM %s", src.data);
-	if (duckdb_query(con, sql.data, &res) == DuckDBError) {
-		pg2md_fail(err, PG2MD_ERR_USAGE, "the transform of table \"%s\" does not bind", name);
-		pg2md_detail(err, "%s", duckdb_result_error(&res));
-		pg2md_hint(err, "the extracted package is kept: fix [sources.sql_database.%s] transform and run "
-				"pg2md run again, or drop the package with pg2md drop --pending", name);
-		duckdb_destroy_result(&res);
-		goto done;
-	}
-	for (idx_t r = 0; r < duckdb_row_count(&res); r++) {
-		char *cn = duckdb_value_varchar(&res, 0, r), *ct = duckdb_value_varchar(&res, 1, r);
-		transform_col tcol = {cn ? cn : (char *)"", ct ? ct : (char *)"VARCHAR", 0};
-		json_array_append_new(tcols, transform_column_json(&tcol));
-		duckdb_free(cn);
-		duckdb_free(ct);
-	}
-	duckdb_destroy_result(&res);
-	json_array_foreach(lineage, i, c) {
-		const char *ln = json_string_value(json_object_get(c, "dest_name"));
-		transform_col tcol = {(char *)ln, (char *)"VARCHAR",
-				      strcmp(json_string_value(json_object_get(c, "lineage")), "load_id") == 0
-					      ? TRANSFORM_LOAD_ID
-					      : TRANSFORM_DLT_ID};
-		size_t k;
-		json_t *tc2;
-		json_array_foreach(tcols, k, tc2)
-			if (strcmp(json_string_value(json_object_get(tc2, "dest_name")), ln) == 0) {
-				pg2md_fail(err, PG2MD_ERR_USAGE, "the transform of table \"%s\" outputs a column \"%s\", which %s adds",
-					   name, ln, tcol.lineage == TRANSFORM_LOAD_ID ? "add_dlt_load_id" : "add_dlt_id");
-				goto done;
-			}
-		json_array_append_new(tcols, transform_column_json(&tcol));
-	}
-
-	buf_reset(&sql);
-	buf_puts(&sql, "COPY (SELECT ");
-	json_array_foreach(tcols, i, c) {
-		const char *lk = json_string_value(json_object_get(c, "lineage"));
-		if (lk) {
-			buf_puts(&sql, i ? ", " : "");
-			transform_lineage_value(&sql, strcmp(lk, "load_id") == 0 ? TRANSFORM_LOAD_ID : TRANSFORM_DLT_ID,
-						load_id);
-			buf_puts(&sql, " AS ");
-			buf_ident(&sql, json_string_value(json_object_get(c, "dest_name")));
-			continue;
-		}
-		staged_column(&sql, (int)i, json_string_value(json_object_get(c, "dest_name")),
-			      json_string_value(json_object_get(c, "duck_type")));
-	}
-	buf_printf(&sql, " FROM %s) TO ", src.data);
-	buf_literal(&sql, target);
-	parquet_options(&sql, cfg, false);
-	pg2md_error_init(&derr);
-	if (duck_scalar(con, sql.data, &count, &derr) != PG2MD_OK) {
-		pg2md_fail(err, PG2MD_ERR_RUN, "the transform of table \"%s\" failed at normalize", name);
-		pg2md_detail(err, "%s", derr.msg);
-		pg2md_hint(err, "the extracted package is kept: fix [sources.sql_database.%s] transform and run "
-				"pg2md run again, or drop the package with pg2md drop --pending", name);
-	} else {
-		json_t *nfiles = json_array(), *nrows = json_array();
-		char **parts = NULL;
-		int64_t *part_rows = NULL, bytes = 0;
-		int nparts = 0;
-		collect_output(pkg_path, rel, con, &parts, &part_rows, &nparts, &bytes);
-		if (!rotating(cfg)) {
-			json_array_append_new(nfiles, json_string(rel));
-			json_array_append_new(nrows, json_integer(count ? strtoll(count, NULL, 10) : 0));
-		}
-		for (int p = 0; p < nparts; p++) {
-			json_array_append_new(nfiles, json_string(parts[p]));
-			json_array_append_new(nrows, json_integer(part_rows[p]));
-			free(parts[p]);
-		}
-		free(parts);
-		free(part_rows);
-		json_array_extend(old_files, files);
-		json_object_set(jt, "columns", tcols);
-		json_object_set_new(jt, "files", nfiles);
-		json_object_set_new(jt, "file_rows", nrows);
-		json_object_set_new(jt, "file_bytes", json_integer(bytes));
-		json_object_set_new(jt, "transformed_rows", json_integer(count ? strtoll(count, NULL, 10) : 0));
-		json_object_set_new(jt, "transformed_at", json_string("normalize"));
-		json_object_del(jt, "transform");
-		json_object_del(jt, "transform_columns");
-	}
-done:
-	json_decref(tcols);
-	json_decref(cols);
-	json_decref(lineage);
-	free(count);
-	free(rel);
-	free(target);
-	buf_release(&src);
-	buf_release(&sql);
-	return err->code;
-}
-
-/*
- * Apply the transforms left for normalize.  Rerunnable: the manifest names the extracted files
- * until every transform has been written, so a crash before the manifest is rewritten leaves
- * a package that the next normalize transforms again; the extracted files go after.
- */
-static pg2md_code
-normalize_transforms(const pg2md_config *cfg, json_t *man, const char *pkg_path, const char *manpath,
-		     pg2md_error *err)
-{
-	duckdb_database db = NULL;
-	duckdb_connection con = NULL;
-	json_t *old_files = json_array(), *jt, *f;
-	size_t i;
-	int done = 0;
-
-	json_array_foreach(json_object_get(man, "tables"), i, jt) {
-		if (!json_string_value(json_object_get(jt, "transform")))
-			continue;
-		if (!db && normalize_duck_open(cfg, &db, &con, err))
-			break;
-		pg2md_info("transforming table \"%s\"", json_string_value(json_object_get(jt, "name")));
-		if (normalize_table(cfg, con, jt, pkg_path, old_files, json_string_value(json_object_get(man, "load_id")),
-				    err))
-			break;
-		done++;
-	}
-	if (con)
-		duckdb_disconnect(&con);
-	if (db)
-		duckdb_close(&db);
-	if (done && !pg2md_failed(err)) {
-		fault_point("normalize:transformed");
-		if (json_write_atomic(manpath, man, err) == PG2MD_OK)
-			json_array_foreach(old_files, i, f)
-				remove_staged_file(pkg_path, json_string_value(f));
-	}
-	json_decref(old_files);
-	return err->code;
-}
-
-/* Normalize: fix the schema of an extracted package (schema.json) and move it on. */
-static pg2md_code
-normalize_package(const pg2md_config *cfg, const char *load_id, pg2md_trace *trace, pg2md_error *err)
-{
-	double t0 = now_seconds();
-	char *path = pkg_dir(cfg, PKG_EXTRACTED, load_id);
-	char *manpath = xasprintf("%s/manifest.json", path);
-	char *schemapath = xasprintf("%s/schema.json", path);
-	json_t *man = json_read_file(manpath, err);
-	if (man) {
-		json_t *schema = json_object();
-		json_object_set_new(schema, "name", json_string("sql_database"));
-		fault_point("normalize:start");
-		normalize_transforms(cfg, man, path, manpath, err);
-		json_object_set(schema, "tables", json_object_get(man, "tables"));
-		if (!pg2md_failed(err) && json_write_atomic(schemapath, schema, err) == PG2MD_OK) {
-			fault_point("normalize:before_move");
-			pkg_move(cfg, load_id, PKG_EXTRACTED, PKG_NORMALIZED, err);
-		}
-		json_decref(schema);
-		if (!trace->tables)
-			trace_from_manifest(trace, man);
-		json_decref(man);
-	}
-	free(path);
-	free(manpath);
-	free(schemapath);
-	trace_span_add(trace->timeline, &(trace_span){TRACE_MAIN, "normalize", NULL, NULL, -1, -1, -1, t0,
-						       now_seconds(), 0, 0, 0, !pg2md_failed(err)});
-	trace->t_normalize += now_seconds() - t0;
 	return err->code;
 }
 
@@ -1281,8 +823,8 @@ boundary_cursor_check(const pg2md_config *cfg, const pg2md_table *t, const incr_
 
 /* ---- the run ------------------------------------------------------------ */
 
-static pg2md_code
-extract(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace, pg2md_error *err)
+pg2md_code
+extract_run(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace, pg2md_error *err)
 {
 	run_ctx rc;
 	PGconn *leader = NULL;
@@ -1704,7 +1246,7 @@ pipeline_run(const pg2md_config *cfg, int stages, pg2md_trace *trace, pg2md_erro
 		dest_close(&probe);
 	}
 	if (stages & STAGE_EXTRACT)
-		extract(cfg, cfg->direct, stages, trace, err);
+		extract_run(cfg, cfg->direct, stages, trace, err);
 
 out:
 	pipeline_unlock(lock);

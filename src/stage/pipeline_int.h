@@ -1,22 +1,127 @@
 /*
  * pipeline_int.h — what the files of a run share (pipeline.h is the public side).
  *
- * A run: prepare.c (snapshot, tables, plan) and extract.c (the extract driver), workers.c (the
- * worker pool, its gate and retries), extract_sql.c (each task's DuckDB statement, the Parquet
- * files it writes), manifest.c (what a package holds), normalize.c, and load.c (a package into
- * the destination, in one transaction).
+ * A run: prepare.c (the snapshot, the tables and their plan) and extract.c (the extract
+ * driver), workers.c (the worker pool, its gate and retries), extract_sql.c (each task's DuckDB
+ * statement and the Parquet files it writes), manifest.c (what a package holds), normalize.c,
+ * and load.c (a package into the destination, in one transaction).
  */
 #ifndef PG2MD_PIPELINE_INT_H
 #define PG2MD_PIPELINE_INT_H
 
+#include <duckdb.h>
 #include <jansson.h>
+#include <libpq-fe.h>
+#include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "config/config.h"
 #include "dest/duck.h"
+#include "source/catalog.h"
+#include "source/copyscan.h"
+#include "stage/incremental.h"
 #include "stage/pipeline.h"
+#include "stage/progress.h"
+#include "stage/task.h"
 #include "stage/trace.h"
+#include "stage/transform.h"
+#include "util/buf.h"
 #include "util/error.h"
+
+/* One extraction: what the leader prepared, the tasks, and what the workers share under lock. */
+typedef struct run_ctx {
+	const pg2md_config *cfg;
+	pg2md_table *tables;
+	int ntables;
+	pg2md_task *tasks;
+	int ntasks;
+	copyscan_registry reg;
+	char *snapshot;
+	char *load_id;
+	char *pkg_path;       /* staged: the package folder being written */
+	const char *dataset;
+	bool direct;
+	duckdb_database ddb;  /* staged: in-memory DuckDB writing Parquet; direct: the destination */
+	json_t *state;        /* pipeline state the run starts from */
+	PGconn *leader;       /* exported the snapshot; worker 0 reads on it */
+	char **filters;       /* per table: row filter (where + incremental), "" for none */
+	incr_plan *incr;      /* per table */
+	transform_out *tx;    /* per table: the transform's output columns (ncols 0: none) */
+	const char **tx_sql;  /* per table: the transform applied at extract, or NULL */
+	const char **tx_later; /* per table: the transform applied at normalize (staged), or NULL */
+	pthread_mutex_t lock;
+	int next_task;
+	int failed;
+	int64_t *work_rows;   /* direct: per table, the rows its work table holds */
+	int64_t *win_bytes;   /* direct: per table, the largest task->window_bytes so far */
+	int64_t *win_rows;    /* and its rows */
+	bool *announced;      /* direct: per table, the raised budget was said at INFO */
+	int64_t *need;        /* direct: per table of large rows, the budget its window needs */
+	pthread_cond_t gate_cv; /* under lock: the gate of the tasks' DuckDB work (gate_move) */
+	int gate_active;      /* tasks holding the gate shared */
+	int gate_solo_waiting; /* tasks waiting to run alone */
+	bool gate_solo;       /* a task holds it alone */
+	int nworkers;
+	int64_t budget;       /* direct: DuckDB's memory budget as raised by the workers */
+	bool motherduck;      /* direct: the destination is MotherDuck (no local budget to raise) */
+	pg2md_progress *progress; /* reports while the workers run (progress.h) */
+	pg2md_timeline *timeline; /* the run's spans and samples (trace.h) */
+} run_ctx;
+
+/* ---- prepare.c --------------------------------------------------------------------------- */
+
+/*
+ * The leader's connection in a repeatable-read transaction with an exported snapshot, the
+ * tables reflected in it and locked (ACCESS SHARE) for the whole extraction: rc->leader,
+ * rc->snapshot, rc->tables.
+ */
+pg2md_code prepare_snapshot(run_ctx *rc, pg2md_trace *trace, pg2md_error *err);
+/* The state to continue from (rc->state) and, per table, its filter, incremental plan and
+ * transform, with the checks that stop a run before any data moves. */
+pg2md_code prepare_tables(run_ctx *rc, pg2md_error *err);
+/* Cut the tables into tasks (rc->tasks). */
+void prepare_plan(run_ctx *rc);
+
+/* ---- workers.c --------------------------------------------------------------------------- */
+
+/* Readers at once for ntasks tasks, within the configured limits. */
+int effective_workers(const pg2md_config *cfg, int ntasks);
+/* Run rc's tasks on nworkers threads; err: the first task's failure in plan order, if any. */
+pg2md_code run_workers(run_ctx *rc, int nworkers, pg2md_error *err);
+
+/* ---- extract_sql.c ----------------------------------------------------------------------- */
+
+/* Whether [data_writer] file_max_items / file_max_bytes rotate the staged files. */
+bool rotating(const pg2md_config *cfg);
+/* " (FORMAT parquet, …)" for a COPY … TO; byte_row_groups: close row groups by size. */
+void parquet_options(pg2md_buf *b, const pg2md_config *cfg, bool byte_row_groups);
+/* What a COPY … TO <pkg_path>/<rel> wrote: the files (when rotating), their rows and bytes. */
+void collect_output(const char *pkg_path, const char *rel, duckdb_connection con, char ***parts,
+		    int64_t **part_rows, int *nparts, int64_t *bytes);
+/* After a staged task: the files it wrote, their bytes and rows. */
+void task_collect_files(run_ctx *rc, pg2md_task *task, duckdb_connection con);
+/* One column of a transform's output as staged (i: its position). */
+void staged_column(pg2md_buf *b, int i, const char *name, const char *type);
+/* The DuckDB statement of a task: a COPY to Parquet (staged) or an INSERT (direct). */
+char *task_statement(run_ctx *rc, pg2md_task *task);
+
+/* ---- manifest.c -------------------------------------------------------------------------- */
+
+/* The manifest of the extracted package: its tables, their columns, files and figures. */
+json_t *build_manifest(run_ctx *rc);
+/* The trace's tables from a package's manifest (and its load id when the trace has none). */
+void trace_from_manifest(pg2md_trace *trace, json_t *man);
+
+/* ---- normalize.c ------------------------------------------------------------------------- */
+
+/* Normalize: apply the transforms left for normalize, fix the schema, move the package on. */
+pg2md_code normalize_package(const pg2md_config *cfg, const char *load_id, pg2md_trace *trace, pg2md_error *err);
+
+/* ---- extract.c --------------------------------------------------------------------------- */
+
+/* Extract (and, as stages asks, normalize and load) one new package. */
+pg2md_code extract_run(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace, pg2md_error *err);
 
 /* ---- load.c ------------------------------------------------------------------------------ */
 
@@ -28,10 +133,5 @@ pg2md_code load_package(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, 
 pg2md_code finish_package(const pg2md_config *cfg, const char *load_id, pg2md_trace *trace, pg2md_error *err);
 /* Remove a package's staged file; a rotated task's folder goes with its last file. */
 void remove_staged_file(const char *pkg_path, const char *rel);
-
-/* ---- manifest.c -------------------------------------------------------------------------- */
-
-/* The trace's tables from a package's manifest (and its load id when the trace has none). */
-void trace_from_manifest(pg2md_trace *trace, json_t *man);
 
 #endif
