@@ -1,0 +1,412 @@
+/*
+ * workers.c — the worker pool of an extraction.
+ *
+ * N threads take tasks from a shared counter; each owns one PostgreSQL connection that joined
+ * the run's snapshot (worker 0 reads on the leader's) and one DuckDB connection.  A failed task
+ * records its error on itself and stops the hand-out; the first failure in plan order is the
+ * one reported.  A task whose connection was lost is read again on a new connection in the
+ * same snapshot; one that ran DuckDB out of memory while others copied is read again alone.
+ * A gate around the tasks' DuckDB work lets a task run alone when it must (gate_move).
+ */
+#include "stage/pipeline_int.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "source/pgconn.h"
+#include "util/fault.h"
+#include "util/humanize.h"
+#include "util/interrupt.h"
+#include "util/log.h"
+
+typedef struct worker {
+	int id;
+	run_ctx *rc;
+	pthread_t thread;
+	pg2md_error err;
+} worker;
+
+/*
+ * The gate around the tasks' DuckDB work: a task holds it shared from its statement (a COPY, or
+ * an INSERT) to its commit, or alone, which waits until no task holds it and holds back new ones
+ * (one waiting to go alone goes first).  Alone: a direct commit of large rows (direct_commit),
+ * and a task read again after DuckDB ran out of memory (retry_out_of_memory), so that no other
+ * worker's rows wait in DuckDB's memory meanwhile.  A task moves between the states with
+ * gate_move, leaving the one it holds first: two tasks that both want to go alone from shared
+ * do not wait for each other.
+ */
+static void
+gate_enter(run_ctx *rc, bool solo)
+{
+	pthread_mutex_lock(&rc->lock);
+	if (solo) {
+		rc->gate_solo_waiting++;
+		while (rc->gate_solo || rc->gate_active > 0)
+			pthread_cond_wait(&rc->gate_cv, &rc->lock);
+		rc->gate_solo_waiting--;
+		rc->gate_solo = true;
+	} else {
+		while (rc->gate_solo || rc->gate_solo_waiting > 0)
+			pthread_cond_wait(&rc->gate_cv, &rc->lock);
+		rc->gate_active++;
+	}
+	pthread_mutex_unlock(&rc->lock);
+}
+
+static void
+gate_leave(run_ctx *rc, bool solo)
+{
+	pthread_mutex_lock(&rc->lock);
+	if (solo)
+		rc->gate_solo = false;
+	else
+		rc->gate_active--;
+	pthread_cond_broadcast(&rc->gate_cv);
+	pthread_mutex_unlock(&rc->lock);
+}
+
+enum { GATE_OUT, GATE_SHARED, GATE_ALONE };
+
+static void
+gate_move(run_ctx *rc, int *held, int want)
+{
+	if (*held == want)
+		return;
+	if (*held != GATE_OUT)
+		gate_leave(rc, *held == GATE_ALONE);
+	if (want != GATE_OUT)
+		gate_enter(rc, want == GATE_ALONE);
+	*held = want;
+}
+
+/*
+ * Direct mode: a worker's INSERT runs in a transaction of its own.  At its commit DuckDB writes
+ * the work table's last row group out again, 2048 rows at a time, holding their values: with
+ * rows of several MB that can pass the budget.  The scan measured the task's largest 2048-row
+ * window (task->window_bytes): the budget is raised to what the work table's window needs (with
+ * the rows already there), then the task commits.  The budget only grows, for the rest of the
+ * run; the lock keeps the SETs in the order of their sizes.  *gate: what the caller holds of the
+ * gate (gate_move), alone after a commit of large rows.
+ */
+static pg2md_code
+direct_commit(run_ctx *rc, pg2md_task *task, duckdb_connection con, int *gate, pg2md_error *err)
+{
+	int t = task->table_idx;
+
+	pthread_mutex_lock(&rc->lock);
+	int64_t before = rc->work_rows[t];
+	rc->work_rows[t] += task->rows;
+	if (task->window_bytes > rc->win_bytes[t]) {
+		rc->win_bytes[t] = task->window_bytes;
+		rc->win_rows[t] = task->window_rows;
+	}
+	int64_t need = duck_window_need(duck_window_with(rc->win_bytes[t], rc->win_rows[t], before));
+	bool big = !rc->motherduck && duck_budget_short(need);
+	if (big && need > rc->need[t]) {
+		/*
+		 * Workers copy other tables of large rows at the same time, and their rows wait in
+		 * DuckDB's memory too: the budget is the sum of those tables' windows (measured: three
+		 * such tables at once, direct, ran out at the largest one's), and 32 MB for each other
+		 * worker's rows on their way in while one commits (under ThreadSanitizer's timing a
+		 * worker's INSERT ran out by 4 MB while another table committed).
+		 */
+		int64_t total = duck_window_need(1) + (int64_t)(rc->nworkers - 1) * 32 * 1000 * 1000;
+		rc->need[t] = need;
+		for (int i = 0; i < rc->ntables; i++)
+			if (rc->need[i] > 0)
+				total += rc->need[i] - duck_window_need(1);
+		if (total > rc->budget) {
+			bool raised;
+			char *what = xasprintf("copying table \"%s\"", task->table->name);
+			/* said once per table; the later raises of the same table at DEBUG */
+			pg2md_code r = duck_budget_raise(con, total, what, !rc->announced[t], &raised, err);
+			free(what);
+			if (r == PG2MD_OK) {
+				rc->budget = total;
+				rc->announced[t] = true;
+			}
+		}
+	}
+	pthread_mutex_unlock(&rc->lock);
+	if (pg2md_failed(err))
+		return err->code;
+	/*
+	 * A commit of large rows runs alone: it holds its table's window while it writes, and the
+	 * other workers' INSERT statements hold theirs (the budget counts 32 MB for each; a table
+	 * of rows of 10 MB has 330 MB in one chunk: measured, such an INSERT ran out of memory while
+	 * another table of large rows committed).  It waits for the tasks under way to commit.
+	 */
+	if (big)
+		gate_move(rc, gate, GATE_ALONE);
+	return duck_exec(con, "COMMIT", "committing the copied rows", err);
+}
+
+/* A task about to be read again: its counts and error start over (the progress thread reads them). */
+static void
+task_start_over(pg2md_task *task)
+{
+	__atomic_store_n(&task->rows, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&task->bytes, 0, __ATOMIC_RELAXED);
+	task->lossy = 0;
+	task->oom = false;
+	task->retries++;
+	pg2md_error_init(&task->err);
+}
+
+/*
+ * A task that failed because DuckDB ran out of memory while other workers copied (each worker's
+ * rows wait in DuckDB's memory; the budget adds up the large tables' windows as their tasks
+ * commit, and a table still being read is not in that sum yet) is read again once, alone, in the
+ * same snapshot: the COPY was cancelled (copyscan_abort), the connection's transaction rolls back
+ * to the savepoint taken before it, and the DuckDB side left nothing (a failed INSERT rolled
+ * back; a Parquet file is rewritten).  Alone, it needs what a run of that table by itself does.
+ * Returns true to try again, *solo set.
+ */
+static bool
+retry_out_of_memory(run_ctx *rc, pg2md_task *task, PGconn *conn, int attempt, bool *solo)
+{
+	pg2md_error err;
+
+	/*
+	 * Not a query's task: the leader locks tables, not a query's (docs/transformations.md), so
+	 * the COPY's own lock, gone with the savepoint, was all that kept a TRUNCATE out.
+	 */
+	if (!task->oom || attempt > 0 || *solo || rc->nworkers < 2 || interrupt_requested() ||
+	    task->table->relkind == 'q' || PQstatus(conn) != CONNECTION_OK)
+		return false;
+	pg2md_error_init(&err);
+	if (pg_exec(conn, "ROLLBACK TO SAVEPOINT pg2md_task", &err) ||
+	    pg_exec(conn, "RELEASE SAVEPOINT pg2md_task", &err)) {
+		pg2md_warn("cannot read table \"%s\" again: %s", task->table->name, err.msg);
+		return false;
+	}
+	/* DuckDB's first line: its list of possible solutions is for the error that stops a run */
+	pg2md_warn("DuckDB ran out of memory copying table \"%s\" while other workers copied; reading it "
+		   "again alone (%.*s)",
+		   task->table->name, (int)strcspn(task->err.msg, "\n"), task->err.msg);
+	task_start_over(task);
+	*solo = true;
+	fault_point("extract:retry");
+	return true;
+}
+
+#define TASK_RETRIES 3
+
+/*
+ * A task whose connection was lost (the backend was terminated, the network
+ * dropped) is read again on a new connection that joins the same snapshot,
+ * after 1, 2, 4 seconds.  That needs the snapshot's exporter alive: when it
+ * is the connection that died (worker 0's), or the server restarted, the
+ * snapshot is gone and the run fails cleanly; the next run starts afresh.
+ * The task's partial output is replaced: a Parquet file is rewritten, and a
+ * failed INSERT statement left nothing.  Returns true to try again.
+ */
+static bool
+retry_task(run_ctx *rc, worker *w, pg2md_task *task, PGconn **conn, int attempt)
+{
+	pg2md_error err;
+	PGconn *fresh;
+
+	if (attempt >= TASK_RETRIES || interrupt_requested() || PQstatus(*conn) != CONNECTION_BAD ||
+	    *conn == rc->leader || PQstatus(rc->leader) != CONNECTION_OK)
+		return false;
+	pg2md_warn("lost the connection reading table \"%s\" (%s); retrying in %d s (%d of %d)", task->table->name,
+		   task->err.msg, 1 << attempt, attempt + 1, TASK_RETRIES);
+	sleep(1u << attempt);
+	pg2md_error_init(&err);
+	fresh = pg_connect(rc->cfg, &err);
+	if (!fresh || pg_snapshot_import(fresh, rc->snapshot, &err)) {
+		pg2md_warn("cannot retry table \"%s\": %s", task->table->name, err.msg);
+		if (fresh)
+			PQfinish(fresh);
+		return false;
+	}
+	PQfinish(*conn);
+	*conn = fresh;
+	(void)w;
+	task_start_over(task);
+	return true;
+}
+
+/*
+ * Run one task's statement on the worker's connections, reading the task again as long as a
+ * retry applies (retry_out_of_memory, retry_task; *conn is replaced by a reconnect).  The
+ * outcome is on the task.
+ */
+static void
+run_task(run_ctx *rc, worker *w, pg2md_task *task, PGconn **conn, duckdb_connection con)
+{
+	char *sql = task_statement(rc, task);
+	bool solo = false, committed = false;
+	for (int attempt = 0;; attempt++) {
+		task->conn = *conn;
+		pg2md_debug("worker %d: task %d (%s): %s", w->id, task->id, task->table->name, task->copy_sql);
+		int gate = GATE_OUT;
+		gate_move(rc, &gate, solo ? GATE_ALONE : GATE_SHARED);
+		if (solo)
+			fault_point("extract:alone");
+		/* the savepoint lets the task be read again on this connection (retry_out_of_memory) */
+		if (pg_exec(*conn, "SAVEPOINT pg2md_task", &task->err) == PG2MD_OK &&
+		    (!rc->direct || duck_exec(con, "BEGIN TRANSACTION", "copying", &task->err) == PG2MD_OK)) {
+			duckdb_result res;
+			if (duckdb_query(con, sql, &res) == DuckDBError) {
+				task->oom = task->oom || duck_out_of_memory(&res);
+				/* the scan's own error is the root cause when it has one */
+				pg2md_fail(&task->err, PG2MD_ERR_RUN, "copying table \"%s\" failed: %s",
+					   task->table->name, duckdb_result_error(&res));
+				duck_error_hint(duckdb_result_error(&res), &task->err);
+				copyscan_abort(*conn);
+			}
+			duckdb_destroy_result(&res);
+			if (!pg2md_failed(&task->err))
+				pg_exec(*conn, "RELEASE SAVEPOINT pg2md_task", &task->err);
+		}
+		/*
+		 * Never read again once the COMMIT was tried: DuckDB may report a failed checkpoint
+		 * after the rows committed, and reading them again would add them twice.  The
+		 * failed run drops its work tables.  (Also set when raising the budget failed
+		 * before the COMMIT: on the safe side.)
+		 */
+		if (rc->direct && !pg2md_failed(&task->err)) {
+			direct_commit(rc, task, con, &gate, &task->err);
+			committed = true;
+		}
+		if (rc->direct && pg2md_failed(&task->err)) {
+			pg2md_error ignore;
+			pg2md_error_init(&ignore);
+			duck_exec(con, "ROLLBACK", "rolling back", &ignore);
+		}
+		gate_move(rc, &gate, GATE_OUT);
+		if (!pg2md_failed(&task->err) || committed)
+			break;
+		if (retry_out_of_memory(rc, task, *conn, attempt, &solo))
+			continue;
+		if (!retry_task(rc, w, task, conn, attempt))
+			break;
+	}
+	free(sql);
+}
+
+static void *
+worker_main(void *arg)
+{
+	worker *w = arg;
+	run_ctx *rc = w->rc;
+	PGconn *conn = NULL;
+	duckdb_connection con = NULL;
+
+	if (w->id == 0 && rc->leader) {
+		/* The first worker reads on the leader's connection, already in the snapshot: a run opens
+		 * exactly as many connections as it has workers, within [postgres] pool_size. */
+		conn = rc->leader;
+	} else {
+		conn = pg_connect(rc->cfg, &w->err);
+		if (!conn)
+			goto out;
+		if (pg_snapshot_import(conn, rc->snapshot, &w->err))
+			goto out;
+	}
+	if (duckdb_connect(rc->ddb, &con) == DuckDBError) {
+		pg2md_fail(&w->err, PG2MD_ERR_RUN, "could not connect to DuckDB");
+		goto out;
+	}
+	for (;;) {
+		pg2md_task *task;
+		pthread_mutex_lock(&rc->lock);
+		if (rc->failed || rc->next_task >= rc->ntasks) {
+			pthread_mutex_unlock(&rc->lock);
+			break;
+		}
+		task = &rc->tasks[rc->next_task++];
+		pthread_mutex_unlock(&rc->lock);
+
+		task->worker = w->id;
+		task->started = now_seconds();
+		run_task(rc, w, task, &conn, con);
+		task->seconds = now_seconds() - task->started;
+		task->conn = NULL;
+		progress_task_done(rc->progress, task);
+		trace_span_add(rc->timeline, &(trace_span){w->id, "extract", task->table->name, NULL, task->id,
+							    task->page_lo, task->page_hi, task->started,
+							    task->started + task->seconds, task->rows, task->bytes,
+							    task->retries, !pg2md_failed(&task->err)});
+		fault_point("extract:task_done");
+		if (!rc->direct && !pg2md_failed(&task->err))
+			task_collect_files(rc, task, con);
+		if (pg2md_failed(&task->err)) {
+			pg2md_error_merge(&w->err, &task->err);
+			pthread_mutex_lock(&rc->lock);
+			rc->failed = 1;
+			pthread_mutex_unlock(&rc->lock);
+			break;
+		}
+	}
+out:
+	if (pg2md_failed(&w->err)) {
+		pthread_mutex_lock(&rc->lock);
+		rc->failed = 1;
+		pthread_mutex_unlock(&rc->lock);
+	}
+	if (con)
+		duckdb_disconnect(&con);
+	if (conn && conn != rc->leader)
+		PQfinish(conn);
+	return NULL;
+}
+
+int
+effective_workers(const pg2md_config *cfg, int ntasks)
+{
+	/* Readers at once: [sources.sql_database] workers, capped by [extract] workers (the stage's
+	 * pool) and by [postgres] pool_size (connections; worker 0 reuses the snapshot's). */
+	int n = cfg->source_workers > 0 ? cfg->source_workers : 1;
+	if (cfg->extract_workers > 0 && cfg->extract_workers < n)
+		n = cfg->extract_workers;
+	if (cfg->pool_size > 0 && cfg->pool_size < n)
+		n = cfg->pool_size;
+	if (n > ntasks)
+		n = ntasks;
+	return n < 1 ? 1 : n;
+}
+
+pg2md_code
+run_workers(run_ctx *rc, int nworkers, pg2md_error *err)
+{
+	worker *ws = xcalloc((size_t)nworkers, sizeof(worker));
+	pthread_mutex_init(&rc->lock, NULL);
+	pthread_cond_init(&rc->gate_cv, NULL);
+	rc->gate_active = rc->gate_solo_waiting = 0;
+	rc->gate_solo = false;
+	rc->next_task = 0;
+	rc->failed = 0;
+	rc->progress = progress_start(&(progress_run){rc->cfg, rc->tasks, rc->ntasks, rc->tables, rc->ntables,
+						      &rc->lock, &rc->next_task, rc->load_id, rc->timeline});
+	for (int i = 0; i < nworkers; i++) {
+		ws[i].id = i;
+		ws[i].rc = rc;
+		pg2md_error_init(&ws[i].err);
+		if (pthread_create(&ws[i].thread, NULL, worker_main, &ws[i]) != 0) {
+			pg2md_fail(err, PG2MD_ERR_RUN, "could not start worker thread: %s", strerror(errno));
+			nworkers = i;
+			pthread_mutex_lock(&rc->lock);
+			rc->failed = 1;
+			pthread_mutex_unlock(&rc->lock);
+			break;
+		}
+	}
+	for (int i = 0; i < nworkers; i++)
+		pthread_join(ws[i].thread, NULL);
+	progress_stop(rc->progress);
+	rc->progress = NULL;
+	/* The first task in plan order that failed holds the root cause; a worker's own
+	 * failure (connection) otherwise. */
+	for (int i = 0; i < rc->ntasks && !pg2md_failed(err); i++)
+		pg2md_error_merge(err, &rc->tasks[i].err);
+	for (int i = 0; i < nworkers && !pg2md_failed(err); i++)
+		pg2md_error_merge(err, &ws[i].err);
+	pthread_cond_destroy(&rc->gate_cv);
+	pthread_mutex_destroy(&rc->lock);
+	free(ws);
+	return err->code;
+}
