@@ -9,7 +9,6 @@
  */
 #include "dest/load.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

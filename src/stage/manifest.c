@@ -24,6 +24,35 @@ config_column_dest(const pg2md_config *cfg, const pg2md_table *t, const char *na
 	return i >= 0 ? xstrdup(t->cols[i].dest_name) : naming_normalize(cfg->naming, name);
 }
 
+/* Table ti's columns as the manifest lists them: the transform's output, or the source's. */
+static json_t *
+manifest_columns(run_ctx *rc, int ti)
+{
+	pg2md_table *t = &rc->tables[ti];
+	json_t *cols = json_array();
+	const transform_out *out = rc->tx_sql && rc->tx_sql[ti] ? &rc->tx[ti] : NULL;
+	for (int c = 0; out && c < out->ncols; c++)
+		json_array_append_new(cols, transform_column_json(&out->cols[c]));
+	for (int c = 0; !out && c < t->ncols; c++) {
+		json_t *jc = json_object();
+		json_object_set_new(jc, "name", json_string(t->cols[c].name));
+		json_object_set_new(jc, "dest_name", json_string(t->cols[c].dest_name));
+		json_object_set_new(jc, "pg_type", json_string(t->cols[c].pg_type));
+		json_object_set_new(jc, "duck_type", json_string(t->cols[c].duck_type));
+		json_object_set_new(jc, "nullable", json_boolean(t->cols[c].nullable));
+		if (!rc->direct && t->cols[c].dec == DEC_INTERVAL)
+			json_object_set_new(jc, "staged_as", json_string("interval_struct"));
+		if (t->cols[c].measured)
+			json_object_set_new(jc, "measured", json_true());
+		if (t->cols[c].dec == DEC_BPCHAR || catalog_type_has(t->cols[c].type, DEC_BPCHAR))
+			json_object_set_new(jc, "char_padding", json_string("trim"));
+		if (t->cols[c].lineage)
+			json_object_set_new(jc, "lineage", json_string(t->cols[c].load_id ? "load_id" : "dlt_id"));
+		json_array_append_new(cols, jc);
+	}
+	return cols;
+}
+
 json_t *
 build_manifest(run_ctx *rc)
 {
@@ -36,31 +65,11 @@ build_manifest(run_ctx *rc)
 	json_object_set_new(doc, "source_schema", json_string(rc->cfg->schema));
 	for (int ti = 0; ti < rc->ntables; ti++) {
 		pg2md_table *t = &rc->tables[ti];
-		json_t *jt = json_object(), *cols = json_array(), *files = json_array(), *pk = json_array();
+		json_t *jt = json_object(), *cols = manifest_columns(rc, ti), *files = json_array(), *pk = json_array();
 		json_t *file_rows = json_array();
 		int64_t rows = 0, bytes = 0, fbytes = 0, lossy = 0, win_bytes = 0, win_rows = 0;
 		double first = 0, last = 0;
 		int ntasks = 0, retries = 0;
-		const transform_out *out = rc->tx_sql && rc->tx_sql[ti] ? &rc->tx[ti] : NULL;
-		for (int c = 0; out && c < out->ncols; c++)
-			json_array_append_new(cols, transform_column_json(&out->cols[c]));
-		for (int c = 0; !out && c < t->ncols; c++) {
-			json_t *jc = json_object();
-			json_object_set_new(jc, "name", json_string(t->cols[c].name));
-			json_object_set_new(jc, "dest_name", json_string(t->cols[c].dest_name));
-			json_object_set_new(jc, "pg_type", json_string(t->cols[c].pg_type));
-			json_object_set_new(jc, "duck_type", json_string(t->cols[c].duck_type));
-			json_object_set_new(jc, "nullable", json_boolean(t->cols[c].nullable));
-			if (!rc->direct && t->cols[c].dec == DEC_INTERVAL)
-				json_object_set_new(jc, "staged_as", json_string("interval_struct"));
-			if (t->cols[c].measured)
-				json_object_set_new(jc, "measured", json_true());
-			if (t->cols[c].dec == DEC_BPCHAR || catalog_type_has(t->cols[c].type, DEC_BPCHAR))
-				json_object_set_new(jc, "char_padding", json_string("trim"));
-			if (t->cols[c].lineage)
-				json_object_set_new(jc, "lineage", json_string(t->cols[c].load_id ? "load_id" : "dlt_id"));
-			json_array_append_new(cols, jc);
-		}
 		const pg2md_table_config *tc = pg2md_config_table(rc->cfg, t->name);
 		/* the key is the table's own primary key, and the rows are the table's as read from one
 		 * snapshot: no two share it, merge need not keep one per key */

@@ -11,7 +11,6 @@
 #include "stage/pipeline_int.h"
 
 #include <dirent.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
