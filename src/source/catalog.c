@@ -745,7 +745,7 @@ reflect_columns(PGconn *conn, const pg2md_config *cfg, pg2md_table *t, pg2md_err
 		 * CREATE TABLE z () can hold rows, but DuckDB has no tables without columns (and Parquet
 		 * no files without them): the destination gets dlt's _dlt_load_id as its one column, one
 		 * row per source row, so the row counts match.  The COPY reads NULL for it and the
-		 * statement writing the rows puts the load id there (see plan.c and pipeline.c).
+		 * statement writing the rows puts the load id there (see plan.c and stage/extract_sql.c).
 		 */
 		t->cols = xrealloc(t->cols, sizeof(pg2md_column));
 		pg2md_column *c = &t->cols[t->ncols++];

@@ -254,7 +254,7 @@ scan_finish(scan_state *s)
  * many bytes of COPY data: 2048 rows of several-MB values would be gigabytes in one chunk, far
  * past DuckDB's memory_limit (dest/duck.c).  Checked after each CopyData message (PostgreSQL
  * sends one per row), so a chunk holds at most this plus one row.  4 MB, not more: the staged
- * Parquet file's row groups are built of whole chunks (8 MB, pipeline.c), and a row of several
+ * Parquet file's row groups are built of whole chunks (8 MB, stage/extract_sql.c), and a row of several
  * MB should sit in a chunk, and a row group, of its own; 2048 rows of up to 2 kB still fit
  * (docs/reliability.md, "Values of several MB").
  */

@@ -13,7 +13,7 @@
  * projections, expressions, casts, renames, WHERE filters.  With
  * transform_stage = "normalize" (staged mode) the rows are staged as read and
  * the normalize stage applies the transform over all of the table's staged
- * files at once (pipeline.c), so aggregates, DISTINCT and window functions see
+ * files at once (stage/normalize.c), so aggregates, DISTINCT and window functions see
  * the whole table.
  *
  * Before any data moves, the transform is bound against an empty table of the
