@@ -155,9 +155,6 @@ typedef struct pg2md_config {
 	char *metrics_file;            /* [runtime] metrics_file / --metrics-file: Prometheus text file written after each run */
 	char *on_failure;              /* [runtime] on_failure: shell command run when a run fails */
 
-	/* set by the command-line tool, not owned, not a config key */
-	const char *progress;          /* --progress: "tty", "log", "none"; NULL: tty on a terminal, else log */
-
 	/* [schema] / [normalize.parquet_normalizer] */
 	char *naming;                  /* "snake_case" (default) or "direct" */
 	bool add_dlt_load_id;
