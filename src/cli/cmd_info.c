@@ -173,7 +173,6 @@ pending_json(const pg2md_config *cfg, int *loaded)
 static json_t *
 loads_json(const pg2md_config *cfg, char **note)
 {
-	duckdb_config dc = NULL;
 	duckdb_database db = NULL;
 	duckdb_connection con = NULL;
 	duckdb_result res;
@@ -193,23 +192,10 @@ loads_json(const pg2md_config *cfg, char **note)
 		*note = xasprintf("DuckDB file \"%s\" does not exist yet", cfg->duckdb_path);
 		return NULL;
 	}
-	if (duckdb_create_config(&dc) == DuckDBError) {
-		*note = xstrdup("could not create a DuckDB configuration");
-		return NULL;
-	}
-	duckdb_set_config(dc, "access_mode", "READ_ONLY");
-	duckdb_set_config(dc, "threads", "1");
-	if (duckdb_open_ext(cfg->duckdb_path, &db, dc, &open_err) == DuckDBError) {
+	if (!duck_open_readonly(cfg->duckdb_path, &db, &con, &open_err)) {
 		*note = xasprintf("could not open DuckDB file \"%s\" read-only: %s", cfg->duckdb_path,
 				  open_err ? open_err : "unknown error");
 		duckdb_free(open_err);
-		duckdb_destroy_config(&dc);
-		return NULL;
-	}
-	duckdb_destroy_config(&dc);
-	if (duckdb_connect(db, &con) == DuckDBError) {
-		*note = xasprintf("could not connect to DuckDB file \"%s\"", cfg->duckdb_path);
-		duckdb_close(&db);
 		return NULL;
 	}
 	buf_puts(&sql, "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ");

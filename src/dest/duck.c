@@ -409,6 +409,60 @@ dest_check_writable(const pg2md_config *cfg, pg2md_error *err)
 }
 
 pg2md_code
+duck_open_scratch(duckdb_database *db, duckdb_connection *con, int threads, const char *tmpdir, const char *what,
+		  pg2md_error *err)
+{
+	duckdb_config dc;
+	char tbuf[16], *open_err = NULL;
+
+	*db = NULL;
+	*con = NULL;
+	if (duckdb_create_config(&dc) == DuckDBError)
+		return pg2md_fail(err, PG2MD_ERR_RUN, "could not create a DuckDB configuration");
+	snprintf(tbuf, sizeof(tbuf), "%d", threads);
+	duckdb_set_config(dc, "threads", tbuf);
+	duckdb_set_config(dc, "preserve_insertion_order", "false");
+	duckdb_set_config(dc, "memory_limit", duck_memory_limit());
+	if (tmpdir)
+		duckdb_set_config(dc, "temp_directory", tmpdir);
+	if (duckdb_open_ext(":memory:", db, dc, &open_err) == DuckDBError) {
+		pg2md_fail(err, PG2MD_ERR_RUN, "could not start DuckDB %s: %s", what, open_err ? open_err : "");
+		duckdb_free(open_err);
+		*db = NULL;
+	} else if (duckdb_connect(*db, con) == DuckDBError) {
+		pg2md_fail(err, PG2MD_ERR_RUN, "could not connect to the DuckDB %s", what);
+		*con = NULL;
+	}
+	duckdb_destroy_config(&dc);
+	return err->code;
+}
+
+bool
+duck_open_readonly(const char *path, duckdb_database *db, duckdb_connection *con, char **why)
+{
+	duckdb_config dc;
+	*db = NULL;
+	*con = NULL;
+	*why = NULL;
+	if (duckdb_create_config(&dc) == DuckDBError)
+		return false;
+	duckdb_set_config(dc, "access_mode", "READ_ONLY");
+	duckdb_set_config(dc, "threads", "1");
+	if (duckdb_open_ext(path, db, dc, why) == DuckDBError) {
+		*db = NULL;
+		duckdb_destroy_config(&dc);
+		return false;
+	}
+	duckdb_destroy_config(&dc);
+	if (duckdb_connect(*db, con) == DuckDBError) {
+		duckdb_close(db);
+		*db = NULL;
+		return false;
+	}
+	return true;
+}
+
+pg2md_code
 dest_open(pg2md_dest *d, const pg2md_config *cfg, int threads, pg2md_error *err)
 {
 	duckdb_config dc;

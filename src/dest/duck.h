@@ -83,6 +83,19 @@ int duck_threads(int wanted);
  */
 pg2md_code dest_check_writable(const pg2md_config *cfg, pg2md_error *err);
 
+/*
+ * An in-memory DuckDB of pg2md's own (staging, normalize, checking a transform): threads
+ * threads, no insertion order kept (rows of a table have none, and ROW_GROUP_SIZE_BYTES needs
+ * it), the memory budget, spilling into tmpdir (NULL: DuckDB's default).  what names it in the
+ * error ("for staging").
+ */
+pg2md_code duck_open_scratch(duckdb_database *db, duckdb_connection *con, int threads, const char *tmpdir,
+			     const char *what, pg2md_error *err);
+
+/* A local DuckDB file opened read-only with one thread; NULL *db and DuckDB's message in *why
+ * (caller frees with duckdb_free) when it cannot be. */
+bool duck_open_readonly(const char *path, duckdb_database *db, duckdb_connection *con, char **why);
+
 /* Open the configured destination; PG2MD_ERR_CONNECT with a hint on failure. */
 pg2md_code dest_open(pg2md_dest *d, const pg2md_config *cfg, int threads, pg2md_error *err);
 void dest_close(pg2md_dest *d);

@@ -91,37 +91,19 @@ static pg2md_code
 open_staging(run_ctx *rc, duckdb_database *stagedb, duckdb_connection *regcon, pg2md_error *err)
 {
 	const pg2md_config *cfg = rc->cfg;
-	duckdb_config dc;
-	char tbuf[16];
-	char *open_err = NULL;
 
 	if (pkg_init_dirs(cfg, err))
 		return err->code;
 	rc->pkg_path = pkg_dir(cfg, PKG_EXTRACTING, rc->load_id);
 	if (mkdir_p(rc->pkg_path, 0700, err))
 		return err->code;
-	duckdb_create_config(&dc);
-	snprintf(tbuf, sizeof(tbuf), "%d", 1); /* as in the direct mode: workers are the threads */
-	duckdb_set_config(dc, "threads", tbuf);
-	duckdb_set_config(dc, "preserve_insertion_order", "false");
-	duckdb_set_config(dc, "memory_limit", duck_memory_limit());
-	{
-		/* an in-memory DuckDB would spill into ./.tmp: keep it in the pipeline folder */
-		char *tmpdir = xasprintf("%s/%s/tmp", cfg->pipelines_dir, cfg->pipeline_name);
-		duckdb_set_config(dc, "temp_directory", tmpdir);
-		free(tmpdir);
-	}
-	if (duckdb_open_ext(":memory:", stagedb, dc, &open_err) == DuckDBError) {
-		pg2md_fail(err, PG2MD_ERR_RUN, "could not start DuckDB for staging: %s", open_err ? open_err : "");
-		duckdb_free(open_err);
-		duckdb_destroy_config(&dc);
+	/* one thread, as in the direct mode: workers are the threads; an in-memory DuckDB would
+	 * spill into ./.tmp: keep it in the pipeline folder */
+	char *tmpdir = xasprintf("%s/%s/tmp", cfg->pipelines_dir, cfg->pipeline_name);
+	duck_open_scratch(stagedb, regcon, 1, tmpdir, "for staging", err);
+	free(tmpdir);
+	if (pg2md_failed(err))
 		return err->code;
-	}
-	duckdb_destroy_config(&dc);
-	if (duckdb_connect(*stagedb, regcon) == DuckDBError) {
-		pg2md_fail(err, PG2MD_ERR_RUN, "could not connect to the staging DuckDB");
-		return err->code;
-	}
 	rc->ddb = *stagedb;
 	return PG2MD_OK;
 }

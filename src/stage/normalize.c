@@ -22,24 +22,9 @@
 static pg2md_code
 normalize_duck_open(const pg2md_config *cfg, duckdb_database *db, duckdb_connection *con, pg2md_error *err)
 {
-	duckdb_config dc;
-	char tbuf[16], *open_err = NULL;
 	char *tmpdir = xasprintf("%s/%s/tmp", cfg->pipelines_dir, cfg->pipeline_name);
-	duckdb_create_config(&dc);
-	snprintf(tbuf, sizeof(tbuf), "%d", duck_threads(cfg->normalize_workers));
-	duckdb_set_config(dc, "threads", tbuf);
-	/* as the staging instance: rows of a table have no order, and ROW_GROUP_SIZE_BYTES needs this */
-	duckdb_set_config(dc, "preserve_insertion_order", "false");
-	duckdb_set_config(dc, "memory_limit", duck_memory_limit());
-	duckdb_set_config(dc, "temp_directory", tmpdir);
+	duck_open_scratch(db, con, duck_threads(cfg->normalize_workers), tmpdir, "to normalize", err);
 	free(tmpdir);
-	if (duckdb_open_ext(":memory:", db, dc, &open_err) == DuckDBError) {
-		pg2md_fail(err, PG2MD_ERR_RUN, "could not start DuckDB to normalize: %s", open_err ? open_err : "");
-		duckdb_free(open_err);
-	} else if (duckdb_connect(*db, con) == DuckDBError) {
-		pg2md_fail(err, PG2MD_ERR_RUN, "could not connect to the normalizing DuckDB");
-	}
-	duckdb_destroy_config(&dc);
 	return err->code;
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dest/duck.h"
 #include "stage/package.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -111,7 +112,6 @@ state_load_destination(const pg2md_config *cfg)
 {
 	duckdb_database db;
 	duckdb_connection con;
-	duckdb_config dc;
 	duckdb_result res;
 	json_t *st = NULL;
 	char *open_err = NULL;
@@ -121,16 +121,11 @@ state_load_destination(const pg2md_config *cfg)
 		return NULL;
 	if (!cfg->duckdb_path || access(cfg->duckdb_path, F_OK) != 0)
 		return NULL;
-	duckdb_create_config(&dc);
-	duckdb_set_config(dc, "access_mode", "READ_ONLY");
-	if (duckdb_open_ext(cfg->duckdb_path, &db, dc, &open_err) == DuckDBError) {
+	if (!duck_open_readonly(cfg->duckdb_path, &db, &con, &open_err)) {
 		pg2md_debug("cannot read the state stored in the destination: %s", open_err ? open_err : "");
 		duckdb_free(open_err);
-		duckdb_destroy_config(&dc);
 		return NULL;
 	}
-	duckdb_destroy_config(&dc);
-	duckdb_connect(db, &con);
 	buf_puts(&sql, "SELECT state FROM ");
 	buf_ident(&sql, cfg->dataset_name);
 	buf_puts(&sql, ".\"_dlt_pipeline_state\" WHERE pipeline_name = ");

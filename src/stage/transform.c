@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dest/duck.h"
+
 /*
  * SELECT list giving data's columns their destination types.  Staged, the scan gives an
  * interval as its three fields (copydec's DEC_INTERVAL_STRUCT): added back together, exactly.
@@ -68,10 +70,8 @@ transform_bind(const pg2md_table *t, const char *transform, transform_out *out, 
 	pg2md_buf sql = PG2MD_BUF_INIT;
 
 	memset(out, 0, sizeof(*out));
-	if (duckdb_open(NULL, &db) == DuckDBError || duckdb_connect(db, &con) == DuckDBError) {
-		pg2md_fail(err, PG2MD_ERR_RUN, "could not start DuckDB to check the transform of table \"%s\"", t->name);
+	if (duck_open_scratch(&db, &con, 1, NULL, "to check a transform", err))
 		goto done;
-	}
 	buf_puts(&sql, "CREATE TABLE data (");
 	for (int i = 0, n = 0; i < t->ncols; i++) {
 		if (t->cols[i].lineage)
