@@ -4,7 +4,8 @@
  * replace drops and recreates the table (staged) or renames the direct run's work table over it;
  * append inserts the new rows, skipping those an incremental closed range start reads again;
  * merge deduplicates the new rows into a table of the dataset, then either deletes the matched
- * rows and inserts (delete-insert, dlt's default) or runs one MERGE (upsert).  The statements
+ * rows and inserts (delete-insert, dlt's default), runs one MERGE (upsert), or inserts the new
+ * keys only (insert-only).  The statements
  * run inside the load's transaction (stage/load.c), so readers never see a half-loaded table.
  */
 #include "dest/load.h"
@@ -365,7 +366,32 @@ merge_delete_insert_sql(pg2md_buf *sql, const table_load *tl, json_t *mk, const 
 	buf_printf(sql, ";\nDROP TABLE %s;\n", tl->mt);
 }
 
-/* merge: deduplicate the new rows, then upsert or delete-insert them. */
+/*
+ * dlt's insert-only strategy: a row whose key the destination already holds is skipped, a new
+ * key inserted (a flagged hard_delete row never is); nothing is updated or deleted.
+ */
+static void
+merge_insert_only_sql(pg2md_buf *sql, const table_load *tl, const char *cond, const char *hard)
+{
+	buf_printf(sql, "INSERT INTO %s BY NAME SELECT * FROM %s s WHERE NOT EXISTS (SELECT 1 FROM %s WHERE %s)",
+		   tl->target, tl->mt, tl->target, cond);
+	if (hard) {
+		const char *htype = column_type(tl->cols, hard);
+		buf_puts(sql, " AND ");
+		if (htype && strcmp(htype, "BOOLEAN") == 0) {
+			buf_puts(sql, "NOT coalesce(s.");
+			buf_ident(sql, hard);
+			buf_puts(sql, ", false)");
+		} else {
+			buf_puts(sql, "s.");
+			buf_ident(sql, hard);
+			buf_puts(sql, " IS NULL");
+		}
+	}
+	buf_printf(sql, ";\nDROP TABLE %s;\n", tl->mt);
+}
+
+/* merge: deduplicate the new rows, then upsert, insert-only or delete-insert them. */
 static pg2md_code
 merge_sql(pg2md_buf *sql, const table_load *tl, pg2md_error *err)
 {
@@ -385,6 +411,8 @@ merge_sql(pg2md_buf *sql, const table_load *tl, pg2md_error *err)
 	merge_new_rows_sql(sql, tl, part.data);
 	if (strategy && strcmp(strategy, "upsert") == 0)
 		merge_upsert_sql(sql, tl, cond.data, hard);
+	else if (strategy && strcmp(strategy, "insert-only") == 0)
+		merge_insert_only_sql(sql, tl, cond.data, hard);
 	else
 		merge_delete_insert_sql(sql, tl, mk, cond.data, hard);
 	buf_release(&part);

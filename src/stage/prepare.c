@@ -110,11 +110,11 @@ merge_key_check(const pg2md_config *cfg, const pg2md_table *t, const transform_o
 		pg2md_warn("table \"%s\": merge_key applies to write_disposition \"merge\" only; ignored", t->name);
 		return PG2MD_OK;
 	}
-	if (tc->merge_strategy && strcmp(tc->merge_strategy, "upsert") == 0) {
-		pg2md_fail(err, PG2MD_ERR_USAGE, "table \"%s\": merge_key does not apply to the \"upsert\" strategy",
-			   t->name);
-		pg2md_hint(err, "upsert matches rows on primary_key alone; remove merge_key, or use the delete-insert "
-				"strategy (the default)");
+	if (tc->merge_strategy && strcmp(tc->merge_strategy, "delete-insert") != 0) {
+		pg2md_fail(err, PG2MD_ERR_USAGE, "table \"%s\": merge_key does not apply to the \"%s\" strategy",
+			   t->name, tc->merge_strategy);
+		pg2md_hint(err, "%s matches rows on primary_key alone; remove merge_key, or use the delete-insert "
+				"strategy (the default)", tc->merge_strategy);
 		return err->code;
 	}
 	for (int k = 0; k < tc->merge_key.n; k++) {
@@ -250,10 +250,11 @@ prepare_table(run_ctx *rc, int i, pg2md_error *err)
 	if (catalog_measure_numerics(rc->leader, cfg->schema, &rc->tables[i], rc->filters[i], err))
 		return err->code;
 	if (tc && tc->merge_strategy && strcmp(tc->merge_strategy, "delete-insert") != 0 &&
-	    strcmp(tc->merge_strategy, "upsert") != 0) {
+	    strcmp(tc->merge_strategy, "upsert") != 0 && strcmp(tc->merge_strategy, "insert-only") != 0) {
 		pg2md_fail(err, PG2MD_ERR_USAGE, "merge strategy \"%s\" of table \"%s\" is not supported",
 			   tc->merge_strategy, rc->tables[i].name);
-		pg2md_hint(err, "use write_disposition.strategy = \"delete-insert\" (the default) or \"upsert\"");
+		pg2md_hint(err, "use write_disposition.strategy = \"delete-insert\" (the default), \"upsert\" or "
+				"\"insert-only\"");
 		return err->code;
 	}
 	if (rc->tables[i].relkind == 'q' && rc->incr[i].active && tc->row_order) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# t57_merge_hints — merge with dlt's column hints (hard_delete, dedup_sort) under both merge
-# strategies: delete-insert (the default) and upsert (DuckDB's MERGE INTO); an unsupported
+# t57_merge_hints — merge with dlt's column hints (hard_delete, dedup_sort) under the merge
+# strategies: delete-insert (the default), upsert (DuckDB's MERGE INTO) and insert-only (new keys
+# only, staged and direct); an unsupported
 # strategy is a configuration error.  dlt's merge_key: a day reloaded whole (rows deleted at the
 # source leave the destination with their day; other days stay), with and without a primary
 # key, staged and direct; merge_key with upsert, or naming no column, is a configuration error.
@@ -8,10 +9,12 @@
 t_init merge_hints
 require_pg2md
 
-for strategy in delete-insert upsert; do
+for run in delete-insert upsert insert-only insert-only:direct; do
+	strategy=${run%%:*} mode=staged
+	[ "$run" != "$strategy" ] && mode=${run#*:}
 	pg -c "DROP TABLE IF EXISTS hd; CREATE TABLE hd (id int, ver int, deleted boolean, v text);
 	       INSERT INTO hd VALUES (1,1,false,'a'),(2,1,false,'b'),(3,1,false,'c'),(6,1,false,'f');"
-	P=$T_TMP/$strategy
+	P=$T_TMP/$strategy-$mode
 	make_project "$P" --tables "hd" --config "[sources.sql_database.hd]
 write_disposition.disposition = \"merge\"
 write_disposition.strategy = \"$strategy\"
@@ -20,12 +23,19 @@ primary_key = \"id\"
 hard_delete = true
 [sources.sql_database.hd.columns.ver]
 dedup_sort = \"desc\""
-	assert_exit 0 "$PG2MD_BIN" run --project-dir "$P"
+	assert_exit 0 "$PG2MD_BIN" run --project-dir "$P" --$mode
 	# new versions of 2 (two of them), 3 flagged deleted, 4 new, 5 new but flagged, 6 updated
 	pg -c "INSERT INTO hd VALUES (2,2,false,'b2'),(2,3,false,'b3'),(3,2,true,'c-del'),(4,1,false,'d'),
 	                             (5,1,true,'never'),(6,2,false,'f2');
 	       DELETE FROM hd WHERE (id, ver) IN ((2,1),(3,1),(6,1));"
-	assert_exit 0 "$PG2MD_BIN" run --project-dir "$P"
+	assert_exit 0 "$PG2MD_BIN" run --project-dir "$P" --$mode
+	if [ "$strategy" = insert-only ]; then
+		# dlt's insert-only: keys already there (2, 3, 6) keep their rows, 4 is new, 5 flagged: never inserted
+		assert_eq "1 1 a|2 1 b|3 1 c|4 1 d|6 1 f" \
+			"$(ddbq "$P/pg2md.duckdb" "SELECT id, ver, v FROM pg2md_data.hd ORDER BY id" | tr '\t' ' ' | paste -sd'|')" \
+			"$strategy, $mode: existing keys untouched, new keys inserted, a flagged new row never"
+		continue
+	fi
 	assert_eq "1 1 a|2 3 b3|4 1 d|6 2 f2" \
 		"$(ddbq "$P/pg2md.duckdb" "SELECT id, ver, v FROM pg2md_data.hd ORDER BY id" | tr '\t' ' ' | paste -sd'|')" \
 		"$strategy: dedup_sort keeps the highest version, hard_delete removes 3 and never inserts 5"
