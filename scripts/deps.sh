@@ -3,7 +3,7 @@
 # Debian packages (DESIGN §3) and DuckDB 1.4.4 from the npm registry, pinned by sha256
 # and unpacked into third_party/duckdb/ (ignored by git).
 # DUCKDB_DIR=/path (holding libduckdb.so and duckdb.h) skips the DuckDB download.
-# scripts/deps.sh --test also installs what only the tests need (chromium).
+# scripts/deps.sh --test also installs what only the tests need (chromium, time, valgrind, clang).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,8 +11,9 @@ PKGS=(build-essential cmake pkg-config libpq-dev libtomlplusplus-dev libjansson-
       libcmocka-dev postgresql postgresql-contrib postgresql-15-postgis-3 ca-certificates)
 command -v npm >/dev/null 2>&1 || PKGS+=(npm)
 # --test (make test): headless Chromium too, which tests/e2e/t32_report.sh opens the HTML report in;
-# time (t90_scale's peak RSS) and valgrind (the valgrind stage of scripts/test.sh)
-if [ "${1:-}" = --test ]; then PKGS+=(chromium time valgrind); fi
+# time (t90_scale's peak RSS), valgrind (the valgrind stage of scripts/test.sh) and clang (its
+# libFuzzer targets; without it they were skipped)
+if [ "${1:-}" = --test ]; then PKGS+=(chromium time valgrind clang); fi
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
