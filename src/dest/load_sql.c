@@ -285,6 +285,27 @@ merge_new_rows_sql(pg2md_buf *sql, const table_load *tl, const char *part)
 	}
 }
 
+/*
+ * dlt's hard_delete: a row is flagged when its column hard is true (a boolean) or holds any value
+ * (another type).  Appends that test of alias.hard (alias NULL: the bare column), or with
+ * negate its opposite: the row is kept.
+ */
+static void
+hard_delete_test(pg2md_buf *b, json_t *cols, const char *hard, const char *alias, bool negate)
+{
+	const char *htype = column_type(cols, hard);
+	bool boolean = htype && strcmp(htype, "BOOLEAN") == 0;
+	if (boolean)
+		buf_puts(b, negate ? "NOT coalesce(" : "coalesce(");
+	if (alias)
+		buf_printf(b, "%s.", alias);
+	buf_ident(b, hard);
+	if (boolean)
+		buf_puts(b, ", false)");
+	else
+		buf_puts(b, negate ? " IS NULL" : " IS NOT NULL");
+}
+
 /* dlt's upsert strategy, as DuckDB's MERGE: update matched keys, insert new ones, delete flagged ones */
 static void
 merge_upsert_sql(pg2md_buf *sql, const table_load *tl, const char *cond, const char *hard)
@@ -293,15 +314,8 @@ merge_upsert_sql(pg2md_buf *sql, const table_load *tl, const char *cond, const c
 	json_t *cc;
 	size_t k;
 
-	if (hard) {
-		const char *htype = column_type(tl->cols, hard);
-		if (htype && strcmp(htype, "BOOLEAN") == 0)
-			buf_puts(&flagged, "coalesce(s.");
-		else
-			buf_puts(&flagged, "s.");
-		buf_ident(&flagged, hard);
-		buf_puts(&flagged, htype && strcmp(htype, "BOOLEAN") == 0 ? ", false)" : " IS NOT NULL");
-	}
+	if (hard)
+		hard_delete_test(&flagged, tl->cols, hard, "s", false);
 	buf_printf(sql, "MERGE INTO %s USING %s AS s ON (%s)", tl->target, tl->mt, cond);
 	if (hard)
 		buf_printf(sql, " WHEN MATCHED AND %s THEN DELETE", flagged.data);
@@ -351,17 +365,9 @@ merge_delete_insert_sql(pg2md_buf *sql, const table_load *tl, json_t *mk, const 
 	}
 	buf_printf(sql, "INSERT INTO %s BY NAME SELECT * FROM %s", tl->target, tl->mt);
 	if (hard) {
-		/* dlt's hard_delete: a flagged row (true, or any value for a non-boolean column) is removed, not inserted */
-		const char *htype = column_type(tl->cols, hard);
+		/* a flagged row is removed (its key deleted above), not inserted */
 		buf_puts(sql, " WHERE ");
-		if (htype && strcmp(htype, "BOOLEAN") == 0) {
-			buf_puts(sql, "NOT coalesce(");
-			buf_ident(sql, hard);
-			buf_puts(sql, ", false)");
-		} else {
-			buf_ident(sql, hard);
-			buf_puts(sql, " IS NULL");
-		}
+		hard_delete_test(sql, tl->cols, hard, NULL, true);
 	}
 	buf_printf(sql, ";\nDROP TABLE %s;\n", tl->mt);
 }
@@ -376,17 +382,8 @@ merge_insert_only_sql(pg2md_buf *sql, const table_load *tl, const char *cond, co
 	buf_printf(sql, "INSERT INTO %s BY NAME SELECT * FROM %s s WHERE NOT EXISTS (SELECT 1 FROM %s WHERE %s)",
 		   tl->target, tl->mt, tl->target, cond);
 	if (hard) {
-		const char *htype = column_type(tl->cols, hard);
 		buf_puts(sql, " AND ");
-		if (htype && strcmp(htype, "BOOLEAN") == 0) {
-			buf_puts(sql, "NOT coalesce(s.");
-			buf_ident(sql, hard);
-			buf_puts(sql, ", false)");
-		} else {
-			buf_puts(sql, "s.");
-			buf_ident(sql, hard);
-			buf_puts(sql, " IS NULL");
-		}
+		hard_delete_test(sql, tl->cols, hard, "s", true);
 	}
 	buf_printf(sql, ";\nDROP TABLE %s;\n", tl->mt);
 }
