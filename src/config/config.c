@@ -193,6 +193,10 @@ table_config_release(pg2md_table_config *t)
 	free(t->numeric_fallback);
 	free(t->char_padding);
 	free(t->merge_strategy);
+	cfg_strlist_clear(&t->validity_column_names);
+	free(t->active_record_timestamp);
+	free(t->boundary_timestamp);
+	free(t->row_version_column_name);
 	for (int i = 0; i < t->n_col_hints; i++) {
 		free(t->col_hints[i].column);
 		free(t->col_hints[i].name);
@@ -294,6 +298,23 @@ pg2md_config_disposition(const pg2md_config *cfg, const char *table)
 	if (cfg->write_disposition != PG2MD_DISP_DEFAULT)
 		return cfg->write_disposition;
 	return PG2MD_DISP_REPLACE;
+}
+
+bool
+pg2md_config_scd2(const pg2md_config *cfg, const char *table)
+{
+	const pg2md_table_config *t = pg2md_config_table(cfg, table);
+	return pg2md_config_disposition(cfg, table) == PG2MD_DISP_MERGE && t && t->merge_strategy &&
+	       strcmp(t->merge_strategy, "scd2") == 0;
+}
+
+const char *
+pg2md_config_validity_column(const pg2md_config *cfg, const char *table, int k)
+{
+	const pg2md_table_config *t = pg2md_config_table(cfg, table);
+	if (t && t->validity_column_names.n == 2)
+		return t->validity_column_names.items[k];
+	return k == 0 ? "_dlt_valid_from" : "_dlt_valid_to";
 }
 
 const char *

@@ -85,7 +85,13 @@ typedef struct pg2md_table_config {
 	char *dedup_sort_order;        /* "asc" or "desc" */
 	char *where;                   /* row filter (SQL) */
 	char *query;                   /* full replacement query */
-	char *merge_strategy;          /* write_disposition.strategy: "delete-insert" (default) or "upsert" */
+	char *merge_strategy;          /* write_disposition.strategy: "delete-insert" (default), "upsert",
+	                                * "insert-only" or "scd2" */
+	/* scd2 (write_disposition = { disposition = "merge", strategy = "scd2", … }), dlt's names */
+	pg2md_strlist validity_column_names; /* [valid-from, valid-to]; default _dlt_valid_from, _dlt_valid_to */
+	char *active_record_timestamp; /* valid-to of active rows; NULL: SQL NULL (dlt's default) */
+	char *boundary_timestamp;      /* the load's boundary; NULL: the load package's creation time */
+	char *row_version_column_name; /* the column that identifies a row version; NULL: a row hash in _dlt_id */
 	char *transform;               /* DuckDB SQL over "data" (stage/transform.h) */
 	char *transform_stage;         /* where the transform runs: "extract" (default, as rows stream) or
 	                                * "normalize" (over the package's staged Parquet files) */
@@ -213,6 +219,11 @@ bool pg2md_config_char_keep(const pg2md_config *cfg, const char *table);
 
 /* Effective disposition of a table: table section, else global, else replace. */
 pg2md_disposition pg2md_config_disposition(const pg2md_config *cfg, const char *table);
+/* Whether table is loaded with merge's scd2 strategy (history of every row version). */
+bool pg2md_config_scd2(const pg2md_config *cfg, const char *table);
+/* scd2's validity column k (0: valid from, 1: valid to) of table, as configured (dlt's
+ * validity_column_names) or dlt's default (_dlt_valid_from, _dlt_valid_to); not yet normalized. */
+const char *pg2md_config_validity_column(const pg2md_config *cfg, const char *table, int k);
 
 const char *pg2md_disposition_name(pg2md_disposition d);
 int pg2md_disposition_parse(const char *s); /* -1 when unknown */

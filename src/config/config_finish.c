@@ -102,6 +102,9 @@ cfg_finish(loader *L)
 				   L->table_where[i]);
 	}
 
+	if (cfg_check_merge_options(L) != PG2MD_OK)
+		return PG2MD_ERR_USAGE;
+
 	if (strcmp(cfg->destination, "motherduck") == 0 && (cfg->md_token == NULL || cfg->md_token[0] == '\0')) {
 		const pg2md_provenance *p = pg2md_config_provenance(cfg, "pipeline.destination");
 		pg2md_fail(L->err, PG2MD_ERR_USAGE, "destination \"motherduck\" (%s) needs a MotherDuck token",

@@ -98,6 +98,7 @@ extern const char *const pg2md_source_sections[];
 extern const char *const pg2md_disposition_choices[];
 extern const char *const pg2md_numeric_fallback_choices[];
 extern const char *const pg2md_char_padding_choices[];
+extern const char *const pg2md_merge_strategy_choices[];
 
 /* ----------------------------------------------------------------------
  * The loader
@@ -223,6 +224,10 @@ pg2md_code cfg_apply_env_token_fallback(loader *L);
 pg2md_code cfg_apply_env(loader *L);
 pg2md_code cfg_apply_env_tables(loader *L);
 pg2md_code cfg_apply_flags(loader *L, const pg2md_config_flags *flags);
+
+/* config_merge.c */
+bool cfg_parse_timestamp(const char *in, char *out, size_t outsz);
+pg2md_code cfg_check_merge_options(loader *L);
 
 /* config_finish.c */
 pg2md_code cfg_apply_defaults(loader *L);

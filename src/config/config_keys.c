@@ -17,6 +17,7 @@ static const char *const format_choices[] = {"parquet", "csv", NULL};
 static const char *const naming_choices[] = {"snake_case", "direct", NULL};
 const char *const pg2md_numeric_fallback_choices[] = {"varchar", "double", NULL};
 const char *const pg2md_char_padding_choices[] = {"trim", "keep", NULL};
+const char *const pg2md_merge_strategy_choices[] = {"delete-insert", "upsert", "insert-only", "scd2", NULL};
 const char *const pg2md_disposition_choices[] = {"replace", "append", "merge", NULL};
 
 #define OFF(field) offsetof(pg2md_config, field)
@@ -107,7 +108,11 @@ const int pg2md_n_config_keys = (int)(sizeof(pg2md_config_keys) / sizeof(pg2md_c
 const table_key pg2md_table_keys[] = {
 	{"write_disposition", TK_DISP, TOFF(write_disposition), NULL, NULL},
 	{"write_disposition.disposition", TK_DISP, TOFF(write_disposition), "write_disposition", NULL},
-	{"write_disposition.strategy", TK_TEXT, TOFF(merge_strategy), NULL, NULL},
+	{"write_disposition.strategy", TK_CHOICE, TOFF(merge_strategy), NULL, pg2md_merge_strategy_choices},
+	{"write_disposition.validity_column_names", TK_LIST, TOFF(validity_column_names), NULL, NULL},
+	{"write_disposition.active_record_timestamp", TK_TEXT, TOFF(active_record_timestamp), NULL, NULL},
+	{"write_disposition.boundary_timestamp", TK_TEXT, TOFF(boundary_timestamp), NULL, NULL},
+	{"write_disposition.row_version_column_name", TK_TEXT, TOFF(row_version_column_name), NULL, NULL},
 	{"primary_key", TK_LIST, TOFF(primary_key), NULL, NULL},
 	{"merge_key", TK_LIST, TOFF(merge_key), NULL, NULL},
 	{"included_columns", TK_LIST, TOFF(included_columns), NULL, NULL},
@@ -245,7 +250,10 @@ const int pg2md_n_ignored_keys = (int)(sizeof(pg2md_ignored_keys) / sizeof(pg2md
 
 /* Per-table keys dlt knows and pg2md does not use (relative to the table). */
 const ignored_key pg2md_ignored_table_keys[] = {
-	{"write_disposition.strategy", WRN, "merge always deletes and inserts rows by primary key"},
+	{"write_disposition.deduplicated", DBG, "merge keeps one row per primary key (dedup_sort picks which)"},
+	{"write_disposition.skip_unchanged_rows", WRN, "upsert updates every matched row"},
+	{"write_disposition.source_filter", WRN, "a where filter selects the rows a run reads"},
+	{"write_disposition.destination_scope", WRN, "merge_key limits the rows a merge can delete or retire"},
 	{"incremental.last_value_func", WRN, "incremental loading always takes rows above the last maximum"},
 	{"incremental.allow_external_schedulers", DBG, NULL},
 	{"incremental.on_cursor_value_missing", DBG, NULL},

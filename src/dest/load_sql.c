@@ -388,6 +388,197 @@ merge_insert_only_sql(pg2md_buf *sql, const table_load *tl, const char *cond, co
 	buf_printf(sql, ";\nDROP TABLE %s;\n", tl->mt);
 }
 
+/*
+ * scd2's row hash: md5 over the row's non-NULL columns in the order of their names, each as
+ * <name length>:<name><value length>:<value> (a prefix-free encoding: no two rows collide by
+ * concatenation).  A NULL column adds nothing, so a column added to the table leaves the hash
+ * of every row that has no value in it unchanged.  Values are their DuckDB text, with two
+ * exceptions so that a value read differently does not make a new version: a decimal (or a
+ * numeric kept as text) without trailing fractional zeros, so widening DECIMAL(18,2) to
+ * DECIMAL(38,4) changes no hash; and time zones are UTC (scd2_sql sets it), so the text of a
+ * timestamptz does not depend on the machine.
+ */
+static void
+scd2_row_hash(pg2md_buf *b, json_t *cols)
+{
+	size_t n = json_array_size(cols), k = 0;
+	json_t **sorted = xcalloc(n + 1, sizeof(json_t *));
+	json_t *c;
+	size_t i;
+
+	json_array_foreach(cols, i, c)
+		sorted[k++] = c;
+	for (size_t x = 1; x < k; x++) /* insertion sort by destination name: few columns */
+		for (size_t y = x; y > 0 && strcmp(json_string_value(json_object_get(sorted[y - 1], "dest_name")),
+						 json_string_value(json_object_get(sorted[y], "dest_name"))) > 0; y--) {
+			json_t *t = sorted[y];
+			sorted[y] = sorted[y - 1];
+			sorted[y - 1] = t;
+		}
+	buf_puts(b, "md5(");
+	for (size_t x = 0; x < k; x++) {
+		const char *dn = json_string_value(json_object_get(sorted[x], "dest_name"));
+		const char *type = json_string_value(json_object_get(sorted[x], "duck_type"));
+		const char *pgt = json_string_value(json_object_get(sorted[x], "pg_type"));
+		bool numeric = strncmp(type, "DECIMAL", 7) == 0 ||
+			       (strcmp(type, "VARCHAR") == 0 && pgt && strcmp(pgt, "numeric") == 0);
+		pg2md_buf v = PG2MD_BUF_INIT, tag = PG2MD_BUF_INIT;
+
+		buf_puts(&v, "CAST(");
+		buf_ident(&v, dn);
+		buf_puts(&v, " AS VARCHAR)");
+		if (numeric) {
+			char *plain = buf_detach(&v);
+			buf_printf(&v, "(CASE WHEN contains(%s, '.') THEN rtrim(rtrim(%s, '0'), '.') ELSE %s END)", plain,
+				   plain, plain);
+			free(plain);
+		}
+		buf_printf(&tag, "%zu:%s", strlen(dn), dn);
+		if (x)
+			buf_puts(b, " || ");
+		buf_puts(b, "CASE WHEN ");
+		buf_ident(b, dn);
+		buf_puts(b, " IS NULL THEN '' ELSE ");
+		buf_literal(b, tag.data);
+		buf_printf(b, " || CAST(strlen(%s) AS VARCHAR) || ':' || %s END", v.data, v.data);
+		buf_release(&v);
+		buf_release(&tag);
+	}
+	if (k == 0)
+		buf_puts(b, "''");
+	buf_putc(b, ')');
+	free(sorted);
+}
+
+/*
+ * dlt's scd2 strategy: the table keeps every version of every row, each valid from the load
+ * that brought it (valid-from) until the load that no longer saw it (valid-to; NULL, or
+ * active_record_timestamp, while it is current).  A version is identified by the row hash in
+ * _dlt_id (or by the user's row_version_column_name): active versions absent from the new rows
+ * are retired (only those whose merge_key values the new rows have, when one is set: how
+ * incremental scd2 works), and new rows whose version is not active are inserted.  A row
+ * flagged by hard_delete retires its version and is not inserted.
+ */
+static void
+scd2_sql(pg2md_buf *sql, const table_load *tl, json_t *mk, const char *hard)
+{
+	json_t *o = json_object_get(tl->jt, "scd2");
+	const char *from = json_string_value(json_object_get(o, "valid_from"));
+	const char *to = json_string_value(json_object_get(o, "valid_to"));
+	const char *rv = json_string_value(json_object_get(o, "row_version"));
+	const char *hashc = json_string_value(json_object_get(o, "hash_column"));
+	const char *version = rv ? rv : hashc;
+	pg2md_buf boundary = PG2MD_BUF_INIT, active = PG2MD_BUF_INIT, is_active = PG2MD_BUF_INIT;
+	pg2md_buf ver = PG2MD_BUF_INIT, keep = PG2MD_BUF_INIT;
+	const char *kept;
+	json_t *data = json_array(), *c;
+	size_t i;
+
+	buf_puts(&boundary, "CAST(");
+	buf_literal(&boundary, json_string_value(json_object_get(o, "boundary")));
+	buf_puts(&boundary, " AS TIMESTAMPTZ)");
+	buf_ident(&is_active, to);
+	if (json_is_string(json_object_get(o, "active"))) {
+		buf_puts(&active, "CAST(");
+		buf_literal(&active, json_string_value(json_object_get(o, "active")));
+		buf_puts(&active, " AS TIMESTAMPTZ)");
+		buf_printf(&is_active, " = %s", active.data);
+	} else {
+		buf_puts(&active, "CAST(NULL AS TIMESTAMPTZ)");
+		buf_puts(&is_active, " IS NULL");
+	}
+	buf_ident(&ver, version);
+	/* the new rows' columns: without the random _dlt_id when the hash takes its place */
+	json_array_foreach(tl->cols, i, c) {
+		const char *lk = json_string_value(json_object_get(c, "lineage"));
+		if (!rv && lk && strcmp(lk, "dlt_id") == 0)
+			continue;
+		json_array_append(data, c);
+	}
+
+	buf_puts(sql, "SET TimeZone = 'UTC';\n");
+	buf_printf(sql, "CREATE OR REPLACE TABLE %s AS SELECT *", tl->mt);
+	if (!rv) {
+		json_t *user = json_array();
+		json_array_foreach(data, i, c)
+			if (!json_object_get(c, "lineage"))
+				json_array_append(user, c);
+		buf_puts(sql, ", ");
+		scd2_row_hash(sql, user);
+		buf_puts(sql, " AS ");
+		buf_ident(sql, hashc);
+		json_decref(user);
+	}
+	buf_puts(sql, " FROM (SELECT ");
+	select_list(sql, data);
+	if (tl->has_rows)
+		buf_printf(sql, " FROM %s) s;\n", tl->src);
+	else
+		buf_puts(sql, " FROM (SELECT 1) WHERE false) s;\n");
+
+	if (hard) {
+		buf_puts(&keep, " AND ");
+		hard_delete_test(&keep, tl->cols, hard, "m", true);
+	}
+	kept = keep.len ? keep.data : "";
+	/* retire the active versions the new rows no longer have */
+	buf_printf(sql, "UPDATE %s SET ", tl->target);
+	buf_ident(sql, to);
+	buf_printf(sql, " = %s WHERE %s AND NOT EXISTS (SELECT 1 FROM %s m WHERE m.%s IS NOT DISTINCT FROM %s.%s%s)",
+		   boundary.data, is_active.data, tl->mt, ver.data, tl->target, ver.data, kept);
+	if (json_array_size(mk) > 0) {
+		pg2md_buf mlist = PG2MD_BUF_INIT, mcond = PG2MD_BUF_INIT;
+		key_match(mk, tl->target, "m", &mlist, &mcond);
+		buf_printf(sql, " AND EXISTS (SELECT 1 FROM %s m WHERE %s)", tl->mt, mcond.data);
+		buf_release(&mlist);
+		buf_release(&mcond);
+	}
+	buf_puts(sql, ";\n");
+	/* open the new versions */
+	buf_printf(sql, "INSERT INTO %s BY NAME SELECT m.*, %s AS ", tl->target, boundary.data);
+	buf_ident(sql, from);
+	buf_printf(sql, ", %s AS ", active.data);
+	buf_ident(sql, to);
+	buf_printf(sql, " FROM %s m WHERE NOT EXISTS (SELECT 1 FROM %s t WHERE t.%s IS NOT DISTINCT FROM m.%s AND t.",
+		   tl->mt, tl->target, ver.data, ver.data);
+	buf_puts(sql, is_active.data);
+	buf_printf(sql, ")%s;\nDROP TABLE %s;\nRESET TimeZone;\n", kept, tl->mt);
+
+	json_decref(data);
+	buf_release(&boundary);
+	buf_release(&active);
+	buf_release(&is_active);
+	buf_release(&ver);
+	buf_release(&keep);
+}
+
+/* scd2's table: the new rows' columns, the hash column (unless a row version column is named)
+ * and the two validity columns. */
+static void
+scd2_column_defs(pg2md_buf *b, json_t *cols, json_t *o)
+{
+	json_t *defs = json_array(), *c;
+	const char *rv = json_string_value(json_object_get(o, "row_version"));
+	const char *hashc = json_string_value(json_object_get(o, "hash_column"));
+	size_t i;
+
+	json_array_foreach(cols, i, c) {
+		const char *lk = json_string_value(json_object_get(c, "lineage"));
+		if (!rv && lk && strcmp(lk, "dlt_id") == 0)
+			continue;
+		json_array_append(defs, c);
+	}
+	if (!rv)
+		json_array_append_new(defs, json_pack("{s:s, s:s, s:b}", "dest_name", hashc, "duck_type", "VARCHAR",
+						      "nullable", 0));
+	for (int k = 0; k < 2; k++)
+		json_array_append_new(defs, json_pack("{s:s, s:s, s:b}", "dest_name",
+						      json_string_value(json_object_get(o, k ? "valid_to" : "valid_from")),
+						      "duck_type", "TIMESTAMPTZ", "nullable", 1));
+	column_defs(b, defs);
+	json_decref(defs);
+}
+
 /* merge: deduplicate the new rows, then upsert, insert-only or delete-insert them. */
 static pg2md_code
 merge_sql(pg2md_buf *sql, const table_load *tl, pg2md_error *err)
@@ -397,6 +588,10 @@ merge_sql(pg2md_buf *sql, const table_load *tl, pg2md_error *err)
 	const char *strategy = json_string_value(json_object_get(tl->jt, "merge_strategy"));
 	pg2md_buf part = PG2MD_BUF_INIT, cond = PG2MD_BUF_INIT;
 
+	if (json_object_get(tl->jt, "scd2")) {
+		scd2_sql(sql, tl, mk, hard);
+		return PG2MD_OK;
+	}
 	if (json_array_size(tl->pk) == 0 && json_array_size(mk) == 0) {
 		pg2md_fail(err, PG2MD_ERR_USAGE, "table \"%s\" has write_disposition \"merge\" but no primary key",
 			   json_string_value(json_object_get(tl->jt, "name")));
@@ -462,7 +657,10 @@ load_table_sql(pg2md_buf *sql, json_t *jt, const char *dataset, const char *pkg_
 		replace_sql(sql, &tl);
 	} else if (strcmp(disp, "append") == 0 || strcmp(disp, "merge") == 0) {
 		buf_printf(sql, "CREATE TABLE IF NOT EXISTS %s ", target.data);
-		column_defs(sql, tl.cols);
+		if (strcmp(disp, "merge") == 0 && json_object_get(jt, "scd2"))
+			scd2_column_defs(sql, tl.cols, json_object_get(jt, "scd2"));
+		else
+			column_defs(sql, tl.cols);
 		buf_puts(sql, ";\n");
 		if (strcmp(disp, "merge") == 0) {
 			if (merge_sql(sql, &tl, err))

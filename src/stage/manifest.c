@@ -8,7 +8,10 @@
  */
 #include "stage/pipeline_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #include "dest/naming.h"
 
@@ -51,6 +54,50 @@ manifest_columns(run_ctx *rc, int ti)
 		json_array_append_new(cols, jc);
 	}
 	return cols;
+}
+
+/*
+ * scd2's settings as the load applies them: the validity columns and the hash column under the
+ * naming convention, valid-to of active rows (null: NULL), the boundary (boundary_timestamp, else
+ * the load id's time: the package's creation, as dlt takes it; kept in the manifest so a load
+ * retried after a crash retires and opens versions at the same instant), and the user's row
+ * version column if one is named.
+ */
+static json_t *
+scd2_json(run_ctx *rc, const pg2md_table *t, const pg2md_table_config *tc)
+{
+	json_t *o = json_object();
+	char *from = naming_normalize(rc->cfg->naming, pg2md_config_validity_column(rc->cfg, t->name, 0));
+	char *to = naming_normalize(rc->cfg->naming, pg2md_config_validity_column(rc->cfg, t->name, 1));
+	char *hash = naming_normalize(rc->cfg->naming, "_dlt_id");
+	char boundary[64];
+
+	if (tc->boundary_timestamp) {
+		snprintf(boundary, sizeof(boundary), "%s", tc->boundary_timestamp);
+	} else {
+		long long sec = strtoll(rc->load_id, NULL, 10);
+		const char *dot = strchr(rc->load_id, '.');
+		long usec = dot ? strtol(dot + 1, NULL, 10) : 0;
+		time_t tt = (time_t)sec;
+		struct tm tm;
+		gmtime_r(&tt, &tm);
+		snprintf(boundary, sizeof(boundary), "%04d-%02d-%02d %02d:%02d:%02d.%06ld+00:00", tm.tm_year + 1900,
+			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, usec);
+	}
+	json_object_set_new(o, "valid_from", json_string(from));
+	json_object_set_new(o, "valid_to", json_string(to));
+	json_object_set_new(o, "hash_column", json_string(hash));
+	json_object_set_new(o, "active", tc->active_record_timestamp ? json_string(tc->active_record_timestamp) : json_null());
+	json_object_set_new(o, "boundary", json_string(boundary));
+	if (tc->row_version_column_name) {
+		char *rv = config_column_dest(rc->cfg, t, tc->row_version_column_name);
+		json_object_set_new(o, "row_version", json_string(rv));
+		free(rv);
+	}
+	free(from);
+	free(to);
+	free(hash);
+	return o;
 }
 
 json_t *
@@ -140,6 +187,8 @@ build_manifest(run_ctx *rc)
 			json_object_set_new(jt, "dedup_sort_order", json_string(tc->dedup_sort_order ? tc->dedup_sort_order : "desc"));
 			free(dn);
 		}
+		if (pg2md_config_scd2(rc->cfg, t->name))
+			json_object_set_new(jt, "scd2", scd2_json(rc, t, tc));
 		json_object_set_new(jt, "columns", cols);
 		if (rc->tx_later && rc->tx_later[ti]) {
 			/* staged as extracted; normalize applies the transform and takes these columns */

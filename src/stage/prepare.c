@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dest/naming.h"
 #include "source/pgconn.h"
 #include "stage/package.h"
 #include "stage/plan.h"
@@ -95,45 +96,81 @@ plan_run(run_ctx *rc, int64_t pages_per_task)
 	rc->reg.staged = !rc->direct;
 }
 
+/* scd2's validity column k of table, under the naming convention (a new string). */
+static char *
+merge_validity_column(const pg2md_config *cfg, const char *table, int k)
+{
+	return naming_normalize(cfg->naming, pg2md_config_validity_column(cfg, table, k));
+}
+
+/* Whether column name reaches the destination (a source column, or a transform's output). */
+static bool
+loaded_column(const pg2md_table *t, const transform_out *out, const char *name)
+{
+	if (out && out->ncols > 0) {
+		for (int c = 0; c < out->ncols; c++)
+			if (strcmp(out->cols[c].name, name) == 0)
+				return true;
+		return false;
+	}
+	int c = catalog_find_column(t, name);
+	return c >= 0 && !catalog_column_synthetic(&t->cols[c]);
+}
+
 /*
- * merge_key: only for merge's delete-insert strategy (upsert matches on the primary key alone),
- * and each of its columns must reach the destination (a source column, or a transform's).
+ * A merge table's keys against its columns: each merge_key column, and scd2's
+ * row_version_column_name, must reach the destination; scd2's validity columns must not be
+ * columns of the table.  (The options themselves were checked with the configuration,
+ * config_merge.c.)
  */
 static pg2md_code
 merge_key_check(const pg2md_config *cfg, const pg2md_table *t, const transform_out *out, pg2md_error *err)
 {
 	const pg2md_table_config *tc = pg2md_config_table(cfg, t->name);
 
-	if (!tc || tc->merge_key.n == 0)
+	if (!tc)
 		return PG2MD_OK;
-	if (pg2md_config_disposition(cfg, t->name) != PG2MD_DISP_MERGE) {
+	if (tc->merge_key.n > 0 && pg2md_config_disposition(cfg, t->name) != PG2MD_DISP_MERGE) {
 		pg2md_warn("table \"%s\": merge_key applies to write_disposition \"merge\" only; ignored", t->name);
 		return PG2MD_OK;
 	}
-	if (tc->merge_strategy && strcmp(tc->merge_strategy, "delete-insert") != 0) {
-		pg2md_fail(err, PG2MD_ERR_USAGE, "table \"%s\": merge_key does not apply to the \"%s\" strategy",
-			   t->name, tc->merge_strategy);
-		pg2md_hint(err, "%s matches rows on primary_key alone; remove merge_key, or use the delete-insert "
-				"strategy (the default)", tc->merge_strategy);
-		return err->code;
-	}
 	for (int k = 0; k < tc->merge_key.n; k++) {
-		const char *name = tc->merge_key.items[k];
-		bool found = false;
-		if (out && out->ncols > 0) {
-			for (int c = 0; c < out->ncols && !found; c++)
-				found = strcmp(out->cols[c].name, name) == 0;
-		} else {
-			int c = catalog_find_column(t, name);
-			found = c >= 0 && !catalog_column_synthetic(&t->cols[c]);
-		}
-		if (!found) {
-			pg2md_fail(err, PG2MD_ERR_USAGE, "merge_key column \"%s\" of table \"%s\" does not exist", name,
-				   t->name);
+		if (!loaded_column(t, out, tc->merge_key.items[k])) {
+			pg2md_fail(err, PG2MD_ERR_USAGE, "merge_key column \"%s\" of table \"%s\" does not exist",
+				   tc->merge_key.items[k], t->name);
 			pg2md_hint(err, "merge_key names columns of the table as it is loaded (after included_columns, "
 					"excluded_columns and a transform)");
 			return err->code;
 		}
+	}
+	if (!pg2md_config_scd2(cfg, t->name))
+		return PG2MD_OK;
+	if (tc->row_version_column_name && !loaded_column(t, out, tc->row_version_column_name)) {
+		pg2md_fail(err, PG2MD_ERR_USAGE, "row_version_column_name \"%s\" of table \"%s\" does not exist",
+			   tc->row_version_column_name, t->name);
+		pg2md_hint(err, "name a column of the table as it is loaded, one that changes whenever its row does "
+				"(an updated_at, a version counter), or remove the key to hash each row");
+		return err->code;
+	}
+	for (int k = 0; k < 2; k++) {
+		char *vn = merge_validity_column(cfg, t->name, k);
+		bool clash = false;
+		if (out && out->ncols > 0) {
+			for (int c = 0; c < out->ncols && !clash; c++)
+				clash = !out->cols[c].lineage && strcmp(out->cols[c].name, vn) == 0;
+		} else {
+			for (int c = 0; c < t->ncols && !clash; c++)
+				clash = !t->cols[c].lineage && strcmp(t->cols[c].dest_name, vn) == 0;
+		}
+		if (clash) {
+			pg2md_fail(err, PG2MD_ERR_USAGE, "table \"%s\" has a column \"%s\", which scd2 needs for the "
+						       "validity of each row version", t->name, vn);
+			pg2md_hint(err, "name the validity columns otherwise: write_disposition.validity_column_names = "
+					"[\"valid_from\", \"valid_to\"]");
+			free(vn);
+			return err->code;
+		}
+		free(vn);
 	}
 	return PG2MD_OK;
 }
@@ -249,14 +286,6 @@ prepare_table(run_ctx *rc, int i, pg2md_error *err)
 	/* plain numerics: a DECIMAL measured over the rows this run reads, in its snapshot */
 	if (catalog_measure_numerics(rc->leader, cfg->schema, &rc->tables[i], rc->filters[i], err))
 		return err->code;
-	if (tc && tc->merge_strategy && strcmp(tc->merge_strategy, "delete-insert") != 0 &&
-	    strcmp(tc->merge_strategy, "upsert") != 0 && strcmp(tc->merge_strategy, "insert-only") != 0) {
-		pg2md_fail(err, PG2MD_ERR_USAGE, "merge strategy \"%s\" of table \"%s\" is not supported",
-			   tc->merge_strategy, rc->tables[i].name);
-		pg2md_hint(err, "use write_disposition.strategy = \"delete-insert\" (the default), \"upsert\" or "
-				"\"insert-only\"");
-		return err->code;
-	}
 	if (rc->tables[i].relkind == 'q' && rc->incr[i].active && tc->row_order) {
 		/* one task: the rows can come in the cursor's order, as dlt's row_order asks */
 		pg2md_buf ob = PG2MD_BUF_INIT;
@@ -308,7 +337,7 @@ prepare_tables(run_ctx *rc, pg2md_error *err)
 			return err->code;
 	for (int i = 0; i < rc->ntables; i++)
 		if (pg2md_config_disposition(cfg, rc->tables[i].name) == PG2MD_DISP_MERGE && rc->tables[i].npk == 0 &&
-		    !(pg2md_config_table(cfg, rc->tables[i].name) &&
+		    !pg2md_config_scd2(cfg, rc->tables[i].name) && !(pg2md_config_table(cfg, rc->tables[i].name) &&
 		      (pg2md_config_table(cfg, rc->tables[i].name)->primary_key.n > 0 ||
 		       pg2md_config_table(cfg, rc->tables[i].name)->merge_key.n > 0))) {
 			pg2md_fail(err, PG2MD_ERR_USAGE, "table \"%s\" has write_disposition \"merge\" but no primary key",

@@ -440,7 +440,7 @@ duck_nested(pg2md_buf *b, const pg2md_type *ty, const char *e, int *n)
 
 void
 checksum_duck_sql(pg2md_buf *out, const char *dataset, const char *table, const pg2md_table *t,
-		  const char *const *duck_cols, const checksum_kind *kinds)
+		  const char *const *duck_cols, const checksum_kind *kinds, const char *where)
 {
 	pg2md_buf row = PG2MD_BUF_INIT, col = PG2MD_BUF_INIT;
 
@@ -468,6 +468,8 @@ checksum_duck_sql(pg2md_buf *out, const char *dataset, const char *table, const 
 	buf_ident(out, dataset);
 	buf_putc(out, '.');
 	buf_ident(out, table);
+	if (where)
+		buf_printf(out, " WHERE %s", where);
 	buf_release(&row);
 	buf_release(&col);
 }

@@ -72,9 +72,10 @@ void checksum_pg_sql(pg2md_buf *out, const char *schema, const pg2md_table *t, c
 
 /*
  * Append to out the DuckDB query returning the same row for dataset.table:
- * duck_cols[i] is the destination column holding t->cols[i].
+ * duck_cols[i] is the destination column holding t->cols[i]; where (NULL: none) selects the
+ * rows compared (an scd2 table's active versions).
  */
 void checksum_duck_sql(pg2md_buf *out, const char *dataset, const char *table, const pg2md_table *t,
-		       const char *const *duck_cols, const checksum_kind *kinds);
+		       const char *const *duck_cols, const checksum_kind *kinds, const char *where);
 
 #endif

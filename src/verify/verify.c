@@ -15,6 +15,7 @@
 #include <libpq-fe.h>
 
 #include "dest/duck.h"
+#include "dest/naming.h"
 #include "source/catalog.h"
 #include "source/pgconn.h"
 #include "stage/incremental.h"
@@ -84,7 +85,7 @@ dest_checksum(pg2md_dest *d, const pg2md_config *cfg, const pg2md_table *tbl, ve
 	const pg2md_table *t = tbl;
 	duckdb_result *cols = dest_columns(d, cfg->dataset_name, t->dest_name, err);
 	const char **names = xcalloc((size_t)t->ncols + 1, sizeof(char *));
-	pg2md_buf missing = PG2MD_BUF_INIT, sql = PG2MD_BUF_INIT;
+	pg2md_buf missing = PG2MD_BUF_INIT, sql = PG2MD_BUF_INIT, active = PG2MD_BUF_INIT;
 	duckdb_result res;
 	idx_t n;
 
@@ -93,6 +94,20 @@ dest_checksum(pg2md_dest *d, const pg2md_config *cfg, const pg2md_table *tbl, ve
 		return err->code;
 	}
 	n = duckdb_row_count(cols);
+	if (pg2md_config_scd2(cfg, t->name)) {
+		/* scd2 keeps every version: the source compares with the active ones */
+		const char *act = pg2md_config_table(cfg, t->name)->active_record_timestamp;
+		char *to = naming_normalize(cfg->naming, pg2md_config_validity_column(cfg, t->name, 1));
+		buf_ident(&active, to);
+		if (act) {
+			buf_puts(&active, " = CAST(");
+			buf_literal(&active, act);
+			buf_puts(&active, " AS TIMESTAMPTZ)");
+		} else {
+			buf_puts(&active, " IS NULL");
+		}
+		free(to);
+	}
 	for (int i = 0; i < t->ncols; i++)
 		kinds[i] = checksum_kind_of(&t->cols[i], NULL);
 	if (n == 0) {
@@ -131,17 +146,18 @@ dest_checksum(pg2md_dest *d, const pg2md_config *cfg, const pg2md_table *tbl, ve
 		duckdb_free(type);
 	}
 
-	if (r->count_only) {
-		buf_reset(&missing);
+	if (r->count_only || missing.len) {
+		if (r->count_only)
+			buf_reset(&missing);
+		else
+			r->problem = xasprintf("destination table \"%s\" has no column%s %s", t->dest_name,
+					       strchr(missing.data, ',') ? "s" : "", missing.data);
 		buf_puts(&sql, "SELECT count(*) FROM ");
 		duck_qualified(&sql, cfg->dataset_name, t->dest_name);
-	} else if (missing.len) {
-		r->problem = xasprintf("destination table \"%s\" has no column%s %s", t->dest_name,
-				       strchr(missing.data, ',') ? "s" : "", missing.data);
-		buf_puts(&sql, "SELECT count(*) FROM ");
-		duck_qualified(&sql, cfg->dataset_name, t->dest_name);
+		if (active.len)
+			buf_printf(&sql, " WHERE %s", active.data);
 	} else {
-		checksum_duck_sql(&sql, cfg->dataset_name, t->dest_name, t, names, kinds);
+		checksum_duck_sql(&sql, cfg->dataset_name, t->dest_name, t, names, kinds, active.len ? active.data : NULL);
 	}
 	pg2md_debug("verify destination: %s", sql.data);
 	if (duckdb_query(d->con, sql.data, &res) == DuckDBError) {
@@ -162,6 +178,7 @@ done:
 		free((char *)names[i]);
 	free(names);
 	buf_release(&missing);
+	buf_release(&active);
 	buf_release(&sql);
 	duckdb_destroy_result(cols);
 	free(cols);

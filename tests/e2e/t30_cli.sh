@@ -64,7 +64,7 @@ SECR=$(cat "$I/.dlt/secrets.toml" 2>/dev/null)
 for want in '[runtime]' 'log_level = "WARNING"' 'dlthub_telemetry = true' '[sources.sql_database]' 'schema = "my_pg"' \
 	'"customer_demographics",' '"ship_mode"' 'workers = 6' '[postgres]' 'pool_size = 6' '[data_writer]' \
 	'format = "parquet"' '[destination.motherduck]' 'batch_size = 1000000' '[extract]' 'workers = 8' '[normalize]' \
-	'workers = 4' '[load]'; do
+	'workers = 4' '[load]' 'strategy = "scd2"'; do
 	assert_contains "$CONF" "$want" "init: config.toml has the guide's $want"
 done
 for want in '[sources.sql_database.credentials]' 'drivername = "postgresql"' 'database = "your_database_name"' \

@@ -44,10 +44,10 @@ done
 P=$T_TMP/bad
 make_project "$P" --tables "hd" --config '[sources.sql_database.hd]
 write_disposition.disposition = "merge"
-write_disposition.strategy = "scd2"
+write_disposition.strategy = "scd3"
 primary_key = "id"'
 assert_exit 2 "$PG2MD_BIN" run --project-dir "$P"
-assert_contains "$(cat "$T_ERR")" '"scd2"' "an unsupported strategy is named in the error"
+assert_contains "$(cat "$T_ERR")" '"scd3"' "an unknown strategy is named in the error"
 
 # --- merge_key --------------------------------------------------------------------------------
 for mode in staged direct; do
@@ -80,7 +80,7 @@ write_disposition.strategy = "upsert"
 primary_key = "id"
 merge_key = "day"'
 assert_exit 2 "$PG2MD_BIN" run --project-dir "$P"
-assert_contains "$(cat "$T_ERR")" 'merge_key does not apply to the "upsert" strategy' "merge_key with upsert: a configuration error"
+assert_contains "$(cat "$T_ERR")" 'does not apply to the "upsert" strategy' "merge_key with upsert: a configuration error"
 P=$T_TMP/mk-missing
 make_project "$P" --tables "ev" --config '[sources.sql_database.ev]
 write_disposition = "merge"
