@@ -168,6 +168,10 @@ check_table(loader *L, pg2md_table_config *t)
 				   "then hashes each row into _dlt_id)");
 		return PG2MD_ERR_USAGE;
 	}
+	if (scd2 && t->cursor_path && t->merge_key.n == 0)
+		pg2md_warn("table \"%s\": scd2 with an incremental cursor but no merge_key: each load retires every "
+			   "current row it did not read\nHINT:  set merge_key = \"<key column>\" so that only the rows read "
+			   "can be retired (incremental scd2)", t->name);
 	if (check_timestamp(L, t, "write_disposition.active_record_timestamp", &t->active_record_timestamp) ||
 	    check_timestamp(L, t, "write_disposition.boundary_timestamp", &t->boundary_timestamp))
 		return PG2MD_ERR_USAGE;

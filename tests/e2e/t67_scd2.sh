@@ -110,6 +110,10 @@ pg -c "UPDATE inc SET name = 'n2-new', updated = 2 WHERE id = 2"
 assert_exit 0 "$PG2MD_BIN" run --project-dir "$P"
 assert_eq "1 n1 active|2 n2 retired|2 n2-new active|3 n3 active|4 n4 active|5 n5 active" "$(history "$P" inc)" \
 	"merge_key: rows the incremental extract did not read stay active"
+sed -i '/^merge_key/d' "$P/.dlt/config.toml"
+assert_exit 0 "$PG2MD_BIN" check --project-dir "$P"
+assert_contains "$(cat "$T_ERR")" "no merge_key: each load retires every current row it did not read" \
+	"incremental scd2 without merge_key: a warning with the fix"
 
 # hard_delete: a flagged row retires its version and is not inserted
 pg -c "DROP TABLE IF EXISTS hd; CREATE TABLE hd (id int PRIMARY KEY, name text, gone boolean);
