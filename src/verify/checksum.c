@@ -8,10 +8,15 @@
  * gets them inline, because verify runs in a read-only transaction where no
  * temporary function can be created; DuckDB gets TEMP macros.
  *
- * A row's text: each field canonical, text-like fields with "\" and "|"
- * escaped, NULL as \N (an escaped field never is), joined with "|".  LISTs
- * and STRUCTs are walked element by element and field by field (pg_nested,
- * duck_nested), each scalar in its own form.  Its md5
+ * A row: each field's canonical text hashed on its own (md5, 32 hex digits; the
+ * source's text converted to UTF-8 first when the database is not UTF-8; a bytea's
+ * bytes hashed as they are), NULL as \N (never an md5), and the row's hash the md5
+ * of its fields' in column order.  The row's text is never put together: for
+ * values of several MB that held several copies of every row (a `||` chain copies
+ * the growing text at each step, escaping copies it again), 2.5 GB for 42 rows of
+ * up to 10 MB (docs/reliability.md).  LISTs and STRUCTs are walked element by
+ * element and field by field (pg_nested, duck_nested), each scalar in its own form,
+ * their text leaves escaped so the structure stays unambiguous.  The row's md5
  * is computed by each database; the first 15 hex digits (60 bits) are summed
  * as numeric (PostgreSQL) or HUGEINT (DuckDB), so the sum cannot overflow and
  * does not depend on row order.
@@ -177,14 +182,13 @@ pg_expr(pg2md_buf *b, checksum_kind k, const char *c)
 		buf_printf(b, "CASE WHEN strpos(%1$s::text, '.') > 0 THEN rtrim(rtrim(%1$s::text, '0'), '.') ELSE %1$s::text END", c);
 		break;
 	case CKS_BPCHAR:
-		/* value::text drops the pad blanks, as the decoder does */
-		buf_printf(b, "replace(replace((%s)::pg_catalog.text, '\\', '\\\\'), '|', '\\|')", c);
+		/* value::text drops the pad blanks, as the decoder does (a field is hashed alone: no escaping) */
+		buf_printf(b, "(%s)::pg_catalog.text", c);
 		break;
 	case CKS_TEXT:
 		/* The type's output function (bpchar keeps its padding, unlike ::text); num_nulls because a
 		 * composite whose fields are all NULL IS NULL without being NULL. */
-		buf_printf(b, "replace(replace(CASE WHEN num_nulls(%s) = 0 THEN format('%%s', %s) END, '\\', '\\\\'), '|', '\\|')",
-			   c, c);
+		buf_printf(b, "CASE WHEN num_nulls(%s) = 0 THEN format('%%s', %s) END", c, c);
 		break;
 	case CKS_DATE:
 		buf_printf(b, "CASE WHEN %1$s = 'infinity'::date THEN 'infinity' WHEN %1$s = '-infinity'::date THEN '-infinity'"
@@ -297,20 +301,25 @@ checksum_pg_sql(pg2md_buf *out, const char *schema, const pg2md_table *t, const 
 		else
 			buf_ident(&col, t->cols[i].name);
 		if (n++)
-			buf_puts(&row, " || '|' || ");
-		buf_puts(&row, "coalesce(");
+			buf_puts(&row, " || ");
+		if (kinds[i] == CKS_BYTEA) {
+			/* the bytes themselves: md5 of a bytea is md5 of its bytes, as DuckDB's of a BLOB */
+			buf_printf(&row, "coalesce(md5(%s), '\\N')", col.data);
+			continue;
+		}
+		buf_puts(&row, to_utf8 ? "coalesce(md5(convert_to(" : "coalesce(md5(");
 		if (kinds[i] == CKS_NESTED) {
 			int n = 0;
 			pg_nested(&row, t->cols[i].type, col.data, &n);
 		} else {
 			pg_expr(&row, kinds[i], col.data);
 		}
-		buf_puts(&row, ", '\\N')");
+		buf_puts(&row, to_utf8 ? ", 'UTF8')), '\\N')" : "), '\\N')");
 	}
 	if (n == 0)
 		buf_puts(&row, "''");
-	buf_printf(out, "SELECT count(*), coalesce(sum(('x' || substr(md5(%s%s%s), 1, 15))::bit(60)::int8), 0)::text FROM ",
-		   to_utf8 ? "convert_to(" : "", row.data, to_utf8 ? ", 'UTF8')" : "");
+	buf_printf(out, "SELECT count(*), coalesce(sum(('x' || substr(md5(%s), 1, 15))::bit(60)::int8), 0)::text FROM ",
+		   row.data);
 	catalog_source_rel(out, schema, t);
 	if (where && *where)
 		buf_printf(out, " WHERE (%s)", where);
@@ -326,7 +335,6 @@ checksum_pg_sql(pg2md_buf *out, const char *schema, const pg2md_table *t, const 
  * it, and divisions by powers of two (exact) give the fraction bits.
  */
 const char *const checksum_duck_prelude =
-	"CREATE OR REPLACE TEMP MACRO pg2md_cks_esc(t) AS replace(replace(t, '\\', '\\\\'), '|', '\\|');\n"
 	"CREATE OR REPLACE TEMP MACRO pg2md_cks_bool(v) AS CASE WHEN v THEN 't' WHEN NOT v THEN 'f' END;\n"
 	"CREATE OR REPLACE TEMP MACRO pg2md_cks_num(t) AS CASE WHEN left(t, 1) = '.' THEN '0' || t\n"
 	"    WHEN left(t, 2) = '-.' THEN '-0' || substr(t, 2) ELSE t END;\n"
@@ -373,7 +381,7 @@ duck_expr(pg2md_buf *b, checksum_kind k, const char *c)
 	case CKS_INT: buf_printf(b, "CAST(%s AS VARCHAR)", c); break;
 	case CKS_FLOAT: case CKS_NUM_FLOAT: buf_printf(b, "pg2md_cks_f8(%s)", c); break;
 	case CKS_NUMERIC: buf_printf(b, "pg2md_cks_num(CAST(%s AS VARCHAR))", c); break;
-	case CKS_TEXT: case CKS_BPCHAR: buf_printf(b, "pg2md_cks_esc(CAST(%s AS VARCHAR))", c); break;
+	case CKS_TEXT: case CKS_BPCHAR: buf_printf(b, "CAST(%s AS VARCHAR)", c); break; /* hashed alone */
 	case CKS_NUM_TRIM: buf_printf(b, "pg2md_cks_numtrim(pg2md_cks_num(CAST(%s AS VARCHAR)))", c); break;
 	case CKS_DATE: buf_printf(b, "pg2md_cks_date(%s)", c); break;
 	case CKS_TS: buf_printf(b, "pg2md_cks_ts(%s)", c); break;
@@ -451,15 +459,19 @@ checksum_duck_sql(pg2md_buf *out, const char *dataset, const char *table, const 
 		buf_reset(&col);
 		buf_ident(&col, duck_cols[i]);
 		if (n++)
-			buf_puts(&row, " || '|' || ");
-		buf_puts(&row, "coalesce(");
+			buf_puts(&row, " || ");
+		if (kinds[i] == CKS_BYTEA) {
+			buf_printf(&row, "coalesce(md5(%s), '\\N')", col.data);
+			continue;
+		}
+		buf_puts(&row, "coalesce(md5(");
 		if (kinds[i] == CKS_NESTED) {
 			int n = 0;
 			duck_nested(&row, t->cols[i].type, col.data, &n);
 		} else {
 			duck_expr(&row, kinds[i], col.data);
 		}
-		buf_puts(&row, ", '\\N')");
+		buf_puts(&row, "), '\\N')");
 	}
 	if (n == 0)
 		buf_puts(&row, "''");
