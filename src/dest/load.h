@@ -30,7 +30,7 @@ void parquet_files_call(pg2md_buf *b, const char *fn, const char *pkg_path, json
 /* "read_parquet([<pkg_path>/<file>, …])" */
 void read_parquet_files(pg2md_buf *b, const char *pkg_path, json_t *files);
 /* The SELECT list that casts staged columns to their destination types. */
-void select_list(pg2md_buf *b, json_t *cols);
+void select_list(pg2md_buf *b, json_t *cols, const char *alias);
 /*
  * Append to sql the statements that load table jt (a manifest entry) into dataset: from its
  * staged files under pkg_path, or (direct) from its work table.  batch_size bounds the rows of

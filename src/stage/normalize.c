@@ -37,7 +37,7 @@ transform_input(pg2md_buf *src, json_t *cols, json_t *files, const char *pkg_pat
 
 	buf_puts(src, "(WITH data AS (SELECT ");
 	if (json_array_size(files) > 0) {
-		select_list(src, cols);
+		select_list(src, cols, NULL);
 		buf_puts(src, " FROM ");
 		read_parquet_files(src, pkg_path, files);
 	} else {
