@@ -20,9 +20,9 @@
  * group of more rows counts for its share), with, when the rows
  * are added to an existing table, that table's last rows, which DuckDB writes out again.
  * Direct appends read the new rows from the work table while they are written (a second
- * window), and so does a merge (its merge table); one that keeps one row per key decides over
- * the keys alone and streams the rows (load_sql.c, merge_new_rows_sql), so the new rows are
- * never all held at once.  0 when nothing is loaded.
+ * window), and so does a merge (its merge table); one that keeps one row per key holds all the
+ * new rows in its window function, unless they are large (merge_rows_large): then it decides over
+ * the keys alone and streams the rows (load_sql.c, merge_new_rows_sql).  0 when nothing is loaded.
  */
 static pg2md_code
 table_load_need(duckdb_connection con, json_t *jt, const char *dataset, const char *pkg_path, bool direct,
@@ -33,6 +33,7 @@ table_load_need(duckdb_connection con, json_t *jt, const char *dataset, const ch
 	pg2md_buf sql = PG2MD_BUF_INIT;
 	char *v = NULL;
 	long long wb = 0, wr = 0;
+	int64_t fresh = json_integer_value(json_object_get(jt, "rows"));
 	int64_t there = 0;
 
 	*need = 0;
@@ -66,6 +67,9 @@ table_load_need(duckdb_connection con, json_t *jt, const char *dataset, const ch
 	*need = duck_window_need(duck_window_with(wb, wr, there));
 	if (direct || strcmp(disp, "merge") == 0) /* a second window: the work table or merge table read */
 		*need += (int64_t)((double)wb * 1.25);
+	if (strcmp(disp, "merge") == 0 && !merge_rows_large(jt) && duck_budget_short(*need) && fresh > wr)
+		/* a window function over narrow rows that still pass the budget: all the new rows */
+		*need += (int64_t)((double)wb / (double)wr * (double)(fresh - wr) * 1.25);
 out:
 	free(v);
 	buf_release(&sql);

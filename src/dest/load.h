@@ -29,7 +29,10 @@
 void parquet_files_call(pg2md_buf *b, const char *fn, const char *pkg_path, json_t *files);
 /* "read_parquet([<pkg_path>/<file>, …])" */
 void read_parquet_files(pg2md_buf *b, const char *pkg_path, json_t *files);
-/* The SELECT list that casts staged columns to their destination types. */
+/* Rows of at least this many bytes on average (as read) are "large" for a merge. */
+#define MERGE_LARGE_ROW 4096
+bool merge_rows_large(json_t *jt);
+/* The SELECT list that casts staged columns to their destination types (alias: their table's, or NULL). */
 void select_list(pg2md_buf *b, json_t *cols, const char *alias);
 /*
  * Append to sql the statements that load table jt (a manifest entry) into dataset: from its

@@ -260,11 +260,27 @@ replace_sql(pg2md_buf *sql, const table_load *tl)
 }
 
 /*
+ * Whether a merge table's rows are large (4 kB or more on average, as read): one row per key is
+ * then chosen in two steps (merge_new_rows_sql), and the load's budget counts one more window
+ * instead of all the new rows (budget.c).
+ */
+bool
+merge_rows_large(json_t *jt)
+{
+	int64_t rows = json_integer_value(json_object_get(jt, "rows"));
+	int64_t bytes = json_integer_value(json_object_get(jt, "bytes"));
+	return rows > 0 && bytes / rows >= MERGE_LARGE_ROW;
+}
+
+/*
  * merge: the new rows, one per key (part: the key columns), into the merge table.  When the rows
- * need deduplicating, in two steps: which row to keep, decided over the keys alone (and the
- * dedup_sort column), then the kept rows read whole by a join that streams.  One window function
- * over the rows themselves held every new row at once: 1.1 GB (staged) and 1.5 GB (direct) for
- * 42 rows of up to 10 MB, where the keys alone are bytes (docs/reliability.md).
+ * need deduplicating, one window function over them picks one per key, which holds them all:
+ * fine for rows of a few hundred bytes (DuckDB spills what passes its budget), not for large ones
+ * (6,000 rows of ~95 kB ran out at 295 MB, and needed 1.1-1.3 GB).  Large rows are done in two
+ * steps: which row to keep, decided over the keys alone (and the dedup_sort column), then the
+ * kept rows read whole through a semi-join that streams (749-897 MB for the same rows, and the
+ * same for twice as many; docs/reliability.md).  For narrow rows the window is cheaper: 3 M rows
+ * of 40 bytes took 1.9 s of CPU that way against 2.9 s in two steps.
  */
 static void
 merge_new_rows_sql(pg2md_buf *sql, const table_load *tl, const char *part)
@@ -274,17 +290,28 @@ merge_new_rows_sql(pg2md_buf *sql, const table_load *tl, const char *part)
 	const char *dorder = json_string_value(json_object_get(tl->jt, "dedup_sort_order"));
 	bool dedup = tl->has_rows && !json_is_true(json_object_get(tl->jt, "key_unique")) && json_array_size(tl->pk) > 0;
 
+	if (dedup && !merge_rows_large(tl->jt)) {
+		buf_printf(sql, "CREATE OR REPLACE TABLE %s AS SELECT ", tl->mt);
+		select_list(sql, tl->cols, NULL);
+		buf_printf(sql, " FROM %s QUALIFY row_number() OVER (PARTITION BY %s", tl->src, part);
+		if (dsort) {
+			buf_puts(sql, " ORDER BY ");
+			buf_ident(sql, dsort);
+			buf_puts(sql, dorder && strcmp(dorder, "asc") == 0 ? " ASC" : " DESC");
+		}
+		buf_puts(sql, ") = 1;\n");
+		return;
+	}
 	if (dedup) {
 		/* the keep table, "ds"."_pg2md_merge__t_keep": the kept rows' positions */
 		char *kt = xasprintf("%.*s_keep\"", (int)strlen(tl->mt) - 1, tl->mt);
 		pg2md_buf from = PG2MD_BUF_INIT;
 		if (tl->direct) /* the work table's rows by rowid */
 			buf_puts(&from, tl->src);
-		else /* the files' rows by file and position */
-			buf_printf(&from, "%.*s, filename = 'pg2md_f', file_row_number = true)", (int)strlen(tl->src) - 1,
-				   tl->src);
+		else /* the files' rows by file (its index in the list) and position */
+			buf_printf(&from, "%.*s, file_row_number = true)", (int)strlen(tl->src) - 1, tl->src);
 		buf_printf(sql, "CREATE OR REPLACE TABLE %s AS SELECT %s FROM %s QUALIFY row_number() OVER (PARTITION BY %s",
-			   kt, tl->direct ? "rowid AS pg2md_r" : "pg2md_f, file_row_number AS pg2md_r", from.data, part);
+			   kt, tl->direct ? "rowid AS pg2md_r" : "file_index AS pg2md_f, file_row_number AS pg2md_r", from.data, part);
 		if (dsort) {
 			buf_puts(sql, " ORDER BY ");
 			buf_ident(sql, dsort);
@@ -294,7 +321,7 @@ merge_new_rows_sql(pg2md_buf *sql, const table_load *tl, const char *part)
 		buf_printf(sql, "CREATE OR REPLACE TABLE %s AS SELECT ", tl->mt);
 		select_list(sql, tl->cols, "s");
 		buf_printf(sql, " FROM %s s SEMI JOIN %s k ON %s;\nDROP TABLE %s;\n", from.data, kt,
-			   tl->direct ? "s.rowid = k.pg2md_r" : "s.pg2md_f = k.pg2md_f AND s.file_row_number = k.pg2md_r",
+			   tl->direct ? "s.rowid = k.pg2md_r" : "s.file_index = k.pg2md_f AND s.file_row_number = k.pg2md_r",
 			   kt);
 		buf_release(&from);
 		free(kt);
