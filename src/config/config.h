@@ -148,6 +148,10 @@ typedef struct pg2md_config {
 	char *md_token;                /* secret */
 	char *md_database;             /* default "my_db" */
 	int64_t batch_size;            /* [destination.motherduck] batch_size; default 1000000 */
+	char *md_extension_path;       /* [destination.motherduck] extension_path: the motherduck extension file (offline install) */
+	int md_connection_timeout;     /* [destination.motherduck] connection_timeout, seconds; 0 = none; default 60 */
+	int64_t md_transaction_rows;   /* [destination.motherduck] transaction_rows: rows per load transaction; default 10000000 */
+	int md_transaction_seconds;    /* [destination.motherduck] transaction_seconds: a step commits past this; default 50 */
 
 	/* stages */
 	int extract_workers;           /* [extract] workers, default 5 (dlt) */

@@ -82,6 +82,10 @@ const config_key pg2md_config_keys[] = {
 	 OFF(md_token), KEY_SECRET | KEY_EMPTY_OK, 0, NULL, NULL},
 	{"destination.motherduck.credentials.database", {NULL}, KT_STRING, "my_db", OFF(md_database), 0, 0, NULL, NULL},
 	{"destination.motherduck.batch_size", {NULL}, KT_INT64, "1000000", OFF(batch_size), 0, 1, NULL, NULL},
+	{"destination.motherduck.extension_path", {NULL}, KT_PATH, NULL, OFF(md_extension_path), 0, 0, NULL, NULL},
+	{"destination.motherduck.connection_timeout", {NULL}, KT_INT, "60", OFF(md_connection_timeout), 0, 0, NULL, NULL},
+	{"destination.motherduck.transaction_rows", {NULL}, KT_INT64, "10000000", OFF(md_transaction_rows), 0, 1, NULL, NULL},
+	{"destination.motherduck.transaction_seconds", {NULL}, KT_INT, "50", OFF(md_transaction_seconds), 0, 1, NULL, NULL},
 
 	/* stages */
 	{"extract.workers", {NULL}, KT_INT, "5", OFF(extract_workers), 0, 1, NULL, NULL},

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dest/motherduck.h"
 #include "util/humanize.h"
 #include "util/log.h"
 
@@ -462,6 +463,81 @@ duck_open_readonly(const char *path, duckdb_database *db, duckdb_connection *con
 	return true;
 }
 
+/*
+ * MotherDuck (docs/motherduck.md): never without a token (MotherDuck would start an interactive
+ * browser login, and a scheduled run would wait for it); the token as the motherduck_token
+ * setting, never in the path, so no message can show it; pg2md's user agent; "md:" itself
+ * (opening "md:<db>" may not create a missing database: md_use_database does) with
+ * connection_timeout, so a slow open fails instead of hanging; the extension from
+ * [destination.motherduck] extension_path with downloads off, when set.  saas_mode is never set:
+ * it would stop DuckDB reading the staged Parquet files.  On failure d->db is NULL.
+ */
+static pg2md_code
+dest_open_motherduck(pg2md_dest *d, const pg2md_config *cfg, duckdb_config dc, pg2md_error *err)
+{
+	const char *db = cfg->md_database && *cfg->md_database ? cfg->md_database : "my_db";
+	char *open_err = NULL, *path;
+
+	d->where = xasprintf("MotherDuck database \"%s\"", db);
+	d->catalog = xstrdup(db);
+	if (!cfg->md_token || !*cfg->md_token) {
+		pg2md_fail(err, PG2MD_ERR_USAGE, "%s needs a MotherDuck token", d->where);
+		pg2md_hint(err, "set token under [destination.motherduck.credentials] in .dlt/secrets.toml, or "
+				"MOTHERDUCK_TOKEN; without one MotherDuck would wait for a login in a browser");
+		return err->code;
+	}
+	if (cfg->md_extension_path) {
+		if (md_extension_install(cfg->md_extension_path, err))
+			return err->code;
+		duckdb_set_config(dc, "autoinstall_known_extensions", "false");
+	}
+	duckdb_set_config(dc, "motherduck_token", cfg->md_token);
+	duckdb_set_config(dc, "custom_user_agent", md_user_agent());
+	path = cfg->md_connection_timeout > 0 ? xasprintf("md:?connection_timeout=%ds", cfg->md_connection_timeout)
+					      : xstrdup("md:");
+	if (duckdb_open_ext(path, &d->db, dc, &open_err) == DuckDBError) {
+		pg2md_fail(err, PG2MD_ERR_CONNECT, "could not connect to %s", d->where);
+		/* DuckDB's message names the extension download or the server; it never holds the token. */
+		pg2md_detail(err, "%s", open_err ? open_err : "unknown error");
+		if (open_err && strstr(open_err, "motherduck") && strstr(open_err, "not found"))
+			pg2md_hint(err, "the motherduck extension is not installed and downloads are off: set "
+					"[destination.motherduck] extension_path to the motherduck.duckdb_extension file "
+					"(docs/motherduck.md, \"Offline install\")");
+		else
+			pg2md_hint(err, "check the token under [destination.motherduck.credentials] in .dlt/secrets.toml "
+					"(or MOTHERDUCK_TOKEN), that this machine can reach MotherDuck (the motherduck "
+					"extension is downloaded on first use, unless [destination.motherduck] extension_path "
+					"is set), and the database name");
+		duckdb_free(open_err);
+		d->db = NULL; /* a failed open leaves nothing to close */
+	}
+	free(path);
+	return err->code;
+}
+
+/* MotherDuck: the database created if missing, then made the default (inline literals only:
+ * MotherDuck refuses prepared parameters in such statements). */
+static pg2md_code
+md_use_database(pg2md_dest *d, pg2md_error *err)
+{
+	pg2md_buf sql = PG2MD_BUF_INIT;
+	pg2md_error why;
+
+	pg2md_error_init(&why);
+	buf_puts(&sql, "CREATE DATABASE IF NOT EXISTS ");
+	buf_ident(&sql, d->catalog);
+	buf_puts(&sql, "; USE ");
+	buf_ident(&sql, d->catalog);
+	if (duck_exec(d->con, sql.data, "creating or using the database", &why)) {
+		pg2md_fail(err, PG2MD_ERR_CONNECT, "could not use %s", d->where);
+		pg2md_detail(err, "%s", why.msg);
+		pg2md_hint(err, "check that the token may create and write databases (a read-scaling token cannot "
+				"write; a database migrated from an old version may be read-only)");
+	}
+	buf_release(&sql);
+	return err->code;
+}
+
 pg2md_code
 dest_open(pg2md_dest *d, const pg2md_config *cfg, int threads, pg2md_error *err)
 {
@@ -473,6 +549,7 @@ dest_open(pg2md_dest *d, const pg2md_config *cfg, int threads, pg2md_error *err)
 
 	memset(d, 0, sizeof(*d));
 	d->motherduck = md;
+	d->md_rules = md || md_rules_forced();
 	if (duckdb_create_config(&dc) == DuckDBError)
 		return pg2md_fail(err, PG2MD_ERR_RUN, "could not create a DuckDB configuration");
 	d->threads = duck_threads(threads);
@@ -482,26 +559,11 @@ dest_open(pg2md_dest *d, const pg2md_config *cfg, int threads, pg2md_error *err)
 	if (!memory_unbounded)
 		duckdb_set_config(dc, "memory_limit", duck_memory_limit());
 	if (md) {
-		char *p = xasprintf("md:%s", cfg->md_database ? cfg->md_database : "my_db");
-		d->where = xasprintf("MotherDuck database \"%s\"", cfg->md_database ? cfg->md_database : "my_db");
-		if (cfg->md_token)
-			duckdb_set_config(dc, "motherduck_token", cfg->md_token);
-		if (duckdb_open_ext(p, &d->db, dc, &open_err) == DuckDBError) {
-			pg2md_fail(err, PG2MD_ERR_CONNECT, "could not connect to %s", d->where);
-			/* DuckDB's message names the extension download or the server; it never holds the token. */
-			pg2md_detail(err, "%s", open_err ? open_err : "unknown error");
-			pg2md_hint(err, "check the token under [destination.motherduck.credentials] in .dlt/secrets.toml "
-					"(or MOTHERDUCK_TOKEN), that this machine can reach MotherDuck (the motherduck "
-					"extension is downloaded on first use), and the database name");
-			free(p);
-			duckdb_free(open_err);
+		if (dest_open_motherduck(d, cfg, dc, err)) {
 			duckdb_destroy_config(&dc);
-			d->db = NULL; /* a failed open leaves nothing to close */
 			dest_close(d);
 			return err->code;
 		}
-		free(p);
-		d->catalog = xstrdup(cfg->md_database ? cfg->md_database : "my_db");
 	} else {
 		path = cfg->duckdb_path;
 		d->where = xasprintf("DuckDB file \"%s\"", path);
@@ -536,6 +598,10 @@ dest_open(pg2md_dest *d, const pg2md_config *cfg, int threads, pg2md_error *err)
 	duckdb_destroy_config(&dc);
 	if (duckdb_connect(d->db, &d->con) == DuckDBError) {
 		pg2md_fail(err, PG2MD_ERR_CONNECT, "could not connect to %s", d->where);
+		dest_close(d);
+		return err->code;
+	}
+	if (md && md_use_database(d, err)) {
 		dest_close(d);
 		return err->code;
 	}

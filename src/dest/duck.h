@@ -22,6 +22,7 @@ typedef struct pg2md_dest {
 	duckdb_database db;
 	duckdb_connection con;  /* the loader's connection */
 	bool motherduck;
+	bool md_rules;          /* loads under MotherDuck's rules: MotherDuck, or the test-only switch (motherduck.h) */
 	char *where;            /* "file /p/pg2md.duckdb" or "MotherDuck database \"my_db\"", for messages */
 	char *catalog;          /* the catalog holding the dataset ("pg2md" for a file, the md database) */
 	int threads;            /* DuckDB threads it was opened with */

@@ -44,7 +44,31 @@ check_no_token "md: string" "$T_TMP/c"
 assert_exit 3 "$PG2MD_BIN" run --direct --project-dir "$T_TMP/a"
 check_no_token "direct" "$T_TMP/a"
 
-# 5. --destination duckdb overrides the token: the run works locally
+# 5. the offline install: [destination.motherduck] extension_path, a missing file and a file that is
+#    not the extension are refused before any connection (exit 2), naming the file; the environment
+#    variable of dlt's form overrides the file's setting
+make_project "$T_TMP/e" --tables "t" --config "[destination.motherduck]
+extension_path = \"ext/motherduck.duckdb_extension\"" --secrets "[destination.motherduck.credentials]
+token = \"$TOKEN\""
+assert_exit 2 "$PG2MD_BIN" run --project-dir "$T_TMP/e"
+assert_contains "$(cat "$T_ERR")" "could not read the motherduck extension \"$T_TMP/e/ext/motherduck.duckdb_extension\"" \
+	"missing extension: the message names the file (relative to the project)"
+assert_contains "$(cat "$T_ERR")" "No such file" "missing extension: the reason"
+assert_contains "$(cat "$T_ERR")" "extension_path" "missing extension: the hint names the setting"
+check_no_token "missing extension" "$T_TMP/e"
+mkdir -p "$T_TMP/e/ext" "$T_TMP/junk"
+echo "not an extension" >"$T_TMP/e/ext/motherduck.duckdb_extension"
+assert_exit 2 "$PG2MD_BIN" run --project-dir "$T_TMP/e"
+assert_contains "$(cat "$T_ERR")" "cannot be used by this DuckDB" "wrong file: the message says so"
+assert_contains "$(cat "$T_ERR")" "not a DuckDB extension" "wrong file: DuckDB's reason"
+check_no_token "wrong extension" "$T_TMP/e"
+echo "junk" >"$T_TMP/junk/motherduck.duckdb_extension"
+assert_exit 2 env DESTINATION__MOTHERDUCK__EXTENSION_PATH="$T_TMP/junk/motherduck.duckdb_extension" \
+	"$PG2MD_BIN" run --project-dir "$T_TMP/e"
+assert_contains "$(cat "$T_ERR")" "$T_TMP/junk/motherduck.duckdb_extension" "the environment variable overrides the file"
+assert_eq "" "$(find "$T_TMP/e" -name '*.parquet' 2>/dev/null)" "extension refused: nothing was extracted"
+
+# 6. --destination duckdb overrides the token: the run works locally
 assert_exit 0 "$PG2MD_BIN" run --destination duckdb --project-dir "$T_TMP/a"
 assert_table_equal public t "$T_TMP/a/pg2md.duckdb" pg2md_data t "with --destination duckdb the data arrives locally"
 check_no_token "local run" "$T_TMP/a"

@@ -1,0 +1,96 @@
+/*
+ * test_motherduck.c — the MotherDuck client's pieces that need no server: the user agent
+ * MotherDuck's format asks for, the DuckDB versions MotherDuck supports (1.4.0 to 1.5.x), and
+ * the offline extension file refused clearly when it is missing, misnamed or not an extension.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <duckdb.h>
+
+#include "dest/motherduck.h"
+#include "pg2md.h"
+
+static void
+user_agent_is_integration_slash_version(void **state)
+{
+	(void)state;
+	assert_string_equal(md_user_agent(), "pg2md/" PG2MD_VERSION);
+	assert_null(strchr(md_user_agent(), ' '));
+}
+
+static void
+supported_versions(void **state)
+{
+	(void)state;
+	assert_true(md_duckdb_supported("v1.4.0"));
+	assert_true(md_duckdb_supported("v1.4.4"));
+	assert_true(md_duckdb_supported("1.5.9"));
+	assert_false(md_duckdb_supported("v1.3.2"));
+	assert_false(md_duckdb_supported("v1.6.0"));
+	assert_false(md_duckdb_supported("v2.0.0"));
+	assert_false(md_duckdb_supported("dev"));
+	assert_false(md_duckdb_supported(NULL));
+	/* the DuckDB pg2md is built with is one */
+	assert_true(md_duckdb_supported(duckdb_library_version()));
+}
+
+static void
+extension_file_refused_clearly(void **state)
+{
+	char dir[] = "/tmp/pg2md_md_XXXXXX", path[128];
+	pg2md_error err;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+
+	pg2md_error_init(&err);
+	snprintf(path, sizeof(path), "%s/motherduck.duckdb_extension", dir);
+	assert_int_equal(md_extension_install(path, &err), PG2MD_ERR_USAGE);
+	assert_non_null(strstr(err.msg, path));
+	assert_non_null(strstr(err.msg, "No such file"));
+	assert_non_null(strstr(err.hint, "extension_path"));
+
+	/* not an extension at all */
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("not an extension\n", f);
+	fclose(f);
+	pg2md_error_init(&err);
+	assert_int_equal(md_extension_install(path, &err), PG2MD_ERR_USAGE);
+	assert_non_null(strstr(err.msg, "cannot be used by this DuckDB"));
+	assert_non_null(strstr(err.detail, "not a DuckDB extension"));
+	unlink(path);
+
+	/* DuckDB names an extension after its file */
+	snprintf(path, sizeof(path), "%s/md.duckdb_extension.gz", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fclose(f);
+	pg2md_error_init(&err);
+	assert_int_equal(md_extension_install(path, &err), PG2MD_ERR_USAGE);
+	assert_non_null(strstr(err.msg, "must be named motherduck.duckdb_extension"));
+	unlink(path);
+	rmdir(dir);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(user_agent_is_integration_slash_version),
+		cmocka_unit_test(supported_versions),
+		cmocka_unit_test(extension_file_refused_clearly),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
