@@ -27,6 +27,7 @@
 
 #include "cli/cli.h"
 #include "dest/duck.h"
+#include "dest/motherduck.h"
 #include "source/catalog.h"
 #include "source/colhints.h"
 #include "source/pgconn.h"
@@ -434,6 +435,17 @@ check_destination(checklist *cl, const pg2md_config *cfg)
 	if (!md)
 		existed = stat(cfg->duckdb_path, &st) == 0;
 	printf("\ndestination: %s\n", md ? "MotherDuck" : "DuckDB");
+	if (md) {
+		md_facts f;
+		md_client_facts(cfg, &f);
+		item(cl, f.version_supported, "DuckDB %s: %s MotherDuck supports (%s to 1.5.x)", f.duckdb_version,
+		     f.version_supported ? "a version" : "not a version", MD_DUCKDB_MIN);
+		item(cl, f.loadable || (!f.from_file && !f.installed), "motherduck extension %s%s%s",
+		     f.from_file ? "file " : "", f.from_file || f.installed ? f.where : "not installed",
+		     f.loadable ? ": loads" : f.from_file || f.installed ? ": does not load" : " (downloaded on first use)");
+		if (!f.loadable && f.why[0])
+			item_note("DETAIL", f.why);
+	}
 	if (dest_open(&d, cfg, 1, &err) != PG2MD_OK) {
 		item(cl, 0, "%s", err.msg);
 		item_error(&err);

@@ -67,6 +67,14 @@ assert_exit 2 env DESTINATION__MOTHERDUCK__EXTENSION_PATH="$T_TMP/junk/motherduc
 	"$PG2MD_BIN" run --project-dir "$T_TMP/e"
 assert_contains "$(cat "$T_ERR")" "$T_TMP/junk/motherduck.duckdb_extension" "the environment variable overrides the file"
 assert_eq "" "$(find "$T_TMP/e" -name '*.parquet' 2>/dev/null)" "extension refused: nothing was extracted"
+# pg2md check reports the client: DuckDB version supported, the extension file not loadable
+assert_exit 3 "$PG2MD_BIN" check --project-dir "$T_TMP/e"
+assert_contains "$(cat "$T_OUT")" "DuckDB v$(sed 's/^v//' "$PG2MD_SRC/third_party/duckdb/VERSION")" \
+	"check: names the DuckDB version"
+assert_contains "$(cat "$T_OUT")" "MotherDuck supports" "check: says whether MotherDuck supports this DuckDB"
+assert_contains "$(cat "$T_OUT")" "motherduck extension" "check: reports the extension"
+assert_contains "$(cat "$T_OUT")" "not a DuckDB extension" "check: says why the extension file does not load"
+check_no_token "check" "$T_TMP/e"
 
 # 6. --destination duckdb overrides the token: the run works locally
 assert_exit 0 "$PG2MD_BIN" run --destination duckdb --project-dir "$T_TMP/a"
