@@ -42,6 +42,28 @@ void select_list(pg2md_buf *b, json_t *cols, const char *alias);
 pg2md_code load_table_sql(pg2md_buf *sql, json_t *jt, const char *dataset, const char *pkg_path, bool direct,
 			  int64_t batch_size, pg2md_error *err);
 
+/* ---- md_limits.c: loading under MotherDuck's rules (docs/motherduck.md, "Limits") ------- */
+
+/* MotherDuck's cap on one statement's text (dlt's: 512 KB). */
+#define MD_STATEMENT_MAX (512 * 1024)
+/* Where a package's load steps are recorded (load_id, table, step) until it is loaded. */
+#define MD_STEPS_TABLE "_pg2md_load_steps"
+
+/*
+ * Table jt's staged files in steps: each a read_parquet([...]) of at most batch_size rows (a
+ * larger file is read in ranges of its rows, by file_row_number) whose INSERT into the work table
+ * stays under MD_STATEMENT_MAX.  Returns a JSON array of {"sql": the INSERT, "rows": n}.
+ */
+json_t *md_load_steps(json_t *jt, const char *dataset, const char *pkg_path, int64_t batch_size);
+/* CREATE OR REPLACE of table jt's work table (NEW_TABLE_PREFIX), in its destination types. */
+void md_work_table_sql(pg2md_buf *sql, json_t *jt, const char *dataset);
+/* Under MotherDuck's rules: fail (what: what was being done) if a statement of sql is over
+ * MD_STATEMENT_MAX, before it is sent (MotherDuck would refuse it; a local file enforces it
+ * under PG2MD_TEST_MOTHERDUCK_RULES). */
+pg2md_code md_statements_check(const char *sql, const char *what, pg2md_error *err);
+/* The manifest table jt as the load reads it from the work table (a new reference). */
+json_t *md_table_from_work(json_t *jt);
+
 /* ---- evolve.c: schema evolution --------------------------------------------------------- */
 
 /*

@@ -59,7 +59,9 @@ load_tables(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const char *
 		char *what = xasprintf("loading table \"%s\"", json_string_value(json_object_get(jt, "dest_name")));
 		bool big = load_budget_table(dest, jt, dataset, pkg_path, direct, what, lb);
 		pg2md_debug("%s:\n%s", what, sql.data);
-		pg2md_code result = duck_exec(dest->con, sql.data, what, err);
+		pg2md_code result = dest->md_rules ? md_statements_check(sql.data, what, err) : PG2MD_OK;
+		if (result == PG2MD_OK)
+			result = duck_exec(dest->con, sql.data, what, err);
 		free(what);
 		if (big)
 			duck_set_threads(dest->con, dest->threads);
@@ -176,7 +178,17 @@ load_package(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const char 
 {
 	load_budget lb = {0, false, false};
 
-	load_package_tx(cfg, dest, man, pkg_path, direct, tl, already, &lb, err);
+	if (dest->md_rules && !direct) {
+		/* MotherDuck: the files uploaded in bounded steps first, then a short transaction */
+		json_t *work_man = NULL;
+		if (load_upload_steps(cfg, dest, man, pkg_path, &work_man, already, err) == PG2MD_OK && !*already &&
+		    load_package_tx(cfg, dest, work_man, pkg_path, true, tl, already, &lb, err) == PG2MD_OK)
+			load_steps_forget(dest, json_string_value(json_object_get(man, "dataset_name")),
+					  json_string_value(json_object_get(man, "load_id")));
+		json_decref(work_man);
+	} else {
+		load_package_tx(cfg, dest, man, pkg_path, direct, tl, already, &lb, err);
+	}
 	if (lb.raised)
 		duck_budget_restore(dest->con);
 	if (lb.big)

@@ -131,6 +131,18 @@ pg2md_code load_package(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, 
 			pg2md_timeline *tl, bool *already, pg2md_error *err);
 /* Load a normalized package and mark it loaded (its Parquet files are removed). */
 pg2md_code finish_package(const pg2md_config *cfg, const char *load_id, pg2md_trace *trace, pg2md_error *err);
+/* ---- load_steps.c: a staged package under MotherDuck's rules ----------------------------- */
+
+/*
+ * Upload each table of man into its work table in recorded steps, continuing after the last
+ * committed one; *work_man: man as the load then reads it (from the work tables; caller
+ * decrefs).  *already: _dlt_loads holds the load (nothing was done).
+ */
+pg2md_code load_upload_steps(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const char *pkg_path,
+			     json_t **work_man, bool *already, pg2md_error *err);
+/* After the load committed: its step records (and any of loads already recorded) removed. */
+void load_steps_forget(pg2md_dest *dest, const char *dataset, const char *load_id);
+
 /* Remove a package's staged file; a rotated task's folder goes with its last file. */
 void remove_staged_file(const char *pkg_path, const char *rel);
 

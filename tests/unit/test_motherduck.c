@@ -17,6 +17,7 @@
 
 #include <duckdb.h>
 
+#include "dest/load.h"
 #include "dest/motherduck.h"
 #include "pg2md.h"
 
@@ -84,6 +85,50 @@ extension_file_refused_clearly(void **state)
 	rmdir(dir);
 }
 
+/* A package of 5,000 files with long paths (about 1.5 MB of read_parquet list): every step's
+ * statement under MotherDuck's 512 KB, every file in exactly one step, batch_size rows at most
+ * (a file larger than it read in row ranges). */
+static void
+steps_split_thousands_of_files(void **state)
+{
+	json_t *jt = json_pack("{s:s, s:[{s:s, s:s, s:b}], s:[], s:[]}", "dest_name", "t", "columns", "dest_name",
+			       "id", "duck_type", "INTEGER", "nullable", 1, "files", "file_rows");
+	char dir[400], name[64];
+	int64_t total = 0;
+	size_t i;
+	json_t *steps, *st;
+
+	(void)state;
+	memset(dir, 'd', sizeof(dir) - 1);
+	dir[0] = '/';
+	dir[sizeof(dir) - 1] = '\0';
+	for (int f = 0; f < 5000; f++) {
+		snprintf(name, sizeof(name), "t/part_%d.parquet", f);
+		json_array_append_new(json_object_get(jt, "files"), json_string(name));
+		json_array_append_new(json_object_get(jt, "file_rows"), json_integer(f == 17 ? 2500 : 10));
+	}
+	steps = md_load_steps(jt, "ds", dir, 1000);
+	assert_true(json_array_size(steps) > 3);
+	json_array_foreach(steps, i, st) {
+		const char *sql = json_string_value(json_object_get(st, "sql"));
+		assert_true(strlen(sql) < MD_STATEMENT_MAX);
+		assert_true(json_integer_value(json_object_get(st, "rows")) <= 1000);
+		total += json_integer_value(json_object_get(st, "rows"));
+	}
+	assert_int_equal(total, 4999 * 10 + 2500);
+	for (int f = 0; f < 5000; f += 499) {
+		/* each file named once ("part_1.parquet'" is not part of "part_17.parquet'") */
+		int seen = 0;
+		snprintf(name, sizeof(name), "/t/part_%d.parquet'", f);
+		json_array_foreach(steps, i, st)
+			for (const char *p = json_string_value(json_object_get(st, "sql")); (p = strstr(p, name)); p++)
+				seen++;
+		assert_int_equal(seen, 1);
+	}
+	json_decref(steps);
+	json_decref(jt);
+}
+
 int
 main(void)
 {
@@ -91,6 +136,7 @@ main(void)
 		cmocka_unit_test(user_agent_is_integration_slash_version),
 		cmocka_unit_test(supported_versions),
 		cmocka_unit_test(extension_file_refused_clearly),
+		cmocka_unit_test(steps_split_thousands_of_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

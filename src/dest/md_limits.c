@@ -1,0 +1,141 @@
+/*
+ * md_limits.c — the SQL of a load under MotherDuck's rules (docs/motherduck.md, "Limits").
+ *
+ * MotherDuck reads local Parquet files on the client and uploads them: a statement must stay
+ * under 512 KB (dlt's cap, so a read_parquet list of thousands of files is split), an INSERT
+ * should carry about batch_size rows, and a transaction should stay short.  So a staged table
+ * is first uploaded into its work table (the direct mode's, NEW_TABLE_PREFIX) in steps, each
+ * one INSERT committed with its step's record; the load's own transaction then reads the work
+ * table on the server, as a direct load does: replace renames it over the table (one short
+ * transaction, still atomic), append and merge read it.  stage/load_steps.c drives this.
+ */
+#include "dest/load.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+
+/* "INSERT INTO <work> SELECT <casts> FROM " — the fixed part of every step's statement. */
+static void
+step_prefix(pg2md_buf *b, json_t *jt, const char *dataset)
+{
+	char *work = xasprintf(NEW_TABLE_PREFIX "%s", json_string_value(json_object_get(jt, "dest_name")));
+	buf_puts(b, "INSERT INTO ");
+	duck_qualified(b, dataset, work);
+	buf_puts(b, " SELECT ");
+	select_list(b, json_object_get(jt, "columns"), NULL);
+	buf_puts(b, " FROM read_parquet([");
+	free(work);
+}
+
+json_t *
+md_load_steps(json_t *jt, const char *dataset, const char *pkg_path, int64_t batch_size)
+{
+	json_t *files = json_object_get(jt, "files"), *rows = json_object_get(jt, "file_rows");
+	json_t *steps = json_array();
+	pg2md_buf cur = PG2MD_BUF_INIT, lit = PG2MD_BUF_INIT;
+	size_t n = json_array_size(files);
+	int64_t in_cur = 0;
+	int files_in_cur = 0;
+
+	step_prefix(&cur, jt, dataset);
+	for (size_t i = 0; i <= n; i++) {
+		int64_t r = i < n ? json_integer_value(json_array_get(rows, i)) : 0;
+		buf_reset(&lit);
+		if (i < n) {
+			char *p = xasprintf("%s/%s", pkg_path, json_string_value(json_array_get(files, i)));
+			buf_literal(&lit, p);
+			free(p);
+		}
+		/* the step so far is full: the last file, or batch_size rows, or the statement cap
+		 * (with room for ", ", "])" and the final ";") */
+		if (files_in_cur > 0 &&
+		    (i == n || (batch_size > 0 && r >= 0 && in_cur + r > batch_size) ||
+		     cur.len + lit.len + 8 > MD_STATEMENT_MAX)) {
+			buf_puts(&cur, "])");
+			json_array_append_new(steps, json_pack("{s:s, s:I}", "sql", cur.data, "rows", (json_int_t)in_cur));
+			buf_reset(&cur);
+			step_prefix(&cur, jt, dataset);
+			in_cur = 0;
+			files_in_cur = 0;
+		}
+		if (i == n)
+			break;
+		if (batch_size > 0 && r > batch_size) {
+			/* a file of more than batch_size rows: read in ranges of its rows */
+			for (int64_t lo = 0; lo < r; lo += batch_size) {
+				int64_t hi = lo + batch_size < r ? lo + batch_size : r;
+				buf_reset(&cur);
+				step_prefix(&cur, jt, dataset);
+				buf_append(&cur, lit.data, lit.len);
+				buf_printf(&cur, "], file_row_number = true) WHERE file_row_number >= %lld AND file_row_number < %lld",
+					   (long long)lo, (long long)hi);
+				json_array_append_new(steps, json_pack("{s:s, s:I}", "sql", cur.data, "rows", (json_int_t)(hi - lo)));
+			}
+			buf_reset(&cur);
+			step_prefix(&cur, jt, dataset);
+			continue;
+		}
+		if (files_in_cur)
+			buf_puts(&cur, ", ");
+		buf_append(&cur, lit.data, lit.len);
+		in_cur += r > 0 ? r : 0;
+		files_in_cur++;
+	}
+	buf_release(&cur);
+	buf_release(&lit);
+	return steps;
+}
+
+void
+md_work_table_sql(pg2md_buf *sql, json_t *jt, const char *dataset)
+{
+	char *work = xasprintf(NEW_TABLE_PREFIX "%s", json_string_value(json_object_get(jt, "dest_name")));
+	json_t *c;
+	size_t i;
+
+	buf_puts(sql, "CREATE OR REPLACE TABLE ");
+	duck_qualified(sql, dataset, work);
+	buf_puts(sql, " (");
+	json_array_foreach(json_object_get(jt, "columns"), i, c) {
+		if (i)
+			buf_puts(sql, ", ");
+		buf_ident(sql, json_string_value(json_object_get(c, "dest_name")));
+		buf_printf(sql, " %s", json_string_value(json_object_get(c, "duck_type")));
+		if (!json_is_true(json_object_get(c, "nullable")))
+			buf_puts(sql, " NOT NULL");
+	}
+	buf_puts(sql, ")");
+	free(work);
+}
+
+json_t *
+md_table_from_work(json_t *jt)
+{
+	/* the work table holds the destination types: nothing is staged as something else there */
+	json_t *copy = json_deep_copy(jt), *c;
+	size_t i;
+	json_array_foreach(json_object_get(copy, "columns"), i, c)
+		json_object_del(c, "staged_as");
+	return copy;
+}
+
+pg2md_code
+md_statements_check(const char *sql, const char *what, pg2md_error *err)
+{
+	/* pg2md's statements end with ";\n" and hold none inside a literal of their own */
+	const char *p = sql;
+	while (p && *p) {
+		const char *end = strstr(p, ";\n");
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		if (len > MD_STATEMENT_MAX) {
+			pg2md_fail(err, PG2MD_ERR_RUN, "%s: a statement of %zu bytes, over MotherDuck's limit of %d", what,
+				   len, MD_STATEMENT_MAX);
+			pg2md_hint(err, "this is a bug in pg2md: please report it with the table's definition");
+			return err->code;
+		}
+		p = end ? end + 2 : NULL;
+	}
+	return PG2MD_OK;
+}
