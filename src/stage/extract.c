@@ -48,6 +48,7 @@ open_direct(run_ctx *rc, pg2md_dest *dest, pg2md_trace *trace, pg2md_error *err)
 	trace->destination = xstrdup(dest->where);
 	dest_checkpoint_on_commit(dest);
 	rc->motherduck = dest->motherduck;
+	rc->one_writer = dest->md_rules;
 	if (dest_prepare_dataset(dest, rc->dataset, err))
 		return err->code;
 	for (int i = 0; i < rc->ntables; i++) {

@@ -65,6 +65,8 @@ typedef struct run_ctx {
 	int nworkers;
 	int64_t budget;       /* direct: DuckDB's memory budget as raised by the workers */
 	bool motherduck;      /* direct: the destination is MotherDuck (no local budget to raise) */
+	bool one_writer;      /* direct under MotherDuck's rules: every task writes on writer, one at a time */
+	duckdb_connection writer; /* one_writer: the one connection that writes (run_workers) */
 	pg2md_progress *progress; /* reports while the workers run (progress.h) */
 	pg2md_timeline *timeline; /* the run's spans and samples (trace.h) */
 } run_ctx;

@@ -238,7 +238,9 @@ static void
 run_task(run_ctx *rc, worker *w, pg2md_task *task, PGconn **conn, duckdb_connection con)
 {
 	char *sql = task_statement(rc, task);
-	bool solo = false, committed = false;
+	/* one writer (MotherDuck): the task holds the gate alone from BEGIN to COMMIT, so the shared
+	 * connection carries one transaction at a time */
+	bool solo = rc->writer != NULL, committed = false;
 	for (int attempt = 0;; attempt++) {
 		task->conn = *conn;
 		pg2md_debug("worker %d: task %d (%s): %s", w->id, task->id, task->table->name, task->copy_sql);
@@ -307,7 +309,9 @@ worker_main(void *arg)
 		if (pg_snapshot_import(conn, rc->snapshot, &w->err))
 			goto out;
 	}
-	if (duckdb_connect(rc->ddb, &con) == DuckDBError) {
+	if (rc->writer) {
+		con = rc->writer; /* MotherDuck's rules: one writer connection for every worker */
+	} else if (duckdb_connect(rc->ddb, &con) == DuckDBError) {
 		pg2md_fail(&w->err, PG2MD_ERR_RUN, "could not connect to DuckDB");
 		goto out;
 	}
@@ -348,7 +352,7 @@ out:
 		rc->failed = 1;
 		pthread_mutex_unlock(&rc->lock);
 	}
-	if (con)
+	if (con && con != rc->writer)
 		duckdb_disconnect(&con);
 	if (conn && conn != rc->leader)
 		PQfinish(conn);
@@ -380,6 +384,24 @@ run_workers(run_ctx *rc, int nworkers, pg2md_error *err)
 	rc->gate_solo = false;
 	rc->next_task = 0;
 	rc->failed = 0;
+	rc->writer = NULL;
+	if (rc->direct && rc->one_writer) {
+		/*
+		 * MotherDuck allows one writer per database, and parallel writers' transactions conflict:
+		 * the workers' rows go through one connection, one task's transaction at a time (each
+		 * task still reads its own PostgreSQL connection; docs/motherduck.md).
+		 */
+		if (duckdb_connect(rc->ddb, &rc->writer) == DuckDBError) {
+			rc->writer = NULL;
+			pg2md_fail(err, PG2MD_ERR_RUN, "could not connect to DuckDB");
+			pthread_cond_destroy(&rc->gate_cv);
+			pthread_mutex_destroy(&rc->lock);
+			free(ws);
+			return err->code;
+		}
+		pg2md_debug("direct under MotherDuck's rules: %d workers write through one connection, one task at a time",
+			    nworkers);
+	}
 	rc->progress = progress_start(&(progress_run){rc->cfg, rc->tasks, rc->ntasks, rc->tables, rc->ntables,
 						      &rc->lock, &rc->next_task, rc->load_id, rc->timeline});
 	for (int i = 0; i < nworkers; i++) {
@@ -405,6 +427,8 @@ run_workers(run_ctx *rc, int nworkers, pg2md_error *err)
 		pg2md_error_merge(err, &rc->tasks[i].err);
 	for (int i = 0; i < nworkers && !pg2md_failed(err); i++)
 		pg2md_error_merge(err, &ws[i].err);
+	if (rc->writer)
+		duckdb_disconnect(&rc->writer);
 	pthread_cond_destroy(&rc->gate_cv);
 	pthread_mutex_destroy(&rc->lock);
 	free(ws);

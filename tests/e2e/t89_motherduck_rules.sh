@@ -13,7 +13,8 @@ export PG2MD_TEST_MOTHERDUCK_RULES=1
 
 pg -c "CREATE TABLE big (id int primary key, v text, n numeric(12,3), at timestamptz, d interval);
        INSERT INTO big SELECT g, 'v' || g, g * 1.5, TIMESTAMPTZ '2024-01-01' + g * interval '1 minute',
-              g * interval '1 hour 3 seconds' FROM generate_series(1, 2000) g;"
+              g * interval '1 hour 3 seconds' FROM generate_series(1, 2000) g;
+       CREATE TABLE other (k int primary key, t text); INSERT INTO other SELECT g, repeat('x', g % 50) FROM generate_series(1, 3000) g;"
 
 LONGDIR=$T_TMP
 steps_sql="SELECT count(*) FROM pg2md_data._pg2md_load_steps"
@@ -21,18 +22,24 @@ steps_sql="SELECT count(*) FROM pg2md_data._pg2md_load_steps"
 for mode in staged direct; do
 	for disp in replace append merge; do
 		P=$LONGDIR/$mode-$disp
-		make_project "$P" --tables "big" --config "[sources.sql_database.big]
+		make_project "$P" --tables "big other" --config "[sources.sql_database.big]
 write_disposition = \"$disp\"
 [destination.motherduck]
 batch_size = 300
 transaction_rows = 900"
 		assert_exit 0 "$PG2MD_BIN" run --project-dir "$P" --$mode --log-level DEBUG
 		assert_table_equal public big "$P/pg2md.duckdb" pg2md_data big "$mode $disp: first load"
+		assert_table_equal public other "$P/pg2md.duckdb" pg2md_data other "$mode $disp: first load, a second table (replace)"
 		if [ "$mode" = staged ]; then
 			# one file of 2,000 rows read in ranges of 300 rows per INSERT: 7 steps, three to a transaction
 			assert_contains "$(cat "$T_ERR")" "steps up to 3 of 7 committed (900 rows" "$mode $disp: steps of batch_size rows, transactions of transaction_rows"
 			assert_contains "$(cat "$T_ERR")" "steps up to 7 of 7 committed (200 rows" "$mode $disp: the last step"
 			assert_eq 0 "$(ddbq "$P/pg2md.duckdb" "$steps_sql")" "$mode $disp: the step records are gone after the load"
+		fi
+		if [ "$mode" = direct ]; then
+			# the workers' rows go through one connection, one task at a time
+			assert_match "$(cat "$T_ERR")" "direct under MotherDuck's rules: [0-9]+ workers write through one connection" \
+				"$mode $disp: one writer"
 		fi
 		assert_eq "" "$(ddbq "$P/pg2md.duckdb" "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE '_pg2md_new%'")" \
 			"$mode $disp: no work table left"
@@ -49,6 +56,7 @@ transaction_rows = 900"
 			assert_table_equal public big "$P/pg2md.duckdb" pg2md_data big "$mode $disp: second load"
 			pg -c "DELETE FROM big WHERE id > 2000; UPDATE big SET v = 'v7' WHERE id = 7;"
 		fi
+		assert_table_equal public other "$P/pg2md.duckdb" pg2md_data other "$mode $disp: second load, the second table"
 		assert_eq 2 "$(ddbq "$P/pg2md.duckdb" "SELECT count(*) FROM pg2md_data._dlt_loads")" "$mode $disp: two loads recorded"
 	done
 done
