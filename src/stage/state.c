@@ -107,25 +107,14 @@ state_set_last_value(json_t *state, const char *table, const char *cursor, const
 	json_object_set_new(c, "last_value", last ? json_string(last) : json_null());
 }
 
-json_t *
-state_load_destination(const pg2md_config *cfg)
+/* The newest state of the pipeline in _dlt_pipeline_state on con, or NULL. */
+static json_t *
+state_query(duckdb_connection con, const pg2md_config *cfg)
 {
-	duckdb_database db;
-	duckdb_connection con;
 	duckdb_result res;
 	json_t *st = NULL;
-	char *open_err = NULL;
 	pg2md_buf sql = PG2MD_BUF_INIT;
 
-	if (cfg->destination && strcmp(cfg->destination, "duckdb") != 0)
-		return NULL;
-	if (!cfg->duckdb_path || access(cfg->duckdb_path, F_OK) != 0)
-		return NULL;
-	if (!duck_open_readonly(cfg->duckdb_path, &db, &con, &open_err)) {
-		pg2md_debug("cannot read the state stored in the destination: %s", open_err ? open_err : "");
-		duckdb_free(open_err);
-		return NULL;
-	}
 	buf_puts(&sql, "SELECT state FROM ");
 	buf_ident(&sql, cfg->dataset_name);
 	buf_puts(&sql, ".\"_dlt_pipeline_state\" WHERE pipeline_name = ");
@@ -140,6 +129,40 @@ state_load_destination(const pg2md_config *cfg)
 	}
 	duckdb_destroy_result(&res);
 	buf_release(&sql);
+	return st;
+}
+
+json_t *
+state_load_destination(const pg2md_config *cfg)
+{
+	duckdb_database db;
+	duckdb_connection con;
+	json_t *st = NULL;
+	char *open_err = NULL;
+
+	if (cfg->destination && strcmp(cfg->destination, "motherduck") == 0) {
+		/* MotherDuck: read back as from a local file (a new machine, a lost pipelines folder) */
+		pg2md_dest d;
+		pg2md_error err;
+		pg2md_error_init(&err);
+		if (dest_open(&d, cfg, 1, &err)) {
+			pg2md_debug("cannot read the state stored in the destination: %s", err.msg);
+			return NULL;
+		}
+		st = state_query(d.con, cfg);
+		dest_close(&d);
+		return st;
+	}
+	if (cfg->destination && strcmp(cfg->destination, "duckdb") != 0)
+		return NULL;
+	if (!cfg->duckdb_path || access(cfg->duckdb_path, F_OK) != 0)
+		return NULL;
+	if (!duck_open_readonly(cfg->duckdb_path, &db, &con, &open_err)) {
+		pg2md_debug("cannot read the state stored in the destination: %s", open_err ? open_err : "");
+		duckdb_free(open_err);
+		return NULL;
+	}
+	st = state_query(con, cfg);
 	duckdb_disconnect(&con);
 	duckdb_close(&db);
 	return st;

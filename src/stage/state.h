@@ -27,7 +27,7 @@ const char *state_last_value(json_t *state, const char *table, const char *curso
 void state_set_last_value(json_t *state, const char *table, const char *cursor, const char *initial,
 			  const char *last);
 
-/* Newest state stored in the destination (a local DuckDB file only), or NULL. */
+/* Newest state stored in the destination (a local DuckDB file, or MotherDuck), or NULL. */
 json_t *state_load_destination(const pg2md_config *cfg);
 
 #endif
