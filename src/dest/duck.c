@@ -503,6 +503,12 @@ dest_open_motherduck(pg2md_dest *d, const pg2md_config *cfg, duckdb_config dc, p
 			pg2md_hint(err, "the motherduck extension is not installed and downloads are off: set "
 					"[destination.motherduck] extension_path to the motherduck.duckdb_extension file "
 					"(docs/motherduck.md, \"Offline install\")");
+		else if (open_err && strstr(open_err, "Failed to download extension"))
+			pg2md_hint(err, "this machine could not download the motherduck extension: install it from a file "
+					"with [destination.motherduck] extension_path (docs/motherduck.md, \"Offline "
+					"install\"), or allow access to extensions.duckdb.org; then check the token under "
+					"[destination.motherduck.credentials] (or MOTHERDUCK_TOKEN) and that this machine "
+					"can reach MotherDuck");
 		else
 			pg2md_hint(err, "check the token under [destination.motherduck.credentials] in .dlt/secrets.toml "
 					"(or MOTHERDUCK_TOKEN), that this machine can reach MotherDuck (the motherduck "
