@@ -73,9 +73,11 @@ file_problem(const char *path)
 	return NULL;
 }
 
-/* LOAD path in a scratch DuckDB with downloads off; why gets DuckDB's message if it fails. */
+/* LOAD path (NULL: the installed extension) in a scratch DuckDB with downloads off, then with
+ * install FORCE INSTALL it; why gets DuckDB's message if it fails, *installing whether the
+ * install was what failed. */
 static bool
-extension_loads(const char *path, bool install, char *why, size_t why_size)
+extension_loads(const char *path, bool install, bool *installing, char *why, size_t why_size)
 {
 	duckdb_database db;
 	duckdb_connection con;
@@ -93,7 +95,9 @@ extension_loads(const char *path, bool install, char *why, size_t why_size)
 	if (path)
 		buf_literal(&sql, path);
 	ok = try_sql(con, sql.data, why, why_size);
+	*installing = false;
 	if (ok && install && path) {
+		*installing = true;
 		/* into DuckDB's extension folder, where opening "md:" looks for it (FORCE: a newer file
 		 * replaces the one installed before) */
 		buf_reset(&sql);
@@ -113,6 +117,7 @@ md_extension_install(const char *path, pg2md_error *err)
 	const char *problem = file_problem(path);
 	const char *base = strrchr(path, '/');
 	char why[512] = "";
+	bool installing = false;
 
 	base = base ? base + 1 : path;
 	if (problem) {
@@ -130,7 +135,14 @@ md_extension_install(const char *path, pg2md_error *err)
 		pg2md_hint(err, "rename the file (gunzip it first if it ends in .gz)");
 		return err->code;
 	}
-	if (!extension_loads(path, true, why, sizeof(why))) {
+	bool ok = extension_loads(path, true, &installing, why, sizeof(why));
+	if (!ok && installing) {
+		pg2md_fail(err, PG2MD_ERR_USAGE, "could not install the motherduck extension \"%s\" into DuckDB's "
+			   "extension folder", path);
+		pg2md_detail(err, "%s", why);
+		pg2md_hint(err, "DuckDB installs extensions under ~/.duckdb/extensions: make it writable for this user");
+		return err->code;
+	} else if (!ok) {
 		pg2md_fail(err, PG2MD_ERR_USAGE, "the motherduck extension \"%s\" cannot be used by this DuckDB (%s)", path,
 			   duckdb_library_version());
 		pg2md_detail(err, "%s", why);
@@ -149,6 +161,7 @@ md_client_facts(const pg2md_config *cfg, md_facts *out)
 	duckdb_connection con;
 	duckdb_result res;
 	pg2md_error err;
+	bool installing;
 
 	memset(out, 0, sizeof(*out));
 	snprintf(out->duckdb_version, sizeof(out->duckdb_version), "%s", duckdb_library_version());
@@ -175,8 +188,9 @@ md_client_facts(const pg2md_config *cfg, md_facts *out)
 		if (problem)
 			snprintf(out->why, sizeof(out->why), "%s", problem);
 		else
-			out->loadable = extension_loads(cfg->md_extension_path, false, out->why, sizeof(out->why));
+			out->loadable = extension_loads(cfg->md_extension_path, false, &installing, out->why,
+							sizeof(out->why));
 	} else if (out->installed) {
-		out->loadable = extension_loads(NULL, false, out->why, sizeof(out->why));
+		out->loadable = extension_loads(NULL, false, &installing, out->why, sizeof(out->why));
 	}
 }
