@@ -51,13 +51,52 @@ steps_done(pg2md_dest *dest, const char *dataset, const char *load_id, const cha
 	return err->code;
 }
 
+/*
+ * Inside a step transaction: steps *i, *i + 1, … each with its record, while the transaction
+ * stays within transaction_rows and transaction_seconds (at least one step); *rows counts them.
+ */
+static pg2md_code
+tx_steps(const pg2md_config *cfg, pg2md_dest *dest, json_t *steps, const char *dataset, const char *load_id,
+	 const char *name, double t0, size_t *i, int64_t *rows, pg2md_error *err)
+{
+	size_t n = json_array_size(steps);
+	pg2md_buf sql = PG2MD_BUF_INIT;
+
+	while (*i < n) {
+		json_t *st = json_array_get(steps, *i);
+		buf_reset(&sql);
+		buf_printf(&sql, "%s;\nINSERT INTO ", json_string_value(json_object_get(st, "sql")));
+		steps_table(&sql, dataset);
+		buf_puts(&sql, " VALUES (");
+		buf_literal(&sql, load_id);
+		buf_puts(&sql, ", ");
+		buf_literal(&sql, name);
+		buf_printf(&sql, ", %zu, %lld)", *i, (long long)json_integer_value(json_object_get(st, "rows")));
+		char *what = xasprintf("loading table \"%s\" (step %zu of %zu)", name, *i + 1, n);
+		pg2md_code r = md_statements_check(sql.data, what, err);
+		if (r == PG2MD_OK)
+			r = duck_exec(dest->con, sql.data, what, err);
+		free(what);
+		if (r)
+			break;
+		*rows += json_integer_value(json_object_get(st, "rows"));
+		(*i)++;
+		if (*i >= n ||
+		    *rows + json_integer_value(json_object_get(json_array_get(steps, *i), "rows")) > cfg->md_transaction_rows ||
+		    now_seconds() - t0 >= cfg->md_transaction_seconds)
+			break;
+	}
+	buf_release(&sql);
+	return err->code;
+}
+
 /* Upload table jt's files into its work table, from the first step not yet committed. */
 static pg2md_code
 upload_table(const pg2md_config *cfg, pg2md_dest *dest, json_t *jt, const char *dataset, const char *load_id,
 	     const char *pkg_path, pg2md_error *err)
 {
 	const char *name = json_string_value(json_object_get(jt, "dest_name"));
-	json_t *steps = md_load_steps(jt, dataset, pkg_path, cfg->batch_size), *st;
+	json_t *steps = md_load_steps(jt, dataset, pkg_path, cfg->batch_size);
 	pg2md_buf sql = PG2MD_BUF_INIT;
 	long long done = 0;
 	size_t i = 0, n = json_array_size(steps);
@@ -86,32 +125,9 @@ upload_table(const pg2md_config *cfg, pg2md_dest *dest, json_t *jt, const char *
 			md_work_table_sql(&sql, jt, dataset);
 			buf_puts(&sql, ";\n");
 		}
-		if (duck_exec(dest->con, sql.data, "starting a load step", err))
-			break;
-		while (i < n) {
-			st = json_array_get(steps, i);
-			buf_reset(&sql);
-			buf_printf(&sql, "%s;\nINSERT INTO ", json_string_value(json_object_get(st, "sql")));
-			steps_table(&sql, dataset);
-			buf_puts(&sql, " VALUES (");
-			buf_literal(&sql, load_id);
-			buf_puts(&sql, ", ");
-			buf_literal(&sql, name);
-			buf_printf(&sql, ", %zu, %lld)", i, (long long)json_integer_value(json_object_get(st, "rows")));
-			char *what = xasprintf("loading table \"%s\" (step %zu of %zu)", name, i + 1, n);
-			pg2md_code r = md_statements_check(sql.data, what, err);
-			if (r == PG2MD_OK)
-				r = duck_exec(dest->con, sql.data, what, err);
-			free(what);
-			if (r)
-				break;
-			rows += json_integer_value(json_object_get(st, "rows"));
-			i++;
-			if (i >= n ||
-			    rows + json_integer_value(json_object_get(json_array_get(steps, i), "rows")) > cfg->md_transaction_rows ||
-			    now_seconds() - t0 >= cfg->md_transaction_seconds)
-				break;
-		}
+		/* on failure the rollback below ends what BEGIN started */
+		if (duck_exec(dest->con, sql.data, "starting a load step", err) == PG2MD_OK)
+			tx_steps(cfg, dest, steps, dataset, load_id, name, t0, &i, &rows, err);
 		if (pg2md_failed(err) || duck_exec(dest->con, "COMMIT", "committing a load step", err)) {
 			pg2md_error ignore;
 			pg2md_error_init(&ignore);
