@@ -196,7 +196,21 @@ load_steps_forget(pg2md_dest *dest, const char *dataset, const char *load_id)
 	buf_puts(&sql, " OR load_id IN (SELECT load_id FROM ");
 	duck_qualified(&sql, dataset, "_dlt_loads");
 	buf_puts(&sql, ")");
-	if (duck_exec(dest->con, sql.data, "removing the records of load steps", &err))
+	if (duck_exec(dest->con, sql.data, "removing the records of load steps", &err) == PG2MD_OK) {
+		/* none left: the table goes too, so the dataset holds dlt's tables and the user's only */
+		char *left = NULL;
+		buf_reset(&sql);
+		buf_puts(&sql, "SELECT count(*) FROM ");
+		steps_table(&sql, dataset);
+		if (duck_scalar(dest->con, sql.data, &left, &err) == PG2MD_OK && left && strcmp(left, "0") == 0) {
+			buf_reset(&sql);
+			buf_puts(&sql, "DROP TABLE IF EXISTS ");
+			steps_table(&sql, dataset);
+			duck_exec(dest->con, sql.data, "dropping the table of load steps", &err);
+		}
+		free(left);
+	}
+	if (pg2md_failed(&err))
 		pg2md_warn("%s", err.msg);
 	buf_release(&sql);
 }

@@ -142,7 +142,8 @@ pg2md_code finish_package(const pg2md_config *cfg, const char *load_id, pg2md_tr
  */
 pg2md_code load_upload_steps(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const char *pkg_path,
 			     json_t **work_man, bool *already, pg2md_error *err);
-/* After the load committed: its step records (and any of loads already recorded) removed. */
+/* After the load committed: its step records (and any of loads already recorded) removed, and
+ * the table of steps once empty. */
 void load_steps_forget(pg2md_dest *dest, const char *dataset, const char *load_id);
 
 /* Remove a package's staged file; a rotated task's folder goes with its last file. */
