@@ -44,9 +44,10 @@ tsan: deps test-deps
 fuzz: deps
 	@CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DPG2MD_FUZZ=ON \
 		-DPG2MD_SANITIZE=address,undefined >/dev/null
-	@cmake --build build-fuzz -j $(JOBS) --target fuzz_copydec fuzz_config
+	@cmake --build build-fuzz -j $(JOBS) --target fuzz_copydec fuzz_config fuzz_pgoutput
 	@tests/fuzz/run.sh fuzz_copydec $(FUZZ_SECONDS) build-fuzz/artifacts
 	@tests/fuzz/run.sh fuzz_config $(FUZZ_SECONDS) build-fuzz/artifacts
+	@tests/fuzz/run.sh fuzz_pgoutput $(FUZZ_SECONDS) build-fuzz/artifacts
 
 demo: build
 	@scripts/demo.sh $(BUILD)

@@ -86,7 +86,7 @@ have_fuzz=0
 if command -v clang >/dev/null 2>&1 && command -v clang++ >/dev/null 2>&1; then
 	mkdir -p build-fuzz
 	if CC=clang CXX=clang++ configure build-fuzz -DPG2MD_FUZZ=ON -DPG2MD_SANITIZE=address,undefined &&
-		build_dir build-fuzz fuzz_copydec fuzz_config; then
+		build_dir build-fuzz fuzz_copydec fuzz_config fuzz_pgoutput; then
 		have_fuzz=1
 	fi
 else
@@ -120,7 +120,7 @@ tsan_env="TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$src
 		echo "set_tests_properties(asan.e2e.$n PROPERTIES ENVIRONMENT \"PG2MD_BIN=$src/build-asan/pg2md;DDBQ=$src/build-asan/ddbq;PG2MD_SRC=$src;$asan_env\" TIMEOUT 900)"
 	done
 	if [ $have_fuzz = 1 ]; then
-		for f in fuzz_copydec fuzz_config; do
+		for f in fuzz_copydec fuzz_config fuzz_pgoutput; do
 			echo "add_test(fuzz.$f bash \"$src/tests/fuzz/run.sh\" $f $fuzz_seconds \"$san\")"
 			echo "set_tests_properties(fuzz.$f PROPERTIES ENVIRONMENT \"$asan_env\" TIMEOUT $((fuzz_seconds + 120)))"
 		done

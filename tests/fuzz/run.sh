@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run.sh NAME SECONDS ARTIFACT_DIR [BUILD_DIR] — run the libFuzzer target NAME (fuzz_copydec,
+# run.sh NAME SECONDS ARTIFACT_DIR [BUILD_DIR] — run the libFuzzer target NAME (fuzz_copydec, fuzz_pgoutput,
 # fuzz_config) for SECONDS on a copy of tests/fuzz/corpus/<name> (new inputs it finds stay out of
 # the repository; keep the interesting ones by hand), with its dictionary if there is one.  A
 # crash, hang, leak or sanitizer report stops it with a non-zero status and writes the input to

@@ -51,11 +51,18 @@ full_page_writes = off
 shared_buffers = 256MB
 max_wal_size = 4GB
 logging_collector = off
+# logical replication (pg2md follow, tests/e2e/t66_follow.sh)
+wal_level = logical
+max_replication_slots = 20
+max_wal_senders = 20
 CONF
 	cat >"$dir/data/pg_hba.conf" <<HBA
 local all all trust
 host all postgres 127.0.0.1/32 trust
 host all all 127.0.0.1/32 scram-sha-256
+local replication all trust
+host replication postgres 127.0.0.1/32 trust
+host replication all 127.0.0.1/32 scram-sha-256
 HBA
 	as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null
 	as_pg psql -h "$dir" -p "$port" -U postgres -d postgres -qAt -v ON_ERROR_STOP=1 <<SQL >/dev/null
