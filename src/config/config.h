@@ -122,6 +122,10 @@ typedef struct pg2md_config {
 	char *char_padding;            /* character(n) values: "trim" (default: as value::text, compared as
 	                                * PostgreSQL compares them) or "keep" (the stored pad blanks) */
 	bool include_views;            /* no table list: views and materialized views are copied too */
+	char *repl_slot_name;          /* [sources.pg_replication] slot_name (pg2md follow); NULL: derived */
+	char *repl_pub_name;           /* [sources.pg_replication] pub_name; NULL: derived */
+	const char *import_snapshot;   /* not a key: set by pg2md follow, the run reads inside this exported
+				        * snapshot (the replication slot's) instead of exporting its own */
 	int lock_timeout;              /* [sources.sql_database] lock_timeout: seconds a statement waits for a table
 	                                * lock (PostgreSQL's lock_timeout) before the run fails; 0 = forever; default 60 */
 

@@ -44,6 +44,10 @@ const config_key pg2md_config_keys[] = {
 	 pg2md_char_padding_choices, NULL},
 	{"sources.sql_database.include_views", {NULL}, KT_BOOL, "false", OFF(include_views), 0, 0, NULL, NULL},
 
+	/* [sources.pg_replication]: pg2md follow (docs/cdc.md), dlt's pg_replication names */
+	{"sources.pg_replication.slot_name", {NULL}, KT_STRING, NULL, OFF(repl_slot_name), 0, 0, NULL, NULL},
+	{"sources.pg_replication.pub_name", {NULL}, KT_STRING, NULL, OFF(repl_pub_name), 0, 0, NULL, NULL},
+
 	/* [sources.sql_database.credentials] */
 	{"sources.sql_database.credentials", {"sources.credentials"}, KT_PG_URL, NULL, OFF(pg_conn_string),
 	 KEY_SECRET | KEY_EMPTY_OK, 0, NULL, NULL},

@@ -210,8 +210,14 @@ prepare_snapshot(run_ctx *rc, pg2md_trace *trace, pg2md_error *err)
 	rc->leader = pg_connect(cfg, err);
 	if (!rc->leader)
 		return err->code;
-	if (pg_snapshot_export(rc->leader, &rc->snapshot, err))
+	/* pg2md follow: the replication slot's exported snapshot, so the stream starts where the copy ends */
+	if (cfg->import_snapshot) {
+		if (pg_snapshot_import(rc->leader, cfg->import_snapshot, err))
+			return err->code;
+		rc->snapshot = xstrdup(cfg->import_snapshot);
+	} else if (pg_snapshot_export(rc->leader, &rc->snapshot, err)) {
 		return err->code;
+	}
 	if (catalog_reflect(rc->leader, cfg, &rc->tables, &rc->ntables, err))
 		return err->code;
 	if (cfg->tables.n == 0)
