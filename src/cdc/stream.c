@@ -305,6 +305,19 @@ cdc_stream_slot_info(cdc_stream *s, const char *slot, cdc_slot_info *out, pg2md_
 }
 
 pg2md_code
+cdc_stream_current_lsn(cdc_stream *s, pgo_lsn *out, pg2md_error *err)
+{
+	PGresult *res = command(s, "SELECT pg_catalog.pg_current_wal_insert_lsn()", "could not read the WAL position", err);
+	if (res == NULL)
+		return PG2MD_ERR_RUN;
+	bool ok = PQntuples(res) == 1 && pgo_lsn_parse(PQgetvalue(res, 0, 0), out);
+	PQclear(res);
+	if (!ok)
+		return pg2md_fail(err, PG2MD_ERR_RUN, "pg_current_wal_insert_lsn() returned an unexpected result");
+	return PG2MD_OK;
+}
+
+pg2md_code
 cdc_stream_drop_slot(cdc_stream *s, const char *slot, pg2md_error *err)
 {
 	char q[160], sql[200];

@@ -66,6 +66,9 @@ typedef struct cdc_slot_info {
 	bool active;
 } cdc_slot_info;
 pg2md_code cdc_stream_slot_info(cdc_stream *s, const char *slot, cdc_slot_info *out, pg2md_error *err);
+/* pg_current_wal_insert_lsn(): past every transaction committed so far, asynchronous commits
+ * (synchronous_commit = off) included, which IDENTIFY_SYSTEM's flushed position may not be yet. */
+pg2md_code cdc_stream_current_lsn(cdc_stream *s, pgo_lsn *out, pg2md_error *err);
 pg2md_code cdc_stream_drop_slot(cdc_stream *s, const char *slot, pg2md_error *err);
 
 /* What START_REPLICATION asks pgoutput for; 0 and -1 mean "from the server version". */

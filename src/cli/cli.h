@@ -20,6 +20,8 @@ typedef struct cli_opts {
 	int yes;
 	int pending;            /* drop --pending: discard the load packages not loaded yet */
 	int force;              /* --force: init overwrites existing files */
+	int once;               /* follow --once: stop at the server's WAL position at start */
+	const char *endpos;     /* follow --endpos LSN */
 	int help;
 	char **args;            /* positional arguments */
 	int nargs;
@@ -56,6 +58,7 @@ int cmd_check(cli_opts *opts);
 int cmd_info(cli_opts *opts);
 int cmd_drop(cli_opts *opts);
 int cmd_verify(cli_opts *opts);
+int cmd_follow(cli_opts *opts);
 
 struct pg2md_trace;
 /* The table of a run; detail (pg2md trace) adds files, tasks and retries per table. */

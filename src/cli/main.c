@@ -125,6 +125,24 @@ static const cli_command commands[] = {
 	 "exit codes: 0 every table equal, 1 a table differs or is missing in the destination,\n"
 	 "            2 usage or configuration error, 3 a connection could not be made\n",
 	 " tables json ", 0},
+	{"follow", cmd_follow, "copy the tables once, then apply their changes from logical replication",
+	 "usage: pg2md follow --once | --endpos LSN [OPTIONS]\n\n"
+	 "Change data capture (docs/cdc.md).  The first start creates the publication (when missing)\n"
+	 "and the replication slot of [sources.pg_replication], copies the tables inside the slot's\n"
+	 "snapshot as pg2md run does (write disposition replace), and records where the copy ends.\n"
+	 "Each start then applies the INSERT, UPDATE, DELETE and TRUNCATE committed since, in batches,\n"
+	 "each batch in one DuckDB transaction with the position it reached: a run killed at any point\n"
+	 "and run again neither loses nor repeats a change.  Needs wal_level = logical, a role with the\n"
+	 "REPLICATION attribute and PostgreSQL 14 or later.  Without --once or --endpos it runs until\n"
+	 "SIGINT/SIGTERM (a clean stop is exit 0).\n\n"
+	 "options:\n"
+	 "  --once                   stop at the server's WAL position when follow started\n"
+	 "  --endpos LSN             stop there: transactions whose commit starts before LSN are applied\n"
+	 "  --tables T1,T2           follow these tables instead of [sources.sql_database] tables\n"
+	 "  --direct, --staged       how the initial copy loads (as pg2md run)\n" COMMON_FLAGS "\n"
+	 "exit codes: 0 caught up (or stopped cleanly), 1 failed, 2 usage or configuration error,\n"
+	 "            3 a connection could not be made\n",
+	 " once endpos tables direct staged ", 0},
 	{"drop", cmd_drop, "drop tables, or the whole dataset and pipeline state",
 	 "usage: pg2md drop [--tables T1,T2 | --pending] [--yes] [OPTIONS]\n\n"
 	 "With --pending: discards the load packages extracted or normalized but not loaded (their rows\n"
@@ -201,7 +219,7 @@ int
 cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *opts)
 {
 	enum { O_PROJECT = 256, O_TABLES, O_WD, O_DEST, O_DATASET, O_PIPELINE, O_LOG, O_DIRECT, O_STAGED,
-	       O_PROGRESS, O_JSON, O_HTML, O_YES, O_FORCE, O_METRICS, O_PENDING };
+	       O_PROGRESS, O_JSON, O_HTML, O_YES, O_FORCE, O_METRICS, O_PENDING, O_ONCE, O_ENDPOS };
 	static const struct option longopts[] = {
 		{"project-dir", required_argument, NULL, O_PROJECT},
 		{"tables", required_argument, NULL, O_TABLES},
@@ -219,6 +237,8 @@ cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *opts)
 		{"yes", no_argument, NULL, O_YES},
 		{"pending", no_argument, NULL, O_PENDING},
 		{"force", no_argument, NULL, O_FORCE},
+		{"once", no_argument, NULL, O_ONCE},
+		{"endpos", required_argument, NULL, O_ENDPOS},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -258,6 +278,8 @@ cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *opts)
 		case 'y': case O_YES: opts->yes = 1; break;
 		case O_PENDING: opts->pending = 1; break;
 		case O_FORCE: opts->force = 1; break;
+		case O_ONCE: opts->once = 1; break;
+		case O_ENDPOS: opts->endpos = optarg; break;
 		case 'h': opts->help = 1; break;
 		default:
 			if (optopt > 0 && optopt < 128 && isalnum(optopt))

@@ -1,0 +1,471 @@
+/*
+ * apply.c — a folded batch into the mirror tables, with the watermark, in one DuckDB
+ * transaction (see apply.h).
+ *
+ * Per table of the batch:
+ *   1. TRUNCATE seen: DELETE every row (inside the transaction: readers never see it half done).
+ *   2. The batch's rows go into a temporary stage table shaped like the mirror table plus
+ *      _pg2md_ord (first-touch order), _pg2md_op ('U' upsert, 'P' update keeping the 'u'
+ *      columns, 'D' delete), _pg2md_from (for 'P': the stage row whose key names the destination
+ *      row the 'u' columns come from) and _pg2md_u (one character per column, 'u' = unchanged).
+ *      Values are decoded by the COPY decoders straight into the appender's chunks.
+ *   3. UPDATE the stage's 'P' rows from the destination (before anything is deleted),
+ *      DELETE the destination rows of every key in the stage, INSERT the images in order.
+ * Three or four set-based statements per table whatever the number of rows.
+ */
+#include "cdc/apply.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "source/copydec.h"
+#include "util/buf.h"
+#include "util/log.h"
+
+#define STAGE "_pg2md_cdc_stage"
+
+static void
+wm_table(pg2md_buf *b, const pg2md_config *cfg)
+{
+	buf_ident(b, cfg->dataset_name);
+	buf_puts(b, "._pg2md_cdc");
+}
+
+pg2md_code
+cdc_watermark_read(pg2md_dest *d, const pg2md_config *cfg, const char *slot, bool *found, pgo_lsn *lsn,
+		   pg2md_error *err)
+{
+	*found = false;
+	*lsn = 0;
+	pg2md_buf q = PG2MD_BUF_INIT;
+	buf_puts(&q, "SELECT count(*) FROM information_schema.tables WHERE table_schema = ");
+	buf_literal(&q, cfg->dataset_name);
+	buf_puts(&q, " AND table_name = '_pg2md_cdc'");
+	duckdb_result res;
+	if (duckdb_query(d->con, q.data, &res) == DuckDBError) {
+		pg2md_fail(err, PG2MD_ERR_RUN, "could not read the replication watermark in %s", d->where);
+		pg2md_detail(err, "%s", duckdb_result_error(&res));
+		duckdb_destroy_result(&res);
+		buf_release(&q);
+		return PG2MD_ERR_RUN;
+	}
+	bool exists = duckdb_value_int64(&res, 0, 0) > 0;
+	duckdb_destroy_result(&res);
+	if (!exists) {
+		buf_release(&q);
+		return PG2MD_OK;
+	}
+	buf_reset(&q);
+	buf_puts(&q, "SELECT applied_lsn FROM ");
+	wm_table(&q, cfg);
+	buf_puts(&q, " WHERE slot_name = ");
+	buf_literal(&q, slot);
+	pg2md_code rc = PG2MD_OK;
+	if (duckdb_query(d->con, q.data, &res) == DuckDBError) {
+		pg2md_fail(err, PG2MD_ERR_RUN, "could not read the replication watermark in %s", d->where);
+		pg2md_detail(err, "%s", duckdb_result_error(&res));
+		rc = PG2MD_ERR_RUN;
+	} else if (duckdb_row_count(&res) == 1) {
+		*found = true;
+		*lsn = (pgo_lsn)duckdb_value_int64(&res, 0, 0);
+	}
+	duckdb_destroy_result(&res);
+	buf_release(&q);
+	return rc;
+}
+
+/* The statements that set the watermark (no transaction of their own). */
+static void
+wm_sql(pg2md_buf *q, const pg2md_config *cfg, const char *slot, pgo_lsn lsn)
+{
+	char text[PGO_LSN_TEXT];
+	buf_puts(q, "CREATE TABLE IF NOT EXISTS ");
+	wm_table(q, cfg);
+	buf_puts(q, " (slot_name VARCHAR, applied_lsn BIGINT, applied_lsn_text VARCHAR, applied_at TIMESTAMPTZ); "
+		    "DELETE FROM ");
+	wm_table(q, cfg);
+	buf_puts(q, " WHERE slot_name = ");
+	buf_literal(q, slot);
+	buf_puts(q, "; INSERT INTO ");
+	wm_table(q, cfg);
+	buf_puts(q, " VALUES (");
+	buf_literal(q, slot);
+	buf_printf(q, ", %" PRId64 ", '%s', now())", (int64_t)lsn, pgo_lsn_format(lsn, text));
+}
+
+pg2md_code
+cdc_watermark_set(pg2md_dest *d, const pg2md_config *cfg, const char *slot, pgo_lsn lsn, pg2md_error *err)
+{
+	pg2md_buf q = PG2MD_BUF_INIT;
+	buf_puts(&q, "BEGIN; CREATE SCHEMA IF NOT EXISTS ");
+	buf_ident(&q, cfg->dataset_name);
+	buf_puts(&q, "; ");
+	wm_sql(&q, cfg, slot, lsn);
+	buf_puts(&q, "; COMMIT");
+	pg2md_code rc = duck_exec(d->con, q.data, "setting the replication watermark", err);
+	if (rc)
+		duck_exec(d->con, "ROLLBACK", "rolling back", &(pg2md_error){0});
+	buf_release(&q);
+	return rc;
+}
+
+pg2md_code
+cdc_watermark_clear(pg2md_dest *d, const pg2md_config *cfg, const char *slot, pg2md_error *err)
+{
+	bool found;
+	pgo_lsn lsn;
+	if (cdc_watermark_read(d, cfg, slot, &found, &lsn, err))
+		return err->code;
+	if (!found)
+		return PG2MD_OK;
+	pg2md_buf q = PG2MD_BUF_INIT;
+	buf_puts(&q, "DELETE FROM ");
+	wm_table(&q, cfg);
+	buf_puts(&q, " WHERE slot_name = ");
+	buf_literal(&q, slot);
+	pg2md_code rc = duck_exec(d->con, q.data, "clearing the replication watermark", err);
+	buf_release(&q);
+	return rc;
+}
+
+pg2md_code
+cdc_check_table(const pg2md_config *cfg, const pg2md_table *t, pg2md_error *err)
+{
+	if (t->relkind == 'q')
+		return pg2md_fail(err, PG2MD_ERR_USAGE, "table \"%s\" is a query: query tables cannot be followed", t->name);
+	if (cfg->add_dlt_load_id || cfg->add_dlt_id)
+		return pg2md_fail(err, PG2MD_ERR_USAGE, "pg2md follow does not fill lineage columns yet: "
+				  "turn off add_dlt_load_id and add_dlt_id under [normalize.parquet_normalizer]");
+	for (int i = 0; i < t->ncols; i++) {
+		const pg2md_column *c = &t->cols[i];
+		if (c->as_text) {
+			pg2md_fail(err, PG2MD_ERR_USAGE, "column \"%s\" (%s) of table \"%s\" cannot be followed yet", c->name,
+				   c->pg_type, t->name);
+			pg2md_detail(err, "pg2md reads this type as text, and follow decodes only binary values so far");
+			pg2md_hint(err, "leave the column out with excluded_columns under [sources.sql_database.%s], or the "
+					"table out of tables (docs/cdc.md lists the types)", t->name);
+			return PG2MD_ERR_USAGE;
+		}
+		if (c->src_expr) {
+			pg2md_fail(err, PG2MD_ERR_USAGE, "column \"%s\" of table \"%s\" has a data_type override, which "
+				   "pg2md follow does not apply yet", c->name, t->name);
+			return PG2MD_ERR_USAGE;
+		}
+	}
+	return PG2MD_OK;
+}
+
+/* Column j of t: its index in the relation (by source name), -1 when the stream lacks it. */
+static int
+rel_col(const cdc_rel *rel, const char *name)
+{
+	for (int i = 0; i < rel->ncols; i++)
+		if (strcmp(rel->cols[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+static void
+dest_table(pg2md_buf *b, const pg2md_config *cfg, const pg2md_table *t)
+{
+	buf_ident(b, cfg->dataset_name);
+	buf_putc(b, '.');
+	buf_ident(b, t->dest_name);
+}
+
+/* The decoders for t, numerics following the mirror table's own types (a run measured them). */
+static void
+decoders_for(copydec *dec, const pg2md_table *t, duckdb_logical_type *types)
+{
+	pg2md_table tt = *t;
+	pg2md_column *cols = xcalloc((size_t)t->ncols + 1, sizeof(*cols));
+	memcpy(cols, t->cols, (size_t)t->ncols * sizeof(*cols));
+	for (int i = 0; i < t->ncols; i++) {
+		pg2md_dec dd = cols[i].dec;
+		if (dd != DEC_NUMERIC_DECIMAL && dd != DEC_NUMERIC_TEXT && dd != DEC_NUMERIC_DOUBLE)
+			continue;
+		duckdb_type id = duckdb_get_type_id(types[i]);
+		if (id == DUCKDB_TYPE_DECIMAL) {
+			cols[i].dec = DEC_NUMERIC_DECIMAL;
+			cols[i].precision = duckdb_decimal_width(types[i]);
+			cols[i].scale = duckdb_decimal_scale(types[i]);
+		} else if (id == DUCKDB_TYPE_DOUBLE) {
+			cols[i].dec = DEC_NUMERIC_DOUBLE;
+		} else {
+			cols[i].dec = DEC_NUMERIC_TEXT;
+		}
+	}
+	tt.cols = cols;
+	copydec_init(dec, &tt, false);
+	free(cols);
+}
+
+/* Fill the stage table of t with the batch's rows ft. */
+static pg2md_code
+stage_rows(pg2md_dest *d, const pg2md_table *t, const cdc_rel *rel, const int *map, const cdc_fold_table *ft,
+	   pg2md_error *err)
+{
+	duckdb_result res;
+	if (duckdb_query(d->con, "SELECT * FROM temp.main." STAGE " LIMIT 0", &res) == DuckDBError) {
+		pg2md_fail(err, PG2MD_ERR_RUN, "could not read the stage table: %s", duckdb_result_error(&res));
+		duckdb_destroy_result(&res);
+		return PG2MD_ERR_RUN;
+	}
+	idx_t n = duckdb_column_count(&res);
+	duckdb_logical_type *types = xcalloc(n, sizeof(*types));
+	for (idx_t i = 0; i < n; i++)
+		types[i] = duckdb_column_logical_type(&res, i);
+	duckdb_destroy_result(&res);
+
+	copydec dec;
+	decoders_for(&dec, t, types);
+	duckdb_appender app = NULL;
+	duckdb_data_chunk chunk = duckdb_create_data_chunk(types, n);
+	pg2md_code rc = PG2MD_OK;
+	int nc = t->ncols;
+	char *umask = xmalloc((size_t)nc + 1);
+	if (duckdb_appender_create_ext(d->con, "temp", "main", STAGE, &app) == DuckDBError) {
+		rc = pg2md_fail(err, PG2MD_ERR_RUN, "could not append to the stage table of \"%s\"", t->name);
+		goto out;
+	}
+	idx_t cap = duckdb_vector_size();
+	for (int base = 0; base < ft->nrows && rc == PG2MD_OK; base += (int)cap) {
+		duckdb_data_chunk_reset(chunk);
+		copydec_bind_chunk(&dec, chunk);
+		int64_t *ord = duckdb_vector_get_data(duckdb_data_chunk_get_vector(chunk, (idx_t)nc));
+		duckdb_vector opv = duckdb_data_chunk_get_vector(chunk, (idx_t)nc + 1);
+		int64_t *from = duckdb_vector_get_data(duckdb_data_chunk_get_vector(chunk, (idx_t)nc + 2));
+		duckdb_vector uv = duckdb_data_chunk_get_vector(chunk, (idx_t)nc + 3);
+		idx_t rows = 0;
+		for (int r = base; r < ft->nrows && rows < cap; r++, rows++) {
+			const cdc_row *row = &ft->rows[r];
+			for (int j = 0; j < nc; j++) {
+				copydec_col *c = &dec.cols[j];
+				const pgo_value *v = &row->cols[map[j]];
+				umask[j] = v->kind == 'u' ? 'u' : '.';
+				if (v->kind == 'n' || v->kind == 'u' || (row->op == CDC_OP_DELETE && !rel->cols[map[j]].key)) {
+					c->null_fn(c, rows);
+				} else if (v->kind != 'b') {
+					rc = pg2md_fail(err, PG2MD_ERR_RUN, "a text value came for column \"%s\" of table \"%s\"",
+							t->cols[j].name, t->name);
+					pg2md_detail(err, "pg2md follow asks for binary values and decodes only those");
+					break;
+				} else if (!c->fn(c, rows, v->data, (int32_t)v->len)) {
+					rc = pg2md_fail(err, PG2MD_ERR_RUN, "cannot decode column \"%s\" (%s) of table \"%s\": %s",
+							t->cols[j].name, t->cols[j].pg_type, t->name, c->why ? c->why : "bad value");
+					break;
+				}
+			}
+			if (rc)
+				break;
+			umask[nc] = 0;
+			ord[rows] = r;
+			from[rows] = row->from;
+			char op = (char)row->op;
+			duckdb_vector_assign_string_element_len(opv, rows, &op, 1);
+			duckdb_vector_assign_string_element_len(uv, rows, umask, (idx_t)nc);
+		}
+		if (rc)
+			break;
+		duckdb_data_chunk_set_size(chunk, rows);
+		if (duckdb_append_data_chunk(app, chunk) == DuckDBError) {
+			rc = pg2md_fail(err, PG2MD_ERR_RUN, "could not append to the stage table of \"%s\": %s", t->name,
+					duckdb_appender_error(app));
+			break;
+		}
+	}
+	if (rc == PG2MD_OK && duckdb_appender_close(app) == DuckDBError)
+		rc = pg2md_fail(err, PG2MD_ERR_RUN, "could not append to the stage table of \"%s\": %s", t->name,
+				duckdb_appender_error(app));
+out:
+	if (app)
+		duckdb_appender_destroy(&app);
+	duckdb_destroy_data_chunk(&chunk);
+	copydec_release(&dec);
+	for (idx_t i = 0; i < n; i++)
+		duckdb_destroy_logical_type(&types[i]);
+	free(types);
+	free(umask);
+	return rc;
+}
+
+/* The key join "a.k1 = b.k1 AND …" over the relation's key columns. */
+static void
+key_join(pg2md_buf *b, const pg2md_table *t, const cdc_rel *rel, const int *map, const char *a, const char *c)
+{
+	int n = 0;
+	for (int j = 0; j < t->ncols; j++) {
+		if (!rel->cols[map[j]].key)
+			continue;
+		buf_printf(b, "%s%s.", n++ ? " AND " : "", a);
+		buf_ident(b, t->cols[j].dest_name);
+		buf_printf(b, " = %s.", c);
+		buf_ident(b, t->cols[j].dest_name);
+	}
+}
+
+static pg2md_code
+apply_table(pg2md_dest *d, const pg2md_config *cfg, const pg2md_table *t, const cdc_rel *rel,
+	    const cdc_fold_table *ft, int64_t *applied, pg2md_error *err)
+{
+	pg2md_buf q = PG2MD_BUF_INIT;
+	pg2md_code rc = PG2MD_OK;
+	int *map = xcalloc((size_t)t->ncols + 1, sizeof(int));
+	for (int j = 0; j < t->ncols; j++) {
+		map[j] = rel_col(rel, t->cols[j].name);
+		if (map[j] < 0) {
+			rc = pg2md_fail(err, PG2MD_ERR_RUN, "column \"%s\" of table \"%s\" is not in the replication stream",
+					t->cols[j].name, t->name);
+			pg2md_detail(err, "the table's columns changed at the source; pg2md follow does not follow DDL yet");
+			pg2md_hint(err, "copy the table again: pg2md drop --cdc, then pg2md follow --once (docs/cdc.md)");
+			goto out;
+		}
+	}
+	int keys = 0;
+	for (int j = 0; j < t->ncols; j++)
+		keys += rel->cols[map[j]].key;
+	if (keys != rel->nkeys) {
+		rc = pg2md_fail(err, PG2MD_ERR_USAGE, "a key column of table \"%s\" is not copied", t->name);
+		pg2md_hint(err, "keep the replica identity's columns in included_columns / out of excluded_columns");
+		goto out;
+	}
+	if (ft->truncated) {
+		buf_puts(&q, "DELETE FROM ");
+		dest_table(&q, cfg, t);
+		if ((rc = duck_exec(d->con, q.data, "applying a TRUNCATE", err)))
+			goto out;
+	}
+	if (ft->nrows == 0)
+		goto out;
+
+	buf_reset(&q);
+	buf_puts(&q, "CREATE OR REPLACE TEMP TABLE " STAGE " AS SELECT ");
+	for (int j = 0; j < t->ncols; j++) {
+		buf_ident(&q, t->cols[j].dest_name);
+		buf_puts(&q, ", ");
+	}
+	buf_puts(&q, "0::BIGINT AS _pg2md_ord, ''::VARCHAR AS _pg2md_op, 0::BIGINT AS _pg2md_from, "
+		     "''::VARCHAR AS _pg2md_u FROM ");
+	dest_table(&q, cfg, t);
+	buf_puts(&q, " LIMIT 0");
+	if ((rc = duck_exec(d->con, q.data, "creating the stage table of a batch", err)))
+		goto out;
+	if ((rc = stage_rows(d, t, rel, map, ft, err)))
+		goto out;
+
+	bool any_update = false;
+	for (int r = 0; r < ft->nrows && !any_update; r++)
+		any_update = ft->rows[r].op == CDC_OP_UPDATE;
+	if (any_update) {
+		/* the unchanged columns from the destination row they belong to, before any delete */
+		buf_reset(&q);
+		buf_puts(&q, "UPDATE temp.main." STAGE " AS s SET ");
+		int n = 0;
+		for (int j = 0; j < t->ncols; j++) {
+			if (rel->cols[map[j]].key)
+				continue;
+			if (n++)
+				buf_puts(&q, ", ");
+			buf_ident(&q, t->cols[j].dest_name);
+			buf_printf(&q, " = CASE WHEN substr(s._pg2md_u, %d, 1) = 'u' THEN d.", j + 1);
+			buf_ident(&q, t->cols[j].dest_name);
+			buf_puts(&q, " ELSE s.");
+			buf_ident(&q, t->cols[j].dest_name);
+			buf_puts(&q, " END");
+		}
+		if (n) {
+			buf_puts(&q, " FROM temp.main." STAGE " AS f, ");
+			dest_table(&q, cfg, t);
+			buf_puts(&q, " AS d WHERE s._pg2md_op = 'P' AND f._pg2md_ord = s._pg2md_from AND ");
+			key_join(&q, t, rel, map, "d", "f");
+			if ((rc = duck_exec(d->con, q.data, "reading unchanged TOAST values from the destination", err)))
+				goto out;
+		}
+	}
+	buf_reset(&q);
+	buf_puts(&q, "DELETE FROM ");
+	dest_table(&q, cfg, t);
+	buf_puts(&q, " AS d USING temp.main." STAGE " AS s WHERE ");
+	key_join(&q, t, rel, map, "d", "s");
+	duckdb_result res;
+	if (duckdb_query(d->con, q.data, &res) == DuckDBError) {
+		rc = pg2md_fail(err, PG2MD_ERR_RUN, "could not apply the deletes of table \"%s\"", t->name);
+		pg2md_detail(err, "%s", duckdb_result_error(&res));
+		duckdb_destroy_result(&res);
+		goto out;
+	}
+	*applied += duckdb_rows_changed(&res);
+	duckdb_destroy_result(&res);
+
+	buf_reset(&q);
+	buf_puts(&q, "INSERT INTO ");
+	dest_table(&q, cfg, t);
+	buf_puts(&q, " (");
+	for (int j = 0; j < t->ncols; j++) {
+		if (j)
+			buf_puts(&q, ", ");
+		buf_ident(&q, t->cols[j].dest_name);
+	}
+	buf_puts(&q, ") SELECT ");
+	for (int j = 0; j < t->ncols; j++) {
+		if (j)
+			buf_puts(&q, ", ");
+		buf_ident(&q, t->cols[j].dest_name);
+	}
+	buf_puts(&q, " FROM temp.main." STAGE " WHERE _pg2md_op <> 'D' ORDER BY _pg2md_ord");
+	if (duckdb_query(d->con, q.data, &res) == DuckDBError) {
+		rc = pg2md_fail(err, PG2MD_ERR_RUN, "could not apply the rows of table \"%s\"", t->name);
+		pg2md_detail(err, "%s", duckdb_result_error(&res));
+		duckdb_destroy_result(&res);
+		goto out;
+	}
+	*applied += duckdb_rows_changed(&res);
+	duckdb_destroy_result(&res);
+out:
+	buf_release(&q);
+	free(map);
+	return rc;
+}
+
+pg2md_code
+cdc_apply_batch(pg2md_dest *d, const pg2md_config *cfg, const pg2md_table *tables, int ntables,
+		const cdc_relcache *rc, const cdc_fold *f, const char *slot, pgo_lsn lsn, int64_t *applied,
+		pg2md_error *err)
+{
+	int64_t n = 0;
+	if (duck_exec(d->con, "BEGIN", "starting the batch's transaction", err))
+		return err->code;
+	for (int i = 0; i < f->n; i++) {
+		const cdc_fold_table *ft = &f->tables[i];
+		const pg2md_table *t = NULL;
+		for (int k = 0; k < ntables && !t; k++)
+			if (tables[k].oid == ft->relid)
+				t = &tables[k];
+		const cdc_rel *rel = cdc_relcache_get(rc, ft->relid);
+		if (t == NULL || rel == NULL) {
+			pg2md_debug("skipping changes of relation %u: not a followed table", ft->relid);
+			continue;
+		}
+		if (apply_table(d, cfg, t, rel, ft, &n, err))
+			goto fail;
+	}
+	{
+		pg2md_buf q = PG2MD_BUF_INIT;
+		wm_sql(&q, cfg, slot, lsn);
+		pg2md_code r = duck_exec(d->con, q.data, "setting the replication watermark", err);
+		buf_release(&q);
+		if (r)
+			goto fail;
+	}
+	duck_exec(d->con, "DROP TABLE IF EXISTS temp.main." STAGE, "dropping the stage table", err);
+	if (pg2md_failed(err) || duck_exec(d->con, "COMMIT", "committing the batch", err))
+		goto fail;
+	if (applied)
+		*applied = n;
+	return PG2MD_OK;
+fail:
+	duck_exec(d->con, "ROLLBACK", "rolling back the batch", &(pg2md_error){0});
+	return err->code;
+}

@@ -1,0 +1,46 @@
+/*
+ * apply.h — applying a folded batch of changes (fold.h) to the mirror tables in DuckDB, with
+ * the applied LSN watermark in the same transaction.
+ *
+ * The watermark lives in "<dataset>"."_pg2md_cdc" (one row per slot: slot_name, applied_lsn as a
+ * number and as PostgreSQL writes it, applied_at).  Every batch is one DuckDB transaction: the
+ * rows of every table it touches and the new watermark commit together or not at all, so a
+ * crash at any point leaves the destination at a transaction boundary it names itself.
+ *
+ * Values: binary tuples only, decoded by the same per-type decoders as COPY (source/copydec.h),
+ * into a stage table per table and batch; then set-based statements: the 'u' (unchanged TOAST)
+ * columns filled from the destination rows they belong to, the keys' rows deleted, the new
+ * images inserted.  Tables whose columns pg2md reads as text (ranges, inet, money, …), that have
+ * data_type overrides, or with lineage columns are refused for now (follow_check_tables).
+ */
+#ifndef PG2MD_CDC_APPLY_H
+#define PG2MD_CDC_APPLY_H
+
+#include "cdc/fold.h"
+#include "cdc/pgoutput.h"
+#include "config/config.h"
+#include "dest/duck.h"
+#include "source/catalog.h"
+#include "util/error.h"
+
+/* The slot's watermark; *found false when the destination has none (no table or no row). */
+pg2md_code cdc_watermark_read(pg2md_dest *d, const pg2md_config *cfg, const char *slot, bool *found, pgo_lsn *lsn,
+			      pg2md_error *err);
+/* Set the slot's watermark in its own transaction (after the initial copy). */
+pg2md_code cdc_watermark_set(pg2md_dest *d, const pg2md_config *cfg, const char *slot, pgo_lsn lsn, pg2md_error *err);
+/* Remove the slot's watermark (a new initial copy will start). */
+pg2md_code cdc_watermark_clear(pg2md_dest *d, const pg2md_config *cfg, const char *slot, pg2md_error *err);
+
+/* Can table t be followed? PG2MD_ERR_USAGE naming the column and why when it cannot. */
+pg2md_code cdc_check_table(const pg2md_config *cfg, const pg2md_table *t, pg2md_error *err);
+
+/*
+ * Apply batch f in one transaction with watermark lsn.  tables/ntables: the followed tables
+ * (catalog), matched to relations by OID; changes of other relations are skipped.  rows counts
+ * the rows written (inserted or deleted) into *applied when not NULL.
+ */
+pg2md_code cdc_apply_batch(pg2md_dest *d, const pg2md_config *cfg, const pg2md_table *tables, int ntables,
+			   const cdc_relcache *rc, const cdc_fold *f, const char *slot, pgo_lsn lsn, int64_t *applied,
+			   pg2md_error *err);
+
+#endif

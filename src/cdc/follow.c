@@ -1,0 +1,481 @@
+/*
+ * follow.c — pg2md follow (see follow.h, docs/cdc.md).
+ *
+ * First start (no watermark in the destination):
+ *   1. the publication for the configured tables (created when missing, if the role may);
+ *   2. CREATE_REPLICATION_SLOT exporting a snapshot, and the ordinary run (extract, normalize,
+ *      load; write disposition replace) with every connection inside that snapshot;
+ *   3. the watermark set to the slot's consistent point: the snapshot holds every transaction
+ *      that committed before it, the stream every one after.
+ *   A crash before 3 leaves no watermark: the next start drops the slot and copies again.
+ * Every start then streams from the watermark and applies whole transactions in batches:
+ *   - a batch is applied only at a transaction boundary (after a Commit, or when the stream is
+ *     idle between transactions), in one DuckDB transaction with the new watermark (apply.c);
+ *   - the slot's flush position is confirmed only after that commit (stream.c);
+ *   - a transaction whose commit starts before the watermark is skipped (it was applied), so a
+ *     crash anywhere re-streams exactly what was not committed.
+ * --once stops at the server's WAL position when it started, --endpos at a given one: the
+ * transactions whose commit record starts before it are applied, the next one waits.
+ */
+#include "cdc/follow.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "cdc/apply.h"
+#include "cdc/fold.h"
+#include "cdc/stream.h"
+#include "dest/duck.h"
+#include "source/catalog.h"
+#include "source/pgconn.h"
+#include "stage/pipeline.h"
+#include "util/buf.h"
+#include "util/fault.h"
+#include "util/interrupt.h"
+#include "util/log.h"
+
+#define MAX_PARAMS 64
+
+static void
+derive(const char *base, const char *suffix, char *out, size_t n)
+{
+	size_t o = 0, max = n - 1 - strlen(suffix);
+	if (max > 63 - strlen(suffix))
+		max = 63 - strlen(suffix);
+	for (const char *c = base; *c && o < max; c++)
+		out[o++] = isalnum((unsigned char)*c) ? (char)tolower((unsigned char)*c) : '_';
+	out[o] = 0;
+	strcat(out, suffix);
+}
+
+void
+cdc_follow_names(const pg2md_config *cfg, char *slot, char *pub, size_t n)
+{
+	if (cfg->repl_slot_name && *cfg->repl_slot_name)
+		snprintf(slot, n, "%s", cfg->repl_slot_name);
+	else
+		derive(cfg->pipeline_name ? cfg->pipeline_name : "pg2md", "_slot", slot, n);
+	if (cfg->repl_pub_name && *cfg->repl_pub_name)
+		snprintf(pub, n, "%s", cfg->repl_pub_name);
+	else
+		derive(cfg->pipeline_name ? cfg->pipeline_name : "pg2md", "_pub", pub, n);
+}
+
+/* Every table has a key the stream can name rows by, and a disposition follow can keep. */
+static pg2md_code
+check_tables(PGconn *conn, const pg2md_config *cfg, const pg2md_table *tables, int n, pg2md_error *err)
+{
+	for (int i = 0; i < n; i++) {
+		const pg2md_table *t = &tables[i];
+		if (cdc_check_table(cfg, t, err))
+			return err->code;
+		if (pg2md_config_disposition(cfg, t->name) != PG2MD_DISP_REPLACE) {
+			pg2md_fail(err, PG2MD_ERR_USAGE, "table \"%s\" has write_disposition \"%s\": pg2md follow mirrors tables",
+				   t->name, pg2md_disposition_name(pg2md_config_disposition(cfg, t->name)));
+			pg2md_hint(err, "use write_disposition = \"replace\" for the tables pg2md follow keeps (docs/cdc.md)");
+			return PG2MD_ERR_USAGE;
+		}
+		char oid[16];
+		snprintf(oid, sizeof(oid), "%u", t->oid);
+		const char *params[] = {oid};
+		PGresult *res = pg_query(conn, "SELECT relreplident FROM pg_catalog.pg_class WHERE oid = $1::oid", 1, params, err);
+		if (!res)
+			return err->code;
+		char ident = PQntuples(res) == 1 ? PQgetvalue(res, 0, 0)[0] : 'd';
+		PQclear(res);
+		if (ident == 'f' || ident == 'n' || (ident == 'd' && t->npk == 0)) {
+			pg2md_fail(err, PG2MD_ERR_USAGE, "table \"%s\" has no key pg2md follow can apply its changes by", t->name);
+			pg2md_detail(err, "its replica identity is %s", ident == 'f' ? "FULL (not supported yet)"
+						  : ident == 'n' ? "NOTHING"
+								 : "DEFAULT, and it has no primary key");
+			pg2md_hint(err, "add a primary key (ALTER TABLE \"%s\".\"%s\" ADD PRIMARY KEY (…);), or ALTER TABLE "
+					"\"%s\".\"%s\" REPLICA IDENTITY USING INDEX a_unique_index_on_not_null_columns;",
+				   cfg->schema, t->name, cfg->schema, t->name);
+			return PG2MD_ERR_USAGE;
+		}
+	}
+	return PG2MD_OK;
+}
+
+/* The publication: every table in it, or created / extended when the role may. */
+static pg2md_code
+ensure_publication(PGconn *conn, const pg2md_config *cfg, const char *pub, const pg2md_table *tables, int n,
+		   bool *created, pg2md_error *err)
+{
+	const char *p1[] = {pub};
+	PGresult *res = pg_query(conn, "SELECT puballtables FROM pg_catalog.pg_publication WHERE pubname = $1", 1, p1, err);
+	if (!res)
+		return err->code;
+	bool exists = PQntuples(res) == 1, all = exists && PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	if (all)
+		return PG2MD_OK;
+	pg2md_buf missing = PG2MD_BUF_INIT;
+	int nmissing = 0;
+	for (int i = 0; i < n; i++) {
+		bool in = false;
+		if (exists) {
+			const char *p3[] = {pub, cfg->schema, tables[i].name};
+			res = pg_query(conn, "SELECT 1 FROM pg_catalog.pg_publication_tables WHERE pubname = $1 AND "
+					     "schemaname = $2 AND tablename = $3", 3, p3, err);
+			if (!res) {
+				buf_release(&missing);
+				return err->code;
+			}
+			in = PQntuples(res) > 0;
+			PQclear(res);
+		}
+		if (in)
+			continue;
+		if (nmissing++)
+			buf_puts(&missing, ", ");
+		buf_ident(&missing, cfg->schema);
+		buf_putc(&missing, '.');
+		buf_ident(&missing, tables[i].name);
+	}
+	if (nmissing == 0) {
+		buf_release(&missing);
+		return PG2MD_OK;
+	}
+	pg2md_buf sql = PG2MD_BUF_INIT;
+	if (exists) {
+		buf_puts(&sql, "ALTER PUBLICATION ");
+		buf_ident(&sql, pub);
+		buf_printf(&sql, " ADD TABLE %s", missing.data);
+	} else {
+		buf_puts(&sql, "CREATE PUBLICATION ");
+		buf_ident(&sql, pub);
+		buf_printf(&sql, " FOR TABLE %s", missing.data);
+		if (PQserverVersion(conn) >= 130000)
+			buf_puts(&sql, " WITH (publish_via_partition_root = true)");
+	}
+	pg2md_error e;
+	pg2md_error_init(&e);
+	pg2md_code rc = pg_exec(conn, sql.data, &e);
+	if (rc) {
+		pg2md_fail(err, PG2MD_ERR_USAGE, "could not %s publication \"%s\"", exists ? "extend" : "create", pub);
+		pg2md_detail(err, "%s", e.msg);
+		pg2md_hint(err, "have its owner or a superuser run: %s;", sql.data);
+	} else {
+		*created = !exists;
+		pg2md_info("%s publication \"%s\" for %s", exists ? "extended" : "created", pub, missing.data);
+	}
+	buf_release(&sql);
+	buf_release(&missing);
+	return rc;
+}
+
+/* Copy the tables inside the slot's snapshot with the ordinary run. */
+static pg2md_code
+initial_copy(pg2md_config *cfg, const char *snapshot, pg2md_error *err)
+{
+	cfg->import_snapshot = snapshot;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		pg2md_trace trace;
+		pipeline_run(cfg, STAGE_ALL, &trace, err);
+		bool pending = trace.finished_pending;
+		pipeline_trace_release(&trace);
+		if (pg2md_failed(err) || !pending)
+			break;
+		/* a package an earlier crash left was finished first: now the copy itself */
+		pg2md_info("finished a load package an earlier run left; now the initial copy");
+	}
+	cfg->import_snapshot = NULL;
+	return err->code;
+}
+
+typedef struct follow_state {
+	pg2md_config *cfg;
+	const cdc_follow_opts *opts;
+	cdc_follow_report *rep;
+	pg2md_dest dest;
+	pg2md_table *tables;
+	int ntables;
+	cdc_stream *s;
+	cdc_relcache rc;
+	cdc_fold fold;
+	pgo_lsn watermark;     /* applied and committed */
+	pgo_lsn folded_end;    /* end of the last transaction in the fold */
+	int64_t folded_txns;
+} follow_state;
+
+static bool
+followed(const follow_state *st, uint32_t relid)
+{
+	for (int i = 0; i < st->ntables; i++)
+		if (st->tables[i].oid == relid)
+			return true;
+	return false;
+}
+
+/* Apply the fold (whole transactions only) with its watermark, then confirm to the server. */
+static pg2md_code
+flush_batch(follow_state *st, pg2md_error *err)
+{
+	if (st->folded_end <= st->watermark)
+		return PG2MD_OK;
+	int64_t rows = 0;
+	fault_point("cdc:before_commit");
+	if (cdc_apply_batch(&st->dest, st->cfg, st->tables, st->ntables, &st->rc, &st->fold, st->rep->slot,
+			    st->folded_end, &rows, err))
+		return err->code;
+	fault_point("cdc:after_commit");
+	st->watermark = st->folded_end;
+	st->rep->rows_written += rows;
+	st->rep->transactions += st->folded_txns;
+	st->rep->batches++;
+	st->folded_txns = 0;
+	cdc_fold_reset(&st->fold);
+	char l[PGO_LSN_TEXT];
+	pg2md_debug("applied a batch up to %s (%lld rows written)", pgo_lsn_format(st->watermark, l), (long long)rows);
+	return cdc_stream_confirm(st->s, st->watermark, true, err);
+}
+
+static pg2md_code
+stream_changes(follow_state *st, pgo_lsn target, int proto, pg2md_error *err)
+{
+	int64_t limit = st->opts->batch_bytes > 0 ? st->opts->batch_bytes : 64 * 1024 * 1024;
+	pgo_parser p;
+	pgo_parser_init(&p, proto);
+	bool in_txn = false, skip = false, done = false;
+	pg2md_code rc = PG2MD_OK;
+	while (!done && rc == PG2MD_OK) {
+		if (interrupt_requested()) {
+			st->rep->interrupted = true;
+			break;
+		}
+		cdc_data d;
+		cdc_next_result r = cdc_stream_next(st->s, 200, &d, err);
+		if (r == CDC_NEXT_ERROR) {
+			rc = err->code;
+			break;
+		}
+		if (r == CDC_NEXT_END) {
+			rc = pg2md_fail(err, PG2MD_ERR_RUN, "the server ended the replication stream");
+			break;
+		}
+		if (r == CDC_NEXT_TIMEOUT) {
+			if (in_txn)
+				continue;
+			if ((rc = flush_batch(st, err)))
+				break;
+			if (target && cdc_stream_server_end(st->s) >= target)
+				done = true;
+			continue;
+		}
+		pgo_msg m;
+		if ((rc = pgo_parse(&p, d.data, d.len, &m, err)))
+			break;
+		switch (m.kind) {
+		case PGO_BEGIN:
+			if (target && m.final_lsn >= target) {
+				done = true; /* this transaction waits for the next run */
+				break;
+			}
+			in_txn = true;
+			skip = m.final_lsn < st->watermark;
+			break;
+		case PGO_COMMIT:
+			in_txn = false;
+			if (!skip) {
+				st->folded_end = m.end_lsn;
+				st->folded_txns++;
+			}
+			if ((int64_t)cdc_fold_bytes(&st->fold) >= limit)
+				rc = flush_batch(st, err);
+			break;
+		case PGO_RELATION: {
+			cdc_rel_change ch;
+			if ((rc = cdc_relcache_update(&st->rc, &m, &ch, err)))
+				break;
+			if (ch == CDC_REL_CHANGED && followed(st, m.relid)) {
+				rc = pg2md_fail(err, PG2MD_ERR_RUN, "the columns of table \"%s\" changed at the source", m.name);
+				pg2md_detail(err, "pg2md follow does not follow DDL yet (ALTER TABLE … ADD / DROP / RENAME COLUMN, "
+						  "type changes)");
+				pg2md_hint(err, "copy the table again: remove the watermark (pg2md sql \"DELETE FROM %s._pg2md_cdc\") "
+						"and run pg2md follow (docs/cdc.md)", st->cfg->dataset_name);
+			}
+			break;
+		}
+		case PGO_INSERT:
+		case PGO_UPDATE:
+		case PGO_DELETE:
+			if (skip || !followed(st, m.relid))
+				break;
+			{
+				const cdc_rel *rel = cdc_relcache_get(&st->rc, m.relid);
+				if (!rel) {
+					rc = pg2md_fail(err, PG2MD_ERR_RUN, "a change of relation %u came before its Relation message",
+							m.relid);
+					break;
+				}
+				rc = cdc_fold_change(&st->fold, rel, &m, err);
+				st->rep->changes++;
+			}
+			break;
+		case PGO_TRUNCATE:
+			if (skip)
+				break;
+			for (int i = 0; i < m.nrelids && rc == PG2MD_OK; i++) {
+				const cdc_rel *rel = cdc_relcache_get(&st->rc, m.relids[i]);
+				if (rel && followed(st, m.relids[i])) {
+					rc = cdc_fold_truncate(&st->fold, rel, m.flags, err);
+					st->rep->changes++;
+				}
+			}
+			break;
+		case PGO_STREAM_START:
+		case PGO_STREAM_STOP:
+		case PGO_STREAM_COMMIT:
+		case PGO_STREAM_ABORT:
+			rc = pg2md_fail(err, PG2MD_ERR_RUN, "a streamed transaction came, which pg2md follow did not ask for");
+			break;
+		default: /* Origin, Type, Message */
+			break;
+		}
+	}
+	/* a clean stop: whole transactions only (a transaction cut by an interrupt is not in the fold's end) */
+	if (rc == PG2MD_OK && !in_txn)
+		rc = flush_batch(st, err);
+	pgo_parser_release(&p);
+	return rc;
+}
+
+static cdc_stream *
+open_stream(const pg2md_config *cfg, pg2md_error *err)
+{
+	const char *keys[MAX_PARAMS + 1], *vals[MAX_PARAMS + 1];
+	pg2md_config_pg_params(cfg, keys, vals, MAX_PARAMS);
+	return cdc_stream_open(keys, vals, err);
+}
+
+pg2md_code
+cdc_follow(pg2md_config *cfg, const cdc_follow_opts *opts, cdc_follow_report *rep, pg2md_error *err)
+{
+	follow_state st = {.cfg = cfg, .opts = opts, .rep = rep};
+	memset(rep, 0, sizeof(*rep));
+	cdc_follow_names(cfg, rep->slot, rep->publication, sizeof(rep->slot));
+	cdc_relcache_init(&st.rc);
+	cdc_fold_init(&st.fold);
+	char *snapshot = NULL;
+	bool dest_open_ok = false;
+
+	PGconn *conn = pg_connect(cfg, err);
+	if (!conn)
+		goto out;
+	if (catalog_reflect(conn, cfg, &st.tables, &st.ntables, err) ||
+	    check_tables(conn, cfg, st.tables, st.ntables, err) ||
+	    ensure_publication(conn, cfg, rep->publication, st.tables, st.ntables, &rep->created_publication, err))
+		goto out;
+	PQfinish(conn);
+	conn = NULL;
+
+	st.s = open_stream(cfg, err);
+	if (!st.s)
+		goto out;
+	cdc_system sys;
+	if (cdc_stream_identify(st.s, &sys, err))
+		goto out;
+	if (sys.server_version < 140000) {
+		pg2md_fail(err, PG2MD_ERR_USAGE, "pg2md follow needs PostgreSQL 14 or later for now (binary values)");
+		pg2md_detail(err, "the server is version %d", sys.server_version);
+		goto out;
+	}
+	if (dest_open(&st.dest, cfg, 2, err))
+		goto out;
+	dest_open_ok = true;
+	bool found;
+	if (cdc_watermark_read(&st.dest, cfg, rep->slot, &found, &st.watermark, err))
+		goto out;
+	cdc_slot_info slot;
+	if (cdc_stream_slot_info(st.s, rep->slot, &slot, err))
+		goto out;
+	if (found && !slot.found) {
+		char l[PGO_LSN_TEXT];
+		pg2md_fail(err, PG2MD_ERR_RUN, "replication slot \"%s\" is gone: the changes after %s cannot be read",
+			   rep->slot, pgo_lsn_format(st.watermark, l));
+		pg2md_hint(err, "copy the tables again: pg2md sql \"DELETE FROM %s._pg2md_cdc\", then pg2md follow",
+			   cfg->dataset_name);
+		goto out;
+	}
+	if (found && slot.found && strcmp(slot.plugin, "pgoutput") != 0) {
+		pg2md_fail(err, PG2MD_ERR_USAGE, "replication slot \"%s\" uses plugin \"%s\", not pgoutput", rep->slot, slot.plugin);
+		goto out;
+	}
+	if (found && slot.wal_status[0] && strcmp(slot.wal_status, "lost") == 0) {
+		pg2md_fail(err, PG2MD_ERR_RUN, "replication slot \"%s\" was invalidated (wal_status lost): the server "
+			   "removed WAL it still needed", rep->slot);
+		pg2md_hint(err, "drop it (SELECT pg_drop_replication_slot('%s');), then copy the tables again: pg2md sql "
+				"\"DELETE FROM %s._pg2md_cdc\" and pg2md follow", rep->slot, cfg->dataset_name);
+		goto out;
+	}
+	if (!found) {
+		/* first start, or an initial copy that did not finish: from a new snapshot */
+		if (slot.found) {
+			pg2md_info("replication slot \"%s\" exists but the destination has no watermark: an earlier initial "
+				   "copy did not finish; dropping the slot and copying again", rep->slot);
+			if (cdc_stream_drop_slot(st.s, rep->slot, err))
+				goto out;
+		}
+		pgo_lsn consistent;
+		if (cdc_stream_create_slot(st.s, rep->slot, false, &snapshot, &consistent, err))
+			goto out;
+		rep->initial_copy = true;
+		/* the run opens the destination itself */
+		dest_close(&st.dest);
+		dest_open_ok = false;
+		fault_point("cdc:after_slot");
+		if (initial_copy(cfg, snapshot, err))
+			goto out;
+		fault_point("cdc:before_watermark");
+		if (dest_open(&st.dest, cfg, 2, err))
+			goto out;
+		dest_open_ok = true;
+		if (cdc_watermark_set(&st.dest, cfg, rep->slot, consistent, err))
+			goto out;
+		st.watermark = consistent;
+	}
+	rep->start_lsn = st.watermark;
+	/* the target: the server's WAL position now (--once), or --endpos */
+	pgo_lsn target = 0;
+	if (opts->has_endpos) {
+		target = opts->endpos;
+	} else if (opts->once) {
+		/* after the initial copy: the snapshot is no longer needed, a command may end it.  The
+		 * insert position, not the flushed one: an asynchronous commit made just before is in */
+		if (cdc_stream_current_lsn(st.s, &target, err))
+			goto out;
+	}
+	rep->target_lsn = target;
+	cdc_start_opts want = {.proto_version = 2, .binary = 1, .streaming = 0, .messages = false}, chosen;
+	if (cdc_stream_start(st.s, rep->slot, rep->publication, st.watermark, &want, &chosen, err))
+		goto out;
+	if (target && target <= st.watermark) {
+		/* nothing to do: stop at once */
+	} else if (stream_changes(&st, target, chosen.proto_version, err)) {
+		goto out;
+	}
+	rep->applied_lsn = st.watermark;
+	cdc_stream_stop(st.s, err);
+
+out:
+	rep->applied_lsn = st.watermark;
+	if (conn)
+		PQfinish(conn);
+	if (dest_open_ok)
+		dest_close(&st.dest);
+	cdc_stream_close(st.s);
+	free(snapshot);
+	if (st.tables)
+		catalog_free(st.tables, st.ntables);
+	cdc_fold_release(&st.fold);
+	cdc_relcache_release(&st.rc);
+	cfg->import_snapshot = NULL;
+	if (rep->interrupted && !pg2md_failed(err))
+		return PG2MD_OK;
+	return err->code;
+}

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# t66_follow — pg2md follow --once (docs/cdc.md): the first start creates the publication and the
+# slot and copies the tables inside the slot's snapshot; each later start applies what was
+# committed since: inserts (multi-row, one LSN), updates (an unchanged TOAST value kept, also
+# across a key change), deletes, TRUNCATE, a delete then an insert of one key.  SIGKILL before
+# the DuckDB commit, after it (before the flush is confirmed) and during the initial copy, then
+# a rerun: the destination equals the source by checksum after every step, and the slot's
+# confirmed position never passes the destination's watermark.  A table without a key is
+# refused with the ALTER TABLE to run; --endpos stops before a later transaction.
+. "$(dirname "$0")/../lib/common.sh"
+t_init follow
+require_pg2md
+
+SLOT="t66_slot_$$"
+drop_slot() {
+	psql -X -q -d postgres -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
+		WHERE slot_name LIKE 't66_%_$$'" >/dev/null 2>&1 || true
+}
+trap 'drop_slot; t_cleanup' EXIT
+
+pg -c "CREATE TABLE ta (id int PRIMARY KEY, name text, big text, n numeric(12,2), ts timestamptz,
+                        tags text[], j jsonb, d date);
+       ALTER TABLE ta ALTER COLUMN big SET STORAGE EXTERNAL;
+       CREATE TABLE tb (k bigint PRIMARY KEY, v int);
+       INSERT INTO ta SELECT g, 'name ' || g, CASE WHEN g % 10 = 0 THEN repeat(md5(g::text), 200) END, g * 1.25,
+                             '2024-01-01 00:00:00+00'::timestamptz + g * interval '1 hour',
+                             ARRAY['a' || g, NULL], jsonb_build_object('g', g), DATE '2024-01-01' + g
+                      FROM generate_series(1, 500) g;
+       INSERT INTO tb SELECT g, g * 2 FROM generate_series(1, 300) g;"
+
+P=$T_TMP/p
+make_project "$P" --tables "ta tb" --config "[sources.pg_replication]
+slot_name = \"$SLOT\"
+pub_name = \"t66_pub\""
+DB=$P/pg2md.duckdb
+
+compare_all() {
+	assert_table_equal public ta "$DB" pg2md_data ta "$1: ta equals the source"
+	assert_table_equal public tb "$DB" pg2md_data tb "$1: tb equals the source"
+}
+watermark() { ddbq "$DB" "SELECT applied_lsn_text FROM pg2md_data._pg2md_cdc WHERE slot_name = '$SLOT'"; }
+confirmed() { pgq "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '$SLOT'"; }
+lsn_le() { [ "$(pgq "SELECT '$1'::pg_lsn <= '$2'::pg_lsn")" = t ]; }
+
+# --- first start: publication, slot, copy in its snapshot ---------------------------------
+assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$P"
+assert_contains "$(cat "$T_OUT")" "initial copy done" "the first start copies the tables"
+assert_eq "2" "$(pgq "SELECT count(*) FROM pg_publication_tables WHERE pubname = 't66_pub'")" \
+	"the publication was created for the configured tables"
+compare_all "initial copy"
+w0=$(watermark)
+[ -n "$w0" ] && t_pass "the watermark is recorded ($w0)" || t_fail "no watermark after the initial copy"
+
+# --- changes between runs -----------------------------------------------------------------
+pg -c "INSERT INTO ta SELECT g, 'new ' || g, repeat('z', 5000), g, now(), '{}', 'null', NULL FROM generate_series(501, 520) g;
+       UPDATE ta SET name = 'renamed' WHERE id IN (10, 20, 30);          -- big unchanged: 'u'
+       UPDATE ta SET id = 1010, n = 7.5 WHERE id = 40;                   -- key change, big unchanged
+       UPDATE ta SET id = 2020 WHERE id = 1010;                          -- and again
+       DELETE FROM ta WHERE id BETWEEN 100 AND 149;
+       DELETE FROM ta WHERE id = 5; INSERT INTO ta VALUES (5, 'again', NULL, 0, NULL, NULL, NULL, NULL);
+       BEGIN; UPDATE tb SET v = v + 1 WHERE k <= 100; DELETE FROM tb WHERE k > 250; COMMIT;"
+assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$P"
+assert_not_contains "$(cat "$T_OUT")" "initial copy" "a later start does not copy again"
+compare_all "inserts, updates, key changes, deletes"
+assert_eq "$(pgq "SELECT md5(big) FROM ta WHERE id = 2020")" \
+	"$(ddbq "$DB" "SELECT md5(big) FROM pg2md_data.ta WHERE id = 2020")" \
+	"an unchanged TOAST value follows its row through two key changes"
+w1=$(watermark)
+assert_eq "$w1" "$(confirmed)" "after a clean run the slot's flush position is the watermark"
+
+# --- TRUNCATE, then rows after it in the same batch ----------------------------------------
+pg -c "TRUNCATE tb; INSERT INTO tb VALUES (1, 1), (2, 2); UPDATE ta SET d = NULL WHERE id < 50;"
+assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$P"
+compare_all "truncate"
+
+# --- nothing to do ---------------------------------------------------------------------------
+w=$(watermark)
+assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$P"
+assert_eq "$w" "$(watermark)" "with no new changes the watermark stays"
+compare_all "no changes"
+
+# --- SIGKILL before the DuckDB commit: nothing applied, the rerun applies it ---------------
+pg -c "UPDATE ta SET name = 'before-commit kill' WHERE id BETWEEN 200 AND 260; INSERT INTO tb VALUES (3, 3);"
+w=$(watermark)
+t_run env PG2MD_FAULT=cdc:before_commit "$PG2MD_BIN" follow --once --project-dir "$P"
+assert_eq 137 "$T_RC" "killed before the commit (SIGKILL)"
+assert_eq "$w" "$(watermark)" "the watermark did not move"
+assert_eq 0 "$(ddbq "$DB" "SELECT count(*) FROM pg2md_data.ta WHERE name = 'before-commit kill'")" \
+	"no row of the killed batch is in the destination"
+assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$P"
+compare_all "rerun after a kill before the commit"
+
+# --- SIGKILL after the commit, before the flush is confirmed: the rerun repeats nothing -----
+pg -c "INSERT INTO tb SELECT g, g FROM generate_series(10, 40) g; DELETE FROM ta WHERE id BETWEEN 300 AND 310;
+       UPDATE ta SET n = n + 1 WHERE id BETWEEN 400 AND 420;"
+t_run env PG2MD_FAULT=cdc:after_commit "$PG2MD_BIN" follow --once --project-dir "$P"
+assert_eq 137 "$T_RC" "killed after the commit (SIGKILL)"
+w=$(watermark)
+c=$(confirmed)
+if lsn_le "$c" "$w" && [ "$c" != "$w" ]; then
+	t_pass "the slot's confirmed position ($c) is behind the committed watermark ($w)"
+else
+	t_fail "the slot's confirmed position ($c) should be behind the watermark ($w)"
+fi
+compare_all "after a kill after the commit"
+assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$P"
+compare_all "rerun after a kill after the commit (nothing applied twice)"
+assert_eq "$(watermark)" "$(confirmed)" "the rerun confirmed the watermark"
+
+# --- --endpos: the transaction whose commit starts at or after it waits ---------------------
+pg -c "INSERT INTO tb VALUES (100, 100);"
+endpos=$(pgq "SELECT pg_current_wal_insert_lsn()")
+pg -c "INSERT INTO tb VALUES (101, 101);"
+assert_exit 0 "$PG2MD_BIN" follow --endpos "$endpos" --project-dir "$P"
+assert_eq "1 0" "$(ddbq "$DB" "SELECT count(*) FILTER (WHERE k = 100), count(*) FILTER (WHERE k = 101) FROM pg2md_data.tb" | tr '\t' ' ')" \
+	"--endpos: the transaction before it applied, the one after it not"
+assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$P"
+compare_all "after --endpos, --once catches up"
+assert_exit 2 "$PG2MD_BIN" follow --endpos nonsense --project-dir "$P"
+assert_contains "$(cat "$T_ERR")" "LSN" "a bad --endpos is a usage error"
+
+# --- SIGKILL during the initial copy of a second pipeline: the rerun copies again ------------
+P2=$T_TMP/p2
+make_project "$P2" --tables "ta tb" --config "[sources.pg_replication]
+slot_name = \"t66_two_$$\"
+pub_name = \"t66_pub\""
+t_run env PG2MD_FAULT=cdc:before_watermark "$PG2MD_BIN" follow --once --project-dir "$P2"
+assert_eq 137 "$T_RC" "killed after the initial copy, before its watermark"
+pg -c "UPDATE tb SET v = -v WHERE k < 20; INSERT INTO ta VALUES (9999, 'late', NULL, 1, NULL, NULL, NULL, NULL);"
+assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$P2"
+assert_contains "$(cat "$T_OUT")" "initial copy done" "the rerun starts the copy again from a new slot"
+assert_table_equal public ta "$P2/pg2md.duckdb" pg2md_data ta "second pipeline: ta equals the source"
+assert_table_equal public tb "$P2/pg2md.duckdb" pg2md_data tb "second pipeline: tb equals the source"
+
+# --- a table without a key is refused with the fix -----------------------------------------
+pg -c "CREATE TABLE nokey (a int, b text); INSERT INTO nokey VALUES (1, 'x');"
+P3=$T_TMP/p3
+make_project "$P3" --tables "nokey" --config "[sources.pg_replication]
+slot_name = \"t66_three_$$\"
+pub_name = \"t66_pub3\""
+assert_exit 2 "$PG2MD_BIN" follow --once --project-dir "$P3"
+assert_contains "$(cat "$T_ERR")" "ADD PRIMARY KEY" "a table without a key: the ALTER TABLE to run"
+
+drop_slot
+t_done
