@@ -245,7 +245,7 @@ assert_match "$(cat "$T_OUT")" '^last run: none recorded' "info after drop: no l
 
 assert_exit 0 "$PG2MD_BIN" --help
 CMDS=$(sed -n 's/^  \([a-z]\+\)  .*/\1/p' "$T_OUT" | grep -v '^help$' | tr '\n' ' ')
-assert_eq "run extract normalize load sql trace init check info verify drop " "$CMDS" "pg2md --help lists every command of DESIGN §1"
+assert_eq "run extract normalize load sql trace init check info verify follow drop " "$CMDS" "pg2md --help lists every command of DESIGN §1 (and follow)"
 for c in $CMDS; do
 	assert_exit 0 "$PG2MD_BIN" help "$c"
 	HELP=$(cat "$T_OUT")
@@ -258,7 +258,7 @@ for c in $CMDS; do
 done
 # a flag of another command, an argument where none is taken, a missing option argument: exit 2, pointing at the help
 for args in "run --json" "info --tables x" "trace --yes" "check --html r.html" "verify --pending" "init --tables x" \
-	"drop --force" "sql --progress none SELECT" "run extra" "trace extra" "trace --html" "run --progress sometimes"; do
+	"drop --force" "run --once" "sql --progress none SELECT" "run extra" "trace extra" "trace --html" "run --progress sometimes"; do
 	# shellcheck disable=SC2086
 	assert_exit 2 "$PG2MD_BIN" $args --project-dir "$T_TMP/none"
 	assert_match "$(cat "$T_ERR")" '^Try "pg2md [a-z]+ --help" for more information\.$' "pg2md $args: usage error points at the help"

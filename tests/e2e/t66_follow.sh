@@ -6,7 +6,8 @@
 # the DuckDB commit, after it (before the flush is confirmed) and during the initial copy, then
 # a rerun: the destination equals the source by checksum after every step, and the slot's
 # confirmed position never passes the destination's watermark.  A table without a key is
-# refused with the ALTER TABLE to run; --endpos stops before a later transaction.
+# refused with the ALTER TABLE to run; --endpos stops before a later transaction; without --once
+# it applies changes as they come until SIGTERM (exit 0).
 . "$(dirname "$0")/../lib/common.sh"
 t_init follow
 require_pg2md
@@ -118,6 +119,24 @@ assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$P"
 compare_all "after --endpos, --once catches up"
 assert_exit 2 "$PG2MD_BIN" follow --endpos nonsense --project-dir "$P"
 assert_contains "$(cat "$T_ERR")" "LSN" "a bad --endpos is a usage error"
+
+# --- without --once: runs until SIGTERM, applying as changes come; a clean stop is exit 0 -----
+"$PG2MD_BIN" follow --project-dir "$P" >"$T_TMP/bg.out" 2>"$T_TMP/bg.err" &
+bg=$!
+pg -c "INSERT INTO tb VALUES (500, 500); UPDATE ta SET name = 'live' WHERE id = 1;"
+want=$(pgq "SELECT pg_current_wal_insert_lsn()")
+for _ in $(seq 1 600); do # the slot's flush position passes want only after the DuckDB commit
+	c=$(confirmed)
+	[ -n "$c" ] && lsn_le "$want" "$c" && break
+	kill -0 $bg 2>/dev/null || break
+	sleep 0.1
+done
+kill -TERM $bg
+rc=0
+wait $bg || rc=$?
+assert_eq 0 "$rc" "follow without --once stops cleanly on SIGTERM (exit 0)"
+assert_contains "$(cat "$T_TMP/bg.out")" "stopped by a signal" "it says it stopped by a signal"
+compare_all "follow until SIGTERM"
 
 # --- SIGKILL during the initial copy of a second pipeline: the rerun copies again ------------
 P2=$T_TMP/p2
