@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 
@@ -201,7 +202,16 @@ typedef struct follow_state {
 	pgo_lsn watermark;     /* applied and committed */
 	pgo_lsn folded_end;    /* end of the last transaction in the fold */
 	int64_t folded_txns;
+	int64_t last_advance;  /* monotonic ms of the last idle advance */
 } follow_state;
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static bool
 followed(const follow_state *st, uint32_t relid)
@@ -235,6 +245,31 @@ flush_batch(follow_state *st, pg2md_error *err)
 	return cdc_stream_confirm(st->s, st->watermark, true, err);
 }
 
+/*
+ * Idle between transactions with nothing folded: every transaction whose commit comes before the
+ * server's sent position has arrived and been applied (a keepalive follows the data it covers),
+ * so the watermark may move there, capped at the target.  Without this a slot whose tables do
+ * not change would hold the WAL of every other table's changes (pgoutput sends nothing for
+ * them).  At most every 10 s unless forced (at the end of --once / --endpos).
+ */
+static pg2md_code
+advance_idle(follow_state *st, pgo_lsn target, bool force, pg2md_error *err)
+{
+	pgo_lsn to = cdc_stream_server_end(st->s);
+	if (target && to > target)
+		to = target;
+	if (to <= st->watermark || st->folded_end > st->watermark || st->fold.changes)
+		return PG2MD_OK;
+	int64_t now = mono_ms();
+	if (!force && now - st->last_advance < 10000)
+		return PG2MD_OK;
+	st->last_advance = now;
+	if (cdc_watermark_set(&st->dest, st->cfg, st->rep->slot, to, err))
+		return err->code;
+	st->watermark = to;
+	return cdc_stream_confirm(st->s, to, true, err);
+}
+
 static pg2md_code
 stream_changes(follow_state *st, pgo_lsn target, int proto, pg2md_error *err)
 {
@@ -265,6 +300,8 @@ stream_changes(follow_state *st, pgo_lsn target, int proto, pg2md_error *err)
 				break;
 			if (target && cdc_stream_server_end(st->s) >= target)
 				done = true;
+			if ((rc = advance_idle(st, target, done, err)))
+				break;
 			continue;
 		}
 		pgo_msg m;
@@ -341,6 +378,8 @@ stream_changes(follow_state *st, pgo_lsn target, int proto, pg2md_error *err)
 	/* a clean stop: whole transactions only (a transaction cut by an interrupt is not in the fold's end) */
 	if (rc == PG2MD_OK && !in_txn)
 		rc = flush_batch(st, err);
+	if (rc == PG2MD_OK && !in_txn && done)
+		rc = advance_idle(st, target, true, err);
 	pgo_parser_release(&p);
 	return rc;
 }
