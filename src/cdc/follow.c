@@ -277,6 +277,7 @@ stream_changes(follow_state *st, pgo_lsn target, int proto, pg2md_error *err)
 	pgo_parser p;
 	pgo_parser_init(&p, proto);
 	bool in_txn = false, skip = false, done = false;
+	st->last_advance = mono_ms(); /* the first idle advance after 10 s, or at the end */
 	pg2md_code rc = PG2MD_OK;
 	while (!done && rc == PG2MD_OK) {
 		if (interrupt_requested()) {

@@ -4,7 +4,7 @@
 # committed since: inserts (multi-row, one LSN), updates (an unchanged TOAST value kept, also
 # across a key change), deletes, TRUNCATE, a delete then an insert of one key.  SIGKILL before
 # the DuckDB commit, after it (before the flush is confirmed) and during the initial copy, then
-# a rerun: the destination equals the source by checksum after every step, and the slot's
+# a rerun, and at random moments while pgbench commits: the destination equals the source by checksum after every step, and the slot's
 # confirmed position never passes the destination's watermark.  A table without a key is
 # refused with the ALTER TABLE to run; --endpos stops before a later transaction; without --once
 # it applies changes as they come until SIGTERM (exit 0).
@@ -86,10 +86,12 @@ compare_all "no changes"
 
 # --- SIGKILL before the DuckDB commit: nothing applied, the rerun applies it ---------------
 pg -c "UPDATE ta SET name = 'before-commit kill' WHERE id BETWEEN 200 AND 260; INSERT INTO tb VALUES (3, 3);"
-w=$(watermark)
+after=$(pgq "SELECT pg_current_wal_insert_lsn()")
 t_run env PG2MD_FAULT=cdc:before_commit "$PG2MD_BIN" follow --once --project-dir "$P"
 assert_eq 137 "$T_RC" "killed before the commit (SIGKILL)"
-assert_eq "$w" "$(watermark)" "the watermark did not move"
+# (an idle moment may move it, but never past a transaction not applied)
+lsn_le "$after" "$(watermark)" && t_fail "the watermark $(watermark) passed the killed transaction (< $after)" ||
+	t_pass "the watermark stays before the killed transaction"
 assert_eq 0 "$(ddbq "$DB" "SELECT count(*) FROM pg2md_data.ta WHERE name = 'before-commit kill'")" \
 	"no row of the killed batch is in the destination"
 assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$P"
@@ -141,6 +143,32 @@ wait $bg || rc=$?
 assert_eq 0 "$rc" "follow without --once stops cleanly on SIGTERM (exit 0)"
 assert_contains "$(cat "$T_TMP/bg.out")" "stopped by a signal" "it says it stopped by a signal"
 compare_all "follow until SIGTERM"
+
+# --- SIGKILL at random moments while a pgbench workload commits ------------------------------
+cat >"$T_TMP/work.sql" <<'SQL'
+\set k random(1, 2000)
+BEGIN;
+INSERT INTO tb VALUES (:k, 1) ON CONFLICT (k) DO UPDATE SET v = tb.v + 1;
+UPDATE ta SET n = n + 1, big = CASE WHEN :k % 50 = 0 THEN repeat('w', 4000) ELSE big END WHERE id = :k % 520;
+DELETE FROM tb WHERE k = (:k * 7) % 2000;
+COMMIT;
+SQL
+"$PG2MD_TEST_BINDIR/pgbench" -n -c 1 -t 8000 -f "$T_TMP/work.sql" "$T_DB" >"$T_TMP/pgbench.out" 2>&1 &
+pgb=$!
+kills=0
+while kill -0 $pgb 2>/dev/null && [ $kills -lt 8 ]; do
+	"$PG2MD_BIN" follow --project-dir "$P" >/dev/null 2>"$T_TMP/kill.err" &
+	f=$!
+	sleep "0.$((RANDOM % 9 + 1))"
+	kill -KILL $f 2>/dev/null || true
+	wait $f 2>/dev/null || true
+	kills=$((kills + 1))
+done
+wait $pgb || t_fail "pgbench failed: $(tail -5 "$T_TMP/pgbench.out")"
+t_diag "$kills SIGKILLs while pgbench ran"
+assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$P"
+compare_all "after random SIGKILLs under a pgbench workload"
+assert_eq "$(watermark)" "$(confirmed)" "the slot's flush position is the watermark again"
 
 # --- SIGKILL during the initial copy of a second pipeline: the rerun copies again ------------
 P2=$T_TMP/p2
