@@ -148,7 +148,7 @@ cdc_stream_open(const char *const *keys, const char *const *values, pg2md_error 
 		pg2md_fail(err, PG2MD_ERR_CONNECT, "out of memory opening a replication connection");
 		return NULL;
 	}
-	s->conn = PQconnectdbParams(k, v, 1);
+	s->conn = PQconnectdbParams(k, v, 0);
 	if (s->conn == NULL || PQstatus(s->conn) != CONNECTION_OK) {
 		char msg[PG2MD_DETAIL_MAX];
 		snprintf(msg, sizeof(msg), "%s", s->conn ? PQerrorMessage(s->conn) : "out of memory");

@@ -7,7 +7,8 @@
 # a rerun, and at random moments while pgbench commits: the destination equals the source by checksum after every step, and the slot's
 # confirmed position never passes the destination's watermark.  A table without a key is
 # refused with the ALTER TABLE to run; --endpos stops before a later transaction; without --once
-# it applies changes as they come until SIGTERM (exit 0).
+# it applies changes as they come until SIGTERM (exit 0); a server without wal_level = logical
+# gets the ALTER SYSTEM to run.
 . "$(dirname "$0")/../lib/common.sh"
 t_init follow
 require_pg2md
@@ -17,7 +18,14 @@ drop_slot() {
 	psql -X -q -d postgres -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
 		WHERE slot_name LIKE 't66_%_$$'" >/dev/null 2>&1 || true
 }
-trap 'drop_slot; t_cleanup' EXIT
+C2=""
+# t_done and t_bail call t_cleanup (which drops the database: the slots must go first)
+eval "orig_$(declare -f t_cleanup)"
+t_cleanup() {
+	drop_slot
+	if [ -n "$C2" ]; then "$PG2MD_SRC/tests/lib/cluster.sh" stop "$C2"; C2=""; fi
+	orig_t_cleanup
+}
 
 pg -c "CREATE TABLE ta (id int PRIMARY KEY, name text, big text, n numeric(12,2), ts timestamptz,
                         tags text[], j jsonb, d date);
@@ -192,5 +200,21 @@ pub_name = \"t66_pub3\""
 assert_exit 2 "$PG2MD_BIN" follow --once --project-dir "$P3"
 assert_contains "$(cat "$T_ERR")" "ADD PRIMARY KEY" "a table without a key: the ALTER TABLE to run"
 
-drop_slot
+# --- a server without wal_level = logical: the error says what to change --------------------
+C2=$(mktemp -d "${TMPDIR:-/tmp}/pg2md-t66-replica.XXXXXX") # not under T_TMP: the server runs as postgres
+"$PG2MD_SRC/tests/lib/cluster.sh" start "$C2" >/dev/null
+echo "wal_level = replica" >>"$C2/data/postgresql.conf"
+if [ "$(id -u)" -eq 0 ]; then
+	runuser -u postgres -- "$PG2MD_TEST_BINDIR/pg_ctl" -D "$C2/data" -w -l "$C2/server.log" restart >/dev/null
+else
+	"$PG2MD_TEST_BINDIR/pg_ctl" -D "$C2/data" -w -l "$C2/server.log" restart >/dev/null
+fi
+port2=$(sed -n 's/^export PGPORT=//p' "$C2/env")
+psql -X -q -h "$C2" -p "$port2" -U pg2md -d pg2md_test -c "CREATE TABLE t (id int PRIMARY KEY)"
+P4=$T_TMP/p4
+make_project "$P4" --tables "t" --port "$port2" --database pg2md_test
+assert_exit 3 "$PG2MD_BIN" follow --once --project-dir "$P4"
+assert_contains "$(cat "$T_ERR")" 'wal_level is "replica"' "wal_level not logical: the error says so"
+assert_contains "$(cat "$T_ERR")" "ALTER SYSTEM SET wal_level = logical" "and the fix"
+
 t_done
