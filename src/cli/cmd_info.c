@@ -12,6 +12,8 @@
  *             only for a local DuckDB file that exists, opened read-only, so
  *             info never creates a file or takes the writer's lock
  *   last run  one line from trace.json
+ *   replication  pg2md follow's watermark per slot (<dataset>._pg2md_cdc), from the same
+ *             read-only open of the DuckDB file
  * Nothing here connects to PostgreSQL or writes anything.
  */
 #include <dirent.h>
@@ -236,6 +238,63 @@ done:
 	return arr;
 }
 
+/* ---- replication ------------------------------------------------------------------------ */
+
+/* pg2md follow's watermarks [{slot, applied_lsn, applied_at, seconds_ago}], or NULL when there are
+ * none (no local file, no _pg2md_cdc table). */
+static json_t *
+replication_json(const pg2md_config *cfg)
+{
+	duckdb_database db = NULL;
+	duckdb_connection con = NULL;
+	duckdb_result res;
+	char *open_err = NULL;
+	struct stat st;
+	json_t *arr = NULL;
+
+	if ((cfg->destination && strcmp(cfg->destination, "motherduck") == 0) || stat(cfg->duckdb_path, &st) != 0)
+		return NULL;
+	if (!duck_open_readonly(cfg->duckdb_path, &db, &con, &open_err)) {
+		duckdb_free(open_err);
+		return NULL;
+	}
+	pg2md_buf sql = PG2MD_BUF_INIT;
+	buf_puts(&sql, "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ");
+	buf_literal(&sql, cfg->dataset_name);
+	buf_puts(&sql, " AND table_name = '_pg2md_cdc'");
+	if (duckdb_query(con, sql.data, &res) == DuckDBError || duckdb_value_int64(&res, 0, 0) == 0) {
+		duckdb_destroy_result(&res);
+		goto done;
+	}
+	duckdb_destroy_result(&res);
+	buf_reset(&sql);
+	buf_puts(&sql, "SELECT slot_name, applied_lsn_text, strftime(applied_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ'), "
+		       "CAST(epoch(now()) - epoch(applied_at) AS BIGINT) FROM ");
+	duck_qualified(&sql, cfg->dataset_name, "_pg2md_cdc");
+	buf_puts(&sql, " ORDER BY slot_name");
+	if (duckdb_query(con, sql.data, &res) == DuckDBError) {
+		duckdb_destroy_result(&res);
+		goto done;
+	}
+	arr = json_array();
+	for (idx_t r = 0; r < duckdb_row_count(&res); r++) {
+		char *v[3];
+		for (idx_t c = 0; c < 3; c++)
+			v[c] = duckdb_value_varchar(&res, c, r);
+		json_array_append_new(arr, json_pack("{s:s?, s:s?, s:s?, s:I}", "slot", v[0], "applied_lsn", v[1],
+						     "applied_at", v[2], "seconds_ago",
+						     (json_int_t)duckdb_value_int64(&res, 3, r)));
+		for (int c = 0; c < 3; c++)
+			duckdb_free(v[c]);
+	}
+	duckdb_destroy_result(&res);
+done:
+	buf_release(&sql);
+	duckdb_disconnect(&con);
+	duckdb_close(&db);
+	return arr;
+}
+
 /* ---- last run ------------------------------------------------------------------------ */
 
 /* {finished_at, load_id, exit_code, tables, rows, seconds, error}, or NULL when no trace. */
@@ -424,6 +483,7 @@ cmd_info(cli_opts *opts)
 	loads = loads_json(cfg, &loads_note);
 	last = last_run_json(cfg);
 	running = progress_status_running(cfg);
+	json_t *repl = replication_json(cfg);
 
 	if (opts->json) {
 		json_t *doc = json_object();
@@ -445,13 +505,24 @@ cmd_info(cli_opts *opts)
 			json_object_set_new(dest, "note", json_string(loads_note));
 		json_object_set_new(doc, "destination", dest);
 		json_object_set(doc, "last_run", last ? last : json_null());
+		json_object_set(doc, "replication", repl ? repl : json_null());
 		char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		puts(text);
 		free(text);
 		json_decref(doc);
 	} else {
 		print_text(cfg, sorted, pending, loaded, loads, loads_note, last, running);
+		json_t *r;
+		size_t ri;
+		json_array_foreach(repl, ri, r) {
+			if (ri == 0)
+				printf("\nreplication (pg2md follow; the slot's lag: docs/cdc.md, \"Monitoring\"):\n");
+			printf("  slot \"%s\": applied up to %s at %s (%lld s ago)\n", json_string_value(json_object_get(r, "slot")),
+			       json_string_value(json_object_get(r, "applied_lsn")), json_string_value(json_object_get(r, "applied_at")),
+			       (long long)json_integer_value(json_object_get(r, "seconds_ago")));
+		}
 	}
+	json_decref(repl);
 	json_decref(pending);
 	json_decref(loads);
 	json_decref(last);

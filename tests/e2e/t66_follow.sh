@@ -60,6 +60,12 @@ compare_all "initial copy"
 w0=$(watermark)
 [ -n "$w0" ] && t_pass "the watermark is recorded ($w0)" || t_fail "no watermark after the initial copy"
 
+assert_exit 0 "$PG2MD_BIN" info --project-dir "$P"
+assert_contains "$(cat "$T_OUT")" "slot \"$SLOT\": applied up to $w0" "pg2md info shows the slot's watermark"
+assert_exit 0 "$PG2MD_BIN" info --json --project-dir "$P"
+assert_eq "$w0" "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["replication"][0]["applied_lsn"])' <"$T_OUT")" \
+	"pg2md info --json: replication[0].applied_lsn"
+
 # --- changes between runs -----------------------------------------------------------------
 pg -c "INSERT INTO ta SELECT g, 'new ' || g, repeat('z', 5000), g, now(), '{}', 'null', NULL FROM generate_series(501, 520) g;
        UPDATE ta SET name = 'renamed' WHERE id IN (10, 20, 30);          -- big unchanged: 'u'
