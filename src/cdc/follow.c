@@ -29,6 +29,7 @@
 
 #include "cdc/apply.h"
 #include "cdc/fold.h"
+#include "cdc/freshness.h"
 #include "cdc/stream.h"
 #include "dest/duck.h"
 #include "source/catalog.h"
@@ -203,6 +204,8 @@ typedef struct follow_state {
 	pgo_lsn folded_end;    /* end of the last transaction in the fold */
 	int64_t folded_txns;
 	int64_t last_advance;  /* monotonic ms of the last idle advance */
+	int64_t batch_started; /* monotonic ms when the fold's first transaction was folded */
+	cdc_freshness fresh;   /* commit-to-visible latency per applied transaction */
 } follow_state;
 
 static int64_t
@@ -240,6 +243,8 @@ flush_batch(follow_state *st, pg2md_error *err)
 	st->rep->batches++;
 	st->folded_txns = 0;
 	cdc_fold_reset(&st->fold);
+	if (!cdc_fresh_committed(&st->fresh, cdc_fresh_now()))
+		return pg2md_fail(err, PG2MD_ERR_RUN, "out of memory counting the batch's freshness");
 	char l[PGO_LSN_TEXT];
 	pg2md_debug("applied a batch up to %s (%lld rows written)", pgo_lsn_format(st->watermark, l), (long long)rows);
 	return cdc_stream_confirm(st->s, st->watermark, true, err);
@@ -274,6 +279,7 @@ static pg2md_code
 stream_changes(follow_state *st, pgo_lsn target, int proto, pg2md_error *err)
 {
 	int64_t limit = st->opts->batch_bytes > 0 ? st->opts->batch_bytes : 64 * 1024 * 1024;
+	int64_t max_ms = st->opts->batch_ms > 0 ? st->opts->batch_ms : 1000;
 	pgo_parser p;
 	pgo_parser_init(&p, proto);
 	bool in_txn = false, skip = false, done = false;
@@ -320,10 +326,19 @@ stream_changes(follow_state *st, pgo_lsn target, int proto, pg2md_error *err)
 		case PGO_COMMIT:
 			in_txn = false;
 			if (!skip) {
+				if (st->folded_txns == 0)
+					st->batch_started = mono_ms();
 				st->folded_end = m.end_lsn;
 				st->folded_txns++;
+				if (!cdc_fresh_add(&st->fresh, m.ts)) {
+					rc = pg2md_fail(err, PG2MD_ERR_RUN, "out of memory noting a transaction's commit time");
+					break;
+				}
 			}
-			if ((int64_t)cdc_fold_bytes(&st->fold) >= limit)
+			/* a batch is bounded in size and in time: under a steady stream the connection is
+			 * never idle, and a change must not wait for 64 MB of others */
+			if ((int64_t)cdc_fold_bytes(&st->fold) >= limit ||
+			    (st->folded_txns > 0 && mono_ms() - st->batch_started >= max_ms))
 				rc = flush_batch(st, err);
 			break;
 		case PGO_RELATION: {
@@ -501,6 +516,15 @@ cdc_follow(pg2md_config *cfg, const cdc_follow_opts *opts, cdc_follow_report *re
 	}
 	rep->applied_lsn = st.watermark;
 	cdc_stream_stop(st.s, err);
+	rep->fresh_transactions = st.fresh.count;
+	if (st.fresh.count) {
+		rep->fresh_p50_ms = cdc_fresh_percentile(&st.fresh, 0.50);
+		rep->fresh_p99_ms = cdc_fresh_percentile(&st.fresh, 0.99);
+		rep->fresh_max_ms = st.fresh.max_ms;
+		pg2md_info("freshness (PostgreSQL commit to DuckDB commit) of %lld transaction%s: p50 %lld ms, p99 %lld ms, "
+			   "max %lld ms", (long long)st.fresh.count, st.fresh.count == 1 ? "" : "s",
+			   (long long)rep->fresh_p50_ms, (long long)rep->fresh_p99_ms, (long long)rep->fresh_max_ms);
+	}
 
 out:
 	rep->applied_lsn = st.watermark;
@@ -513,6 +537,7 @@ out:
 	if (st.tables)
 		catalog_free(st.tables, st.ntables);
 	cdc_fold_release(&st.fold);
+	cdc_fresh_release(&st.fresh);
 	cdc_relcache_release(&st.rc);
 	cfg->import_snapshot = NULL;
 	if (rep->interrupted && !pg2md_failed(err))

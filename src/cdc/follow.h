@@ -17,6 +17,7 @@ typedef struct cdc_follow_opts {
 	bool has_endpos;
 	pgo_lsn endpos;        /* stop before the first transaction whose commit starts at or after it */
 	int64_t batch_bytes;   /* apply when the folded batch holds this much (0: 64 MB) */
+	int64_t batch_ms;      /* or at the first commit this long after the batch's first (0: 1,000 ms) */
 } cdc_follow_opts;
 
 typedef struct cdc_follow_report {
@@ -31,6 +32,8 @@ typedef struct cdc_follow_report {
 	int64_t rows_written;  /* rows deleted and inserted in the destination */
 	int batches;
 	bool interrupted;
+	int64_t fresh_transactions;  /* transactions whose PostgreSQL commit to DuckDB commit time was counted */
+	int64_t fresh_p50_ms, fresh_p99_ms, fresh_max_ms;
 } cdc_follow_report;
 
 /* The slot and publication names: configured, or derived from pipeline_name. */
