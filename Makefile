@@ -2,17 +2,19 @@
 #   make          build build/pg2md
 #   make test     unit + end-to-end tests against a throwaway PostgreSQL
 #   make demo     the guide's pipeline end to end on sample data, into a local DuckDB file
-#   make bench    the benchmark (SCALE=…), results in bench/RESULTS.md
+#   make bench    the benchmark (SCALE=…), results in bench/RESULTS.md, then the CDC part
+#   make bench-cdc  the CDC part alone (pg2md follow; CDC_SCALE=…), results in bench/RESULTS-cdc.md
 #   make sanitize the suite under ASan+UBSan (build-asan/)
 #   make fuzz     the libFuzzer targets (clang), FUZZ_SECONDS each (default 60), build-fuzz/
 
 BUILD ?= build
 JOBS ?= $(shell nproc)
 SCALE ?= 1
+CDC_SCALE ?= 20
 PREFIX ?= /usr/local
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps test-deps build test demo bench sanitize tsan fuzz clean install
+.PHONY: all deps test-deps build test demo bench bench-cdc sanitize tsan fuzz clean install
 
 all: build
 
@@ -54,6 +56,10 @@ demo: build
 
 bench: build
 	@scripts/bench.sh $(BUILD) $(SCALE)
+	@scripts/bench_cdc.sh $(BUILD) $(CDC_SCALE)
+
+bench-cdc: build
+	@scripts/bench_cdc.sh $(BUILD) $(CDC_SCALE)
 
 # make install [PREFIX=/usr/local] [DESTDIR=/staging]: the binary, libpg2md.so, pg2md.h, pg2md.pc,
 # the man page, and the libduckdb.so they run with (<libdir>/pg2md)
