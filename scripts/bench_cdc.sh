@@ -209,6 +209,8 @@ check backlog_pg2md
 live() { # KEY SECONDS
 	local key=$1 s=$2 want c
 	echo "== C. live: pg2md follow while pgbench commits $rate transactions/s for $s s"
+	# untimed: apply what waits (stop_at's marker), so that freshness counts only the live run
+	"${clean_env[@]}" "$pg2md" follow --once --project-dir "$P" >"$work/${key}_before.log" 2>&1
 	"${treemon[@]}" "$work/$key.mon" -- "${clean_env[@]}" "$pg2md" follow --project-dir "$P" >"$work/$key.log" 2>&1 &
 	follow_pid=$!
 	sleep 3 # connected and streaming
