@@ -1,7 +1,8 @@
 /*
- * copy_tables.c — libpg2md from C: run a project's pipeline, print what each table received,
- * then ask the destination a question.  The whole program the command line's `pg2md run`
- * boils down to, and what an Airflow operator or a Python/Go binding would wrap.
+ * copy_tables.c — libpg2md from C: check a project's pipeline, run it, print what each table
+ * received, verify it, ask the destination a question, then look at what it recorded.  The
+ * whole program the command line's `pg2md check`, `run`, `verify` and `info` boil down to, and
+ * what an Airflow operator or a Python/Go binding would wrap.
  *
  *     cc copy_tables.c $(pkg-config --cflags --libs pg2md) -o copy_tables
  *     ./copy_tables /path/to/project [TABLE]
@@ -52,6 +53,15 @@ report(const char *what, const pg2md_err *err)
 		fprintf(stderr, "HINT:  %s\n", err->hint);
 }
 
+/* Each check as soon as it is known; only the failed ones are printed here. */
+static void
+on_check(void *arg, const pg2md_check_item *item)
+{
+	(void)arg;
+	if (!item->ok)
+		fprintf(stderr, "copy_tables: check failed: %s: %s\n", item->section, item->text);
+}
+
 static int
 print_row(void *arg, int ncols, const char *const *values)
 {
@@ -88,6 +98,19 @@ main(int argc, char **argv)
 	const char *schema = pg2md_setting(p, "sources.sql_database.schema", &where);
 	printf("libpg2md %s, schema \"%s\" (%s)\n", pg2md_version(), schema, where);
 
+	const pg2md_check_info *check;
+	if (pg2md_check(p, on_check, NULL, &check, &err) != PG2MD_SUCCESS) {
+		report("check", &err);
+		pg2md_close(p);
+		return (int)err.status;
+	}
+	printf("check: %d passed, %d failed\n", check->npassed, check->nfailed);
+	if (check->status != PG2MD_SUCCESS) {
+		int status = (int)check->status; /* *check is the pipeline's: read it before closing */
+		pg2md_close(p);
+		return status;
+	}
+
 	if (pg2md_run(p, PG2MD_STAGE_ALL, &err) != PG2MD_SUCCESS) {
 		report("run", &err);
 		pg2md_close(p);
@@ -117,6 +140,19 @@ main(int argc, char **argv)
 			return (int)err.status;
 		}
 	}
+
+	/* what the pipeline folder and the destination recorded (as `pg2md info` shows them) */
+	const pg2md_packages_info *packages;
+	const pg2md_loads_info *loads;
+	if (pg2md_packages(p, &packages, &err) != PG2MD_SUCCESS || pg2md_loads(p, 5, &loads, &err) != PG2MD_SUCCESS) {
+		report("info", &err);
+		pg2md_close(p);
+		return (int)err.status;
+	}
+	printf("%d package%s pending, %d load%s recorded in %s, the newest %s\n", packages->npending,
+	       packages->npending == 1 ? "" : "s", loads->nloads, loads->nloads == 1 ? "" : "s", pg2md_describe(p)->dataset,
+	       loads->nloads && run->load_id && strcmp(loads->loads[0].load_id, run->load_id) == 0 ? "this run's"
+												   : "another's");
 	pg2md_close(p);
 	return 0;
 }

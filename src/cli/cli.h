@@ -1,19 +1,29 @@
 /*
- * cli.h — what the subcommands share: option parsing into config flags,
- * config loading, printing errors in PostgreSQL's style.  The command-line
- * tool prints; the library never does.
+ * cli.h — what the subcommands share: options, opening the pipeline, printing errors in
+ * PostgreSQL's style, exit codes, the log sink, and small helpers of the command line's own
+ * (text buffers, numbers a person reads).  The command line uses the library through
+ * include/pg2md.h only; it prints, the library never does.
  */
 #ifndef PG2MD_CLI_H
 #define PG2MD_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
-#include "config/config.h"
-#include "util/error.h"
+#include "pg2md.h"
+
+/* Exit codes (docs/commands.md), named as jq names its own. */
+enum cli_exit {
+	EXIT_OK = 0,
+	EXIT_RUN = 1,         /* the run failed: data error, load error, out of memory */
+	EXIT_USAGE = 2,       /* usage or configuration error */
+	EXIT_CONNECT = 3,     /* a connection could not be made */
+	EXIT_INTERRUPTED = 4  /* cancelled by a signal; pending work kept */
+};
 
 typedef struct cli_opts {
-	pg2md_config_flags flags;
+	pg2md_options lib;      /* what pg2md_open gets: project, tables, dataset, … */
 	const char *progress;   /* "tty", "log", "none" */
 	int json;
 	const char *html;
@@ -38,14 +48,71 @@ typedef struct cli_command {
 	int args;               /* takes positional arguments */
 } cli_command;
 
-/* Parse argv after the subcommand; returns 0 or PG2MD_ERR_USAGE (message printed). */
+/* Parse argv after the subcommand; returns 0 or EXIT_USAGE (message printed). */
 int cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *opts);
 
-/* Load the configuration for the parsed flags; prints the error and returns NULL on failure. */
-pg2md_config *cli_load_config(cli_opts *opts, int *code);
+/* Open the pipeline for the parsed options; prints the error and returns NULL (*code set) on failure. */
+pg2md_pipeline *cli_open(cli_opts *opts, int *code);
 
-/* Print an error with its detail and hint lines to stderr. */
-void cli_print_error(const pg2md_error *err);
+/* "pg2md: error: …" with its DETAIL and HINT lines, to stderr. */
+void cli_print_error(const pg2md_err *err);
+
+/* The exit code of a status. */
+int cli_exit_code(pg2md_status status);
+
+/* "pg2md CMD: unexpected argument …" unless the command got none; returns 0 or EXIT_USAGE. */
+int cli_no_args(const cli_opts *opts, const char *cmd);
+
+/* ---- cli_log.c: the library's log lines (and the command line's own) on stderr ------------ */
+
+#define CLI_LOG_DEBUG 10
+#define CLI_LOG_INFO 20
+#define CLI_LOG_WARNING 30
+#define CLI_LOG_ERROR 40
+
+/* "DEBUG", "info", "WARN", … as a level; -1 when unknown. */
+int cli_log_level_parse(const char *name);
+/* Register the sink (pg2md_set_log): "pg2md: warning: …" lines, or JSON lines once cli_log_setup says so. */
+void cli_log_start(void);
+/* After opening: the pipeline's level and format ([runtime] log_level, log_format). */
+void cli_log_setup(const pg2md_pipeline *p);
+/* A line of the command line's own, as the library's lines look. */
+void cli_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- cli_util.c: the command line's helpers ------------------------------------------------ */
+
+/* Allocation that ends the process on out of memory (the command line may; the library never). */
+void *cli_alloc(size_t n);
+void *cli_realloc(void *p, size_t n);
+char *cli_strdup(const char *s);
+char *cli_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A growable string. */
+typedef struct strbuf {
+	char *data;             /* NUL-terminated once anything is appended */
+	size_t len, cap;
+} strbuf;
+#define STRBUF_INIT {NULL, 0, 0}
+void sb_append(strbuf *b, const char *s, size_t n);
+void sb_puts(strbuf *b, const char *s);
+void sb_putc(strbuf *b, char c);
+void sb_printf(strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+char *sb_detach(strbuf *b);   /* never NULL */
+void sb_release(strbuf *b);
+
+/* Numbers a person reads at a glance: "2.9 M", "404 MB", "3.2 s"; each writes into out. */
+char *fmt_count(char *out, size_t n, double v);
+char *fmt_bytes(char *out, size_t n, double v);
+char *fmt_seconds(char *out, size_t n, double s);
+/* A monotonic clock, in seconds. */
+double clock_seconds(void);
+
+/* pg2md_err filled by the command line itself: the first failure wins, as in the library. */
+void cli_fail(pg2md_err *err, pg2md_status status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void cli_detail(pg2md_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cli_hint(pg2md_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- the commands ---------------------------------------------------------------------- */
 
 int cmd_run(cli_opts *opts);
 int cmd_extract(cli_opts *opts);
@@ -60,8 +127,7 @@ int cmd_drop(cli_opts *opts);
 int cmd_verify(cli_opts *opts);
 int cmd_follow(cli_opts *opts);
 
-struct pg2md_trace;
 /* The table of a run; detail (pg2md trace) adds files, tasks and retries per table. */
-void print_summary(FILE *f, const struct pg2md_trace *t, int stages, bool detail);
+void print_summary(FILE *f, const pg2md_run_info *r, unsigned stages, bool detail);
 
 #endif

@@ -1,51 +1,49 @@
 /*
- * cmd_follow.c — `pg2md follow`: parse, call cdc_follow (src/cdc/follow.c), print what it did.
+ * cmd_follow.c — `pg2md follow`: parse, call pg2md_follow, print what it did.
  */
+#include "cli.h"
+
 #include <stdio.h>
 #include <string.h>
-
-#include "cdc/follow.h"
-#include "cli/cli.h"
 
 int
 cmd_follow(cli_opts *opts)
 {
-	cdc_follow_opts fo = {.once = opts->once != 0};
+	pg2md_follow_options fo = PG2MD_FOLLOW_OPTIONS_INIT;
+	fo.once = opts->once != 0;
 	if (opts->endpos) {
-		if (!pgo_lsn_parse(opts->endpos, &fo.endpos)) {
+		if (!pg2md_lsn_parse(opts->endpos, &fo.endpos)) {
 			fprintf(stderr, "pg2md follow: --endpos takes an LSN as PostgreSQL writes it (such as 0/16B3748), "
 					"not \"%s\"\n", opts->endpos);
-			return PG2MD_ERR_USAGE;
+			return EXIT_USAGE;
 		}
-		fo.has_endpos = true;
+		fo.has_endpos = 1;
 	}
 	int code;
-	pg2md_config *cfg = cli_load_config(opts, &code);
-	if (!cfg)
+	pg2md_pipeline *p = cli_open(opts, &code);
+	if (!p)
 		return code;
-	pg2md_error err;
-	pg2md_error_init(&err);
-	cdc_follow_report rep;
-	cdc_follow(cfg, &fo, &rep, &err);
-	if (pg2md_failed(&err)) {
+	pg2md_err err;
+	const pg2md_follow_info *rep;
+	if (pg2md_follow(p, &fo, &rep, &err) != PG2MD_SUCCESS) {
 		cli_print_error(&err);
-		pg2md_config_free(cfg);
-		return err.code;
+		pg2md_close(p);
+		return cli_exit_code(err.status);
 	}
-	char a[PGO_LSN_TEXT], b[PGO_LSN_TEXT];
-	printf("pg2md follow: slot \"%s\", publication \"%s\"%s\n", rep.slot, rep.publication,
-	       rep.created_publication ? " (created)" : "");
-	if (rep.initial_copy)
-		printf("  initial copy done in the slot's snapshot; changes from %s\n", pgo_lsn_format(rep.start_lsn, a));
+	char a[PG2MD_LSN_TEXT], b[PG2MD_LSN_TEXT];
+	printf("pg2md follow: slot \"%s\", publication \"%s\"%s\n", rep->slot, rep->publication,
+	       rep->created_publication ? " (created)" : "");
+	if (rep->initial_copy)
+		printf("  initial copy done in the slot's snapshot; changes from %s\n", pg2md_lsn_format(rep->start_lsn, a));
 	printf("  applied %lld transaction%s (%lld changes, %lld rows written) in %d batch%s\n",
-	       (long long)rep.transactions, rep.transactions == 1 ? "" : "s", (long long)rep.changes,
-	       (long long)rep.rows_written, rep.batches, rep.batches == 1 ? "" : "es");
-	printf("  applied up to %s", pgo_lsn_format(rep.applied_lsn, a));
-	if (rep.target_lsn)
-		printf(" (stopped at %s)", pgo_lsn_format(rep.target_lsn, b));
-	else if (rep.interrupted)
+	       (long long)rep->transactions, rep->transactions == 1 ? "" : "s", (long long)rep->changes,
+	       (long long)rep->rows_written, rep->batches, rep->batches == 1 ? "" : "es");
+	printf("  applied up to %s", pg2md_lsn_format(rep->applied_lsn, a));
+	if (rep->target_lsn)
+		printf(" (stopped at %s)", pg2md_lsn_format(rep->target_lsn, b));
+	else if (rep->interrupted)
 		printf(" (stopped by a signal)");
 	putchar('\n');
-	pg2md_config_free(cfg);
-	return 0;
+	pg2md_close(p);
+	return EXIT_OK;
 }

@@ -2,312 +2,122 @@
  * cmd_info.c — `pg2md info`: what pg2md would do and what it has done.
  *
  * Five parts, as text or (--json) one JSON document:
- *   running   a run in progress, from its status.json (pid still alive)
- *   settings  every resolved key, its value (secrets already masked by the
- *             config as ********) and where it came from (FILE:LINE, an
- *             environment variable, a --flag, default)
- *   pending   load packages waiting in the pipeline folder, per state, with
- *             their tables and rows from manifest.json
- *   loads     the last 10 rows of the destination's _dlt_loads, newest first;
- *             only for a local DuckDB file that exists, opened read-only, so
- *             info never creates a file or takes the writer's lock
- *   last run  one line from trace.json
- *   replication  pg2md follow's watermark per slot (<dataset>._pg2md_cdc), from the same
- *             read-only open of the DuckDB file
+ *   running   a run in progress in another process (pg2md_running_json)
+ *   settings  every resolved key, its value (secrets as ********) and where it came from
+ *             (FILE:LINE, an environment variable, a --flag, default): pg2md_settings
+ *   pending   load packages waiting in the pipeline folder, per state, with their tables and
+ *             rows: pg2md_packages
+ *   loads     the last 10 rows of the destination's _dlt_loads, newest first (a local DuckDB
+ *             file that exists, opened read-only): pg2md_loads
+ *   last run  one line from the stored trace: pg2md_trace_json
+ *   replication  pg2md follow's watermark per slot, from the same read-only open of the DuckDB
+ *             file: pg2md_watermarks
  * Nothing here connects to PostgreSQL or writes anything.
  */
-#include <dirent.h>
-#include <stdio.h>
+#include "cli.h"
+
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
-#include <duckdb.h>
 #include <jansson.h>
-
-#include "cli/cli.h"
-#include "dest/duck.h"
-#include "stage/package.h"
-#include "stage/progress.h"
-#include "stage/trace.h"
-#include "util/buf.h"
-#include "util/humanize.h"
 
 #define MAX_LOADS 10
 
-static int
-cmp_prov(const void *a, const void *b)
-{
-	const pg2md_provenance *x = *(const pg2md_provenance *const *)a, *y = *(const pg2md_provenance *const *)b;
-	return strcmp(x->key, y->key);
-}
-
 /* "where" as a person reads it: the file and line, "environment LOAD__WORKERS", "flag --tables", "default". */
 static char *
-where_text(const pg2md_provenance *p)
+where_text(const pg2md_setting_info *s)
 {
-	switch (p->origin) {
-	case PG2MD_ORIGIN_ENV:
-		return xasprintf("environment %s", p->where ? p->where : "");
-	case PG2MD_ORIGIN_FLAG:
-		return xasprintf("flag %s", p->where ? p->where : "");
-	case PG2MD_ORIGIN_CONFIG:
-	case PG2MD_ORIGIN_SECRETS:
-		return xstrdup(p->where ? p->where : pg2md_origin_name(p->origin));
-	default:
-		if (p->where && *p->where && strcmp(p->where, "default") != 0)
-			return xasprintf("default (%s)", p->where);
-		return xstrdup("default");
-	}
+	if (strcmp(s->origin, "environment") == 0)
+		return cli_asprintf("environment %s", s->where ? s->where : "");
+	if (strcmp(s->origin, "flag") == 0)
+		return cli_asprintf("flag %s", s->where ? s->where : "");
+	if (strcmp(s->origin, "config.toml") == 0 || strcmp(s->origin, "secrets.toml") == 0)
+		return cli_strdup(s->where ? s->where : s->origin);
+	if (s->where && *s->where && strcmp(s->where, "default") != 0)
+		return cli_asprintf("default (%s)", s->where);
+	return cli_strdup("default");
 }
 
 static json_t *
-settings_json(const pg2md_config *cfg, const pg2md_provenance **sorted)
+settings_json(const pg2md_setting_info *settings, int n)
 {
 	json_t *arr = json_array();
-	for (int i = 0; i < cfg->n_prov; i++) {
-		const pg2md_provenance *p = sorted[i];
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:b}", "key", p->key, "value",
-						     p->value ? p->value : "", "origin", pg2md_origin_name(p->origin),
-						     "where", p->where ? p->where : "", "secret", p->secret));
+	for (int i = 0; i < n; i++) {
+		const pg2md_setting_info *s = &settings[i];
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:b}", "key", s->key, "value", s->value, "origin",
+						     s->origin, "where", s->where ? s->where : "", "secret", s->secret));
 	}
 	return arr;
 }
 
-/* ---- pending packages ------------------------------------------------------------ */
-
-static int
-cmp_str(const void *a, const void *b)
+/* The watermarks as a JSON array, or NULL when there was nothing to read. */
+static json_t *
+watermarks_json(const pg2md_watermarks_info *wi)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The package ids in a state, oldest first (caller frees each and the array). */
-static char **
-list_packages(const pg2md_config *cfg, pkg_state s, int *n)
-{
-	char *dir = xasprintf("%s/%s/load/%s", cfg->pipelines_dir, cfg->pipeline_name, pkg_state_name(s));
-	DIR *d = opendir(dir);
-	char **ids = NULL;
-	int cap = 0;
-	struct dirent *e;
-
-	*n = 0;
-	free(dir);
-	if (!d)
+	if (!wi->available)
 		return NULL;
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 8;
-			ids = xrealloc(ids, (size_t)cap * sizeof(char *));
-		}
-		ids[(*n)++] = xstrdup(e->d_name);
-	}
-	closedir(d);
-	if (*n > 1)
-		qsort(ids, (size_t)*n, sizeof(char *), cmp_str);
-	return ids;
-}
-
-/* One package: {state, load_id, rows, tables: [{name, rows}]}; manifest missing: tables null. */
-static json_t *
-package_json(const pg2md_config *cfg, pkg_state s, const char *id)
-{
-	char *dir = pkg_dir(cfg, s, id);
-	char *path = xasprintf("%s/manifest.json", dir);
-	json_t *man = json_load_file(path, 0, NULL);
-	json_t *out = json_pack("{s:s, s:s, s:s}", "state", pkg_state_name(s), "load_id", id, "path", dir);
-
-	if (man) {
-		json_t *tables = json_array(), *jt;
-		json_int_t rows = 0;
-		size_t i;
-		json_array_foreach(json_object_get(man, "tables"), i, jt) {
-			json_int_t r = json_integer_value(json_object_get(jt, "rows"));
-			const char *name = json_string_value(json_object_get(jt, "name"));
-			json_array_append_new(tables, json_pack("{s:s, s:I}", "name", name ? name : "?", "rows", r));
-			rows += r;
-		}
-		json_object_set_new(out, "tables", tables);
-		json_object_set_new(out, "rows", json_integer(rows));
-		json_decref(man);
-	} else {
-		json_object_set_new(out, "tables", json_null());
-		json_object_set_new(out, "rows", json_null());
-	}
-	free(path);
-	free(dir);
-	return out;
-}
-
-static json_t *
-pending_json(const pg2md_config *cfg, int *loaded)
-{
-	static const pkg_state pending[] = {PKG_EXTRACTING, PKG_EXTRACTED, PKG_NORMALIZED};
 	json_t *arr = json_array();
-	int n;
-	char **ids;
+	for (int i = 0; i < wi->nslots; i++) {
+		const pg2md_watermark *w = &wi->slots[i];
+		json_array_append_new(arr, json_pack("{s:s?, s:s?, s:s?, s:I}", "slot", w->slot, "applied_lsn",
+						     w->applied_lsn, "applied_at", w->applied_at, "seconds_ago",
+						     (json_int_t)w->seconds_ago));
+	}
+	return arr;
+}
 
-	for (size_t k = 0; k < sizeof(pending) / sizeof(pending[0]); k++) {
-		ids = list_packages(cfg, pending[k], &n);
-		for (int i = 0; i < n; i++) {
-			json_array_append_new(arr, package_json(cfg, pending[k], ids[i]));
-			free(ids[i]);
+static json_t *
+pending_json(const pg2md_packages_info *pk)
+{
+	json_t *arr = json_array();
+	for (int i = 0; i < pk->npending; i++) {
+		const pg2md_package *p = &pk->pending[i];
+		json_t *o = json_pack("{s:s, s:s, s:s}", "state", p->state, "load_id", p->load_id, "path", p->path);
+		if (p->has_manifest) {
+			json_t *tables = json_array();
+			for (int k = 0; k < p->ntables; k++)
+				json_array_append_new(tables, json_pack("{s:s, s:I}", "name", p->tables[k].name, "rows",
+									(json_int_t)p->tables[k].rows));
+			json_object_set_new(o, "tables", tables);
+			json_object_set_new(o, "rows", json_integer(p->rows));
+		} else {
+			json_object_set_new(o, "tables", json_null());
+			json_object_set_new(o, "rows", json_null());
 		}
-		free(ids);
+		json_array_append_new(arr, o);
 	}
-	ids = list_packages(cfg, PKG_LOADED, &n);
-	for (int i = 0; i < n; i++)
-		free(ids[i]);
-	free(ids);
-	*loaded = n;
 	return arr;
 }
 
-/* ---- loads in the destination ------------------------------------------------------ */
-
-/*
- * The last loads from <dataset>._dlt_loads, or NULL with *note saying why not
- * (caller frees the note).  The file is opened read-only and only if it exists.
- */
+/* The loads as a JSON array, or NULL when they were not read. */
 static json_t *
-loads_json(const pg2md_config *cfg, char **note)
+loads_json(const pg2md_loads_info *li)
 {
-	duckdb_database db = NULL;
-	duckdb_connection con = NULL;
-	duckdb_result res;
-	char *open_err = NULL;
-	pg2md_buf sql = PG2MD_BUF_INIT;
-	json_t *arr = NULL;
-	struct stat st;
-
-	*note = NULL;
-	if (cfg->destination && strcmp(cfg->destination, "motherduck") == 0) {
-		*note = xasprintf("MotherDuck is not queried by pg2md info; pg2md sql \"SELECT * FROM %s._dlt_loads\" "
-				  "shows the loads",
-				  cfg->dataset_name);
+	if (!li->available)
 		return NULL;
+	json_t *arr = json_array();
+	for (int i = 0; i < li->nloads; i++) {
+		const pg2md_load *l = &li->loads[i];
+		json_array_append_new(arr, json_pack("{s:s?, s:s?, s:I, s:s?, s:s?}", "load_id", l->load_id, "schema_name",
+						     l->schema_name, "status", (json_int_t)l->status, "inserted_at",
+						     l->inserted_at, "schema_version_hash", l->schema_version_hash));
 	}
-	if (stat(cfg->duckdb_path, &st) != 0) {
-		*note = xasprintf("DuckDB file \"%s\" does not exist yet", cfg->duckdb_path);
-		return NULL;
-	}
-	if (!duck_open_readonly(cfg->duckdb_path, &db, &con, &open_err)) {
-		*note = xasprintf("could not open DuckDB file \"%s\" read-only: %s", cfg->duckdb_path,
-				  open_err ? open_err : "unknown error");
-		duckdb_free(open_err);
-		return NULL;
-	}
-	buf_puts(&sql, "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ");
-	buf_literal(&sql, cfg->dataset_name);
-	buf_puts(&sql, " AND table_name = '_dlt_loads'");
-	if (duckdb_query(con, sql.data, &res) == DuckDBError || duckdb_value_int64(&res, 0, 0) == 0) {
-		*note = xasprintf("dataset \"%s\" has no loads yet", cfg->dataset_name);
-		duckdb_destroy_result(&res);
-		goto done;
-	}
-	duckdb_destroy_result(&res);
-	buf_reset(&sql);
-	buf_puts(&sql, "SELECT load_id, schema_name, status, strftime(inserted_at AT TIME ZONE 'UTC', "
-		       "'%Y-%m-%dT%H:%M:%SZ'), schema_version_hash FROM ");
-	duck_qualified(&sql, cfg->dataset_name, "_dlt_loads");
-	buf_printf(&sql, " ORDER BY inserted_at DESC, load_id DESC LIMIT %d", MAX_LOADS);
-	if (duckdb_query(con, sql.data, &res) == DuckDBError) {
-		*note = xasprintf("could not read _dlt_loads: %s", duckdb_result_error(&res));
-		duckdb_destroy_result(&res);
-		goto done;
-	}
-	arr = json_array();
-	for (idx_t r = 0; r < duckdb_row_count(&res); r++) {
-		char *v[5];
-		for (idx_t c = 0; c < 5; c++)
-			v[c] = duckdb_value_varchar(&res, c, r);
-		json_array_append_new(arr, json_pack("{s:s?, s:s?, s:I, s:s?, s:s?}", "load_id", v[0], "schema_name", v[1],
-						     "status", (json_int_t)duckdb_value_int64(&res, 2, r), "inserted_at",
-						     v[3], "schema_version_hash", v[4]));
-		for (int c = 0; c < 5; c++)
-			duckdb_free(v[c]);
-	}
-	duckdb_destroy_result(&res);
-done:
-	buf_release(&sql);
-	duckdb_disconnect(&con);
-	duckdb_close(&db);
 	return arr;
 }
 
-/* ---- replication ------------------------------------------------------------------------ */
-
-/* pg2md follow's watermarks [{slot, applied_lsn, applied_at, seconds_ago}], or NULL when there are
- * none (no local file, no _pg2md_cdc table). */
+/* {finished_at, load_id, exit_code, tables, rows, destination, finished_pending, seconds, error}, or NULL. */
 static json_t *
-replication_json(const pg2md_config *cfg)
+last_run_json(pg2md_pipeline *p)
 {
-	duckdb_database db = NULL;
-	duckdb_connection con = NULL;
-	duckdb_result res;
-	char *open_err = NULL;
-	struct stat st;
-	json_t *arr = NULL;
-
-	if ((cfg->destination && strcmp(cfg->destination, "motherduck") == 0) || stat(cfg->duckdb_path, &st) != 0)
-		return NULL;
-	if (!duck_open_readonly(cfg->duckdb_path, &db, &con, &open_err)) {
-		duckdb_free(open_err);
-		return NULL;
-	}
-	pg2md_buf sql = PG2MD_BUF_INIT;
-	buf_puts(&sql, "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ");
-	buf_literal(&sql, cfg->dataset_name);
-	buf_puts(&sql, " AND table_name = '_pg2md_cdc'");
-	if (duckdb_query(con, sql.data, &res) == DuckDBError || duckdb_value_int64(&res, 0, 0) == 0) {
-		duckdb_destroy_result(&res);
-		goto done;
-	}
-	duckdb_destroy_result(&res);
-	buf_reset(&sql);
-	buf_puts(&sql, "SELECT slot_name, applied_lsn_text, strftime(applied_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ'), "
-		       "CAST(epoch(now()) - epoch(applied_at) AS BIGINT) FROM ");
-	duck_qualified(&sql, cfg->dataset_name, "_pg2md_cdc");
-	buf_puts(&sql, " ORDER BY slot_name");
-	if (duckdb_query(con, sql.data, &res) == DuckDBError) {
-		duckdb_destroy_result(&res);
-		goto done;
-	}
-	arr = json_array();
-	for (idx_t r = 0; r < duckdb_row_count(&res); r++) {
-		char *v[3];
-		for (idx_t c = 0; c < 3; c++)
-			v[c] = duckdb_value_varchar(&res, c, r);
-		json_array_append_new(arr, json_pack("{s:s?, s:s?, s:s?, s:I}", "slot", v[0], "applied_lsn", v[1],
-						     "applied_at", v[2], "seconds_ago",
-						     (json_int_t)duckdb_value_int64(&res, 3, r)));
-		for (int c = 0; c < 3; c++)
-			duckdb_free(v[c]);
-	}
-	duckdb_destroy_result(&res);
-done:
-	buf_release(&sql);
-	duckdb_disconnect(&con);
-	duckdb_close(&db);
-	return arr;
-}
-
-/* ---- last run ------------------------------------------------------------------------ */
-
-/* {finished_at, load_id, exit_code, tables, rows, seconds, error}, or NULL when no trace. */
-static json_t *
-last_run_json(const pg2md_config *cfg)
-{
-	pg2md_error err;
+	char *text = NULL;
 	json_t *doc, *out, *jt;
 	json_int_t rows = 0;
 	size_t i;
 
-	pg2md_error_init(&err);
-	doc = trace_load(cfg, &err);
+	if (pg2md_trace_json(p, &text, NULL) != PG2MD_SUCCESS)
+		return NULL;
+	doc = json_loads(text, 0, NULL);
+	pg2md_free(text);
 	if (!doc)
 		return NULL;
 	json_array_foreach(json_object_get(doc, "tables"), i, jt)
@@ -327,7 +137,17 @@ last_run_json(const pg2md_config *cfg)
 	return out;
 }
 
-/* ---- output ---------------------------------------------------------------------------- */
+/* The status of a run going on in another process, or NULL. */
+static json_t *
+running_json(pg2md_pipeline *p)
+{
+	char *text = NULL;
+	json_t *doc = NULL;
+	if (pg2md_running_json(p, &text, NULL) == PG2MD_SUCCESS && text)
+		doc = json_loads(text, 0, NULL);
+	pg2md_free(text);
+	return doc;
+}
 
 /* "running: pid 123 since …, extracting: 3/24 tables done, 1.2 M rows, 140 MB, 310 k rows/s (as of …)" */
 static void
@@ -345,11 +165,11 @@ print_running(json_t *st)
 	       stage && strcmp(stage, "extract") == 0 ? "extracting" : "extracted, now normalizing and loading",
 	       (long long)json_integer_value(json_object_get(st, "tables_done")),
 	       (long long)json_integer_value(json_object_get(st, "tables_total")),
-	       human_count(a, sizeof(a), (double)json_integer_value(json_object_get(st, "rows"))),
-	       human_bytes(b, sizeof(b), (double)json_integer_value(json_object_get(st, "bytes"))),
-	       human_count(c, sizeof(c), json_number_value(json_object_get(st, "rows_per_second"))));
+	       fmt_count(a, sizeof(a), (double)json_integer_value(json_object_get(st, "rows"))),
+	       fmt_bytes(b, sizeof(b), (double)json_integer_value(json_object_get(st, "bytes"))),
+	       fmt_count(c, sizeof(c), json_number_value(json_object_get(st, "rows_per_second"))));
 	if (json_is_number(json_object_get(st, "eta_seconds")))
-		printf(", about %s left", human_seconds(a, sizeof(a), json_number_value(json_object_get(st, "eta_seconds"))));
+		printf(", about %s left", fmt_seconds(a, sizeof(a), json_number_value(json_object_get(st, "eta_seconds"))));
 	printf(" (as of %s)\n", json_string_value(json_object_get(st, "updated_at")));
 	if (json_array_size(running) > 0) {
 		printf("  copying:");
@@ -361,80 +181,79 @@ print_running(json_t *st)
 }
 
 static void
-print_text(const pg2md_config *cfg, const pg2md_provenance **sorted, json_t *pending, int loaded, json_t *loads,
-	   const char *loads_note, json_t *last, json_t *running)
+print_settings(const pg2md_setting_info *settings, int n)
 {
 	int keyw = 0, valw = 0;
-	size_t i;
-	json_t *p;
-	char a[32], b[32];
-
-	printf("pipeline \"%s\", project \"%s\"\n", cfg->pipeline_name, cfg->project_dir);
-	printf("pipeline folder \"%s/%s\"\n\n", cfg->pipelines_dir, cfg->pipeline_name);
-	if (running)
-		print_running(running);
-
-	printf("settings (%d, secrets shown as ********):\n", cfg->n_prov);
-	for (int k = 0; k < cfg->n_prov; k++) {
-		int kl = (int)strlen(sorted[k]->key), vl = sorted[k]->value ? (int)strlen(sorted[k]->value) : 0;
+	printf("settings (%d, secrets shown as ********):\n", n);
+	for (int k = 0; k < n; k++) {
+		int kl = (int)strlen(settings[k].key), vl = (int)strlen(settings[k].value);
 		if (kl > keyw)
 			keyw = kl;
 		if (vl > valw && vl <= 40)
 			valw = vl;
 	}
-	for (int k = 0; k < cfg->n_prov; k++) {
-		char *where = where_text(sorted[k]);
-		const char *v = sorted[k]->value ? sorted[k]->value : "";
-		printf("  %-*s = %-*s  %s\n", keyw, sorted[k]->key, valw, *v ? v : "(unset)", where);
+	for (int k = 0; k < n; k++) {
+		char *where = where_text(&settings[k]);
+		const char *v = settings[k].value;
+		printf("  %-*s = %-*s  %s\n", keyw, settings[k].key, valw, *v ? v : "(unset)", where);
 		free(where);
 	}
+}
 
+static void
+print_packages(const pg2md_packages_info *pk)
+{
+	char a[32], b[32];
 	printf("\npending load packages:");
-	if (json_array_size(pending) == 0)
+	if (pk->npending == 0)
 		printf(" none\n");
 	else
 		putchar('\n');
-	json_array_foreach(pending, i, p) {
-		const char *state = json_string_value(json_object_get(p, "state"));
-		json_t *tables = json_object_get(p, "tables");
-		printf("  %-10s %s", state, json_string_value(json_object_get(p, "load_id")));
-		if (json_is_array(tables)) {
-			size_t k;
-			json_t *t;
-			printf("  %zu table%s, %s rows:", json_array_size(tables), json_array_size(tables) == 1 ? "" : "s",
-			       human_count(a, sizeof(a), (double)json_integer_value(json_object_get(p, "rows"))));
-			json_array_foreach(tables, k, t)
-				printf("%s %s (%s)", k ? "," : "", json_string_value(json_object_get(t, "name")),
-				       human_count(b, sizeof(b), (double)json_integer_value(json_object_get(t, "rows"))));
+	for (int i = 0; i < pk->npending; i++) {
+		const pg2md_package *p = &pk->pending[i];
+		printf("  %-10s %s", p->state, p->load_id);
+		if (p->has_manifest) {
+			printf("  %d table%s, %s rows:", p->ntables, p->ntables == 1 ? "" : "s",
+			       fmt_count(a, sizeof(a), (double)p->rows));
+			for (int k = 0; k < p->ntables; k++)
+				printf("%s %s (%s)", k ? "," : "", p->tables[k].name,
+				       fmt_count(b, sizeof(b), (double)p->tables[k].rows));
 			putchar('\n');
-		} else if (strcmp(state, "extracting") == 0) {
+		} else if (strcmp(p->state, "extracting") == 0) {
 			printf("  (interrupted while extracting; the next run discards it)\n");
 		} else {
 			printf("  (no manifest)\n");
 		}
 	}
-	if (json_array_size(pending) > 0)
+	if (pk->npending > 0)
 		printf("  pg2md run finishes them (or pg2md drop --yes discards everything)\n");
-	printf("loaded packages kept: %d\n", loaded);
+	printf("loaded packages kept: %d\n", pk->nloaded);
+}
 
-	if (loads) {
-		printf("\nlast loads in DuckDB file \"%s\", dataset \"%s\" (newest first):\n", cfg->duckdb_path,
-		       cfg->dataset_name);
-		if (json_array_size(loads) == 0)
-			printf("  none\n");
-		else
-			printf("  %-20s %-14s %6s  %-20s  %s\n", "load_id", "schema_name", "status", "inserted_at",
-			       "schema_version_hash");
-		json_array_foreach(loads, i, p)
-			printf("  %-20s %-14s %6lld  %-20s  %s\n", json_string_value(json_object_get(p, "load_id")),
-			       json_string_value(json_object_get(p, "schema_name")),
-			       (long long)json_integer_value(json_object_get(p, "status")),
-			       json_string_value(json_object_get(p, "inserted_at")),
-			       json_string_value(json_object_get(p, "schema_version_hash")));
-	} else {
-		printf("\nlast loads: %s\n", loads_note ? loads_note : "not available");
+static void
+print_loads(const pg2md_pipeline_info *pi, const pg2md_loads_info *li)
+{
+	if (!li->available) {
+		printf("\nlast loads: %s\n", li->note ? li->note : "not available");
+		return;
 	}
+	printf("\nlast loads in DuckDB file \"%s\", dataset \"%s\" (newest first):\n", pi->duckdb_path, pi->dataset);
+	if (li->nloads == 0)
+		printf("  none\n");
+	else
+		printf("  %-20s %-14s %6s  %-20s  %s\n", "load_id", "schema_name", "status", "inserted_at",
+		       "schema_version_hash");
+	for (int i = 0; i < li->nloads; i++) {
+		const pg2md_load *l = &li->loads[i];
+		printf("  %-20s %-14s %6lld  %-20s  %s\n", l->load_id, l->schema_name, (long long)l->status, l->inserted_at,
+		       l->schema_version_hash);
+	}
+}
 
+static void
+print_last(json_t *last)
+{
+	char a[32], b[32];
 	if (!last) {
 		printf("\nlast run: none recorded\n");
 		return;
@@ -446,8 +265,8 @@ print_text(const pg2md_config *cfg, const pg2md_provenance **sorted, json_t *pen
 								    : "-",
 	       (long long)json_integer_value(json_object_get(last, "tables")),
 	       json_integer_value(json_object_get(last, "tables")) == 1 ? "" : "s",
-	       human_count(a, sizeof(a), (double)json_integer_value(json_object_get(last, "rows"))),
-	       human_seconds(b, sizeof(b), json_number_value(json_object_get(last, "seconds"))));
+	       fmt_count(a, sizeof(a), (double)json_integer_value(json_object_get(last, "rows"))),
+	       fmt_seconds(b, sizeof(b), json_number_value(json_object_get(last, "seconds"))));
 	if (code == 0)
 		printf("%s\n", json_is_true(json_object_get(last, "finished_pending")) ? "finished a pending package"
 										       : "succeeded");
@@ -457,78 +276,89 @@ print_text(const pg2md_config *cfg, const pg2md_provenance **sorted, json_t *pen
 									 : "unknown error");
 }
 
+static void
+print_watermarks(const pg2md_watermarks_info *wi)
+{
+	for (int i = 0; i < wi->nslots; i++) {
+		const pg2md_watermark *w = &wi->slots[i];
+		if (i == 0)
+			printf("\nreplication (pg2md follow; the slot's lag: docs/cdc.md, \"Monitoring\"):\n");
+		printf("  slot \"%s\": applied up to %s at %s (%lld s ago)\n", w->slot, w->applied_lsn, w->applied_at,
+		       (long long)w->seconds_ago);
+	}
+}
+
+static void
+print_json(const pg2md_pipeline_info *pi, json_t *running, json_t *settings, const pg2md_packages_info *pk,
+	   const pg2md_loads_info *li, json_t *last, const pg2md_watermarks_info *wi)
+{
+	json_t *doc = json_object(), *loads = loads_json(li), *repl = watermarks_json(wi);
+	json_object_set_new(doc, "pipeline_name", json_string(pi->pipeline_name));
+	json_object_set_new(doc, "project_dir", json_string(pi->project_dir));
+	json_object_set_new(doc, "pipeline_dir", json_string(pi->pipeline_dir));
+	json_object_set(doc, "running", running ? running : json_null());
+	json_object_set(doc, "settings", settings);
+	json_object_set_new(doc, "pending_packages", pending_json(pk));
+	json_object_set_new(doc, "loaded_packages", json_integer(pk->nloaded));
+	json_t *dest = json_pack("{s:s, s:s}", "destination", pi->destination, "dataset_name", pi->dataset);
+	if (pi->duckdb_path)
+		json_object_set_new(dest, "path", json_string(pi->duckdb_path));
+	json_object_set(dest, "loads", loads ? loads : json_null());
+	if (li->note)
+		json_object_set_new(dest, "note", json_string(li->note));
+	json_object_set_new(doc, "destination", dest);
+	json_object_set(doc, "last_run", last ? last : json_null());
+	json_object_set(doc, "replication", repl ? repl : json_null());
+	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	puts(text);
+	free(text);
+	json_decref(loads);
+	json_decref(repl);
+	json_decref(doc);
+}
+
 int
 cmd_info(cli_opts *opts)
 {
-	int code, loaded = 0;
-	pg2md_config *cfg;
-	const pg2md_provenance **sorted;
-	json_t *pending, *loads, *last, *running;
-	char *loads_note = NULL;
+	int code, nsettings;
+	pg2md_pipeline *p;
+	const pg2md_packages_info *pk;
+	const pg2md_loads_info *li;
+	const pg2md_watermarks_info *wi;
+	pg2md_err err;
 
-	if (opts->nargs > 0) {
-		fprintf(stderr, "pg2md info: unexpected argument \"%s\"\n"
-				"Try \"pg2md info --help\" for more information.\n", opts->args[0]);
-		return PG2MD_ERR_USAGE;
-	}
-	cfg = cli_load_config(opts, &code);
-	if (!cfg)
+	if ((code = cli_no_args(opts, "info")) != 0)
 		return code;
-	sorted = xcalloc((size_t)cfg->n_prov + 1, sizeof(*sorted));
-	for (int i = 0; i < cfg->n_prov; i++)
-		sorted[i] = &cfg->prov[i];
-	qsort(sorted, (size_t)cfg->n_prov, sizeof(*sorted), cmp_prov);
-
-	pending = pending_json(cfg, &loaded);
-	loads = loads_json(cfg, &loads_note);
-	last = last_run_json(cfg);
-	running = progress_status_running(cfg);
-	json_t *repl = replication_json(cfg);
+	p = cli_open(opts, &code);
+	if (!p)
+		return code;
+	const pg2md_pipeline_info *pi = pg2md_describe(p);
+	const pg2md_setting_info *settings = pg2md_settings(p, &nsettings);
+	if (pg2md_packages(p, &pk, &err) != PG2MD_SUCCESS || pg2md_loads(p, MAX_LOADS, &li, &err) != PG2MD_SUCCESS ||
+	    pg2md_watermarks(p, &wi, &err) != PG2MD_SUCCESS) {
+		cli_print_error(&err);
+		pg2md_close(p);
+		return cli_exit_code(err.status);
+	}
+	json_t *last = last_run_json(p), *running = running_json(p);
 
 	if (opts->json) {
-		json_t *doc = json_object();
-		json_object_set_new(doc, "pipeline_name", json_string(cfg->pipeline_name));
-		json_object_set_new(doc, "project_dir", json_string(cfg->project_dir));
-		char *pd = pkg_pipeline_dir(cfg);
-		json_object_set_new(doc, "pipeline_dir", json_string(pd));
-		free(pd);
-		json_object_set(doc, "running", running ? running : json_null());
-		json_object_set_new(doc, "settings", settings_json(cfg, sorted));
-		json_object_set(doc, "pending_packages", pending);
-		json_object_set_new(doc, "loaded_packages", json_integer(loaded));
-		json_t *dest = json_pack("{s:s, s:s}", "destination", cfg->destination ? cfg->destination : "duckdb",
-					 "dataset_name", cfg->dataset_name);
-		if (!(cfg->destination && strcmp(cfg->destination, "motherduck") == 0))
-			json_object_set_new(dest, "path", json_string(cfg->duckdb_path));
-		json_object_set(dest, "loads", loads ? loads : json_null());
-		if (loads_note)
-			json_object_set_new(dest, "note", json_string(loads_note));
-		json_object_set_new(doc, "destination", dest);
-		json_object_set(doc, "last_run", last ? last : json_null());
-		json_object_set(doc, "replication", repl ? repl : json_null());
-		char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		puts(text);
-		free(text);
-		json_decref(doc);
+		json_t *sj = settings_json(settings, nsettings);
+		print_json(pi, running, sj, pk, li, last, wi);
+		json_decref(sj);
 	} else {
-		print_text(cfg, sorted, pending, loaded, loads, loads_note, last, running);
-		json_t *r;
-		size_t ri;
-		json_array_foreach(repl, ri, r) {
-			if (ri == 0)
-				printf("\nreplication (pg2md follow; the slot's lag: docs/cdc.md, \"Monitoring\"):\n");
-			printf("  slot \"%s\": applied up to %s at %s (%lld s ago)\n", json_string_value(json_object_get(r, "slot")),
-			       json_string_value(json_object_get(r, "applied_lsn")), json_string_value(json_object_get(r, "applied_at")),
-			       (long long)json_integer_value(json_object_get(r, "seconds_ago")));
-		}
+		printf("pipeline \"%s\", project \"%s\"\n", pi->pipeline_name, pi->project_dir);
+		printf("pipeline folder \"%s\"\n\n", pi->pipeline_dir);
+		if (running)
+			print_running(running);
+		print_settings(settings, nsettings);
+		print_packages(pk);
+		print_loads(pi, li);
+		print_last(last);
+		print_watermarks(wi);
 	}
-	json_decref(repl);
-	json_decref(pending);
-	json_decref(loads);
 	json_decref(last);
 	json_decref(running);
-	free(loads_note);
-	free(sorted);
-	pg2md_config_free(cfg);
-	return PG2MD_OK;
+	pg2md_close(p);
+	return EXIT_OK;
 }

@@ -18,8 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli/cli.h"
-#include "util/buf.h"
+#include "cli.h"
 
 static const char config_template[] =
 	"# .dlt/config.toml — pg2md's (and dlt's) pipeline settings, written by \"pg2md init\".\n"
@@ -174,34 +173,38 @@ static const char secrets_template[] =
 static const char ignore_line[] = ".dlt/secrets.toml";
 
 /* Write text into path (mode applies to a new file and is forced on an existing one). */
-static pg2md_code
-write_file(const char *path, const char *text, mode_t mode, pg2md_error *err)
+static int
+write_file(const char *path, const char *text, mode_t mode, pg2md_err *err)
 {
 	size_t len = strlen(text), off = 0;
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
 
-	if (fd < 0)
-		return pg2md_fail(err, PG2MD_ERR_USAGE, "could not write \"%s\": %s", path, strerror(errno));
+	if (fd < 0) {
+		cli_fail(err, PG2MD_CONFIG, "could not write \"%s\": %s", path, strerror(errno));
+		return -1;
+	}
 	/* --force over an existing, more open file: tighten it before the secrets go in. */
 	if (fchmod(fd, mode) != 0) {
-		pg2md_fail(err, PG2MD_ERR_USAGE, "could not change the mode of \"%s\": %s", path, strerror(errno));
+		cli_fail(err, PG2MD_CONFIG, "could not change the mode of \"%s\": %s", path, strerror(errno));
 		close(fd);
-		return err->code;
+		return -1;
 	}
 	while (off < len) {
 		ssize_t n = write(fd, text + off, len - off);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			pg2md_fail(err, PG2MD_ERR_USAGE, "could not write \"%s\": %s", path, strerror(errno));
+			cli_fail(err, PG2MD_CONFIG, "could not write \"%s\": %s", path, strerror(errno));
 			close(fd);
-			return err->code;
+			return -1;
 		}
 		off += (size_t)n;
 	}
-	if (fsync(fd) != 0 || close(fd) != 0)
-		return pg2md_fail(err, PG2MD_ERR_USAGE, "could not write \"%s\": %s", path, strerror(errno));
-	return PG2MD_OK;
+	if (fsync(fd) != 0 || close(fd) != 0) {
+		cli_fail(err, PG2MD_CONFIG, "could not write \"%s\": %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /* Does a .gitignore line already cover .dlt/secrets.toml? */
@@ -225,8 +228,8 @@ ignores_secrets(const char *line)
  * Add ".dlt/secrets.toml" to DIR/.gitignore unless a line already covers it.
  * *added (OUT) tells whether the file changed.
  */
-static pg2md_code
-update_gitignore(const char *path, int *added, pg2md_error *err)
+static int
+update_gitignore(const char *path, int *added, pg2md_err *err)
 {
 	FILE *f = fopen(path, "r");
 	char *line = NULL;
@@ -244,37 +247,39 @@ update_gitignore(const char *path, int *added, pg2md_error *err)
 		free(line);
 		fclose(f);
 	} else if (errno != ENOENT) {
-		return pg2md_fail(err, PG2MD_ERR_USAGE, "could not read \"%s\": %s", path, strerror(errno));
+		cli_fail(err, PG2MD_CONFIG, "could not read \"%s\": %s", path, strerror(errno));
+		return -1;
 	}
 	if (found)
-		return PG2MD_OK;
+		return 0;
 	f = fopen(path, "a");
-	if (!f)
-		return pg2md_fail(err, PG2MD_ERR_USAGE, "could not write \"%s\": %s", path, strerror(errno));
+	if (!f) {
+		cli_fail(err, PG2MD_CONFIG, "could not write \"%s\": %s", path, strerror(errno));
+		return -1;
+	}
 	fprintf(f, "%s%s\n", last_nl ? "" : "\n", ignore_line);
-	if (fclose(f) != 0)
-		return pg2md_fail(err, PG2MD_ERR_USAGE, "could not write \"%s\": %s", path, strerror(errno));
+	if (fclose(f) != 0) {
+		cli_fail(err, PG2MD_CONFIG, "could not write \"%s\": %s", path, strerror(errno));
+		return -1;
+	}
 	*added = 1;
-	return PG2MD_OK;
+	return 0;
 }
 
 int
 cmd_init(cli_opts *opts)
 {
-	const char *dir = opts->flags.project_dir;
+	const char *dir = opts->lib.project_dir;
 	char *dlt = NULL, *config = NULL, *secrets = NULL, *ignore = NULL;
-	pg2md_error err;
+	pg2md_err err;
 	struct stat st;
 	int added = 0;
 	const char *flag = NULL; /* the folder as the user named it, for the next steps */
 	char real[PATH_MAX];
 
-	pg2md_error_init(&err);
-	if (opts->nargs > 0) {
-		fprintf(stderr, "pg2md init: unexpected argument \"%s\"\n"
-				"Try \"pg2md init --help\" for more information.\n", opts->args[0]);
-		return PG2MD_ERR_USAGE;
-	}
+	memset(&err, 0, sizeof(err));
+	if (cli_no_args(opts, "init"))
+		return EXIT_USAGE;
 	if (!dir || !*dir)
 		dir = getenv("DLT_PROJECT_DIR");
 	if (!dir || !*dir)
@@ -284,17 +289,17 @@ cmd_init(cli_opts *opts)
 	/* Absolute names in messages when the folder exists already. */
 	if (realpath(dir, real))
 		dir = real;
-	dlt = xasprintf("%s/.dlt", dir);
-	config = xasprintf("%s/config.toml", dlt);
-	secrets = xasprintf("%s/secrets.toml", dlt);
-	ignore = xasprintf("%s/.gitignore", dir);
+	dlt = cli_asprintf("%s/.dlt", dir);
+	config = cli_asprintf("%s/config.toml", dlt);
+	secrets = cli_asprintf("%s/secrets.toml", dlt);
+	ignore = cli_asprintf("%s/.gitignore", dir);
 
 	if (!opts->force) {
 		const char *exists = stat(config, &st) == 0 ? config : stat(secrets, &st) == 0 ? secrets : NULL;
 		if (exists) {
-			pg2md_fail(&err, PG2MD_ERR_USAGE, "\"%s\" already exists", exists);
-			pg2md_detail(&err, "pg2md init writes new templates only; nothing was changed");
-			pg2md_hint(&err, "use --force to overwrite config.toml and secrets.toml with the templates");
+			cli_fail(&err, PG2MD_CONFIG, "\"%s\" already exists", exists);
+			cli_detail(&err, "pg2md init writes new templates only; nothing was changed");
+			cli_hint(&err, "use --force to overwrite config.toml and secrets.toml with the templates");
 			goto done;
 		}
 	}
@@ -304,14 +309,14 @@ cmd_init(cli_opts *opts)
 			continue;
 		*s = '\0';
 		if (mkdir(dlt, 0755) != 0 && errno != EEXIST) {
-			pg2md_fail(&err, PG2MD_ERR_USAGE, "could not create folder \"%s\": %s", dlt, strerror(errno));
+			cli_fail(&err, PG2MD_CONFIG, "could not create folder \"%s\": %s", dlt, strerror(errno));
 			*s = '/';
 			goto done;
 		}
 		*s = '/';
 	}
 	if (mkdir(dlt, 0755) != 0 && errno != EEXIST) {
-		pg2md_fail(&err, PG2MD_ERR_USAGE, "could not create folder \"%s\": %s", dlt, strerror(errno));
+		cli_fail(&err, PG2MD_CONFIG, "could not create folder \"%s\": %s", dlt, strerror(errno));
 		goto done;
 	}
 	if (write_file(config, config_template, 0644, &err) || write_file(secrets, secrets_template, 0600, &err) ||
@@ -332,11 +337,11 @@ cmd_init(cli_opts *opts)
 	       secrets, config, flag ? " --project-dir " : "", flag ? flag : "", flag ? " --project-dir " : "",
 	       flag ? flag : "");
 done:
-	if (pg2md_failed(&err))
+	if (err.status != PG2MD_SUCCESS)
 		cli_print_error(&err);
 	free(dlt);
 	free(config);
 	free(secrets);
 	free(ignore);
-	return err.code;
+	return cli_exit_code(err.status);
 }

@@ -1,9 +1,10 @@
 /*
  * cmd_run.c — `pg2md run`, `extract`, `normalize`, `load`: run the pipeline
- * stages and print the run summary a person reads at a glance; then what
- * production needs after a run: the metrics file ([runtime] metrics_file) and,
+ * stages (pg2md_run, which also writes the metrics file of [runtime]
+ * metrics_file) and print the run summary a person reads at a glance; then,
  * when the run failed, the [runtime] on_failure command, run with the error in
- * its environment and every secret taken out of it.
+ * its environment and every secret taken out of it.  `pg2md trace` shows a
+ * stored run the same way.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,23 +19,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli/cli.h"
-#include "cli/metrics.h"
-#include "cli/progress_view.h"
-#include "cli/report.h"
-#include "stage/pipeline.h"
-#include "stage/progress.h"
-#include "stage/trace.h"
-#include "util/buf.h"
-#include "util/humanize.h"
-#include "util/log.h"
+#include "cli.h"
+#include "progress_view.h"
+#include "report.h"
 
 extern char **environ;
 
 #define HOOK_TIMEOUT_SECONDS 60
 
 void
-print_summary(FILE *f, const struct pg2md_trace *t, int stages, bool detail)
+print_summary(FILE *f, const pg2md_run_info *t, unsigned stages, bool detail)
 {
 	char a[32], b[32], c[32], d[32], e[32];
 	int64_t rows = 0, bytes = 0, fbytes = 0, lossy = 0;
@@ -45,10 +39,10 @@ print_summary(FILE *f, const struct pg2md_trace *t, int stages, bool detail)
 		fprintf(f, "pg2md: finished load package %s that an earlier run left %s; no new data was extracted\n"
 			   "       run again to extract new data\n",
 			t->load_id, t->pending_state);
-	else if (stages == STAGE_ALL || (stages & STAGE_LOAD))
+	else if (stages == PG2MD_STAGE_ALL || (stages & PG2MD_STAGE_LOAD))
 		fprintf(f, "pg2md: loaded %d table%s into %s, dataset \"%s\"\n", t->ntables, t->ntables == 1 ? "" : "s",
 			t->destination ? t->destination : "the destination", t->dataset);
-	else if (stages == STAGE_NORMALIZE)
+	else if (stages == PG2MD_STAGE_NORMALIZE)
 		fprintf(f, "pg2md: normalized load package %s (%d table%s); pg2md load loads it\n", t->load_id, t->ntables,
 			t->ntables == 1 ? "" : "s");
 	else
@@ -58,7 +52,7 @@ print_summary(FILE *f, const struct pg2md_trace *t, int stages, bool detail)
 		fprintf(f, "       no table list: every table of schema \"%s\", %d found\n", t->found_in, t->ntables);
 	if (!t->finished_pending && t->workers > 0)
 		fprintf(f, "       load %s, %s mode, %d worker%s, %d task%s\n", t->load_id, t->direct ? "direct" : "staged",
-			t->workers, t->workers == 1 ? "" : "s", t->ntasks, t->ntasks == 1 ? "" : "s");
+			t->workers, t->workers == 1 ? "" : "s", t->tasks, t->tasks == 1 ? "" : "s");
 	fputc('\n', f);
 	for (int i = 0; i < t->ntables; i++)
 		if ((int)strlen(t->tables[i].name) > namew)
@@ -69,12 +63,13 @@ print_summary(FILE *f, const struct pg2md_trace *t, int stages, bool detail)
 		fprintf(f, " %6s %6s %8s", "files", "tasks", "retries");
 	fputc('\n', f);
 	for (int i = 0; i < t->ntables; i++) {
-		const pg2md_table_stat *s = &t->tables[i];
+		const pg2md_table_run *s = &t->tables[i];
 		double rate = s->seconds > 0 ? (double)s->rows / s->seconds : 0;
-		fprintf(f, "  %-*s  %-8s %12s %10s %10s %9s %12s", namew, s->name, s->disposition ? s->disposition : "",
-			human_count(a, sizeof(a), (double)s->rows), human_bytes(b, sizeof(b), (double)s->bytes),
-			t->direct ? "-" : human_bytes(c, sizeof(c), (double)s->file_bytes),
-			human_seconds(d, sizeof(d), s->seconds), s->seconds > 0 ? human_count(e, sizeof(e), rate) : "-");
+		fprintf(f, "  %-*s  %-8s %12s %10s %10s %9s %12s", namew, s->name,
+			s->write_disposition ? s->write_disposition : "", fmt_count(a, sizeof(a), (double)s->rows),
+			fmt_bytes(b, sizeof(b), (double)s->bytes_read),
+			t->direct ? "-" : fmt_bytes(c, sizeof(c), (double)s->bytes_staged),
+			fmt_seconds(d, sizeof(d), s->seconds), s->seconds > 0 ? fmt_count(e, sizeof(e), rate) : "-");
 		if (detail)
 			fprintf(f, " %6d %6d %8d", s->files, s->tasks, s->retries);
 		fputc('\n', f);
@@ -82,22 +77,22 @@ print_summary(FILE *f, const struct pg2md_trace *t, int stages, bool detail)
 		tasks += s->tasks;
 		retries += s->retries;
 		rows += s->rows;
-		bytes += s->bytes;
-		fbytes += s->file_bytes;
+		bytes += s->bytes_read;
+		fbytes += s->bytes_staged;
 		lossy += s->lossy;
 	}
-	double ex = t->t_extract > 0 ? t->t_extract : 0;
-	fprintf(f, "  %-*s  %-8s %12s %10s %10s %9s %12s", namew, "total", "",
-		human_count(a, sizeof(a), (double)rows), human_bytes(b, sizeof(b), (double)bytes),
-		t->direct ? "-" : human_bytes(c, sizeof(c), (double)fbytes), human_seconds(d, sizeof(d), t->t_total),
-		t->t_total > 0 ? human_count(e, sizeof(e), (double)rows / t->t_total) : "-");
+	double ex = t->seconds_extract > 0 ? t->seconds_extract : 0;
+	fprintf(f, "  %-*s  %-8s %12s %10s %10s %9s %12s", namew, "total", "", fmt_count(a, sizeof(a), (double)rows),
+		fmt_bytes(b, sizeof(b), (double)bytes), t->direct ? "-" : fmt_bytes(c, sizeof(c), (double)fbytes),
+		fmt_seconds(d, sizeof(d), t->seconds_total),
+		t->seconds_total > 0 ? fmt_count(e, sizeof(e), (double)rows / t->seconds_total) : "-");
 	if (detail)
 		fprintf(f, " %6d %6d %8d", files, tasks, retries);
 	fputc('\n', f);
-	fprintf(f, "\n  stages: extract %s, ", human_seconds(a, sizeof(a), ex));
-	fprintf(f, "normalize %s, ", human_seconds(a, sizeof(a), t->t_normalize));
-	fprintf(f, "load %s; total %s; peak RSS %s\n", human_seconds(b, sizeof(b), t->t_load),
-		human_seconds(c, sizeof(c), t->t_total), human_bytes(d, sizeof(d), (double)t->peak_rss));
+	fprintf(f, "\n  stages: extract %s, ", fmt_seconds(a, sizeof(a), ex));
+	fprintf(f, "normalize %s, ", fmt_seconds(a, sizeof(a), t->seconds_normalize));
+	fprintf(f, "load %s; total %s; peak RSS %s\n", fmt_seconds(b, sizeof(b), t->seconds_load),
+		fmt_seconds(c, sizeof(c), t->seconds_total), fmt_bytes(d, sizeof(d), (double)t->peak_rss_bytes));
 	if (lossy > 0)
 		fprintf(f, "  note: %lld NaN value%s in DECIMAL columns arrived as NULL (see docs/types.md)\n",
 			(long long)lossy, lossy == 1 ? "" : "s");
@@ -123,7 +118,7 @@ secret_name(const char *var)
 
 /* Values that hold a secret whatever the name: a URL with a password, libpq's password=, the configured secrets. */
 static bool
-secret_value(const char *value, const pg2md_config *cfg)
+secret_value(const char *value, const pg2md_pipeline *p)
 {
 	const char *scheme = strstr(value, "://");
 	if (scheme) {
@@ -133,11 +128,7 @@ secret_value(const char *value, const pg2md_config *cfg)
 	}
 	if (strcasestr(value, "password=") || strcasestr(value, "motherduck_token="))
 		return true;
-	if (cfg->pg_password && strlen(cfg->pg_password) >= 4 && strstr(value, cfg->pg_password))
-		return true;
-	if (cfg->md_token && strlen(cfg->md_token) >= 4 && strstr(value, cfg->md_token))
-		return true;
-	return false;
+	return pg2md_holds_secret(p, value) != 0;
 }
 
 static bool
@@ -158,8 +149,9 @@ hook_name(const char *var)
  * PG2MD_PIPELINE, PG2MD_DATASET, PG2MD_PROJECT_DIR, PG2MD_STAGE, PG2MD_LOAD_ID.
  */
 static void
-run_on_failure(const pg2md_config *cfg, const pg2md_trace *t, const pg2md_error *err, const char *stage)
+run_on_failure(const pg2md_pipeline *p, const pg2md_run_info *t, const pg2md_err *err)
 {
+	const pg2md_pipeline_info *pi = pg2md_describe(p);
 	int n = 0, timeout = HOOK_TIMEOUT_SECONDS, status = 0;
 	char **envp;
 	const char *tv = getenv("PG2MD_ON_FAILURE_TIMEOUT");
@@ -171,29 +163,29 @@ run_on_failure(const pg2md_config *cfg, const pg2md_trace *t, const pg2md_error 
 		timeout = atoi(tv);
 	for (char **e = environ; *e; e++)
 		n++;
-	envp = xcalloc((size_t)n + 16, sizeof(char *));
+	envp = cli_alloc(((size_t)n + 16) * sizeof(char *));
 	n = 0;
 	for (char **e = environ; *e; e++) {
 		const char *eq = strchr(*e, '=');
-		if (!eq || secret_name(*e) || secret_value(eq + 1, cfg) || hook_name(*e))
+		if (!eq || secret_name(*e) || secret_value(eq + 1, p) || hook_name(*e))
 			continue;
 		envp[n++] = *e;
 	}
 	/* a run's error, detail and hint never hold a secret (DESIGN §1) */
-	envp[n++] = xasprintf("PG2MD_ERROR=%s", err->msg);
+	envp[n++] = cli_asprintf("PG2MD_ERROR=%s", err->message);
 	if (err->detail[0])
-		envp[n++] = xasprintf("PG2MD_ERROR_DETAIL=%s", err->detail);
+		envp[n++] = cli_asprintf("PG2MD_ERROR_DETAIL=%s", err->detail);
 	if (err->hint[0])
-		envp[n++] = xasprintf("PG2MD_ERROR_HINT=%s", err->hint);
-	envp[n++] = xasprintf("PG2MD_EXIT_CODE=%d", (int)err->code);
-	envp[n++] = xasprintf("PG2MD_PIPELINE=%s", cfg->pipeline_name);
-	envp[n++] = xasprintf("PG2MD_DATASET=%s", cfg->dataset_name);
-	envp[n++] = xasprintf("PG2MD_PROJECT_DIR=%s", cfg->project_dir);
-	envp[n++] = xasprintf("PG2MD_STAGE=%s", stage);
-	envp[n++] = xasprintf("PG2MD_LOAD_ID=%s", t->load_id ? t->load_id : "");
+		envp[n++] = cli_asprintf("PG2MD_ERROR_HINT=%s", err->hint);
+	envp[n++] = cli_asprintf("PG2MD_EXIT_CODE=%d", cli_exit_code(err->status));
+	envp[n++] = cli_asprintf("PG2MD_PIPELINE=%s", pi->pipeline_name);
+	envp[n++] = cli_asprintf("PG2MD_DATASET=%s", pi->dataset);
+	envp[n++] = cli_asprintf("PG2MD_PROJECT_DIR=%s", pi->project_dir);
+	envp[n++] = cli_asprintf("PG2MD_STAGE=%s", t->failed_stage ? t->failed_stage : "extract");
+	envp[n++] = cli_asprintf("PG2MD_LOAD_ID=%s", t->load_id ? t->load_id : "");
 	envp[n] = NULL;
 
-	pg2md_info("running the on_failure command");
+	cli_log(CLI_LOG_INFO, "running the on_failure command");
 	fflush(stdout);
 	fflush(stderr);
 	/*
@@ -219,7 +211,7 @@ run_on_failure(const pg2md_config *cfg, const pg2md_trace *t, const pg2md_error 
 		posix_spawnattr_setpgroup(&attr, 0);
 		posix_spawnattr_setsigmask(&attr, &none);
 		posix_spawnattr_setsigdefault(&attr, &dfl);
-		rc = posix_spawn(&pid, "/bin/sh", &fa, &attr, (char *const[]){"sh", "-c", cfg->on_failure, NULL}, envp);
+		rc = posix_spawn(&pid, "/bin/sh", &fa, &attr, (char *const[]){"sh", "-c", (char *)pi->on_failure, NULL}, envp);
 		posix_spawn_file_actions_destroy(&fa);
 		posix_spawnattr_destroy(&attr);
 		if (rc != 0) {
@@ -227,22 +219,22 @@ run_on_failure(const pg2md_config *cfg, const pg2md_trace *t, const pg2md_error 
 			goto out;
 		}
 	}
-	deadline = now_seconds() + timeout;
+	deadline = clock_seconds() + timeout;
 	while (!done) {
 		pid_t w = waitpid(pid, &status, WNOHANG);
 		if (w == pid || (w < 0 && errno != EINTR)) {
 			done = true;
 			break;
 		}
-		if (now_seconds() >= deadline)
+		if (clock_seconds() >= deadline)
 			break;
 		nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
 	}
 	if (!done) {
 		fprintf(stderr, "pg2md: warning: the on_failure command did not finish within %d s; stopping it\n", timeout);
 		kill(-pid, SIGTERM);
-		deadline = now_seconds() + 5;
-		while (waitpid(pid, &status, WNOHANG) == 0 && now_seconds() < deadline)
+		deadline = clock_seconds() + 5;
+		while (waitpid(pid, &status, WNOHANG) == 0 && clock_seconds() < deadline)
 			nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
 		kill(-pid, SIGKILL);
 		waitpid(pid, &status, 0);
@@ -259,138 +251,139 @@ out:
 }
 
 static int
-run_stages(cli_opts *opts, int stages)
+run_stages(cli_opts *opts, unsigned stages)
 {
 	int code;
-	pg2md_config *cfg = cli_load_config(opts, &code);
-	pg2md_trace trace;
-	pg2md_error err;
+	pg2md_pipeline *p = cli_open(opts, &code);
+	pg2md_err err;
 
-	if (!cfg)
+	if (!p)
 		return code;
-	pg2md_error_init(&err);
-	progress_view *view = progress_view_start(opts->progress, cfg->log_format && strcasecmp(cfg->log_format, "JSON") == 0);
-	pipeline_run(cfg, stages, &trace, &err);
-	progress_view_end(view);
-	progress_status_remove(cfg);
-	{
-		/* The trace is kept for `pg2md trace`, for failed runs too. */
-		pg2md_error terr;
-		pg2md_error_init(&terr);
-		if (trace_store(cfg, &trace, &err, &terr))
-			fprintf(stderr, "pg2md: warning: %s\n", terr.msg);
-	}
-	if (pg2md_failed(&err)) {
+	progress_view *view = progress_view_start(p, opts->progress, pg2md_describe(p)->log_json);
+	pg2md_status st = pg2md_run(p, stages, &err);
+	progress_view_end(p, view);
+	const pg2md_run_info *t = pg2md_last_run(p);
+	if (st != PG2MD_SUCCESS)
 		cli_print_error(&err);
-		code = err.code;
-	} else if (trace.note) {
-		printf("pg2md: %s\n", trace.note);
-		code = 0;
-	} else {
-		print_summary(stdout, &trace, stages, false);
-		code = 0;
-	}
+	else if (t->note)
+		printf("pg2md: %s\n", t->note);
+	else
+		print_summary(stdout, t, stages, false);
 	fflush(stdout);
-	{
-		const char *failed = pg2md_failed(&err) ? metrics_failed_stage(&trace, stages) : NULL;
-		if (cfg->metrics_file) {
-			metrics_run mr = {cfg, &trace, &err, failed,
-					  !pg2md_failed(&err) && (stages & STAGE_LOAD) && !trace.note};
-			pg2md_error merr;
-			pg2md_error_init(&merr);
-			if (metrics_write(cfg->metrics_file, &mr, &merr))
-				fprintf(stderr, "pg2md: warning: %s\n", merr.msg);
-		}
-		if (failed && cfg->on_failure && cfg->on_failure[0])
-			run_on_failure(cfg, &trace, &err, failed);
-	}
-	pipeline_trace_release(&trace);
-	pg2md_config_free(cfg);
-	return code;
+	if (st != PG2MD_SUCCESS && pg2md_describe(p)->on_failure)
+		run_on_failure(p, t, &err);
+	pg2md_close(p);
+	return cli_exit_code(st);
 }
 
 int
 cmd_run(cli_opts *opts)
 {
-	return run_stages(opts, STAGE_ALL);
+	return run_stages(opts, PG2MD_STAGE_ALL);
 }
 
 int
 cmd_extract(cli_opts *opts)
 {
-	return run_stages(opts, STAGE_EXTRACT);
+	return run_stages(opts, PG2MD_STAGE_EXTRACT);
 }
 
 int
 cmd_normalize(cli_opts *opts)
 {
-	return run_stages(opts, STAGE_NORMALIZE);
+	return run_stages(opts, PG2MD_STAGE_NORMALIZE);
 }
 
 int
 cmd_load(cli_opts *opts)
 {
-	return run_stages(opts, STAGE_LOAD);
+	return run_stages(opts, PG2MD_STAGE_LOAD);
+}
+
+/* The stored trace as JSON, or NULL with the error printed and *code set. */
+static json_t *
+load_trace(pg2md_pipeline *p, int *code)
+{
+	char *text = NULL;
+	pg2md_err err;
+	json_t *doc;
+
+	if (pg2md_trace_json(p, &text, &err) != PG2MD_SUCCESS) {
+		cli_print_error(&err);
+		*code = cli_exit_code(err.status);
+		return NULL;
+	}
+	doc = json_loads(text, 0, NULL);
+	pg2md_free(text);
+	if (!doc) {
+		cli_fail(&err, PG2MD_FAILED, "could not read the stored trace");
+		cli_print_error(&err);
+		*code = EXIT_RUN;
+	}
+	return doc;
+}
+
+/* `pg2md trace` as text: the summary of the stored run, in detail. */
+static int
+print_trace(pg2md_pipeline *p, json_t *doc)
+{
+	const pg2md_run_info *t;
+	pg2md_err err;
+
+	if (pg2md_last_trace(p, &t, &err) != PG2MD_SUCCESS) {
+		cli_print_error(&err);
+		return cli_exit_code(err.status);
+	}
+	printf("last run of pipeline \"%s\", finished %s\n", pg2md_describe(p)->pipeline_name, t->finished_at);
+	if (t->status != PG2MD_SUCCESS)
+		printf("the run failed (exit code %d): %s\n", cli_exit_code(t->status), t->error);
+	print_summary(stdout, t, PG2MD_STAGE_ALL, true);
+	json_t *tl = json_object_get(doc, "timeline");
+	size_t nspans = json_array_size(json_object_get(tl, "spans"));
+	if (nspans > 0)
+		printf("  timeline: %zu spans, %zu throughput samples; pg2md trace --html FILE draws them\n", nspans,
+		       json_array_size(json_object_get(tl, "samples")));
+	return EXIT_OK;
 }
 
 int
 cmd_trace(cli_opts *opts)
 {
-	int code;
-	pg2md_config *cfg;
-	pg2md_error err;
+	int code = EXIT_OK;
+	pg2md_pipeline *p;
+	pg2md_err err;
 	json_t *doc;
 
 	if (opts->html && opts->json) {
 		fprintf(stderr, "pg2md trace: options --json and --html cannot be used together\n"
 				"Try \"pg2md trace --help\" for more information.\n");
-		return PG2MD_ERR_USAGE;
+		return EXIT_USAGE;
 	}
-	cfg = cli_load_config(opts, &code);
-	if (!cfg)
+	p = cli_open(opts, &code);
+	if (!p)
 		return code;
-	pg2md_error_init(&err);
-	doc = trace_load(cfg, &err);
+	doc = load_trace(p, &code);
 	if (!doc) {
-		cli_print_error(&err);
-		pg2md_config_free(cfg);
-		return err.code;
+		pg2md_close(p);
+		return code;
 	}
 	if (opts->html) {
+		memset(&err, 0, sizeof(err));
 		if (report_html_write(opts->html, doc, &err)) {
 			cli_print_error(&err);
-			json_decref(doc);
-			pg2md_config_free(cfg);
-			return err.code;
-		}
-		if (strcmp(opts->html, "-") != 0)
+			code = cli_exit_code(err.status);
+		} else if (strcmp(opts->html, "-") != 0) {
 			fprintf(stderr, "pg2md: wrote the HTML report of the last run of pipeline \"%s\" to \"%s\"\n",
-				cfg->pipeline_name, opts->html);
+				pg2md_describe(p)->pipeline_name, opts->html);
+		}
 	} else if (opts->json) {
 		char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
 		puts(text);
 		free(text);
 	} else {
-		pg2md_trace t;
-		trace_from_json(&t, doc);
-		printf("last run of pipeline \"%s\", finished %s\n", cfg->pipeline_name,
-		       json_string_value(json_object_get(doc, "finished_at")));
-		if (t.result != PG2MD_OK) {
-			json_t *e = json_object_get(doc, "error");
-			printf("the run failed (exit code %d): %s\n", (int)t.result,
-			       json_string_value(json_object_get(e, "message")));
-		}
-		print_summary(stdout, &t, STAGE_ALL, true);
-		{
-			json_t *tl = json_object_get(doc, "timeline");
-			size_t nspans = json_array_size(json_object_get(tl, "spans"));
-			if (nspans > 0)
-				printf("  timeline: %zu spans, %zu throughput samples; pg2md trace --html FILE draws them\n",
-				       nspans, json_array_size(json_object_get(tl, "samples")));
-		}
-		pipeline_trace_release(&t);
+		code = print_trace(p, doc);
 	}
 	json_decref(doc);
-	pg2md_config_free(cfg);
-	return 0;
+	pg2md_close(p);
+	return code;
 }

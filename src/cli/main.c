@@ -10,9 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/cli.h"
-#include "util/interrupt.h"
-#include "util/log.h"
+#include "cli.h"
 
 #define COMMON_FLAGS                                                                              \
 	"  --project-dir DIR        folder holding .dlt/config.toml and .dlt/secrets.toml (default .)\n" \
@@ -185,9 +183,9 @@ find_command(const char *name)
 }
 
 void
-cli_print_error(const pg2md_error *err)
+cli_print_error(const pg2md_err *err)
 {
-	fprintf(stderr, "pg2md: error: %s\n", err->msg);
+	fprintf(stderr, "pg2md: error: %s\n", err->message);
 	if (err->detail[0])
 		fprintf(stderr, "DETAIL:  %s\n", err->detail);
 	if (err->hint[0])
@@ -245,7 +243,7 @@ cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *opts)
 	int c, idx;
 
 	memset(opts, 0, sizeof(*opts));
-	opts->flags.direct = -1;
+	opts->lib = (pg2md_options)PG2MD_OPTIONS_INIT;
 	optind = 1;
 	opterr = 0;
 	while ((idx = -1, c = getopt_long(argc, argv, "+:hy", longopts, &idx)) != -1) {
@@ -253,26 +251,26 @@ cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *opts)
 		if (c == ':') {
 			fprintf(stderr, "pg2md %s: option \"%s\" requires an argument\n", cmd->name, argv[optind - 1]);
 			fprintf(stderr, "Try \"pg2md %s --help\" for more information.\n", cmd->name);
-			return PG2MD_ERR_USAGE;
+			return EXIT_USAGE;
 		}
 		if (name && !option_common(name) && !option_of(cmd, name)) {
 			fprintf(stderr, "pg2md %s: option \"%s%s\" does not apply to this command\n", cmd->name,
 				idx >= 0 ? "--" : "-", idx >= 0 ? name : (c == 'y' ? "y" : "h"));
 			fprintf(stderr, "Try \"pg2md %s --help\" for more information.\n", cmd->name);
-			return PG2MD_ERR_USAGE;
+			return EXIT_USAGE;
 		}
 		switch (c) {
-		case O_PROJECT: opts->flags.project_dir = optarg; break;
-		case O_TABLES: opts->flags.tables = optarg; break;
-		case O_WD: opts->flags.write_disposition = optarg; break;
-		case O_DEST: opts->flags.destination = optarg; break;
-		case O_DATASET: opts->flags.dataset_name = optarg; break;
-		case O_PIPELINE: opts->flags.pipeline_name = optarg; break;
-		case O_LOG: opts->flags.log_level = optarg; break;
-		case O_DIRECT: opts->flags.direct = 1; break;
-		case O_STAGED: opts->flags.direct = 0; break;
+		case O_PROJECT: opts->lib.project_dir = optarg; break;
+		case O_TABLES: opts->lib.tables = optarg; break;
+		case O_WD: opts->lib.write_disposition = optarg; break;
+		case O_DEST: opts->lib.destination = optarg; break;
+		case O_DATASET: opts->lib.dataset_name = optarg; break;
+		case O_PIPELINE: opts->lib.pipeline_name = optarg; break;
+		case O_LOG: opts->lib.log_level = optarg; break;
+		case O_DIRECT: opts->lib.direct = 1; break;
+		case O_STAGED: opts->lib.direct = 0; break;
 		case O_PROGRESS: opts->progress = optarg; break;
-		case O_METRICS: opts->flags.metrics_file = optarg; break;
+		case O_METRICS: opts->lib.metrics_file = optarg; break;
 		case O_JSON: opts->json = 1; break;
 		case O_HTML: opts->html = optarg; break;
 		case 'y': case O_YES: opts->yes = 1; break;
@@ -291,56 +289,74 @@ cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *opts)
 			else
 				fprintf(stderr, "pg2md %s: unknown option \"%s\"\n", cmd->name, argv[optind - 1]);
 			fprintf(stderr, "Try \"pg2md %s --help\" for more information.\n", cmd->name);
-			return PG2MD_ERR_USAGE;
+			return EXIT_USAGE;
 		}
 	}
 	if (opts->progress && strcmp(opts->progress, "tty") && strcmp(opts->progress, "log") &&
 	    strcmp(opts->progress, "none")) {
 		fprintf(stderr, "pg2md %s: --progress takes tty, log or none, not \"%s\"\n", cmd->name, opts->progress);
 		fprintf(stderr, "Try \"pg2md %s --help\" for more information.\n", cmd->name);
-		return PG2MD_ERR_USAGE;
+		return EXIT_USAGE;
 	}
-	if (opts->flags.log_level && pg2md_log_level_parse(opts->flags.log_level) < 0) {
-		fprintf(stderr, "pg2md %s: unknown log level \"%s\"\n", cmd->name, opts->flags.log_level);
+	if (opts->lib.log_level && cli_log_level_parse(opts->lib.log_level) < 0) {
+		fprintf(stderr, "pg2md %s: unknown log level \"%s\"\n", cmd->name, opts->lib.log_level);
 		fprintf(stderr, "HINT:  use DEBUG, INFO, WARNING, ERROR or CRITICAL\n");
-		return PG2MD_ERR_USAGE;
+		return EXIT_USAGE;
 	}
 	opts->args = argv + optind;
 	opts->nargs = argc - optind;
 	if (opts->nargs > 0 && !cmd->args) {
 		fprintf(stderr, "pg2md %s: unexpected argument \"%s\"\n", cmd->name, opts->args[0]);
 		fprintf(stderr, "Try \"pg2md %s --help\" for more information.\n", cmd->name);
-		return PG2MD_ERR_USAGE;
+		return EXIT_USAGE;
 	}
 	return 0;
 }
 
-pg2md_config *
-cli_load_config(cli_opts *opts, int *code)
+int
+cli_exit_code(pg2md_status status)
 {
-	pg2md_config *cfg = NULL;
-	pg2md_error err;
-	pg2md_error_init(&err);
-	/* Flags set the level first so config warnings obey --log-level. */
-	if (opts->flags.log_level)
-		pg2md_log_set_level((pg2md_log_level)pg2md_log_level_parse(opts->flags.log_level));
-	if (pg2md_config_load(&cfg, &opts->flags, NULL, &err) != PG2MD_OK) {
+	switch (status) {
+	case PG2MD_SUCCESS: return EXIT_OK;
+	case PG2MD_CONFIG: return EXIT_USAGE;
+	case PG2MD_CONNECT: return EXIT_CONNECT;
+	case PG2MD_CANCELLED: return EXIT_INTERRUPTED;
+	case PG2MD_FAILED:
+	case PG2MD_NOMEM:
+	default: return EXIT_RUN;
+	}
+}
+
+int
+cli_no_args(const cli_opts *opts, const char *cmd)
+{
+	if (opts->nargs == 0)
+		return 0;
+	fprintf(stderr, "pg2md %s: unexpected argument \"%s\"\nTry \"pg2md %s --help\" for more information.\n", cmd,
+		opts->args[0], cmd);
+	return EXIT_USAGE;
+}
+
+pg2md_pipeline *
+cli_open(cli_opts *opts, int *code)
+{
+	pg2md_pipeline *p;
+	pg2md_err err;
+	if (pg2md_open(&p, &opts->lib, &err) != PG2MD_SUCCESS) {
 		cli_print_error(&err);
-		*code = err.code;
+		*code = cli_exit_code(err.status);
 		return NULL;
 	}
-	int lvl = pg2md_log_level_parse(cfg->log_level ? cfg->log_level : "WARNING");
-	pg2md_log_set_level(lvl >= 0 ? (pg2md_log_level)lvl : PG2MD_LOG_WARNING);
-	pg2md_log_set_json(cfg->log_format && strcasecmp(cfg->log_format, "JSON") == 0);
+	cli_log_setup(p);
 	*code = 0;
-	return cfg;
+	return p;
 }
 
 /* First SIGINT/SIGTERM: ask the run to stop cleanly.  A second one ends the process. */
 static void
 on_signal(int sig)
 {
-	interrupt_request();
+	pg2md_cancel();
 	signal(sig, SIG_DFL);
 }
 
@@ -353,14 +369,14 @@ main(int argc, char **argv)
 
 	if (argc < 2) {
 		usage(stderr);
-		return PG2MD_ERR_USAGE;
+		return EXIT_USAGE;
 	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		usage(stdout);
 		return 0;
 	}
 	if (strcmp(argv[1], "--version") == 0) {
-		puts("pg2md 0.1.0");
+		printf("pg2md %s\n", pg2md_version());
 		return 0;
 	}
 	if (strcmp(argv[1], "help") == 0) {
@@ -371,7 +387,7 @@ main(int argc, char **argv)
 		cmd = find_command(argv[2]);
 		if (!cmd) {
 			fprintf(stderr, "pg2md: unknown command \"%s\"\nTry \"pg2md --help\" for more information.\n", argv[2]);
-			return PG2MD_ERR_USAGE;
+			return EXIT_USAGE;
 		}
 		fputs(cmd->usage, stdout);
 		return 0;
@@ -379,7 +395,7 @@ main(int argc, char **argv)
 	cmd = find_command(argv[1]);
 	if (!cmd) {
 		fprintf(stderr, "pg2md: unknown command \"%s\"\nTry \"pg2md --help\" for more information.\n", argv[1]);
-		return PG2MD_ERR_USAGE;
+		return EXIT_USAGE;
 	}
 	code = cli_parse(cmd, argc - 1, argv + 1, &opts);
 	if (code)
@@ -391,5 +407,6 @@ main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
+	cli_log_start();
 	return cmd->fn(&opts);
 }

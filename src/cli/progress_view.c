@@ -3,7 +3,7 @@
  * progress_view.h).  The library's reporting thread calls render() about once a second with a
  * snapshot; everything here belongs to that thread while a run extracts.
  */
-#include "cli/progress_view.h"
+#include "progress_view.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,10 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pg2md.h"
-#include "stage/progress.h"
-#include "util/buf.h"
-#include "util/humanize.h"
+#include "cli.h"
 
 #define LOG_SECONDS 5.0  /* between log lines */
 #define TTY_MAX_TABLES 10
@@ -33,6 +30,8 @@ struct progress_view {
 static void
 emit(const char *text)
 {
+	if (!text)
+		return;
 	fputs(text, stderr);
 	fflush(stderr);
 }
@@ -46,48 +45,48 @@ eta_text(char *out, size_t n, double eta)
 		out[0] = '\0';
 		return;
 	}
-	snprintf(out, n, ", about %s left", human_seconds(s, sizeof(s), eta));
+	snprintf(out, n, ", about %s left", fmt_seconds(s, sizeof(s), eta));
 }
 
 static void
 log_line(progress_view *v, const pg2md_progress_info *p)
 {
 	char a[32], b[32], c[32], d[32], eta[64], ts[32];
-	pg2md_buf line = PG2MD_BUF_INIT;
+	strbuf line = STRBUF_INIT;
 
 	eta_text(eta, sizeof(eta), p->eta_seconds);
-	buf_printf(&line, "progress: %d/%d tables done, %s rows, %s, %s rows/s, %s elapsed%s", p->tables_done,
-		   p->tables_total, human_count(a, sizeof(a), (double)p->rows), human_bytes(b, sizeof(b), (double)p->bytes),
-		   human_count(c, sizeof(c), p->rows_per_second), human_seconds(d, sizeof(d), p->elapsed_seconds), eta);
+	sb_printf(&line, "progress: %d/%d tables done, %s rows, %s, %s rows/s, %s elapsed%s", p->tables_done,
+		   p->tables_total, fmt_count(a, sizeof(a), (double)p->rows), fmt_bytes(b, sizeof(b), (double)p->bytes),
+		   fmt_count(c, sizeof(c), p->rows_per_second), fmt_seconds(d, sizeof(d), p->elapsed_seconds), eta);
 	for (int i = 0; i < p->nrunning; i++) {
 		if (i == 3) {
-			buf_puts(&line, ", …");
+			sb_puts(&line, ", …");
 			break;
 		}
-		buf_printf(&line, "%s \"%s\"", i ? "," : "; running", p->running[i].name);
+		sb_printf(&line, "%s \"%s\"", i ? "," : "; running", p->running[i].name);
 	}
 	if (v->json_log) {
-		pg2md_buf j = PG2MD_BUF_INIT;
+		strbuf j = STRBUF_INIT;
 		time_t now = time(NULL);
 		struct tm tm;
 		gmtime_r(&now, &tm);
 		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		buf_printf(&j, "{\"time\":\"%s\",\"level\":\"INFO\",\"logger\":\"pg2md\",\"msg\":\"", ts);
+		sb_printf(&j, "{\"time\":\"%s\",\"level\":\"INFO\",\"logger\":\"pg2md\",\"msg\":\"", ts);
 		for (const char *s = line.data; *s; s++) {
 			if (*s == '"' || *s == '\\')
-				buf_putc(&j, '\\');
-			buf_putc(&j, *s);
+				sb_putc(&j, '\\');
+			sb_putc(&j, *s);
 		}
-		buf_puts(&j, "\"}\n");
+		sb_puts(&j, "\"}\n");
 		emit(j.data);
-		buf_release(&j);
+		sb_release(&j);
 	} else {
-		pg2md_buf out = PG2MD_BUF_INIT;
-		buf_printf(&out, "pg2md: %s\n", line.data);
+		strbuf out = STRBUF_INIT;
+		sb_printf(&out, "pg2md: %s\n", line.data);
 		emit(out.data);
-		buf_release(&out);
+		sb_release(&out);
 	}
-	buf_release(&line);
+	sb_release(&line);
 }
 
 static int
@@ -100,9 +99,9 @@ term_width(void)
 }
 
 /* Append one display line, cut to the terminal's width so nothing wraps (wrapping breaks the redraw). */
-static void tty_add(pg2md_buf *frame, int width, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void tty_add(strbuf *frame, int width, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void
-tty_add(pg2md_buf *frame, int width, const char *fmt, ...)
+tty_add(strbuf *frame, int width, const char *fmt, ...)
 {
 	char line[512];
 	va_list ap;
@@ -111,23 +110,23 @@ tty_add(pg2md_buf *frame, int width, const char *fmt, ...)
 	va_end(ap);
 	if ((int)strlen(line) > width - 1)
 		line[width - 1] = '\0';
-	buf_puts(frame, line);
-	buf_puts(frame, "\033[K\n");
+	sb_puts(frame, line);
+	sb_puts(frame, "\033[K\n");
 }
 
 /* Move the cursor back over the last frame and clear it. */
 static void
-tty_erase(progress_view *v, pg2md_buf *frame)
+tty_erase(progress_view *v, strbuf *frame)
 {
 	if (v->tty_lines > 0)
-		buf_printf(frame, "\r\033[%dA\033[J", v->tty_lines);
+		sb_printf(frame, "\r\033[%dA\033[J", v->tty_lines);
 	v->tty_lines = 0;
 }
 
 static void
 tty_draw(progress_view *v, const pg2md_progress_info *p)
 {
-	pg2md_buf frame = PG2MD_BUF_INIT;
+	strbuf frame = STRBUF_INIT;
 	char a[32], b[32], c[32], d[32], e[32];
 	int width = term_width(), namew = 5, lines = 0, more = 0;
 
@@ -149,17 +148,17 @@ tty_draw(progress_view *v, const pg2md_progress_info *p)
 		}
 		if (t->est_rows > 0) {
 			char n[24];
-			snprintf(e, sizeof(e), "~%s", human_count(n, sizeof(n), t->est_rows));
+			snprintf(e, sizeof(e), "~%s", fmt_count(n, sizeof(n), t->est_rows));
 		} else {
 			snprintf(e, sizeof(e), "?");
 		}
 		if (t->est_rows > (double)t->rows && t->rows_per_second > 0)
-			human_seconds(d, sizeof(d), (t->est_rows - (double)t->rows) / t->rows_per_second);
+			fmt_seconds(d, sizeof(d), (t->est_rows - (double)t->rows) / t->rows_per_second);
 		else
 			snprintf(d, sizeof(d), "-");
 		tty_add(&frame, width, "  %-*.*s %9s / %-7s rows %10s %10s rows/s  ETA %s", namew, namew, t->name,
-			human_count(a, sizeof(a), (double)t->rows), e, human_bytes(b, sizeof(b), (double)t->bytes),
-			t->rows_per_second > 0 ? human_count(c, sizeof(c), t->rows_per_second) : "-", d);
+			fmt_count(a, sizeof(a), (double)t->rows), e, fmt_bytes(b, sizeof(b), (double)t->bytes),
+			t->rows_per_second > 0 ? fmt_count(c, sizeof(c), t->rows_per_second) : "-", d);
 		lines++;
 	}
 	if (more) {
@@ -167,16 +166,16 @@ tty_draw(progress_view *v, const pg2md_progress_info *p)
 		lines++;
 	}
 	if (p->eta_seconds >= 0)
-		human_seconds(d, sizeof(d), p->eta_seconds);
+		fmt_seconds(d, sizeof(d), p->eta_seconds);
 	else
 		snprintf(d, sizeof(d), "-");
 	tty_add(&frame, width, "  %-*s %9s rows %10s %10s rows/s  %s elapsed, ETA %s", namew, "total",
-		human_count(a, sizeof(a), (double)p->rows), human_bytes(b, sizeof(b), (double)p->bytes),
-		human_count(c, sizeof(c), p->rows_per_second), human_seconds(e, sizeof(e), p->elapsed_seconds), d);
+		fmt_count(a, sizeof(a), (double)p->rows), fmt_bytes(b, sizeof(b), (double)p->bytes),
+		fmt_count(c, sizeof(c), p->rows_per_second), fmt_seconds(e, sizeof(e), p->elapsed_seconds), d);
 	lines++;
 	v->tty_lines = lines;
 	emit(frame.data);
-	buf_release(&frame);
+	sb_release(&frame);
 }
 
 static void
@@ -184,10 +183,10 @@ render(void *arg, const pg2md_progress_info *p)
 {
 	progress_view *v = arg;
 	if (v->mode == MODE_TTY && p->final) {
-		pg2md_buf frame = PG2MD_BUF_INIT;
+		strbuf frame = STRBUF_INIT;
 		tty_erase(v, &frame);
 		emit(frame.data);
-		buf_release(&frame);
+		sb_release(&frame);
 	} else if (v->mode == MODE_TTY) {
 		tty_draw(v, p);
 	} else if (!p->final && p->elapsed_seconds - v->last_log >= LOG_SECONDS) {
@@ -199,7 +198,7 @@ render(void *arg, const pg2md_progress_info *p)
 }
 
 progress_view *
-progress_view_start(const char *mode, bool json_log)
+progress_view_start(pg2md_pipeline *p, const char *mode, bool json_log)
 {
 	int m;
 	if (mode && strcmp(mode, "none") == 0)
@@ -214,18 +213,18 @@ progress_view_start(const char *mode, bool json_log)
 	} else {
 		m = MODE_LOG;
 	}
-	progress_view *v = xcalloc(1, sizeof(*v));
+	progress_view *v = cli_alloc(sizeof(*v));
 	v->mode = m;
 	v->json_log = json_log;
-	progress_set_sink(render, v);
+	pg2md_set_progress(p, render, v);
 	return v;
 }
 
 void
-progress_view_end(progress_view *v)
+progress_view_end(pg2md_pipeline *p, progress_view *v)
 {
 	if (!v)
 		return;
-	progress_set_sink(NULL, NULL);
+	pg2md_set_progress(p, NULL, NULL);
 	free(v);
 }

@@ -13,12 +13,14 @@
 
 #include <stdbool.h>
 
+#include "pg2md.h"
+
 typedef struct progress_view progress_view;
 
-/* Start drawing the runs of this process; NULL when mode is "none". */
-progress_view *progress_view_start(const char *mode, bool json_log);
+/* Start drawing the runs of p (its progress callback); NULL when mode is "none". */
+progress_view *progress_view_start(pg2md_pipeline *p, const char *mode, bool json_log);
 
 /* Stop drawing and free v (may be NULL). */
-void progress_view_end(progress_view *v);
+void progress_view_end(pg2md_pipeline *p, progress_view *v);
 
 #endif

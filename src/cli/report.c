@@ -15,7 +15,7 @@
  * setAttribute), never as markup: a table named </script> or "<b>" is shown
  * as exactly that.
  */
-#include "cli/report.h"
+#include "report.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +24,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "util/buf.h"
 
 extern const char pg2md_report_template[];
 extern const size_t pg2md_report_template_len;
@@ -36,19 +35,19 @@ static char *
 embeddable_json(json_t *doc)
 {
 	char *text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII | JSON_ESCAPE_SLASH);
-	pg2md_buf b = PG2MD_BUF_INIT;
+	strbuf b = STRBUF_INIT;
 	if (!text)
 		return NULL;
 	for (const char *s = text; *s; s++) {
 		switch (*s) {
-		case '<': buf_puts(&b, "\\u003c"); break;
-		case '>': buf_puts(&b, "\\u003e"); break;
-		case '&': buf_puts(&b, "\\u0026"); break;
-		default: buf_putc(&b, *s); break;
+		case '<': sb_puts(&b, "\\u003c"); break;
+		case '>': sb_puts(&b, "\\u003e"); break;
+		case '&': sb_puts(&b, "\\u0026"); break;
+		default: sb_putc(&b, *s); break;
 		}
 	}
 	free(text);
-	return buf_detach(&b);
+	return sb_detach(&b);
 }
 
 static int
@@ -72,56 +71,58 @@ report_html_render(json_t *trace)
 	const char *tpl = pg2md_report_template;
 	const char *at = strstr(tpl, MARKER);
 	char *data;
-	pg2md_buf b = PG2MD_BUF_INIT;
+	strbuf b = STRBUF_INIT;
 
 	if (!at)
 		return NULL; /* the build embedded a page without the marker */
 	data = embeddable_json(trace);
 	if (!data)
 		return NULL;
-	buf_append(&b, tpl, (size_t)(at - tpl));
-	buf_puts(&b, data);
-	buf_puts(&b, at + strlen(MARKER));
+	sb_append(&b, tpl, (size_t)(at - tpl));
+	sb_puts(&b, data);
+	sb_puts(&b, at + strlen(MARKER));
 	free(data);
-	return buf_detach(&b);
+	return sb_detach(&b);
 }
 
-pg2md_code
-report_html_write(const char *path, json_t *trace, pg2md_error *err)
+int
+report_html_write(const char *path, json_t *trace, pg2md_err *err)
 {
 	char *page = report_html_render(trace);
 	char *tmp = NULL;
 	int fd = -1;
 	size_t len;
 
-	if (!page)
-		return pg2md_fail(err, PG2MD_ERR_RUN, "could not render the HTML report");
+	if (!page) {
+		cli_fail(err, PG2MD_FAILED, "could not render the HTML report");
+		return -1;
+	}
 	len = strlen(page);
 	if (strcmp(path, "-") == 0) {
 		if (write_all(STDOUT_FILENO, page, len) != 0)
-			pg2md_fail(err, PG2MD_ERR_RUN, "could not write the HTML report to stdout: %s", strerror(errno));
+			cli_fail(err, PG2MD_FAILED, "could not write the HTML report to stdout: %s", strerror(errno));
 		free(page);
-		return err->code;
+		return err->status != PG2MD_SUCCESS ? -1 : 0;
 	}
 	/*
 	 * A temporary file next to FILE, then rename: a reader never sees half a page.  mkstemp
 	 * makes it new (never through a planted link) and readable by the user only, like
 	 * trace.json: the report can quote source values in an error message.
 	 */
-	tmp = xasprintf("%s.XXXXXX", path);
+	tmp = cli_asprintf("%s.XXXXXX", path);
 	fd = mkstemp(tmp);
 	if (fd < 0 || write_all(fd, page, len) != 0 || fsync(fd) != 0) {
-		pg2md_fail(err, PG2MD_ERR_USAGE, "could not write the HTML report \"%s\": %s", path, strerror(errno));
-		pg2md_hint(err, "choose a FILE in a folder you can write, e.g. pg2md trace --html report.html");
+		cli_fail(err, PG2MD_CONFIG, "could not write the HTML report \"%s\": %s", path, strerror(errno));
+		cli_hint(err, "choose a FILE in a folder you can write, e.g. pg2md trace --html report.html");
 		if (fd >= 0) {
 			close(fd);
 			unlink(tmp);
 		}
 	} else if (close(fd) != 0 || rename(tmp, path) != 0) {
-		pg2md_fail(err, PG2MD_ERR_USAGE, "could not write the HTML report \"%s\": %s", path, strerror(errno));
+		cli_fail(err, PG2MD_CONFIG, "could not write the HTML report \"%s\": %s", path, strerror(errno));
 		unlink(tmp);
 	}
 	free(tmp);
 	free(page);
-	return err->code;
+	return err->status != PG2MD_SUCCESS ? -1 : 0;
 }

@@ -85,6 +85,42 @@ stored_schema(json_t *tables, char hash[32])
 	return schema_text;
 }
 
+void
+dlt_version_insert(pg2md_buf *sql, const char *dataset, const char *hash, const char *schema_text)
+{
+	buf_puts(sql, "INSERT INTO ");
+	duck_qualified(sql, dataset, "_dlt_version");
+	buf_puts(sql, " SELECT coalesce((SELECT max(version) FROM ");
+	duck_qualified(sql, dataset, "_dlt_version");
+	buf_puts(sql, "), 0) + 1, 9, now(), 'sql_database', ");
+	buf_literal(sql, hash);
+	buf_puts(sql, ", ");
+	buf_literal(sql, schema_text);
+}
+
+void
+dlt_state_insert(pg2md_buf *sql, const char *dataset, long long version, const char *pipeline_name,
+		 const char *state_text, const char *hash, const char *load_id)
+{
+	buf_puts(sql, "INSERT INTO ");
+	duck_qualified(sql, dataset, "_dlt_pipeline_state");
+	if (version >= 0) {
+		buf_printf(sql, " SELECT %lld, 4, ", version);
+	} else {
+		buf_puts(sql, " SELECT coalesce((SELECT max(version) FROM ");
+		duck_qualified(sql, dataset, "_dlt_pipeline_state");
+		buf_puts(sql, "), 0) + 1, 4, ");
+	}
+	buf_literal(sql, pipeline_name);
+	buf_puts(sql, ", ");
+	buf_literal(sql, state_text);
+	buf_puts(sql, ", now(), ");
+	buf_literal(sql, hash);
+	buf_puts(sql, ", ");
+	buf_literal(sql, load_id);
+	buf_puts(sql, ", gen_random_uuid()::VARCHAR");
+}
+
 pg2md_code
 dlt_record_load(duckdb_connection con, const char *dataset, const char *pipeline_name, const char *load_id,
 		json_t *tables, json_t *state, long long state_version, pg2md_error *err)
@@ -92,31 +128,16 @@ dlt_record_load(duckdb_connection con, const char *dataset, const char *pipeline
 	pg2md_buf sql = PG2MD_BUF_INIT;
 	char hash[32];
 	char *schema_text = stored_schema(tables, hash);
+	char *state_text = json_dumps(state, JSON_SORT_KEYS | JSON_COMPACT);
 
-	buf_puts(&sql, "INSERT INTO ");
-	duck_qualified(&sql, dataset, "_dlt_version");
-	buf_puts(&sql, " SELECT coalesce((SELECT max(version) FROM ");
-	duck_qualified(&sql, dataset, "_dlt_version");
-	buf_puts(&sql, "), 0) + 1, 9, now(), 'sql_database', ");
-	buf_literal(&sql, hash);
-	buf_puts(&sql, ", ");
-	buf_literal(&sql, schema_text);
+	dlt_version_insert(&sql, dataset, hash, schema_text);
 	buf_puts(&sql, " WHERE NOT EXISTS (SELECT 1 FROM ");
 	duck_qualified(&sql, dataset, "_dlt_version");
 	buf_puts(&sql, " WHERE version_hash = ");
 	buf_literal(&sql, hash);
-	buf_puts(&sql, ");\nINSERT INTO ");
-	duck_qualified(&sql, dataset, "_dlt_pipeline_state");
-	buf_printf(&sql, " SELECT %lld, 4, ", state_version);
-	buf_literal(&sql, pipeline_name);
-	buf_puts(&sql, ", ");
-	char *state_text = json_dumps(state, JSON_SORT_KEYS | JSON_COMPACT);
-	buf_literal(&sql, state_text);
-	buf_puts(&sql, ", now(), ");
-	buf_literal(&sql, hash);
-	buf_puts(&sql, ", ");
-	buf_literal(&sql, load_id);
-	buf_puts(&sql, ", gen_random_uuid()::VARCHAR;\nINSERT INTO ");
+	buf_puts(&sql, ");\n");
+	dlt_state_insert(&sql, dataset, state_version, pipeline_name, state_text, hash, load_id);
+	buf_puts(&sql, ";\nINSERT INTO ");
 	duck_qualified(&sql, dataset, "_dlt_loads");
 	buf_puts(&sql, " VALUES (");
 	buf_literal(&sql, load_id);

@@ -109,5 +109,16 @@ pg2md_code dlt_state_version(duckdb_connection con, const char *dataset, long lo
 pg2md_code dlt_record_load(duckdb_connection con, const char *dataset, const char *pipeline_name,
 			   const char *load_id, json_t *tables, json_t *state, long long state_version,
 			   pg2md_error *err);
+/*
+ * Append "INSERT INTO <dataset>._dlt_version SELECT …" of a new version (the newest + 1) of the
+ * stored schema schema_text with its hash, without a terminator (a caller may add a WHERE).
+ */
+void dlt_version_insert(pg2md_buf *sql, const char *dataset, const char *hash, const char *schema_text);
+/*
+ * Append "INSERT INTO <dataset>._dlt_pipeline_state SELECT …" of state_text as version (< 0:
+ * the newest + 1), with hash and load_id, without a terminator.
+ */
+void dlt_state_insert(pg2md_buf *sql, const char *dataset, long long version, const char *pipeline_name,
+		      const char *state_text, const char *hash, const char *load_id);
 
 #endif

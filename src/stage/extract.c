@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include "dest/load.h"
 #include "source/colhints.h"
@@ -23,14 +22,6 @@
 #include "util/fault.h"
 #include "util/humanize.h"
 #include "util/log.h"
-
-static char *
-make_load_id(void)
-{
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	return xasprintf("%ld.%06ld", (long)tv.tv_sec, (long)tv.tv_usec);
-}
 
 /*
  * Direct mode: the destination, and a new work table per table for the workers to insert into.
@@ -218,7 +209,7 @@ extract_run(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace
 	rc.cfg = cfg;
 	rc.direct = direct;
 	rc.dataset = cfg->dataset_name;
-	rc.load_id = make_load_id();
+	rc.load_id = pkg_new_load_id();
 	rc.timeline = trace->timeline;
 	trace->load_id = xstrdup(rc.load_id);
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "util/buf.h"
@@ -69,28 +70,66 @@ pkg_init_dirs(const pg2md_config *cfg, pg2md_error *err)
 	return PG2MD_OK;
 }
 
-char *
-pkg_find(const pg2md_config *cfg, pkg_state s)
+static int
+id_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **
+pkg_list(const pg2md_config *cfg, pkg_state s, int *n)
 {
 	char *d = xasprintf("%s/%s/load/%s", cfg->pipelines_dir, cfg->pipeline_name, state_dirs[s]);
 	DIR *dir = opendir(d);
-	char *best = NULL;
+	char **ids = xcalloc(1, sizeof(char *));
+	int cap = 0;
 	struct dirent *e;
 
+	*n = 0;
 	free(d);
 	if (!dir)
-		return NULL;
+		return ids;
 	while ((e = readdir(dir)) != NULL) {
 		if (e->d_name[0] == '.')
 			continue;
-		/* load ids are fixed-width timestamps: the smallest is the oldest */
-		if (!best || strcmp(e->d_name, best) < 0) {
-			free(best);
-			best = xstrdup(e->d_name);
+		if (*n + 1 >= cap) {
+			cap = cap ? cap * 2 : 8;
+			ids = xrealloc(ids, (size_t)cap * sizeof(char *));
 		}
+		ids[(*n)++] = xstrdup(e->d_name);
+		ids[*n] = NULL;
 	}
 	closedir(dir);
-	return best;
+	/* load ids are fixed-width timestamps: in name order, the oldest first */
+	if (*n > 1)
+		qsort(ids, (size_t)*n, sizeof(char *), id_cmp);
+	return ids;
+}
+
+void
+pkg_list_free(char **ids)
+{
+	for (int i = 0; ids && ids[i]; i++)
+		free(ids[i]);
+	free(ids);
+}
+
+char *
+pkg_find(const pg2md_config *cfg, pkg_state s)
+{
+	int n;
+	char **ids = pkg_list(cfg, s, &n);
+	char *oldest = n > 0 ? xstrdup(ids[0]) : NULL;
+	pkg_list_free(ids);
+	return oldest;
+}
+
+char *
+pkg_new_load_id(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return xasprintf("%lld.%06ld", (long long)tv.tv_sec, (long)tv.tv_usec);
 }
 
 pg2md_code
@@ -228,4 +267,53 @@ json_read_file(const char *path, pg2md_error *err)
 	if (!doc)
 		pg2md_fail(err, PG2MD_ERR_RUN, "could not read \"%s\": %s (line %d)", path, jerr.text, jerr.line);
 	return doc;
+}
+
+/* One package: {state, load_id, path, tables: [{name, rows}], rows}; manifest missing: tables and rows null. */
+static json_t *
+package_json(const pg2md_config *cfg, pkg_state s, const char *id)
+{
+	char *dir = pkg_dir(cfg, s, id);
+	char *path = xasprintf("%s/manifest.json", dir);
+	json_t *man = json_load_file(path, 0, NULL);
+	json_t *out = json_pack("{s:s, s:s, s:s}", "state", pkg_state_name(s), "load_id", id, "path", dir);
+
+	if (man) {
+		json_t *tables = json_array(), *jt;
+		json_int_t rows = 0;
+		size_t i;
+		json_array_foreach(json_object_get(man, "tables"), i, jt) {
+			json_int_t r = json_integer_value(json_object_get(jt, "rows"));
+			const char *name = json_string_value(json_object_get(jt, "name"));
+			json_array_append_new(tables, json_pack("{s:s, s:I}", "name", name ? name : "?", "rows", r));
+			rows += r;
+		}
+		json_object_set_new(out, "tables", tables);
+		json_object_set_new(out, "rows", json_integer(rows));
+		json_decref(man);
+	} else {
+		json_object_set_new(out, "tables", json_null());
+		json_object_set_new(out, "rows", json_null());
+	}
+	free(path);
+	free(dir);
+	return out;
+}
+
+json_t *
+pkg_pending_json(const pg2md_config *cfg, int *loaded)
+{
+	static const pkg_state pending[] = {PKG_EXTRACTING, PKG_EXTRACTED, PKG_NORMALIZED};
+	json_t *arr = json_array();
+	int n;
+	char **ids;
+
+	for (size_t k = 0; k < sizeof(pending) / sizeof(pending[0]); k++) {
+		ids = pkg_list(cfg, pending[k], &n);
+		for (int i = 0; i < n; i++)
+			json_array_append_new(arr, package_json(cfg, pending[k], ids[i]));
+		pkg_list_free(ids);
+	}
+	pkg_list_free(pkg_list(cfg, PKG_LOADED, loaded));
+	return arr;
 }

@@ -38,6 +38,21 @@ pg2md_code pkg_init_dirs(const pg2md_config *cfg, pg2md_error *err);
 /* Oldest package id in a state, or NULL (caller frees). */
 char *pkg_find(const pg2md_config *cfg, pkg_state s);
 
+/* The package ids in a state, oldest first, NULL-terminated (free with pkg_list_free); *n counts
+ * them.  The one place that reads a state's folder. */
+char **pkg_list(const pg2md_config *cfg, pkg_state s, int *n);
+void pkg_list_free(char **ids);
+
+/*
+ * The packages not loaded yet (extracting, extracted, normalized; oldest first in each), for
+ * `pg2md info`: [{state, load_id, path, tables: [{name, rows}], rows}] from their manifests
+ * (tables and rows null when a package has none).  *loaded: the loaded packages kept.
+ */
+json_t *pkg_pending_json(const pg2md_config *cfg, int *loaded);
+
+/* A new load id: the time as seconds.microseconds, as dlt's (caller frees). */
+char *pkg_new_load_id(void);
+
 /* Move a package from one state to the next (fsync files, rename, fsync parent). */
 pg2md_code pkg_move(const pg2md_config *cfg, const char *load_id, pkg_state from, pkg_state to, pg2md_error *err);
 

@@ -10,7 +10,6 @@
  */
 #include "stage/pipeline_int.h"
 
-#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,32 +37,18 @@ state_apply_pending(const pg2md_config *cfg, json_t *state)
 {
 	pkg_state states[2] = {PKG_NORMALIZED, PKG_EXTRACTED};
 	char **ids = NULL;
-	int n = 0, cap = 0;
+	int n = 0;
+	/* "<load id>\t<manifest path>", so that they sort by load id whatever their state */
 	for (int k = 0; k < 2; k++) {
-		char *dir = xasprintf("%s/%s/load/%s", cfg->pipelines_dir, cfg->pipeline_name, pkg_state_name(states[k]));
-		DIR *d = opendir(dir);
-		struct dirent *e;
-		while (d && (e = readdir(d)) != NULL) {
-			if (e->d_name[0] == '.')
-				continue;
-			if (n == cap) {
-				cap = cap ? cap * 2 : 8;
-				ids = xrealloc(ids, (size_t)cap * sizeof(char *));
-			}
-			ids[n++] = xasprintf("%s/%s/manifest.json", dir, e->d_name);
+		int m;
+		char **in = pkg_list(cfg, states[k], &m);
+		ids = xrealloc(ids, (size_t)(n + m + 1) * sizeof(char *));
+		for (int i = 0; i < m; i++) {
+			char *dir = pkg_dir(cfg, states[k], in[i]);
+			ids[n++] = xasprintf("%s\t%s/manifest.json", in[i], dir);
+			free(dir);
 		}
-		if (d)
-			closedir(d);
-		free(dir);
-	}
-	/* the manifest paths sort by state folder first; sort by load id (the folder name) instead */
-	for (int i = 0; i < n; i++) {
-		char *p = ids[i], *slash = strrchr(p, '/');
-		*slash = '\0';
-		char *lid = strrchr(p, '/') + 1;
-		char *key = xasprintf("%s\t%s/manifest.json", lid, p);
-		free(p);
-		ids[i] = key;
+		pkg_list_free(in);
 	}
 	if (n > 1)
 		qsort(ids, (size_t)n, sizeof(char *), str_cmp);

@@ -9,11 +9,10 @@
  * umask 077: node_exporter usually runs as another user, and the file holds
  * table names and numbers, never a credential.
  */
-#include "cli/metrics.h"
+#include "stage/metrics.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,16 +124,8 @@ read_small_file(const char *path)
 static int
 count_packages(const pg2md_config *cfg, pkg_state s)
 {
-	char *dir = xasprintf("%s/%s/load/%s", cfg->pipelines_dir, cfg->pipeline_name, pkg_state_name(s));
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-	free(dir);
-	while (d && (e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	if (d)
-		closedir(d);
+	int n;
+	pkg_list_free(pkg_list(cfg, s, &n));
 	return n;
 }
 

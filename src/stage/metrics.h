@@ -8,8 +8,8 @@
  * last success, the last load) are read back from the file being replaced,
  * so a failed run keeps them.  docs/operations.md explains each metric.
  */
-#ifndef PG2MD_CLI_METRICS_H
-#define PG2MD_CLI_METRICS_H
+#ifndef PG2MD_STAGE_METRICS_H
+#define PG2MD_STAGE_METRICS_H
 
 #include <stdbool.h>
 
