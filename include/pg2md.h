@@ -25,8 +25,11 @@
  *   caller-owned *err: the status, the SQLSTATE when PostgreSQL reported one, a message in
  *   PostgreSQL's style (lower case, no full stop, names in double quotes), and optional detail
  *   and hint lines.  No message ever holds a password, token or connection string with one.
- * - The library never prints, exits or aborts.  Log lines reach the callback of pg2md_set_log
- *   (none: they are dropped); the command-line tool is the one that writes to a terminal.
+ * - The library never prints or exits, and running out of memory is an error (PG2MD_NOMEM), not
+ *   an abort: it keeps a reserve to give back and stops the run cleanly (only if memory stays
+ *   exhausted for 30 s after that does the process stop).  Log lines reach the callback of
+ *   pg2md_set_log (none: they are dropped); the command-line tool is the one that writes to a
+ *   terminal.
  * - Strings returned are owned by the pipeline and valid until the next call on it, or until
  *   pg2md_close, unless said otherwise; strings the caller must free say "free with pg2md_free".
  * - A pipeline handle is used by one thread at a time; the library runs its own worker threads
@@ -53,7 +56,7 @@ typedef enum pg2md_status {
 	PG2MD_CONFIG = 2,    /* a usage or configuration error: fix the input, a retry fails the same way */
 	PG2MD_CONNECT = 3,   /* PostgreSQL, the DuckDB file or MotherDuck could not be reached */
 	PG2MD_CANCELLED = 4, /* pg2md_cancel() was called; what was not committed is finished by the next run */
-	PG2MD_NOMEM = 5      /* out of memory */
+	PG2MD_NOMEM = 5      /* memory ran out: the run stopped as on pg2md_cancel, nothing half-written committed */
 } pg2md_status;
 
 /* A failure, filled by the call that failed.  The caller owns it (a stack variable will do). */

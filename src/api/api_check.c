@@ -47,6 +47,7 @@ pg2md_check(pg2md_pipeline *p, pg2md_check_fn fn, void *arg, const pg2md_check_i
 	checklist *cl = &p->check;
 
 	pg2md_error_init(&e);
+	api_begin();
 	api_check_release(p);
 	p->check_fn = fn;
 	p->check_arg = arg;

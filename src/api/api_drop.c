@@ -45,6 +45,7 @@ pg2md_drop_tables(pg2md_pipeline *p, const char *tables, pg2md_confirm_fn confir
 {
 	pg2md_error e;
 	pg2md_error_init(&e);
+	api_begin();
 	api_drop_release(p);
 	drop_tables(p->cfg, tables ? tables : "", confirm, arg, &p->drop, &e);
 	return done(p, out, err, &e);
@@ -55,6 +56,7 @@ pg2md_drop_all(pg2md_pipeline *p, pg2md_confirm_fn confirm, void *arg, const pg2
 {
 	pg2md_error e;
 	pg2md_error_init(&e);
+	api_begin();
 	api_drop_release(p);
 	drop_all(p->cfg, confirm, arg, &p->drop, &e);
 	return done(p, out, err, &e);
@@ -66,6 +68,7 @@ pg2md_drop_pending(pg2md_pipeline *p, pg2md_confirm_fn confirm, void *arg, const
 {
 	pg2md_error e;
 	pg2md_error_init(&e);
+	api_begin();
 	api_drop_release(p);
 	drop_pending(p->cfg, confirm, arg, &p->drop, &e);
 	return done(p, out, err, &e);

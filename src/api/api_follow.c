@@ -45,6 +45,7 @@ pg2md_follow(pg2md_pipeline *p, const pg2md_follow_options *opts, const pg2md_fo
 	cdc_follow_opts fo = {0};
 	cdc_follow_report *r = &p->follow;
 
+	api_begin();
 	pg2md_error_init(&e);
 	if (opts) {
 		fo.once = opts->once != 0;
@@ -73,6 +74,7 @@ pg2md_watermarks(pg2md_pipeline *p, const pg2md_watermarks_info **out, pg2md_err
 	size_t i;
 	json_t *w;
 
+	api_begin();
 	pg2md_error_init(&e);
 	api_follow_release(p);
 	p->watermarks_doc = dest_watermarks_json(p->cfg);

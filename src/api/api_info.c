@@ -44,6 +44,7 @@ pg2md_packages(pg2md_pipeline *p, const pg2md_packages_info **out, pg2md_err *er
 	json_t *pk, *jt;
 
 	pg2md_error_init(&e);
+	api_begin();
 	json_decref(p->packages_doc);
 	free(p->packages);
 	free(p->package_tables);
@@ -76,6 +77,7 @@ pg2md_loads(pg2md_pipeline *p, int max, const pg2md_loads_info **out, pg2md_err 
 	json_t *jl;
 
 	pg2md_error_init(&e);
+	api_begin();
 	json_decref(p->loads_doc);
 	free(p->loads_note);
 	free(p->loads);
@@ -96,18 +98,14 @@ pg2md_running_json(pg2md_pipeline *p, char **json, pg2md_err *err)
 {
 	pg2md_error e;
 	pg2md_error_init(&e);
+	api_begin();
 	json_t *st = progress_status_running(p->cfg);
 	*json = NULL;
 	if (st) {
 		*json = json_dumps(st, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		json_decref(st);
-		if (!*json) {
-			pg2md_fail(&e, PG2MD_ERR_RUN, "out of memory");
-			api_error(err, &e);
-			if (err)
-				err->status = PG2MD_NOMEM;
-			return PG2MD_NOMEM;
-		}
+		if (!*json)
+			return api_nomem(err);
 	}
 	return api_error(err, &e);
 }

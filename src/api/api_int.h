@@ -73,8 +73,14 @@ struct pg2md_pipeline {
 	pg2md_follow_info follow_info;
 };
 
-/* Copy an internal failure out (err may be NULL); returns its status. */
+/* At the start of each call that does work: memory's state (util/mem.h) starts afresh. */
+void api_begin(void);
+
+/* Copy an internal failure out (err may be NULL); returns its status.  A failure while memory
+ * ran out is PG2MD_NOMEM, whatever it says. */
 pg2md_status api_error(pg2md_err *err, const pg2md_error *in);
+/* PG2MD_NOMEM, where the interface itself could not allocate. */
+pg2md_status api_nomem(pg2md_err *err);
 
 /* Fill *r's public view from r->trace (run stages, or 0 for a stored trace). */
 void api_run_fill(api_run *r, pg2md_status status, int stages);

@@ -22,38 +22,62 @@
 #include "util/buf.h"
 #include "util/interrupt.h"
 #include "util/log.h"
+#include "util/mem.h"
 
 _Static_assert(PG2MD_SUCCESS == (int)PG2MD_OK && PG2MD_FAILED == (int)PG2MD_ERR_RUN &&
 		       PG2MD_CONFIG == (int)PG2MD_ERR_USAGE && PG2MD_CONNECT == (int)PG2MD_ERR_CONNECT &&
-		       PG2MD_CANCELLED == (int)PG2MD_ERR_INTERRUPTED,
+		       PG2MD_CANCELLED == (int)PG2MD_ERR_INTERRUPTED && PG2MD_NOMEM == (int)PG2MD_ERR_NOMEM,
 	       "pg2md_status and pg2md_code name the same categories");
 
-pg2md_status
-api_error(pg2md_err *err, const pg2md_error *in)
+void
+api_begin(void)
 {
-	pg2md_status st = (pg2md_status)in->code;
+	mem_begin();
+}
+
+/*
+ * A failure that memory running out caused, whatever it says (a library's message, a step that
+ * found nothing where a broken buffer stood): out of memory, what it said as the detail.
+ */
+static void
+as_nomem(pg2md_error *e)
+{
+	pg2md_error was = *e;
+	if (e->code == PG2MD_OK || e->code == PG2MD_ERR_INTERRUPTED || !mem_short())
+		return;
+	if (e->code != PG2MD_ERR_NOMEM) {
+		pg2md_error_init(e);
+		pg2md_fail(e, PG2MD_ERR_NOMEM, "out of memory");
+		pg2md_detail(e, "%s", was.msg);
+	}
+	pg2md_hint(e, "nothing half-written was committed: run again with more memory (or fewer workers, "
+		      "[sources.sql_database] workers) and the next run finishes what was left");
+}
+
+pg2md_status
+api_error(pg2md_err *err, const pg2md_error *in_)
+{
+	pg2md_error in = *in_;
+	as_nomem(&in);
+	pg2md_status st = (pg2md_status)in.code;
 	if (err) {
 		memset(err, 0, sizeof(*err));
 		err->status = st;
-		memcpy(err->sqlstate, in->sqlstate, sizeof(err->sqlstate));
-		snprintf(err->message, sizeof(err->message), "%s", in->msg);
-		snprintf(err->detail, sizeof(err->detail), "%s", in->detail);
-		snprintf(err->hint, sizeof(err->hint), "%s", in->hint);
+		memcpy(err->sqlstate, in.sqlstate, sizeof(err->sqlstate));
+		snprintf(err->message, sizeof(err->message), "%s", in.msg);
+		snprintf(err->detail, sizeof(err->detail), "%s", in.detail);
+		snprintf(err->hint, sizeof(err->hint), "%s", in.hint);
 	}
 	return st;
 }
 
-/* Out of memory where the interface itself allocates. */
-static pg2md_status
+pg2md_status
 api_nomem(pg2md_err *err)
 {
 	pg2md_error e;
 	pg2md_error_init(&e);
-	pg2md_fail(&e, PG2MD_ERR_RUN, "out of memory");
-	api_error(err, &e);
-	if (err)
-		err->status = PG2MD_NOMEM;
-	return PG2MD_NOMEM;
+	pg2md_fail(&e, PG2MD_ERR_NOMEM, "out of memory");
+	return api_error(err, &e);
 }
 
 const char *
@@ -114,6 +138,8 @@ pg2md_open(pg2md_pipeline **out, const pg2md_options *opts, pg2md_err *err)
 	pg2md_error e;
 	pg2md_config *cfg = NULL;
 
+	api_begin();
+
 	*out = NULL;
 	pg2md_error_init(&e);
 	/* a library never writes to its user's stderr: lines go to the registered sink, or nowhere */
@@ -136,7 +162,7 @@ pg2md_open(pg2md_pipeline **out, const pg2md_options *opts, pg2md_err *err)
 		return api_error(err, &e);
 	int lvl = pg2md_log_level_parse(cfg->log_level ? cfg->log_level : "WARNING");
 	pg2md_log_set_level(lvl >= 0 ? (pg2md_log_level)lvl : PG2MD_LOG_WARNING);
-	pg2md_pipeline *p = calloc(1, sizeof(*p));
+	pg2md_pipeline *p = mem_calloc(1, sizeof(*p));
 	if (!p) {
 		pg2md_config_free(cfg);
 		return api_nomem(err);
@@ -268,6 +294,8 @@ pg2md_status
 pg2md_run(pg2md_pipeline *p, unsigned stages, pg2md_err *err)
 {
 	pg2md_error e, te;
+
+	api_begin();
 	pg2md_error_init(&e);
 	pg2md_error_init(&te);
 	api_run_release(&p->last);
@@ -284,6 +312,8 @@ pg2md_run(pg2md_pipeline *p, unsigned stages, pg2md_err *err)
 	if (trace_store(p->cfg, &p->last.trace, &e, &te))
 		pg2md_warn("%s", te.msg);
 	write_metrics(p, (int)stages, &e);
+	if (!pg2md_failed(&e) && mem_short())
+		pg2md_warn("memory ran out during the run; pg2md's reserve covered it and the run finished");
 	pg2md_status st = api_error(err, &e);
 	api_run_fill(&p->last, st, (int)stages);
 	return st;
@@ -306,6 +336,8 @@ pg2md_status
 pg2md_trace_json(pg2md_pipeline *p, char **json, pg2md_err *err)
 {
 	pg2md_error e;
+
+	api_begin();
 	pg2md_error_init(&e);
 	*json = NULL;
 	json_t *doc = trace_load(p->cfg, &e);
@@ -322,6 +354,8 @@ pg2md_status
 pg2md_last_trace(pg2md_pipeline *p, const pg2md_run_info **out, pg2md_err *err)
 {
 	pg2md_error e;
+
+	api_begin();
 	pg2md_error_init(&e);
 	*out = NULL;
 	api_run_release(&p->stored);
@@ -342,6 +376,8 @@ pg2md_sqlv(pg2md_pipeline *p, int nsql, const char *const *sql, pg2md_row_fn row
 {
 	pg2md_dest dest;
 	pg2md_error e;
+
+	api_begin();
 	pg2md_error_init(&e);
 	/* the user's own queries get DuckDB's defaults, not the pipeline's memory budget */
 	duck_memory_unbounded();
@@ -363,6 +399,8 @@ pg2md_status
 pg2md_verify(pg2md_pipeline *p, const pg2md_verify_info **out, pg2md_err *err)
 {
 	pg2md_error e;
+
+	api_begin();
 	pg2md_error_init(&e);
 	verify_report_release(&p->verify);
 	free(p->verify_tables);

@@ -22,6 +22,7 @@
 
 #include "source/copydec.h"
 #include "util/buf.h"
+#include "util/interrupt.h"
 #include "util/log.h"
 
 #define STAGE "_pg2md_cdc_stage"
@@ -460,6 +461,9 @@ cdc_apply_batch(pg2md_dest *d, const pg2md_config *cfg, const pg2md_table *table
 			goto fail;
 	}
 	duck_exec(d->con, "DROP TABLE IF EXISTS temp.main." STAGE, "dropping the stage table", err);
+	/* a statement built while memory ran short may lack what a broken buffer held (util/mem.h) */
+	if (!pg2md_failed(err) && interrupt_reason() == PG2MD_ERR_NOMEM)
+		pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory while applying a batch; it was not committed");
 	if (pg2md_failed(err) || duck_exec(d->con, "COMMIT", "committing the batch", err))
 		goto fail;
 	if (applied)

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/mem.h"
+
 struct cdc_fold_block {
 	cdc_fold_block *next;
 	size_t used, cap;
@@ -23,7 +25,18 @@ struct cdc_fold_block {
 static pg2md_code
 nomem(pg2md_error *err)
 {
-	return pg2md_fail(err, PG2MD_ERR_RUN, "out of memory folding a batch of changes");
+	return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory folding a batch of changes");
+}
+
+/* strdup through util/mem.h (the reserve, then NULL). */
+static char *
+dup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = mem_malloc(n);
+	if (d)
+		memcpy(d, s, n);
+	return d;
 }
 
 /* ---- relation cache ---------------------------------------------------------------------- */
@@ -80,15 +93,15 @@ pg2md_code
 cdc_relcache_update(cdc_relcache *rc, const pgo_msg *m, cdc_rel_change *change, pg2md_error *err)
 {
 	cdc_rel r = {.relid = m->relid, .replident = m->replident, .ncols = m->ncolumns};
-	r.nspname = strdup(m->nspname);
-	r.name = strdup(m->name);
-	r.cols = calloc(m->ncolumns ? (size_t)m->ncolumns : 1, sizeof(cdc_relcol));
+	r.nspname = dup(m->nspname);
+	r.name = dup(m->name);
+	r.cols = mem_calloc(m->ncolumns ? (size_t)m->ncolumns : 1, sizeof(cdc_relcol));
 	if (!r.nspname || !r.name || !r.cols) {
 		rel_free(&r);
 		return nomem(err);
 	}
 	for (int i = 0; i < m->ncolumns; i++) {
-		r.cols[i].name = strdup(m->columns[i].name);
+		r.cols[i].name = dup(m->columns[i].name);
 		if (!r.cols[i].name) {
 			rel_free(&r);
 			return nomem(err);
@@ -108,7 +121,7 @@ cdc_relcache_update(cdc_relcache *rc, const pgo_msg *m, cdc_rel_change *change, 
 	}
 	if (rc->n == rc->cap) {
 		int cap = rc->cap ? rc->cap * 2 : 8;
-		cdc_rel *a = realloc(rc->rels, (size_t)cap * sizeof(*a));
+		cdc_rel *a = mem_realloc(rc->rels, (size_t)cap * sizeof(*a));
 		if (!a) {
 			rel_free(&r);
 			return nomem(err);
@@ -169,7 +182,7 @@ fold_alloc(cdc_fold *f, size_t n)
 	cdc_fold_block *b = f->blocks;
 	if (b == NULL || b->cap - b->used < n) {
 		size_t cap = n > BLOCK_MIN ? n : BLOCK_MIN;
-		b = malloc(sizeof(*b) + cap);
+		b = mem_malloc(sizeof(*b) + cap);
 		if (b == NULL)
 			return NULL;
 		b->used = 0;
@@ -241,7 +254,7 @@ table_for(cdc_fold *f, const cdc_rel *rel)
 			return &f->tables[i];
 	if (f->n == f->cap) {
 		int cap = f->cap ? f->cap * 2 : 8;
-		cdc_fold_table *a = realloc(f->tables, (size_t)cap * sizeof(*a));
+		cdc_fold_table *a = mem_realloc(f->tables, (size_t)cap * sizeof(*a));
 		if (!a)
 			return NULL;
 		f->tables = a;
@@ -276,7 +289,7 @@ static bool
 index_grow(cdc_fold_table *t)
 {
 	int cap = t->indexcap ? t->indexcap * 2 : 64;
-	int *idx = malloc((size_t)cap * sizeof(int));
+	int *idx = mem_malloc((size_t)cap * sizeof(int));
 	if (!idx)
 		return false;
 	for (int i = 0; i < cap; i++)
@@ -322,7 +335,7 @@ row_for(cdc_fold_table *t, const cdc_rel *rel, const pgo_value *cols, bool *crea
 		return r;
 	if (t->nrows == t->rowcap) {
 		int cap = t->rowcap ? t->rowcap * 2 : 64;
-		cdc_row *a = realloc(t->rows, (size_t)cap * sizeof(*a));
+		cdc_row *a = mem_realloc(t->rows, (size_t)cap * sizeof(*a));
 		if (!a)
 			return -2;
 		t->rows = a;

@@ -286,6 +286,13 @@ stream_changes(follow_state *st, pgo_lsn target, int proto, pg2md_error *err)
 	st->last_advance = mono_ms(); /* the first idle advance after 10 s, or at the end */
 	pg2md_code rc = PG2MD_OK;
 	while (!done && rc == PG2MD_OK) {
+		if (interrupt_reason() == PG2MD_ERR_NOMEM) {
+			/* as a run stops on it: the batch not applied, the watermark where it was */
+			rc = pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory while following slot \"%s\"; the "
+					"changes after %s are applied by the next start", st->rep->slot,
+					pgo_lsn_format(st->rep->applied_lsn, (char[PGO_LSN_TEXT]){0}));
+			break;
+		}
 		if (interrupt_requested()) {
 			st->rep->interrupted = true;
 			break;

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/mem.h"
+
 typedef struct rd {
 	const uint8_t *buf;
 	size_t len, pos;
@@ -133,7 +135,7 @@ grow(void **arr, int *cap, int need, size_t elem)
 	int n = *cap ? *cap : 16;
 	while (n < need)
 		n *= 2;
-	void *a = realloc(*arr, (size_t)n * elem);
+	void *a = mem_realloc(*arr, (size_t)n * elem);
 	if (a == NULL)
 		return false;
 	*arr = a;
@@ -144,7 +146,7 @@ grow(void **arr, int *cap, int need, size_t elem)
 static pg2md_code
 nomem(pg2md_error *err, const char *what)
 {
-	return pg2md_fail(err, PG2MD_ERR_RUN, "out of memory parsing a pgoutput %s message", what);
+	return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory parsing a pgoutput %s message", what);
 }
 
 const char *

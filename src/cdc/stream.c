@@ -23,6 +23,8 @@
 
 #include <libpq-fe.h>
 
+#include "util/mem.h"
+
 #define MAX_KEYS 80
 
 struct cdc_stream {
@@ -143,9 +145,9 @@ cdc_stream_open(const char *const *keys, const char *const *values, pg2md_error 
 	k[n] = NULL;
 	v[n] = NULL;
 
-	cdc_stream *s = calloc(1, sizeof(*s));
+	cdc_stream *s = mem_calloc(1, sizeof(*s));
 	if (s == NULL) {
-		pg2md_fail(err, PG2MD_ERR_CONNECT, "out of memory opening a replication connection");
+		pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory opening a replication connection");
 		return NULL;
 	}
 	s->conn = PQconnectdbParams(k, v, 0);
@@ -266,10 +268,14 @@ cdc_stream_create_slot(cdc_stream *s, const char *slot, bool temporary, char **s
 		PQclear(res);
 		return pg2md_fail(err, PG2MD_ERR_RUN, "CREATE_REPLICATION_SLOT returned an unexpected result");
 	}
-	*snapshot = strdup(PQgetvalue(res, 0, 2));
+	const char *name = PQgetvalue(res, 0, 2);
+	size_t len = strlen(name) + 1;
+	*snapshot = mem_malloc(len);
+	if (*snapshot)
+		memcpy(*snapshot, name, len);
 	PQclear(res);
 	if (*snapshot == NULL)
-		return pg2md_fail(err, PG2MD_ERR_RUN, "out of memory");
+		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 	return PG2MD_OK;
 }
 

@@ -107,7 +107,7 @@ resolve_project_dir(loader *L, const pg2md_config_flags *flags)
 	L->cfg->config_path = cfg_xprintf(L, "%s/.dlt/config.toml", real);
 	L->cfg->secrets_path = cfg_xprintf(L, "%s/.dlt/secrets.toml", real);
 	cfg_set_prov(L, "project_dir", real, false, origin, where);
-	return L->oom ? pg2md_fail(L->err, PG2MD_ERR_USAGE, "out of memory") : PG2MD_OK;
+	return L->oom ? pg2md_fail(L->err, PG2MD_ERR_NOMEM, "out of memory") : PG2MD_OK;
 }
 
 static void
@@ -141,7 +141,7 @@ pg2md_config_load(pg2md_config **out, const pg2md_config_flags *flags, char *con
 	if (L.cfg == NULL || L.state == NULL) {
 		free(L.cfg);
 		free(L.state);
-		return pg2md_fail(err, PG2MD_ERR_USAGE, "out of memory");
+		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 	}
 
 	if ((result = resolve_project_dir(&L, flags)) == PG2MD_OK &&
@@ -154,7 +154,7 @@ pg2md_config_load(pg2md_config **out, const pg2md_config_flags *flags, char *con
 	    (result = cfg_apply_env_tables(&L)) == PG2MD_OK)
 		result = cfg_finish(&L);
 	if (result == PG2MD_OK && L.oom)
-		result = pg2md_fail(err, PG2MD_ERR_USAGE, "out of memory");
+		result = pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 	if (result != PG2MD_OK && !pg2md_failed(err))
 		pg2md_fail(err, result, "could not load the configuration");
 

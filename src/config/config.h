@@ -203,10 +203,11 @@ typedef struct pg2md_config_flags {
  * Load and resolve the configuration: files, then environment, then flags.
  * envp is the environment to read (NULL: the process environment), so tests
  * can pass their own.  Warnings (unknown keys, with file and line) go to the
- * log.  On failure returns non-OK with err filled (code PG2MD_ERR_USAGE) and
- * *out untouched.  A missing .dlt/config.toml or secrets.toml is not an error
- * by itself (values may come from the environment), nor is a missing table
- * list (every table of the schema is copied, as dlt does).
+ * log.  On failure returns non-OK with err filled (code PG2MD_ERR_USAGE, or
+ * PG2MD_ERR_NOMEM when memory ran out) and *out untouched.  A missing
+ * .dlt/config.toml or secrets.toml is not an error by itself (values may come
+ * from the environment), nor is a missing table list (every table of the
+ * schema is copied, as dlt does).
  */
 pg2md_code pg2md_config_load(pg2md_config **out, const pg2md_config_flags *flags,
 			     char *const *envp, pg2md_error *err);

@@ -73,7 +73,7 @@ cfg_apply_env(loader *L)
 				assignment *bigger = realloc(as, (size_t)cap * sizeof(*as));
 				if (bigger == NULL) {
 					free(as);
-					return pg2md_fail(L->err, PG2MD_ERR_USAGE, "out of memory");
+					return pg2md_fail(L->err, PG2MD_ERR_NOMEM, "out of memory");
 				}
 				as = bigger;
 			}
@@ -129,7 +129,7 @@ cfg_apply_env(loader *L)
 			continue;
 		struct env_table *bigger = realloc(L->env_tables, (size_t)(L->n_env_tables + 1) * sizeof(*bigger));
 		if (bigger == NULL)
-			return pg2md_fail(L->err, PG2MD_ERR_USAGE, "out of memory");
+			return pg2md_fail(L->err, PG2MD_ERR_NOMEM, "out of memory");
 		L->env_tables = bigger;
 		L->env_tables[L->n_env_tables].var = *e;
 		L->env_tables[L->n_env_tables].table = cfg_xstrdup(L, table);
@@ -137,7 +137,7 @@ cfg_apply_env(loader *L)
 		L->env_tables[L->n_env_tables].value = eq + 1;
 		L->n_env_tables++;
 	}
-	return L->oom ? pg2md_fail(L->err, PG2MD_ERR_USAGE, "out of memory") : PG2MD_OK;
+	return L->oom ? pg2md_fail(L->err, PG2MD_ERR_NOMEM, "out of memory") : PG2MD_OK;
 }
 
 /*

@@ -95,7 +95,7 @@ cfg_apply_assignments(loader *L, assignment *as, int n)
 	for (int i = 0; i < n; i++)
 		if (apply_assignment(L, &as[i]) != PG2MD_OK)
 			return L->err->code;
-	return L->oom ? pg2md_fail(L->err, PG2MD_ERR_USAGE, "out of memory") : PG2MD_OK;
+	return L->oom ? pg2md_fail(L->err, PG2MD_ERR_NOMEM, "out of memory") : PG2MD_OK;
 }
 
 /* The key path parts[from..] joined with '.' (no quoting: for matching). */
@@ -196,7 +196,7 @@ apply_document(loader *L, const tb_doc *doc, const char *file, pg2md_origin orig
 	pg2md_code result;
 
 	if (as == NULL)
-		return pg2md_fail(L->err, PG2MD_ERR_USAGE, "out of memory");
+		return pg2md_fail(L->err, PG2MD_ERR_NOMEM, "out of memory");
 
 	for (int i = 0; i < doc->n; i++) {
 		const tb_entry *e = &doc->entries[i];
@@ -342,7 +342,7 @@ cfg_load_file(loader *L, const char *path, pg2md_origin origin)
 	text = malloc(cap);
 	if (text == NULL) {
 		close(fd);
-		return pg2md_fail(L->err, PG2MD_ERR_USAGE, "out of memory");
+		return pg2md_fail(L->err, PG2MD_ERR_NOMEM, "out of memory");
 	}
 	for (;;) {
 		ssize_t got;
@@ -351,7 +351,7 @@ cfg_load_file(loader *L, const char *path, pg2md_origin origin)
 			if (bigger == NULL) {
 				free(text);
 				close(fd);
-				return pg2md_fail(L->err, PG2MD_ERR_USAGE, "out of memory");
+				return pg2md_fail(L->err, PG2MD_ERR_NOMEM, "out of memory");
 			}
 			text = bigger;
 			cap *= 2;
@@ -390,7 +390,8 @@ cfg_load_file(loader *L, const char *path, pg2md_origin origin)
 		return PG2MD_ERR_USAGE;
 	}
 	if (r != TB_OK)
-		return pg2md_fail(L->err, PG2MD_ERR_USAGE, "could not parse \"%s\": %s", path, desc);
+		return pg2md_fail(L->err, strcmp(desc, "out of memory") == 0 ? PG2MD_ERR_NOMEM : PG2MD_ERR_USAGE,
+				  "could not parse \"%s\": %s", path, desc);
 
 	result = apply_document(L, &doc, path, origin);
 	tb_doc_release(&doc);

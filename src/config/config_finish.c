@@ -60,7 +60,7 @@ cfg_finish(loader *L)
 	else
 		cfg->pg_port_text[0] = '\0';
 	if (L->oom)
-		return pg2md_fail(L->err, PG2MD_ERR_USAGE, "out of memory");
+		return pg2md_fail(L->err, PG2MD_ERR_NOMEM, "out of memory");
 
 	/* the table list; none (or an empty one) means every table of the schema, found when the
 	 * source is reflected (catalog_table_names), as dlt's sql_database does */

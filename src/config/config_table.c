@@ -97,7 +97,7 @@ column_hint_change(loader *L, pg2md_table_config *t, const char *key, const char
 
 	if (h == NULL) {
 		free(where);
-		return pg2md_fail(L->err, PG2MD_ERR_USAGE, "out of memory");
+		return pg2md_fail(L->err, PG2MD_ERR_NOMEM, "out of memory");
 	}
 	if (strcmp(hint, "name") == 0) {
 		if (cfg_value_text(L, key, false, rv, "a column name", &text) != PG2MD_OK)

@@ -18,6 +18,8 @@ pg2md_code
 duck_exec(duckdb_connection con, const char *sql, const char *what, pg2md_error *err)
 {
 	duckdb_result res;
+	if (buf_is_oom(sql))
+		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory while %s", what);
 	if (duckdb_query(con, sql, &res) == DuckDBError) {
 		pg2md_fail(err, PG2MD_ERR_RUN, "%s failed: %s", what, duckdb_result_error(&res));
 		duck_error_hint(duckdb_result_error(&res), err);
@@ -32,6 +34,8 @@ pg2md_code
 duck_query_rows(duckdb_connection con, const char *sql, duck_row_fn row, void *arg, pg2md_error *err)
 {
 	duckdb_result res;
+	if (buf_is_oom(sql))
+		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 	char *wrapped = xasprintf("SELECT CAST(COLUMNS(*) AS VARCHAR) FROM (%s)", sql);
 	duckdb_state st = duckdb_query(con, wrapped, &res);
 	free(wrapped);
@@ -63,6 +67,8 @@ duck_scalar(duckdb_connection con, const char *sql, char **out, pg2md_error *err
 {
 	duckdb_result res;
 	*out = NULL;
+	if (buf_is_oom(sql))
+		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 	if (duckdb_query(con, sql, &res) == DuckDBError) {
 		pg2md_fail(err, PG2MD_ERR_RUN, "query failed: %s", duckdb_result_error(&res));
 		duckdb_destroy_result(&res);

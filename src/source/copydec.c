@@ -290,6 +290,8 @@ copydec_numeric_text(pg2md_buf *out, const uint8_t *p, int32_t len)
 		return false;
 	/* sign, integer groups, point, fraction (rounded up to whole groups) */
 	buf_reserve(out, (size_t)(h.weight > 0 ? h.weight + 1 : 1) * 4 + (size_t)h.dscale + 8);
+	if (buf_broken(out))
+		return false; /* out of memory: the run stops (util/mem.h) */
 	o = out->data;
 	if (h.sign == NUMERIC_NEG && h.ndigits > 0)
 		*o++ = '-';
@@ -329,7 +331,7 @@ static bool
 dec_numeric_text(copydec_col *c, idx_t row, const uint8_t *p, int32_t len)
 {
 	if (!copydec_numeric_text(&c->scratch, p, len)) {
-		c->why = "malformed numeric";
+		c->why = buf_broken(&c->scratch) ? "out of memory" : "malformed numeric";
 		return false;
 	}
 	duckdb_vector_assign_string_element_len(c->vec, row, c->scratch.data, c->scratch.len);
@@ -340,7 +342,7 @@ static bool
 dec_numeric_double(copydec_col *c, idx_t row, const uint8_t *p, int32_t len)
 {
 	if (!copydec_numeric_text(&c->scratch, p, len)) {
-		c->why = "malformed numeric";
+		c->why = buf_broken(&c->scratch) ? "out of memory" : "malformed numeric";
 		return false;
 	}
 	/* strtod rounds correctly and understands NaN, Infinity and -Infinity. */

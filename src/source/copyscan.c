@@ -211,7 +211,7 @@ scan_init(duckdb_init_info info)
 	res = pg_exec_wait(task->conn, task->copy_sql, 0, NULL);
 	if (PQresultStatus(res) != PGRES_COPY_OUT) {
 		if (interrupt_requested())
-			pg2md_fail(&task->err, PG2MD_ERR_INTERRUPTED, "interrupted while reading table \"%s\"",
+			pg2md_fail(&task->err, interrupt_reason(), "%s while reading table \"%s\"", interrupt_what(),
 				   task->table->name);
 		else
 			pg2md_fail(&task->err, PG2MD_ERR_RUN, "could not read table \"%s\": %s", task->table->name,
@@ -282,7 +282,8 @@ scan_func(duckdb_function_info info, duckdb_data_chunk output)
 		goto fail;
 	}
 	if (interrupt_requested()) {
-		pg2md_fail(&task->err, PG2MD_ERR_INTERRUPTED, "interrupted while reading table \"%s\"", task->table->name);
+		pg2md_fail(&task->err, interrupt_reason(), "%s while reading table \"%s\"", interrupt_what(),
+			   task->table->name);
 		s->done = true;
 		goto fail;
 	}

@@ -253,7 +253,7 @@ static void
 fail_statement(PGconn *conn, const PGresult *res, pg2md_error *err)
 {
 	if (interrupt_requested()) {
-		pg2md_fail(err, PG2MD_ERR_INTERRUPTED, "interrupted while waiting for PostgreSQL");
+		pg2md_fail(err, interrupt_reason(), "%s while waiting for PostgreSQL", interrupt_what());
 	} else if (!pg2md_failed(err)) {
 		pg2md_fail(err, PG2MD_ERR_RUN, "%s", PQerrorMessage(conn));
 		pg2md_sqlstate(err, res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL);
@@ -270,6 +270,8 @@ is_lock_timeout(const PGresult *res)
 pg2md_code
 pg_exec(PGconn *conn, const char *sql, pg2md_error *err)
 {
+	if (buf_is_oom(sql))
+		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 	PGresult *res = pg_exec_wait(conn, sql, 0, NULL);
 	ExecStatusType st = PQresultStatus(res);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
@@ -289,6 +291,10 @@ pg_query(PGconn *conn, const char *sql, int nparams, const char *const *params, 
 {
 	/* one statement, as PQexecParams (extended protocol even without parameters) */
 	PGresult *res = NULL;
+	if (buf_is_oom(sql)) {
+		pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+		return NULL;
+	}
 	if (PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0)) {
 		PGresult *r;
 		for (;;) {

@@ -39,8 +39,8 @@ load_tables(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const char *
 
 	json_array_foreach(json_object_get(man, "tables"), i, jt) {
 		if (interrupt_requested()) {
-			pg2md_fail(err, PG2MD_ERR_INTERRUPTED, "interrupted while loading; nothing of load %s was committed",
-				   load_id);
+			pg2md_fail(err, interrupt_reason(), "%s while loading; nothing of load %s was committed",
+				   interrupt_what(), load_id);
 			pg2md_hint(err, "run pg2md run (or pg2md load) again to load the pending package");
 			break;
 		}
@@ -148,6 +148,11 @@ load_package_tx(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const ch
 			    state_version, err))
 		goto fail;
 	fault_point("load:before_commit");
+	/* a statement built while memory ran short may lack what a broken buffer held (util/mem.h) */
+	if (interrupt_reason() == PG2MD_ERR_NOMEM) {
+		pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory while loading; nothing of load %s was committed", load_id);
+		goto fail;
+	}
 	if (lb->big) /* the commit writes the large rows out: one window at a time */
 		duck_set_threads(dest->con, 1);
 	if (duck_exec(dest->con, "COMMIT", "committing the load", err))

@@ -113,8 +113,8 @@ upload_table(const pg2md_config *cfg, pg2md_dest *dest, json_t *jt, const char *
 		int64_t rows = 0;
 		double t0 = now_seconds();
 		if (interrupt_requested()) {
-			pg2md_fail(err, PG2MD_ERR_INTERRUPTED, "interrupted while loading table \"%s\"; its steps so far "
-				   "are kept", name);
+			pg2md_fail(err, interrupt_reason(), "%s while loading table \"%s\"; its steps so far "
+				   "are kept", interrupt_what(), name);
 			pg2md_hint(err, "run pg2md run (or pg2md load) again: it continues after the last step");
 			break;
 		}
@@ -128,6 +128,10 @@ upload_table(const pg2md_config *cfg, pg2md_dest *dest, json_t *jt, const char *
 		/* on failure the rollback below ends what BEGIN started */
 		if (duck_exec(dest->con, sql.data, "starting a load step", err) == PG2MD_OK)
 			tx_steps(cfg, dest, steps, dataset, load_id, name, t0, &i, &rows, err);
+		/* a step built while memory ran short may lack what a broken buffer held (util/mem.h) */
+		if (!pg2md_failed(err) && interrupt_reason() == PG2MD_ERR_NOMEM)
+			pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory while loading table \"%s\"; its steps so far are "
+				   "kept", name);
 		if (pg2md_failed(err) || duck_exec(dest->con, "COMMIT", "committing a load step", err)) {
 			pg2md_error ignore;
 			pg2md_error_init(&ignore);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "util/buf.h"
+#include "util/mem.h"
 
 static const char *const state_dirs[] = {"extracting", "extracted", "normalized", "loaded"};
 
@@ -185,7 +186,11 @@ pkg_move(const pg2md_config *cfg, const char *load_id, pkg_state from, pkg_state
 	char *oldparent = xasprintf("%s/%s/load/%s", cfg->pipelines_dir, cfg->pipeline_name, state_dirs[from]);
 	pg2md_code result = PG2MD_OK;
 
-	if (fsync_tree(src, err) == PG2MD_OK) {
+	/* what was written while memory ran short may lack what a broken buffer held: never pass
+	 * it on to the next stage (util/mem.h) */
+	if (to != PKG_LOADED && mem_short())
+		pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory: load package %s stays %s", load_id, state_dirs[from]);
+	else if (fsync_tree(src, err) == PG2MD_OK) {
 		if (rename(src, dst) != 0)
 			pg2md_fail(err, PG2MD_ERR_RUN, "could not move package \"%s\" to \"%s\": %s", load_id,
 				   state_dirs[to], strerror(errno));

@@ -53,7 +53,8 @@ json_t *pkg_pending_json(const pg2md_config *cfg, int *loaded);
 /* A new load id: the time as seconds.microseconds, as dlt's (caller frees). */
 char *pkg_new_load_id(void);
 
-/* Move a package from one state to the next (fsync files, rename, fsync parent). */
+/* Move a package from one state to the next (fsync files, rename, fsync parent).  Never to
+ * extracted or normalized while memory is short (util/mem.h): PG2MD_ERR_NOMEM. */
 pg2md_code pkg_move(const pg2md_config *cfg, const char *load_id, pkg_state from, pkg_state to, pg2md_error *err);
 
 /* Remove a folder and everything in it. */

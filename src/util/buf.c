@@ -5,50 +5,89 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-static void
-oom(void)
+#include "util/log.h"
+#include "util/mem.h"
+
+/*
+ * The last resort of the x* wrappers: the reserve is spent (util/mem.c).  The run that saw
+ * memory run out is unwinding and freeing what it held, so wait for memory to come back; if it
+ * does not, there is nothing sensible left to do.
+ */
+#define LAST_RESORT_SECONDS 30
+
+static void *
+last_resort(void *(*again)(void *arg), void *arg)
 {
-	fputs("pg2md: out of memory\n", stderr);
+	for (int i = 0; i < LAST_RESORT_SECONDS * 100; i++) {
+		usleep(10000);
+		void *p = again(arg);
+		if (p)
+			return p;
+	}
+	pg2md_log(PG2MD_LOG_CRITICAL, "out of memory, and none came back in %d s: stopping the process",
+		  LAST_RESORT_SECONDS);
 	abort();
+}
+
+typedef struct alloc_req {
+	void *p;
+	size_t n, size;
+} alloc_req;
+
+static void *
+again_malloc(void *arg)
+{
+	return malloc(((alloc_req *)arg)->n);
+}
+
+static void *
+again_calloc(void *arg)
+{
+	alloc_req *r = arg;
+	return calloc(r->n, r->size);
+}
+
+static void *
+again_realloc(void *arg)
+{
+	alloc_req *r = arg;
+	return realloc(r->p, r->n);
 }
 
 void *
 xmalloc(size_t n)
 {
-	void *p = malloc(n ? n : 1);
-	if (!p)
-		oom();
-	return p;
+	void *p = mem_malloc(n);
+	alloc_req r = {NULL, n ? n : 1, 0};
+	return p ? p : last_resort(again_malloc, &r);
 }
 
 void *
 xcalloc(size_t n, size_t size)
 {
-	void *p = calloc(n ? n : 1, size ? size : 1);
-	if (!p)
-		oom();
-	return p;
+	void *p = mem_calloc(n, size);
+	alloc_req r = {NULL, n ? n : 1, size ? size : 1};
+	return p ? p : last_resort(again_calloc, &r);
 }
 
 void *
 xrealloc(void *p, size_t n)
 {
-	p = realloc(p, n ? n : 1);
-	if (!p)
-		oom();
-	return p;
+	void *q = mem_realloc(p, n);
+	alloc_req r = {p, n ? n : 1, 0};
+	return q ? q : last_resort(again_realloc, &r);
 }
 
 char *
 xstrdup(const char *s)
 {
-	char *p;
 	if (!s)
 		return NULL;
-	p = strdup(s);
-	if (!p)
-		oom();
+	size_t n = strlen(s) + 1;
+	char *p = xmalloc(n);
+	memcpy(p, s, n);
 	return p;
 }
 
@@ -56,24 +95,54 @@ char *
 xasprintf(const char *fmt, ...)
 {
 	va_list ap;
-	char *p;
+	int n;
+	char small[256];
+
 	va_start(ap, fmt);
-	if (vasprintf(&p, fmt, ap) < 0)
-		oom();
+	n = vsnprintf(small, sizeof(small), fmt, ap);
 	va_end(ap);
+	if (n < 0)
+		return xstrdup("");
+	char *p = xmalloc((size_t)n + 1);
+	if ((size_t)n < sizeof(small)) {
+		memcpy(p, small, (size_t)n + 1);
+	} else {
+		va_start(ap, fmt);
+		vsnprintf(p, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
 	return p;
+}
+
+/* ---- buffers ----------------------------------------------------------------------------- */
+
+const char buf_oom_text[1] = "";
+
+/* Memory ran out: the buffer holds nothing from now on (buf_is_oom tells its users). */
+static void
+buf_break(pg2md_buf *b)
+{
+	if (!buf_broken(b))
+		free(b->data);
+	b->data = (char *)buf_oom_text;
+	b->len = b->cap = 0;
 }
 
 void
 buf_reserve(pg2md_buf *b, size_t extra)
 {
 	size_t need = b->len + extra + 1;
-	if (need <= b->cap)
+	if (buf_broken(b) || need <= b->cap)
 		return;
 	size_t cap = b->cap ? b->cap : 64;
 	while (cap < need)
 		cap *= 2;
-	b->data = xrealloc(b->data, cap);
+	char *data = mem_realloc(b->data, cap);
+	if (!data) {
+		buf_break(b);
+		return;
+	}
+	b->data = data;
 	b->cap = cap;
 }
 
@@ -81,6 +150,8 @@ void
 buf_append(pg2md_buf *b, const char *s, size_t n)
 {
 	buf_reserve(b, n);
+	if (buf_broken(b))
+		return;
 	memcpy(b->data + b->len, s, n);
 	b->len += n;
 	b->data[b->len] = '\0';
@@ -104,6 +175,8 @@ buf_printf(pg2md_buf *b, const char *fmt, ...)
 	va_list ap;
 	int n;
 	buf_reserve(b, 64);
+	if (buf_broken(b))
+		return;
 	va_start(ap, fmt);
 	n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
 	va_end(ap);
@@ -111,6 +184,8 @@ buf_printf(pg2md_buf *b, const char *fmt, ...)
 		return;
 	if ((size_t)n >= b->cap - b->len) {
 		buf_reserve(b, (size_t)n);
+		if (buf_broken(b))
+			return;
 		va_start(ap, fmt);
 		vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
 		va_end(ap);
@@ -122,14 +197,15 @@ void
 buf_reset(pg2md_buf *b)
 {
 	b->len = 0;
-	if (b->data)
+	if (b->data && !buf_broken(b))
 		b->data[0] = '\0';
 }
 
 void
 buf_release(pg2md_buf *b)
 {
-	free(b->data);
+	if (!buf_broken(b))
+		free(b->data);
 	b->data = NULL;
 	b->len = b->cap = 0;
 }
@@ -137,7 +213,7 @@ buf_release(pg2md_buf *b)
 char *
 buf_detach(pg2md_buf *b)
 {
-	char *s = b->data ? b->data : xstrdup("");
+	char *s = b->data && !buf_broken(b) ? b->data : xstrdup("");
 	b->data = NULL;
 	b->len = b->cap = 0;
 	return s;

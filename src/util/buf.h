@@ -1,8 +1,17 @@
 /*
- * buf.h — a growable string buffer (like PostgreSQL's StringInfo).
+ * buf.h — a growable string buffer (like PostgreSQL's StringInfo), and the allocation
+ * wrappers the library uses.
  *
- * Out of memory aborts: pg2md cannot do anything useful without memory and
- * every caller would do the same.
+ * Out of memory never aborts a buffer: as libpq's PQExpBuffer it becomes "broken" instead —
+ * its text is the empty string buf_oom_text (and stays so: appending does nothing), and memory
+ * is marked short (util/mem.h).  Whatever runs a statement checks for that text
+ * (buf_is_oom) and fails with PG2MD_ERR_NOMEM, so a half-built statement never runs.
+ *
+ * xmalloc and the others go through util/mem.h: when memory runs out they release the reserve
+ * and retry, and the run stops at its next check with PG2MD_ERR_NOMEM.  Only when the reserve
+ * is spent and memory does not come back for 30 s (the run unwinding frees it) does the process
+ * stop, with a CRITICAL log line: the one place the library ends a process, when it cannot go
+ * on at all.
  */
 #ifndef PG2MD_BUF_H
 #define PG2MD_BUF_H
@@ -17,6 +26,12 @@ typedef struct pg2md_buf {
 
 #define PG2MD_BUF_INIT {NULL, 0, 0}
 
+/* The text of a broken buffer. */
+extern const char buf_oom_text[];
+/* Is s the text of a broken buffer (memory ran out while it was built)? */
+static inline int buf_is_oom(const char *s) { return s == buf_oom_text; }
+static inline int buf_broken(const pg2md_buf *b) { return b->data == buf_oom_text; }
+
 void buf_reserve(pg2md_buf *b, size_t extra);
 void buf_append(pg2md_buf *b, const char *s, size_t n);
 void buf_puts(pg2md_buf *b, const char *s);
@@ -24,7 +39,8 @@ void buf_putc(pg2md_buf *b, char c);
 void buf_printf(pg2md_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_reset(pg2md_buf *b);
 void buf_release(pg2md_buf *b);
-/* Hand over the string; the buffer is empty afterwards. Never NULL. */
+/* Hand over the string; the buffer is empty afterwards.  Never NULL (a broken buffer hands over
+ * a copy of "", memory being marked short). */
 char *buf_detach(pg2md_buf *b);
 
 /* Append name as a double-quoted SQL identifier (both PostgreSQL and DuckDB). */

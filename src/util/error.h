@@ -15,13 +15,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 
-/* Exit codes, named (DESIGN §1). */
+/* The categories of a failure (pg2md.h's pg2md_status; the command line maps them to exit codes). */
 typedef enum pg2md_code {
 	PG2MD_OK = 0,
 	PG2MD_ERR_RUN = 1,        /* the run failed: data error, load error */
 	PG2MD_ERR_USAGE = 2,      /* usage or configuration error */
 	PG2MD_ERR_CONNECT = 3,    /* a connection could not be made */
-	PG2MD_ERR_INTERRUPTED = 4 /* cancelled by a signal; pending work kept */
+	PG2MD_ERR_INTERRUPTED = 4, /* cancelled by a signal; pending work kept */
+	PG2MD_ERR_NOMEM = 5       /* out of memory (util/mem.h); the run unwound as from a cancel */
 } pg2md_code;
 
 #define PG2MD_MSG_MAX 1024

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/log.h"
+
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static const char *armed;
 static const char *pause_point;
@@ -15,6 +17,7 @@ static const char *pause_file;
 static int skip;
 static const char *fail_point;
 static int fail_times;
+static int fail_skip;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void
@@ -30,6 +33,8 @@ fault_init(void)
 		fail_point = NULL;
 	s = getenv("PG2MD_FAULT_FAIL_TIMES");
 	fail_times = s ? atoi(s) : 1;
+	s = getenv("PG2MD_FAULT_FAIL_SKIP");
+	fail_skip = s ? atoi(s) : 0;
 	pause_point = getenv("PG2MD_PAUSE");
 	pause_file = getenv("PG2MD_PAUSE_FILE");
 	if (!pause_point || !*pause_point || !pause_file || !*pause_file)
@@ -68,8 +73,7 @@ fault_point(const char *name)
 		pthread_mutex_unlock(&lock);
 		return;
 	}
-	fprintf(stderr, "pg2md: fault injected at \"%s\"\n", name);
-	fflush(stderr);
+	pg2md_log(PG2MD_LOG_ERROR, "fault injected at \"%s\"", name);
 	kill(getpid(), SIGKILL);
 	pthread_mutex_unlock(&lock);
 }
@@ -83,14 +87,14 @@ fault_fail(const char *name)
 	if (!fail_point || strcmp(fail_point, name) != 0)
 		return false;
 	pthread_mutex_lock(&lock);
-	if (fail_times > 0) {
+	if (fail_skip > 0) {
+		fail_skip--;
+	} else if (fail_times > 0) {
 		fail_times--;
 		fail = true;
 	}
 	pthread_mutex_unlock(&lock);
-	if (fail) {
-		fprintf(stderr, "pg2md: fault injected at \"%s\" (an error, not a crash)\n", name);
-		fflush(stderr);
-	}
+	if (fail)
+		pg2md_warn("fault injected at \"%s\" (an error, not a crash)", name);
 	return fail;
 }

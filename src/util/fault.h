@@ -11,9 +11,14 @@
  * exists, so a test can change the source in the middle of a run.
  *
  * PG2MD_FAULT_FAIL=<point> makes fault_fail(<point>) return true, the first
- * PG2MD_FAULT_FAIL_TIMES times (default 1) it is reached: the caller then fails
- * as it would on the error that point stands for, and a test sees the run
- * recover (or fail cleanly).
+ * PG2MD_FAULT_FAIL_TIMES times (default 1) it is reached after letting it pass
+ * PG2MD_FAULT_FAIL_SKIP times (default 0): the caller then fails as it would on
+ * the error that point stands for, and a test sees the run recover (or fail
+ * cleanly).  The point "alloc" is every allocation of util/mem.c: memory runs
+ * out there.
+ *
+ * What happens is logged (an ERROR before a crash, a WARNING before a failure):
+ * the library writes to no stream itself.
  */
 #ifndef PG2MD_FAULT_H
 #define PG2MD_FAULT_H

@@ -7,6 +7,8 @@
  */
 #include "util/interrupt.h"
 
+#include "util/mem.h"
+
 static int requested;
 
 void
@@ -15,8 +17,22 @@ interrupt_request(void)
 	__atomic_store_n(&requested, 1, __ATOMIC_SEQ_CST);
 }
 
+pg2md_code
+interrupt_reason(void)
+{
+	if (__atomic_load_n(&requested, __ATOMIC_SEQ_CST) != 0)
+		return PG2MD_ERR_INTERRUPTED;
+	return mem_short() ? PG2MD_ERR_NOMEM : PG2MD_OK;
+}
+
 bool
 interrupt_requested(void)
 {
-	return __atomic_load_n(&requested, __ATOMIC_SEQ_CST) != 0;
+	return interrupt_reason() != PG2MD_OK;
+}
+
+const char *
+interrupt_what(void)
+{
+	return interrupt_reason() == PG2MD_ERR_NOMEM ? "out of memory" : "interrupted";
 }

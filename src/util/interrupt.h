@@ -1,5 +1,6 @@
 /*
- * interrupt.h — a cancel request (SIGINT, SIGTERM) seen by the running stages.
+ * interrupt.h — a reason for the running stages to stop: a cancel request (SIGINT, SIGTERM;
+ * pg2md_cancel), or memory having run out (util/mem.h).
  *
  * The command-line tool's signal handler calls interrupt_request(), which is
  * async-signal-safe (it sets a flag).  The COPY scans check the flag once per
@@ -11,7 +12,14 @@
 
 #include <stdbool.h>
 
+#include "util/error.h"
+
 void interrupt_request(void);
 bool interrupt_requested(void);
+
+/* Why to stop: PG2MD_ERR_INTERRUPTED, PG2MD_ERR_NOMEM, or PG2MD_OK (go on). */
+pg2md_code interrupt_reason(void);
+/* The reason for a message: "interrupted" or "out of memory" ("%s while reading table \"t\""). */
+const char *interrupt_what(void);
 
 #endif
