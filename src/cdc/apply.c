@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "source/copydec.h"
+#include "xfer/copydec.h"
 #include "util/buf.h"
 #include "util/interrupt.h"
 #include "util/log.h"

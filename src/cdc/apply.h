@@ -7,7 +7,7 @@
  * rows of every table it touches and the new watermark commit together or not at all, so a
  * crash at any point leaves the destination at a transaction boundary it names itself.
  *
- * Values: binary tuples only, decoded by the same per-type decoders as COPY (source/copydec.h),
+ * Values: binary tuples only, decoded by the same per-type decoders as COPY (xfer/copydec.h),
  * into a stage table per table and batch; then set-based statements: the 'u' (unchanged TOAST)
  * columns filled from the destination rows they belong to, the keys' rows deleted, the new
  * images inserted.  Tables whose columns pg2md reads as text (ranges, inet, money, …), that have
@@ -20,7 +20,7 @@
 #include "cdc/pgoutput.h"
 #include "config/config.h"
 #include "dest/duck.h"
-#include "source/catalog.h"
+#include "schema/table.h"
 #include "util/error.h"
 
 /* The slot's watermark; *found false when the destination has none (no table or no row). */

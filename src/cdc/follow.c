@@ -542,7 +542,7 @@ out:
 	cdc_stream_close(st.s);
 	free(snapshot);
 	if (st.tables)
-		catalog_free(st.tables, st.ntables);
+		schema_tables_free(st.tables, st.ntables);
 	cdc_fold_release(&st.fold);
 	cdc_fresh_release(&st.fresh);
 	cdc_relcache_release(&st.rc);

@@ -3,7 +3,8 @@
  *
  * One query lists the configured tables of the schema, one per table reads
  * its columns with domains resolved to their base types, one its primary key,
- * one its leaves and sizes.  The decoder of each column is picked here.
+ * one its leaves and sizes.  The decoder of each column is picked here, from
+ * what schema/types.h says of each type.
  */
 #include "source/catalog.h"
 
@@ -11,280 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dest/naming.h"
+#include "schema/naming.h"
+#include "schema/types.h"
 #include "source/colhints.h"
 #include "source/pgconn.h"
 #include "source/query.h"
 #include "util/buf.h"
 #include "util/log.h"
-
-/* Built-in type OIDs (pg_type.dat); stable across PostgreSQL versions. */
-enum {
-	BOOLOID = 16, BYTEAOID = 17, CHAROID = 18, NAMEOID = 19, INT8OID = 20, INT2OID = 21,
-	INT4OID = 23, TEXTOID = 25, OIDOID = 26, JSONOID = 114, FLOAT4OID = 700, FLOAT8OID = 701,
-	BPCHAROID = 1042, VARCHAROID = 1043, DATEOID = 1082, TIMEOID = 1083, TIMESTAMPOID = 1114,
-	TIMESTAMPTZOID = 1184, INTERVALOID = 1186, TIMETZOID = 1266, NUMERICOID = 1700,
-	UUIDOID = 2950, JSONBOID = 3802
-};
-
-/* How a table asks its values to be read (catalog_choose_decoder's inputs, passed down a type tree). */
-enum {
-	OPT_NUM_DOUBLE = 1, /* numeric_fallback = "double" */
-	OPT_CHAR_KEEP = 2   /* char_padding = "keep" */
-};
-
-/*
- * The decoder of a scalar type, or false when it has none.  numeric(p,s) with
- * 1 <= p <= 38 and 0 <= s <= p is DECIMAL(p,s); any other numeric is exact
- * text, or DOUBLE with OPT_NUM_DOUBLE (numeric_fallback = "double"); a numeric
- * without typmod at the top of a column may become a measured DECIMAL later
- * (catalog_measure_numerics).  character(n) loses its pad blanks unless
- * OPT_CHAR_KEEP.
- */
-static bool
-scalar_dec(uint32_t oid, int32_t typmod, unsigned opts, pg2md_dec *dec, int *precision, int *scale)
-{
-	bool num_double = opts & OPT_NUM_DOUBLE;
-	switch (oid) {
-	case BOOLOID: *dec = DEC_BOOL; return true;
-	case INT2OID: *dec = DEC_INT2; return true;
-	case INT4OID: *dec = DEC_INT4; return true;
-	case INT8OID: *dec = DEC_INT8; return true;
-	case OIDOID: *dec = DEC_OID; return true;
-	case FLOAT4OID: *dec = DEC_FLOAT4; return true;
-	case FLOAT8OID: *dec = DEC_FLOAT8; return true;
-	case NUMERICOID:
-		if (typmod >= 4) {
-			int32_t tm = typmod - 4;
-			int p = (tm >> 16) & 0xffff;
-			int s = ((tm & 0x7ff) ^ 1024) - 1024; /* 11-bit signed scale (PostgreSQL 15) */
-			if (p >= 1 && p <= 38 && s >= 0 && s <= p) {
-				*dec = DEC_NUMERIC_DECIMAL;
-				*precision = p;
-				*scale = s;
-				return true;
-			}
-		}
-		/* Unconstrained or wider than DECIMAL(38): exact text, or the nearest double on request. */
-		*dec = num_double ? DEC_NUMERIC_DOUBLE : DEC_NUMERIC_TEXT;
-		return true;
-	case TEXTOID: case VARCHAROID: case NAMEOID: case JSONOID: *dec = DEC_TEXT; return true;
-	case BPCHAROID: *dec = opts & OPT_CHAR_KEEP ? DEC_TEXT : DEC_BPCHAR; return true;
-	case CHAROID: *dec = DEC_CHAR; return true;
-	case JSONBOID: *dec = DEC_JSONB; return true;
-	case BYTEAOID: *dec = DEC_BYTEA; return true;
-	case DATEOID: *dec = DEC_DATE; return true;
-	case TIMEOID: *dec = DEC_TIME; return true;
-	case TIMETZOID: *dec = DEC_TIMETZ; return true;
-	case TIMESTAMPOID: *dec = DEC_TIMESTAMP; return true;
-	case TIMESTAMPTZOID: *dec = DEC_TIMESTAMPTZ; return true;
-	case INTERVALOID: *dec = DEC_INTERVAL; return true;
-	case UUIDOID: *dec = DEC_UUID; return true;
-	default: return false;
-	}
-}
-
-/*
- * DuckDB's name of a scalar.  nested: as DuckDB prints it inside LIST and
- * STRUCT types (information_schema spells "TIMESTAMP WITH TIME ZONE"), so a
- * rerun compares the stored type with the same text.
- */
-static void
-scalar_duck(pg2md_buf *b, pg2md_dec dec, uint32_t oid, int precision, int scale, bool nested)
-{
-	switch (dec) {
-	case DEC_BOOL: buf_puts(b, "BOOLEAN"); break;
-	case DEC_INT2: buf_puts(b, "SMALLINT"); break;
-	case DEC_INT4: buf_puts(b, "INTEGER"); break;
-	case DEC_INT8: buf_puts(b, "BIGINT"); break;
-	case DEC_OID: buf_puts(b, "UINTEGER"); break;
-	case DEC_FLOAT4: buf_puts(b, "FLOAT"); break;
-	case DEC_FLOAT8: case DEC_NUMERIC_DOUBLE: buf_puts(b, "DOUBLE"); break;
-	case DEC_NUMERIC_DECIMAL: buf_printf(b, "DECIMAL(%d,%d)", precision, scale); break;
-	case DEC_TEXT: buf_puts(b, oid == JSONOID ? "JSON" : "VARCHAR"); break;
-	case DEC_JSONB: buf_puts(b, "JSON"); break;
-	case DEC_BYTEA: buf_puts(b, "BLOB"); break;
-	case DEC_DATE: buf_puts(b, "DATE"); break;
-	case DEC_TIME: buf_puts(b, "TIME"); break;
-	case DEC_TIMETZ: buf_puts(b, nested ? "TIME WITH TIME ZONE" : "TIMETZ"); break;
-	case DEC_TIMESTAMP: buf_puts(b, "TIMESTAMP"); break;
-	case DEC_TIMESTAMPTZ: buf_puts(b, nested ? "TIMESTAMP WITH TIME ZONE" : "TIMESTAMPTZ"); break;
-	case DEC_INTERVAL: buf_puts(b, "INTERVAL"); break;
-	case DEC_UUID: buf_puts(b, "UUID"); break;
-	default: buf_puts(b, "VARCHAR"); break; /* DEC_BPCHAR, DEC_CHAR, DEC_NUMERIC_TEXT */
-	}
-}
-
-/* DuckDB 1.4's keywords (SELECT keyword_name FROM duckdb_keywords(), byte order): DuckDB
- * quotes a STRUCT field name that is one of them when it prints a type. */
-static const char *const duck_keywords[] = {
-	"abort", "absolute", "access", "action", "add", "admin", "after", "aggregate", "all", "also", 
-	"alter", "always", "analyse", "analyze", "and", "anti", "any", "array", "as", "asc", "asof", 
-	"assertion", "assignment", "asymmetric", "at", "attach", "attribute", "authorization", "backward", 
-	"before", "begin", "between", "bigint", "binary", "bit", "boolean", "both", "by", "cache", "call", 
-	"called", "cascade", "cascaded", "case", "cast", "catalog", "centuries", "century", "chain", 
-	"char", "character", "characteristics", "check", "checkpoint", "class", "close", "cluster", 
-	"coalesce", "collate", "collation", "column", "columns", "comment", "comments", "commit", 
-	"committed", "compression", "concurrently", "configuration", "conflict", "connection", 
-	"constraint", "constraints", "content", "continue", "conversion", "copy", "cost", "create", 
-	"cross", "csv", "cube", "current", "cursor", "cycle", "data", "database", "day", "days", 
-	"deallocate", "dec", "decade", "decades", "decimal", "declare", "default", "defaults", 
-	"deferrable", "deferred", "definer", "delete", "delimiter", "delimiters", "depends", "desc", 
-	"describe", "detach", "dictionary", "disable", "discard", "distinct", "do", "document", "domain", 
-	"double", "drop", "each", "else", "enable", "encoding", "encrypted", "end", "enum", "error", 
-	"escape", "event", "except", "exclude", "excluding", "exclusive", "execute", "exists", "explain", 
-	"export", "export_state", "extension", "extensions", "external", "extract", "false", "family", 
-	"fetch", "filter", "first", "float", "following", "for", "force", "foreign", "forward", "freeze", 
-	"from", "full", "function", "functions", "generated", "glob", "global", "grant", "granted", 
-	"group", "grouping", "grouping_id", "groups", "handler", "having", "header", "hold", "hour", 
-	"hours", "identity", "if", "ignore", "ilike", "immediate", "immutable", "implicit", "import", "in", 
-	"include", "including", "increment", "index", "indexes", "inherit", "inherits", "initially", 
-	"inline", "inner", "inout", "input", "insensitive", "insert", "install", "instead", "int", 
-	"integer", "intersect", "interval", "into", "invoker", "is", "isnull", "isolation", "join", "json", 
-	"key", "label", "lambda", "language", "large", "last", "lateral", "leading", "leakproof", "left", 
-	"level", "like", "limit", "listen", "load", "local", "location", "lock", "locked", "logged", 
-	"macro", "map", "mapping", "match", "matched", "materialized", "maxvalue", "merge", "method", 
-	"microsecond", "microseconds", "millennia", "millennium", "millisecond", "milliseconds", "minute", 
-	"minutes", "minvalue", "mode", "month", "months", "move", "name", "names", "national", "natural", 
-	"nchar", "new", "next", "no", "none", "not", "nothing", "notify", "notnull", "nowait", "null", 
-	"nullif", "nulls", "numeric", "object", "of", "off", "offset", "oids", "old", "on", "only", 
-	"operator", "option", "options", "or", "order", "ordinality", "others", "out", "outer", "over", 
-	"overlaps", "overlay", "overriding", "owned", "owner", "parallel", "parser", "partial", 
-	"partition", "partitioned", "passing", "password", "percent", "persistent", "pivot", 
-	"pivot_longer", "pivot_wider", "placing", "plans", "policy", "position", "positional", "pragma", 
-	"preceding", "precision", "prepare", "prepared", "preserve", "primary", "prior", "privileges", 
-	"procedural", "procedure", "program", "publication", "qualify", "quarter", "quarters", "quote", 
-	"range", "read", "real", "reassign", "recheck", "recursive", "ref", "references", "referencing", 
-	"refresh", "reindex", "relative", "release", "rename", "repeatable", "replace", "replica", "reset", 
-	"respect", "restart", "restrict", "returning", "returns", "revoke", "right", "role", "rollback", 
-	"rollup", "row", "rows", "rule", "sample", "savepoint", "schema", "schemas", "scope", "scroll", 
-	"search", "second", "seconds", "secret", "security", "select", "semi", "sequence", "sequences", 
-	"serializable", "server", "session", "set", "setof", "sets", "share", "show", "similar", "simple", 
-	"skip", "smallint", "snapshot", "some", "sorted", "source", "sql", "stable", "standalone", "start", 
-	"statement", "statistics", "stdin", "stdout", "storage", "stored", "strict", "strip", "struct", 
-	"subscription", "substring", "summarize", "symmetric", "sysid", "system", "table", "tables", 
-	"tablesample", "tablespace", "target", "temp", "template", "temporary", "text", "then", "ties", 
-	"time", "timestamp", "to", "trailing", "transaction", "transform", "treat", "trigger", "trim", 
-	"true", "truncate", "trusted", "try_cast", "type", "types", "unbounded", "uncommitted", 
-	"unencrypted", "union", "unique", "unknown", "unlisten", "unlogged", "unpack", "unpivot", "until", 
-	"update", "use", "user", "using", "vacuum", "valid", "validate", "validator", "value", "values", 
-	"varchar", "variable", "variadic", "varying", "verbose", "version", "view", "views", "virtual", 
-	"volatile", "week", "weeks", "when", "where", "whitespace", "window", "with", "within", "without", 
-	"work", "wrapper", "write", "xml", "xmlattributes", "xmlconcat", "xmlelement", "xmlexists", 
-	"xmlforest", "xmlnamespaces", "xmlparse", "xmlpi", "xmlroot", "xmlserialize", "xmltable", "year", 
-	"years", "yes", "zone"
-};
-
-static int
-kw_cmp(const void *a, const void *b)
-{
-	return strcmp(a, *(const char *const *)b);
-}
-
-/* A STRUCT field name as DuckDB prints it: bare when it is a plain identifier, else quoted. */
-static void
-duck_field_name(pg2md_buf *b, const char *name)
-{
-	bool plain = name[0] != '\0' && !(name[0] >= '0' && name[0] <= '9');
-	char low[64];
-	size_t n = strlen(name);
-	for (size_t i = 0; i < n && plain; i++) {
-		char ch = name[i];
-		plain = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_';
-	}
-	if (plain && n < sizeof(low)) {
-		for (size_t i = 0; i <= n; i++)
-			low[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
-		if (bsearch(low, duck_keywords, sizeof(duck_keywords) / sizeof(duck_keywords[0]), sizeof(char *), kw_cmp))
-			plain = false;
-	}
-	if (plain)
-		buf_puts(b, name);
-	else
-		buf_ident(b, name);
-}
-
-/* The DuckDB type of a nested shape, spelled as DuckDB prints it. */
-static void
-type_string(pg2md_buf *b, const pg2md_type *t, bool nested)
-{
-	switch (t->dec) {
-	case DEC_LIST:
-		type_string(b, t->elem, true);
-		for (int i = 0; i < t->ndim; i++)
-			buf_puts(b, "[]");
-		break;
-	case DEC_STRUCT:
-		buf_puts(b, "STRUCT(");
-		for (int i = 0; i < t->nfields; i++) {
-			if (i)
-				buf_puts(b, ", ");
-			duck_field_name(b, t->field_names[i]);
-			buf_putc(b, ' ');
-			type_string(b, &t->fields[i], true);
-		}
-		buf_putc(b, ')');
-		break;
-	case DEC_ENUM:
-		buf_puts(b, "ENUM(");
-		for (int i = 0; i < t->nlabels; i++) {
-			if (i)
-				buf_puts(b, ", ");
-			buf_literal(b, t->labels[i]);
-		}
-		buf_putc(b, ')');
-		break;
-	default:
-		scalar_duck(b, t->dec, t->oid, t->precision, t->scale, nested);
-		break;
-	}
-}
-
-void
-catalog_type_free(pg2md_type *t)
-{
-	if (!t)
-		return;
-	if (t->elem) {
-		catalog_type_free(t->elem);
-		free(t->elem);
-	}
-	for (int i = 0; i < t->nfields; i++) {
-		catalog_type_free(&t->fields[i]);
-		free(t->field_names[i]);
-	}
-	free(t->fields);
-	free(t->field_names);
-	for (int i = 0; i < t->nlabels; i++)
-		free(t->labels[i]);
-	free(t->labels);
-	memset(t, 0, sizeof(*t));
-}
-
-bool
-catalog_type_has(const pg2md_type *t, pg2md_dec dec)
-{
-	if (!t)
-		return false;
-	if (t->dec == dec || (t->elem && catalog_type_has(t->elem, dec)))
-		return true;
-	for (int i = 0; i < t->nfields; i++)
-		if (catalog_type_has(&t->fields[i], dec))
-			return true;
-	return false;
-}
-
-pg2md_dec
-catalog_effective_dec(pg2md_dec dec, bool staged, bool nested)
-{
-	if (staged && nested && dec == DEC_INTERVAL)
-		return DEC_INTERVAL_TEXT;
-	if (staged && nested && dec == DEC_TIMETZ)
-		return DEC_TIMETZ_TEXT;
-	if (staged && !nested && dec == DEC_INTERVAL)
-		return DEC_INTERVAL_STRUCT;
-	return dec;
-}
+#include "util/strdist.h"
 
 /* A type, its domains resolved: base oid and typmod, kind, array element, composite relation. */
 static const char *resolve_sql =
@@ -328,7 +63,7 @@ resolve_type(PGconn *conn, uint32_t oid, int32_t typmod, int ndims, unsigned opt
 	out->oid = oid;
 	if (depth > 32)
 		return 0;
-	if (scalar_dec(oid, typmod, opts, &out->dec, &out->precision, &out->scale))
+	if (schema_scalar_dec(oid, typmod, opts, &out->dec, &out->precision, &out->scale))
 		return 1;
 	snprintf(oidbuf, sizeof(oidbuf), "%u", oid);
 	snprintf(tmbuf, sizeof(tmbuf), "%d", (int)typmod);
@@ -349,7 +84,7 @@ resolve_type(PGconn *conn, uint32_t oid, int32_t typmod, int ndims, unsigned opt
 	char delim = PQgetvalue(res, 0, 7)[0];
 	PQclear(res);
 	out->oid = base;
-	if (scalar_dec(base, btm, opts, &out->dec, &out->precision, &out->scale))
+	if (schema_scalar_dec(base, btm, opts, &out->dec, &out->precision, &out->scale))
 		return 1;
 	if (is_array) {
 		out->dec = DEC_LIST;
@@ -363,7 +98,7 @@ resolve_type(PGconn *conn, uint32_t oid, int32_t typmod, int ndims, unsigned opt
 			/* No binary decoder for the element: the column is read as text[], a LIST of
 			 * VARCHAR like every other array (source/plan.c).  Elements another delimiter
 			 * separates in the array's text (box ';', PostGIS ':') are cast one by one. */
-			catalog_type_free(out->elem);
+			schema_type_free(out->elem);
 			out->elem->dec = DEC_TEXT;
 			out->elem->oid = TEXTOID;
 			return delim == ',' ? 2 : 3;
@@ -418,28 +153,28 @@ catalog_choose_decoder(PGconn *conn, pg2md_column *c, int ndims, pg2md_error *er
 	c->as_text = false;
 	c->stage_as_text = false;
 	c->measured = false;
-	unsigned opts = (c->numeric_double ? OPT_NUM_DOUBLE : 0) | (c->char_keep ? OPT_CHAR_KEEP : 0);
-	if (scalar_dec(c->type_oid, c->typmod, opts, &c->dec, &c->precision, &c->scale)) {
+	unsigned opts = (c->numeric_double ? SCHEMA_NUM_DOUBLE : 0) | (c->char_keep ? SCHEMA_CHAR_KEEP : 0);
+	if (schema_scalar_dec(c->type_oid, c->typmod, opts, &c->dec, &c->precision, &c->scale)) {
 		/* character(n) read without a cast (a data_type = "text" hint keeps the bytes as they are) */
 		if (c->dec == DEC_TEXT && c->src_oid == BPCHAROID && !c->src_expr && !c->char_keep)
 			c->dec = DEC_BPCHAR;
 		/* Parquet's TIME cannot hold the offset: staged as text, cast back on load.  Intervals are
 		 * staged as STRUCT(months, days, micros) (Parquet's INTERVAL keeps milliseconds only). */
 		c->stage_as_text = c->dec == DEC_TIMETZ;
-		scalar_duck(&b, c->dec, c->type_oid, c->precision, c->scale, false);
+		schema_scalar_duck(&b, c->dec, c->type_oid, c->precision, c->scale, false);
 		c->duck_type = buf_detach(&b);
 		return PG2MD_OK;
 	}
 	pg2md_type *t = xcalloc(1, sizeof(pg2md_type));
 	int r = resolve_type(conn, c->type_oid, c->typmod, ndims, opts, 0, t, err);
 	if (r < 0) {
-		catalog_type_free(t);
+		schema_type_free(t);
 		free(t);
 		return err->code;
 	}
 	if (r == 0) {
 		/* No binary decoder for the type or a part of it: the server renders it as text. */
-		catalog_type_free(t);
+		schema_type_free(t);
 		free(t);
 		c->dec = DEC_TEXT;
 		c->as_text = true;
@@ -450,25 +185,9 @@ catalog_choose_decoder(PGconn *conn, pg2md_column *c, int ndims, pg2md_error *er
 	c->text_array_cast = r == 3;
 	c->type = t;
 	c->dec = t->dec;
-	type_string(&b, t, false);
+	schema_type_string(&b, t, false);
 	c->duck_type = buf_detach(&b);
 	return PG2MD_OK;
-}
-
-const char *
-catalog_scan_type(const pg2md_column *col, char *out, size_t n)
-{
-	switch (col->dec) {
-	case DEC_NUMERIC_DECIMAL:
-		snprintf(out, n, "DECIMAL(%d,%d)", col->precision, col->scale);
-		return out;
-	case DEC_NUMERIC_DOUBLE:
-		return "DOUBLE";
-	case DEC_TEXT: case DEC_BPCHAR: case DEC_JSONB: case DEC_CHAR: case DEC_NUMERIC_TEXT:
-		return "VARCHAR";
-	default:
-		return col->duck_type;
-	}
 }
 
 /* Columns catalog_measure_numerics measures: plain numeric, read as it is (no override, no text). */
@@ -658,22 +377,6 @@ static const char *leaves_sql =
 	" JOIN pg_catalog.pg_namespace n ON n.oid = l.relnamespace"
 	" WHERE l.relkind IN ('r','m','f') ORDER BY 3 DESC";
 
-bool
-catalog_column_kept(const pg2md_table_config *tc, const char *name)
-{
-	bool keep = true;
-	if (tc && tc->included_columns.n > 0) {
-		keep = false;
-		for (int k = 0; k < tc->included_columns.n; k++)
-			if (strcmp(tc->included_columns.items[k], name) == 0)
-				keep = true;
-	}
-	for (int k = 0; tc && k < tc->excluded_columns.n; k++)
-		if (strcmp(tc->excluded_columns.items[k], name) == 0)
-			keep = false;
-	return keep;
-}
-
 void
 catalog_source_rel(pg2md_buf *b, const char *schema, const pg2md_table *t)
 {
@@ -685,21 +388,6 @@ catalog_source_rel(pg2md_buf *b, const char *schema, const pg2md_table *t)
 	buf_ident(b, schema);
 	buf_putc(b, '.');
 	buf_ident(b, t->name);
-}
-
-int
-catalog_find_column(const pg2md_table *t, const char *name)
-{
-	int found = -1, n = 0;
-	for (int i = 0; i < t->ncols; i++)
-		if (strcmp(t->cols[i].name, name) == 0)
-			return i;
-	for (int i = 0; i < t->ncols; i++)
-		if (strcmp(t->cols[i].dest_name, name) == 0) {
-			found = i;
-			n++;
-		}
-	return n == 1 ? found : -1;
 }
 
 static pg2md_code
@@ -721,7 +409,7 @@ reflect_columns(PGconn *conn, const pg2md_config *cfg, pg2md_table *t, pg2md_err
 	t->ncols = 0;
 	for (int i = 0; i < nrows; i++) {
 		const char *name = PQgetvalue(res, i, 0);
-		if (!catalog_column_kept(tc, name))
+		if (!schema_column_kept(tc, name))
 			continue;
 		pg2md_column *c = &t->cols[t->ncols++];
 		c->name = xstrdup(name);
@@ -747,18 +435,7 @@ reflect_columns(PGconn *conn, const pg2md_config *cfg, pg2md_table *t, pg2md_err
 		 * row per source row, so the row counts match.  The COPY reads NULL for it and the
 		 * statement writing the rows puts the load id there (see plan.c and stage/extract_sql.c).
 		 */
-		t->cols = xrealloc(t->cols, sizeof(pg2md_column));
-		pg2md_column *c = &t->cols[t->ncols++];
-		memset(c, 0, sizeof(*c));
-		c->name = xstrdup("_dlt_load_id");
-		c->dest_name = xstrdup("_dlt_load_id");
-		c->pg_type = xstrdup("(load id)");
-		c->text_out = xstrdup("textout");
-		c->type_oid = c->src_oid = TEXTOID;
-		c->typmod = -1;
-		c->dec = DEC_TEXT;
-		c->duck_type = xstrdup("VARCHAR");
-		c->load_id = true;
+		schema_add_dlt_column(t, SCHEMA_DLT_LOAD_ID, false);
 	}
 	if (t->ncols == 0) {
 		/* Every column was left out by the configuration: most likely a mistake. */
@@ -812,57 +489,6 @@ reflect_columns(PGconn *conn, const pg2md_config *cfg, pg2md_table *t, pg2md_err
 		t->leaf_rows = i == 0 ? r : r < 0 || t->leaf_rows < 0 ? -1 : t->leaf_rows + r;
 	}
 	PQclear(res);
-	return PG2MD_OK;
-}
-
-/*
- * dlt's lineage columns, as its parquet normalizer adds them: _dlt_load_id (add_dlt_load_id)
- * and _dlt_id (add_dlt_id), VARCHAR NOT NULL, last.  A table without columns already has
- * _dlt_load_id as its one column: it is not added twice.  A source column (or a renamed one)
- * with that destination name is a configuration error: its values would be replaced.
- */
-static pg2md_code
-add_lineage(const pg2md_config *cfg, pg2md_table *t, pg2md_error *err)
-{
-	static const char *const names[2] = {"_dlt_load_id", "_dlt_id"};
-	static const char *const keys[2] = {"add_dlt_load_id", "add_dlt_id"};
-	bool on[2] = {cfg->add_dlt_load_id, cfg->add_dlt_id};
-
-	for (int k = 0; k < 2; k++) {
-		bool have = false;
-		if (!on[k])
-			continue;
-		for (int i = 0; i < t->ncols; i++) {
-			if (strcmp(t->cols[i].dest_name, names[k]) != 0)
-				continue;
-			if (k == 0 && t->cols[i].load_id) {
-				have = true; /* a table without columns */
-				continue;
-			}
-			pg2md_fail(err, PG2MD_ERR_USAGE, "column \"%s\" of table \"%s\" is named \"%s\", which %s adds",
-				   t->cols[i].name, t->name, names[k], keys[k]);
-			pg2md_hint(err, "rename it with [sources.sql_database.%s.columns.%s] name = \"...\", leave it out "
-					"with excluded_columns, or set [normalize.parquet_normalizer] %s = false",
-				   t->name, t->cols[i].name, keys[k]);
-			return err->code;
-		}
-		if (have)
-			continue;
-		t->cols = xrealloc(t->cols, sizeof(pg2md_column) * (size_t)(t->ncols + 1));
-		pg2md_column *c = &t->cols[t->ncols++];
-		memset(c, 0, sizeof(*c));
-		c->name = xstrdup(names[k]);
-		c->dest_name = xstrdup(names[k]);
-		c->pg_type = xstrdup(k == 0 ? "(load id)" : "(row id)");
-		c->text_out = xstrdup("textout");
-		c->type_oid = c->src_oid = TEXTOID;
-		c->typmod = -1;
-		c->dec = DEC_TEXT;
-		c->duck_type = xstrdup("VARCHAR");
-		c->load_id = k == 0;
-		c->dlt_id = k == 1;
-		c->lineage = true;
-	}
 	return PG2MD_OK;
 }
 
@@ -959,7 +585,7 @@ catalog_reflect(PGconn *conn, const pg2md_config *cfg, pg2md_table **tables_out,
 					"information_schema.tables WHERE table_schema = '%s' lists what exists", cfg->schema);
 		buf_release(&missing);
 		buf_release(&hint);
-		catalog_free(tables, ntables);
+		schema_tables_free(tables, ntables);
 		catalog_names_free(&names);
 		return err->code;
 	}
@@ -973,13 +599,13 @@ catalog_reflect(PGconn *conn, const pg2md_config *cfg, pg2md_table **tables_out,
 				pg2md_fail(err, PG2MD_ERR_USAGE, "tables \"%s\" and \"%s\" both become \"%s\" in the destination",
 					   tables[j].name, tables[i].name, tables[i].dest_name);
 				pg2md_hint(err, "set [schema] naming = \"direct\" to keep names exactly");
-				catalog_free(tables, ntables);
+				schema_tables_free(tables, ntables);
 				return err->code;
 			}
 		if ((tables[i].relkind == 'q' ? query_describe(conn, cfg, &tables[i], err)
 					      : reflect_columns(conn, cfg, &tables[i], err)) ||
-		    colhints_apply(conn, cfg, &tables[i], err) || add_lineage(cfg, &tables[i], err)) {
-			catalog_free(tables, ntables);
+		    colhints_apply(conn, cfg, &tables[i], err) || schema_add_lineage(&tables[i], cfg->add_dlt_load_id, cfg->add_dlt_id, err)) {
+			schema_tables_free(tables, ntables);
 			return err->code;
 		}
 		pg2md_debug("table \"%s\": %d columns, %lld pages, %d leaves, about %.0f rows", tables[i].name,
@@ -988,36 +614,4 @@ catalog_reflect(PGconn *conn, const pg2md_config *cfg, pg2md_table **tables_out,
 	*tables_out = tables;
 	*ntables_out = ntables;
 	return PG2MD_OK;
-}
-
-void
-catalog_free(pg2md_table *tables, int ntables)
-{
-	if (!tables)
-		return;
-	for (int i = 0; i < ntables; i++) {
-		pg2md_table *t = &tables[i];
-		for (int j = 0; j < t->ncols; j++) {
-			free(t->cols[j].name);
-			free(t->cols[j].dest_name);
-			free(t->cols[j].pg_type);
-			free(t->cols[j].duck_type);
-			free(t->cols[j].text_out);
-			free(t->cols[j].src_expr);
-			catalog_type_free(t->cols[j].type);
-			free(t->cols[j].type);
-		}
-		free(t->cols);
-		free(t->pk);
-		for (int j = 0; j < t->nleaves; j++)
-			free(t->leaf_names[j]);
-		free(t->leaf_names);
-		free(t->leaf_oids);
-		free(t->leaf_pages);
-		free(t->name);
-		free(t->dest_name);
-		free(t->query);
-		free(t->order_by);
-	}
-	free(tables);
 }

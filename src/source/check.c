@@ -116,7 +116,7 @@ static void
 check_query_table(checklist *cl, PGconn *conn, const pg2md_config *cfg, const char *name, int namew,
 		  const char *quoted)
 {
-	pg2md_table *t = xcalloc(1, sizeof(pg2md_table)); /* catalog_free frees an array */
+	pg2md_table *t = xcalloc(1, sizeof(pg2md_table)); /* schema_tables_free frees an array */
 	pg2md_error err;
 	pg2md_error_init(&err);
 	t->name = xstrdup(name);
@@ -130,7 +130,7 @@ check_query_table(checklist *cl, PGconn *conn, const pg2md_config *cfg, const ch
 		check_failed(cl, PG2MD_ERR_RUN, "table %-*s %s", namew, quoted, err.msg);
 		check_error(cl, &err);
 	}
-	catalog_free(t, 1);
+	schema_tables_free(t, 1);
 }
 
 /*
@@ -148,7 +148,7 @@ check_table_hints(PGconn *conn, const pg2md_config *cfg, const char *want, pg2md
 	one.tables.items = items;
 	one.tables.n = 1;
 	if (catalog_reflect(conn, &one, &tables, &n, err) == PG2MD_OK)
-		catalog_free(tables, n);
+		schema_tables_free(tables, n);
 	return err->code;
 }
 

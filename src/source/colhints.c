@@ -5,16 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dest/naming.h"
+#include "schema/naming.h"
+#include "schema/types.h"
 #include "util/buf.h"
 #include "util/log.h"
-
-/* Built-in type OIDs (pg_type.dat). */
-enum {
-	BOOLOID = 16, BYTEAOID = 17, NAMEOID = 19, INT8OID = 20, INT2OID = 21, INT4OID = 23, TEXTOID = 25,
-	JSONOID = 114, FLOAT8OID = 701, BPCHAROID = 1042, VARCHAROID = 1043, DATEOID = 1082, TIMEOID = 1083,
-	TIMESTAMPTZOID = 1184, NUMERICOID = 1700, JSONBOID = 3802
-};
 
 static bool
 textlike(uint32_t oid)
@@ -99,7 +93,7 @@ override_type(PGconn *conn, const pg2md_table *t, pg2md_column *c, const pg2md_c
 	buf_ident(&col, c->name);
 	if (strcmp(dt, "double") == 0 && src == NUMERICOID) {
 		/* no cast: the decoder turns the exact numeric into the nearest double (strtod) */
-		catalog_type_free(c->type);
+		schema_type_free(c->type);
 		free(c->type);
 		c->type = NULL;
 		free(c->duck_type);
@@ -160,7 +154,7 @@ override_type(PGconn *conn, const pg2md_table *t, pg2md_column *c, const pg2md_c
 	buf_release(&expr);
 	if (c->src_expr == NULL && src == target && c->typmod == typmod)
 		return PG2MD_OK; /* already that type */
-	catalog_type_free(c->type);
+	schema_type_free(c->type);
 	free(c->type);
 	c->type = NULL;
 	free(c->duck_type);

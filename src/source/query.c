@@ -15,7 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "dest/naming.h"
+#include "schema/naming.h"
 #include "source/pgconn.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -148,7 +148,7 @@ describe_columns(PGconn *conn, const pg2md_config *cfg, const pg2md_table_config
 	t->ncols = 0;
 	for (int i = 0; i < n; i++) {
 		const char *name = PQfname(d, i);
-		if (!catalog_column_kept(tc, name))
+		if (!schema_column_kept(tc, name))
 			continue;
 		for (int j = 0; j < t->ncols; j++)
 			if (strcmp(t->cols[j].name, name) == 0) {

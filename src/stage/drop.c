@@ -23,7 +23,7 @@
 
 #include "dest/drop.h"
 #include "dest/duck.h"
-#include "dest/naming.h"
+#include "schema/naming.h"
 #include "stage/package.h"
 #include "util/buf.h"
 

@@ -108,8 +108,8 @@ extract_tasks(run_ctx *rc, int nworkers, pg2md_error *err)
 	pg2md_info("extracting %d tables in %d tasks with %d workers", rc->ntables, rc->ntasks, nworkers);
 	if (run_workers(rc, nworkers, err)) {
 		for (int i = 0; i < rc->ntasks; i++)
-			if (pg2md_failed(&rc->tasks[i].err)) {
-				if (strncmp(rc->tasks[i].sqlstate, "22", 2) == 0)
+			if (pg2md_failed(&rc->tasks[i].scan.err)) {
+				if (strncmp(rc->tasks[i].scan.sqlstate, "22", 2) == 0)
 					colhints_failure_hint(rc->cfg, rc->tasks[i].table, err);
 				break;
 			}
@@ -171,6 +171,7 @@ static void
 run_release(run_ctx *rc)
 {
 	plan_free(rc->tasks, rc->ntasks);
+	free(rc->reg.jobs);
 	for (int i = 0; rc->filters && i < rc->ntables; i++) {
 		free(rc->filters[i]);
 		incr_release(&rc->incr[i]);
@@ -188,7 +189,7 @@ run_release(run_ctx *rc)
 	free(rc->tx_sql);
 	free(rc->tx_later);
 	json_decref(rc->state);
-	catalog_free(rc->tables, rc->ntables);
+	schema_tables_free(rc->tables, rc->ntables);
 	free(rc->snapshot);
 	free(rc->load_id);
 	free(rc->pkg_path);

@@ -215,7 +215,7 @@ task_statement(run_ctx *rc, pg2md_task *task)
 		for (int i = 0; i < t->ncols; i++) {
 			if (i)
 				buf_puts(&b, ", ");
-			if (catalog_column_synthetic(&t->cols[i])) {
+			if (schema_column_synthetic(&t->cols[i])) {
 				transform_lineage_value(&b, t->cols[i].load_id ? TRANSFORM_LOAD_ID : TRANSFORM_DLT_ID,
 							rc->load_id);
 				continue;
@@ -232,7 +232,7 @@ task_statement(run_ctx *rc, pg2md_task *task)
 		for (int i = 0; i < t->ncols; i++) {
 			if (i)
 				buf_puts(&b, ", ");
-			if (catalog_column_synthetic(&t->cols[i])) {
+			if (schema_column_synthetic(&t->cols[i])) {
 				transform_lineage_value(&b, t->cols[i].load_id ? TRANSFORM_LOAD_ID : TRANSFORM_DLT_ID,
 							rc->load_id);
 				buf_puts(&b, " AS ");

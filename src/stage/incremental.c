@@ -4,11 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "schema/types.h"
 #include "source/pgconn.h"
 #include "stage/state.h"
 #include "util/log.h"
-
-enum { TIMESTAMPOID = 1114, TIMESTAMPTZOID = 1184, DATEOID = 1082 };
 
 static void
 append_table(pg2md_buf *b, const char *schema, const pg2md_table *t)
@@ -28,7 +27,7 @@ incr_plan_table(const pg2md_config *cfg, json_t *state, const pg2md_table *t, in
 	if (!tc || !tc->cursor_path)
 		return PG2MD_OK;
 	/* the source column, or its destination name when it was renamed (columns.<c>.name) */
-	p->col = catalog_find_column(t, tc->cursor_path);
+	p->col = schema_find_column(t, tc->cursor_path);
 	if (p->col < 0)
 		return pg2md_fail(err, PG2MD_ERR_USAGE, "cursor column \"%s\" of table \"%s\" does not exist%s",
 				  tc->cursor_path, t->name,

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "dest/naming.h"
+#include "schema/naming.h"
 
 /*
  * The destination name of a column a table key names (primary_key, hard_delete, dedup_sort):
@@ -23,7 +23,7 @@
 static char *
 config_column_dest(const pg2md_config *cfg, const pg2md_table *t, const char *name)
 {
-	int i = catalog_find_column(t, name);
+	int i = schema_find_column(t, name);
 	return i >= 0 ? xstrdup(t->cols[i].dest_name) : naming_normalize(cfg->naming, name);
 }
 
@@ -47,7 +47,7 @@ manifest_columns(run_ctx *rc, int ti)
 			json_object_set_new(jc, "staged_as", json_string("interval_struct"));
 		if (t->cols[c].measured)
 			json_object_set_new(jc, "measured", json_true());
-		if (t->cols[c].dec == DEC_BPCHAR || catalog_type_has(t->cols[c].type, DEC_BPCHAR))
+		if (t->cols[c].dec == DEC_BPCHAR || schema_type_has(t->cols[c].type, DEC_BPCHAR))
 			json_object_set_new(jc, "char_padding", json_string("trim"));
 		if (t->cols[c].lineage)
 			json_object_set_new(jc, "lineage", json_string(t->cols[c].load_id ? "load_id" : "dlt_id"));
@@ -137,23 +137,23 @@ build_manifest(run_ctx *rc)
 			pg2md_task *task = &rc->tasks[i];
 			if (task->table != t)
 				continue;
-			rows += task->rows;
-			bytes += task->bytes;
+			rows += task->scan.rows;
+			bytes += task->scan.bytes;
 			fbytes += task->file_bytes;
-			lossy += task->lossy;
-			if (task->window_bytes > win_bytes) {
-				win_bytes = task->window_bytes;
-				win_rows = task->window_rows;
+			lossy += task->scan.lossy;
+			if (task->scan.window_bytes > win_bytes) {
+				win_bytes = task->scan.window_bytes;
+				win_rows = task->scan.window_rows;
 			}
 			if (ntasks == 0 || task->started < first)
 				first = task->started;
 			if (task->started + task->seconds > last)
 				last = task->started + task->seconds;
 			ntasks++;
-			retries += task->retries;
+			retries += task->scan.retries;
 			if (!rc->direct && task->nparts == 0) {
 				json_array_append_new(files, json_string(task->file));
-				json_array_append_new(file_rows, json_integer(task->rows));
+				json_array_append_new(file_rows, json_integer(task->scan.rows));
 			}
 			for (int p = 0; !rc->direct && p < task->nparts; p++) {
 				json_array_append_new(files, json_string(task->parts[p]));

@@ -19,7 +19,7 @@
 #include "config/config.h"
 #include "dest/duck.h"
 #include "source/catalog.h"
-#include "source/copyscan.h"
+#include "xfer/copyscan.h"
 #include "stage/incremental.h"
 #include "stage/pipeline.h"
 #include "stage/progress.h"
@@ -54,7 +54,7 @@ typedef struct run_ctx {
 	int next_task;
 	int failed;
 	int64_t *work_rows;   /* direct: per table, the rows its work table holds */
-	int64_t *win_bytes;   /* direct: per table, the largest task->window_bytes so far */
+	int64_t *win_bytes;   /* direct: per table, the largest task->scan.window_bytes so far */
 	int64_t *win_rows;    /* and its rows */
 	bool *announced;      /* direct: per table, the raised budget was said at INFO */
 	int64_t *need;        /* direct: per table of large rows, the budget its window needs */

@@ -15,7 +15,7 @@ plan_copy_sql(const pg2md_table *t, int leaf, int64_t lo, int64_t hi, const char
 	pg2md_buf b = PG2MD_BUF_INIT;
 
 	for (int i = 0; i < t->ncols; i++)
-		if (t->cols[i].as_text || t->cols[i].src_expr || catalog_column_synthetic(&t->cols[i]))
+		if (t->cols[i].as_text || t->cols[i].src_expr || schema_column_synthetic(&t->cols[i]))
 			plain = false;
 	if (plain && t->ncols > 0) {
 		/* A whole table with nothing to compute: COPY reads it without an executor plan. */
@@ -32,7 +32,7 @@ plan_copy_sql(const pg2md_table *t, int leaf, int64_t lo, int64_t hi, const char
 	for (int i = 0; i < t->ncols; i++) {
 		if (i)
 			buf_puts(&b, ", ");
-		if (catalog_column_synthetic(&t->cols[i])) {
+		if (schema_column_synthetic(&t->cols[i])) {
 			/* not at the source: the statement reading the scan writes the load id or row id */
 			buf_puts(&b, "NULL::pg_catalog.text");
 		} else if (t->cols[i].src_expr) {
@@ -134,7 +134,9 @@ plan_tasks(pg2md_table *tables, int ntables, const char *const *filters, int64_t
 		task->copy_sql = plan_copy_sql(task->table, task->leaf, task->page_lo, task->page_hi,
 					       filters ? filters[task->table_idx] : NULL);
 		task->file = xasprintf("%s.%d.parquet", task->table->dest_name, i);
-		pg2md_error_init(&task->err);
+		task->scan.table = task->table;
+		task->scan.copy_sql = task->copy_sql;
+		pg2md_error_init(&task->scan.err);
 	}
 	*out = tasks;
 	return n;

@@ -14,7 +14,7 @@
 
 #include <stdint.h>
 
-#include "source/catalog.h"
+#include "schema/table.h"
 #include "stage/task.h"
 
 #define PAGES_PER_TASK_DEFAULT 4096 /* 32 MB of heap with 8 kB pages */

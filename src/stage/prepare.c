@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dest/naming.h"
+#include "schema/naming.h"
 #include "source/pgconn.h"
 #include "stage/package.h"
 #include "stage/plan.h"
@@ -76,8 +76,11 @@ static void
 plan_run(run_ctx *rc, int64_t pages_per_task)
 {
 	rc->ntasks = plan_tasks(rc->tables, rc->ntables, (const char *const *)rc->filters, pages_per_task, &rc->tasks);
-	rc->reg.tasks = rc->tasks;
-	rc->reg.ntasks = rc->ntasks;
+	/* the scans' registry: job i is task i's scan (pg2md_scan(i)) */
+	rc->reg.jobs = xcalloc((size_t)rc->ntasks + 1, sizeof(copyscan_job *));
+	for (int i = 0; i < rc->ntasks; i++)
+		rc->reg.jobs[i] = &rc->tasks[i].scan;
+	rc->reg.njobs = rc->ntasks;
 	rc->reg.staged = !rc->direct;
 }
 
@@ -98,8 +101,8 @@ loaded_column(const pg2md_table *t, const transform_out *out, const char *name)
 				return true;
 		return false;
 	}
-	int c = catalog_find_column(t, name);
-	return c >= 0 && !catalog_column_synthetic(&t->cols[c]);
+	int c = schema_find_column(t, name);
+	return c >= 0 && !schema_column_synthetic(&t->cols[c]);
 }
 
 /*

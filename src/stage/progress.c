@@ -107,8 +107,8 @@ snapshot(pg2md_progress *p, double now, totals *t)
 		if (task->table_idx < 0 || task->table_idx >= r->ntables)
 			continue;
 		v = &p->tv[task->table_idx];
-		v->rows += __atomic_load_n(&task->rows, __ATOMIC_RELAXED);
-		v->bytes += __atomic_load_n(&task->bytes, __ATOMIC_RELAXED);
+		v->rows += __atomic_load_n(&task->scan.rows, __ATOMIC_RELAXED);
+		v->bytes += __atomic_load_n(&task->scan.bytes, __ATOMIC_RELAXED);
 		if (k < started)
 			v->started++;
 		if (__atomic_load_n(&p->done[k], __ATOMIC_ACQUIRE))

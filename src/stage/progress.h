@@ -4,7 +4,7 @@
  *
  * progress_start() is called once the tasks are planned and before the
  * workers start; it starts one thread that wakes every 250 ms, reads the
- * tasks' counters (the scan adds to task->rows and task->bytes with relaxed
+ * tasks' counters (the scan adds to task->scan.rows and task->scan.bytes with relaxed
  * atomics; this side reads them with atomic loads, so no lock is taken on the
  * data path) and
  *   - records the totals as a throughput sample of the run's timeline;
@@ -30,7 +30,7 @@
 
 #include "config/config.h"
 #include "pg2md.h"
-#include "source/catalog.h"
+#include "schema/table.h"
 #include "stage/task.h"
 
 typedef struct pg2md_progress pg2md_progress;

@@ -9,11 +9,11 @@
 #ifndef PG2MD_TASK_H
 #define PG2MD_TASK_H
 
-#include <libpq-fe.h>
 #include <stdint.h>
 
-#include "source/catalog.h"
+#include "schema/table.h"
 #include "util/error.h"
+#include "xfer/copyscan.h"
 
 typedef struct pg2md_task {
 	int id;
@@ -28,23 +28,16 @@ typedef struct pg2md_task {
 	int64_t *part_rows;  /* their rows (-1: unknown) */
 	int nparts;
 
-	PGconn *conn;        /* the running worker's connection */
-	bool staged;         /* set by the scan: decoding for Parquet staging */
+	/* the scan of the task (xfer/copyscan.h): its table, copy_sql and the running worker's
+	 * connection in; rows, bytes, window, lossy values, its error out; scan.retries counts the
+	 * times the task was read again (a lost connection, DuckDB out of memory) */
+	copyscan_job scan;
 
-	/* results */
-	int64_t rows;
-	int64_t bytes;       /* COPY bytes received */
-	int64_t window_bytes; /* the most COPY bytes in 2048 consecutive rows (rows of several MB) */
-	int64_t window_rows;  /* the rows of that window */
+	/* results of the stage's own */
 	int64_t file_bytes;  /* Parquet bytes written */
-	int64_t lossy;       /* values not representable exactly (counted, see docs/types.md) */
 	double started;
 	double seconds;
 	int worker;
-	int retries;         /* times the task was read again (a lost connection, DuckDB out of memory) */
-	bool oom;            /* the attempt failed as DuckDB ran out of memory (or extract:oom said so) */
-	pg2md_error err;
-	char sqlstate[6];    /* PostgreSQL's SQLSTATE when the COPY failed on the server, else "" */
 } pg2md_task;
 
 #endif

@@ -27,7 +27,7 @@
 #include <stdbool.h>
 
 #include "config/config.h"
-#include "source/catalog.h"
+#include "schema/table.h"
 #include "util/buf.h"
 #include "util/error.h"
 

@@ -84,7 +84,7 @@ gate_move(run_ctx *rc, int *held, int want)
  * Direct mode: a worker's INSERT runs in a transaction of its own.  At its commit DuckDB writes
  * the work table's last row group out again, 2048 rows at a time, holding their values: with
  * rows of several MB that can pass the budget.  The scan measured the task's largest 2048-row
- * window (task->window_bytes): the budget is raised to what the work table's window needs (with
+ * window (task->scan.window_bytes): the budget is raised to what the work table's window needs (with
  * the rows already there), then the task commits.  The budget only grows, for the rest of the
  * run; the lock keeps the SETs in the order of their sizes.  *gate: what the caller holds of the
  * gate (gate_move), alone after a commit of large rows.
@@ -96,10 +96,10 @@ direct_commit(run_ctx *rc, pg2md_task *task, duckdb_connection con, int *gate, p
 
 	pthread_mutex_lock(&rc->lock);
 	int64_t before = rc->work_rows[t];
-	rc->work_rows[t] += task->rows;
-	if (task->window_bytes > rc->win_bytes[t]) {
-		rc->win_bytes[t] = task->window_bytes;
-		rc->win_rows[t] = task->window_rows;
+	rc->work_rows[t] += task->scan.rows;
+	if (task->scan.window_bytes > rc->win_bytes[t]) {
+		rc->win_bytes[t] = task->scan.window_bytes;
+		rc->win_rows[t] = task->scan.window_rows;
 	}
 	int64_t need = duck_window_need(duck_window_with(rc->win_bytes[t], rc->win_rows[t], before));
 	bool big = !rc->motherduck && duck_budget_short(need);
@@ -146,12 +146,12 @@ direct_commit(run_ctx *rc, pg2md_task *task, duckdb_connection con, int *gate, p
 static void
 task_start_over(pg2md_task *task)
 {
-	__atomic_store_n(&task->rows, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&task->bytes, 0, __ATOMIC_RELAXED);
-	task->lossy = 0;
-	task->oom = false;
-	task->retries++;
-	pg2md_error_init(&task->err);
+	__atomic_store_n(&task->scan.rows, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&task->scan.bytes, 0, __ATOMIC_RELAXED);
+	task->scan.lossy = 0;
+	task->scan.oom = false;
+	task->scan.retries++;
+	pg2md_error_init(&task->scan.err);
 }
 
 /*
@@ -172,7 +172,7 @@ retry_out_of_memory(run_ctx *rc, pg2md_task *task, PGconn *conn, int attempt, bo
 	 * Not a query's task: the leader locks tables, not a query's (docs/transformations.md), so
 	 * the COPY's own lock, gone with the savepoint, was all that kept a TRUNCATE out.
 	 */
-	if (!task->oom || attempt > 0 || *solo || rc->nworkers < 2 || interrupt_requested() ||
+	if (!task->scan.oom || attempt > 0 || *solo || rc->nworkers < 2 || interrupt_requested() ||
 	    task->table->relkind == 'q' || PQstatus(conn) != CONNECTION_OK)
 		return false;
 	pg2md_error_init(&err);
@@ -184,7 +184,7 @@ retry_out_of_memory(run_ctx *rc, pg2md_task *task, PGconn *conn, int attempt, bo
 	/* DuckDB's first line: its list of possible solutions is for the error that stops a run */
 	pg2md_warn("DuckDB ran out of memory copying table \"%s\" while other workers copied; reading it "
 		   "again alone (%.*s)",
-		   task->table->name, (int)strcspn(task->err.msg, "\n"), task->err.msg);
+		   task->table->name, (int)strcspn(task->scan.err.msg, "\n"), task->scan.err.msg);
 	task_start_over(task);
 	*solo = true;
 	fault_point("extract:retry");
@@ -212,7 +212,7 @@ retry_task(run_ctx *rc, worker *w, pg2md_task *task, PGconn **conn, int attempt)
 	    *conn == rc->leader || PQstatus(rc->leader) != CONNECTION_OK)
 		return false;
 	pg2md_warn("lost the connection reading table \"%s\" (%s); retrying in %d s (%d of %d)", task->table->name,
-		   task->err.msg, 1 << attempt, attempt + 1, TASK_RETRIES);
+		   task->scan.err.msg, 1 << attempt, attempt + 1, TASK_RETRIES);
 	sleep(1u << attempt);
 	pg2md_error_init(&err);
 	fresh = pg_connect(rc->cfg, &err);
@@ -242,27 +242,27 @@ run_task(run_ctx *rc, worker *w, pg2md_task *task, PGconn **conn, duckdb_connect
 	 * connection carries one transaction at a time */
 	bool solo = rc->writer != NULL, committed = false;
 	for (int attempt = 0;; attempt++) {
-		task->conn = *conn;
+		task->scan.conn = *conn;
 		pg2md_debug("worker %d: task %d (%s): %s", w->id, task->id, task->table->name, task->copy_sql);
 		int gate = GATE_OUT;
 		gate_move(rc, &gate, solo ? GATE_ALONE : GATE_SHARED);
 		if (solo)
 			fault_point("extract:alone");
 		/* the savepoint lets the task be read again on this connection (retry_out_of_memory) */
-		if (pg_exec(*conn, "SAVEPOINT pg2md_task", &task->err) == PG2MD_OK &&
-		    (!rc->direct || duck_exec(con, "BEGIN TRANSACTION", "copying", &task->err) == PG2MD_OK)) {
+		if (pg_exec(*conn, "SAVEPOINT pg2md_task", &task->scan.err) == PG2MD_OK &&
+		    (!rc->direct || duck_exec(con, "BEGIN TRANSACTION", "copying", &task->scan.err) == PG2MD_OK)) {
 			duckdb_result res;
 			if (duckdb_query(con, sql, &res) == DuckDBError) {
-				task->oom = task->oom || duck_out_of_memory(&res);
+				task->scan.oom = task->scan.oom || duck_out_of_memory(&res);
 				/* the scan's own error is the root cause when it has one */
-				pg2md_fail(&task->err, PG2MD_ERR_RUN, "copying table \"%s\" failed: %s",
+				pg2md_fail(&task->scan.err, PG2MD_ERR_RUN, "copying table \"%s\" failed: %s",
 					   task->table->name, duckdb_result_error(&res));
-				duck_error_hint(duckdb_result_error(&res), &task->err);
+				duck_error_hint(duckdb_result_error(&res), &task->scan.err);
 				copyscan_abort(*conn);
 			}
 			duckdb_destroy_result(&res);
-			if (!pg2md_failed(&task->err))
-				pg_exec(*conn, "RELEASE SAVEPOINT pg2md_task", &task->err);
+			if (!pg2md_failed(&task->scan.err))
+				pg_exec(*conn, "RELEASE SAVEPOINT pg2md_task", &task->scan.err);
 		}
 		/*
 		 * Never read again once the COMMIT was tried: DuckDB may report a failed checkpoint
@@ -270,17 +270,17 @@ run_task(run_ctx *rc, worker *w, pg2md_task *task, PGconn **conn, duckdb_connect
 		 * failed run drops its work tables.  (Also set when raising the budget failed
 		 * before the COMMIT: on the safe side.)
 		 */
-		if (rc->direct && !pg2md_failed(&task->err)) {
-			direct_commit(rc, task, con, &gate, &task->err);
+		if (rc->direct && !pg2md_failed(&task->scan.err)) {
+			direct_commit(rc, task, con, &gate, &task->scan.err);
 			committed = true;
 		}
-		if (rc->direct && pg2md_failed(&task->err)) {
+		if (rc->direct && pg2md_failed(&task->scan.err)) {
 			pg2md_error ignore;
 			pg2md_error_init(&ignore);
 			duck_exec(con, "ROLLBACK", "rolling back", &ignore);
 		}
 		gate_move(rc, &gate, GATE_OUT);
-		if (!pg2md_failed(&task->err) || committed)
+		if (!pg2md_failed(&task->scan.err) || committed)
 			break;
 		if (retry_out_of_memory(rc, task, *conn, attempt, &solo))
 			continue;
@@ -329,17 +329,17 @@ worker_main(void *arg)
 		task->started = now_seconds();
 		run_task(rc, w, task, &conn, con);
 		task->seconds = now_seconds() - task->started;
-		task->conn = NULL;
+		task->scan.conn = NULL;
 		progress_task_done(rc->progress, task);
 		trace_span_add(rc->timeline, &(trace_span){w->id, "extract", task->table->name, NULL, task->id,
 							    task->page_lo, task->page_hi, task->started,
-							    task->started + task->seconds, task->rows, task->bytes,
-							    task->retries, !pg2md_failed(&task->err)});
+							    task->started + task->seconds, task->scan.rows, task->scan.bytes,
+							    task->scan.retries, !pg2md_failed(&task->scan.err)});
 		fault_point("extract:task_done");
-		if (!rc->direct && !pg2md_failed(&task->err))
+		if (!rc->direct && !pg2md_failed(&task->scan.err))
 			task_collect_files(rc, task, con);
-		if (pg2md_failed(&task->err)) {
-			pg2md_error_merge(&w->err, &task->err);
+		if (pg2md_failed(&task->scan.err)) {
+			pg2md_error_merge(&w->err, &task->scan.err);
 			pthread_mutex_lock(&rc->lock);
 			rc->failed = 1;
 			pthread_mutex_unlock(&rc->lock);
@@ -424,7 +424,7 @@ run_workers(run_ctx *rc, int nworkers, pg2md_error *err)
 	/* The first task in plan order that failed holds the root cause; a worker's own
 	 * failure (connection) otherwise. */
 	for (int i = 0; i < rc->ntasks && !pg2md_failed(err); i++)
-		pg2md_error_merge(err, &rc->tasks[i].err);
+		pg2md_error_merge(err, &rc->tasks[i].scan.err);
 	for (int i = 0; i < nworkers && !pg2md_failed(err); i++)
 		pg2md_error_merge(err, &ws[i].err);
 	if (rc->writer)

@@ -26,12 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Built-in type OIDs (pg_type.dat). */
-enum {
-	BOOLOID = 16, BYTEAOID = 17, INT8OID = 20, INT2OID = 21, INT4OID = 23, OIDOID = 26,
-	FLOAT4OID = 700, FLOAT8OID = 701, DATEOID = 1082, TIMEOID = 1083, TIMESTAMPOID = 1114,
-	TIMESTAMPTZOID = 1184, INTERVALOID = 1186, TIMETZOID = 1266, NUMERICOID = 1700, UUIDOID = 2950
-};
+#include "schema/types.h"
+#include "source/catalog.h"
 
 static const char *const kind_names[] = {
 	[CKS_BOOL] = "bool", [CKS_INT] = "int", [CKS_FLOAT] = "float", [CKS_NUMERIC] = "numeric",
@@ -293,7 +289,7 @@ checksum_pg_sql(pg2md_buf *out, const char *schema, const pg2md_table *t, const 
 
 	int n = 0;
 	for (int i = 0; i < t->ncols; i++) {
-		if (catalog_column_synthetic(&t->cols[i]))
+		if (schema_column_synthetic(&t->cols[i]))
 			continue; /* not at the source (lineage); a table without columns compares its count */
 		buf_reset(&col);
 		if (t->cols[i].src_expr)
@@ -454,7 +450,7 @@ checksum_duck_sql(pg2md_buf *out, const char *dataset, const char *table, const 
 
 	int n = 0;
 	for (int i = 0; i < t->ncols; i++) {
-		if (catalog_column_synthetic(&t->cols[i]))
+		if (schema_column_synthetic(&t->cols[i]))
 			continue;
 		buf_reset(&col);
 		buf_ident(&col, duck_cols[i]);

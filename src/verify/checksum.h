@@ -17,7 +17,7 @@
 
 #include <stdbool.h>
 
-#include "source/catalog.h"
+#include "schema/table.h"
 #include "util/buf.h"
 
 /* The canonical form of a column's values. */

@@ -15,7 +15,7 @@
 #include <libpq-fe.h>
 
 #include "dest/duck.h"
-#include "dest/naming.h"
+#include "schema/naming.h"
 #include "source/catalog.h"
 #include "source/pgconn.h"
 #include "stage/incremental.h"
@@ -364,7 +364,7 @@ out:
 	if (dest_opened)
 		dest_close(&d);
 	json_decref(schema);
-	catalog_free(tables, ntables);
+	schema_tables_free(tables, ntables);
 	if (conn)
 		PQfinish(conn);
 	return err->code;

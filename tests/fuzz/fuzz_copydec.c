@@ -1,5 +1,5 @@
 /*
- * fuzz_copydec.c — libFuzzer target for the binary COPY decoder (src/source/copydec.c).
+ * fuzz_copydec.c — libFuzzer target for the binary COPY decoder (src/xfer/copydec.c).
  *
  * The input is a table description followed by a COPY stream:
  *
@@ -23,15 +23,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "source/catalog.h"
-#include "source/copydec.h"
-#include "source/copyscan.h"
+#include "schema/table.h"
+#include "xfer/copydec.h"
+#include "xfer/copyscan.h"
 
 typedef struct col_type {
 	pg2md_dec dec;
 	int p, s;
 	duckdb_type type;
-	pg2md_type *shape; /* DEC_LIST, DEC_STRUCT, DEC_ENUM: the nested shape (catalog.h) */
+	pg2md_type *shape; /* DEC_LIST, DEC_STRUCT, DEC_ENUM: the nested shape (schema/table.h) */
 } col_type;
 
 /* Nested shapes, as catalog.c resolves them from pg_type / pg_attribute / pg_enum. */

@@ -14,8 +14,8 @@
 
 #include <cmocka.h>
 
-#include "source/catalog.h"
-#include "source/copydec.h"
+#include "schema/table.h"
+#include "xfer/copydec.h"
 
 static uint8_t *
 read_fixture(const char *name, long *len)

@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "source/catalog.h"
+#include "schema/table.h"
 #include "util/buf.h"
 #include "util/error.h"
 

@@ -1,20 +1,20 @@
 /*
  * copyscan.c — the pg2md_scan table function (see copyscan.h).
  *
- * bind:  declares the task's columns with the types their decoders write;
- * init:  starts the COPY on the task's connection (one thread per scan:
+ * bind:  declares the job's columns with the types their decoders write;
+ * init:  starts the COPY on the job's connection (one thread per scan:
  *        a COPY stream is sequential; parallelism comes from running many
- *        tasks at once on their own connections);
+ *        jobs at once on their own connections);
  * scan:  decodes CopyData messages into the output chunk until it is full;
- * end:   checks the COPY's final status.  A failure fills the task's error
+ * end:   checks the COPY's final status.  A failure fills the job's error
  *        (the root cause) and fails the DuckDB statement.
  */
-#include "source/copyscan.h"
+#include "xfer/copyscan.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "source/copydec.h"
+#include "xfer/copydec.h"
 #include "source/pgconn.h"
 #include "util/fault.h"
 #include "util/humanize.h"
@@ -33,7 +33,7 @@ typedef struct row_window {
 } row_window;
 
 typedef struct scan_state {
-	pg2md_task *task;
+	copyscan_job *job;
 	copydec dec;
 	char *msg;      /* current CopyData message (libpq's buffer) */
 	int32_t len;
@@ -44,9 +44,9 @@ typedef struct scan_state {
 	row_window win;
 } scan_state;
 
-/* A chunk of rows rows and bytes bytes was produced: slide the window, keep the task's largest. */
+/* A chunk of rows rows and bytes bytes was produced: slide the window, keep the job's largest. */
 static void
-window_add(row_window *w, pg2md_task *task, int32_t rows, int64_t bytes)
+window_add(row_window *w, copyscan_job *job, int32_t rows, int64_t bytes)
 {
 	int tail = (w->head + w->count) % (WINDOW_ROWS + 1);
 
@@ -61,17 +61,17 @@ window_add(row_window *w, pg2md_task *task, int32_t rows, int64_t bytes)
 		w->head = (w->head + 1) % (WINDOW_ROWS + 1);
 		w->count--;
 	}
-	if (w->sum_bytes > task->window_bytes) {
-		task->window_bytes = w->sum_bytes;
-		task->window_rows = w->sum_rows;
+	if (w->sum_bytes > job->window_bytes) {
+		job->window_bytes = w->sum_bytes;
+		job->window_rows = w->sum_rows;
 	}
 }
 
-/* The DuckDB type a decoder writes (see catalog_effective_dec); also used by the decoder's fuzzer. */
+/* The DuckDB type a decoder writes (see schema_effective_dec); also used by the decoder's fuzzer. */
 duckdb_logical_type
 copyscan_logical_type(pg2md_dec dec, int precision, int scale, const pg2md_type *ty, bool staged, bool nested)
 {
-	switch (catalog_effective_dec(dec, staged, nested)) {
+	switch (schema_effective_dec(dec, staged, nested)) {
 	case DEC_INTERVAL_STRUCT: {
 		duckdb_logical_type m[3] = {duckdb_create_logical_type(DUCKDB_TYPE_INTEGER),
 					    duckdb_create_logical_type(DUCKDB_TYPE_INTEGER),
@@ -139,19 +139,19 @@ scan_bind(duckdb_bind_info info)
 	duckdb_value v = duckdb_bind_get_parameter(info, 0);
 	int64_t id = duckdb_get_int64(v);
 	duckdb_destroy_value(&v);
-	if (id < 0 || id >= reg->ntasks) {
-		duckdb_bind_set_error(info, "pg2md_scan: no such task");
+	if (id < 0 || id >= reg->njobs) {
+		duckdb_bind_set_error(info, "pg2md_scan: no such job");
 		return;
 	}
-	pg2md_task *task = &reg->tasks[id];
-	for (int i = 0; i < task->table->ncols; i++) {
-		duckdb_logical_type lt = scan_logical_type(&task->table->cols[i], reg->staged);
-		duckdb_bind_add_result_column(info, task->table->cols[i].dest_name, lt);
+	copyscan_job *job = reg->jobs[id];
+	for (int i = 0; i < job->table->ncols; i++) {
+		duckdb_logical_type lt = scan_logical_type(&job->table->cols[i], reg->staged);
+		duckdb_bind_add_result_column(info, job->table->cols[i].dest_name, lt);
 		duckdb_destroy_logical_type(&lt);
 	}
-	duckdb_bind_set_cardinality(info, (idx_t)(task->table->est_rows > 0 ? task->table->est_rows : 0), false);
-	duckdb_bind_set_bind_data(info, &reg->tasks[id], NULL);
-	task->staged = reg->staged;
+	duckdb_bind_set_cardinality(info, (idx_t)(job->table->est_rows > 0 ? job->table->est_rows : 0), false);
+	duckdb_bind_set_bind_data(info, job, NULL);
+	job->staged = reg->staged;
 }
 
 void
@@ -181,49 +181,49 @@ scan_state_free(void *p)
 	if (s->msg)
 		PQfreemem(s->msg);
 	if (s->copying)
-		copyscan_abort(s->task->conn);
+		copyscan_abort(s->job->conn);
 	copydec_release(&s->dec);
 	free(s);
 }
 
 /* The server's SQLSTATE of a failed COPY, so a caller can tell a bad value (class 22) from the rest. */
 static void
-keep_sqlstate(pg2md_task *task, const PGresult *res)
+keep_sqlstate(copyscan_job *job, const PGresult *res)
 {
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-	snprintf(task->sqlstate, sizeof(task->sqlstate), "%s", state ? state : "");
+	snprintf(job->sqlstate, sizeof(job->sqlstate), "%s", state ? state : "");
 }
 
 static void
 scan_init(duckdb_init_info info)
 {
-	pg2md_task *task = duckdb_init_get_bind_data(info);
+	copyscan_job *job = duckdb_init_get_bind_data(info);
 	scan_state *s = xcalloc(1, sizeof(scan_state));
 	PGresult *res;
 
-	s->task = task;
-	copydec_init(&s->dec, task->table, task->staged);
+	s->job = job;
+	copydec_init(&s->dec, job->table, job->staged);
 	duckdb_init_set_max_threads(info, 1);
 	duckdb_init_set_init_data(info, s, scan_state_free);
 
 	/* interruptible: the COPY may wait for a lock (a TRUNCATE queued behind the run's own
 	 * ACCESS SHARE) or for its first row; SIGINT/SIGTERM must not wait with it */
-	res = pg_exec_wait(task->conn, task->copy_sql, 0, NULL);
+	res = pg_exec_wait(job->conn, job->copy_sql, 0, NULL);
 	if (PQresultStatus(res) != PGRES_COPY_OUT) {
 		if (interrupt_requested())
-			pg2md_fail(&task->err, interrupt_reason(), "%s while reading table \"%s\"", interrupt_what(),
-				   task->table->name);
+			pg2md_fail(&job->err, interrupt_reason(), "%s while reading table \"%s\"", interrupt_what(),
+				   job->table->name);
 		else
-			pg2md_fail(&task->err, PG2MD_ERR_RUN, "could not read table \"%s\": %s", task->table->name,
-				   PQerrorMessage(task->conn));
-		keep_sqlstate(task, res);
+			pg2md_fail(&job->err, PG2MD_ERR_RUN, "could not read table \"%s\": %s", job->table->name,
+				   PQerrorMessage(job->conn));
+		keep_sqlstate(job, res);
 		PQclear(res);
-		if (strcmp(task->sqlstate, "55P03") == 0) {
+		if (strcmp(job->sqlstate, "55P03") == 0) {
 			/* name the session in the way, as the leader's statements do */
-			pg2md_error_init(&task->err);
-			pg_fail_lock_timeout(task->conn, &task->err);
+			pg2md_error_init(&job->err);
+			pg_fail_lock_timeout(job->conn, &job->err);
 		}
-		duckdb_init_set_error(info, task->err.msg);
+		duckdb_init_set_error(info, job->err.msg);
 		return;
 	}
 	PQclear(res);
@@ -237,11 +237,11 @@ scan_finish(scan_state *s)
 	PGresult *res;
 	bool ok = true;
 	s->copying = false;
-	while ((res = PQgetResult(s->task->conn)) != NULL) {
+	while ((res = PQgetResult(s->job->conn)) != NULL) {
 		if (PQresultStatus(res) != PGRES_COMMAND_OK && ok) {
-			pg2md_fail(&s->task->err, PG2MD_ERR_RUN, "reading table \"%s\" failed: %s", s->task->table->name,
-				   PQerrorMessage(s->task->conn));
-			keep_sqlstate(s->task, res);
+			pg2md_fail(&s->job->err, PG2MD_ERR_RUN, "reading table \"%s\" failed: %s", s->job->table->name,
+				   PQerrorMessage(s->job->conn));
+			keep_sqlstate(s->job, res);
 			ok = false;
 		}
 		PQclear(res);
@@ -264,7 +264,7 @@ static void
 scan_func(duckdb_function_info info, duckdb_data_chunk output)
 {
 	scan_state *s = duckdb_function_get_init_data(info);
-	pg2md_task *task = s->task;
+	copyscan_job *job = s->job;
 	idx_t capacity = duckdb_vector_size();
 	idx_t row = 0;
 	int64_t chunk_bytes = 0;
@@ -275,22 +275,22 @@ scan_func(duckdb_function_info info, duckdb_data_chunk output)
 	}
 	fault_point("extract:chunk");
 	/* a first attempt's second chunk fails as if DuckDB ran out of memory there (tests only) */
-	if (s->chunks++ == 1 && task->retries == 0 && fault_fail("extract:oom")) {
-		task->oom = true;
-		pg2md_fail(&task->err, PG2MD_ERR_RUN, "Out of Memory Error: injected at \"extract:oom\" (PG2MD_FAULT_FAIL)");
+	if (s->chunks++ == 1 && job->retries == 0 && fault_fail("extract:oom")) {
+		job->oom = true;
+		pg2md_fail(&job->err, PG2MD_ERR_RUN, "Out of Memory Error: injected at \"extract:oom\" (PG2MD_FAULT_FAIL)");
 		s->done = true;
 		goto fail;
 	}
 	if (interrupt_requested()) {
-		pg2md_fail(&task->err, interrupt_reason(), "%s while reading table \"%s\"", interrupt_what(),
-			   task->table->name);
+		pg2md_fail(&job->err, interrupt_reason(), "%s while reading table \"%s\"", interrupt_what(),
+			   job->table->name);
 		s->done = true;
 		goto fail;
 	}
 	copydec_bind_chunk(&s->dec, output);
 	while (row < capacity && chunk_bytes < CHUNK_BYTES_MAX) {
 		if (s->msg == NULL) {
-			int n = PQgetCopyData(task->conn, &s->msg, 0);
+			int n = PQgetCopyData(job->conn, &s->msg, 0);
 			if (n == -1) {
 				s->done = true;
 				if (!scan_finish(s))
@@ -298,18 +298,18 @@ scan_func(duckdb_function_info info, duckdb_data_chunk output)
 				break;
 			}
 			if (n < 0) {
-				pg2md_fail(&task->err, PG2MD_ERR_RUN, "reading table \"%s\" failed: %s", task->table->name,
-					   PQerrorMessage(task->conn));
+				pg2md_fail(&job->err, PG2MD_ERR_RUN, "reading table \"%s\" failed: %s", job->table->name,
+					   PQerrorMessage(job->conn));
 				s->done = true;
 				goto fail;
 			}
 			s->len = n;
 			s->off = 0;
-			__atomic_fetch_add(&task->bytes, (int64_t)n, __ATOMIC_RELAXED); /* read by the progress thread */
+			__atomic_fetch_add(&job->bytes, (int64_t)n, __ATOMIC_RELAXED); /* read by the progress thread */
 		}
 		int32_t off0 = s->off;
-		if (copydec_feed(&s->dec, task->table, (const uint8_t *)s->msg, s->len, &s->off, &row, capacity,
-				 &task->err)) {
+		if (copydec_feed(&s->dec, job->table, (const uint8_t *)s->msg, s->len, &s->off, &row, capacity,
+				 &job->err)) {
 			s->done = true;
 			goto fail;
 		}
@@ -319,11 +319,11 @@ scan_func(duckdb_function_info info, duckdb_data_chunk output)
 			s->msg = NULL;
 		}
 	}
-	__atomic_fetch_add(&task->rows, (int64_t)row, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&job->rows, (int64_t)row, __ATOMIC_RELAXED);
 	if (row > 0)
-		window_add(&s->win, task, (int32_t)row, chunk_bytes);
+		window_add(&s->win, job, (int32_t)row, chunk_bytes);
 	for (int i = 0; i < s->dec.ncols; i++) {
-		task->lossy += s->dec.cols[i].lossy;
+		job->lossy += s->dec.cols[i].lossy;
 		s->dec.cols[i].lossy = 0;
 	}
 	duckdb_data_chunk_set_size(output, row);
@@ -331,7 +331,7 @@ scan_func(duckdb_function_info info, duckdb_data_chunk output)
 
 fail:
 	duckdb_data_chunk_set_size(output, 0);
-	duckdb_function_set_error(info, task->err.msg);
+	duckdb_function_set_error(info, job->err.msg);
 }
 
 pg2md_code

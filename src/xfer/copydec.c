@@ -6,7 +6,7 @@
  * numeric(p,s) with p <= 38 is rebuilt as a scaled 128-bit integer from its
  * base-10000 digits; other numerics are rendered to PostgreSQL's exact text.
  */
-#include "source/copydec.h"
+#include "xfer/copydec.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -751,7 +751,7 @@ static void
 node_init(copydec_col *c, pg2md_dec dec, int p, int s, const pg2md_type *ty, bool staged, bool nested,
 	  int64_t *lossy_to)
 {
-	c->dec = catalog_effective_dec(dec, staged, nested);
+	c->dec = schema_effective_dec(dec, staged, nested);
 	c->fn = decoders[c->dec];
 	c->null_fn = c->dec == DEC_INTERVAL_STRUCT ? null_interval_struct : null_plain;
 	c->precision = p;

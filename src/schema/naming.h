@@ -1,5 +1,6 @@
 /*
- * naming.h — destination identifiers as dlt names them.
+ * naming.h — identifiers as dlt names them (its schema's naming convention, not DuckDB's): the
+ * destination names of tables and columns, whichever side asks.
  *
  * "snake_case" (dlt's default): camelCase split with underscores, lower case,
  * characters other than letters, digits and underscores become "_", a leading

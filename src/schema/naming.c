@@ -1,5 +1,5 @@
 /* naming.c — dlt's snake_case naming convention, and "direct" (see naming.h). */
-#include "dest/naming.h"
+#include "schema/naming.h"
 
 #include <ctype.h>
 #include <stdbool.h>
