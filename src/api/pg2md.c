@@ -108,7 +108,7 @@ static void
 describe(pg2md_pipeline *p)
 {
 	const pg2md_config *cfg = p->cfg;
-	bool md = cfg->destination && strcmp(cfg->destination, "motherduck") == 0;
+	bool md = pg2md_config_motherduck(cfg);
 	p->pipeline_dir = pkg_pipeline_dir(cfg);
 	p->pinfo = (pg2md_pipeline_info){
 		.project_dir = cfg->project_dir,

@@ -345,6 +345,12 @@ pg2md_disposition_parse(const char *s)
 	return -1;
 }
 
+bool
+pg2md_config_motherduck(const pg2md_config *cfg)
+{
+	return cfg->destination && strcmp(cfg->destination, "motherduck") == 0;
+}
+
 const char *
 pg2md_origin_name(pg2md_origin origin)
 {

@@ -226,6 +226,9 @@ const char *pg2md_config_numeric_fallback(const pg2md_config *cfg, const char *t
 /* Does a table keep the pad blanks of its character(n) values? (char_padding = "keep") */
 bool pg2md_config_char_keep(const pg2md_config *cfg, const char *table);
 
+/* Does the pipeline load into MotherDuck (rather than a local DuckDB file)? */
+bool pg2md_config_motherduck(const pg2md_config *cfg);
+
 /* Effective disposition of a table: table section, else global, else replace. */
 pg2md_disposition pg2md_config_disposition(const pg2md_config *cfg, const char *table);
 /* Whether table is loaded with merge's scd2 strategy (history of every row version). */

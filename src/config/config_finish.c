@@ -87,13 +87,9 @@ cfg_finish(loader *L)
 	for (int i = 0; cfg->tables.n > 0 && i < cfg->n_table_cfg; i++) {
 		if (cfg_strlist_find(&cfg->tables, cfg->table_cfg[i].name) >= 0)
 			continue;
-		const char *close = NULL;
-		for (int j = 0; j < cfg->tables.n && !close; j++) {
-			size_t len = strlen(cfg->tables.items[j]);
-			int d = edit_distance_nocase(cfg->table_cfg[i].name, cfg->tables.items[j]);
-			if (d <= 2 && (size_t)d * 3 <= len)
-				close = cfg->tables.items[j];
-		}
+		int j;
+		const char *close = strdist_suggest(cfg->table_cfg[i].name, (const char *const *)cfg->tables.items,
+						    cfg->tables.n, true, 1, &j) == 1 ? cfg->tables.items[j] : NULL;
 		if (close)
 			pg2md_warn("settings for table \"%s\" (%s), which is not in the table list\nHINT:  did you mean \"%s\"?",
 				   cfg->table_cfg[i].name, L->table_where[i], close);
@@ -105,7 +101,7 @@ cfg_finish(loader *L)
 	if (cfg_check_merge_options(L) != PG2MD_OK)
 		return PG2MD_ERR_USAGE;
 
-	if (strcmp(cfg->destination, "motherduck") == 0 && (cfg->md_token == NULL || cfg->md_token[0] == '\0')) {
+	if (pg2md_config_motherduck(cfg) && (cfg->md_token == NULL || cfg->md_token[0] == '\0')) {
 		const pg2md_provenance *p = pg2md_config_provenance(cfg, "pipeline.destination");
 		pg2md_fail(L->err, PG2MD_ERR_USAGE, "destination \"motherduck\" (%s) needs a MotherDuck token",
 			   p ? p->where : "");

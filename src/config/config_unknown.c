@@ -5,84 +5,89 @@
 #include "config/config_int.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "config/toml_bridge.h"
 #include "util/strdist.h"
 
-typedef struct suggestion {
-	const char *key;
-	char best[512];
-	int dist;
-	bool suffix;
-} suggestion;
+#define TABLE_KEY_MAX 512
 
-static void
-consider(suggestion *s, const char *candidate)
+/* [sql_database] tables -> sources.sql_database.tables: the key is the end of a candidate */
+static bool
+ends_key(const char *candidate, const char *key)
 {
-	size_t lk = strlen(s->key), lc = strlen(candidate);
-	int d;
-
-	/* [sql_database] tables -> sources.sql_database.tables */
-	if (!s->suffix && lc > lk && candidate[lc - lk - 1] == '.' && strcasecmp(candidate + lc - lk, s->key) == 0) {
-		snprintf(s->best, sizeof(s->best), "%s", candidate);
-		s->suffix = true;
-		s->dist = 0;
-		return;
-	}
-	if (s->suffix)
-		return;
-	d = edit_distance_nocase(s->key, candidate);
-	/* credentials.user -> credentials.username: same section, one name starts the other */
-	const char *dk = strrchr(s->key, '.'), *dc = strrchr(candidate, '.');
-	if (d > 1 && dk && dc && dk - s->key == dc - candidate && strncasecmp(s->key, candidate, (size_t)(dk - s->key)) == 0 &&
-	    dk[1] && dc[1] && (strncasecmp(dk + 1, dc + 1, strlen(dk + 1)) == 0 || strncasecmp(dk + 1, dc + 1, strlen(dc + 1)) == 0))
-		d = 1;
-	if (d < s->dist) {
-		s->dist = d;
-		snprintf(s->best, sizeof(s->best), "%s", candidate);
-	}
+	size_t lk = strlen(key), lc = strlen(candidate);
+	return lc > lk && candidate[lc - lk - 1] == '.' && strcasecmp(candidate + lc - lk, key) == 0;
 }
 
-/* The closest known key to an unknown one, or NULL. */
-static const char *
-suggest(suggestion *s, const char *key, const tb_entry *e)
+/* credentials.user -> credentials.username: the same section, one last name starts the other */
+static bool
+same_section_prefix(const char *candidate, const char *key)
 {
-	s->key = key;
-	s->best[0] = '\0';
-	s->dist = 1000;
-	s->suffix = false;
+	const char *dk = strrchr(key, '.'), *dc = strrchr(candidate, '.');
+	return dk && dc && dk - key == dc - candidate && strncasecmp(key, candidate, (size_t)(dk - key)) == 0 &&
+	       dk[1] && dc[1] &&
+	       (strncasecmp(dk + 1, dc + 1, strlen(dk + 1)) == 0 || strncasecmp(dk + 1, dc + 1, strlen(dc + 1)) == 0);
+}
 
-	for (int i = 0; i < pg2md_n_config_keys; i++) {
-		consider(s, pg2md_config_keys[i].name);
-		for (int a = 0; a < MAX_ALIASES && pg2md_config_keys[i].aliases[a]; a++)
-			consider(s, pg2md_config_keys[i].aliases[a]);
+/* Every key pg2md knows, in the order suggestions prefer them; the per-table keys of e's table
+ * are written into names (cands points into it). */
+static int
+known_keys(const tb_entry *e, const char **cands, int max, char (*names)[TABLE_KEY_MAX])
+{
+	int n = 0;
+	for (int i = 0; i < pg2md_n_config_keys && n < max; i++) {
+		cands[n++] = pg2md_config_keys[i].name;
+		for (int a = 0; a < MAX_ALIASES && pg2md_config_keys[i].aliases[a] && n < max; a++)
+			cands[n++] = pg2md_config_keys[i].aliases[a];
 	}
-	for (size_t i = 0; i < (size_t)pg2md_n_ignored_keys; i++)
+	for (size_t i = 0; i < (size_t)pg2md_n_ignored_keys && n < max; i++)
 		if (!strstr(pg2md_ignored_keys[i].name, ".*"))
-			consider(s, pg2md_ignored_keys[i].name);
-	/* per-table keys, under this entry's table name */
-	if (e && e->n_parts >= 4 && strcmp(e->parts[0], "sources") == 0 && strcmp(e->parts[1], "sql_database") == 0) {
-		for (int i = 0; i < pg2md_n_table_keys; i++) {
-			char cand[512];
-			snprintf(cand, sizeof(cand), "sources.sql_database.%s.%s", e->parts[2], pg2md_table_keys[i].name);
-			consider(s, cand);
+			cands[n++] = pg2md_ignored_keys[i].name;
+	if (e && e->n_parts >= 4 && strcmp(e->parts[0], "sources") == 0 && strcmp(e->parts[1], "sql_database") == 0)
+		for (int i = 0; i < pg2md_n_table_keys && n < max; i++) {
+			snprintf(names[i], sizeof(names[i]), "sources.sql_database.%s.%s", e->parts[2], pg2md_table_keys[i].name);
+			cands[n++] = names[i];
 		}
+	return n;
+}
+
+/* The known key closest to an unknown one, or NULL: one that ends in it, else one of the same
+ * section that one of them starts, else the closest by strdist's rule.  NULL too when out of
+ * memory: the warning goes without its hint. */
+static const char *
+suggest(const char *key, const tb_entry *e, char *best, size_t size)
+{
+	int max = pg2md_n_config_keys * (MAX_ALIASES + 1) + pg2md_n_ignored_keys + pg2md_n_table_keys, n, found;
+	const char **cands = calloc((size_t)max, sizeof(*cands));
+	char (*names)[TABLE_KEY_MAX] = calloc((size_t)pg2md_n_table_keys + 1, sizeof(*names));
+	const char *pick = NULL;
+
+	if (cands && names) {
+		n = known_keys(e, cands, max, names);
+		for (int i = 0; i < n && !pick; i++)
+			if (ends_key(cands[i], key))
+				pick = cands[i];
+		for (int i = 0; i < n && !pick; i++)
+			if (same_section_prefix(cands[i], key))
+				pick = cands[i];
+		if (!pick && strdist_suggest(key, cands, n, true, 1, &found) == 1)
+			pick = cands[found];
+		if (pick)
+			snprintf(best, size, "%s", pick);
 	}
-	if (s->suffix)
-		return s->best;
-	size_t len = strlen(key);
-	if (s->dist <= 2 || (s->dist <= 3 && len >= 24))
-		return s->best;
-	return NULL;
+	free(cands);
+	free(names);
+	return pick ? best : NULL;
 }
 
 void
 cfg_warn_unknown(const tb_entry *e, const char *file)
 {
-	suggestion s;
-	const char *best = suggest(&s, e->key, e);
+	char buf[512];
+	const char *best = suggest(e->key, e, buf, sizeof(buf));
 	const char *what = e->kind == TB_TABLE ? "section" : "key";
 
 	/* settings of another dlt source or destination sharing the project */

@@ -122,7 +122,7 @@ check_writable(checklist *cl, pg2md_dest *d)
 void
 dest_check(checklist *cl, const pg2md_config *cfg)
 {
-	bool md = cfg->destination && strcmp(cfg->destination, "motherduck") == 0;
+	bool md = pg2md_config_motherduck(cfg);
 	bool existed = true;
 	pg2md_dest d;
 	pg2md_error err;

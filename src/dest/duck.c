@@ -389,7 +389,7 @@ dest_check_writable(const pg2md_config *cfg, pg2md_error *err)
 	const char *slash;
 	struct stat st;
 
-	if ((cfg->destination && strcmp(cfg->destination, "motherduck") == 0) || !path || strcmp(path, ":memory:") == 0)
+	if (pg2md_config_motherduck(cfg) || !path || strcmp(path, ":memory:") == 0)
 		return PG2MD_OK;
 	slash = strrchr(path, '/');
 	dir = xstrdup(slash == path ? "/" : slash ? path : ".");
@@ -557,7 +557,7 @@ dest_open(pg2md_dest *d, const pg2md_config *cfg, int threads, pg2md_error *err)
 	char *open_err = NULL;
 	char tbuf[16];
 	const char *path;
-	bool md = cfg->destination && strcmp(cfg->destination, "motherduck") == 0;
+	bool md = pg2md_config_motherduck(cfg);
 
 	memset(d, 0, sizeof(*d));
 	d->motherduck = md;

@@ -21,7 +21,7 @@ dest_loads_json(const pg2md_config *cfg, int max, char **note)
 	struct stat st;
 
 	*note = NULL;
-	if (cfg->destination && strcmp(cfg->destination, "motherduck") == 0) {
+	if (pg2md_config_motherduck(cfg)) {
 		*note = xasprintf("MotherDuck is not queried by pg2md info; pg2md sql \"SELECT * FROM %s._dlt_loads\" "
 				  "shows the loads",
 				  cfg->dataset_name);
@@ -85,7 +85,7 @@ dest_watermarks_json(const pg2md_config *cfg)
 	struct stat st;
 	json_t *arr = NULL;
 
-	if ((cfg->destination && strcmp(cfg->destination, "motherduck") == 0) || stat(cfg->duckdb_path, &st) != 0)
+	if (pg2md_config_motherduck(cfg) || stat(cfg->duckdb_path, &st) != 0)
 		return NULL;
 	if (!duck_open_readonly(cfg->duckdb_path, &db, &con, &open_err)) {
 		duckdb_free(open_err);

@@ -492,6 +492,19 @@ reflect_columns(PGconn *conn, const pg2md_config *cfg, pg2md_table *t, pg2md_err
 	return PG2MD_OK;
 }
 
+void
+catalog_close_names(pg2md_buf *out, const char *want, PGresult *res, int namecol, int skipcol)
+{
+	int n = PQntuples(res), found[3], nfound;
+	const char **names = xcalloc((size_t)n + 1, sizeof(char *));
+	for (int r = 0; r < n; r++)
+		names[r] = skipcol >= 0 && PQgetvalue(res, r, skipcol)[0] == 't' ? NULL : PQgetvalue(res, r, namecol);
+	nfound = strdist_suggest(want, names, n, false, 3, found);
+	for (int k = 0; k < nfound; k++)
+		buf_printf(out, "%s\"%s\"", k ? " or " : "", names[found[k]]);
+	free(names);
+}
+
 pg2md_code
 catalog_reflect(PGconn *conn, const pg2md_config *cfg, pg2md_table **tables_out, int *ntables_out,
 		pg2md_error *err)
@@ -533,36 +546,13 @@ catalog_reflect(PGconn *conn, const pg2md_config *cfg, pg2md_table **tables_out,
 			if (strcmp(PQgetvalue(res, r, 1), want) == 0)
 				found = r;
 		if (found < 0) {
-			/* List the closest names that do exist (partitions aside: there may be thousands). */
-			int best[3] = {-1, -1, -1}, bestd[3] = {1 << 30, 1 << 30, 1 << 30};
-			for (int r = 0; r < nrel; r++) {
-				if (PQgetvalue(res, r, 4)[0] == 't')
-					continue;
-				int d = edit_distance(want, PQgetvalue(res, r, 1));
-				for (int k = 0; k < 3; k++)
-					if (d < bestd[k]) {
-						for (int m = 2; m > k; m--) {
-							bestd[m] = bestd[m - 1];
-							best[m] = best[m - 1];
-						}
-						bestd[k] = d;
-						best[k] = r;
-						break;
-					}
-			}
+			/* the closest names that do exist (partitions aside: there may be thousands) */
+			pg2md_buf close = PG2MD_BUF_INIT;
 			buf_printf(&missing, "%s\"%s\"", nmissing ? ", " : "", want);
-			/* close names only: within half the name's length, and no further than the best one plus one */
-			int limit = (int)strlen(want) / 2 + 2;
-			if (best[0] >= 0 && bestd[0] + 1 < limit)
-				limit = bestd[0] + 1;
-			bool any = false;
-			for (int k = 0; k < 3; k++)
-				if (best[k] >= 0 && bestd[k] <= limit) {
-					if (!any)
-						buf_printf(&hint, "%sfor \"%s\" did you mean ", hint.len ? "; " : "", want);
-					buf_printf(&hint, "%s\"%s\"", any ? " or " : "", PQgetvalue(res, best[k], 1));
-					any = true;
-				}
+			catalog_close_names(&close, want, res, 1, 4);
+			if (close.len)
+				buf_printf(&hint, "%sfor \"%s\" did you mean %s", hint.len ? "; " : "", want, close.data);
+			buf_release(&close);
 			nmissing++;
 			continue;
 		}

@@ -56,6 +56,13 @@ pg2md_code catalog_measure_numerics(PGconn *conn, const char *schema, pg2md_tabl
 				    pg2md_error *err);
 
 /*
+ * "Did you mean": append to out the names in column namecol of res close to want
+ * (util/strdist.h), at most 3, closest first, as "\"a\" or \"b\"", leaving out the rows
+ * whose column skipcol is 't' (partitions; skipcol < 0: none).
+ */
+void catalog_close_names(pg2md_buf *out, const char *want, PGresult *res, int namecol, int skipcol);
+
+/*
  * Append the relation rows of t are read from: "schema"."table", or for a query table
  * the query as a subquery, (\n<query>\n) AS "q" (the newlines end a trailing -- comment).
  */

@@ -16,7 +16,6 @@
 #include "source/query.h"
 #include "util/buf.h"
 #include "util/humanize.h"
-#include "util/strdist.h"
 
 /* The schema's existence and USAGE; returns 1 when tables can be looked at. */
 static int
@@ -42,11 +41,7 @@ check_schema(checklist *cl, PGconn *conn, const pg2md_config *cfg)
 				     "AND nspname <> 'information_schema' ORDER BY 1", 0, NULL, &err);
 		if (res) {
 			pg2md_buf hint = PG2MD_BUF_INIT;
-			for (int r = 0; r < PQntuples(res); r++) {
-				const char *name = PQgetvalue(res, r, 0);
-				if (edit_distance(cfg->schema, name) <= (int)strlen(cfg->schema) / 2 + 1)
-					buf_printf(&hint, "%s\"%s\"", hint.len ? " or " : "", name);
-			}
+			catalog_close_names(&hint, cfg->schema, res, 0, -1);
 			if (hint.len)
 				check_hint(cl, "did you mean %s? ([sources.sql_database] schema)", hint.data);
 			else
@@ -197,15 +192,9 @@ check_tables(checklist *cl, PGconn *conn, const pg2md_config *cfg)
 			if (strcmp(PQgetvalue(res, r, 0), want) == 0)
 				found = r;
 		if (found < 0) {
-			/* The closest existing names (at most 3, closest first). */
+			/* the closest existing names, partitions aside */
 			pg2md_buf hint = PG2MD_BUF_INIT;
-			int limit = (int)strlen(want) / 3 + 1, shown = 0;
-			for (int d = 0; d <= limit; d++)
-				for (int r = 0; r < PQntuples(res) && shown < 3; r++)
-					if (PQgetvalue(res, r, 7)[0] != 't' && edit_distance(want, PQgetvalue(res, r, 0)) == d) {
-						buf_printf(&hint, "%s\"%s\"", shown ? " or " : "", PQgetvalue(res, r, 0));
-						shown++;
-					}
+			catalog_close_names(&hint, want, res, 0, 7);
 			check_failed(cl, PG2MD_ERR_RUN, "table %-*s not found in schema \"%s\"", namew, quoted, cfg->schema);
 			if (hint.len)
 				check_hint(cl, "did you mean %s?", hint.data);

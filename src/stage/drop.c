@@ -27,12 +27,6 @@
 #include "stage/package.h"
 #include "util/buf.h"
 
-static bool
-is_motherduck(const pg2md_config *cfg)
-{
-	return cfg->destination && strcmp(cfg->destination, "motherduck") == 0;
-}
-
 static void
 result_init(drop_result *r, const pg2md_config *cfg)
 {
@@ -144,7 +138,7 @@ tables_droppable(const pg2md_config *cfg, char **names, int n, pg2md_error *err)
 		free(pending);
 		return err->code;
 	}
-	if (!is_motherduck(cfg) && stat(cfg->duckdb_path, &st) != 0)
+	if (!pg2md_config_motherduck(cfg) && stat(cfg->duckdb_path, &st) != 0)
 		return pg2md_fail(err, PG2MD_ERR_USAGE, "DuckDB file \"%s\" does not exist; there are no tables to drop",
 				  cfg->duckdb_path);
 	return PG2MD_OK;
@@ -239,7 +233,7 @@ drop_all(const pg2md_config *cfg, drop_confirm_fn confirm, void *arg, drop_resul
 
 	result_init(r, cfg);
 	has_folder = stat(r->pipeline_dir, &st) == 0;
-	if (is_motherduck(cfg) || stat(cfg->duckdb_path, &st) == 0) {
+	if (pg2md_config_motherduck(cfg) || stat(cfg->duckdb_path, &st) == 0) {
 		if (dest_open(&d, cfg, 1, err))
 			goto done;
 		opened = true;

@@ -101,7 +101,7 @@ pipeline_run(const pg2md_config *cfg, int stages, pg2md_trace *trace, pg2md_erro
 	}
 	/* A remote destination is tried before any data moves, so a wrong token or no network
 	 * costs seconds, not a whole extraction. */
-	if ((stages & STAGE_LOAD) && cfg->destination && strcmp(cfg->destination, "motherduck") == 0) {
+	if ((stages & STAGE_LOAD) && pg2md_config_motherduck(cfg)) {
 		pg2md_dest probe;
 		if (dest_open(&probe, cfg, 1, err))
 			goto out;

@@ -140,7 +140,7 @@ state_load_destination(const pg2md_config *cfg)
 	json_t *st = NULL;
 	char *open_err = NULL;
 
-	if (cfg->destination && strcmp(cfg->destination, "motherduck") == 0) {
+	if (pg2md_config_motherduck(cfg)) {
 		/* MotherDuck: read back as from a local file (a new machine, a lost pipelines folder) */
 		pg2md_dest d;
 		pg2md_error err;

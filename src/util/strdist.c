@@ -67,3 +67,29 @@ edit_distance_nocase(const char *a, const char *b)
 		return STRDIST_FAR;
 	return distance(a, b, true, true);
 }
+
+int
+strdist_limit(const char *want)
+{
+	size_t len = strlen(want);
+	return len < 3 ? 1 : len >= 24 ? 3 : 2;
+}
+
+int
+strdist_suggest(const char *want, const char *const *cands, int n, bool nocase, int max, int *found)
+{
+	int limit = strdist_limit(want), nfound = 0;
+	int *dist = n > 0 ? malloc((size_t)n * sizeof(int)) : NULL;
+
+	if (n > 0 && !dist)
+		return 0; /* out of memory: no hint */
+	for (int i = 0; i < n; i++)
+		dist[i] = !cands[i] ? STRDIST_FAR : nocase ? edit_distance_nocase(want, cands[i]) : edit_distance(want, cands[i]);
+	/* closest first, equal ones in their order */
+	for (int d = 0; d <= limit && nfound < max; d++)
+		for (int i = 0; i < n && nfound < max; i++)
+			if (dist[i] == d)
+				found[nfound++] = i;
+	free(dist);
+	return nfound;
+}

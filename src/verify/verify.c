@@ -236,7 +236,7 @@ verify_run(const pg2md_config *cfg, verify_report *out, pg2md_error *err)
 	json_t *schema = NULL; /* the last load's, for the rows' size (loaded_window) */
 
 	memset(out, 0, sizeof(*out));
-	md = cfg->destination && strcmp(cfg->destination, "motherduck") == 0;
+	md = pg2md_config_motherduck(cfg);
 
 	conn = pg_connect(cfg, err);
 	if (!conn)
