@@ -499,6 +499,10 @@ typedef struct pg2md_follow_info {
 	int64_t rows_written;          /* rows deleted and inserted in the destination */
 	int batches;
 	int interrupted;               /* pg2md_cancel stopped it, cleanly: whole transactions only */
+	/* freshness: from a transaction's COMMIT in PostgreSQL to the DuckDB commit that made it
+	 * visible (both machines' wall clocks), over the transactions applied by this call */
+	int64_t fresh_transactions;    /* transactions counted; 0: the figures below are not set */
+	int64_t fresh_p50_ms, fresh_p99_ms, fresh_max_ms;
 } pg2md_follow_info;
 
 /*

@@ -244,7 +244,7 @@ flush_batch(follow_state *st, pg2md_error *err)
 	st->folded_txns = 0;
 	cdc_fold_reset(&st->fold);
 	if (!cdc_fresh_committed(&st->fresh, cdc_fresh_now()))
-		return pg2md_fail(err, PG2MD_ERR_RUN, "out of memory counting the batch's freshness");
+		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory counting the batch's freshness");
 	char l[PGO_LSN_TEXT];
 	pg2md_debug("applied a batch up to %s (%lld rows written)", pgo_lsn_format(st->watermark, l), (long long)rows);
 	return cdc_stream_confirm(st->s, st->watermark, true, err);
@@ -338,7 +338,7 @@ stream_changes(follow_state *st, pgo_lsn target, int proto, pg2md_error *err)
 				st->folded_end = m.end_lsn;
 				st->folded_txns++;
 				if (!cdc_fresh_add(&st->fresh, m.ts)) {
-					rc = pg2md_fail(err, PG2MD_ERR_RUN, "out of memory noting a transaction's commit time");
+					rc = pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory noting a transaction's commit time");
 					break;
 				}
 			}

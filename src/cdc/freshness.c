@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/mem.h"
+
 /* seconds from 1970-01-01 to 2000-01-01, PostgreSQL's epoch */
 #define PG_EPOCH_UNIX 946684800LL
 
@@ -15,7 +17,7 @@ cdc_fresh_add(cdc_freshness *f, int64_t pg_commit_us)
 {
 	if (f->npending == f->cap) {
 		int cap = f->cap ? f->cap * 2 : 1024;
-		int64_t *p = realloc(f->pending, (size_t)cap * sizeof(*p));
+		int64_t *p = mem_realloc(f->pending, (size_t)cap * sizeof(*p));
 		if (!p)
 			return false;
 		f->pending = p;
@@ -31,7 +33,7 @@ cdc_fresh_committed(cdc_freshness *f, int64_t now_pg_us)
 	if (f->npending == 0)
 		return true;
 	if (!f->hist) {
-		f->hist = calloc(CDC_FRESH_BUCKETS, sizeof(*f->hist));
+		f->hist = mem_calloc(CDC_FRESH_BUCKETS, sizeof(*f->hist));
 		if (!f->hist)
 			return false;
 	}
