@@ -438,6 +438,11 @@ typedef struct pg2md_drop_info {
 	int npackages;
 	const char *const *packages;   /* discarded load ids */
 	const char *const *package_states;
+	/* pg2md_drop_replication */
+	const char *slot, *publication;
+	int dropped_slot, dropped_publication;
+	int publication_kept;          /* it exists, but pg2md follow did not create it: not dropped */
+	int cleared_watermark;
 } pg2md_drop_info;
 
 /*
@@ -458,6 +463,17 @@ pg2md_status pg2md_drop_all(pg2md_pipeline *p, pg2md_confirm_fn confirm, void *a
  * rows again from the source. */
 pg2md_status pg2md_drop_pending(pg2md_pipeline *p, pg2md_confirm_fn confirm, void *arg,
 				const pg2md_drop_info **out, pg2md_err *err);
+
+/*
+ * Retire pg2md follow's replication on the source: drop its replication slot (refused with
+ * PG2MD_FAILED while a process streams from it), its publication when pg2md follow created it
+ * (a publication made by someone else is kept: (*out)->publication_kept), and the slot's
+ * watermark in the destination, so that the next pg2md follow copies the tables again.  A slot
+ * that nobody reads keeps the server's WAL for ever: this is the way to end a pipeline that
+ * followed.  Connects to PostgreSQL (PG2MD_CONNECT when it cannot).
+ */
+pg2md_status pg2md_drop_replication(pg2md_pipeline *p, pg2md_confirm_fn confirm, void *arg,
+				    const pg2md_drop_info **out, pg2md_err *err);
 
 /*
  * Change data capture (docs/cdc.md).  pg2md_follow creates, on its first start, the publication

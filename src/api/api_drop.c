@@ -4,6 +4,8 @@
  */
 #include "api/api_int.h"
 
+#include "cdc/admin.h"
+
 #include <string.h>
 
 void
@@ -34,6 +36,12 @@ done(pg2md_pipeline *p, const pg2md_drop_info **out, pg2md_err *err, const pg2md
 		.npackages = r->npackages,
 		.packages = (const char *const *)r->packages,
 		.package_states = r->package_states,
+		.slot = r->slot,
+		.publication = r->publication,
+		.dropped_slot = r->dropped_slot,
+		.dropped_publication = r->dropped_publication,
+		.publication_kept = r->publication_kept,
+		.cleared_watermark = r->cleared_watermark,
 	};
 	*out = &p->drop_info;
 	return api_error(err, e);
@@ -71,5 +79,17 @@ pg2md_drop_pending(pg2md_pipeline *p, pg2md_confirm_fn confirm, void *arg, const
 	api_begin();
 	api_drop_release(p);
 	drop_pending(p->cfg, confirm, arg, &p->drop, &e);
+	return done(p, out, err, &e);
+}
+
+pg2md_status
+pg2md_drop_replication(pg2md_pipeline *p, pg2md_confirm_fn confirm, void *arg, const pg2md_drop_info **out,
+		       pg2md_err *err)
+{
+	pg2md_error e;
+	pg2md_error_init(&e);
+	api_begin();
+	api_drop_release(p);
+	cdc_drop_replication(p->cfg, confirm, arg, &p->drop, &e);
 	return done(p, out, err, &e);
 }

@@ -27,6 +27,7 @@
 
 #include <libpq-fe.h>
 
+#include "cdc/admin.h"
 #include "cdc/apply.h"
 #include "cdc/fold.h"
 #include "cdc/freshness.h"
@@ -165,6 +166,21 @@ ensure_publication(PGconn *conn, const pg2md_config *cfg, const char *pub, const
 	} else {
 		*created = !exists;
 		pg2md_info("%s publication \"%s\" for %s", exists ? "extended" : "created", pub, missing.data);
+		if (!exists) {
+			/* how pg2md drop --replication knows the publication is ours to drop */
+			buf_reset(&sql);
+			buf_puts(&sql, "COMMENT ON PUBLICATION ");
+			buf_ident(&sql, pub);
+			buf_puts(&sql, " IS ");
+			char *c = xasprintf(CDC_PUB_COMMENT_PREFIX " for pipeline %s; pg2md drop --replication removes it",
+					    cfg->pipeline_name ? cfg->pipeline_name : "pg2md");
+			buf_literal(&sql, c);
+			free(c);
+			if (pg_exec(conn, sql.data, &e))
+				pg2md_warn("could not comment publication \"%s\" (pg2md drop --replication will keep it): %s",
+					   pub, e.msg);
+			pg2md_error_init(&e);
+		}
 	}
 	buf_release(&sql);
 	buf_release(&missing);

@@ -29,6 +29,7 @@ typedef struct cli_opts {
 	const char *html;
 	int yes;
 	int pending;            /* drop --pending: discard the load packages not loaded yet */
+	int replication;        /* drop --replication: pg2md follow's slot, publication, watermark */
 	int force;              /* --force: init overwrites existing files */
 	int once;               /* follow --once: stop at the server's WAL position at start */
 	const char *endpos;     /* follow --endpos LSN */

@@ -1,7 +1,8 @@
 /*
  * cmd_drop.c — `pg2md drop`: forget tables (--tables), the load packages not loaded yet
  * (--pending), or the whole pipeline, as dlt's `dlt pipeline drop` does (pg2md_drop_tables,
- * pg2md_drop_pending, pg2md_drop_all).  What is about to be dropped is confirmed first: on a
+ * pg2md_drop_pending, pg2md_drop_all), or what pg2md follow left on the source (--replication,
+ * pg2md_drop_replication).  What is about to be dropped is confirmed first: on a
  * terminal pg2md asks; otherwise --yes is required.  Then each thing dropped is a line.
  */
 #include "cli.h"
@@ -82,6 +83,24 @@ print_pending(const pg2md_drop_info *d)
 		printf("pg2md: discarded load package %s (%s)\n", d->packages[k], d->package_states[k]);
 }
 
+static void
+print_replication(const pg2md_drop_info *d)
+{
+	if (d->nothing)
+		printf("pg2md: nothing to drop: no replication slot \"%s\" on the source, no watermark for it%s\n", d->slot,
+		       d->publication_kept ? "" : ", no publication of pg2md follow");
+	if (d->dropped_slot)
+		printf("pg2md: dropped replication slot \"%s\" on the source\n", d->slot);
+	if (d->dropped_publication)
+		printf("pg2md: dropped publication \"%s\" on the source\n", d->publication);
+	if (d->publication_kept)
+		printf("pg2md: kept publication \"%s\": pg2md follow did not create it (DROP PUBLICATION %s; removes it)\n",
+		       d->publication, d->publication);
+	if (d->cleared_watermark)
+		printf("pg2md: removed the watermark of slot \"%s\" from %s: the next pg2md follow copies the tables again\n",
+		       d->slot, d->destination);
+}
+
 int
 cmd_drop(cli_opts *opts)
 {
@@ -100,9 +119,17 @@ cmd_drop(cli_opts *opts)
 	p = cli_open(opts, &code);
 	if (!p)
 		return code;
+	if (opts->pending + opts->replication + (tables != NULL) > 1) {
+		fprintf(stderr, "pg2md: error: --tables, --pending and --replication are different drops: give one\n");
+		pg2md_close(p);
+		return EXIT_USAGE;
+	}
 	if (opts->pending) {
 		st = pg2md_drop_pending(p, confirm, &a, &d, &err);
 		print_pending(d);
+	} else if (opts->replication) {
+		st = pg2md_drop_replication(p, confirm, &a, &d, &err);
+		print_replication(d);
 	} else if (tables) {
 		st = pg2md_drop_tables(p, tables, confirm, &a, &d, &err);
 		print_tables(d);

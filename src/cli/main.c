@@ -142,7 +142,7 @@ static const cli_command commands[] = {
 	 "            3 a connection could not be made\n",
 	 " once endpos tables direct staged ", 0},
 	{"drop", cmd_drop, "drop tables, or the whole dataset and pipeline state",
-	 "usage: pg2md drop [--tables T1,T2 | --pending] [--yes] [OPTIONS]\n\n"
+	 "usage: pg2md drop [--tables T1,T2 | --pending | --replication] [--yes] [OPTIONS]\n\n"
 	 "With --pending: discards the load packages extracted or normalized but not loaded (their rows\n"
 	 "are read again by the next run), e.g. one the destination refused for a schema change.\n"
 	 "With --tables: drops those tables from the destination dataset (and from its staging dataset),\n"
@@ -150,14 +150,17 @@ static const cli_command commands[] = {
 	 "next run copies them again in full.  Refused while load packages are pending.\n"
 	 "Without --tables: drops the whole dataset (DROP SCHEMA … CASCADE, and its staging dataset)\n"
 	 "and removes the local pipeline folder (pending packages, trace).  The DuckDB file stays.\n"
+	 "With --replication: drops pg2md follow's replication slot on the source, its publication when\n"
+	 "pg2md follow created it, and its watermark in the destination (docs/cdc.md).\n"
 	 "On a terminal pg2md asks first; otherwise --yes is required.\n\n"
 	 "options:\n"
 	 "  --tables T1,T2           drop only these tables (source or destination names)\n"
 	 "  --pending                discard the pending load packages\n"
+	 "  --replication            drop pg2md follow's slot, publication and watermark\n"
 	 "  -y, --yes                do not ask\n" COMMON_FLAGS "\n"
 	 "exit codes: 0 dropped (or nothing to drop), 1 the drop failed or packages are pending,\n"
 	 "            2 not confirmed / usage or configuration error, 3 a connection could not be made\n",
-	 " tables pending yes ", 0},
+	 " tables pending replication yes ", 0},
 	{NULL, NULL, NULL, NULL, NULL, 0},
 };
 
@@ -217,7 +220,7 @@ int
 cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *opts)
 {
 	enum { O_PROJECT = 256, O_TABLES, O_WD, O_DEST, O_DATASET, O_PIPELINE, O_LOG, O_DIRECT, O_STAGED,
-	       O_PROGRESS, O_JSON, O_HTML, O_YES, O_FORCE, O_METRICS, O_PENDING, O_ONCE, O_ENDPOS };
+	       O_PROGRESS, O_JSON, O_HTML, O_YES, O_FORCE, O_METRICS, O_PENDING, O_REPLICATION, O_ONCE, O_ENDPOS };
 	static const struct option longopts[] = {
 		{"project-dir", required_argument, NULL, O_PROJECT},
 		{"tables", required_argument, NULL, O_TABLES},
@@ -234,6 +237,7 @@ cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *opts)
 		{"html", required_argument, NULL, O_HTML},
 		{"yes", no_argument, NULL, O_YES},
 		{"pending", no_argument, NULL, O_PENDING},
+		{"replication", no_argument, NULL, O_REPLICATION},
 		{"force", no_argument, NULL, O_FORCE},
 		{"once", no_argument, NULL, O_ONCE},
 		{"endpos", required_argument, NULL, O_ENDPOS},
@@ -275,6 +279,7 @@ cli_parse(const cli_command *cmd, int argc, char **argv, cli_opts *opts)
 		case O_HTML: opts->html = optarg; break;
 		case 'y': case O_YES: opts->yes = 1; break;
 		case O_PENDING: opts->pending = 1; break;
+		case O_REPLICATION: opts->replication = 1; break;
 		case O_FORCE: opts->force = 1; break;
 		case O_ONCE: opts->once = 1; break;
 		case O_ENDPOS: opts->endpos = optarg; break;

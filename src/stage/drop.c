@@ -27,8 +27,8 @@
 #include "stage/package.h"
 #include "util/buf.h"
 
-static void
-result_init(drop_result *r, const pg2md_config *cfg)
+void
+drop_result_init(drop_result *r, const pg2md_config *cfg)
 {
 	memset(r, 0, sizeof(*r));
 	r->dataset = xstrdup(cfg->dataset_name);
@@ -50,12 +50,14 @@ drop_result_release(drop_result *r)
 		free(r->packages[k]);
 	free(r->packages);
 	free(r->package_states);
+	free(r->slot);
+	free(r->publication);
 	memset(r, 0, sizeof(*r));
 }
 
 /* Ask; a refusal drops nothing. */
-static pg2md_code
-confirmed(drop_confirm_fn confirm, void *arg, const char *question, drop_result *r, pg2md_error *err)
+pg2md_code
+drop_confirmed(drop_confirm_fn confirm, void *arg, const char *question, drop_result *r, pg2md_error *err)
 {
 	if (confirm && confirm(arg, question) != 0) {
 		r->refused = true;
@@ -180,7 +182,7 @@ drop_tables(const pg2md_config *cfg, const char *list, drop_confirm_fn confirm, 
 	bool opened = false;
 	int n = split_tables(cfg, list, &src, &names);
 
-	result_init(r, cfg);
+	drop_result_init(r, cfg);
 	if (tables_droppable(cfg, names, n, err) || dest_open(&d, cfg, 1, err))
 		goto done;
 	opened = true;
@@ -193,7 +195,7 @@ drop_tables(const pg2md_config *cfg, const char *list, drop_confirm_fn confirm, 
 	for (int k = 0; k < n; k++)
 		buf_printf(&what, "%s\"%s\"", k ? ", " : "", names[k]);
 	buf_printf(&what, " from dataset \"%s\" of %s", cfg->dataset_name, d.where);
-	if (confirmed(confirm, arg, what.data, r, err))
+	if (drop_confirmed(confirm, arg, what.data, r, err))
 		goto done;
 
 	char *load_id = pkg_new_load_id();
@@ -231,7 +233,7 @@ drop_all(const pg2md_config *cfg, drop_confirm_fn confirm, void *arg, drop_resul
 	bool opened = false, has_dataset = false, has_staging = false, has_folder;
 	struct stat st;
 
-	result_init(r, cfg);
+	drop_result_init(r, cfg);
 	has_folder = stat(r->pipeline_dir, &st) == 0;
 	if (pg2md_config_motherduck(cfg) || stat(cfg->duckdb_path, &st) == 0) {
 		if (dest_open(&d, cfg, 1, err))
@@ -252,7 +254,7 @@ drop_all(const pg2md_config *cfg, drop_confirm_fn confirm, void *arg, drop_resul
 			   has_folder ? " and " : "");
 	if (has_folder)
 		buf_printf(&what, "the pipeline folder \"%s\"", r->pipeline_dir);
-	if (confirmed(confirm, arg, what.data, r, err))
+	if (drop_confirmed(confirm, arg, what.data, r, err))
 		goto done;
 	if (has_dataset || has_staging) {
 		if (dest_drop_datasets(&d, cfg->dataset_name, r->staging, has_dataset, has_staging, err))
@@ -286,7 +288,7 @@ drop_pending(const pg2md_config *cfg, drop_confirm_fn confirm, void *arg, drop_r
 	char **ids[NSTATES];
 	int nids[NSTATES], n = 0;
 
-	result_init(r, cfg);
+	drop_result_init(r, cfg);
 	for (int k = 0; k < NSTATES; k++) {
 		ids[k] = pkg_list(cfg, states[k], &nids[k]);
 		for (int i = 0; i < nids[k]; i++, n++)
@@ -296,7 +298,7 @@ drop_pending(const pg2md_config *cfg, drop_confirm_fn confirm, void *arg, drop_r
 		r->nothing = true;
 	} else {
 		char *question = xasprintf("discard %d pending load package%s: %s", n, n == 1 ? "" : "s", what.data);
-		if (confirmed(confirm, arg, question, r, err) == PG2MD_OK) {
+		if (drop_confirmed(confirm, arg, question, r, err) == PG2MD_OK) {
 			r->packages = xcalloc((size_t)n, sizeof(char *));
 			r->package_states = xcalloc((size_t)n, sizeof(char *));
 			for (int k = 0; k < NSTATES; k++)

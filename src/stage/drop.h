@@ -36,7 +36,18 @@ typedef struct drop_result {
 	char **packages;       /* discarded load ids */
 	const char **package_states;
 	int npackages;
+	/* cdc_drop_replication (cdc/admin.c) */
+	char *slot, *publication;
+	bool dropped_slot, dropped_publication, cleared_watermark;
+	bool publication_kept; /* it exists but pg2md follow did not create it */
 } drop_result;
+
+/* An empty result for cfg's pipeline (what every drop_* starts with). */
+void drop_result_init(drop_result *r, const pg2md_config *cfg);
+
+/* Ask confirm (NULL: nobody is asked); a refusal sets r->refused and fails with PG2MD_ERR_USAGE. */
+pg2md_code drop_confirmed(drop_confirm_fn confirm, void *arg, const char *question, drop_result *r,
+			  pg2md_error *err);
 
 /*
  * Drop the tables of list ("T1,T2": source or destination names) from the dataset and its

@@ -1,0 +1,25 @@
+/*
+ * admin.h — what `pg2md drop --replication` does: remove what pg2md follow left on the source
+ * (its replication slot, and its publication when follow created it) and its watermark in the
+ * destination (docs/cdc.md, "Retiring a pipeline").
+ */
+#ifndef PG2MD_CDC_ADMIN_H
+#define PG2MD_CDC_ADMIN_H
+
+#include "config/config.h"
+#include "stage/drop.h"
+#include "util/error.h"
+
+/* The comment pg2md follow puts on a publication it creates; drop removes only those. */
+#define CDC_PUB_COMMENT_PREFIX "created by pg2md follow"
+
+/*
+ * Look up the slot and publication of [sources.pg_replication] on the source and the slot's
+ * watermark in the destination, ask confirm, then drop the slot (refused while a process
+ * streams from it), the publication when its comment says pg2md follow created it (else it is
+ * kept and r->publication_kept set), and the watermark.  r says what was done, also on failure.
+ */
+pg2md_code cdc_drop_replication(const pg2md_config *cfg, drop_confirm_fn confirm, void *arg, drop_result *r,
+				pg2md_error *err);
+
+#endif
