@@ -409,6 +409,27 @@ typedef struct pg2md_watermarks_info {
  */
 pg2md_status pg2md_watermarks(pg2md_pipeline *p, const pg2md_watermarks_info **out, pg2md_err *err);
 
+/* pg2md follow's replication slot as the source sees it (pg2md_slot). */
+typedef struct pg2md_slot_info {
+	const char *slot;              /* [sources.pg_replication] slot_name, or the derived name */
+	int exists;                    /* 0: no such slot on the source (the other fields are empty) */
+	int active;                    /* a process streams from it now */
+	const char *wal_status;        /* reserved, extended, unreserved (WAL about to go), lost */
+	int64_t safe_wal_size;         /* bytes it may still fall behind before the server drops WAL it needs;
+	                                * -1: unlimited (max_slot_wal_keep_size = -1) */
+	const char *confirmed_lsn;     /* what pg2md follow confirmed (after its DuckDB commit) */
+	int64_t lag_bytes;             /* WAL the slot holds: the server's position minus confirmed_lsn */
+	int warning;                   /* lag_bytes is past [sources.pg_replication] lag_warning_mb, or
+	                                * wal_status is unreserved or lost */
+} pg2md_slot_info;
+
+/*
+ * Read pg2md follow's slot from pg_replication_slots on the source (this connects to
+ * PostgreSQL: PG2MD_CONNECT when it cannot).  *out is owned by p (valid until the next
+ * pg2md_slot or pg2md_close).
+ */
+pg2md_status pg2md_slot(pg2md_pipeline *p, const pg2md_slot_info **out, pg2md_err *err);
+
 /*
  * Dropping, as dlt's `pipeline drop` does.  Each call looks up everything it would drop, then
  * asks confirm (NULL: nobody is asked) with a sentence saying what: "drop table \"a\" from

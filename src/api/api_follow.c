@@ -88,3 +88,26 @@ pg2md_watermarks(pg2md_pipeline *p, const pg2md_watermarks_info **out, pg2md_err
 	*out = &p->watermarks_info;
 	return api_error(err, &e);
 }
+
+pg2md_status
+pg2md_slot(pg2md_pipeline *p, const pg2md_slot_info **out, pg2md_err *err)
+{
+	pg2md_error e;
+
+	api_begin();
+	pg2md_error_init(&e);
+	cdc_slot_status_read(p->cfg, &p->slot, &e);
+	const cdc_slot_status *s = &p->slot;
+	p->slot_info = (pg2md_slot_info){
+		.slot = s->slot,
+		.exists = s->found,
+		.active = s->active,
+		.wal_status = s->wal_status,
+		.safe_wal_size = s->safe_wal_size,
+		.confirmed_lsn = s->confirmed_flush,
+		.lag_bytes = s->lag_bytes,
+		.warning = s->warn,
+	};
+	*out = &p->slot_info;
+	return api_error(err, &e);
+}

@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "cdc/admin.h"
 #include "cdc/follow.h"
 #include "config/config.h"
 #include "pg2md.h"
@@ -68,6 +69,9 @@ struct pg2md_pipeline {
 	json_t *watermarks_doc;        /* pg2md_watermarks: the strings below point into it */
 	pg2md_watermarks_info watermarks_info;
 	pg2md_watermark *watermarks;
+
+	cdc_slot_status slot;          /* pg2md_slot: the strings below point into it */
+	pg2md_slot_info slot_info;
 
 	cdc_follow_report follow;      /* pg2md_follow: the strings below point into it */
 	pg2md_follow_info follow_info;

@@ -152,3 +152,35 @@ done:
 	buf_release(&sql);
 	return err->code;
 }
+
+pg2md_code
+cdc_slot_status_read(const pg2md_config *cfg, cdc_slot_status *out, pg2md_error *err)
+{
+	char pub[64];
+	memset(out, 0, sizeof(*out));
+	out->safe_wal_size = -1;
+	out->lag_bytes = -1;
+	cdc_follow_names(cfg, out->slot, pub, sizeof(out->slot));
+	PGconn *conn = pg_connect(cfg, err);
+	if (!conn)
+		return err->code;
+	const char *ps[] = {out->slot};
+	PGresult *res = pg_query(conn, "SELECT active, coalesce(wal_status, ''), coalesce(safe_wal_size, -1), "
+				       "coalesce(confirmed_flush_lsn::text, ''), coalesce(pg_catalog.pg_wal_lsn_diff("
+				       "pg_catalog.pg_current_wal_lsn(), confirmed_flush_lsn)::bigint, -1) "
+				       "FROM pg_catalog.pg_replication_slots WHERE slot_name = $1", 1, ps, err);
+	if (res && PQntuples(res) == 1) {
+		out->found = true;
+		out->active = PQgetvalue(res, 0, 0)[0] == 't';
+		snprintf(out->wal_status, sizeof(out->wal_status), "%s", PQgetvalue(res, 0, 1));
+		out->safe_wal_size = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+		snprintf(out->confirmed_flush, sizeof(out->confirmed_flush), "%s", PQgetvalue(res, 0, 3));
+		out->lag_bytes = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
+		out->warn = strcmp(out->wal_status, "unreserved") == 0 || strcmp(out->wal_status, "lost") == 0 ||
+			    (cfg->repl_lag_warning_mb > 0 && out->lag_bytes > cfg->repl_lag_warning_mb * 1024 * 1024);
+	}
+	if (res)
+		PQclear(res);
+	PQfinish(conn);
+	return err->code;
+}

@@ -6,6 +6,9 @@
 #ifndef PG2MD_CDC_ADMIN_H
 #define PG2MD_CDC_ADMIN_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "config/config.h"
 #include "stage/drop.h"
 #include "util/error.h"
@@ -21,5 +24,19 @@
  */
 pg2md_code cdc_drop_replication(const pg2md_config *cfg, drop_confirm_fn confirm, void *arg, drop_result *r,
 				pg2md_error *err);
+
+/* The slot of [sources.pg_replication] as the source sees it (pg_replication_slots). */
+typedef struct cdc_slot_status {
+	char slot[64];
+	bool found, active;
+	char wal_status[16];        /* reserved, extended, unreserved, lost */
+	int64_t safe_wal_size;      /* bytes the slot may still fall behind; -1: unlimited */
+	char confirmed_flush[32];   /* what pg2md follow confirmed, as an LSN's text */
+	int64_t lag_bytes;          /* the server's WAL position minus confirmed_flush; -1 unknown */
+	bool warn;                  /* past lag_warning_mb, or wal_status unreserved / lost */
+} cdc_slot_status;
+
+/* Connect to the source and read the slot's status. */
+pg2md_code cdc_slot_status_read(const pg2md_config *cfg, cdc_slot_status *out, pg2md_error *err);
 
 #endif

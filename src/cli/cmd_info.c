@@ -288,9 +288,79 @@ print_watermarks(const pg2md_watermarks_info *wi)
 	}
 }
 
+static int64_t
+lag_warning_mb(const pg2md_pipeline *p)
+{
+	const char *v = pg2md_setting(p, "sources.pg_replication.lag_warning_mb", NULL);
+	return v ? strtoll(v, NULL, 10) : 0;
+}
+
+/* pg2md follow's slot on the source: asked only when follow has run (a watermark exists). */
+typedef struct slot_view {
+	int asked;
+	const pg2md_slot_info *si;     /* NULL when the source could not be asked */
+	pg2md_err err;
+} slot_view;
+
+static void
+print_slot(const slot_view *sv)
+{
+	if (!sv->asked)
+		return;
+	if (!sv->si) {
+		printf("  on the source: could not ask (%s)\n", sv->err.message);
+		return;
+	}
+	const pg2md_slot_info *s = sv->si;
+	if (!s->exists) {
+		printf("  on the source: no replication slot \"%s\" (dropped? the next pg2md follow says what to do)\n",
+		       s->slot);
+		return;
+	}
+	printf("  on the source: slot \"%s\" %s, confirmed %s, holds %.1f MB of WAL (%lld bytes), wal_status %s, ",
+	       s->slot, s->active ? "active (a pg2md follow streams from it)" : "not read now", s->confirmed_lsn,
+	       (double)s->lag_bytes / (1024.0 * 1024.0), (long long)s->lag_bytes, *s->wal_status ? s->wal_status : "-");
+	if (s->safe_wal_size < 0)
+		printf("safe_wal_size unlimited\n");
+	else
+		printf("safe_wal_size %lld bytes\n", (long long)s->safe_wal_size);
+}
+
+/* On stderr, in text and JSON mode alike: a slot past lag_warning_mb, or losing its WAL. */
+static void
+warn_slot(const slot_view *sv, int64_t warn_mb)
+{
+	if (!sv->asked || !sv->si || !sv->si->exists)
+		return;
+	const pg2md_slot_info *s = sv->si;
+	if (!s->warning)
+		return;
+	if (strcmp(s->wal_status, "unreserved") == 0 || strcmp(s->wal_status, "lost") == 0)
+		fprintf(stderr, "pg2md: warning: replication slot \"%s\" is %s: the server %s WAL it needs\n", s->slot,
+			s->wal_status, strcmp(s->wal_status, "lost") == 0 ? "removed" : "is about to remove");
+	else
+		fprintf(stderr, "pg2md: warning: replication slot \"%s\" holds %lld MB of WAL, more than lag_warning_mb "
+				"(%lld)\n", s->slot, (long long)(s->lag_bytes / (1024 * 1024)), (long long)warn_mb);
+	fprintf(stderr, "HINT:  run pg2md follow to catch up, or pg2md drop --replication to retire the slot "
+			"(docs/cdc.md, \"Monitoring\")\n");
+}
+
+static json_t *
+slot_json(const slot_view *sv)
+{
+	if (!sv->asked)
+		return json_null();
+	if (!sv->si)
+		return json_pack("{s:s}", "error", sv->err.message);
+	const pg2md_slot_info *s = sv->si;
+	return json_pack("{s:s, s:b, s:b, s:s, s:I, s:s, s:I, s:b}", "slot", s->slot, "exists", s->exists, "active",
+			 s->active, "wal_status", s->wal_status, "safe_wal_size", (json_int_t)s->safe_wal_size,
+			 "confirmed_lsn", s->confirmed_lsn, "lag_bytes", (json_int_t)s->lag_bytes, "warning", s->warning);
+}
+
 static void
 print_json(const pg2md_pipeline_info *pi, json_t *running, json_t *settings, const pg2md_packages_info *pk,
-	   const pg2md_loads_info *li, json_t *last, const pg2md_watermarks_info *wi)
+	   const pg2md_loads_info *li, json_t *last, const pg2md_watermarks_info *wi, const slot_view *sv)
 {
 	json_t *doc = json_object(), *loads = loads_json(li), *repl = watermarks_json(wi);
 	json_object_set_new(doc, "pipeline_name", json_string(pi->pipeline_name));
@@ -309,6 +379,7 @@ print_json(const pg2md_pipeline_info *pi, json_t *running, json_t *settings, con
 	json_object_set_new(doc, "destination", dest);
 	json_object_set(doc, "last_run", last ? last : json_null());
 	json_object_set(doc, "replication", repl ? repl : json_null());
+	json_object_set_new(doc, "replication_slot", slot_json(sv));
 	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	puts(text);
 	free(text);
@@ -341,10 +412,16 @@ cmd_info(cli_opts *opts)
 		return cli_exit_code(err.status);
 	}
 	json_t *last = last_run_json(p), *running = running_json(p);
+	slot_view sv = {0};
+	if (wi->nslots > 0) {
+		sv.asked = 1;
+		if (pg2md_slot(p, &sv.si, &sv.err) != PG2MD_SUCCESS)
+			sv.si = NULL;
+	}
 
 	if (opts->json) {
 		json_t *sj = settings_json(settings, nsettings);
-		print_json(pi, running, sj, pk, li, last, wi);
+		print_json(pi, running, sj, pk, li, last, wi, &sv);
 		json_decref(sj);
 	} else {
 		printf("pipeline \"%s\", project \"%s\"\n", pi->pipeline_name, pi->project_dir);
@@ -356,7 +433,9 @@ cmd_info(cli_opts *opts)
 		print_loads(pi, li);
 		print_last(last);
 		print_watermarks(wi);
+		print_slot(&sv);
 	}
+	warn_slot(&sv, lag_warning_mb(p));
 	json_decref(last);
 	json_decref(running);
 	pg2md_close(p);

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# t65_follow_drop — pg2md drop --replication (docs/cdc.md, "Retiring a pipeline"): after pg2md
+# t65_follow_drop — pg2md info's view of follow's slot on the source (the WAL it holds, a
+# warning past lag_warning_mb), then pg2md drop --replication (docs/cdc.md, "Retiring a pipeline"): after pg2md
 # follow, it drops the replication slot, the publication follow created (follow comments it so)
 # and the watermark, after confirmation (none without a terminal or --yes: exit 2, nothing
 # dropped); refused while follow streams from the slot; a publication someone else created is
@@ -34,6 +35,21 @@ assert_eq 1 "$(slot_exists)" "follow created the slot"
 assert_eq 1 "$(pub_exists "$PUB")" "follow created the publication"
 assert_contains "$(pgq "SELECT obj_description(oid, 'pg_publication') FROM pg_publication WHERE pubname = '$PUB'")" \
 	"created by pg2md follow" "the publication says who created it"
+
+# --- pg2md info asks the source about the slot -----------------------------------------------
+assert_exit 0 "$PG2MD_BIN" info --project-dir "$P"
+assert_match "$(cat "$T_OUT")" "on the source: slot \"$SLOT\" not read now, confirmed [0-9A-F]+/[0-9A-F]+, holds [0-9.]+ MB of WAL" \
+	"info shows the slot's confirmed position and the WAL it holds"
+assert_not_contains "$(cat "$T_ERR")" "warning" "no warning below lag_warning_mb"
+pg -c "CREATE TABLE filler AS SELECT g, repeat('x', 200) AS v FROM generate_series(1, 30000) g"
+assert_exit 0 env SOURCES__PG_REPLICATION__LAG_WARNING_MB=1 "$PG2MD_BIN" info --json --project-dir "$P"
+lag=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); s=d["replication_slot"]; print(s["exists"], s["active"], s["warning"], s["lag_bytes"] > 1048576, s["wal_status"])' "$T_OUT")
+assert_eq "True False True True reserved" "$lag" "info --json: the slot holds more than 1 MB, past lag_warning_mb = 1"
+assert_contains "$(cat "$T_ERR")" "holds" "a warning past lag_warning_mb"
+assert_contains "$(cat "$T_ERR")" "lag_warning_mb" "naming the setting"
+assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$P"
+assert_exit 0 env SOURCES__PG_REPLICATION__LAG_WARNING_MB=1 "$PG2MD_BIN" info --project-dir "$P"
+assert_not_contains "$(cat "$T_ERR")" "warning" "after follow caught up, no warning"
 
 # --- not confirmed: nothing dropped ----------------------------------------------------------
 assert_exit 2 "$PG2MD_BIN" drop --replication --project-dir "$P" </dev/null
