@@ -26,6 +26,7 @@
 #include "schema/naming.h"
 #include "stage/package.h"
 #include "util/buf.h"
+#include "util/log.h"
 
 void
 drop_result_init(drop_result *r, const pg2md_config *cfg)
@@ -257,8 +258,13 @@ drop_all(const pg2md_config *cfg, drop_confirm_fn confirm, void *arg, drop_resul
 	if (drop_confirmed(confirm, arg, what.data, r, err))
 		goto done;
 	if (has_dataset || has_staging) {
+		/* pg2md follow's slot lives on the source: dropping its watermark does not free it */
+		bool followed = has_dataset && dest_has_table(&d, cfg->dataset_name, "_pg2md_cdc");
 		if (dest_drop_datasets(&d, cfg->dataset_name, r->staging, has_dataset, has_staging, err))
 			goto done;
+		if (followed)
+			pg2md_warn("the dataset held pg2md follow's watermark: its replication slot on the source still holds "
+				   "WAL; pg2md drop --replication drops the slot and the publication follow created");
 		r->dropped_dataset = has_dataset;
 		r->dropped_staging = has_staging;
 	}

@@ -88,6 +88,14 @@ assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$P"
 assert_contains "$(cat "$T_OUT")" "initial copy" "the next follow starts with a new copy"
 assert_table_equal public ta "$DB" pg2md_data ta "after drop and a new follow, ta equals the source"
 
+# --- dropping the whole dataset says the slot is still there ----------------------------------
+assert_exit 0 "$PG2MD_BIN" drop --yes --project-dir "$P"
+assert_contains "$(cat "$T_ERR")" "pg2md drop --replication" "drop of the dataset points to drop --replication"
+assert_eq 1 "$(slot_exists)" "the slot is still there"
+assert_exit 0 "$PG2MD_BIN" drop --replication --yes --project-dir "$P"
+assert_eq "0 0" "$(slot_exists) $(pub_exists "$PUB")" "drop --replication without a watermark drops slot and publication"
+assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$P"
+
 # --- a publication pg2md did not create is kept ------------------------------------------------
 assert_exit 0 "$PG2MD_BIN" drop --replication --yes --project-dir "$P"
 pg -c "CREATE PUBLICATION $PUB FOR TABLE ta"
