@@ -540,6 +540,9 @@ typedef struct pg2md_follow_info {
 	 * visible (both machines' wall clocks), over the transactions applied by this call */
 	int64_t fresh_transactions;    /* transactions counted; 0: the figures below are not set */
 	int64_t fresh_p50_ms, fresh_p99_ms, fresh_max_ms;
+	/* streamed large transactions (streaming 'on'): of the transactions, how many came streamed
+	 * (kept on disk until their commit); Stream Aborts (a transaction or subtransaction discarded) */
+	int64_t streamed, stream_aborts;
 } pg2md_follow_info;
 
 /*

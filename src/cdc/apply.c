@@ -431,13 +431,15 @@ out:
 }
 
 pg2md_code
-cdc_apply_batch(pg2md_dest *d, const pg2md_config *cfg, const pg2md_table *tables, int ntables,
-		const cdc_relcache *rc, const cdc_fold *f, const char *slot, pgo_lsn lsn, int64_t *applied,
-		pg2md_error *err)
+cdc_apply_begin(pg2md_dest *d, pg2md_error *err)
 {
-	int64_t n = 0;
-	if (duck_exec(d->con, "BEGIN", "starting the batch's transaction", err))
-		return err->code;
+	return duck_exec(d->con, "BEGIN", "starting the batch's transaction", err);
+}
+
+pg2md_code
+cdc_apply_fold(pg2md_dest *d, const pg2md_config *cfg, const pg2md_table *tables, int ntables,
+	       const cdc_relcache *rc, const cdc_fold *f, int64_t *applied, pg2md_error *err)
+{
 	for (int i = 0; i < f->n; i++) {
 		const cdc_fold_table *ft = &f->tables[i];
 		const pg2md_table *t = NULL;
@@ -449,27 +451,52 @@ cdc_apply_batch(pg2md_dest *d, const pg2md_config *cfg, const pg2md_table *table
 			pg2md_debug("skipping changes of relation %u: not a followed table", ft->relid);
 			continue;
 		}
-		if (apply_table(d, cfg, t, rel, ft, &n, err))
-			goto fail;
+		if (apply_table(d, cfg, t, rel, ft, applied, err))
+			return err->code;
 	}
-	{
-		pg2md_buf q = PG2MD_BUF_INIT;
-		wm_sql(&q, cfg, slot, lsn);
-		pg2md_code r = duck_exec(d->con, q.data, "setting the replication watermark", err);
-		buf_release(&q);
-		if (r)
-			goto fail;
-	}
-	duck_exec(d->con, "DROP TABLE IF EXISTS temp.main." STAGE, "dropping the stage table", err);
+	return PG2MD_OK;
+}
+
+pg2md_code
+cdc_apply_commit(pg2md_dest *d, const pg2md_config *cfg, const char *slot, pgo_lsn lsn, pg2md_error *err)
+{
+	pg2md_buf q = PG2MD_BUF_INIT;
+	wm_sql(&q, cfg, slot, lsn);
+	pg2md_code r = duck_exec(d->con, q.data, "setting the replication watermark", err);
+	buf_release(&q);
+	if (r == PG2MD_OK)
+		duck_exec(d->con, "DROP TABLE IF EXISTS temp.main." STAGE, "dropping the stage table", err);
 	/* a statement built while memory ran short may lack what a broken buffer held (util/mem.h) */
 	if (!pg2md_failed(err) && interrupt_reason() == PG2MD_ERR_NOMEM)
 		pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory while applying a batch; it was not committed");
-	if (pg2md_failed(err) || duck_exec(d->con, "COMMIT", "committing the batch", err))
-		goto fail;
+	if (pg2md_failed(err) || duck_exec(d->con, "COMMIT", "committing the batch", err)) {
+		cdc_apply_rollback(d);
+		return err->code;
+	}
+	return PG2MD_OK;
+}
+
+void
+cdc_apply_rollback(pg2md_dest *d)
+{
+	duck_exec(d->con, "ROLLBACK", "rolling back the batch", &(pg2md_error){0});
+}
+
+pg2md_code
+cdc_apply_batch(pg2md_dest *d, const pg2md_config *cfg, const pg2md_table *tables, int ntables,
+		const cdc_relcache *rc, const cdc_fold *f, const char *slot, pgo_lsn lsn, int64_t *applied,
+		pg2md_error *err)
+{
+	int64_t n = 0;
+	if (cdc_apply_begin(d, err))
+		return err->code;
+	if (cdc_apply_fold(d, cfg, tables, ntables, rc, f, &n, err)) {
+		cdc_apply_rollback(d);
+		return err->code;
+	}
+	if (cdc_apply_commit(d, cfg, slot, lsn, err))
+		return err->code;
 	if (applied)
 		*applied = n;
 	return PG2MD_OK;
-fail:
-	duck_exec(d->con, "ROLLBACK", "rolling back the batch", &(pg2md_error){0});
-	return err->code;
 }

@@ -43,4 +43,15 @@ pg2md_code cdc_apply_batch(pg2md_dest *d, const pg2md_config *cfg, const pg2md_t
 			   const cdc_relcache *rc, const cdc_fold *f, const char *slot, pgo_lsn lsn, int64_t *applied,
 			   pg2md_error *err);
 
+/*
+ * The same in steps, for a transaction applied in several folds (a streamed transaction read
+ * back from disk): begin, apply each fold (rows counted into *applied), then commit with the
+ * watermark, or roll back.  cdc_apply_commit rolls back itself when it fails.
+ */
+pg2md_code cdc_apply_begin(pg2md_dest *d, pg2md_error *err);
+pg2md_code cdc_apply_fold(pg2md_dest *d, const pg2md_config *cfg, const pg2md_table *tables, int ntables,
+			  const cdc_relcache *rc, const cdc_fold *f, int64_t *applied, pg2md_error *err);
+pg2md_code cdc_apply_commit(pg2md_dest *d, const pg2md_config *cfg, const char *slot, pgo_lsn lsn, pg2md_error *err);
+void cdc_apply_rollback(pg2md_dest *d);
+
 #endif

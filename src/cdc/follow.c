@@ -16,6 +16,9 @@
  *     crash anywhere re-streams exactly what was not committed.
  * --once stops at the server's WAL position when it started, --endpos at a given one: the
  * transactions whose commit record starts before it are applied, the next one waits.
+ * Streamed large transactions (streaming 'on') go to disk segment by segment (spill.c) and are
+ * applied at their Stream Commit, a bounded fold at a time, in one DuckDB transaction with the
+ * watermark; a Stream Abort discards the transaction or the subtransaction it names.
  */
 #include "cdc/follow.h"
 
@@ -31,10 +34,12 @@
 #include "cdc/apply.h"
 #include "cdc/fold.h"
 #include "cdc/freshness.h"
+#include "cdc/spill.h"
 #include "cdc/stream.h"
 #include "dest/duck.h"
 #include "source/catalog.h"
 #include "source/pgconn.h"
+#include "stage/package.h"
 #include "stage/pipeline.h"
 #include "util/buf.h"
 #include "util/fault.h"
@@ -42,6 +47,8 @@
 #include "util/log.h"
 
 #define MAX_PARAMS 64
+/* a streamed transaction is applied a fold of at most this much at a time (see apply_streamed) */
+#define STREAM_FOLD_BYTES (8 * 1024 * 1024)
 
 static void
 derive(const char *base, const char *suffix, char *out, size_t n)
@@ -214,6 +221,7 @@ typedef struct follow_state {
 	pg2md_table *tables;
 	int ntables;
 	cdc_stream *s;
+	cdc_spill *spill;      /* streamed transactions until they commit (NULL: not asked for) */
 	cdc_relcache rc;
 	cdc_fold fold;
 	pgo_lsn watermark;     /* applied and committed */
@@ -291,6 +299,132 @@ advance_idle(follow_state *st, pgo_lsn target, bool force, pg2md_error *err)
 	return cdc_stream_confirm(st->s, to, true, err);
 }
 
+/* A Relation message: the cache refreshed; a followed table whose columns changed stops follow. */
+static pg2md_code
+handle_relation(follow_state *st, const pgo_msg *m, pg2md_error *err)
+{
+	cdc_rel_change ch;
+	if (cdc_relcache_update(&st->rc, m, &ch, err))
+		return err->code;
+	if (ch == CDC_REL_CHANGED && followed(st, m->relid)) {
+		pg2md_fail(err, PG2MD_ERR_RUN, "the columns of table \"%s\" changed at the source", m->name);
+		pg2md_detail(err, "pg2md follow does not follow DDL yet (ALTER TABLE … ADD / DROP / RENAME COLUMN, "
+				  "type changes)");
+		pg2md_hint(err, "copy the table again: remove the watermark (pg2md sql \"DELETE FROM %s._pg2md_cdc\") "
+				"and run pg2md follow (docs/cdc.md)", st->cfg->dataset_name);
+		return err->code;
+	}
+	return PG2MD_OK;
+}
+
+/* An Insert, Update, Delete or Truncate into the fold (changes of tables not followed skipped). */
+static pg2md_code
+fold_msg(follow_state *st, const pgo_msg *m, pg2md_error *err)
+{
+	if (m->kind == PGO_TRUNCATE) {
+		for (int i = 0; i < m->nrelids; i++) {
+			const cdc_rel *rel = cdc_relcache_get(&st->rc, m->relids[i]);
+			if (rel && followed(st, m->relids[i])) {
+				if (cdc_fold_truncate(&st->fold, rel, m->flags, err))
+					return err->code;
+				st->rep->changes++;
+			}
+		}
+		return PG2MD_OK;
+	}
+	if (!followed(st, m->relid))
+		return PG2MD_OK;
+	const cdc_rel *rel = cdc_relcache_get(&st->rc, m->relid);
+	if (!rel)
+		return pg2md_fail(err, PG2MD_ERR_RUN, "a change of relation %u came before its Relation message", m->relid);
+	st->rep->changes++;
+	return cdc_fold_change(&st->fold, rel, m, err);
+}
+
+/*
+ * Stream Commit of xid: in one DuckDB transaction, the transactions folded before it (they
+ * committed first), then its changes read back from disk, folded and applied a bounded fold at
+ * a time (each fold applied in order, so a later one sees what an earlier one wrote), then the
+ * watermark: its end.  The server is kept content between folds.
+ */
+static pg2md_code
+apply_streamed(follow_state *st, uint32_t xid, pgo_lsn end_lsn, int64_t ts, int proto, int64_t limit, pg2md_error *err)
+{
+	int64_t rows = 0;
+	cdc_spill_reader rd;
+	bool empty;
+	pgo_parser p;
+	pgo_parser_init(&p, proto);
+	p.in_stream = true; /* the messages were written inside stream segments: each has its xid */
+	if (cdc_spill_read_open(st->spill, xid, &rd, &empty, err))
+		goto fail0;
+	if (cdc_apply_begin(&st->dest, err))
+		goto fail0;
+	int64_t txns = st->folded_txns;
+	if (cdc_apply_fold(&st->dest, st->cfg, st->tables, st->ntables, &st->rc, &st->fold, &rows, err))
+		goto fail;
+	cdc_fold_reset(&st->fold);
+	uint64_t nmsg = 0;
+	for (;;) {
+		const uint8_t *msg;
+		size_t len;
+		if (cdc_spill_read_next(&rd, &msg, &len, err))
+			goto fail;
+		if (!msg)
+			break;
+		pgo_msg m;
+		if (pgo_parse(&p, msg, len, &m, err))
+			goto fail;
+		nmsg++;
+		if (m.kind == PGO_RELATION) {
+			/* a barrier: what is folded was folded with the relation's earlier shape */
+			if (cdc_apply_fold(&st->dest, st->cfg, st->tables, st->ntables, &st->rc, &st->fold, &rows, err))
+				goto fail;
+			cdc_fold_reset(&st->fold);
+			if (handle_relation(st, &m, err))
+				goto fail;
+		} else if (m.kind == PGO_INSERT || m.kind == PGO_UPDATE || m.kind == PGO_DELETE || m.kind == PGO_TRUNCATE) {
+			if (fold_msg(st, &m, err))
+				goto fail;
+		}
+		if ((int64_t)cdc_fold_bytes(&st->fold) >= limit) {
+			if (cdc_apply_fold(&st->dest, st->cfg, st->tables, st->ntables, &st->rc, &st->fold, &rows, err))
+				goto fail;
+			cdc_fold_reset(&st->fold);
+		}
+		if ((nmsg & 4095) == 0 && cdc_stream_tick(st->s, err))
+			goto fail;
+	}
+	if (cdc_apply_fold(&st->dest, st->cfg, st->tables, st->ntables, &st->rc, &st->fold, &rows, err))
+		goto fail;
+	cdc_fold_reset(&st->fold);
+	cdc_spill_read_close(&rd);
+	pgo_parser_release(&p);
+	fault_point("cdc:stream_before_commit");
+	if (cdc_apply_commit(&st->dest, st->cfg, st->rep->slot, end_lsn, err))
+		goto fail0;
+	fault_point("cdc:stream_after_commit");
+	cdc_spill_discard(st->spill, xid);
+	st->watermark = st->folded_end = end_lsn;
+	st->rep->rows_written += rows;
+	st->rep->transactions += txns + 1;
+	st->rep->streamed++;
+	st->rep->batches++;
+	st->folded_txns = 0;
+	if (!cdc_fresh_add(&st->fresh, ts) || !cdc_fresh_committed(&st->fresh, cdc_fresh_now()))
+		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory counting the batch's freshness");
+	char l[PGO_LSN_TEXT];
+	pg2md_debug("applied streamed transaction %u up to %s (%lld rows written, %llu messages)", xid,
+		    pgo_lsn_format(end_lsn, l), (long long)rows, (unsigned long long)nmsg);
+	return cdc_stream_confirm(st->s, st->watermark, true, err);
+fail:
+	cdc_apply_rollback(&st->dest);
+fail0:
+	cdc_spill_read_close(&rd);
+	pgo_parser_release(&p);
+	return err->code;
+}
+
 static pg2md_code
 stream_changes(follow_state *st, pgo_lsn target, int proto, pg2md_error *err)
 {
@@ -337,6 +471,14 @@ stream_changes(follow_state *st, pgo_lsn target, int proto, pg2md_error *err)
 		pgo_msg m;
 		if ((rc = pgo_parse(&p, d.data, d.len, &m, err)))
 			break;
+		if (m.streamed) {
+			/* a segment of a streamed transaction: to disk until it commits or aborts */
+			bool keep = m.kind == PGO_RELATION || m.kind == PGO_TRUNCATE ||
+				    ((m.kind == PGO_INSERT || m.kind == PGO_UPDATE || m.kind == PGO_DELETE) && followed(st, m.relid));
+			if (keep)
+				rc = cdc_spill_write(st->spill, m.xid, d.data, d.len, err);
+			continue;
+		}
 		switch (m.kind) {
 		case PGO_BEGIN:
 			if (target && m.final_lsn >= target) {
@@ -364,51 +506,41 @@ stream_changes(follow_state *st, pgo_lsn target, int proto, pg2md_error *err)
 			    (st->folded_txns > 0 && mono_ms() - st->batch_started >= max_ms))
 				rc = flush_batch(st, err);
 			break;
-		case PGO_RELATION: {
-			cdc_rel_change ch;
-			if ((rc = cdc_relcache_update(&st->rc, &m, &ch, err)))
-				break;
-			if (ch == CDC_REL_CHANGED && followed(st, m.relid)) {
-				rc = pg2md_fail(err, PG2MD_ERR_RUN, "the columns of table \"%s\" changed at the source", m.name);
-				pg2md_detail(err, "pg2md follow does not follow DDL yet (ALTER TABLE … ADD / DROP / RENAME COLUMN, "
-						  "type changes)");
-				pg2md_hint(err, "copy the table again: remove the watermark (pg2md sql \"DELETE FROM %s._pg2md_cdc\") "
-						"and run pg2md follow (docs/cdc.md)", st->cfg->dataset_name);
-			}
+		case PGO_RELATION:
+			rc = handle_relation(st, &m, err);
 			break;
-		}
 		case PGO_INSERT:
 		case PGO_UPDATE:
 		case PGO_DELETE:
-			if (skip || !followed(st, m.relid))
-				break;
-			{
-				const cdc_rel *rel = cdc_relcache_get(&st->rc, m.relid);
-				if (!rel) {
-					rc = pg2md_fail(err, PG2MD_ERR_RUN, "a change of relation %u came before its Relation message",
-							m.relid);
-					break;
-				}
-				rc = cdc_fold_change(&st->fold, rel, &m, err);
-				st->rep->changes++;
-			}
-			break;
 		case PGO_TRUNCATE:
-			if (skip)
-				break;
-			for (int i = 0; i < m.nrelids && rc == PG2MD_OK; i++) {
-				const cdc_rel *rel = cdc_relcache_get(&st->rc, m.relids[i]);
-				if (rel && followed(st, m.relids[i])) {
-					rc = cdc_fold_truncate(&st->fold, rel, m.flags, err);
-					st->rep->changes++;
-				}
-			}
+			if (!skip)
+				rc = fold_msg(st, &m, err);
 			break;
 		case PGO_STREAM_START:
+			if (!st->spill) {
+				rc = pg2md_fail(err, PG2MD_ERR_RUN, "a streamed transaction came, which pg2md follow did not ask for");
+				break;
+			}
+			rc = cdc_spill_start(st->spill, m.xid, m.first_segment, err);
+			break;
 		case PGO_STREAM_STOP:
-		case PGO_STREAM_COMMIT:
+			rc = cdc_spill_stop(st->spill, err);
+			fault_point("cdc:stream_stop");
+			break;
 		case PGO_STREAM_ABORT:
-			rc = pg2md_fail(err, PG2MD_ERR_RUN, "a streamed transaction came, which pg2md follow did not ask for");
+			rc = cdc_spill_abort(st->spill, m.xid, m.subxid, err);
+			st->rep->stream_aborts++;
+			break;
+		case PGO_STREAM_COMMIT:
+			if (target && m.commit_lsn >= target) {
+				done = true; /* waits for the next run, as a Begin at or after the target */
+				break;
+			}
+			if (m.commit_lsn < st->watermark) {
+				cdc_spill_discard(st->spill, m.xid); /* applied before a restart */
+				break;
+			}
+			rc = apply_streamed(st, m.xid, m.end_lsn, m.ts, proto, limit < STREAM_FOLD_BYTES ? limit : STREAM_FOLD_BYTES, err);
 			break;
 		default: /* Origin, Type, Message */
 			break;
@@ -529,9 +661,26 @@ cdc_follow(pg2md_config *cfg, const cdc_follow_opts *opts, cdc_follow_report *re
 			goto out;
 	}
 	rep->target_lsn = target;
-	cdc_start_opts want = {.proto_version = 2, .binary = 1, .streaming = 0, .messages = false}, chosen;
+	cdc_start_opts want = {.proto_version = 2, .binary = 1, .streaming = cfg->repl_streaming ? -1 : 0,
+			       .messages = false}, chosen;
+	if (want.streaming) {
+		/* <pipelines_dir>/<pipeline_name>/cdc: a streamed transaction's changes until it commits */
+		char *pdir = pkg_pipeline_dir(cfg);
+		size_t n = strlen(pdir) + 8;
+		char *dir = xmalloc(n);
+		snprintf(dir, n, "%s/cdc", pdir);
+		st.spill = cdc_spill_open(dir, err);
+		free(dir);
+		free(pdir);
+		if (!st.spill)
+			goto out;
+	}
 	if (cdc_stream_start(st.s, rep->slot, rep->publication, st.watermark, &want, &chosen, err))
 		goto out;
+	if (!chosen.streaming) {
+		cdc_spill_close(st.spill);
+		st.spill = NULL;
+	}
 	if (target && target <= st.watermark) {
 		/* nothing to do: stop at once */
 	} else if (stream_changes(&st, target, chosen.proto_version, err)) {
@@ -556,6 +705,7 @@ out:
 	if (dest_open_ok)
 		dest_close(&st.dest);
 	cdc_stream_close(st.s);
+	cdc_spill_close(st.spill);
 	free(snapshot);
 	if (st.tables)
 		schema_tables_free(st.tables, st.ntables);

@@ -126,6 +126,8 @@ typedef struct pg2md_config {
 	char *repl_pub_name;           /* [sources.pg_replication] pub_name; NULL: derived */
 	int64_t repl_lag_warning_mb;   /* [sources.pg_replication] lag_warning_mb: warn when the slot holds more
 	                                * WAL than this (pg2md follow, pg2md info); 0 = never; default 5120 */
+	bool repl_streaming;           /* [sources.pg_replication] streaming: ask for large transactions in
+	                                * segments before they commit (protocol 2+, PostgreSQL 14+); default true */
 	const char *import_snapshot;   /* not a key: set by pg2md follow, the run reads inside this exported
 				        * snapshot (the replication slot's) instead of exporting its own */
 	int lock_timeout;              /* [sources.sql_database] lock_timeout: seconds a statement waits for a table
