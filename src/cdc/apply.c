@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cdc/evolve.h"
 #include "xfer/copydec.h"
 #include "util/buf.h"
 #include "util/interrupt.h"
@@ -319,8 +320,8 @@ apply_table(pg2md_dest *d, const pg2md_config *cfg, const pg2md_table *t, const 
 		if (map[j] < 0) {
 			rc = pg2md_fail(err, PG2MD_ERR_RUN, "column \"%s\" of table \"%s\" is not in the replication stream",
 					t->cols[j].name, t->name);
-			pg2md_detail(err, "the table's columns changed at the source; pg2md follow does not follow DDL yet");
-			pg2md_hint(err, "copy the table again: pg2md drop --cdc, then pg2md follow --once (docs/cdc.md)");
+			pg2md_detail(err, "the table's columns at the source differ from the ones pg2md follow decodes with");
+			cdc_resync_hint(err, cfg, t->name);
 			goto out;
 		}
 	}

@@ -89,6 +89,19 @@ rel_same(const cdc_rel *a, const cdc_rel *b)
 	return true;
 }
 
+bool
+cdc_rel_matches(const cdc_rel *a, const pgo_msg *m)
+{
+	if (a->ncols != m->ncolumns || a->replident != m->replident || strcmp(a->nspname, m->nspname) != 0 ||
+	    strcmp(a->name, m->name) != 0)
+		return false;
+	for (int i = 0; i < a->ncols; i++)
+		if (strcmp(a->cols[i].name, m->columns[i].name) != 0 || a->cols[i].type_oid != m->columns[i].type_oid ||
+		    a->cols[i].typmod != m->columns[i].typmod || a->cols[i].key != ((m->columns[i].flags & 1) != 0))
+			return false;
+	return true;
+}
+
 pg2md_code
 cdc_relcache_update(cdc_relcache *rc, const pgo_msg *m, cdc_rel_change *change, pg2md_error *err)
 {

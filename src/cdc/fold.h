@@ -71,6 +71,8 @@ void cdc_relcache_release(cdc_relcache *rc);
 /* Store a Relation message (deep copy); *change says how it compares with the entry before. */
 pg2md_code cdc_relcache_update(cdc_relcache *rc, const pgo_msg *m, cdc_rel_change *change, pg2md_error *err);
 const cdc_rel *cdc_relcache_get(const cdc_relcache *rc, uint32_t relid);
+/* Does Relation message m describe rel as it is (names, types, typmods, key, replica identity)? */
+bool cdc_rel_matches(const cdc_rel *rel, const pgo_msg *m);
 
 typedef enum cdc_op {
 	CDC_OP_UPSERT = 'U',   /* the full image: insert, or replace the row of the key */

@@ -32,6 +32,7 @@
 
 #include "cdc/admin.h"
 #include "cdc/apply.h"
+#include "cdc/evolve.h"
 #include "cdc/fold.h"
 #include "cdc/freshness.h"
 #include "cdc/spill.h"
@@ -222,6 +223,12 @@ typedef struct follow_state {
 	int ntables;
 	cdc_stream *s;
 	cdc_spill *spill;      /* streamed transactions until they commit (NULL: not asked for) */
+	PGconn *pg;            /* a plain connection for the catalog (column changes), opened when needed */
+	bool *check;           /* per table: compare its next Relation message with the destination */
+	int64_t txn_changes;   /* changes folded from the transaction being read */
+	bool replaying;        /* applying a streamed transaction: a DuckDB transaction is open */
+	uint32_t *touched;     /* while replaying: tables the open DuckDB transaction wrote */
+	int ntouched, touchcap;
 	cdc_relcache rc;
 	cdc_fold fold;
 	pgo_lsn watermark;     /* applied and committed */
@@ -240,13 +247,19 @@ mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static bool
-followed(const follow_state *st, uint32_t relid)
+static int
+table_index(const follow_state *st, uint32_t relid)
 {
 	for (int i = 0; i < st->ntables; i++)
 		if (st->tables[i].oid == relid)
-			return true;
-	return false;
+			return i;
+	return -1;
+}
+
+static bool
+followed(const follow_state *st, uint32_t relid)
+{
+	return table_index(st, relid) >= 0;
 }
 
 /* Apply the fold (whole transactions only) with its watermark, then confirm to the server. */
@@ -299,53 +312,185 @@ advance_idle(follow_state *st, pgo_lsn target, bool force, pg2md_error *err)
 	return cdc_stream_confirm(st->s, to, true, err);
 }
 
-/* A Relation message: the cache refreshed; a followed table whose columns changed stops follow. */
-static pg2md_code
-handle_relation(follow_state *st, const pgo_msg *m, pg2md_error *err)
+static bool
+was_touched(const follow_state *st, uint32_t relid)
 {
-	cdc_rel_change ch;
-	if (cdc_relcache_update(&st->rc, m, &ch, err))
-		return err->code;
-	if (ch == CDC_REL_CHANGED && followed(st, m->relid)) {
-		pg2md_fail(err, PG2MD_ERR_RUN, "the columns of table \"%s\" changed at the source", m->name);
-		pg2md_detail(err, "pg2md follow does not follow DDL yet (ALTER TABLE … ADD / DROP / RENAME COLUMN, "
-				  "type changes)");
-		pg2md_hint(err, "copy the table again: remove the watermark (pg2md sql \"DELETE FROM %s._pg2md_cdc\") "
-				"and run pg2md follow (docs/cdc.md)", st->cfg->dataset_name);
-		return err->code;
+	for (int i = 0; i < st->ntouched; i++)
+		if (st->touched[i] == relid)
+			return true;
+	return false;
+}
+
+/* While replaying: the fold into the open DuckDB transaction, noting the tables it writes. */
+static pg2md_code
+replay_apply(follow_state *st, int64_t *rows, pg2md_error *err)
+{
+	for (int i = 0; i < st->fold.n; i++) {
+		const cdc_fold_table *ft = &st->fold.tables[i];
+		if ((ft->nrows || ft->truncated) && !was_touched(st, ft->relid)) {
+			if (st->ntouched == st->touchcap) {
+				st->touchcap = st->touchcap ? st->touchcap * 2 : 8;
+				st->touched = xrealloc(st->touched, (size_t)st->touchcap * sizeof(uint32_t));
+			}
+			st->touched[st->ntouched++] = ft->relid;
+		}
 	}
+	if (cdc_apply_fold(&st->dest, st->cfg, st->tables, st->ntables, &st->rc, &st->fold, rows, err))
+		return err->code;
+	cdc_fold_reset(&st->fold);
 	return PG2MD_OK;
+}
+
+static pg2md_code
+mixed_ddl(follow_state *st, const pg2md_table *t, const char *what, pg2md_error *err)
+{
+	pg2md_fail(err, PG2MD_ERR_RUN, "the columns of table \"%s\" changed at the source (%s) after rows of it that "
+		   "pg2md follow must apply in the same DuckDB transaction", t->name, what);
+	pg2md_detail(err, "DuckDB cannot commit a transaction that changes a table's rows and then its columns");
+	cdc_resync_hint(err, st->cfg, t->name);
+	return err->code;
+}
+
+/*
+ * A Relation message of followed table ti whose shape is new to this run or changed: the
+ * destination table evolved to it (evolve.h), after the rows folded with the earlier shape.
+ * Outside a streamed transaction the column changes commit on their own, after a batch of the
+ * transactions before (a transaction boundary); inside one, in its DuckDB transaction, before
+ * it writes the table.
+ */
+static pg2md_code
+evolve_table(follow_state *st, int ti, const pgo_msg *m, int64_t *rows, pg2md_error *err)
+{
+	if (!st->pg && !(st->pg = pg_connect(st->cfg, err)))
+		return err->code;
+	pg2md_table *t = &st->tables[ti];
+	cdc_evolve_plan plan;
+	if (cdc_evolve_plan_make(st->pg, &st->dest, st->cfg, t, m, &plan, err))
+		return err->code;
+	pg2md_code rc = PG2MD_OK;
+	if (cdc_check_table(st->cfg, &plan.all[plan.idx], err)) {
+		rc = err->code;
+		goto out;
+	}
+	/* statements built while memory ran short may lack what a broken buffer held (util/mem.h) */
+	if (plan.ddl && interrupt_reason() == PG2MD_ERR_NOMEM) {
+		rc = pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory while changing the columns of table \"%s\"", t->name);
+		goto out;
+	}
+	const cdc_fold_table *ft = cdc_fold_table_get(&st->fold, m->relid);
+	bool has = ft && (ft->nrows > 0 || ft->truncated);
+	if (st->replaying) {
+		if (has && (rc = replay_apply(st, rows, err)))
+			goto out;
+		if (plan.ddl && was_touched(st, m->relid)) {
+			rc = mixed_ddl(st, t, plan.what, err);
+			goto out;
+		}
+		if (plan.ddl && (rc = duck_exec(st->dest.con, plan.ddl, "changing the columns of a mirror table", err)))
+			goto out;
+	} else if (plan.ddl) {
+		if (has) {
+			if (st->txn_changes > 0) {
+				rc = mixed_ddl(st, t, plan.what, err);
+				goto out;
+			}
+			if ((rc = flush_batch(st, err)))
+				goto out;
+		}
+		pg2md_buf q = PG2MD_BUF_INIT;
+		buf_printf(&q, "BEGIN; %s COMMIT", plan.ddl);
+		rc = duck_exec(st->dest.con, q.data, "changing the columns of a mirror table", err);
+		buf_release(&q);
+		if (rc) {
+			cdc_apply_rollback(&st->dest);
+			goto out;
+		}
+	}
+	if (plan.ddl)
+		pg2md_info("table \"%s\" follows its source's columns: %s", t->name, plan.what);
+	/* the definition the rows are decoded with from here: the catalog's, which matches the message */
+	pg2md_table tmp = *t;
+	*t = plan.all[plan.idx];
+	plan.all[plan.idx] = tmp;
+	st->check[ti] = false;
+out:
+	cdc_evolve_plan_release(&plan);
+	return rc;
+}
+
+/*
+ * A Relation message: the cache refreshed.  For a followed table whose shape is new to this run
+ * or changed, the destination is evolved to it first (not inside a transaction being skipped:
+ * that is done at its first change that is applied).
+ */
+static pg2md_code
+handle_relation(follow_state *st, const pgo_msg *m, bool skip, int64_t *rows, pg2md_error *err)
+{
+	int ti = table_index(st, m->relid);
+	if (ti >= 0) {
+		const cdc_rel *prev = cdc_relcache_get(&st->rc, m->relid);
+		bool same = prev && cdc_rel_matches(prev, m);
+		if (!same)
+			st->check[ti] = true;
+		if (st->check[ti] && !skip && evolve_table(st, ti, m, rows, err))
+			return err->code;
+	}
+	cdc_rel_change ch;
+	return cdc_relcache_update(&st->rc, m, &ch, err);
+}
+
+/* The Relation message of rel, rebuilt from the cache (for a table checked at its first change). */
+static pg2md_code
+evolve_cached(follow_state *st, int ti, const cdc_rel *rel, int64_t *rows, pg2md_error *err)
+{
+	pgo_column *cols = xcalloc((size_t)rel->ncols + 1, sizeof(*cols));
+	for (int i = 0; i < rel->ncols; i++)
+		cols[i] = (pgo_column){.flags = rel->cols[i].key, .name = rel->cols[i].name, .type_oid = rel->cols[i].type_oid,
+				       .typmod = rel->cols[i].typmod};
+	pgo_msg m = {.kind = PGO_RELATION, .relid = rel->relid, .nspname = rel->nspname, .name = rel->name,
+		     .replident = rel->replident, .ncolumns = rel->ncols, .columns = cols};
+	pg2md_code rc = evolve_table(st, ti, &m, rows, err);
+	free(cols);
+	return rc;
 }
 
 /* An Insert, Update, Delete or Truncate into the fold (changes of tables not followed skipped). */
 static pg2md_code
-fold_msg(follow_state *st, const pgo_msg *m, pg2md_error *err)
+fold_msg(follow_state *st, const pgo_msg *m, int64_t *rows, pg2md_error *err)
 {
 	if (m->kind == PGO_TRUNCATE) {
 		for (int i = 0; i < m->nrelids; i++) {
 			const cdc_rel *rel = cdc_relcache_get(&st->rc, m->relids[i]);
-			if (rel && followed(st, m->relids[i])) {
+			int ti = table_index(st, m->relids[i]);
+			if (rel && ti >= 0) {
+				if (st->check[ti] && evolve_cached(st, ti, rel, rows, err))
+					return err->code;
 				if (cdc_fold_truncate(&st->fold, rel, m->flags, err))
 					return err->code;
 				st->rep->changes++;
+				st->txn_changes++;
 			}
 		}
 		return PG2MD_OK;
 	}
-	if (!followed(st, m->relid))
+	int ti = table_index(st, m->relid);
+	if (ti < 0)
 		return PG2MD_OK;
 	const cdc_rel *rel = cdc_relcache_get(&st->rc, m->relid);
 	if (!rel)
 		return pg2md_fail(err, PG2MD_ERR_RUN, "a change of relation %u came before its Relation message", m->relid);
+	if (st->check[ti] && evolve_cached(st, ti, rel, rows, err))
+		return err->code;
 	st->rep->changes++;
+	st->txn_changes++;
 	return cdc_fold_change(&st->fold, rel, m, err);
 }
 
 /*
- * Stream Commit of xid: in one DuckDB transaction, the transactions folded before it (they
- * committed first), then its changes read back from disk, folded and applied a bounded fold at
- * a time (each fold applied in order, so a later one sees what an earlier one wrote), then the
- * watermark: its end.  The server is kept content between folds.
+ * Stream Commit of xid: the transactions folded before it (they committed first) as a batch of
+ * their own, then in one DuckDB transaction its changes read back from disk, folded and applied a
+ * bounded fold at a time (each fold applied in order, so a later one sees what an earlier one
+ * wrote), then the watermark: its end.  The server is kept content between folds.
  */
 static pg2md_code
 apply_streamed(follow_state *st, uint32_t xid, pgo_lsn end_lsn, int64_t ts, int proto, int64_t limit, pg2md_error *err)
@@ -356,14 +501,15 @@ apply_streamed(follow_state *st, uint32_t xid, pgo_lsn end_lsn, int64_t ts, int 
 	pgo_parser p;
 	pgo_parser_init(&p, proto);
 	p.in_stream = true; /* the messages were written inside stream segments: each has its xid */
+	memset(&rd, 0, sizeof(rd));
+	if (flush_batch(st, err))
+		goto fail0;
 	if (cdc_spill_read_open(st->spill, xid, &rd, &empty, err))
 		goto fail0;
 	if (cdc_apply_begin(&st->dest, err))
 		goto fail0;
-	int64_t txns = st->folded_txns;
-	if (cdc_apply_fold(&st->dest, st->cfg, st->tables, st->ntables, &st->rc, &st->fold, &rows, err))
-		goto fail;
-	cdc_fold_reset(&st->fold);
+	st->replaying = true;
+	st->ntouched = 0;
 	uint64_t nmsg = 0;
 	for (;;) {
 		const uint8_t *msg;
@@ -377,27 +523,20 @@ apply_streamed(follow_state *st, uint32_t xid, pgo_lsn end_lsn, int64_t ts, int 
 			goto fail;
 		nmsg++;
 		if (m.kind == PGO_RELATION) {
-			/* a barrier: what is folded was folded with the relation's earlier shape */
-			if (cdc_apply_fold(&st->dest, st->cfg, st->tables, st->ntables, &st->rc, &st->fold, &rows, err))
-				goto fail;
-			cdc_fold_reset(&st->fold);
-			if (handle_relation(st, &m, err))
+			if (handle_relation(st, &m, false, &rows, err))
 				goto fail;
 		} else if (m.kind == PGO_INSERT || m.kind == PGO_UPDATE || m.kind == PGO_DELETE || m.kind == PGO_TRUNCATE) {
-			if (fold_msg(st, &m, err))
+			if (fold_msg(st, &m, &rows, err))
 				goto fail;
 		}
-		if ((int64_t)cdc_fold_bytes(&st->fold) >= limit) {
-			if (cdc_apply_fold(&st->dest, st->cfg, st->tables, st->ntables, &st->rc, &st->fold, &rows, err))
-				goto fail;
-			cdc_fold_reset(&st->fold);
-		}
+		if ((int64_t)cdc_fold_bytes(&st->fold) >= limit && replay_apply(st, &rows, err))
+			goto fail;
 		if ((nmsg & 4095) == 0 && cdc_stream_tick(st->s, err))
 			goto fail;
 	}
-	if (cdc_apply_fold(&st->dest, st->cfg, st->tables, st->ntables, &st->rc, &st->fold, &rows, err))
+	if (replay_apply(st, &rows, err))
 		goto fail;
-	cdc_fold_reset(&st->fold);
+	st->replaying = false;
 	cdc_spill_read_close(&rd);
 	pgo_parser_release(&p);
 	fault_point("cdc:stream_before_commit");
@@ -407,10 +546,9 @@ apply_streamed(follow_state *st, uint32_t xid, pgo_lsn end_lsn, int64_t ts, int 
 	cdc_spill_discard(st->spill, xid);
 	st->watermark = st->folded_end = end_lsn;
 	st->rep->rows_written += rows;
-	st->rep->transactions += txns + 1;
+	st->rep->transactions++;
 	st->rep->streamed++;
 	st->rep->batches++;
-	st->folded_txns = 0;
 	if (!cdc_fresh_add(&st->fresh, ts) || !cdc_fresh_committed(&st->fresh, cdc_fresh_now()))
 		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory counting the batch's freshness");
 	char l[PGO_LSN_TEXT];
@@ -420,6 +558,7 @@ apply_streamed(follow_state *st, uint32_t xid, pgo_lsn end_lsn, int64_t ts, int 
 fail:
 	cdc_apply_rollback(&st->dest);
 fail0:
+	st->replaying = false;
 	cdc_spill_read_close(&rd);
 	pgo_parser_release(&p);
 	return err->code;
@@ -487,6 +626,7 @@ stream_changes(follow_state *st, pgo_lsn target, int proto, pg2md_error *err)
 			}
 			in_txn = true;
 			skip = m.final_lsn < st->watermark;
+			st->txn_changes = 0;
 			break;
 		case PGO_COMMIT:
 			in_txn = false;
@@ -506,15 +646,17 @@ stream_changes(follow_state *st, pgo_lsn target, int proto, pg2md_error *err)
 			    (st->folded_txns > 0 && mono_ms() - st->batch_started >= max_ms))
 				rc = flush_batch(st, err);
 			break;
-		case PGO_RELATION:
-			rc = handle_relation(st, &m, err);
+		case PGO_RELATION: {
+			int64_t rows = 0; /* (nothing is applied outside a streamed transaction) */
+			rc = handle_relation(st, &m, skip, &rows, err);
 			break;
+		}
 		case PGO_INSERT:
 		case PGO_UPDATE:
 		case PGO_DELETE:
 		case PGO_TRUNCATE:
 			if (!skip)
-				rc = fold_msg(st, &m, err);
+				rc = fold_msg(st, &m, NULL, err);
 			break;
 		case PGO_STREAM_START:
 			if (!st->spill) {
@@ -581,6 +723,10 @@ cdc_follow(pg2md_config *cfg, const cdc_follow_opts *opts, cdc_follow_report *re
 	    check_tables(conn, cfg, st.tables, st.ntables, err) ||
 	    ensure_publication(conn, cfg, rep->publication, st.tables, st.ntables, &rep->created_publication, err))
 		goto out;
+	/* every table's first Relation message is compared with the destination's columns */
+	st.check = xcalloc((size_t)st.ntables + 1, sizeof(bool));
+	for (int i = 0; i < st.ntables; i++)
+		st.check[i] = true;
 	PQfinish(conn);
 	conn = NULL;
 
@@ -706,6 +852,10 @@ out:
 		dest_close(&st.dest);
 	cdc_stream_close(st.s);
 	cdc_spill_close(st.spill);
+	if (st.pg)
+		PQfinish(st.pg);
+	free(st.check);
+	free(st.touched);
 	free(snapshot);
 	if (st.tables)
 		schema_tables_free(st.tables, st.ntables);
