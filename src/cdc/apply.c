@@ -264,7 +264,7 @@ stage_rows(pg2md_dest *d, const pg2md_table *t, const cdc_rel *rel, const int *m
 				break;
 			umask[nc] = 0;
 			ord[rows] = r;
-			from[rows] = row->from;
+			from[rows] = row->op == CDC_OP_COUNT ? row->count : row->from;
 			char op = (char)row->op;
 			duckdb_vector_assign_string_element_len(opv, rows, &op, 1);
 			duckdb_vector_assign_string_element_len(uv, rows, umask, (idx_t)nc);
@@ -306,6 +306,72 @@ key_join(pg2md_buf *b, const pg2md_table *t, const cdc_rel *rel, const int *map,
 		buf_printf(b, " = %s.", c);
 		buf_ident(b, t->cols[j].dest_name);
 	}
+}
+
+/*
+ * A REPLICA IDENTITY FULL table: the stage holds each distinct row image once with its net count
+ * (in _pg2md_from).  Negative: that many of the destination's equal rows are deleted (one per
+ * delete at the source, whatever the duplicates); positive: that many copies inserted.
+ */
+static pg2md_code
+apply_full(pg2md_dest *d, const pg2md_config *cfg, const pg2md_table *t, const cdc_fold_table *ft, int64_t *applied,
+	   pg2md_error *err)
+{
+	(void)ft;
+	pg2md_buf q = PG2MD_BUF_INIT;
+	buf_puts(&q, "DELETE FROM ");
+	dest_table(&q, cfg, t);
+	buf_puts(&q, " WHERE rowid IN (SELECT rid FROM (SELECT d.rowid AS rid, s._pg2md_from AS cnt, "
+		     "row_number() OVER (PARTITION BY s._pg2md_ord) AS rn FROM ");
+	dest_table(&q, cfg, t);
+	buf_puts(&q, " AS d JOIN temp.main." STAGE " AS s ON ");
+	for (int j = 0; j < t->ncols; j++) {
+		if (j)
+			buf_puts(&q, " AND ");
+		buf_puts(&q, "d.");
+		buf_ident(&q, t->cols[j].dest_name);
+		buf_puts(&q, " IS NOT DISTINCT FROM s.");
+		buf_ident(&q, t->cols[j].dest_name);
+	}
+	buf_puts(&q, " WHERE s._pg2md_from < 0) WHERE rn <= -cnt)");
+	duckdb_result res;
+	pg2md_code rc = PG2MD_OK;
+	if (duckdb_query(d->con, q.data, &res) == DuckDBError) {
+		rc = pg2md_fail(err, PG2MD_ERR_RUN, "could not apply the deletes of table \"%s\"", t->name);
+		pg2md_detail(err, "%s", duckdb_result_error(&res));
+		duckdb_destroy_result(&res);
+		goto out;
+	}
+	*applied += duckdb_rows_changed(&res);
+	duckdb_destroy_result(&res);
+	buf_reset(&q);
+	buf_puts(&q, "INSERT INTO ");
+	dest_table(&q, cfg, t);
+	buf_puts(&q, " (");
+	for (int j = 0; j < t->ncols; j++) {
+		if (j)
+			buf_puts(&q, ", ");
+		buf_ident(&q, t->cols[j].dest_name);
+	}
+	buf_puts(&q, ") SELECT ");
+	for (int j = 0; j < t->ncols; j++) {
+		if (j)
+			buf_puts(&q, ", ");
+		buf_ident(&q, t->cols[j].dest_name);
+	}
+	buf_puts(&q, " FROM (SELECT *, unnest(range(_pg2md_from)) AS _pg2md_copy FROM temp.main." STAGE
+		     " WHERE _pg2md_from > 0) ORDER BY _pg2md_ord");
+	if (duckdb_query(d->con, q.data, &res) == DuckDBError) {
+		rc = pg2md_fail(err, PG2MD_ERR_RUN, "could not apply the rows of table \"%s\"", t->name);
+		pg2md_detail(err, "%s", duckdb_result_error(&res));
+		duckdb_destroy_result(&res);
+		goto out;
+	}
+	*applied += duckdb_rows_changed(&res);
+	duckdb_destroy_result(&res);
+out:
+	buf_release(&q);
+	return rc;
 }
 
 static pg2md_code
@@ -357,6 +423,10 @@ apply_table(pg2md_dest *d, const pg2md_config *cfg, const pg2md_table *t, const 
 	if ((rc = stage_rows(d, t, rel, map, ft, err)))
 		goto out;
 
+	if (rel->replident == 'f') {
+		rc = apply_full(d, cfg, t, ft, applied, err);
+		goto out;
+	}
 	bool any_update = false;
 	for (int r = 0; r < ft->nrows && !any_update; r++)
 		any_update = ft->rows[r].op == CDC_OP_UPDATE;

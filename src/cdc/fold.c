@@ -356,6 +356,8 @@ row_for(cdc_fold_table *t, const cdc_rel *rel, const pgo_value *cols, bool *crea
 	}
 	r = t->nrows++;
 	t->rows[r] = (cdc_row){.op = CDC_OP_DELETE, .from = -1, .image = false, .hash = h, .cols = NULL};
+	if (rel->replident == 'f')
+		t->rows[r].op = CDC_OP_COUNT;
 	t->index[slot] = r;
 	return r;
 }
@@ -363,18 +365,11 @@ row_for(cdc_fold_table *t, const cdc_rel *rel, const pgo_value *cols, bool *crea
 static pg2md_code
 refuse_keyless(const cdc_rel *rel, pg2md_error *err)
 {
-	if (rel->replident == 'f') {
-		pg2md_fail(err, PG2MD_ERR_USAGE, "table \"%s.%s\" has REPLICA IDENTITY FULL, which pg2md follow does not "
-			   "apply yet", rel->nspname, rel->name);
-		pg2md_hint(err, "give it a primary key and ALTER TABLE \"%s\".\"%s\" REPLICA IDENTITY DEFAULT;", rel->nspname,
-			   rel->name);
-	} else {
-		pg2md_fail(err, PG2MD_ERR_USAGE, "table \"%s.%s\" has no replica identity: its updates and deletes cannot "
-			   "be followed", rel->nspname, rel->name);
-		pg2md_hint(err, "add a primary key (ALTER TABLE \"%s\".\"%s\" ADD PRIMARY KEY (…);) or ALTER TABLE \"%s\".\"%s\" "
-				"REPLICA IDENTITY USING INDEX a_unique_index;", rel->nspname, rel->name, rel->nspname,
-			   rel->name);
-	}
+	pg2md_fail(err, PG2MD_ERR_USAGE, "table \"%s.%s\" has no replica identity: its updates and deletes cannot "
+		   "be followed", rel->nspname, rel->name);
+	pg2md_hint(err, "add a primary key (ALTER TABLE \"%s\".\"%s\" ADD PRIMARY KEY (…);), or ALTER TABLE \"%s\".\"%s\" "
+			"REPLICA IDENTITY FULL; (rows matched by all their values)", rel->nspname, rel->name, rel->nspname,
+		   rel->name);
 	return PG2MD_ERR_USAGE;
 }
 
@@ -411,10 +406,110 @@ put_image(cdc_fold *f, cdc_row *r, const cdc_row *prev, const pgo_tuple *nw, pg2
 	return PG2MD_OK;
 }
 
+/* The whole-row hash and equality of REPLICA IDENTITY FULL tables: a relation copy whose every
+ * column is key (the Relation message flags them all; do not rely on it). */
+static const cdc_rel *
+full_rel(const cdc_rel *rel, cdc_rel *tmp, cdc_relcol *cols)
+{
+	*tmp = *rel;
+	for (int i = 0; i < rel->ncols; i++) {
+		cols[i] = rel->cols[i];
+		cols[i].key = true;
+	}
+	tmp->cols = cols;
+	tmp->nkeys = rel->ncols;
+	return tmp;
+}
+
+/* count copies of image cols (ncols values, in the message) into t. */
+static pg2md_code
+full_count(cdc_fold *f, cdc_fold_table *t, const cdc_rel *all, const pgo_tuple *img, int64_t count, pg2md_error *err)
+{
+	bool created;
+	int r = row_for(t, all, img->cols, &created);
+	if (r == -2)
+		return nomem(err);
+	cdc_row *row = &t->rows[r];
+	if (created) {
+		row->op = CDC_OP_COUNT;
+		row->image = true;
+		row->cols = copy_tuple(f, img);
+		if (!row->cols)
+			return nomem(err);
+	}
+	row->count += count;
+	return PG2MD_OK;
+}
+
+static pg2md_code
+fold_full(cdc_fold *f, const cdc_rel *rel, const pgo_msg *m, pg2md_error *err)
+{
+	const pgo_tuple *nw = &m->newtup, *old = m->old_kind == 'O' ? &m->oldtup : NULL;
+	if ((m->kind != PGO_DELETE && nw->ncols != rel->ncols) || (old && old->ncols != rel->ncols)) {
+		pg2md_fail(err, PG2MD_ERR_RUN, "a change of table \"%s.%s\" has %d columns, its Relation message %d",
+			   rel->nspname, rel->name, old && m->kind == PGO_DELETE ? old->ncols : nw->ncols, rel->ncols);
+		return PG2MD_ERR_RUN;
+	}
+	if (m->kind != PGO_INSERT && !old)
+		return bad_change(rel, err, "an update or delete of a REPLICA IDENTITY FULL table without its old row");
+	if (old)
+		for (int i = 0; i < old->ncols; i++)
+			if (old->cols[i].kind == 'u')
+				return bad_change(rel, err, "an old row with an unchanged-TOAST column");
+	cdc_relcol *cols = malloc(((size_t)rel->ncols + 1) * sizeof(*cols));
+	if (!cols)
+		return nomem(err);
+	cdc_rel tmp;
+	const cdc_rel *all = full_rel(rel, &tmp, cols);
+	cdc_fold_table *t = table_for(f, rel);
+	pg2md_code rc = PG2MD_OK;
+	if (!t) {
+		rc = nomem(err);
+		goto out;
+	}
+	f->changes++;
+	switch (m->kind) {
+	case PGO_INSERT:
+		for (int i = 0; i < nw->ncols; i++)
+			if (nw->cols[i].kind == 'u') {
+				rc = bad_change(rel, err, "an insert with an unchanged-TOAST column");
+				goto out;
+			}
+		rc = full_count(f, t, all, nw, 1, err);
+		break;
+	case PGO_DELETE:
+		rc = full_count(f, t, all, old, -1, err);
+		break;
+	case PGO_UPDATE: {
+		/* the new image's unchanged TOAST values are the old row's */
+		pgo_value *vals = malloc(((size_t)nw->ncols + 1) * sizeof(*vals));
+		if (!vals) {
+			rc = nomem(err);
+			break;
+		}
+		for (int i = 0; i < nw->ncols; i++)
+			vals[i] = nw->cols[i].kind == 'u' ? old->cols[i] : nw->cols[i];
+		pgo_tuple img = {.ncols = nw->ncols, .cols = vals};
+		rc = full_count(f, t, all, old, -1, err);
+		if (rc == PG2MD_OK)
+			rc = full_count(f, t, all, &img, 1, err);
+		free(vals);
+		break;
+	}
+	default:
+		rc = bad_change(rel, err, "not an insert, update or delete");
+	}
+out:
+	free(cols);
+	return rc;
+}
+
 pg2md_code
 cdc_fold_change(cdc_fold *f, const cdc_rel *rel, const pgo_msg *m, pg2md_error *err)
 {
-	if (rel->replident == 'f' || rel->replident == 'n' || rel->nkeys == 0)
+	if (rel->replident == 'f')
+		return fold_full(f, rel, m, err);
+	if (rel->replident == 'n' || rel->nkeys == 0)
 		return refuse_keyless(rel, err);
 	const pgo_tuple *nw = &m->newtup, *old = m->old_kind ? &m->oldtup : NULL;
 	if ((m->kind != PGO_DELETE && nw->ncols != rel->ncols) || (old && old->ncols != rel->ncols)) {

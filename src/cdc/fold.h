@@ -23,9 +23,15 @@
  * multi-row INSERT) are folded by key, never by LSN.
  *
  * Keys are the replica identity's columns as the Relation message flags them, compared byte for
- * byte in the form the stream sends (binary or text, one form per stream).  Only relations with
- * a key fold: REPLICA IDENTITY FULL and NOTHING, and DEFAULT without a primary key, are refused
- * (PG2MD_ERR_USAGE with the ALTER TABLE to run) until set-based apply of key-less tables exists.
+ * byte in the form the stream sends (binary or text, one form per stream).
+ *
+ * REPLICA IDENTITY FULL (a table without a key: rows may repeat) folds by the whole row instead,
+ * as a multiset: each distinct row image gets a net count, +1 per insert, -1 per delete (the old
+ * row pgoutput sends whole), -1 for the old and +1 for the new image of an update (an unchanged
+ * TOAST column of the new image takes the old row's value).  Applying inserts that many copies,
+ * or deletes that many of the matching rows, so a delete or update of one of several equal rows
+ * affects one.  NOTHING, and DEFAULT without a primary key, are refused (PG2MD_ERR_USAGE with the
+ * ALTER TABLE to run).
  *
  * Values are copied into the fold's memory, so messages can be freed as they are folded;
  * cdc_fold_bytes() says how much it holds, to bound a batch.
@@ -77,7 +83,9 @@ bool cdc_rel_matches(const cdc_rel *rel, const pgo_msg *m);
 typedef enum cdc_op {
 	CDC_OP_UPSERT = 'U',   /* the full image: insert, or replace the row of the key */
 	CDC_OP_UPDATE = 'P',   /* an image with 'u' columns: update the row, keeping those columns */
-	CDC_OP_DELETE = 'D'    /* delete the row of the key */
+	CDC_OP_DELETE = 'D',   /* delete the row of the key */
+	CDC_OP_COUNT = 'F'     /* REPLICA IDENTITY FULL: count copies of the whole row to insert (> 0)
+			        * or to delete (< 0) */
 } cdc_op;
 
 typedef struct cdc_row {
@@ -86,6 +94,7 @@ typedef struct cdc_row {
 			        * columns come from (itself, or after a key change the DELETE of the
 			        * chain's first key: read it before deleting); -1 for UPSERT and DELETE */
 	bool image;            /* cols hold an image of the row (a 'u' column aside), not only its key */
+	int64_t count;         /* CDC_OP_COUNT: net copies of the row inserted (negative: deleted) */
 	uint64_t hash;
 	pgo_value *cols;       /* ncols of the relation, in the fold's memory; a DELETE made from an
 			        * old key ('K') has its key columns only (the others 'n', image false) */

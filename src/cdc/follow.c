@@ -98,13 +98,13 @@ check_tables(PGconn *conn, const pg2md_config *cfg, const pg2md_table *tables, i
 			return err->code;
 		char ident = PQntuples(res) == 1 ? PQgetvalue(res, 0, 0)[0] : 'd';
 		PQclear(res);
-		if (ident == 'f' || ident == 'n' || (ident == 'd' && t->npk == 0)) {
+		if (ident == 'n' || (ident == 'd' && t->npk == 0)) {
 			pg2md_fail(err, PG2MD_ERR_USAGE, "table \"%s\" has no key pg2md follow can apply its changes by", t->name);
-			pg2md_detail(err, "its replica identity is %s", ident == 'f' ? "FULL (not supported yet)"
-						  : ident == 'n' ? "NOTHING"
-								 : "DEFAULT, and it has no primary key");
+			pg2md_detail(err, "its replica identity is %s: PostgreSQL sends no old row for its updates and deletes",
+				     ident == 'n' ? "NOTHING" : "DEFAULT, and it has no primary key");
 			pg2md_hint(err, "add a primary key (ALTER TABLE \"%s\".\"%s\" ADD PRIMARY KEY (…);), or ALTER TABLE "
-					"\"%s\".\"%s\" REPLICA IDENTITY USING INDEX a_unique_index_on_not_null_columns;",
+					"\"%s\".\"%s\" REPLICA IDENTITY FULL; (rows are then matched by all their values), or "
+					"REPLICA IDENTITY USING INDEX a_unique_index_on_not_null_columns;",
 				   cfg->schema, t->name, cfg->schema, t->name);
 			return PG2MD_ERR_USAGE;
 		}

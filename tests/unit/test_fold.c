@@ -336,12 +336,13 @@ keyless_tables_and_bad_changes_are_refused(void **state)
 	cdc_fold f;
 	cdc_fold_init(&f);
 
-	assert_int_equal(cdc_fold_change(&f, cdc_relcache_get(&rc, 1), &(pgo_msg){0}, &err), PG2MD_ERR_USAGE);
-	assert_non_null(strstr(err.msg, "REPLICA IDENTITY FULL"));
-	assert_non_null(strstr(err.hint, "ALTER TABLE \"public\".\"t\""));
+	/* REPLICA IDENTITY FULL: an update or delete without the old row is malformed */
+	assert_int_equal(cdc_fold_change(&f, cdc_relcache_get(&rc, 1), &(pgo_msg){.kind = PGO_DELETE}, &err), PG2MD_ERR_RUN);
 	pg2md_error_init(&err);
 	assert_int_equal(cdc_fold_change(&f, cdc_relcache_get(&rc, 2), &(pgo_msg){0}, &err), PG2MD_ERR_USAGE);
 	assert_non_null(strstr(err.hint, "ADD PRIMARY KEY"));
+	assert_non_null(strstr(err.hint, "REPLICA IDENTITY FULL"));
+	assert_non_null(strstr(err.hint, "ALTER TABLE \"public\".\"t\""));
 
 	const cdc_rel *rel = cdc_relcache_get(&rc, 3);
 	pgo_msg m = change(PGO_INSERT, NULL, "1", "u", "n"); /* an insert with 'u' */
@@ -369,6 +370,88 @@ keyless_tables_and_bad_changes_are_refused(void **state)
 }
 
 /* Many keys: the index finds every one (growth and probing), each updated once. */
+/* A change of a REPLICA IDENTITY FULL table: old row (whole) and/or new row. */
+static pgo_msg
+full_change(pgo_kind kind, const char *o0, const char *o1, const char *o2, const char *n0, const char *n1,
+	    const char *n2)
+{
+	pgo_msg m = {.kind = kind, .relid = 1};
+	if (o0) {
+		m.old_kind = 'O';
+		oldv[0] = val(o0);
+		oldv[1] = val(o1);
+		oldv[2] = val(o2);
+		m.oldtup = (pgo_tuple){3, oldv};
+	}
+	if (n0) {
+		newv[0] = val(n0);
+		newv[1] = val(n1);
+		newv[2] = val(n2);
+		m.newtup = (pgo_tuple){3, newv};
+	}
+	return m;
+}
+
+/* The net count of row image (a, b, c) in the batch; 0 when absent. */
+static int64_t
+count_of(const cdc_fold_table *t, const char *a, const char *b, const char *c)
+{
+	const char *want[3] = {a, b, c};
+	for (int i = 0; i < t->nrows; i++) {
+		bool eq = true;
+		for (int k = 0; k < 3 && eq; k++) {
+			pgo_value v = val(want[k]);
+			eq = t->rows[i].cols[k].kind == v.kind && t->rows[i].cols[k].len == v.len &&
+			     (!v.len || memcmp(t->rows[i].cols[k].data, want[k], v.len) == 0);
+		}
+		if (eq) {
+			assert_int_equal(t->rows[i].op, CDC_OP_COUNT);
+			return t->rows[i].count;
+		}
+	}
+	return 0;
+}
+
+static void
+replica_identity_full_folds_a_multiset(void **state)
+{
+	(void)state;
+	cdc_relcache rc;
+	cdc_relcache_init(&rc);
+	pg2md_error err;
+	pg2md_error_init(&err);
+	cdc_rel_change ch;
+	pgo_msg rm = relation(1, 'f', 1, "v", 25);
+	cdc_relcache_update(&rc, &rm, &ch, &err);
+	const cdc_rel *rel = cdc_relcache_get(&rc, 1);
+	cdc_fold f;
+	cdc_fold_init(&f);
+	/* three equal rows inserted, one deleted */
+	for (int i = 0; i < 3; i++)
+		fold_ok(&f, rel, full_change(PGO_INSERT, NULL, NULL, NULL, "1", "a", "x"));
+	fold_ok(&f, rel, full_change(PGO_DELETE, "1", "a", "x", NULL, NULL, NULL));
+	const cdc_fold_table *t = cdc_fold_table_get(&f, 1);
+	assert_int_equal(count_of(t, "1", "a", "x"), 2);
+	/* one of them updated, its unchanged TOAST column from the old row */
+	fold_ok(&f, rel, full_change(PGO_UPDATE, "1", "a", "x", "1", "b", "u"));
+	assert_int_equal(count_of(t, "1", "a", "x"), 1);
+	assert_int_equal(count_of(t, "1", "b", "x"), 1);
+	/* a row that existed before the batch deleted, one updated to an image of the batch */
+	fold_ok(&f, rel, full_change(PGO_DELETE, "2", "n", "n", NULL, NULL, NULL));
+	fold_ok(&f, rel, full_change(PGO_UPDATE, "3", "c", "y", "1", "b", "x"));
+	assert_int_equal(count_of(t, "2", "n", "n"), -1);
+	assert_int_equal(count_of(t, "3", "c", "y"), -1);
+	assert_int_equal(count_of(t, "1", "b", "x"), 2);
+	/* malformed: an old row with 'u', an insert with 'u' */
+	pgo_msg bad = full_change(PGO_UPDATE, "1", "a", "u", "1", "b", "x");
+	assert_int_equal(cdc_fold_change(&f, rel, &bad, &err), PG2MD_ERR_RUN);
+	pg2md_error_init(&err);
+	bad = full_change(PGO_INSERT, NULL, NULL, NULL, "1", "b", "u");
+	assert_int_equal(cdc_fold_change(&f, rel, &bad, &err), PG2MD_ERR_RUN);
+	cdc_fold_release(&f);
+	cdc_relcache_release(&rc);
+}
+
 static void
 many_keys(void **state)
 {
@@ -412,6 +495,7 @@ main(void)
 		cmocka_unit_test(key_changes_and_their_chains),
 		cmocka_unit_test(truncate_empties_the_batch_rows_of_its_table),
 		cmocka_unit_test(keyless_tables_and_bad_changes_are_refused),
+		cmocka_unit_test(replica_identity_full_folds_a_multiset),
 		cmocka_unit_test(many_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
