@@ -293,6 +293,199 @@ out:
 	return rc;
 }
 
+/* Can column c be followed from text values (pgoutput protocol 1)? */
+static bool
+text_ok(const pg2md_column *c)
+{
+	switch (c->dec) {
+	case DEC_BOOL: case DEC_INT2: case DEC_INT4: case DEC_INT8: case DEC_OID: case DEC_FLOAT4: case DEC_FLOAT8:
+	case DEC_NUMERIC_DECIMAL: case DEC_NUMERIC_TEXT: case DEC_NUMERIC_DOUBLE: case DEC_TEXT: case DEC_BPCHAR:
+	case DEC_CHAR: case DEC_BYTEA: case DEC_DATE: case DEC_TIME: case DEC_TIMESTAMP: case DEC_TIMESTAMPTZ:
+	case DEC_UUID: case DEC_JSONB: case DEC_ENUM:
+		return !c->as_text;
+	default:
+		return false;
+	}
+}
+
+pg2md_code
+cdc_check_text_table(const pg2md_table *t, pg2md_error *err)
+{
+	for (int i = 0; i < t->ncols; i++) {
+		if (text_ok(&t->cols[i]))
+			continue;
+		pg2md_fail(err, PG2MD_ERR_USAGE, "column \"%s\" (%s) of table \"%s\" cannot be followed with pgoutput "
+			   "protocol 1 (text values)", t->cols[i].name, t->cols[i].pg_type, t->name);
+		pg2md_detail(err, "from text, pg2md follow reads numbers, text, bool, bytea, dates, times, timestamps, uuid, "
+				  "json and enums; arrays, composites, intervals and timetz need binary values (PostgreSQL 14+, "
+				  "protocol 2 or later)");
+		pg2md_hint(err, "leave the column out with excluded_columns, or use protocol 2+ ([sources.pg_replication] "
+				"proto_version = 0)");
+		return PG2MD_ERR_USAGE;
+	}
+	return PG2MD_OK;
+}
+
+#define TSTAGE "_pg2md_cdc_tstage"
+
+/*
+ * Fill the stage table of t from text values (protocol 1): the texts go into a stage of VARCHARs,
+ * then into the typed stage through DuckDB's casts (PostgreSQL's text of these types is one
+ * DuckDB reads back exactly; bytea's hex and character(n)'s pad blanks are converted first).
+ */
+static pg2md_code
+stage_rows_text(pg2md_dest *d, const pg2md_table *t, const cdc_rel *rel, const int *map, const cdc_fold_table *ft,
+		pg2md_error *err)
+{
+	int nc = t->ncols;
+	pg2md_buf q = PG2MD_BUF_INIT;
+	buf_puts(&q, "CREATE OR REPLACE TEMP TABLE " TSTAGE " (");
+	for (int j = 0; j < nc; j++) {
+		buf_ident(&q, t->cols[j].dest_name);
+		buf_puts(&q, " VARCHAR, ");
+	}
+	buf_puts(&q, "_pg2md_ord BIGINT, _pg2md_op VARCHAR, _pg2md_from BIGINT, _pg2md_u VARCHAR)");
+	pg2md_code rc = duck_exec(d->con, q.data, "creating the text stage of a batch", err);
+	if (rc) {
+		buf_release(&q);
+		return rc;
+	}
+	duckdb_appender app = NULL;
+	duckdb_logical_type vt = duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR);
+	duckdb_logical_type bt = duckdb_create_logical_type(DUCKDB_TYPE_BIGINT);
+	duckdb_logical_type *types = xcalloc((size_t)nc + 4, sizeof(*types));
+	for (int j = 0; j < nc + 4; j++)
+		types[j] = j == nc || j == nc + 2 ? bt : vt;
+	duckdb_data_chunk chunk = duckdb_create_data_chunk(types, (idx_t)nc + 4);
+	char *umask = xmalloc((size_t)nc + 1);
+	int *scale = NULL;
+	if (duckdb_appender_create_ext(d->con, "temp", "main", TSTAGE, &app) == DuckDBError) {
+		rc = pg2md_fail(err, PG2MD_ERR_RUN, "could not append to the stage table of \"%s\"", t->name);
+		goto out;
+	}
+	idx_t cap = duckdb_vector_size();
+	for (int base = 0; base < ft->nrows && rc == PG2MD_OK; base += (int)cap) {
+		duckdb_data_chunk_reset(chunk);
+		idx_t rows = 0;
+		for (int r = base; r < ft->nrows && rows < cap; r++, rows++) {
+			const cdc_row *row = &ft->rows[r];
+			for (int j = 0; j < nc; j++) {
+				duckdb_vector v = duckdb_data_chunk_get_vector(chunk, (idx_t)j);
+				const pgo_value *pv = &row->cols[map[j]];
+				umask[j] = pv->kind == 'u' ? 'u' : '.';
+				if (pv->kind == 'n' || pv->kind == 'u' || (row->op == CDC_OP_DELETE && !rel->cols[map[j]].key)) {
+					duckdb_vector_ensure_validity_writable(v);
+					duckdb_validity_set_row_invalid(duckdb_vector_get_validity(v), rows);
+				} else if (pv->kind != 't') {
+					rc = pg2md_fail(err, PG2MD_ERR_RUN, "a binary value came for column \"%s\" of table \"%s\" in a "
+							"stream of text values", t->cols[j].name, t->name);
+					break;
+				} else {
+					duckdb_vector_assign_string_element_len(v, rows, (const char *)pv->data, pv->len);
+				}
+			}
+			if (rc)
+				break;
+			umask[nc] = 0;
+			((int64_t *)duckdb_vector_get_data(duckdb_data_chunk_get_vector(chunk, (idx_t)nc)))[rows] = r;
+			char op = (char)row->op;
+			duckdb_vector_assign_string_element_len(duckdb_data_chunk_get_vector(chunk, (idx_t)nc + 1), rows, &op, 1);
+			((int64_t *)duckdb_vector_get_data(duckdb_data_chunk_get_vector(chunk, (idx_t)nc + 2)))[rows] =
+				row->op == CDC_OP_COUNT ? row->count : row->from;
+			duckdb_vector_assign_string_element_len(duckdb_data_chunk_get_vector(chunk, (idx_t)nc + 3), rows, umask,
+								(idx_t)nc);
+		}
+		if (rc)
+			break;
+		duckdb_data_chunk_set_size(chunk, rows);
+		if (duckdb_append_data_chunk(app, chunk) == DuckDBError)
+			rc = pg2md_fail(err, PG2MD_ERR_RUN, "could not append to the stage table of \"%s\": %s", t->name,
+					duckdb_appender_error(app));
+	}
+	if (rc == PG2MD_OK && duckdb_appender_close(app) == DuckDBError)
+		rc = pg2md_fail(err, PG2MD_ERR_RUN, "could not append to the stage table of \"%s\": %s", t->name,
+				duckdb_appender_error(app));
+	/* the stage's DECIMAL scales: a numeric text with more fraction digits is an error, never rounded */
+	scale = xcalloc((size_t)nc + 1, sizeof(int));
+	if (rc == PG2MD_OK) {
+		duckdb_result res;
+		if (duckdb_query(d->con, "SELECT * FROM temp.main." STAGE " LIMIT 0", &res) == DuckDBError) {
+			rc = pg2md_fail(err, PG2MD_ERR_RUN, "could not read the stage table: %s", duckdb_result_error(&res));
+		} else {
+			for (int j = 0; j < nc; j++) {
+				duckdb_logical_type lt = duckdb_column_logical_type(&res, (idx_t)j);
+				scale[j] = duckdb_get_type_id(lt) == DUCKDB_TYPE_DECIMAL ? duckdb_decimal_scale(lt) : -1;
+				duckdb_destroy_logical_type(&lt);
+			}
+		}
+		duckdb_destroy_result(&res);
+	}
+	if (rc == PG2MD_OK) {
+		buf_reset(&q);
+		buf_puts(&q, "INSERT INTO temp.main." STAGE " SELECT ");
+		for (int j = 0; j < nc; j++) {
+			const pg2md_column *c = &t->cols[j];
+			if (scale[j] >= 0) {
+				buf_puts(&q, "CASE WHEN length(rtrim(regexp_extract(");
+				buf_ident(&q, c->dest_name);
+				buf_printf(&q, ", '\\.([0-9]*)$', 1), '0')) > %d THEN error(", scale[j]);
+				pg2md_buf m = PG2MD_BUF_INIT;
+				buf_printf(&m, "a value of column \"%s\" of table \"%s\" has more fraction digits than its DECIMAL "
+					       "in the destination (scale %d): ", c->name, t->name, scale[j]);
+				buf_literal(&q, m.data);
+				buf_release(&m);
+				buf_puts(&q, " || ");
+				buf_ident(&q, c->dest_name);
+				buf_puts(&q, ") ELSE ");
+				buf_ident(&q, c->dest_name);
+				buf_puts(&q, " END, ");
+				continue;
+			}
+			if (c->dec == DEC_BYTEA)
+				buf_puts(&q, "from_hex(substr(");
+			else if (c->dec == DEC_BPCHAR)
+				buf_puts(&q, "rtrim(");
+			buf_ident(&q, c->dest_name);
+			if (c->dec == DEC_BYTEA)
+				buf_puts(&q, ", 3))");
+			else if (c->dec == DEC_BPCHAR)
+				buf_puts(&q, ", ' ')");
+			buf_puts(&q, ", ");
+		}
+		buf_puts(&q, "_pg2md_ord, _pg2md_op, _pg2md_from, _pg2md_u FROM temp.main." TSTAGE "; DROP TABLE temp.main." TSTAGE);
+		duckdb_result res;
+		if (duckdb_query(d->con, q.data, &res) == DuckDBError) {
+			rc = pg2md_fail(err, PG2MD_ERR_RUN, "could not read the text values of table \"%s\"", t->name);
+			pg2md_detail(err, "%s", duckdb_result_error(&res));
+		}
+		duckdb_destroy_result(&res);
+	}
+out:
+	if (app)
+		duckdb_appender_destroy(&app);
+	duckdb_destroy_data_chunk(&chunk);
+	duckdb_destroy_logical_type(&vt);
+	duckdb_destroy_logical_type(&bt);
+	free(types);
+	free(umask);
+	free(scale);
+	buf_release(&q);
+	return rc;
+}
+
+/* Does the batch of t hold text values (protocol 1)? */
+static bool
+text_batch(const cdc_fold_table *ft)
+{
+	for (int r = 0; r < ft->nrows; r++)
+		for (int j = 0; j < ft->ncols; j++) {
+			char k = ft->rows[r].cols[j].kind;
+			if (k == 't' || k == 'b')
+				return k == 't';
+		}
+	return false;
+}
+
 /* The key join "a.k1 = b.k1 AND …" over the relation's key columns. */
 static void
 key_join(pg2md_buf *b, const pg2md_table *t, const cdc_rel *rel, const int *map, const char *a, const char *c)
@@ -420,7 +613,7 @@ apply_table(pg2md_dest *d, const pg2md_config *cfg, const pg2md_table *t, const 
 	buf_puts(&q, " LIMIT 0");
 	if ((rc = duck_exec(d->con, q.data, "creating the stage table of a batch", err)))
 		goto out;
-	if ((rc = stage_rows(d, t, rel, map, ft, err)))
+	if ((rc = text_batch(ft) ? stage_rows_text(d, t, rel, map, ft, err) : stage_rows(d, t, rel, map, ft, err)))
 		goto out;
 
 	if (rel->replident == 'f') {

@@ -227,6 +227,7 @@ typedef struct follow_state {
 	bool *check;           /* per table: compare its next Relation message with the destination */
 	int64_t txn_changes;   /* changes folded from the transaction being read */
 	bool replaying;        /* applying a streamed transaction: a DuckDB transaction is open */
+	bool text;             /* the stream sends text values (protocol 1) */
 	uint32_t *touched;     /* while replaying: tables the open DuckDB transaction wrote */
 	int ntouched, touchcap;
 	cdc_relcache rc;
@@ -368,7 +369,8 @@ evolve_table(follow_state *st, int ti, const pgo_msg *m, int64_t *rows, pg2md_er
 	if (cdc_evolve_plan_make(st->pg, &st->dest, st->cfg, t, m, &plan, err))
 		return err->code;
 	pg2md_code rc = PG2MD_OK;
-	if (cdc_check_table(st->cfg, &plan.all[plan.idx], err)) {
+	if (cdc_check_table(st->cfg, &plan.all[plan.idx], err) ||
+	    (st->text && cdc_check_text_table(&plan.all[plan.idx], err))) {
 		rc = err->code;
 		goto out;
 	}
@@ -736,9 +738,9 @@ cdc_follow(pg2md_config *cfg, const cdc_follow_opts *opts, cdc_follow_report *re
 	cdc_system sys;
 	if (cdc_stream_identify(st.s, &sys, err))
 		goto out;
-	if (sys.server_version < 140000) {
-		pg2md_fail(err, PG2MD_ERR_USAGE, "pg2md follow needs PostgreSQL 14 or later for now (binary values)");
-		pg2md_detail(err, "the server is version %d", sys.server_version);
+	if (cfg->repl_proto_version < 0 || cfg->repl_proto_version > 4) {
+		pg2md_fail(err, PG2MD_ERR_USAGE, "[sources.pg_replication] proto_version is %d: pgoutput's protocols are 1 to 4 "
+			   "(0: chosen from the server's version)", cfg->repl_proto_version);
 		goto out;
 	}
 	if (dest_open(&st.dest, cfg, 2, err))
@@ -807,8 +809,13 @@ cdc_follow(pg2md_config *cfg, const cdc_follow_opts *opts, cdc_follow_report *re
 			goto out;
 	}
 	rep->target_lsn = target;
-	cdc_start_opts want = {.proto_version = 2, .binary = 1, .streaming = cfg->repl_streaming ? -1 : 0,
-			       .messages = false}, chosen;
+	/* protocol 2 with binary values and streaming from PostgreSQL 14, else protocol 1 and text;
+	 * proto_version forces one (1: text values, no streaming) */
+	int proto = cfg->repl_proto_version;
+	cdc_start_opts want = {.proto_version = proto, .binary = proto == 1 ? 0 : -1,
+			       .streaming = cfg->repl_streaming && proto != 1 ? -1 : 0, .messages = false}, chosen;
+	if (want.streaming && sys.server_version < 140000)
+		want.streaming = 0;
 	if (want.streaming) {
 		/* <pipelines_dir>/<pipeline_name>/cdc: a streamed transaction's changes until it commits */
 		char *pdir = pkg_pipeline_dir(cfg);
@@ -826,6 +833,13 @@ cdc_follow(pg2md_config *cfg, const cdc_follow_opts *opts, cdc_follow_report *re
 	if (!chosen.streaming) {
 		cdc_spill_close(st.spill);
 		st.spill = NULL;
+	}
+	st.text = !chosen.binary;
+	if (st.text) {
+		pg2md_info("pgoutput protocol %d with text values", chosen.proto_version);
+		for (int i = 0; i < st.ntables; i++)
+			if (cdc_check_text_table(&st.tables[i], err))
+				goto out;
 	}
 	if (target && target <= st.watermark) {
 		/* nothing to do: stop at once */
