@@ -455,6 +455,7 @@ duck_open_readonly(const char *path, duckdb_database *db, duckdb_connection *con
 		return false;
 	duckdb_set_config(dc, "access_mode", "READ_ONLY");
 	duckdb_set_config(dc, "threads", "1");
+	duckdb_set_config(dc, "memory_limit", duck_memory_limit());
 	if (duckdb_open_ext(path, db, dc, why) == DuckDBError) {
 		*db = NULL;
 		duckdb_destroy_config(&dc);

@@ -93,7 +93,7 @@ pg2md_code dest_check_writable(const pg2md_config *cfg, pg2md_error *err);
 pg2md_code duck_open_scratch(duckdb_database *db, duckdb_connection *con, int threads, const char *tmpdir,
 			     const char *what, pg2md_error *err);
 
-/* A local DuckDB file opened read-only with one thread; NULL *db and DuckDB's message in *why
+/* A local DuckDB file opened read-only with one thread and the memory budget; NULL *db and DuckDB's message in *why
  * (caller frees with duckdb_free) when it cannot be. */
 bool duck_open_readonly(const char *path, duckdb_database *db, duckdb_connection *con, char **why);
 
