@@ -133,7 +133,7 @@ extract_output(run_ctx *rc, pg2md_dest *dest, json_t *man, int stages, pg2md_tra
 		if (load_package(cfg, dest, man, NULL, true, trace->timeline, &already, err) == PG2MD_OK)
 			trace->t_load = now_seconds() - t1;
 	} else {
-		char *manpath = xasprintf("%s/manifest.json", rc->pkg_path);
+		char *manpath = pkg_manifest_path(rc->pkg_path);
 		pg2md_code result = json_write_atomic(manpath, man, err);
 		free(manpath);
 		if (result == PG2MD_OK)

@@ -220,13 +220,11 @@ pg2md_code
 finish_package(const pg2md_config *cfg, const char *load_id, pg2md_trace *trace, pg2md_error *err)
 {
 	char *path = pkg_dir(cfg, PKG_NORMALIZED, load_id);
-	char *manpath = xasprintf("%s/manifest.json", path);
-	json_t *man = json_read_file(manpath, err);
+	json_t *man = pkg_manifest_read(path, err);
 	pg2md_dest dest;
 	bool already = false;
 	double t0 = now_seconds();
 
-	free(manpath);
 	if (!man) {
 		free(path);
 		return err->code;

@@ -251,9 +251,9 @@ normalize_package(const pg2md_config *cfg, const char *load_id, pg2md_trace *tra
 {
 	double t0 = now_seconds();
 	char *path = pkg_dir(cfg, PKG_EXTRACTED, load_id);
-	char *manpath = xasprintf("%s/manifest.json", path);
+	char *manpath = pkg_manifest_path(path);
 	char *schemapath = xasprintf("%s/schema.json", path);
-	json_t *man = json_read_file(manpath, err);
+	json_t *man = pkg_manifest_read(path, err);
 	if (man) {
 		json_t *schema = json_object();
 		json_object_set_new(schema, "name", json_string("sql_database"));

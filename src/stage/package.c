@@ -274,15 +274,32 @@ json_read_file(const char *path, pg2md_error *err)
 	return doc;
 }
 
+char *
+pkg_manifest_path(const char *dir)
+{
+	return xasprintf("%s/manifest.json", dir);
+}
+
+json_t *
+pkg_manifest_read(const char *dir, pg2md_error *err)
+{
+	char *path = pkg_manifest_path(dir);
+	json_t *man = json_read_file(path, err);
+	free(path);
+	return man;
+}
+
 /* One package: {state, load_id, path, tables: [{name, rows}], rows}; manifest missing: tables and rows null. */
 static json_t *
 package_json(const pg2md_config *cfg, pkg_state s, const char *id)
 {
 	char *dir = pkg_dir(cfg, s, id);
-	char *path = xasprintf("%s/manifest.json", dir);
-	json_t *man = json_load_file(path, 0, NULL);
+	pg2md_error ignore;
+	json_t *man;
 	json_t *out = json_pack("{s:s, s:s, s:s}", "state", pkg_state_name(s), "load_id", id, "path", dir);
 
+	pg2md_error_init(&ignore);
+	man = pkg_manifest_read(dir, &ignore);
 	if (man) {
 		json_t *tables = json_array(), *jt;
 		json_int_t rows = 0;
@@ -300,7 +317,6 @@ package_json(const pg2md_config *cfg, pkg_state s, const char *id)
 		json_object_set_new(out, "tables", json_null());
 		json_object_set_new(out, "rows", json_null());
 	}
-	free(path);
 	free(dir);
 	return out;
 }

@@ -38,14 +38,14 @@ state_apply_pending(const pg2md_config *cfg, json_t *state)
 	pkg_state states[2] = {PKG_NORMALIZED, PKG_EXTRACTED};
 	char **ids = NULL;
 	int n = 0;
-	/* "<load id>\t<manifest path>", so that they sort by load id whatever their state */
+	/* "<load id>\t<package folder>", so that they sort by load id whatever their state */
 	for (int k = 0; k < 2; k++) {
 		int m;
 		char **in = pkg_list(cfg, states[k], &m);
 		ids = xrealloc(ids, (size_t)(n + m + 1) * sizeof(char *));
 		for (int i = 0; i < m; i++) {
 			char *dir = pkg_dir(cfg, states[k], in[i]);
-			ids[n++] = xasprintf("%s\t%s/manifest.json", in[i], dir);
+			ids[n++] = xasprintf("%s\t%s", in[i], dir);
 			free(dir);
 		}
 		pkg_list_free(in);
@@ -57,7 +57,7 @@ state_apply_pending(const pg2md_config *cfg, json_t *state)
 		json_t *man, *jt;
 		size_t k;
 		pg2md_error_init(&ignore);
-		man = json_read_file(strchr(ids[i], '\t') + 1, &ignore);
+		man = pkg_manifest_read(strchr(ids[i], '\t') + 1, &ignore);
 		json_array_foreach(json_object_get(man, "tables"), k, jt) {
 			json_t *inc = json_object_get(jt, "incremental");
 			if (json_is_object(inc) && json_string_value(json_object_get(inc, "last_value")))
