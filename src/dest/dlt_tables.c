@@ -47,6 +47,30 @@ dlt_state_version(duckdb_connection con, const char *dataset, long long *version
 	return err->code;
 }
 
+pg2md_code
+dlt_newest_json(duckdb_connection con, const char *dataset, const char *table, const char *column,
+		const char *pipeline_name, json_t **out, pg2md_error *err)
+{
+	pg2md_buf q = PG2MD_BUF_INIT;
+	char *text = NULL;
+	pg2md_code result;
+
+	*out = NULL;
+	buf_printf(&q, "SELECT %s FROM ", column);
+	duck_qualified(&q, dataset, table);
+	if (pipeline_name) {
+		buf_puts(&q, " WHERE pipeline_name = ");
+		buf_literal(&q, pipeline_name);
+	}
+	buf_puts(&q, " ORDER BY version DESC LIMIT 1");
+	result = duck_scalar(con, q.data, &text, err);
+	if (result == PG2MD_OK && text)
+		*out = json_loads(text, 0, NULL);
+	free(text);
+	buf_release(&q);
+	return result;
+}
+
 /*
  * The stored schema, as dlt keeps it in _dlt_version: a new row only when it changes, so its
  * hash covers what describes the tables, not this run's figures (rows, files, seconds).  The

@@ -71,28 +71,10 @@ static pg2md_code
 newest_json(pg2md_dest *d, const char *dataset, const char *table, const char *column, const char *pipeline_name,
 	    json_t **out, pg2md_error *err)
 {
-	pg2md_buf q = PG2MD_BUF_INIT;
-	char *text = NULL;
-
 	*out = NULL;
 	if (!dest_has_table(d, dataset, table))
 		return PG2MD_OK;
-	buf_printf(&q, "SELECT %s FROM ", column);
-	duck_qualified(&q, dataset, table);
-	if (pipeline_name) {
-		buf_puts(&q, " WHERE pipeline_name = ");
-		buf_literal(&q, pipeline_name);
-	}
-	buf_puts(&q, " ORDER BY version DESC LIMIT 1");
-	if (duck_scalar(d->con, q.data, &text, err)) {
-		buf_release(&q);
-		return err->code;
-	}
-	buf_release(&q);
-	if (text)
-		*out = json_loads(text, 0, NULL);
-	free(text);
-	return PG2MD_OK;
+	return dlt_newest_json(d->con, dataset, table, column, pipeline_name, out, err);
 }
 
 /*

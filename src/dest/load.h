@@ -100,6 +100,13 @@ bool load_budget_table(pg2md_dest *dest, json_t *jt, const char *dataset, const 
 /* *found: whether _dlt_loads of dataset already holds load_id (a package loaded before). */
 pg2md_code dlt_load_recorded(duckdb_connection con, const char *dataset, const char *load_id, bool *found,
 			     pg2md_error *err);
+/*
+ * The newest row's column of dlt table table (_dlt_version, _dlt_pipeline_state) in dataset, as
+ * JSON: SELECT column … [WHERE pipeline_name = …] ORDER BY version DESC LIMIT 1.  *out is NULL
+ * when there is no row or its text is not JSON; a failed query (a missing table) fails err.
+ */
+pg2md_code dlt_newest_json(duckdb_connection con, const char *dataset, const char *table, const char *column,
+			   const char *pipeline_name, json_t **out, pg2md_error *err);
 /* The newest version in _dlt_pipeline_state of dataset, 0 if none. */
 pg2md_code dlt_state_version(duckdb_connection con, const char *dataset, long long *version, pg2md_error *err);
 /*

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "dest/duck.h"
+#include "dest/load.h"
 #include "stage/package.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -111,24 +112,11 @@ state_set_last_value(json_t *state, const char *table, const char *cursor, const
 static json_t *
 state_query(duckdb_connection con, const pg2md_config *cfg)
 {
-	duckdb_result res;
 	json_t *st = NULL;
-	pg2md_buf sql = PG2MD_BUF_INIT;
+	pg2md_error ignore;
 
-	buf_puts(&sql, "SELECT state FROM ");
-	buf_ident(&sql, cfg->dataset_name);
-	buf_puts(&sql, ".\"_dlt_pipeline_state\" WHERE pipeline_name = ");
-	buf_literal(&sql, cfg->pipeline_name);
-	buf_puts(&sql, " ORDER BY version DESC LIMIT 1");
-	if (duckdb_query(con, sql.data, &res) == DuckDBSuccess && duckdb_row_count(&res) > 0) {
-		char *v = duckdb_value_varchar(&res, 0, 0);
-		if (v) {
-			st = json_loads(v, 0, NULL);
-			duckdb_free(v);
-		}
-	}
-	duckdb_destroy_result(&res);
-	buf_release(&sql);
+	pg2md_error_init(&ignore);
+	dlt_newest_json(con, cfg->dataset_name, "_dlt_pipeline_state", "state", cfg->pipeline_name, &st, &ignore);
 	return st;
 }
 

@@ -15,6 +15,7 @@
 #include <libpq-fe.h>
 
 #include "dest/duck.h"
+#include "dest/load.h"
 #include "schema/naming.h"
 #include "source/catalog.h"
 #include "source/pgconn.h"
@@ -198,19 +199,11 @@ loaded_window(pg2md_dest *d, const char *dataset, json_t **schema, const char *n
 	size_t i;
 
 	if (!*schema) {
-		pg2md_buf sql = PG2MD_BUF_INIT;
 		pg2md_error e;
-		char *text = NULL;
 		pg2md_error_init(&e);
-		buf_puts(&sql, "SELECT schema FROM ");
-		duck_qualified(&sql, dataset, "_dlt_version");
-		buf_puts(&sql, " ORDER BY version DESC LIMIT 1");
-		duck_scalar(d->con, sql.data, &text, &e);
-		*schema = text ? json_loads(text, 0, NULL) : NULL;
+		dlt_newest_json(d->con, dataset, "_dlt_version", "schema", NULL, schema, &e);
 		if (!*schema)
 			*schema = json_null();
-		free(text);
-		buf_release(&sql);
 	}
 	json_array_foreach(json_object_get(*schema, "tables"), i, jt) {
 		if (!json_is_string(json_object_get(jt, "name")) ||
