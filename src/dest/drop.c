@@ -32,12 +32,7 @@ duck_any(pg2md_dest *d, pg2md_buf *sql)
 bool
 dest_has_table(pg2md_dest *d, const char *schema, const char *name)
 {
-	pg2md_buf sql = PG2MD_BUF_INIT;
-	buf_puts(&sql, "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ");
-	buf_literal(&sql, schema);
-	buf_puts(&sql, " AND table_name = ");
-	buf_literal(&sql, name);
-	return duck_any(d, &sql);
+	return duck_has_table(d->con, schema, name);
 }
 
 bool

@@ -91,6 +91,25 @@ duck_qualified(pg2md_buf *b, const char *dataset, const char *name)
 	buf_ident(b, name);
 }
 
+bool
+duck_has_table(duckdb_connection con, const char *schema, const char *name)
+{
+	pg2md_buf sql = PG2MD_BUF_INIT;
+	pg2md_error ignore;
+	char *n = NULL;
+	bool found;
+
+	pg2md_error_init(&ignore);
+	buf_puts(&sql, "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ");
+	buf_literal(&sql, schema);
+	buf_puts(&sql, " AND table_name = ");
+	buf_literal(&sql, name);
+	found = duck_scalar(con, sql.data, &n, &ignore) == PG2MD_OK && n && strcmp(n, "0") != 0;
+	free(n);
+	buf_release(&sql);
+	return found;
+}
+
 static bool memory_unbounded;
 
 void

@@ -97,6 +97,9 @@ pg2md_code duck_open_scratch(duckdb_database *db, duckdb_connection *con, int th
  * (caller frees with duckdb_free) when it cannot be. */
 bool duck_open_readonly(const char *path, duckdb_database *db, duckdb_connection *con, char **why);
 
+/* Does relation name exist in schema (of con's current database)?  false when the query fails. */
+bool duck_has_table(duckdb_connection con, const char *schema, const char *name);
+
 /* Open the configured destination; PG2MD_ERR_CONNECT with a hint on failure. */
 pg2md_code dest_open(pg2md_dest *d, const pg2md_config *cfg, int threads, pg2md_error *err);
 void dest_close(pg2md_dest *d);

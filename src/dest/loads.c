@@ -37,16 +37,10 @@ dest_loads_json(const pg2md_config *cfg, int max, char **note)
 		duckdb_free(open_err);
 		return NULL;
 	}
-	buf_puts(&sql, "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ");
-	buf_literal(&sql, cfg->dataset_name);
-	buf_puts(&sql, " AND table_name = '_dlt_loads'");
-	if (duckdb_query(con, sql.data, &res) == DuckDBError || duckdb_value_int64(&res, 0, 0) == 0) {
+	if (!duck_has_table(con, cfg->dataset_name, "_dlt_loads")) {
 		*note = xasprintf("dataset \"%s\" has no loads yet", cfg->dataset_name);
-		duckdb_destroy_result(&res);
 		goto done;
 	}
-	duckdb_destroy_result(&res);
-	buf_reset(&sql);
 	buf_puts(&sql, "SELECT load_id, schema_name, status, strftime(inserted_at AT TIME ZONE 'UTC', "
 		       "'%Y-%m-%dT%H:%M:%SZ'), schema_version_hash FROM ");
 	duck_qualified(&sql, cfg->dataset_name, "_dlt_loads");
@@ -92,15 +86,8 @@ dest_watermarks_json(const pg2md_config *cfg)
 		return NULL;
 	}
 	pg2md_buf sql = PG2MD_BUF_INIT;
-	buf_puts(&sql, "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ");
-	buf_literal(&sql, cfg->dataset_name);
-	buf_puts(&sql, " AND table_name = '_pg2md_cdc'");
-	if (duckdb_query(con, sql.data, &res) == DuckDBError || duckdb_value_int64(&res, 0, 0) == 0) {
-		duckdb_destroy_result(&res);
+	if (!duck_has_table(con, cfg->dataset_name, "_pg2md_cdc"))
 		goto done;
-	}
-	duckdb_destroy_result(&res);
-	buf_reset(&sql);
 	buf_puts(&sql, "SELECT slot_name, applied_lsn_text, strftime(applied_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ'), "
 		       "CAST(epoch(now()) - epoch(applied_at) AS BIGINT) FROM ");
 	duck_qualified(&sql, cfg->dataset_name, "_pg2md_cdc");
