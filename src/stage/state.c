@@ -3,7 +3,6 @@
 
 #include <duckdb.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "dest/duck.h"
@@ -141,8 +140,6 @@ state_load_destination(const pg2md_config *cfg)
 		dest_close(&d);
 		return st;
 	}
-	if (cfg->destination && strcmp(cfg->destination, "duckdb") != 0)
-		return NULL;
 	if (!cfg->duckdb_path || access(cfg->duckdb_path, F_OK) != 0)
 		return NULL;
 	if (!duck_open_readonly(cfg->duckdb_path, &db, &con, &open_err)) {
