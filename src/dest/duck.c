@@ -570,6 +570,13 @@ md_use_database(pg2md_dest *d, pg2md_error *err)
 	return err->code;
 }
 
+bool
+dest_exists(const pg2md_config *cfg)
+{
+	struct stat st;
+	return pg2md_config_motherduck(cfg) || (cfg->duckdb_path && stat(cfg->duckdb_path, &st) == 0);
+}
+
 pg2md_code
 dest_open(pg2md_dest *d, const pg2md_config *cfg, int threads, pg2md_error *err)
 {

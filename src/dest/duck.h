@@ -100,6 +100,10 @@ bool duck_open_readonly(const char *path, duckdb_database *db, duckdb_connection
 /* Does relation name exist in schema (of con's current database)?  false when the query fails. */
 bool duck_has_table(duckdb_connection con, const char *schema, const char *name);
 
+/* Is there a destination to read: MotherDuck (always; opening it tells more), or a local DuckDB
+ * file that exists?  Nothing is opened. */
+bool dest_exists(const pg2md_config *cfg);
+
 /* Open the configured destination; PG2MD_ERR_CONNECT with a hint on failure. */
 pg2md_code dest_open(pg2md_dest *d, const pg2md_config *cfg, int threads, pg2md_error *err);
 void dest_close(pg2md_dest *d);

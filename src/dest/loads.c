@@ -2,7 +2,6 @@
 #include "dest/loads.h"
 
 #include <string.h>
-#include <sys/stat.h>
 
 #include <duckdb.h>
 
@@ -18,7 +17,6 @@ dest_loads_json(const pg2md_config *cfg, int max, char **note)
 	char *open_err = NULL;
 	pg2md_buf sql = PG2MD_BUF_INIT;
 	json_t *arr = NULL;
-	struct stat st;
 
 	*note = NULL;
 	if (pg2md_config_motherduck(cfg)) {
@@ -27,7 +25,7 @@ dest_loads_json(const pg2md_config *cfg, int max, char **note)
 				  cfg->dataset_name);
 		return NULL;
 	}
-	if (stat(cfg->duckdb_path, &st) != 0) {
+	if (!dest_exists(cfg)) {
 		*note = xasprintf("DuckDB file \"%s\" does not exist yet", cfg->duckdb_path);
 		return NULL;
 	}
@@ -76,10 +74,9 @@ dest_watermarks_json(const pg2md_config *cfg)
 	duckdb_connection con = NULL;
 	duckdb_result res;
 	char *open_err = NULL;
-	struct stat st;
 	json_t *arr = NULL;
 
-	if (pg2md_config_motherduck(cfg) || stat(cfg->duckdb_path, &st) != 0)
+	if (pg2md_config_motherduck(cfg) || !dest_exists(cfg))
 		return NULL;
 	if (!duck_open_readonly(cfg->duckdb_path, &db, &con, &open_err)) {
 		duckdb_free(open_err);

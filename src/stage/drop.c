@@ -117,7 +117,6 @@ tables_droppable(const pg2md_config *cfg, char **names, int n, pg2md_error *err)
 {
 	pkg_state pstate;
 	char *pending;
-	struct stat st;
 
 	if (n == 0) {
 		pg2md_fail(err, PG2MD_ERR_USAGE, "--tables names no table");
@@ -141,7 +140,7 @@ tables_droppable(const pg2md_config *cfg, char **names, int n, pg2md_error *err)
 		free(pending);
 		return err->code;
 	}
-	if (!pg2md_config_motherduck(cfg) && stat(cfg->duckdb_path, &st) != 0)
+	if (!dest_exists(cfg))
 		return pg2md_fail(err, PG2MD_ERR_USAGE, "DuckDB file \"%s\" does not exist; there are no tables to drop",
 				  cfg->duckdb_path);
 	return PG2MD_OK;
@@ -236,7 +235,7 @@ drop_all(const pg2md_config *cfg, drop_confirm_fn confirm, void *arg, drop_resul
 
 	drop_result_init(r, cfg);
 	has_folder = stat(r->pipeline_dir, &st) == 0;
-	if (pg2md_config_motherduck(cfg) || stat(cfg->duckdb_path, &st) == 0) {
+	if (dest_exists(cfg)) {
 		if (dest_open(&d, cfg, 1, err))
 			goto done;
 		opened = true;

@@ -140,7 +140,7 @@ state_load_destination(const pg2md_config *cfg)
 		dest_close(&d);
 		return st;
 	}
-	if (!cfg->duckdb_path || access(cfg->duckdb_path, F_OK) != 0)
+	if (!dest_exists(cfg))
 		return NULL;
 	if (!duck_open_readonly(cfg->duckdb_path, &db, &con, &open_err)) {
 		pg2md_debug("cannot read the state stored in the destination: %s", open_err ? open_err : "");
