@@ -10,7 +10,7 @@
 # for the source limit, then, back to back:
 #   A. bulk UPDATE: one UPDATE of a quarter of pgbench_accounts, then one of all of it (one
 #      transaction each).  Each is read twice from its slot: by pg_recvlogical to /dev/null
-#      (pgoutput, the same options pg2md asks for: protocol 2, binary) — the source limit — and
+#      (pgoutput, the same options pg2md asks for: protocol 2, binary, streaming) — the source limit — and
 #      applied by `pg2md follow --endpos`, both up to the same position (stop_at).  Changes/s of each and pg2md's share of the limit; peak
 #      RSS of both sizes (memory should not grow with the transaction).
 #   B. backlog of small transactions: pgbench's tpcb-like script at full speed for
@@ -168,7 +168,7 @@ stop_at() { lsn_now; q "UPDATE bench_marker SET n = n + 1" >/dev/null; }
 recv() {
 	measure "$1" "$bindir/pg_recvlogical" -d "dbname=$PGDATABASE host=127.0.0.1 port=$PGPORT user=$PGUSER" \
 		-S bench_recv --start --no-loop -E "$2" -o proto_version=2 -o publication_names=bench_cdc_pub \
-		-o binary=true -f /dev/null
+		-o binary=true -o streaming=on -f /dev/null
 }
 # changes KEY — how many changes pg2md applied, from its report line
 changes() { sed -n 's/.*applied [0-9]* transactions\{0,1\} (\([0-9]*\) changes.*/\1/p' "$work/$1.log" | tail -n 1; }
@@ -252,7 +252,7 @@ row() { # LABEL RECV_KEY PG2MD_KEY CHANGES
 	echo "machine: $(nproc) CPUs, PostgreSQL $pgver (its throwaway cluster: fsync off), pg2md $("$pg2md" --version | head -n 1 | awk '{ print $2 }'),"
 	echo "pgbench scale $scale ($accounts rows in pgbench_accounts). The source limit is \`pg_recvlogical\`"
 	echo "reading the same changes from a second slot on the same publication into /dev/null, with the"
-	echo "options pg2md asks for (pgoutput protocol 2, binary); \"share\" is its time over pg2md's, i.e."
+	echo "options pg2md asks for (pgoutput protocol 2, binary, streaming); \"share\" is its time over pg2md's, i.e."
 	echo "pg2md's apply rate as a fraction of the rate at which the server can send the changes (target"
 	echo "for this machine: at least 0.5). Peak RSS is pg2md's process; core-seconds are the whole machine's"
 	echo "(the server's decoding included). Every step is checked against the source (row counts and"
