@@ -11,7 +11,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <libpq-fe.h>
 
@@ -64,7 +63,6 @@ cdc_drop_replication(const pg2md_config *cfg, drop_confirm_fn confirm, void *arg
 	pg2md_dest d;
 	bool opened = false;
 	pg2md_buf what = PG2MD_BUF_INIT, sql = PG2MD_BUF_INIT;
-	struct stat st;
 
 	drop_result_init(r, cfg);
 	cdc_follow_names(cfg, slot, pub, sizeof(slot));
@@ -82,7 +80,7 @@ cdc_drop_replication(const pg2md_config *cfg, drop_confirm_fn confirm, void *arg
 		pg2md_hint(err, "stop the pg2md follow that reads it first, then run pg2md drop --replication again");
 		goto done;
 	}
-	if (pg2md_config_motherduck(cfg) || stat(cfg->duckdb_path, &st) == 0) {
+	if (dest_exists(cfg)) {
 		if (dest_open(&d, cfg, 1, err))
 			goto done;
 		opened = true;

@@ -707,6 +707,73 @@ open_stream(const pg2md_config *cfg, pg2md_error *err)
 	return cdc_stream_open(keys, vals, err);
 }
 
+/* A slot to resume from, for a destination that has a watermark: still there, pgoutput's, not lost. */
+static pg2md_code
+usable_slot(follow_state *st, const cdc_slot_info *slot, pg2md_error *err)
+{
+	if (!slot->found) {
+		char l[PGO_LSN_TEXT];
+		pg2md_fail(err, PG2MD_ERR_RUN, "replication slot \"%s\" is gone: the changes after %s cannot be read",
+			   st->rep->slot, pgo_lsn_format(st->watermark, l));
+		pg2md_hint(err, "copy the tables again: pg2md sql \"DELETE FROM %s._pg2md_cdc\", then pg2md follow",
+			   st->cfg->dataset_name);
+		return err->code;
+	}
+	if (strcmp(slot->plugin, "pgoutput") != 0) {
+		pg2md_fail(err, PG2MD_ERR_USAGE, "replication slot \"%s\" uses plugin \"%s\", not pgoutput", st->rep->slot,
+			   slot->plugin);
+		return err->code;
+	}
+	if (slot->wal_status[0] && strcmp(slot->wal_status, "lost") == 0) {
+		pg2md_fail(err, PG2MD_ERR_RUN, "replication slot \"%s\" was invalidated (wal_status lost): the server "
+			   "removed WAL it still needed", st->rep->slot);
+		pg2md_hint(err, "drop it (SELECT pg_drop_replication_slot('%s');), then copy the tables again: pg2md sql "
+				"\"DELETE FROM %s._pg2md_cdc\" and pg2md follow", st->rep->slot, st->cfg->dataset_name);
+		return err->code;
+	}
+	return PG2MD_OK;
+}
+
+/* START_REPLICATION from the watermark with the protocol, value format and streaming the server
+ * allows (or the configuration forces); the spill folder when transactions may be streamed. */
+static pg2md_code
+start_streaming(follow_state *st, const cdc_system *sys, cdc_start_opts *chosen, pg2md_error *err)
+{
+	/* protocol 2 with binary values and streaming from PostgreSQL 14, else protocol 1 and text;
+	 * proto_version forces one (1: text values, no streaming) */
+	int proto = st->cfg->repl_proto_version;
+	cdc_start_opts want = {.proto_version = proto, .binary = proto == 1 ? 0 : -1,
+			       .streaming = st->cfg->repl_streaming && proto != 1 ? -1 : 0, .messages = false};
+	if (want.streaming && sys->server_version < 140000)
+		want.streaming = 0;
+	if (want.streaming) {
+		/* <pipelines_dir>/<pipeline_name>/cdc: a streamed transaction's changes until it commits */
+		char *pdir = pkg_pipeline_dir(st->cfg);
+		size_t n = strlen(pdir) + 8;
+		char *dir = xmalloc(n);
+		snprintf(dir, n, "%s/cdc", pdir);
+		st->spill = cdc_spill_open(dir, err);
+		free(dir);
+		free(pdir);
+		if (!st->spill)
+			return err->code;
+	}
+	if (cdc_stream_start(st->s, st->rep->slot, st->rep->publication, st->watermark, &want, chosen, err))
+		return err->code;
+	if (!chosen->streaming) {
+		cdc_spill_close(st->spill);
+		st->spill = NULL;
+	}
+	st->text = !chosen->binary;
+	if (st->text) {
+		pg2md_info("pgoutput protocol %d with text values", chosen->proto_version);
+		for (int i = 0; i < st->ntables; i++)
+			if (cdc_check_text_table(&st->tables[i], err))
+				return err->code;
+	}
+	return PG2MD_OK;
+}
+
 pg2md_code
 cdc_follow(pg2md_config *cfg, const cdc_follow_opts *opts, cdc_follow_report *rep, pg2md_error *err)
 {
@@ -752,25 +819,8 @@ cdc_follow(pg2md_config *cfg, const cdc_follow_opts *opts, cdc_follow_report *re
 	cdc_slot_info slot;
 	if (cdc_stream_slot_info(st.s, rep->slot, &slot, err))
 		goto out;
-	if (found && !slot.found) {
-		char l[PGO_LSN_TEXT];
-		pg2md_fail(err, PG2MD_ERR_RUN, "replication slot \"%s\" is gone: the changes after %s cannot be read",
-			   rep->slot, pgo_lsn_format(st.watermark, l));
-		pg2md_hint(err, "copy the tables again: pg2md sql \"DELETE FROM %s._pg2md_cdc\", then pg2md follow",
-			   cfg->dataset_name);
+	if (found && usable_slot(&st, &slot, err))
 		goto out;
-	}
-	if (found && slot.found && strcmp(slot.plugin, "pgoutput") != 0) {
-		pg2md_fail(err, PG2MD_ERR_USAGE, "replication slot \"%s\" uses plugin \"%s\", not pgoutput", rep->slot, slot.plugin);
-		goto out;
-	}
-	if (found && slot.wal_status[0] && strcmp(slot.wal_status, "lost") == 0) {
-		pg2md_fail(err, PG2MD_ERR_RUN, "replication slot \"%s\" was invalidated (wal_status lost): the server "
-			   "removed WAL it still needed", rep->slot);
-		pg2md_hint(err, "drop it (SELECT pg_drop_replication_slot('%s');), then copy the tables again: pg2md sql "
-				"\"DELETE FROM %s._pg2md_cdc\" and pg2md follow", rep->slot, cfg->dataset_name);
-		goto out;
-	}
 	if (!found) {
 		/* first start, or an initial copy that did not finish: from a new snapshot */
 		if (slot.found) {
@@ -809,38 +859,9 @@ cdc_follow(pg2md_config *cfg, const cdc_follow_opts *opts, cdc_follow_report *re
 			goto out;
 	}
 	rep->target_lsn = target;
-	/* protocol 2 with binary values and streaming from PostgreSQL 14, else protocol 1 and text;
-	 * proto_version forces one (1: text values, no streaming) */
-	int proto = cfg->repl_proto_version;
-	cdc_start_opts want = {.proto_version = proto, .binary = proto == 1 ? 0 : -1,
-			       .streaming = cfg->repl_streaming && proto != 1 ? -1 : 0, .messages = false}, chosen;
-	if (want.streaming && sys.server_version < 140000)
-		want.streaming = 0;
-	if (want.streaming) {
-		/* <pipelines_dir>/<pipeline_name>/cdc: a streamed transaction's changes until it commits */
-		char *pdir = pkg_pipeline_dir(cfg);
-		size_t n = strlen(pdir) + 8;
-		char *dir = xmalloc(n);
-		snprintf(dir, n, "%s/cdc", pdir);
-		st.spill = cdc_spill_open(dir, err);
-		free(dir);
-		free(pdir);
-		if (!st.spill)
-			goto out;
-	}
-	if (cdc_stream_start(st.s, rep->slot, rep->publication, st.watermark, &want, &chosen, err))
+	cdc_start_opts chosen;
+	if (start_streaming(&st, &sys, &chosen, err))
 		goto out;
-	if (!chosen.streaming) {
-		cdc_spill_close(st.spill);
-		st.spill = NULL;
-	}
-	st.text = !chosen.binary;
-	if (st.text) {
-		pg2md_info("pgoutput protocol %d with text values", chosen.proto_version);
-		for (int i = 0; i < st.ntables; i++)
-			if (cdc_check_text_table(&st.tables[i], err))
-				goto out;
-	}
 	if (target && target <= st.watermark) {
 		/* nothing to do: stop at once */
 	} else if (stream_changes(&st, target, chosen.proto_version, err)) {
