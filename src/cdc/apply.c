@@ -501,6 +501,41 @@ key_join(pg2md_buf *b, const pg2md_table *t, const cdc_rel *rel, const int *map,
 	}
 }
 
+/* Run one statement of the apply ("deletes" or "rows" say which in a failure); the rows it
+ * changed are added to *applied. */
+static pg2md_code
+apply_exec(pg2md_dest *d, const char *sql, const char *what, const pg2md_table *t, int64_t *applied,
+	   pg2md_error *err)
+{
+	duckdb_result res;
+	if (duckdb_query(d->con, sql, &res) == DuckDBError) {
+		pg2md_fail(err, PG2MD_ERR_RUN, "could not apply the %s of table \"%s\"", what, t->name);
+		pg2md_detail(err, "%s", duckdb_result_error(&res));
+		duckdb_destroy_result(&res);
+		return err->code;
+	}
+	*applied += duckdb_rows_changed(&res);
+	duckdb_destroy_result(&res);
+	return PG2MD_OK;
+}
+
+/* INSERT INTO <the table> (<its columns>) SELECT <its columns> FROM <from> */
+static void
+insert_sql(pg2md_buf *q, const pg2md_config *cfg, const pg2md_table *t, const char *from)
+{
+	buf_puts(q, "INSERT INTO ");
+	dest_table(q, cfg, t);
+	for (int pass = 0; pass < 2; pass++) {
+		buf_puts(q, pass ? ") SELECT " : " (");
+		for (int j = 0; j < t->ncols; j++) {
+			if (j)
+				buf_puts(q, ", ");
+			buf_ident(q, t->cols[j].dest_name);
+		}
+	}
+	buf_puts(q, from);
+}
+
 /*
  * A REPLICA IDENTITY FULL table: the stage holds each distinct row image once with its net count
  * (in _pg2md_from).  Negative: that many of the destination's equal rows are deleted (one per
@@ -527,42 +562,13 @@ apply_full(pg2md_dest *d, const pg2md_config *cfg, const pg2md_table *t, const c
 		buf_ident(&q, t->cols[j].dest_name);
 	}
 	buf_puts(&q, " WHERE s._pg2md_from < 0) WHERE rn <= -cnt)");
-	duckdb_result res;
-	pg2md_code rc = PG2MD_OK;
-	if (duckdb_query(d->con, q.data, &res) == DuckDBError) {
-		rc = pg2md_fail(err, PG2MD_ERR_RUN, "could not apply the deletes of table \"%s\"", t->name);
-		pg2md_detail(err, "%s", duckdb_result_error(&res));
-		duckdb_destroy_result(&res);
-		goto out;
+	pg2md_code rc = apply_exec(d, q.data, "deletes", t, applied, err);
+	if (rc == PG2MD_OK) {
+		buf_reset(&q);
+		insert_sql(&q, cfg, t, " FROM (SELECT *, unnest(range(_pg2md_from)) AS _pg2md_copy FROM temp.main." STAGE
+				       " WHERE _pg2md_from > 0) ORDER BY _pg2md_ord");
+		rc = apply_exec(d, q.data, "rows", t, applied, err);
 	}
-	*applied += duckdb_rows_changed(&res);
-	duckdb_destroy_result(&res);
-	buf_reset(&q);
-	buf_puts(&q, "INSERT INTO ");
-	dest_table(&q, cfg, t);
-	buf_puts(&q, " (");
-	for (int j = 0; j < t->ncols; j++) {
-		if (j)
-			buf_puts(&q, ", ");
-		buf_ident(&q, t->cols[j].dest_name);
-	}
-	buf_puts(&q, ") SELECT ");
-	for (int j = 0; j < t->ncols; j++) {
-		if (j)
-			buf_puts(&q, ", ");
-		buf_ident(&q, t->cols[j].dest_name);
-	}
-	buf_puts(&q, " FROM (SELECT *, unnest(range(_pg2md_from)) AS _pg2md_copy FROM temp.main." STAGE
-		     " WHERE _pg2md_from > 0) ORDER BY _pg2md_ord");
-	if (duckdb_query(d->con, q.data, &res) == DuckDBError) {
-		rc = pg2md_fail(err, PG2MD_ERR_RUN, "could not apply the rows of table \"%s\"", t->name);
-		pg2md_detail(err, "%s", duckdb_result_error(&res));
-		duckdb_destroy_result(&res);
-		goto out;
-	}
-	*applied += duckdb_rows_changed(&res);
-	duckdb_destroy_result(&res);
-out:
 	buf_release(&q);
 	return rc;
 }
@@ -654,40 +660,11 @@ apply_table(pg2md_dest *d, const pg2md_config *cfg, const pg2md_table *t, const 
 	dest_table(&q, cfg, t);
 	buf_puts(&q, " AS d USING temp.main." STAGE " AS s WHERE ");
 	key_join(&q, t, rel, map, "d", "s");
-	duckdb_result res;
-	if (duckdb_query(d->con, q.data, &res) == DuckDBError) {
-		rc = pg2md_fail(err, PG2MD_ERR_RUN, "could not apply the deletes of table \"%s\"", t->name);
-		pg2md_detail(err, "%s", duckdb_result_error(&res));
-		duckdb_destroy_result(&res);
+	if ((rc = apply_exec(d, q.data, "deletes", t, applied, err)))
 		goto out;
-	}
-	*applied += duckdb_rows_changed(&res);
-	duckdb_destroy_result(&res);
-
 	buf_reset(&q);
-	buf_puts(&q, "INSERT INTO ");
-	dest_table(&q, cfg, t);
-	buf_puts(&q, " (");
-	for (int j = 0; j < t->ncols; j++) {
-		if (j)
-			buf_puts(&q, ", ");
-		buf_ident(&q, t->cols[j].dest_name);
-	}
-	buf_puts(&q, ") SELECT ");
-	for (int j = 0; j < t->ncols; j++) {
-		if (j)
-			buf_puts(&q, ", ");
-		buf_ident(&q, t->cols[j].dest_name);
-	}
-	buf_puts(&q, " FROM temp.main." STAGE " WHERE _pg2md_op <> 'D' ORDER BY _pg2md_ord");
-	if (duckdb_query(d->con, q.data, &res) == DuckDBError) {
-		rc = pg2md_fail(err, PG2MD_ERR_RUN, "could not apply the rows of table \"%s\"", t->name);
-		pg2md_detail(err, "%s", duckdb_result_error(&res));
-		duckdb_destroy_result(&res);
-		goto out;
-	}
-	*applied += duckdb_rows_changed(&res);
-	duckdb_destroy_result(&res);
+	insert_sql(&q, cfg, t, " FROM temp.main." STAGE " WHERE _pg2md_op <> 'D' ORDER BY _pg2md_ord");
+	rc = apply_exec(d, q.data, "rows", t, applied, err);
 out:
 	buf_release(&q);
 	free(map);
