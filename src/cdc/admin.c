@@ -16,6 +16,7 @@
 
 #include "cdc/apply.h"
 #include "cdc/follow.h"
+#include "cdc/tableset.h"
 #include "dest/duck.h"
 #include "source/pgconn.h"
 #include "util/buf.h"
@@ -136,7 +137,7 @@ cdc_drop_replication(const pg2md_config *cfg, drop_confirm_fn confirm, void *arg
 		r->dropped_publication = true;
 	}
 	if (f.watermark) {
-		if (cdc_watermark_clear(&d, cfg, slot, err))
+		if (cdc_watermark_clear(&d, cfg, slot, err) || cdc_tableset_clear(&d, cfg, slot, err))
 			goto done;
 		r->cleared_watermark = true;
 	}

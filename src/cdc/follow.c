@@ -37,6 +37,7 @@
 #include "cdc/freshness.h"
 #include "cdc/spill.h"
 #include "cdc/stream.h"
+#include "cdc/tableset.h"
 #include "dest/duck.h"
 #include "source/catalog.h"
 #include "source/pgconn.h"
@@ -195,25 +196,6 @@ ensure_publication(PGconn *conn, const pg2md_config *cfg, const char *pub, const
 	return rc;
 }
 
-/* Copy the tables inside the slot's snapshot with the ordinary run. */
-static pg2md_code
-initial_copy(pg2md_config *cfg, const char *snapshot, pg2md_error *err)
-{
-	cfg->import_snapshot = snapshot;
-	for (int attempt = 0; attempt < 2; attempt++) {
-		pg2md_trace trace;
-		pipeline_run(cfg, STAGE_ALL, &trace, err);
-		bool pending = trace.finished_pending;
-		pipeline_trace_release(&trace);
-		if (pg2md_failed(err) || !pending)
-			break;
-		/* a package an earlier crash left was finished first: now the copy itself */
-		pg2md_info("finished a load package an earlier run left; now the initial copy");
-	}
-	cfg->import_snapshot = NULL;
-	return err->code;
-}
-
 typedef struct follow_state {
 	pg2md_config *cfg;
 	const cdc_follow_opts *opts;
@@ -225,6 +207,8 @@ typedef struct follow_state {
 	cdc_spill *spill;      /* streamed transactions until they commit (NULL: not asked for) */
 	PGconn *pg;            /* a plain connection for the catalog (column changes), opened when needed */
 	bool *check;           /* per table: compare its next Relation message with the destination */
+	pgo_lsn *copy_lsn;     /* per table: its changes apply from transactions committing here on (tableset.h) */
+	pgo_lsn txn_lsn;       /* the commit LSN of the transaction being read */
 	int64_t txn_changes;   /* changes folded from the transaction being read */
 	bool replaying;        /* applying a streamed transaction: a DuckDB transaction is open */
 	bool text;             /* the stream sends text values (protocol 1) */
@@ -261,6 +245,13 @@ static bool
 followed(const follow_state *st, uint32_t relid)
 {
 	return table_index(st, relid) >= 0;
+}
+
+/* A change of table ti in a transaction its copy already holds (an added table, tableset.h)? */
+static bool
+before_copy(const follow_state *st, int ti)
+{
+	return st->txn_lsn < st->copy_lsn[ti];
 }
 
 /* Apply the fold (whole transactions only) with its watermark, then confirm to the server. */
@@ -434,7 +425,7 @@ handle_relation(follow_state *st, const pgo_msg *m, bool skip, int64_t *rows, pg
 		bool same = prev && cdc_rel_matches(prev, m);
 		if (!same)
 			st->check[ti] = true;
-		if (st->check[ti] && !skip && evolve_table(st, ti, m, rows, err))
+		if (st->check[ti] && !skip && !before_copy(st, ti) && evolve_table(st, ti, m, rows, err))
 			return err->code;
 	}
 	cdc_rel_change ch;
@@ -464,7 +455,7 @@ fold_msg(follow_state *st, const pgo_msg *m, int64_t *rows, pg2md_error *err)
 		for (int i = 0; i < m->nrelids; i++) {
 			const cdc_rel *rel = cdc_relcache_get(&st->rc, m->relids[i]);
 			int ti = table_index(st, m->relids[i]);
-			if (rel && ti >= 0) {
+			if (rel && ti >= 0 && !before_copy(st, ti)) {
 				if (st->check[ti] && evolve_cached(st, ti, rel, rows, err))
 					return err->code;
 				if (cdc_fold_truncate(&st->fold, rel, m->flags, err))
@@ -476,7 +467,7 @@ fold_msg(follow_state *st, const pgo_msg *m, int64_t *rows, pg2md_error *err)
 		return PG2MD_OK;
 	}
 	int ti = table_index(st, m->relid);
-	if (ti < 0)
+	if (ti < 0 || before_copy(st, ti))
 		return PG2MD_OK;
 	const cdc_rel *rel = cdc_relcache_get(&st->rc, m->relid);
 	if (!rel)
@@ -628,6 +619,7 @@ stream_changes(follow_state *st, pgo_lsn target, int proto, pg2md_error *err)
 			}
 			in_txn = true;
 			skip = m.final_lsn < st->watermark;
+			st->txn_lsn = m.final_lsn;
 			st->txn_changes = 0;
 			break;
 		case PGO_COMMIT:
@@ -684,6 +676,7 @@ stream_changes(follow_state *st, pgo_lsn target, int proto, pg2md_error *err)
 				cdc_spill_discard(st->spill, m.xid); /* applied before a restart */
 				break;
 			}
+			st->txn_lsn = m.commit_lsn;
 			rc = apply_streamed(st, m.xid, m.end_lsn, m.ts, proto, limit < STREAM_FOLD_BYTES ? limit : STREAM_FOLD_BYTES, err);
 			break;
 		default: /* Origin, Type, Message */
@@ -697,14 +690,6 @@ stream_changes(follow_state *st, pgo_lsn target, int proto, pg2md_error *err)
 		rc = advance_idle(st, target, true, err);
 	pgo_parser_release(&p);
 	return rc;
-}
-
-static cdc_stream *
-open_stream(const pg2md_config *cfg, pg2md_error *err)
-{
-	const char *keys[MAX_PARAMS + 1], *vals[MAX_PARAMS + 1];
-	pg2md_config_pg_params(cfg, keys, vals, MAX_PARAMS);
-	return cdc_stream_open(keys, vals, err);
 }
 
 /* A slot to resume from, for a destination that has a watermark: still there, pgoutput's, not lost. */
@@ -774,6 +759,45 @@ start_streaming(follow_state *st, const cdc_system *sys, cdc_start_opts *chosen,
 	return PG2MD_OK;
 }
 
+/*
+ * First start, or an initial copy that did not finish (no watermark): a new slot, the tables
+ * copied in its snapshot, then the followed tables and the watermark at its consistent point.
+ */
+static pg2md_code
+first_copy(follow_state *st, const cdc_slot_info *slot, bool *dest_open_ok, pg2md_error *err)
+{
+	cdc_follow_report *rep = st->rep;
+	char *snapshot = NULL;
+	if (slot->found) {
+		pg2md_info("replication slot \"%s\" exists but the destination has no watermark: an earlier initial "
+			   "copy did not finish; dropping the slot and copying again", rep->slot);
+		if (cdc_stream_drop_slot(st->s, rep->slot, err))
+			return err->code;
+	}
+	pgo_lsn consistent;
+	if (cdc_stream_create_slot(st->s, rep->slot, false, &snapshot, &consistent, err))
+		return err->code;
+	rep->initial_copy = true;
+	/* the run opens the destination itself */
+	dest_close(&st->dest);
+	*dest_open_ok = false;
+	fault_point("cdc:after_slot");
+	if (cdc_copy_tables(st->cfg, snapshot, NULL, 0, err))
+		goto out;
+	fault_point("cdc:before_watermark");
+	if (dest_open(&st->dest, st->cfg, 2, err))
+		goto out;
+	*dest_open_ok = true;
+	/* the tables first: without the watermark they are not read, and the next start copies again */
+	if (cdc_tableset_record(&st->dest, st->cfg, rep->slot, st->tables, st->ntables, consistent, true, err) ||
+	    cdc_watermark_set(&st->dest, st->cfg, rep->slot, consistent, err))
+		goto out;
+	st->watermark = consistent;
+out:
+	free(snapshot);
+	return err->code;
+}
+
 pg2md_code
 cdc_follow(pg2md_config *cfg, const cdc_follow_opts *opts, cdc_follow_report *rep, pg2md_error *err)
 {
@@ -782,10 +806,14 @@ cdc_follow(pg2md_config *cfg, const cdc_follow_opts *opts, cdc_follow_report *re
 	cdc_follow_names(cfg, rep->slot, rep->publication, sizeof(rep->slot));
 	cdc_relcache_init(&st.rc);
 	cdc_fold_init(&st.fold);
-	char *snapshot = NULL;
 	bool dest_open_ok = false;
+	PGconn *conn = NULL;
 
-	PGconn *conn = pg_connect(cfg, err);
+	/* the destination first: a MotherDuck that cannot be reached fails before the source changes */
+	if (dest_open(&st.dest, cfg, 2, err))
+		goto out;
+	dest_open_ok = true;
+	conn = pg_connect(cfg, err);
 	if (!conn)
 		goto out;
 	if (catalog_reflect(conn, cfg, &st.tables, &st.ntables, err) ||
@@ -794,12 +822,11 @@ cdc_follow(pg2md_config *cfg, const cdc_follow_opts *opts, cdc_follow_report *re
 		goto out;
 	/* every table's first Relation message is compared with the destination's columns */
 	st.check = xcalloc((size_t)st.ntables + 1, sizeof(bool));
+	st.copy_lsn = xcalloc((size_t)st.ntables + 1, sizeof(pgo_lsn));
 	for (int i = 0; i < st.ntables; i++)
 		st.check[i] = true;
-	PQfinish(conn);
-	conn = NULL;
 
-	st.s = open_stream(cfg, err);
+	st.s = cdc_open_stream(cfg, err);
 	if (!st.s)
 		goto out;
 	cdc_system sys;
@@ -810,9 +837,6 @@ cdc_follow(pg2md_config *cfg, const cdc_follow_opts *opts, cdc_follow_report *re
 			   "(0: chosen from the server's version)", cfg->repl_proto_version);
 		goto out;
 	}
-	if (dest_open(&st.dest, cfg, 2, err))
-		goto out;
-	dest_open_ok = true;
 	bool found;
 	if (cdc_watermark_read(&st.dest, cfg, rep->slot, &found, &st.watermark, err))
 		goto out;
@@ -821,32 +845,17 @@ cdc_follow(pg2md_config *cfg, const cdc_follow_opts *opts, cdc_follow_report *re
 		goto out;
 	if (found && usable_slot(&st, &slot, err))
 		goto out;
-	if (!found) {
-		/* first start, or an initial copy that did not finish: from a new snapshot */
-		if (slot.found) {
-			pg2md_info("replication slot \"%s\" exists but the destination has no watermark: an earlier initial "
-				   "copy did not finish; dropping the slot and copying again", rep->slot);
-			if (cdc_stream_drop_slot(st.s, rep->slot, err))
-				goto out;
-		}
-		pgo_lsn consistent;
-		if (cdc_stream_create_slot(st.s, rep->slot, false, &snapshot, &consistent, err))
+	if (found) {
+		/* tables added to or removed from `tables` since the last start (tableset.h) */
+		cdc_sync sy = {.cfg = cfg, .dest = &st.dest, .dest_open = &dest_open_ok, .conn = conn, .slot = rep->slot,
+			       .pub = rep->publication, .tables = st.tables, .ntables = st.ntables, .copy_lsn = st.copy_lsn};
+		if (cdc_tableset_sync(&sy, err))
 			goto out;
-		rep->initial_copy = true;
-		/* the run opens the destination itself */
-		dest_close(&st.dest);
-		dest_open_ok = false;
-		fault_point("cdc:after_slot");
-		if (initial_copy(cfg, snapshot, err))
-			goto out;
-		fault_point("cdc:before_watermark");
-		if (dest_open(&st.dest, cfg, 2, err))
-			goto out;
-		dest_open_ok = true;
-		if (cdc_watermark_set(&st.dest, cfg, rep->slot, consistent, err))
-			goto out;
-		st.watermark = consistent;
+	} else if (first_copy(&st, &slot, &dest_open_ok, err)) {
+		goto out;
 	}
+	PQfinish(conn);
+	conn = NULL;
 	rep->start_lsn = st.watermark;
 	/* the target: the server's WAL position now (--once), or --endpos */
 	pgo_lsn target = 0;
@@ -890,8 +899,8 @@ out:
 	if (st.pg)
 		PQfinish(st.pg);
 	free(st.check);
+	free(st.copy_lsn);
 	free(st.touched);
-	free(snapshot);
 	if (st.tables)
 		schema_tables_free(st.tables, st.ntables);
 	cdc_fold_release(&st.fold);
