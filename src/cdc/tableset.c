@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cdc/admin.h"
+#include "dest/load.h"
 #include "source/pgconn.h"
 #include "stage/pipeline.h"
 #include "util/buf.h"
@@ -143,7 +144,10 @@ cdc_tableset_record(pg2md_dest *d, const pg2md_config *cfg, const char *slot, co
 		buf_printf(&q, ", %" PRId64 ", '%s', now()); ", (int64_t)lsn, text);
 	}
 	buf_puts(&q, "COMMIT");
-	pg2md_code rc = duck_exec(d->con, q.data, "recording the followed tables", err);
+	/* a long list of tables makes a long statement: MotherDuck's cap (dest/load.h) */
+	pg2md_code rc = d->md_rules ? md_statements_check(q.data, "recording the followed tables", err) : PG2MD_OK;
+	if (rc == PG2MD_OK)
+		rc = duck_exec(d->con, q.data, "recording the followed tables", err);
 	if (rc)
 		duck_exec(d->con, "ROLLBACK", "rolling back", &(pg2md_error){0});
 	buf_release(&q);
