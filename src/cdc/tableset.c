@@ -8,8 +8,12 @@
  * snapshot, every later one is not), which the position of an ordinary snapshot is not.  The
  * slot the stream reads sends the table's changes from the moment the table joined the
  * publication, which is before that point; the ones before it are in the copy and are skipped
- * by the table's copy_lsn, the later ones applied.  The temporary slot goes with its connection,
- * also when the process dies, so a copy cut by a crash leaves nothing on the source to clean.
+ * by the table's copy_lsn, the later ones applied.  No change of the table escapes both: a new
+ * slot is consistent only once every transaction running at its creation has ended, so every
+ * transaction committing after its consistent point began after the table joined the
+ * publication, and the slot the stream reads sends all of its changes of the table (streamed
+ * ones too).  The temporary slot goes with its connection, also when the process dies, so a copy
+ * cut by a crash leaves nothing on the source to clean.
  */
 #include "cdc/tableset.h"
 
@@ -222,17 +226,20 @@ in_tables(const pg2md_table *tables, int n, const char *name)
 	return false;
 }
 
-/* Whether the publication is one pg2md follow created (its comment says so). */
+/* Whether pg2md follow created the publication for this pipeline (its comment says so): a
+ * publication of another pipeline, or of someone else, may need the table still. */
 static pg2md_code
-pub_is_ours(PGconn *conn, const char *pub, bool *ours, pg2md_error *err)
+pub_is_ours(PGconn *conn, const pg2md_config *cfg, const char *pub, bool *ours, pg2md_error *err)
 {
 	const char *p[] = {pub};
 	PGresult *res = pg_query(conn, "SELECT coalesce(obj_description(oid, 'pg_publication'), ''), puballtables "
 				       "FROM pg_catalog.pg_publication WHERE pubname = $1", 1, p, err);
 	if (!res)
 		return err->code;
+	char *mine = xasprintf(CDC_PUB_COMMENT_PREFIX " for pipeline %s;", cfg->pipeline_name ? cfg->pipeline_name : "pg2md");
 	*ours = PQntuples(res) == 1 && PQgetvalue(res, 0, 1)[0] != 't' &&
-		strncmp(PQgetvalue(res, 0, 0), CDC_PUB_COMMENT_PREFIX, strlen(CDC_PUB_COMMENT_PREFIX)) == 0;
+		strncmp(PQgetvalue(res, 0, 0), mine, strlen(mine)) == 0;
+	free(mine);
 	PQclear(res);
 	return PG2MD_OK;
 }
@@ -243,7 +250,7 @@ remove_table(cdc_sync *s, const char *name, pg2md_error *err)
 {
 	const pg2md_config *cfg = s->cfg;
 	bool ours = false;
-	if (pub_is_ours(s->conn, s->pub, &ours, err))
+	if (pub_is_ours(s->conn, cfg, s->pub, &ours, err))
 		return err->code;
 	const char *p[] = {s->pub, cfg->schema, name};
 	PGresult *res = pg_query(s->conn, "SELECT 1 FROM pg_catalog.pg_publication_tables WHERE pubname = $1 AND "

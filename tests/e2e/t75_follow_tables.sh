@@ -9,7 +9,8 @@
 #     or lost shows as a row too many or too few) changed between its joining the publication
 #     and the snapshot (in the copy: must be skipped) and between the snapshot and the copy's end
 #     (not in it: must be applied);
-#   - SIGKILL during an added table's copy (extraction, load): the rerun copies it again;
+#   - SIGKILL during an added table's copy (--direct mid-table, staged after its extraction,
+#     before its load commits): the rerun copies it again;
 #   - a table removed from `tables`: out of the publication pg2md created, its changes no
 #     longer applied, its mirror table kept;
 # every followed table compared with the source by checksum (multisets: duplicates count).
@@ -138,6 +139,9 @@ assert_exit 0 "$PG2MD_BIN" follow --once --log-level INFO --project-dir "$P"
 
 # --- td added: killed during its copy (extraction, then before its load commits) ---------------
 project "ta tb tc td"
+t_run env PG2MD_FAULT=extract:chunk PG2MD_FAULT_SKIP=1 "$PG2MD_BIN" follow --once --direct --project-dir "$P"
+assert_eq 137 "$T_RC" "killed during td's copy straight into DuckDB (--direct, a second chunk)"
+assert_eq "ta tb tc" "$(joined)" "td is not recorded"
 t_run env PG2MD_FAULT=extract:task_done "$PG2MD_BIN" follow --once --log-level INFO --project-dir "$P"
 assert_eq 137 "$T_RC" "killed during td's copy (after its extraction)"
 assert_eq "ta tb tc" "$(joined)" "td is not recorded"
