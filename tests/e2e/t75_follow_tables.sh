@@ -41,8 +41,8 @@ pg -c "CREATE TABLE ta (id int PRIMARY KEY, v text, n numeric(10,2));
        INSERT INTO ta SELECT g, 'a' || g, g * 0.5 FROM generate_series(1, 3000) g;
        INSERT INTO tb SELECT g, g FROM generate_series(1, 2000) g;
        INSERT INTO tc SELECT g % 100, 'c' || (g % 7) FROM generate_series(1, 1500) g;
-       INSERT INTO td SELECT g, repeat('d', g % 300), TIMESTAMPTZ '2024-01-01' + g * interval '1 minute'
-              FROM generate_series(1, 2500) g;"
+       INSERT INTO td SELECT g, repeat('d', g % 60), TIMESTAMPTZ '2024-01-01' + g * interval '1 minute'
+              FROM generate_series(1, 20000) g;"
 
 P=$T_TMP/p
 project() { # tables
