@@ -55,7 +55,7 @@ same() { # table what
 	assert_table_equal public "$1" "$DB" pg2md_data "$1" "$2: $1 equals the source"
 }
 pub_tables() { pgq "SELECT string_agg(tablename, ' ' ORDER BY tablename) FROM pg_publication_tables WHERE pubname = '$PUB'"; }
-joined() { ddbq "$DB" "SELECT string_agg(table_name, ' ' ORDER BY table_name) FROM pg2md_data._pg2md_cdc_tables WHERE slot_name = '$SLOT'"; }
+joined() { ddbq "$DB" "SELECT coalesce(string_agg(table_name, ' ' ORDER BY table_name), '') FROM pg2md_data._pg2md_cdc_tables WHERE slot_name = '$SLOT'"; }
 slots() { pgq "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 't75_slot_$$%'"; }
 
 # --- a crash in the middle of the initial copy: the rerun copies again, in a new snapshot ------
@@ -74,6 +74,13 @@ assert_eq 1 "$(slots)" "one slot, made again (the killed runs' snapshots are gon
 same ta "initial copy after two kills"
 same tb "initial copy after two kills"
 assert_eq "ta tb" "$(joined)" "the followed tables are recorded with the watermark"
+# a destination written before _pg2md_cdc_tables existed: its tables are taken as followed, not copied
+ddbq --rw "$DB" "DROP TABLE pg2md_data._pg2md_cdc_tables" >/dev/null
+pg -c "UPDATE ta SET v = 'before the record' WHERE id < 30;"
+assert_exit 0 "$PG2MD_BIN" follow --once --log-level INFO --project-dir "$P"
+assert_not_contains "$(cat "$T_ERR")" "added to tables" "no record of the tables: nothing copied"
+assert_eq "ta tb" "$(joined)" "no record of the tables: the configured ones recorded as followed"
+same ta "no record of the tables"
 
 # --- a workload on every table from here until the end ---------------------------------------
 cat >"$T_TMP/work.sql" <<'SQL'
@@ -198,5 +205,10 @@ assert_exit 0 "$PG2MD_BIN" follow --once --log-level INFO --project-dir "$P"
 same tb "re-added"
 same ta "re-added"
 assert_eq "ta tb tc td" "$(pub_tables)" "the publication holds the configured tables"
+
+# --- pg2md drop --replication forgets the followed tables with the watermark -------------------
+assert_exit 0 "$PG2MD_BIN" drop --replication --yes --project-dir "$P"
+assert_eq "" "$(joined)" "drop --replication: no followed table recorded"
+assert_eq 0 "$(slots)" "drop --replication: the slot is gone"
 
 t_done
