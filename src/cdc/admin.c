@@ -153,16 +153,13 @@ done:
 }
 
 pg2md_code
-cdc_slot_status_read(const pg2md_config *cfg, cdc_slot_status *out, pg2md_error *err)
+cdc_slot_status_query(PGconn *conn, const pg2md_config *cfg, cdc_slot_status *out, pg2md_error *err)
 {
 	char pub[64];
 	memset(out, 0, sizeof(*out));
 	out->safe_wal_size = -1;
 	out->lag_bytes = -1;
 	cdc_follow_names(cfg, out->slot, pub, sizeof(out->slot));
-	PGconn *conn = pg_connect(cfg, err);
-	if (!conn)
-		return err->code;
 	const char *ps[] = {out->slot};
 	PGresult *res = pg_query(conn, "SELECT active, coalesce(wal_status, ''), coalesce(safe_wal_size, -1), "
 				       "coalesce(confirmed_flush_lsn::text, ''), coalesce(pg_catalog.pg_wal_lsn_diff("
@@ -180,6 +177,22 @@ cdc_slot_status_read(const pg2md_config *cfg, cdc_slot_status *out, pg2md_error 
 	}
 	if (res)
 		PQclear(res);
+	return err->code;
+}
+
+pg2md_code
+cdc_slot_status_read(const pg2md_config *cfg, cdc_slot_status *out, pg2md_error *err)
+{
+	PGconn *conn = pg_connect(cfg, err);
+	if (!conn) {
+		char pub[64];
+		memset(out, 0, sizeof(*out));
+		out->safe_wal_size = -1;
+		out->lag_bytes = -1;
+		cdc_follow_names(cfg, out->slot, pub, sizeof(out->slot));
+		return err->code;
+	}
+	cdc_slot_status_query(conn, cfg, out, err);
 	PQfinish(conn);
 	return err->code;
 }

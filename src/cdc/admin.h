@@ -25,6 +25,8 @@
 pg2md_code cdc_drop_replication(const pg2md_config *cfg, drop_confirm_fn confirm, void *arg, drop_result *r,
 				pg2md_error *err);
 
+struct pg_conn; /* libpq's PGconn */
+
 /* The slot of [sources.pg_replication] as the source sees it (pg_replication_slots). */
 typedef struct cdc_slot_status {
 	char slot[64];
@@ -38,5 +40,8 @@ typedef struct cdc_slot_status {
 
 /* Connect to the source and read the slot's status. */
 pg2md_code cdc_slot_status_read(const pg2md_config *cfg, cdc_slot_status *out, pg2md_error *err);
+/* The same on an open connection (pg2md follow's monitor, cdc/monitor.c). */
+pg2md_code cdc_slot_status_query(struct pg_conn *conn, const pg2md_config *cfg, cdc_slot_status *out,
+				 pg2md_error *err);
 
 #endif

@@ -44,8 +44,8 @@ metrics_failed_stage(const pg2md_trace *t, int stages)
 	return "extract";
 }
 
-static void
-escape_label(pg2md_buf *b, const char *s)
+void
+metrics_escape_label(pg2md_buf *b, const char *s)
 {
 	for (; s && *s; s++) {
 		if (*s == '\\')
@@ -59,8 +59,8 @@ escape_label(pg2md_buf *b, const char *s)
 	}
 }
 
-static void
-family(pg2md_buf *b, const char *name, const char *type, const char *help)
+void
+metrics_family(pg2md_buf *b, const char *name, const char *type, const char *help)
 {
 	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
@@ -70,10 +70,10 @@ static void
 sample(pg2md_buf *b, const char *name, const char *pipeline, const char *key, const char *value, double v)
 {
 	buf_printf(b, "%s{pipeline=\"", name);
-	escape_label(b, pipeline);
+	metrics_escape_label(b, pipeline);
 	if (key) {
 		buf_printf(b, "\",%s=\"", key);
-		escape_label(b, value);
+		metrics_escape_label(b, value);
 	}
 	if (v < 1e15 && v > -1e15 && v == (double)(long long)v)
 		buf_printf(b, "\"} %lld\n", (long long)v);
@@ -129,8 +129,8 @@ count_packages(const pg2md_config *cfg, pkg_state s)
 	return n;
 }
 
-static pg2md_code
-write_atomic(const char *path, const char *text, pg2md_error *err)
+pg2md_code
+metrics_write_file(const char *path, const char *text, pg2md_error *err)
 {
 	/* the temp name does not end in .prom: the textfile collector ignores it */
 	char *tmp = xasprintf("%s.%ld.tmp", path, (long)getpid());
@@ -196,54 +196,54 @@ metrics_write(const char *path, const metrics_run *run, pg2md_error *err)
 	last_load = ok && run->loaded ? now : previous_value(old, "pg2md_last_load_timestamp_seconds");
 	free(old);
 
-	family(&b, "pg2md_last_run_timestamp_seconds", "gauge",
+	metrics_family(&b, "pg2md_last_run_timestamp_seconds", "gauge",
 	       "Unix time the last run of the pipeline ended, whether it succeeded or failed.");
 	sample(&b, "pg2md_last_run_timestamp_seconds", pl, NULL, NULL, now);
-	family(&b, "pg2md_last_success_timestamp_seconds", "gauge",
+	metrics_family(&b, "pg2md_last_success_timestamp_seconds", "gauge",
 	       "Unix time the last successful run ended (0: none recorded yet).");
 	sample(&b, "pg2md_last_success_timestamp_seconds", pl, NULL, NULL, last_success > 0 ? last_success : 0);
-	family(&b, "pg2md_last_exit_code", "gauge",
+	metrics_family(&b, "pg2md_last_exit_code", "gauge",
 	       "Exit code of the last run: 0 success, 1 run failed, 2 configuration, 3 connection, 4 interrupted.");
 	sample(&b, "pg2md_last_exit_code", pl, NULL, NULL, (double)run->result->code);
 
-	family(&b, "pg2md_run_failed", "gauge", "1 when the last run failed in this stage, else 0.");
+	metrics_family(&b, "pg2md_run_failed", "gauge", "1 when the last run failed in this stage, else 0.");
 	for (int i = 0; i < 3; i++)
 		sample(&b, "pg2md_run_failed", pl, "stage", stages[i],
 		       !ok && run->failed_stage && strcmp(run->failed_stage, stages[i]) == 0 ? 1 : 0);
 
-	family(&b, "pg2md_run_duration_seconds", "gauge", "Wall time of each stage of the last run, and of the whole run.");
+	metrics_family(&b, "pg2md_run_duration_seconds", "gauge", "Wall time of each stage of the last run, and of the whole run.");
 	sample(&b, "pg2md_run_duration_seconds", pl, "stage", "extract", t->t_extract);
 	sample(&b, "pg2md_run_duration_seconds", pl, "stage", "normalize", t->t_normalize);
 	sample(&b, "pg2md_run_duration_seconds", pl, "stage", "load", t->t_load);
 	sample(&b, "pg2md_run_duration_seconds", pl, "stage", "total", t->t_total);
 
 	if (t->ntables > 0) {
-		family(&b, "pg2md_rows_total", "gauge", "Rows the last run copied, per source table.");
+		metrics_family(&b, "pg2md_rows_total", "gauge", "Rows the last run copied, per source table.");
 		for (int i = 0; i < t->ntables; i++)
 			sample(&b, "pg2md_rows_total", pl, "table", t->tables[i].name, (double)t->tables[i].rows);
-		family(&b, "pg2md_bytes_total", "gauge", "Bytes the last run read from PostgreSQL, per source table.");
+		metrics_family(&b, "pg2md_bytes_total", "gauge", "Bytes the last run read from PostgreSQL, per source table.");
 		for (int i = 0; i < t->ntables; i++)
 			sample(&b, "pg2md_bytes_total", pl, "table", t->tables[i].name, (double)t->tables[i].bytes);
 	}
 
-	family(&b, "pg2md_pending_packages", "gauge",
+	metrics_family(&b, "pg2md_pending_packages", "gauge",
 	       "Load packages extracted but not loaded yet; the next run finishes them.");
 	sample(&b, "pg2md_pending_packages", pl, NULL, NULL,
 	       (double)(count_packages(cfg, PKG_EXTRACTED) + count_packages(cfg, PKG_NORMALIZED)));
-	family(&b, "pg2md_peak_rss_bytes", "gauge", "Peak resident memory of the last run.");
+	metrics_family(&b, "pg2md_peak_rss_bytes", "gauge", "Peak resident memory of the last run.");
 	sample(&b, "pg2md_peak_rss_bytes", pl, NULL, NULL, (double)t->peak_rss);
 
 	if (last_load > 0) {
-		family(&b, "pg2md_last_load_timestamp_seconds", "gauge",
+		metrics_family(&b, "pg2md_last_load_timestamp_seconds", "gauge",
 		       "Unix time the last successful load committed data into the destination.");
 		sample(&b, "pg2md_last_load_timestamp_seconds", pl, NULL, NULL, last_load);
-		family(&b, "pg2md_load_lag_seconds", "gauge",
+		metrics_family(&b, "pg2md_load_lag_seconds", "gauge",
 		       "Seconds from the last successful load to the end of the last run (how stale the destination was "
 		       "then; time() - pg2md_last_load_timestamp_seconds is the live value).");
 		sample(&b, "pg2md_load_lag_seconds", pl, NULL, NULL, now - last_load);
 	}
 
-	result = write_atomic(path, b.data, err);
+	result = metrics_write_file(path, b.data, err);
 	buf_release(&b);
 	return result;
 }

@@ -15,6 +15,7 @@
 
 #include "config/config.h"
 #include "stage/pipeline.h"
+#include "util/buf.h"
 #include "util/error.h"
 
 typedef struct metrics_run {
@@ -30,5 +31,12 @@ const char *metrics_failed_stage(const pg2md_trace *trace, int stages);
 
 /* Write the metrics file at path; on failure err says why (the run's exit code does not change). */
 pg2md_code metrics_write(const char *path, const metrics_run *run, pg2md_error *err);
+
+/* The pieces, for other writers of the file (pg2md follow, cdc/monitor.c): a family's "# HELP" and
+ * "# TYPE" lines; a label value escaped as the format requires; text written to path atomically
+ * (temp file in its folder, fsync, rename; mode 0644). */
+void metrics_family(pg2md_buf *b, const char *name, const char *type, const char *help);
+void metrics_escape_label(pg2md_buf *b, const char *s);
+pg2md_code metrics_write_file(const char *path, const char *text, pg2md_error *err);
 
 #endif
