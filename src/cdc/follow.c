@@ -35,6 +35,8 @@
 #include "cdc/evolve.h"
 #include "cdc/fold.h"
 #include "cdc/freshness.h"
+#include "cdc/monitor.h"
+#include "cdc/reconnect.h"
 #include "cdc/spill.h"
 #include "cdc/stream.h"
 #include "cdc/tableset.h"
@@ -222,6 +224,7 @@ typedef struct follow_state {
 	int64_t last_advance;  /* monotonic ms of the last idle advance */
 	int64_t batch_started; /* monotonic ms when the fold's first transaction was folded */
 	cdc_freshness fresh;   /* commit-to-visible latency per applied transaction */
+	cdc_monitor mon;       /* heartbeat, slot status, metrics file (monitor.h) */
 } follow_state;
 
 static int64_t
@@ -284,7 +287,8 @@ flush_batch(follow_state *st, pg2md_error *err)
  * server's sent position has arrived and been applied (a keepalive follows the data it covers),
  * so the watermark may move there, capped at the target.  Without this a slot whose tables do
  * not change would hold the WAL of every other table's changes (pgoutput sends nothing for
- * them).  At most every 10 s unless forced (at the end of --once / --endpos).
+ * them).  At most every 10 s (or every heartbeat_interval when shorter: the heartbeat is there to
+ * move the slot) unless forced (at the end of --once / --endpos).
  */
 static pg2md_code
 advance_idle(follow_state *st, pgo_lsn target, bool force, pg2md_error *err)
@@ -294,8 +298,10 @@ advance_idle(follow_state *st, pgo_lsn target, bool force, pg2md_error *err)
 		to = target;
 	if (to <= st->watermark || st->folded_end > st->watermark || st->fold.changes)
 		return PG2MD_OK;
-	int64_t now = mono_ms();
-	if (!force && now - st->last_advance < 10000)
+	int64_t now = mono_ms(), every = 10000;
+	if (st->cfg->repl_heartbeat_interval > 0 && st->cfg->repl_heartbeat_interval < 10)
+		every = (int64_t)st->cfg->repl_heartbeat_interval * 1000;
+	if (!force && now - st->last_advance < every)
 		return PG2MD_OK;
 	st->last_advance = now;
 	if (cdc_watermark_set(&st->dest, st->cfg, st->rep->slot, to, err))
@@ -598,6 +604,7 @@ stream_changes(follow_state *st, pgo_lsn target, int proto, pg2md_error *err)
 				done = true;
 			if ((rc = advance_idle(st, target, done, err)))
 				break;
+			cdc_monitor_tick(&st->mon, st->rep, &st->fresh, st->watermark, true, false);
 			continue;
 		}
 		pgo_msg m;
@@ -639,6 +646,7 @@ stream_changes(follow_state *st, pgo_lsn target, int proto, pg2md_error *err)
 			if ((int64_t)cdc_fold_bytes(&st->fold) >= limit ||
 			    (st->folded_txns > 0 && mono_ms() - st->batch_started >= max_ms))
 				rc = flush_batch(st, err);
+			cdc_monitor_tick(&st->mon, st->rep, &st->fresh, st->watermark, false, false);
 			break;
 		case PGO_RELATION: {
 			int64_t rows = 0; /* (nothing is applied outside a streamed transaction) */
@@ -798,6 +806,74 @@ out:
 	return err->code;
 }
 
+/*
+ * After a lost connection: a new replication connection streaming from the watermark, as a
+ * restart would.  What was folded and not applied is dropped, and the streamed transactions on
+ * disk: the server sends every transaction that commits after the slot's confirmed position
+ * again, from its start, and those before the watermark are skipped.  The slot must still be
+ * there and usable (else the clear message of usable_slot, not another attempt).
+ */
+static pg2md_code
+resume(follow_state *st, const cdc_system *sys, cdc_start_opts *chosen, pg2md_error *err)
+{
+	cdc_stream_close(st->s);
+	st->s = NULL;
+	cdc_spill_close(st->spill);
+	st->spill = NULL;
+	if (st->pg)
+		PQfinish(st->pg);
+	st->pg = NULL;
+	cdc_monitor_disconnect(&st->mon);
+	cdc_fold_reset(&st->fold);
+	cdc_fresh_discard(&st->fresh);
+	st->folded_end = st->watermark;
+	st->folded_txns = st->txn_changes = 0;
+	cdc_slot_info slot;
+	if (!(st->s = cdc_open_stream(st->cfg, err)) || cdc_stream_slot_info(st->s, st->rep->slot, &slot, err) ||
+	    usable_slot(st, &slot, err))
+		return err->code;
+	return start_streaming(st, sys, chosen, err);
+}
+
+/* Stream until done; a connection lost mid-stream is opened again with backoff (reconnect.h). */
+static pg2md_code
+follow_stream(follow_state *st, const cdc_system *sys, pgo_lsn target, cdc_start_opts *chosen, pg2md_error *err)
+{
+	int attempt = 0;
+	int64_t started = mono_ms();
+	char l[PGO_LSN_TEXT];
+	while (stream_changes(st, target, chosen->proto_version, err)) {
+		if (!cdc_retryable(err, cdc_stream_lost(st->s), false))
+			return err->code;
+		if (mono_ms() - started >= CDC_RECONNECT_STABLE_MS)
+			attempt = 0;
+		do {
+			if (++attempt > CDC_RECONNECT_ATTEMPTS) {
+				pg2md_warn("gave up after %d attempts to reconnect; pg2md follow resumes at the watermark %s when "
+					   "started again", CDC_RECONNECT_ATTEMPTS, pgo_lsn_format(st->watermark, l));
+				return err->code;
+			}
+			pg2md_warn("lost the replication connection (%s%s%s); reconnecting in %d s (attempt %d of %d), to resume "
+				   "at %s", err->msg, err->detail[0] ? ": " : "", err->detail, cdc_backoff_seconds(attempt), attempt,
+				   CDC_RECONNECT_ATTEMPTS, pgo_lsn_format(st->watermark, l));
+			if (!cdc_backoff_wait(attempt)) {
+				st->rep->interrupted = true;
+				pg2md_error_init(err);
+				return PG2MD_OK;
+			}
+			pg2md_error_init(err);
+			if (resume(st, sys, chosen, err) == PG2MD_OK)
+				break;
+			if (!cdc_retryable(err, cdc_stream_lost(st->s), true))
+				return err->code;
+		} while (true);
+		st->mon.reconnects++;
+		pg2md_info("reconnected to slot \"%s\": streaming again from %s", st->rep->slot, pgo_lsn_format(st->watermark, l));
+		started = mono_ms();
+	}
+	return PG2MD_OK;
+}
+
 pg2md_code
 cdc_follow(pg2md_config *cfg, const cdc_follow_opts *opts, cdc_follow_report *rep, pg2md_error *err)
 {
@@ -871,13 +947,15 @@ cdc_follow(pg2md_config *cfg, const cdc_follow_opts *opts, cdc_follow_report *re
 	cdc_start_opts chosen;
 	if (start_streaming(&st, &sys, &chosen, err))
 		goto out;
+	cdc_monitor_init(&st.mon, cfg, target == 0); /* a heartbeat only when following without an end */
 	if (target && target <= st.watermark) {
 		/* nothing to do: stop at once */
-	} else if (stream_changes(&st, target, chosen.proto_version, err)) {
+	} else if (follow_stream(&st, &sys, target, &chosen, err)) {
 		goto out;
 	}
 	rep->applied_lsn = st.watermark;
-	cdc_stream_stop(st.s, err);
+	if (!cdc_stream_lost(st.s)) /* (not after giving up reconnecting on a stop signal) */
+		cdc_stream_stop(st.s, err);
 	rep->fresh_transactions = st.fresh.count;
 	if (st.fresh.count) {
 		rep->fresh_p50_ms = cdc_fresh_percentile(&st.fresh, 0.50);
@@ -890,6 +968,9 @@ cdc_follow(pg2md_config *cfg, const cdc_follow_opts *opts, cdc_follow_report *re
 
 out:
 	rep->applied_lsn = st.watermark;
+	if (st.mon.cfg) /* the metrics file's last state, failed or not */
+		cdc_monitor_tick(&st.mon, rep, &st.fresh, st.watermark, false, true);
+	cdc_monitor_release(&st.mon);
 	if (conn)
 		PQfinish(conn);
 	if (dest_open_ok)

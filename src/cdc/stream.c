@@ -37,6 +37,7 @@ struct cdc_stream {
 	int status_ms;
 	int64_t next_status;   /* monotonic ms */
 	bool status_pending;   /* a confirm asked for an update at the next chance */
+	bool ended;            /* the server ended the copy (CopyDone: a walsender shutting down) */
 };
 
 static int64_t
@@ -178,6 +179,7 @@ cdc_stream_open(const char *const *keys, const char *const *values, pg2md_error 
 	const char *level = PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "";
 	if (strcmp(level, "logical") != 0) {
 		pg2md_fail(err, PG2MD_ERR_CONNECT, "the source does not allow logical replication: wal_level is \"%s\"", level);
+		pg2md_sqlstate(err, "55000"); /* what the server says when asked to decode: not retried */
 		pg2md_detail(err, "pg2md follow reads changes through a logical replication slot, which needs wal_level = logical");
 		pg2md_hint(err, "run ALTER SYSTEM SET wal_level = logical; and restart PostgreSQL (on Amazon RDS set the "
 				"parameter rds.logical_replication = 1, on Cloud SQL cloudsql.logical_decoding = on)");
@@ -495,6 +497,7 @@ cdc_stream_next(cdc_stream *s, int timeout_ms, cdc_data *out, pg2md_error *err)
 			PQclear(res);
 			while ((res = PQgetResult(s->conn)) != NULL)
 				PQclear(res);
+			s->ended = true;
 			return CDC_NEXT_END;
 		}
 		if (r < 0) {
@@ -583,6 +586,12 @@ pgo_lsn
 cdc_stream_server_end(const cdc_stream *s)
 {
 	return s->server_end;
+}
+
+bool
+cdc_stream_lost(const cdc_stream *s)
+{
+	return s == NULL || s->ended || PQstatus(s->conn) == CONNECTION_BAD;
 }
 
 int

@@ -121,4 +121,8 @@ pgo_lsn cdc_stream_flushed(const cdc_stream *s);
 pgo_lsn cdc_stream_server_end(const cdc_stream *s);
 int cdc_stream_status_interval_ms(const cdc_stream *s);
 
+/* The connection is gone (libpq says CONNECTION_BAD) or the server ended the stream on its own
+ * (a walsender that shuts down sends CopyDone): follow may reconnect (reconnect.h). */
+bool cdc_stream_lost(const cdc_stream *s);
+
 #endif

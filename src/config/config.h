@@ -128,6 +128,8 @@ typedef struct pg2md_config {
 	                                * WAL than this (pg2md follow, pg2md info); 0 = never; default 5120 */
 	bool repl_streaming;           /* [sources.pg_replication] streaming: ask for large transactions in
 	                                * segments before they commit (protocol 2+, PostgreSQL 14+); default true */
+	int repl_heartbeat_interval;   /* [sources.pg_replication] heartbeat_interval: seconds between the
+	                                * pg_logical_emit_message pg2md follow writes while idle; 0 = none; default 60 */
 	int repl_proto_version;        /* [sources.pg_replication] proto_version: pgoutput's protocol, 1 to 4;
 	                                * 0 (default): 2 from PostgreSQL 14 (binary values), else 1 (text) */
 	const char *import_snapshot;   /* not a key: set by pg2md follow, the run reads inside this exported

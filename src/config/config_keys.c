@@ -49,6 +49,7 @@ const config_key pg2md_config_keys[] = {
 	{"sources.pg_replication.pub_name", {NULL}, KT_STRING, NULL, OFF(repl_pub_name), 0, 0, NULL, NULL},
 	{"sources.pg_replication.lag_warning_mb", {NULL}, KT_INT64, "5120", OFF(repl_lag_warning_mb), 0, 0, NULL, NULL},
 	{"sources.pg_replication.streaming", {NULL}, KT_BOOL, "true", OFF(repl_streaming), 0, 0, NULL, NULL},
+	{"sources.pg_replication.heartbeat_interval", {NULL}, KT_INT, "60", OFF(repl_heartbeat_interval), 0, 0, NULL, NULL},
 	{"sources.pg_replication.proto_version", {NULL}, KT_INT, "0", OFF(repl_proto_version), 0, 0, NULL, NULL},
 
 	/* [sources.sql_database.credentials] */
