@@ -137,10 +137,12 @@ static const cli_command commands[] = {
 	 "  --once                   stop at the server's WAL position when follow started\n"
 	 "  --endpos LSN             stop there: transactions whose commit starts before LSN are applied\n"
 	 "  --tables T1,T2           follow these tables instead of [sources.sql_database] tables\n"
-	 "  --direct, --staged       how the initial copy loads (as pg2md run)\n" COMMON_FLAGS "\n"
+	 "  --direct, --staged       how the initial copy loads (as pg2md run)\n"
+	 "  --metrics-file FILE      write Prometheus metrics while following ([runtime] metrics_file)\n"
+	 COMMON_FLAGS "\n"
 	 "exit codes: 0 caught up (or stopped cleanly), 1 failed, 2 usage or configuration error,\n"
 	 "            3 a connection could not be made\n",
-	 " once endpos tables direct staged ", 0},
+	 " once endpos tables direct staged metrics-file ", 0},
 	{"drop", cmd_drop, "drop tables, or the whole dataset and pipeline state",
 	 "usage: pg2md drop [--tables T1,T2 | --pending | --replication] [--yes] [OPTIONS]\n\n"
 	 "With --pending: discards the load packages extracted or normalized but not loaded (their rows\n"
