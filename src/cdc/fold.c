@@ -380,6 +380,24 @@ bad_change(const cdc_rel *rel, pg2md_error *err, const char *what)
 	return PG2MD_ERR_RUN;
 }
 
+/*
+ * An INSERT without a value of column i: a row filter (a table's where) turned an UPDATE that
+ * brought the row into the filter into an INSERT, and the update left a large (TOAST) value
+ * unchanged, which PostgreSQL sends only when the old row carries it (REPLICA IDENTITY FULL).
+ * The mirror does not hold the row (it was outside the filter): the value is nowhere.
+ */
+static pg2md_code
+unchanged_insert(const cdc_rel *rel, int i, pg2md_error *err)
+{
+	pg2md_fail(err, PG2MD_ERR_RUN, "a row of table \"%s.%s\" entered its where filter without the value of column "
+		   "\"%s\"", rel->nspname, rel->name, rel->cols[i].name);
+	pg2md_detail(err, "an UPDATE brought the row into the filter and left that large (TOAST) value unchanged: "
+			  "PostgreSQL does not send it, and the mirror has no copy of the row");
+	pg2md_hint(err, "ALTER TABLE \"%s\".\"%s\" REPLICA IDENTITY FULL; (the old row then carries the value), then "
+			"resync this one table (docs/cdc.md, \"Resyncing one table\")", rel->nspname, rel->name);
+	return PG2MD_ERR_RUN;
+}
+
 /* Merge image nw (ncols) over the batch's earlier row prev (may be NULL) into row *r. */
 static pg2md_code
 put_image(cdc_fold *f, cdc_row *r, const cdc_row *prev, const pgo_tuple *nw, pg2md_error *err)
@@ -537,7 +555,7 @@ cdc_fold_change(cdc_fold *f, const cdc_rel *rel, const pgo_msg *m, pg2md_error *
 	case PGO_INSERT:
 		for (int i = 0; i < nw->ncols; i++)
 			if (nw->cols[i].kind == 'u')
-				return bad_change(rel, err, "an insert with an unchanged-TOAST column");
+				return unchanged_insert(rel, i, err);
 		return put_image(f, &t->rows[r], NULL, nw, err);
 	case PGO_DELETE: {
 		cdc_row *row = &t->rows[r];

@@ -33,6 +33,7 @@
 #include "cdc/admin.h"
 #include "cdc/apply.h"
 #include "cdc/evolve.h"
+#include "cdc/filter.h"
 #include "cdc/fold.h"
 #include "cdc/freshness.h"
 #include "cdc/monitor.h"
@@ -150,6 +151,7 @@ ensure_publication(PGconn *conn, const pg2md_config *cfg, const char *pub, const
 		buf_ident(&missing, cfg->schema);
 		buf_putc(&missing, '.');
 		buf_ident(&missing, tables[i].name);
+		cdc_pub_table_clause(&missing, cfg, &tables[i]);
 	}
 	if (nmissing == 0) {
 		buf_release(&missing);
@@ -893,6 +895,7 @@ cdc_follow(pg2md_config *cfg, const cdc_follow_opts *opts, cdc_follow_report *re
 	if (!conn)
 		goto out;
 	if (catalog_reflect(conn, cfg, &st.tables, &st.ntables, err) ||
+	    cdc_filter_check(conn, cfg, rep->publication, st.tables, st.ntables, err) ||
 	    check_tables(conn, cfg, st.tables, st.ntables, err) ||
 	    ensure_publication(conn, cfg, rep->publication, st.tables, st.ntables, &rep->created_publication, err))
 		goto out;
