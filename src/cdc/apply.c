@@ -21,12 +21,14 @@
 #include <string.h>
 
 #include "cdc/evolve.h"
+#include "cdc/xform.h"
 #include "xfer/copydec.h"
 #include "util/buf.h"
 #include "util/interrupt.h"
 #include "util/log.h"
 
 #define STAGE "_pg2md_cdc_stage"
+#define XOUT "_pg2md_cdc_xout" /* a transform's output over a batch */
 
 static void
 wm_table(pg2md_buf *b, const pg2md_config *cfg)
@@ -137,9 +139,6 @@ cdc_check_table(const pg2md_config *cfg, const pg2md_table *t, pg2md_error *err)
 {
 	if (t->relkind == 'q')
 		return pg2md_fail(err, PG2MD_ERR_USAGE, "table \"%s\" is a query: query tables cannot be followed", t->name);
-	if (cfg->add_dlt_load_id || cfg->add_dlt_id)
-		return pg2md_fail(err, PG2MD_ERR_USAGE, "pg2md follow does not fill lineage columns yet: "
-				  "turn off add_dlt_load_id and add_dlt_id under [normalize.parquet_normalizer]");
 	for (int i = 0; i < t->ncols; i++) {
 		const pg2md_column *c = &t->cols[i];
 		if (c->as_text) {
@@ -156,7 +155,7 @@ cdc_check_table(const pg2md_config *cfg, const pg2md_table *t, pg2md_error *err)
 			return PG2MD_ERR_USAGE;
 		}
 	}
-	return PG2MD_OK;
+	return cdc_transform_check(cfg, t, err);
 }
 
 /* Column j of t: its index in the relation (by source name), -1 when the stream lacks it. */
@@ -245,7 +244,9 @@ stage_rows(pg2md_dest *d, const pg2md_table *t, const cdc_rel *rel, const int *m
 			const cdc_row *row = &ft->rows[r];
 			for (int j = 0; j < nc; j++) {
 				copydec_col *c = &dec.cols[j];
-				const pgo_value *v = &row->cols[map[j]];
+				/* a lineage column (map -1) is not in the stream: its value comes with the insert */
+				static const pgo_value none = {.kind = 'n'};
+				const pgo_value *v = map[j] >= 0 ? &row->cols[map[j]] : &none;
 				umask[j] = v->kind == 'u' ? 'u' : '.';
 				if (v->kind == 'n' || v->kind == 'u' || (row->op == CDC_OP_DELETE && !rel->cols[map[j]].key)) {
 					c->null_fn(c, rows);
@@ -371,7 +372,8 @@ stage_rows_text(pg2md_dest *d, const pg2md_table *t, const cdc_rel *rel, const i
 			const cdc_row *row = &ft->rows[r];
 			for (int j = 0; j < nc; j++) {
 				duckdb_vector v = duckdb_data_chunk_get_vector(chunk, (idx_t)j);
-				const pgo_value *pv = &row->cols[map[j]];
+				static const pgo_value none = {.kind = 'n'};
+				const pgo_value *pv = map[j] >= 0 ? &row->cols[map[j]] : &none;
 				umask[j] = pv->kind == 'u' ? 'u' : '.';
 				if (pv->kind == 'n' || pv->kind == 'u' || (row->op == CDC_OP_DELETE && !rel->cols[map[j]].key)) {
 					duckdb_vector_ensure_validity_writable(v);
@@ -492,7 +494,7 @@ key_join(pg2md_buf *b, const pg2md_table *t, const cdc_rel *rel, const int *map,
 {
 	int n = 0;
 	for (int j = 0; j < t->ncols; j++) {
-		if (!rel->cols[map[j]].key)
+		if (map[j] < 0 || !rel->cols[map[j]].key)
 			continue;
 		buf_printf(b, "%s%s.", n++ ? " AND " : "", a);
 		buf_ident(b, t->cols[j].dest_name);
@@ -530,7 +532,10 @@ insert_sql(pg2md_buf *q, const pg2md_config *cfg, const pg2md_table *t, const ch
 		for (int j = 0; j < t->ncols; j++) {
 			if (j)
 				buf_puts(q, ", ");
-			buf_ident(q, t->cols[j].dest_name);
+			if (pass && t->cols[j].lineage)
+				cdc_lineage_value(q, &t->cols[j]);
+			else
+				buf_ident(q, t->cols[j].dest_name);
 		}
 	}
 	buf_puts(q, from);
@@ -553,8 +558,10 @@ apply_full(pg2md_dest *d, const pg2md_config *cfg, const pg2md_table *t, const c
 		     "row_number() OVER (PARTITION BY s._pg2md_ord) AS rn FROM ");
 	dest_table(&q, cfg, t);
 	buf_puts(&q, " AS d JOIN temp.main." STAGE " AS s ON ");
-	for (int j = 0; j < t->ncols; j++) {
-		if (j)
+	for (int j = 0, n = 0; j < t->ncols; j++) {
+		if (t->cols[j].lineage)
+			continue; /* written by follow, not the source's: rows match by the source's values */
+		if (n++)
 			buf_puts(&q, " AND ");
 		buf_puts(&q, "d.");
 		buf_ident(&q, t->cols[j].dest_name);
@@ -573,6 +580,138 @@ apply_full(pg2md_dest *d, const pg2md_config *cfg, const pg2md_table *t, const c
 	return rc;
 }
 
+/*
+ * The stage table of t: shaped like the mirror table plus the batch's columns; with a transform
+ * (the mirror holds its output) like the source's columns with their destination types.
+ */
+static pg2md_code
+stage_create(pg2md_dest *d, const pg2md_config *cfg, const pg2md_table *t, bool transformed, pg2md_error *err)
+{
+	pg2md_buf q = PG2MD_BUF_INIT;
+	buf_puts(&q, "CREATE OR REPLACE TEMP TABLE " STAGE);
+	if (transformed) {
+		buf_puts(&q, " (");
+		for (int j = 0; j < t->ncols; j++) {
+			buf_ident(&q, t->cols[j].dest_name);
+			buf_printf(&q, " %s, ", t->cols[j].duck_type);
+		}
+		buf_puts(&q, "_pg2md_ord BIGINT, _pg2md_op VARCHAR, _pg2md_from BIGINT, _pg2md_u VARCHAR)");
+	} else {
+		buf_puts(&q, " AS SELECT ");
+		for (int j = 0; j < t->ncols; j++) {
+			buf_ident(&q, t->cols[j].dest_name);
+			buf_puts(&q, ", ");
+		}
+		buf_puts(&q, "0::BIGINT AS _pg2md_ord, ''::VARCHAR AS _pg2md_op, 0::BIGINT AS _pg2md_from, "
+			     "''::VARCHAR AS _pg2md_u FROM ");
+		dest_table(&q, cfg, t);
+		buf_puts(&q, " LIMIT 0");
+	}
+	pg2md_code rc = duck_exec(d->con, q.data, "creating the stage table of a batch", err);
+	buf_release(&q);
+	return rc;
+}
+
+/*
+ * A batch of a transformed table can be applied: the table has a key (rows are matched by their
+ * transformed values otherwise, which the old rows of the stream do not give), and no update
+ * left a large value unchanged: pgoutput does not send it ('u'), and the mirror holds the
+ * transform's output, not the value the transform needs.
+ */
+static pg2md_code
+transformable(const pg2md_config *cfg, const pg2md_table *t, const cdc_rel *rel, const cdc_fold_table *ft,
+	      pg2md_error *err)
+{
+	if (rel->replident == 'f') {
+		pg2md_fail(err, PG2MD_ERR_USAGE, "table \"%s\" has a transform and REPLICA IDENTITY FULL, which pg2md follow "
+			   "cannot apply", t->name);
+		pg2md_detail(err, "without a key, the mirror's rows are matched by all their values, and those are the "
+				  "transform's output");
+		pg2md_hint(err, "give the table a primary key (or REPLICA IDENTITY USING INDEX), or leave the transform out");
+		return PG2MD_ERR_USAGE;
+	}
+	for (int r = 0; r < ft->nrows; r++) {
+		const cdc_row *row = &ft->rows[r];
+		if (row->op == CDC_OP_DELETE || !row->cols)
+			continue;
+		for (int i = 0; i < ft->ncols; i++)
+			if (row->cols[i].kind == 'u') {
+				pg2md_fail(err, PG2MD_ERR_RUN, "an UPDATE of table \"%s\" left the large value of column \"%s\" "
+					   "unchanged, which pg2md follow cannot transform", t->name, rel->cols[i].name);
+				pg2md_detail(err, "PostgreSQL does not send an unchanged TOAST value, and the mirror holds the "
+						  "transform's output, not the value");
+				cdc_resync_hint(err, cfg, t->name);
+				return PG2MD_ERR_RUN;
+			}
+	}
+	return PG2MD_OK;
+}
+
+/*
+ * A transformed table's batch (stage filled): the keys of the batch deleted, the transform's
+ * output over the new images inserted (by name; lineage columns after it).  The output must
+ * hold the batch's keys only: a transform that changes key values would leave rows no later
+ * change can find.
+ */
+static pg2md_code
+apply_transformed(pg2md_dest *d, const pg2md_config *cfg, const pg2md_table *t, const cdc_rel *rel, const int *map,
+		  const char *xf, int64_t *applied, pg2md_error *err)
+{
+	pg2md_buf q = PG2MD_BUF_INIT;
+	buf_puts(&q, "DELETE FROM ");
+	dest_table(&q, cfg, t);
+	buf_puts(&q, " AS d USING temp.main." STAGE " AS s WHERE ");
+	key_join(&q, t, rel, map, "d", "s");
+	pg2md_code rc = apply_exec(d, q.data, "deletes", t, applied, err);
+	if (rc == PG2MD_OK) {
+		buf_reset(&q);
+		buf_puts(&q, "CREATE OR REPLACE TEMP TABLE " XOUT " AS WITH data AS (SELECT ");
+		for (int j = 0, n = 0; j < t->ncols; j++)
+			if (!t->cols[j].lineage) {
+				if (n++)
+					buf_puts(&q, ", ");
+				buf_ident(&q, t->cols[j].dest_name);
+			}
+		buf_printf(&q, " FROM temp.main." STAGE " WHERE _pg2md_op <> 'D' ORDER BY _pg2md_ord) %s", xf);
+		rc = duck_exec(d->con, q.data, "applying the transform to a batch", err);
+	}
+	if (rc == PG2MD_OK) {
+		buf_reset(&q);
+		buf_puts(&q, "SELECT count(*) FROM temp.main." XOUT " AS o WHERE NOT EXISTS (SELECT 1 FROM temp.main." STAGE
+			     " AS s WHERE s._pg2md_op <> 'D' AND ");
+		key_join(&q, t, rel, map, "o", "s");
+		buf_puts(&q, ")");
+		duckdb_result res;
+		if (duckdb_query(d->con, q.data, &res) == DuckDBError) {
+			rc = pg2md_fail(err, PG2MD_ERR_RUN, "could not check the transform's keys of table \"%s\": %s", t->name,
+					duckdb_result_error(&res));
+		} else if (duckdb_value_int64(&res, 0, 0) > 0) {
+			rc = pg2md_fail(err, PG2MD_ERR_USAGE, "the transform of table \"%s\" changes key values, which pg2md "
+					"follow cannot apply", t->name);
+			pg2md_detail(err, "follow deletes and inserts a transformed table's rows by their key: the transform "
+					  "must output each row's key as it is");
+		}
+		duckdb_destroy_result(&res);
+	}
+	if (rc == PG2MD_OK) {
+		buf_reset(&q);
+		buf_puts(&q, "INSERT INTO ");
+		dest_table(&q, cfg, t);
+		buf_puts(&q, " BY NAME SELECT *");
+		for (int j = 0; j < t->ncols; j++)
+			if (t->cols[j].lineage) {
+				buf_puts(&q, ", ");
+				cdc_lineage_value(&q, &t->cols[j]);
+				buf_puts(&q, " AS ");
+				buf_ident(&q, t->cols[j].dest_name);
+			}
+		buf_puts(&q, " FROM temp.main." XOUT);
+		rc = apply_exec(d, q.data, "rows", t, applied, err);
+	}
+	buf_release(&q);
+	return rc;
+}
+
 static pg2md_code
 apply_table(pg2md_dest *d, const pg2md_config *cfg, const pg2md_table *t, const cdc_rel *rel,
 	    const cdc_fold_table *ft, int64_t *applied, pg2md_error *err)
@@ -581,8 +720,8 @@ apply_table(pg2md_dest *d, const pg2md_config *cfg, const pg2md_table *t, const 
 	pg2md_code rc = PG2MD_OK;
 	int *map = xcalloc((size_t)t->ncols + 1, sizeof(int));
 	for (int j = 0; j < t->ncols; j++) {
-		map[j] = rel_col(rel, t->cols[j].name);
-		if (map[j] < 0) {
+		map[j] = t->cols[j].lineage ? -1 : rel_col(rel, t->cols[j].name);
+		if (map[j] < 0 && !t->cols[j].lineage) {
 			rc = pg2md_fail(err, PG2MD_ERR_RUN, "column \"%s\" of table \"%s\" is not in the replication stream",
 					t->cols[j].name, t->name);
 			pg2md_detail(err, "the table's columns at the source differ from the ones pg2md follow decodes with");
@@ -592,7 +731,7 @@ apply_table(pg2md_dest *d, const pg2md_config *cfg, const pg2md_table *t, const 
 	}
 	int keys = 0;
 	for (int j = 0; j < t->ncols; j++)
-		keys += rel->cols[map[j]].key;
+		keys += map[j] >= 0 && rel->cols[map[j]].key;
 	if (keys != rel->nkeys) {
 		rc = pg2md_fail(err, PG2MD_ERR_USAGE, "a key column of table \"%s\" is not copied", t->name);
 		pg2md_hint(err, "keep the replica identity's columns in included_columns / out of excluded_columns");
@@ -607,21 +746,17 @@ apply_table(pg2md_dest *d, const pg2md_config *cfg, const pg2md_table *t, const 
 	if (ft->nrows == 0)
 		goto out;
 
-	buf_reset(&q);
-	buf_puts(&q, "CREATE OR REPLACE TEMP TABLE " STAGE " AS SELECT ");
-	for (int j = 0; j < t->ncols; j++) {
-		buf_ident(&q, t->cols[j].dest_name);
-		buf_puts(&q, ", ");
-	}
-	buf_puts(&q, "0::BIGINT AS _pg2md_ord, ''::VARCHAR AS _pg2md_op, 0::BIGINT AS _pg2md_from, "
-		     "''::VARCHAR AS _pg2md_u FROM ");
-	dest_table(&q, cfg, t);
-	buf_puts(&q, " LIMIT 0");
-	if ((rc = duck_exec(d->con, q.data, "creating the stage table of a batch", err)))
+	const char *xf = cdc_transform_of(cfg, t);
+	if (xf && (rc = transformable(cfg, t, rel, ft, err)))
+		goto out;
+	if ((rc = stage_create(d, cfg, t, xf != NULL, err)))
 		goto out;
 	if ((rc = text_batch(ft) ? stage_rows_text(d, t, rel, map, ft, err) : stage_rows(d, t, rel, map, ft, err)))
 		goto out;
-
+	if (xf) {
+		rc = apply_transformed(d, cfg, t, rel, map, xf, applied, err);
+		goto out;
+	}
 	if (rel->replident == 'f') {
 		rc = apply_full(d, cfg, t, ft, applied, err);
 		goto out;
@@ -635,7 +770,7 @@ apply_table(pg2md_dest *d, const pg2md_config *cfg, const pg2md_table *t, const 
 		buf_puts(&q, "UPDATE temp.main." STAGE " AS s SET ");
 		int n = 0;
 		for (int j = 0; j < t->ncols; j++) {
-			if (rel->cols[map[j]].key)
+			if (map[j] < 0 || rel->cols[map[j]].key)
 				continue;
 			if (n++)
 				buf_puts(&q, ", ");
@@ -702,11 +837,13 @@ pg2md_code
 cdc_apply_commit(pg2md_dest *d, const pg2md_config *cfg, const char *slot, pgo_lsn lsn, pg2md_error *err)
 {
 	pg2md_buf q = PG2MD_BUF_INIT;
+	cdc_lineage_load_sql(&q, cfg); /* the batch's load, when rows carry its id */
 	wm_sql(&q, cfg, slot, lsn);
 	pg2md_code r = duck_exec(d->con, q.data, "setting the replication watermark", err);
 	buf_release(&q);
 	if (r == PG2MD_OK)
-		duck_exec(d->con, "DROP TABLE IF EXISTS temp.main." STAGE, "dropping the stage table", err);
+		duck_exec(d->con, "DROP TABLE IF EXISTS temp.main." STAGE "; DROP TABLE IF EXISTS temp.main." XOUT,
+			  "dropping the stage table", err);
 	/* a statement built while memory ran short may lack what a broken buffer held (util/mem.h) */
 	if (!pg2md_failed(err) && interrupt_reason() == PG2MD_ERR_NOMEM)
 		pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory while applying a batch; it was not committed");

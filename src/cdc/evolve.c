@@ -319,6 +319,9 @@ message_columns(PGconn *conn, const pg2md_config *cfg, const pg2md_table *t, con
 			nt->pk[nt->npk++] = j;
 		j++;
 	}
+	/* dlt's lineage columns, last, as the catalog gives them (follow writes their values) */
+	if (rc == PG2MD_OK)
+		rc = schema_add_lineage(nt, cfg->add_dlt_load_id, cfg->add_dlt_id, err);
 	return rc;
 }
 
