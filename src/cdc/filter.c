@@ -81,7 +81,7 @@ probe_filter(PGconn *conn, const pg2md_config *cfg, const pg2md_table *t, const 
 	buf_ident(&q, cfg->schema);
 	buf_putc(&q, '.');
 	buf_ident(&q, t->name);
-	buf_printf(&q, " WHERE (%s)", where);
+	buf_printf(&q, " WHERE (%s) WITH (publish_via_partition_root = true)", where);
 	PGresult *res = pg_exec_wait(conn, q.data, 0, NULL);
 	pg2md_code rc = PG2MD_OK;
 	if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
