@@ -10,8 +10,9 @@
  * Values: binary tuples only, decoded by the same per-type decoders as COPY (xfer/copydec.h),
  * into a stage table per table and batch; then set-based statements: the 'u' (unchanged TOAST)
  * columns filled from the destination rows they belong to, the keys' rows deleted, the new
- * images inserted.  Tables whose columns pg2md reads as text (ranges, inet, money, …), that have
- * data_type overrides, or with lineage columns are refused for now (follow_check_tables).
+ * images inserted (a transform's output over them, xform.h; lineage columns get the batch's
+ * values).  Tables whose columns pg2md reads as text (ranges, inet, money, …) or that have
+ * data_type overrides are refused for now (cdc_check_table).
  */
 #ifndef PG2MD_CDC_APPLY_H
 #define PG2MD_CDC_APPLY_H
