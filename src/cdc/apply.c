@@ -588,12 +588,44 @@ static pg2md_code
 stage_create(pg2md_dest *d, const pg2md_config *cfg, const pg2md_table *t, bool transformed, pg2md_error *err)
 {
 	pg2md_buf q = PG2MD_BUF_INIT;
+	duckdb_result mirror;
+	bool have_mirror = false;
+	if (transformed) {
+		/* a plain numeric the transform passes on keeps the mirror's DECIMAL (the copy measured
+		 * it): decoded into it, a value with more fraction digits fails, as without a transform,
+		 * instead of being rounded by a cast on insert */
+		buf_puts(&q, "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = current_database() "
+			     "AND schema_name = ");
+		buf_literal(&q, cfg->dataset_name);
+		buf_puts(&q, " AND table_name = ");
+		buf_literal(&q, t->dest_name);
+		have_mirror = duckdb_query(d->con, q.data, &mirror) != DuckDBError;
+		if (!have_mirror)
+			duckdb_destroy_result(&mirror);
+		buf_reset(&q);
+	}
 	buf_puts(&q, "CREATE OR REPLACE TEMP TABLE " STAGE);
 	if (transformed) {
 		buf_puts(&q, " (");
 		for (int j = 0; j < t->ncols; j++) {
-			buf_ident(&q, t->cols[j].dest_name);
-			buf_printf(&q, " %s, ", t->cols[j].duck_type);
+			const pg2md_column *c = &t->cols[j];
+			char *type = NULL;
+			bool plain = (c->dec == DEC_NUMERIC_TEXT || c->dec == DEC_NUMERIC_DOUBLE || c->dec == DEC_NUMERIC_DECIMAL) &&
+				     c->typmod < 0;
+			for (idx_t r = 0; plain && have_mirror && !type && r < duckdb_row_count(&mirror); r++) {
+				char *name = duckdb_value_varchar(&mirror, 0, r);
+				if (name && strcmp(name, c->dest_name) == 0) {
+					type = duckdb_value_varchar(&mirror, 1, r);
+					if (type && strncmp(type, "DECIMAL", 7) != 0 && strcmp(type, "DOUBLE") != 0) {
+						duckdb_free(type);
+						type = NULL;
+					}
+				}
+				duckdb_free(name);
+			}
+			buf_ident(&q, c->dest_name);
+			buf_printf(&q, " %s, ", type ? type : c->duck_type);
+			duckdb_free(type);
 		}
 		buf_puts(&q, "_pg2md_ord BIGINT, _pg2md_op VARCHAR, _pg2md_from BIGINT, _pg2md_u VARCHAR)");
 	} else {
@@ -609,6 +641,8 @@ stage_create(pg2md_dest *d, const pg2md_config *cfg, const pg2md_table *t, bool 
 	}
 	pg2md_code rc = duck_exec(d->con, q.data, "creating the stage table of a batch", err);
 	buf_release(&q);
+	if (have_mirror)
+		duckdb_destroy_result(&mirror);
 	return rc;
 }
 
