@@ -396,10 +396,16 @@ dec_numeric_decimal(copydec_col *c, idx_t row, const uint8_t *p, int32_t len)
 			c->why = "numeric value does not fit its declared precision";
 			return false;
 		}
-		if (k >= 0)
+		if (k >= 0) {
 			acc += (__int128)d * pow10_128[k];
-		else if (k > -4)
+		} else if (k <= -4 || d % (int)pow10_128[-k] != 0) {
+			/* a digit past the scale: never dropped (a run's values fit the scale it declared or
+			 * measured; pg2md follow's may not) */
+			c->why = "numeric value has more fraction digits than its DECIMAL's scale";
+			return false;
+		} else {
 			acc += d / (int)pow10_128[-k];
+		}
 	}
 	if (acc >= pow10_128[c->precision]) {
 		c->why = "numeric value does not fit its declared precision";

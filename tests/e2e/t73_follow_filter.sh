@@ -176,4 +176,17 @@ pg -c "UPDATE tb SET name = 'a2' WHERE id = 1;"
 assert_exit 1 "$PG2MD_BIN" follow --once --project-dir "$B"
 assert_contains "$(cat "$T_ERR")" 'left the large value of column "big" unchanged' "an unchanged large value: refused, naming the column"
 
+# --- a plain numeric whose new value has more fraction digits than the DECIMAL the copy measured ---
+pg -c "CREATE TABLE tn (id int PRIMARY KEY, amount numeric); INSERT INTO tn VALUES (1, 1.5), (2, 22.25);"
+N=$T_TMP/tn
+make_project "$N" --tables "tn" --config "$(repl tn t73_tn)"
+assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$N"
+pg -c "UPDATE tn SET amount = 3.75 WHERE id = 1;"
+assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$N"
+assert_table_equal public tn "$N/pg2md.duckdb" pg2md_data tn "a value that fits the measured DECIMAL"
+pg -c "UPDATE tn SET amount = 1.234 WHERE id = 2;"
+assert_exit 1 "$PG2MD_BIN" follow --once --project-dir "$N"
+assert_contains "$(cat "$T_ERR")" 'more fraction digits than its DECIMAL' "one with more fraction digits fails the batch, never rounded"
+assert_eq "22.25" "$(ddbq "$N/pg2md.duckdb" "SELECT amount FROM pg2md_data.tn WHERE id = 2")" "and the mirror keeps the value it had"
+
 t_done
