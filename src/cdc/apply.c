@@ -139,22 +139,8 @@ cdc_check_table(const pg2md_config *cfg, const pg2md_table *t, pg2md_error *err)
 {
 	if (t->relkind == 'q')
 		return pg2md_fail(err, PG2MD_ERR_USAGE, "table \"%s\" is a query: query tables cannot be followed", t->name);
-	for (int i = 0; i < t->ncols; i++) {
-		const pg2md_column *c = &t->cols[i];
-		if (c->as_text) {
-			pg2md_fail(err, PG2MD_ERR_USAGE, "column \"%s\" (%s) of table \"%s\" cannot be followed yet", c->name,
-				   c->pg_type, t->name);
-			pg2md_detail(err, "pg2md reads this type as text, and follow decodes only binary values so far");
-			pg2md_hint(err, "leave the column out with excluded_columns under [sources.sql_database.%s], or the "
-					"table out of tables (docs/cdc.md lists the types)", t->name);
-			return PG2MD_ERR_USAGE;
-		}
-		if (c->src_expr) {
-			pg2md_fail(err, PG2MD_ERR_USAGE, "column \"%s\" of table \"%s\" has a data_type override, which "
-				   "pg2md follow does not apply yet", c->name, t->name);
-			return PG2MD_ERR_USAGE;
-		}
-	}
+	/* the columns a run reads as text or through a data_type override: the source renders their
+	 * values (cdc/server_values.h) */
 	return cdc_transform_check(cfg, t, err);
 }
 
@@ -303,7 +289,9 @@ text_ok(const pg2md_column *c)
 	case DEC_NUMERIC_DECIMAL: case DEC_NUMERIC_TEXT: case DEC_NUMERIC_DOUBLE: case DEC_TEXT: case DEC_BPCHAR:
 	case DEC_CHAR: case DEC_BYTEA: case DEC_DATE: case DEC_TIME: case DEC_TIMESTAMP: case DEC_TIMESTAMPTZ:
 	case DEC_UUID: case DEC_JSONB: case DEC_ENUM:
-		return !c->as_text;
+		/* a type read as text, or a data_type override: the run's text is the server's rendering,
+		 * which protocol 1's text value is not (binary values go back to the server) */
+		return !c->as_text && !c->src_expr;
 	default:
 		return false;
 	}

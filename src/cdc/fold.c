@@ -188,8 +188,8 @@ cdc_fold_release(cdc_fold *f)
 	memset(f, 0, sizeof(*f));
 }
 
-static void *
-fold_alloc(cdc_fold *f, size_t n)
+void *
+cdc_fold_alloc(cdc_fold *f, size_t n)
 {
 	n = (n + 7) & ~(size_t)7;
 	cdc_fold_block *b = f->blocks;
@@ -216,7 +216,7 @@ copy_tuple(cdc_fold *f, const pgo_tuple *t)
 	size_t total = (size_t)t->ncols * sizeof(pgo_value);
 	for (int i = 0; i < t->ncols; i++)
 		total += t->cols[i].len;
-	pgo_value *cols = fold_alloc(f, total ? total : 1);
+	pgo_value *cols = cdc_fold_alloc(f, total ? total : 1);
 	if (cols == NULL)
 		return NULL;
 	uint8_t *data = (uint8_t *)(cols + t->ncols);

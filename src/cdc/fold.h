@@ -133,5 +133,7 @@ pg2md_code cdc_fold_truncate(cdc_fold *f, const cdc_rel *rel, uint8_t flags, pg2
 /* The table of relid in the batch, NULL when the batch has none. */
 const cdc_fold_table *cdc_fold_table_get(const cdc_fold *f, uint32_t relid);
 size_t cdc_fold_bytes(const cdc_fold *f);
+/* n bytes in the fold's memory, kept until it is reset (NULL when memory ran out). */
+void *cdc_fold_alloc(cdc_fold *f, size_t n);
 
 #endif

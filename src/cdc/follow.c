@@ -38,6 +38,7 @@
 #include "cdc/freshness.h"
 #include "cdc/monitor.h"
 #include "cdc/reconnect.h"
+#include "cdc/server_values.h"
 #include "cdc/spill.h"
 #include "cdc/stream.h"
 #include "cdc/tableset.h"
@@ -260,6 +261,17 @@ before_copy(const follow_state *st, int ti)
 	return st->txn_lsn < st->copy_lsn[ti];
 }
 
+/* The values of the batch only the source can render (cdc/server_values.h), on the plain connection. */
+static pg2md_code
+server_values(follow_state *st, pg2md_error *err)
+{
+	if (st->text || !cdc_server_needed(st->tables, st->ntables))
+		return PG2MD_OK;
+	if (!st->pg && !(st->pg = pg_connect(st->cfg, err)))
+		return err->code;
+	return cdc_server_values(st->pg, st->tables, st->ntables, &st->rc, &st->fold, err);
+}
+
 /* Apply the fold (whole transactions only) with its watermark, then confirm to the server. */
 static pg2md_code
 flush_batch(follow_state *st, pg2md_error *err)
@@ -267,6 +279,8 @@ flush_batch(follow_state *st, pg2md_error *err)
 	if (st->folded_end <= st->watermark)
 		return PG2MD_OK;
 	int64_t rows = 0;
+	if (server_values(st, err))
+		return err->code;
 	fault_point("cdc:before_commit");
 	if (cdc_apply_batch(&st->dest, st->cfg, st->tables, st->ntables, &st->rc, &st->fold, st->rep->slot,
 			    st->folded_end, &rows, err))
@@ -336,7 +350,8 @@ replay_apply(follow_state *st, int64_t *rows, pg2md_error *err)
 			st->touched[st->ntouched++] = ft->relid;
 		}
 	}
-	if (cdc_apply_fold(&st->dest, st->cfg, st->tables, st->ntables, &st->rc, &st->fold, rows, err))
+	if (server_values(st, err) ||
+	    cdc_apply_fold(&st->dest, st->cfg, st->tables, st->ntables, &st->rc, &st->fold, rows, err))
 		return err->code;
 	cdc_fold_reset(&st->fold);
 	return PG2MD_OK;

@@ -7,6 +7,33 @@
 
 #include "util/buf.h"
 
+void
+plan_column(pg2md_buf *b, const pg2md_column *c)
+{
+	if (schema_column_synthetic(c)) {
+		/* not at the source: the statement reading the scan writes the load id or row id */
+		buf_puts(b, "NULL::pg_catalog.text");
+	} else if (c->src_expr) {
+		/* a data_type override: the server casts (source/colhints.h) */
+		buf_puts(b, c->src_expr);
+	} else if (c->as_text) {
+		/* The output function, not a cast: inet::text adds a netmask that inet's output has not.
+		 * An array's (array_out: each element through its own output function) is parsed
+		 * back as text[], dimensions and NULLs kept; one whose elements are not separated
+		 * by commas (box, geometry) is cast element by element, as text[] could not split it. */
+		if (c->text_array_cast) {
+			buf_ident(b, c->name);
+			buf_puts(b, "::pg_catalog.text[]");
+		} else {
+			buf_printf(b, "pg_catalog.textin(%s(", c->text_out);
+			buf_ident(b, c->name);
+			buf_puts(b, c->dec == DEC_LIST ? "))::pg_catalog.text[]" : "))");
+		}
+	} else {
+		buf_ident(b, c->name);
+	}
+}
+
 char *
 plan_copy_sql(const pg2md_table *t, int leaf, int64_t lo, int64_t hi, const char *filter)
 {
@@ -32,28 +59,7 @@ plan_copy_sql(const pg2md_table *t, int leaf, int64_t lo, int64_t hi, const char
 	for (int i = 0; i < t->ncols; i++) {
 		if (i)
 			buf_puts(&b, ", ");
-		if (schema_column_synthetic(&t->cols[i])) {
-			/* not at the source: the statement reading the scan writes the load id or row id */
-			buf_puts(&b, "NULL::pg_catalog.text");
-		} else if (t->cols[i].src_expr) {
-			/* a data_type override: the server casts (source/colhints.h) */
-			buf_puts(&b, t->cols[i].src_expr);
-		} else if (t->cols[i].as_text) {
-			/* The output function, not a cast: inet::text adds a netmask that inet's output has not.
-			 * An array's (array_out: each element through its own output function) is parsed
-			 * back as text[], dimensions and NULLs kept; one whose elements are not separated
-			 * by commas (box, geometry) is cast element by element, as text[] could not split it. */
-			if (t->cols[i].text_array_cast) {
-				buf_ident(&b, t->cols[i].name);
-				buf_puts(&b, "::pg_catalog.text[]");
-			} else {
-				buf_printf(&b, "pg_catalog.textin(%s(", t->cols[i].text_out);
-				buf_ident(&b, t->cols[i].name);
-				buf_puts(&b, t->cols[i].dec == DEC_LIST ? "))::pg_catalog.text[]" : "))");
-			}
-		} else {
-			buf_ident(&b, t->cols[i].name);
-		}
+		plan_column(&b, &t->cols[i]);
 	}
 	/* a query table's leaf is the query as a subquery (source/query.h) */
 	buf_printf(&b, " FROM %s%s", t->relkind == 'v' || t->relkind == 'q' ? "" : "ONLY ", t->leaf_names[leaf]);

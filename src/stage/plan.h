@@ -16,6 +16,7 @@
 
 #include "schema/table.h"
 #include "stage/task.h"
+#include "util/buf.h"
 
 #define PAGES_PER_TASK_DEFAULT 4096 /* 32 MB of heap with 8 kB pages */
 
@@ -27,6 +28,13 @@
 int plan_tasks(pg2md_table *tables, int ntables, const char *const *filters, int64_t pages_per_task,
 	       pg2md_task **tasks);
 void plan_free(pg2md_task *tasks, int ntasks);
+
+/*
+ * What the COPY of a run selects for column c, as SQL over its source name: the column, the
+ * expression of a data_type override, or its type's output function for a type read as text.
+ * pg2md follow asks the server for the same (cdc/server_values.h).
+ */
+void plan_column(pg2md_buf *b, const pg2md_column *c);
 
 /* The COPY statement of one task (exposed for tests). */
 char *plan_copy_sql(const pg2md_table *t, int leaf, int64_t lo, int64_t hi, const char *filter);
