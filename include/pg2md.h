@@ -543,6 +543,9 @@ typedef struct pg2md_follow_info {
 	/* streamed large transactions (streaming 'on'): of the transactions, how many came streamed
 	 * (kept on disk until their commit); Stream Aborts (a transaction or subtransaction discarded) */
 	int64_t streamed, stream_aborts;
+	/* of the streamed ones, how many were applied as they arrived (the others were read back
+	 * from disk at their commit: another transaction committed while they streamed) */
+	int64_t streamed_eager;
 } pg2md_follow_info;
 
 /*

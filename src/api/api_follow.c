@@ -57,7 +57,7 @@ pg2md_follow(pg2md_pipeline *p, const pg2md_follow_options *opts, const pg2md_fo
 					     r->start_lsn, r->target_lsn, r->applied_lsn, r->transactions, r->changes,
 					     r->rows_written, r->batches, r->interrupted, r->fresh_transactions,
 					     r->fresh_p50_ms, r->fresh_p99_ms, r->fresh_max_ms, r->streamed,
-					     r->stream_aborts};
+					     r->stream_aborts, r->streamed_eager};
 	if (out)
 		*out = &p->follow_info;
 	return api_error(err, &e);

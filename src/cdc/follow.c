@@ -229,6 +229,14 @@ typedef struct follow_state {
 	int64_t batch_started; /* monotonic ms when the fold's first transaction was folded */
 	cdc_freshness fresh;   /* commit-to-visible latency per applied transaction */
 	cdc_monitor mon;       /* heartbeat, slot status, metrics file (monitor.h) */
+	uint32_t stream_xid;   /* the transaction of the stream segment being read */
+	/* a streamed transaction applied as it arrives (eager_begin): its DuckDB transaction is open */
+	bool eager;
+	bool eager_rel;        /* it evolved a table, or compared one with the destination */
+	uint32_t eager_xid;
+	int64_t eager_rows;
+	int64_t eager_changes0;/* rep->changes when it began */
+	uint64_t eager_msgs;
 } follow_state;
 
 static int64_t
@@ -313,7 +321,7 @@ advance_idle(follow_state *st, pgo_lsn target, bool force, pg2md_error *err)
 	pgo_lsn to = cdc_stream_server_end(st->s);
 	if (target && to > target)
 		to = target;
-	if (to <= st->watermark || st->folded_end > st->watermark || st->fold.changes)
+	if (to <= st->watermark || st->folded_end > st->watermark || st->fold.changes || st->eager)
 		return PG2MD_OK;
 	int64_t now = mono_ms(), every = 10000;
 	if (st->cfg->repl_heartbeat_interval > 0 && st->cfg->repl_heartbeat_interval < 10)
@@ -511,6 +519,32 @@ fold_msg(follow_state *st, const pgo_msg *m, int64_t *rows, pg2md_error *err)
 }
 
 /*
+ * The end of a streamed transaction whose changes are all applied in the open DuckDB transaction:
+ * its watermark, the commit, then the confirmation to the server.
+ */
+static pg2md_code
+streamed_commit(follow_state *st, uint32_t xid, pgo_lsn end_lsn, int64_t ts, int64_t rows, uint64_t nmsg,
+		pg2md_error *err)
+{
+	fault_point("cdc:stream_before_commit");
+	if (cdc_apply_commit(&st->dest, st->cfg, st->rep->slot, end_lsn, err))
+		return err->code;
+	fault_point("cdc:stream_after_commit");
+	cdc_spill_discard(st->spill, xid);
+	st->watermark = st->folded_end = end_lsn;
+	st->rep->rows_written += rows;
+	st->rep->transactions++;
+	st->rep->streamed++;
+	st->rep->batches++;
+	if (!cdc_fresh_add(&st->fresh, ts) || !cdc_fresh_committed(&st->fresh, cdc_fresh_now()))
+		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory counting the batch's freshness");
+	char l[PGO_LSN_TEXT];
+	pg2md_debug("applied streamed transaction %u up to %s (%lld rows written, %llu messages)", xid,
+		    pgo_lsn_format(end_lsn, l), (long long)rows, (unsigned long long)nmsg);
+	return cdc_stream_confirm(st->s, st->watermark, true, err);
+}
+
+/*
  * Stream Commit of xid: the transactions folded before it (they committed first) as a batch of
  * their own, then in one DuckDB transaction its changes read back from disk, folded and applied a
  * bounded fold at a time (each fold applied in order, so a later one sees what an earlier one
@@ -563,22 +597,7 @@ apply_streamed(follow_state *st, uint32_t xid, pgo_lsn end_lsn, int64_t ts, int 
 	st->replaying = false;
 	cdc_spill_read_close(&rd);
 	pgo_parser_release(&p);
-	fault_point("cdc:stream_before_commit");
-	if (cdc_apply_commit(&st->dest, st->cfg, st->rep->slot, end_lsn, err))
-		goto fail0;
-	fault_point("cdc:stream_after_commit");
-	cdc_spill_discard(st->spill, xid);
-	st->watermark = st->folded_end = end_lsn;
-	st->rep->rows_written += rows;
-	st->rep->transactions++;
-	st->rep->streamed++;
-	st->rep->batches++;
-	if (!cdc_fresh_add(&st->fresh, ts) || !cdc_fresh_committed(&st->fresh, cdc_fresh_now()))
-		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory counting the batch's freshness");
-	char l[PGO_LSN_TEXT];
-	pg2md_debug("applied streamed transaction %u up to %s (%lld rows written, %llu messages)", xid,
-		    pgo_lsn_format(end_lsn, l), (long long)rows, (unsigned long long)nmsg);
-	return cdc_stream_confirm(st->s, st->watermark, true, err);
+	return streamed_commit(st, xid, end_lsn, ts, rows, nmsg, err);
 fail:
 	cdc_apply_rollback(&st->dest);
 fail0:
@@ -586,6 +605,137 @@ fail0:
 	cdc_spill_read_close(&rd);
 	pgo_parser_release(&p);
 	return err->code;
+}
+
+/*
+ * Applying a streamed transaction as it arrives.  Reading it back from disk at its Stream Commit
+ * and applying it then (apply_streamed) adds the whole apply to the time the server took to
+ * decode and send it: a bulk UPDATE of 2 M rows took twice as long as pg_recvlogical reading it.
+ * So a streamed transaction that starts while nothing else is pending is also folded and applied,
+ * a bounded fold at a time, into a DuckDB transaction opened at its first segment, while it is
+ * still being written to disk; at its Stream Commit only the last fold and the watermark remain.
+ * The DuckDB transaction is one connection's, so anything that would need another one first
+ * gives the eager apply up (rolled back; the transaction is applied from disk at its commit, as
+ * before): another transaction committing meanwhile (a Begin, or another streamed transaction's
+ * commit), a Stream Abort of it or of one of its subtransactions, a commit the run must not
+ * apply (already applied before a restart, or at or after --endpos), the end of the run.
+ */
+static bool
+eager_eligible(const follow_state *st)
+{
+	if (!st->spill || st->text || st->eager || cdc_spill_count(st->spill) > 1)
+		return false;
+	/* its commit is not known yet: every table must take it whatever it is (before_copy) */
+	for (int i = 0; i < st->ntables; i++)
+		if (st->copy_lsn[i] > st->watermark)
+			return false;
+	return true;
+}
+
+static pg2md_code
+eager_begin(follow_state *st, uint32_t xid, pg2md_error *err)
+{
+	/* the transactions that committed before it first, as a batch of their own */
+	if (flush_batch(st, err))
+		return err->code;
+	if (st->fold.changes)
+		return PG2MD_OK;
+	if (cdc_apply_begin(&st->dest, err))
+		return err->code;
+	st->eager = st->replaying = true;
+	st->eager_rel = false;
+	st->eager_xid = xid;
+	st->eager_rows = 0;
+	st->eager_msgs = 0;
+	st->eager_changes0 = st->rep->changes;
+	st->ntouched = 0;
+	st->txn_lsn = UINT64_MAX; /* after every table's copy (eager_eligible) */
+	pg2md_debug("streamed transaction %u: applied as it arrives", xid);
+	return PG2MD_OK;
+}
+
+static void
+eager_abandon(follow_state *st, const char *why)
+{
+	if (!st->eager)
+		return;
+	cdc_apply_rollback(&st->dest);
+	cdc_fold_reset(&st->fold);
+	st->eager = st->replaying = false;
+	st->rep->changes = st->eager_changes0;
+	/* a column change it made is rolled back: compare every table with the destination again at
+	 * its next message (the relation cache holds the shapes it read) */
+	if (st->eager_rel)
+		for (int i = 0; i < st->ntables; i++)
+			st->check[i] = true;
+	pg2md_debug("streamed transaction %u: applied from disk at its commit (%s)", st->eager_xid, why);
+}
+
+/* Does a transaction hold relid's ACCESS EXCLUSIVE lock (an ALTER TABLE not committed yet)? */
+static pg2md_code
+relation_locked(follow_state *st, uint32_t relid, bool *locked, pg2md_error *err)
+{
+	if (!st->pg && !(st->pg = pg_connect(st->cfg, err)))
+		return err->code;
+	char oid[16];
+	snprintf(oid, sizeof(oid), "%u", relid);
+	const char *params[] = {oid};
+	PGresult *res = pg_query(st->pg, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_locks WHERE locktype = 'relation' "
+				 "AND database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database()) "
+				 "AND relation = $1::oid AND mode = 'AccessExclusiveLock' AND granted)", 1, params, err);
+	if (!res)
+		return err->code;
+	*locked = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	return PG2MD_OK;
+}
+
+/* A message of the streamed transaction being applied eagerly (already on disk). */
+static pg2md_code
+eager_msg(follow_state *st, const pgo_msg *m, int64_t limit, pg2md_error *err)
+{
+	st->eager_msgs++;
+	if (m->kind == PGO_RELATION) {
+		int ti = table_index(st, m->relid);
+		const cdc_rel *prev = cdc_relcache_get(&st->rc, m->relid);
+		if (ti >= 0 && (st->check[ti] || !prev || !cdc_rel_matches(prev, m))) {
+			/* the table is compared with the catalog, which waits for a column change the
+			 * transaction itself made (its lock) until it commits: left to its commit */
+			bool locked = false;
+			if (relation_locked(st, m->relid, &locked, err))
+				return err->code;
+			if (locked) {
+				eager_abandon(st, "a column change of it holds its table's lock");
+				return PG2MD_OK;
+			}
+			st->eager_rel = true;
+		}
+		if (handle_relation(st, m, false, &st->eager_rows, err))
+			return err->code;
+	} else {
+		for (int i = 0; i < st->ntables && !st->eager_rel; i++)
+			st->eager_rel = st->check[i];
+		if (fold_msg(st, m, &st->eager_rows, err))
+			return err->code;
+	}
+	if ((int64_t)cdc_fold_bytes(&st->fold) >= limit)
+		return replay_apply(st, &st->eager_rows, err);
+	return PG2MD_OK;
+}
+
+/* Stream Commit of the transaction applied eagerly: the last fold, the watermark, the commit. */
+static pg2md_code
+eager_commit(follow_state *st, uint32_t xid, pgo_lsn end_lsn, int64_t ts, pg2md_error *err)
+{
+	st->eager = false;
+	if (replay_apply(st, &st->eager_rows, err)) {
+		st->replaying = false;
+		cdc_apply_rollback(&st->dest);
+		return err->code;
+	}
+	st->replaying = false;
+	st->rep->streamed_eager++;
+	return streamed_commit(st, xid, end_lsn, ts, st->eager_rows, st->eager_msgs, err);
 }
 
 static pg2md_code
@@ -641,10 +791,13 @@ stream_changes(follow_state *st, pgo_lsn target, int proto, pg2md_error *err)
 				    ((m.kind == PGO_INSERT || m.kind == PGO_UPDATE || m.kind == PGO_DELETE) && followed(st, m.relid));
 			if (keep)
 				rc = cdc_spill_write(st->spill, m.xid, d.data, d.len, err);
+			if (keep && rc == PG2MD_OK && st->eager && st->stream_xid == st->eager_xid)
+				rc = eager_msg(st, &m, limit < STREAM_FOLD_BYTES ? limit : STREAM_FOLD_BYTES, err);
 			continue;
 		}
 		switch (m.kind) {
 		case PGO_BEGIN:
+			eager_abandon(st, "another transaction committed while it streamed");
 			if (target && m.final_lsn >= target) {
 				done = true; /* this transaction waits for the next run */
 				break;
@@ -691,16 +844,29 @@ stream_changes(follow_state *st, pgo_lsn target, int proto, pg2md_error *err)
 				break;
 			}
 			rc = cdc_spill_start(st->spill, m.xid, m.first_segment, err);
+			st->stream_xid = m.xid;
+			if (rc == PG2MD_OK && m.first_segment && eager_eligible(st))
+				rc = eager_begin(st, m.xid, err);
 			break;
 		case PGO_STREAM_STOP:
 			rc = cdc_spill_stop(st->spill, err);
 			fault_point("cdc:stream_stop");
 			break;
 		case PGO_STREAM_ABORT:
+			if (st->eager && m.xid == st->eager_xid)
+				eager_abandon(st, m.subxid == m.xid ? "it aborted" : "a subtransaction of it aborted");
 			rc = cdc_spill_abort(st->spill, m.xid, m.subxid, err);
 			st->rep->stream_aborts++;
 			break;
 		case PGO_STREAM_COMMIT:
+			if (st->eager && (m.xid != st->eager_xid || (target && m.commit_lsn >= target) ||
+					  m.commit_lsn < st->watermark))
+				eager_abandon(st, m.xid != st->eager_xid ? "another streamed transaction committed first"
+									: "its commit is not applied now");
+			if (st->eager) {
+				rc = eager_commit(st, m.xid, m.end_lsn, m.ts, err);
+				break;
+			}
 			if (target && m.commit_lsn >= target) {
 				done = true; /* waits for the next run, as a Begin at or after the target */
 				break;
@@ -716,6 +882,7 @@ stream_changes(follow_state *st, pgo_lsn target, int proto, pg2md_error *err)
 			break;
 		}
 	}
+	eager_abandon(st, "the run stops before its commit");
 	/* a clean stop: whole transactions only (a transaction cut by an interrupt is not in the fold's end) */
 	if (rc == PG2MD_OK && !in_txn)
 		rc = flush_batch(st, err);

@@ -28,8 +28,9 @@ typedef struct cdc_follow_report {
 	pgo_lsn target_lsn;    /* --once / --endpos: where it stopped; 0 when it ran until interrupted */
 	pgo_lsn applied_lsn;   /* the watermark now */
 	int64_t transactions;  /* transactions applied */
-	int64_t streamed;      /* of them, streamed ones (read back from disk at their Stream Commit) */
+	int64_t streamed;      /* of them, streamed ones (kept on disk until their Stream Commit) */
 	int64_t stream_aborts; /* Stream Abort messages (a streamed transaction or subtransaction discarded) */
+	int64_t streamed_eager;/* of the streamed ones, applied as they arrived (follow.c, eager_begin) */
 	int64_t changes;       /* inserts, updates, deletes, truncates folded */
 	int64_t rows_written;  /* rows deleted and inserted in the destination */
 	int batches;

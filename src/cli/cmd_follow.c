@@ -39,8 +39,9 @@ cmd_follow(cli_opts *opts)
 	       (long long)rep->transactions, rep->transactions == 1 ? "" : "s", (long long)rep->changes,
 	       (long long)rep->rows_written, rep->batches, rep->batches == 1 ? "" : "es");
 	if (rep->streamed || rep->stream_aborts)
-		printf("  streamed transactions: %lld applied, %lld aborts (transactions or subtransactions) discarded\n",
-		       (long long)rep->streamed, (long long)rep->stream_aborts);
+		printf("  streamed transactions: %lld applied (%lld as they arrived), %lld aborts (transactions or "
+		       "subtransactions) discarded\n",
+		       (long long)rep->streamed, (long long)rep->streamed_eager, (long long)rep->stream_aborts);
 	printf("  applied up to %s", pg2md_lsn_format(rep->applied_lsn, a));
 	if (rep->target_lsn)
 		printf(" (stopped at %s)", pg2md_lsn_format(rep->target_lsn, b));

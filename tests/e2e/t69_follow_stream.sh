@@ -2,11 +2,15 @@
 # t69_follow_stream — streamed large transactions in pg2md follow (docs/cdc.md, "Large
 # transactions"): with logical_decoding_work_mem = 64kB (set for follow's connections through
 # PGOPTIONS) the server sends every transaction of more than a few hundred rows in segments
-# before it commits; follow keeps them on disk and applies each at its Stream Commit.
+# before it commits; follow keeps them on disk and applies each as it arrives (into a DuckDB
+# transaction committed at its Stream Commit), or from disk at its commit when another
+# transaction came in between.
 #   - a large transaction with SAVEPOINT / ROLLBACK TO inside (nested too): only the changes of
 #     the subtransactions rolled back go;
 #   - an aborted large transaction leaves nothing (and no file behind);
 #   - small transactions committed while a large one is open, before and after it in commit order;
+#   - a column change inside a large transaction applied as it arrived, then given up (a small
+#     transaction commits meanwhile): applied again from disk, the column change too;
 #   - SIGKILL after a segment reached the disk, before the DuckDB commit, and after it (before the
 #     server heard of it): the rerun ends equal to the source, nothing applied twice;
 #   - streaming = false: the same transaction arrives whole;
@@ -25,6 +29,7 @@ drop_slot() {
 eval "orig_$(declare -f t_cleanup)"
 t_cleanup() {
 	[ -n "${APID:-}" ] && kill "$APID" 2>/dev/null
+	[ -n "${FPID:-}" ] && kill "$FPID" 2>/dev/null
 	drop_slot
 	orig_t_cleanup
 }
@@ -76,8 +81,8 @@ pg -c "BEGIN;
        DELETE FROM ts WHERE id % 11 = 0;
        COMMIT;"
 assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$P"
-assert_contains "$(cat "$T_OUT")" "streamed transactions: 1 applied, 2 aborts" \
-	"the transaction came streamed; two subtransactions rolled back"
+assert_contains "$(cat "$T_OUT")" "streamed transactions: 1 applied (0 as they arrived), 2 aborts" \
+	"the transaction came streamed; two subtransactions rolled back (so it was applied from disk)"
 compare_all "a streamed transaction with ROLLBACK TO SAVEPOINT"
 assert_eq "$(pgq "SELECT md5(big) FROM ts WHERE id = 200200")" \
 	"$(ddbq "$DB" "SELECT md5(big) FROM pg2md_data.ts WHERE id = 200200")" \
@@ -91,7 +96,7 @@ pg -c "BEGIN; INSERT INTO ts SELECT g, g, 'aborted', NULL FROM generate_series(3
        UPDATE ts SET v = 0 WHERE id < 10000; DELETE FROM tb; ROLLBACK;
        INSERT INTO tb VALUES (-1, -1);"
 assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$P"
-assert_contains "$(cat "$T_OUT")" "0 applied, 1 aborts" "the aborted transaction came streamed, and was discarded"
+assert_contains "$(cat "$T_OUT")" "0 applied (0 as they arrived), 1 aborts" "the aborted transaction came streamed, and was discarded"
 assert_eq "$before" "$(ddbq "$DB" "SELECT count(*), sum(v) FROM pg2md_data.ts")" "the aborted transaction left nothing"
 compare_all "an aborted streamed transaction"
 assert_eq 0 "$(spill_files)" "its file is gone"
@@ -117,8 +122,60 @@ APID=""
 pg -c "UPDATE ts SET v = 44 WHERE id BETWEEN 10 AND 30; INSERT INTO tb VALUES (-3, -3);"
 assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$P"
 assert_contains "$(cat "$T_OUT")" "applied 5 transactions" "the large one and the four small ones"
-assert_contains "$(cat "$T_OUT")" "streamed transactions: 1 applied" "the large one came streamed"
+assert_contains "$(cat "$T_OUT")" "streamed transactions: 1 applied (0 as they arrived)" \
+	"the large one came streamed, and was applied from disk (others committed while it streamed)"
 compare_all "small transactions around an open streamed one"
+
+# --- column changes in a large transaction applied as it arrives ------------------------------
+# follow runs in the background, a coprocess holds a large transaction open.
+#  1. a column added before (committed): the open transaction's first change of the table evolves
+#     the mirror inside its DuckDB transaction; a small transaction then commits first, so the
+#     eager apply is given up (rolled back, column change included) and the transaction is
+#     applied from disk at its commit, the column change again;
+#  2. a column added inside the open transaction: its lock would make the catalog wait for the
+#     commit, so the transaction is left to its commit at once.
+wait_log() { # PATTERN [COUNT]: until follow's log has it COUNT times (60 s at most)
+	for _ in $(seq 1 600); do
+		[ "$(grep -c "$1" "$T_TMP/bg.err")" -ge "${2:-1}" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+pg -c "ALTER TABLE ts ADD COLUMN extra int DEFAULT 7;" || t_bail "the source statements failed"
+RUNTIME__LOG_LEVEL=DEBUG "$PG2MD_BIN" follow --project-dir "$P" >"$T_TMP/bg.out" 2>"$T_TMP/bg.err" &
+FPID=$!
+coproc BPSQL { PGOPTIONS="" PGAPPNAME=t69_b psql -X -q -v ON_ERROR_STOP=1 -d "$T_DB" >/dev/null 2>&1; }
+APID=$BPSQL_PID
+echo "BEGIN; INSERT INTO tb SELECT g, g FROM generate_series(20001, 40000) g;
+      UPDATE ts SET extra = id WHERE id < 1000;" >&"${BPSQL[1]}"
+wait_log "follows its source's columns: column extra" &&
+	t_pass "the open transaction's first change of ts evolved the mirror as it arrived" ||
+	t_fail "follow did not apply the open transaction's segments as they arrived"
+pg -c "INSERT INTO tb VALUES (-9, -9);" || t_bail "the source statements failed"
+echo "UPDATE ts SET v = -v WHERE id < 100; COMMIT;" >&"${BPSQL[1]}"
+wait_log "applied streamed transaction" || t_fail "the streamed transaction was not applied"
+assert_contains "$(cat "$T_TMP/bg.err")" "applied from disk at its commit (another transaction committed while it streamed)" \
+	"a small transaction committing meanwhile gave the eager apply up"
+echo "BEGIN; INSERT INTO tb SELECT g, g FROM generate_series(40001, 60000) g;
+      ALTER TABLE ts ADD COLUMN extra2 int; UPDATE ts SET extra2 = 1 WHERE id < 10;
+      INSERT INTO tb SELECT g, g FROM generate_series(60001, 80000) g;" >&"${BPSQL[1]}"
+wait_log "a column change of it holds its table's lock" &&
+	t_pass "a column change inside the open transaction leaves it to its commit" ||
+	t_fail "follow did not give up the transaction with the column change"
+echo "COMMIT;" >&"${BPSQL[1]}"
+echo '\q' >&"${BPSQL[1]}"
+wait "$APID"
+APID=""
+wait_log "applied streamed transaction" 2 || t_fail "the second streamed transaction was not applied"
+kill -TERM "$FPID"
+wait "$FPID"
+assert_eq 0 "$?" "follow stopped cleanly"
+FPID=""
+assert_contains "$(cat "$T_TMP/bg.out")" "streamed transactions: 2 applied (0 as they arrived)" \
+	"both transactions were applied from disk at their commit"
+assert_eq "extra|extra2" "$(ddbq "$DB" "SELECT string_agg(column_name, '|' ORDER BY ordinal_position) FROM information_schema.columns
+	WHERE table_schema = 'pg2md_data' AND table_name = 'ts' AND ordinal_position > 4")" "the columns added are in the destination"
+compare_all "streamed transactions with column changes"
 
 # --- SIGKILL after a segment reached the disk: the rerun gets the transaction again -----------
 big_tx() { # $1: a tag
@@ -131,6 +188,8 @@ assert_eq 137 "$T_RC" "killed after the first segment reached the disk (SIGKILL)
 [ "$(spill_files)" -ge 1 ] && t_pass "the killed run left its file" || t_fail "no file after a kill mid-transaction"
 assert_eq 0 "$(ddbq "$DB" "SELECT count(*) FROM pg2md_data.ts WHERE s = 'kill1'")" "nothing of it was applied"
 assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$P"
+assert_contains "$(cat "$T_OUT")" "streamed transactions: 1 applied (1 as they arrived)" \
+	"alone, the transaction was applied as it arrived"
 compare_all "rerun after a kill mid streamed transaction"
 assert_eq 0 "$(spill_files)" "the dead run's file was removed"
 
