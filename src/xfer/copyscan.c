@@ -8,6 +8,8 @@
  * scan:  decodes CopyData messages into the output chunk until it is full;
  * end:   checks the COPY's final status.  A failure fills the job's error
  *        (the root cause) and fails the DuckDB statement.
+ * The decoding (scan_fill) fills any chunk of the job's columns: a reader outside any statement
+ * uses it too (copyscan_reader_*), and a scan in hand-off mode hands such chunks on (scan_take).
  */
 #include "xfer/copyscan.h"
 
@@ -42,6 +44,9 @@ typedef struct scan_state {
 	bool done;
 	int chunks;     /* chunks produced so far */
 	row_window win;
+	bool dec_ready; /* dec was initialized */
+	bool hand;      /* hand-off mode: chunks come from the registry's take() */
+	int id;         /* the job's id */
 } scan_state;
 
 /* A chunk of rows rows and bytes bytes was produced: slide the window, keep the job's largest. */
@@ -126,6 +131,12 @@ copyscan_logical_type(pg2md_dec dec, int precision, int scale, const pg2md_type 
 	}
 }
 
+/* What bind found: the job, and its id (hand-off mode asks the caller for its chunks by id). */
+typedef struct scan_bound {
+	copyscan_job *job;
+	int id;
+} scan_bound;
+
 static duckdb_logical_type
 scan_logical_type(const pg2md_column *c, bool staged)
 {
@@ -150,7 +161,10 @@ scan_bind(duckdb_bind_info info)
 		duckdb_destroy_logical_type(&lt);
 	}
 	duckdb_bind_set_cardinality(info, (idx_t)(job->table->est_rows > 0 ? job->table->est_rows : 0), false);
-	duckdb_bind_set_bind_data(info, job, NULL);
+	scan_bound *b = xcalloc(1, sizeof(scan_bound));
+	b->job = job;
+	b->id = (int)id;
+	duckdb_bind_set_bind_data(info, b, free);
 	job->staged = reg->staged;
 }
 
@@ -182,7 +196,8 @@ scan_state_free(void *p)
 		PQfreemem(s->msg);
 	if (s->copying)
 		copyscan_abort(s->job->conn);
-	copydec_release(&s->dec);
+	if (s->dec_ready)
+		copydec_release(&s->dec);
 	free(s);
 }
 
@@ -194,17 +209,12 @@ keep_sqlstate(copyscan_job *job, const PGresult *res)
 	snprintf(job->sqlstate, sizeof(job->sqlstate), "%s", state ? state : "");
 }
 
-static void
-scan_init(duckdb_init_info info)
+/* Start the job's COPY on its connection; false with job->err set when it did not start. */
+static bool
+scan_start(scan_state *s)
 {
-	copyscan_job *job = duckdb_init_get_bind_data(info);
-	scan_state *s = xcalloc(1, sizeof(scan_state));
+	copyscan_job *job = s->job;
 	PGresult *res;
-
-	s->job = job;
-	copydec_init(&s->dec, job->table, job->staged);
-	duckdb_init_set_max_threads(info, 1);
-	duckdb_init_set_init_data(info, s, scan_state_free);
 
 	/* interruptible: the COPY may wait for a lock (a TRUNCATE queued behind the run's own
 	 * ACCESS SHARE) or for its first row; SIGINT/SIGTERM must not wait with it */
@@ -223,11 +233,32 @@ scan_init(duckdb_init_info info)
 			pg2md_error_init(&job->err);
 			pg_fail_lock_timeout(job->conn, &job->err);
 		}
-		duckdb_init_set_error(info, job->err.msg);
-		return;
+		return false;
 	}
 	PQclear(res);
 	s->copying = true;
+	return true;
+}
+
+static void
+scan_init(duckdb_init_info info)
+{
+	copyscan_registry *reg = duckdb_init_get_extra_info(info);
+	scan_bound *b = duckdb_init_get_bind_data(info);
+	scan_state *s = xcalloc(1, sizeof(scan_state));
+
+	s->job = b->job;
+	s->id = b->id;
+	duckdb_init_set_max_threads(info, 1);
+	duckdb_init_set_init_data(info, s, scan_state_free);
+	if (reg->take) {
+		s->hand = true; /* the rows come decoded from the caller's readers */
+		return;
+	}
+	copydec_init(&s->dec, s->job->table, s->job->staged);
+	s->dec_ready = true;
+	if (!scan_start(s))
+		duckdb_init_set_error(info, s->job->err.msg);
 }
 
 /* Read the COPY's final result once the data is done. */
@@ -260,48 +291,52 @@ scan_finish(scan_state *s)
  */
 #define CHUNK_BYTES_MAX (4 * 1024 * 1024)
 
-static void
-scan_func(duckdb_function_info info, duckdb_data_chunk output)
+/*
+ * Decode the job's next rows into chunk (any chunk of the job's columns: the statement's output,
+ * or a reader's own in hand-off mode); *bytes: their COPY bytes, *done: the data ended.  Fails
+ * with job->err set.
+ */
+static pg2md_code
+scan_fill(scan_state *s, duckdb_data_chunk chunk, int64_t *bytes, bool *done)
 {
-	scan_state *s = duckdb_function_get_init_data(info);
 	copyscan_job *job = s->job;
 	idx_t capacity = duckdb_vector_size();
 	idx_t row = 0;
 	int64_t chunk_bytes = 0;
 
+	*bytes = 0;
+	duckdb_data_chunk_set_size(chunk, 0);
 	if (s->done) {
-		duckdb_data_chunk_set_size(output, 0);
-		return;
+		*done = true;
+		return PG2MD_OK;
 	}
 	fault_point("extract:chunk");
 	/* a first attempt's second chunk fails as if DuckDB ran out of memory there (tests only) */
 	if (s->chunks++ == 1 && job->retries == 0 && fault_fail("extract:oom")) {
 		job->oom = true;
-		pg2md_fail(&job->err, PG2MD_ERR_RUN, "Out of Memory Error: injected at \"extract:oom\" (PG2MD_FAULT_FAIL)");
 		s->done = true;
-		goto fail;
+		return pg2md_fail(&job->err, PG2MD_ERR_RUN,
+				  "Out of Memory Error: injected at \"extract:oom\" (PG2MD_FAULT_FAIL)");
 	}
 	if (interrupt_requested()) {
-		pg2md_fail(&job->err, interrupt_reason(), "%s while reading table \"%s\"", interrupt_what(),
-			   job->table->name);
 		s->done = true;
-		goto fail;
+		return pg2md_fail(&job->err, interrupt_reason(), "%s while reading table \"%s\"", interrupt_what(),
+				  job->table->name);
 	}
-	copydec_bind_chunk(&s->dec, output);
+	copydec_bind_chunk(&s->dec, chunk);
 	while (row < capacity && chunk_bytes < CHUNK_BYTES_MAX) {
 		if (s->msg == NULL) {
 			int n = PQgetCopyData(job->conn, &s->msg, 0);
 			if (n == -1) {
 				s->done = true;
 				if (!scan_finish(s))
-					goto fail;
+					return job->err.code;
 				break;
 			}
 			if (n < 0) {
-				pg2md_fail(&job->err, PG2MD_ERR_RUN, "reading table \"%s\" failed: %s", job->table->name,
-					   PQerrorMessage(job->conn));
 				s->done = true;
-				goto fail;
+				return pg2md_fail(&job->err, PG2MD_ERR_RUN, "reading table \"%s\" failed: %s",
+						  job->table->name, PQerrorMessage(job->conn));
 			}
 			s->len = n;
 			s->off = 0;
@@ -311,7 +346,7 @@ scan_func(duckdb_function_info info, duckdb_data_chunk output)
 		if (copydec_feed(&s->dec, job->table, (const uint8_t *)s->msg, s->len, &s->off, &row, capacity,
 				 &job->err)) {
 			s->done = true;
-			goto fail;
+			return job->err.code;
 		}
 		chunk_bytes += s->off - off0;
 		if (s->off >= s->len) {
@@ -326,12 +361,98 @@ scan_func(duckdb_function_info info, duckdb_data_chunk output)
 		job->lossy += s->dec.cols[i].lossy;
 		s->dec.cols[i].lossy = 0;
 	}
-	duckdb_data_chunk_set_size(output, row);
-	return;
+	duckdb_data_chunk_set_size(chunk, row);
+	*bytes = chunk_bytes;
+	*done = s->done;
+	return PG2MD_OK;
+}
 
-fail:
+/*
+ * Hand-off mode: the next chunk a reader decoded becomes the output without a copy (its vectors
+ * are referenced: DuckDB shares their buffers, which live on after the reader's chunk is
+ * destroyed here, as long as the output needs them).
+ */
+static pg2md_code
+scan_take(copyscan_registry *reg, scan_state *s, duckdb_data_chunk output)
+{
+	duckdb_data_chunk in = NULL;
+	int got = reg->take(reg->take_arg, s->id, &in);
+
 	duckdb_data_chunk_set_size(output, 0);
-	duckdb_function_set_error(info, job->err.msg);
+	if (got < 0)
+		return s->job->err.code ? s->job->err.code : PG2MD_ERR_RUN;
+	if (got == 0) {
+		s->done = true;
+		return PG2MD_OK;
+	}
+	idx_t n = duckdb_data_chunk_get_column_count(in);
+	for (idx_t i = 0; i < n; i++)
+		duckdb_vector_reference_vector(duckdb_data_chunk_get_vector(output, i), duckdb_data_chunk_get_vector(in, i));
+	duckdb_data_chunk_set_size(output, duckdb_data_chunk_get_size(in));
+	duckdb_destroy_data_chunk(&in);
+	return PG2MD_OK;
+}
+
+static void
+scan_func(duckdb_function_info info, duckdb_data_chunk output)
+{
+	scan_state *s = duckdb_function_get_init_data(info);
+	int64_t bytes;
+	bool done;
+	pg2md_code r;
+
+	if (s->hand)
+		r = s->done ? PG2MD_OK : scan_take(duckdb_function_get_extra_info(info), s, output);
+	else
+		r = scan_fill(s, output, &bytes, &done);
+	if (r != PG2MD_OK) {
+		duckdb_data_chunk_set_size(output, 0);
+		duckdb_function_set_error(info, pg2md_failed(&s->job->err) ? s->job->err.msg : "pg2md_scan: the reader failed");
+	} else if (s->hand && s->done) {
+		duckdb_data_chunk_set_size(output, 0);
+	}
+}
+
+copyscan_reader *
+copyscan_reader_start(copyscan_job *job, bool staged)
+{
+	scan_state *s = xcalloc(1, sizeof(scan_state));
+	s->job = job;
+	job->staged = staged;
+	copydec_init(&s->dec, job->table, staged);
+	s->dec_ready = true;
+	if (!scan_start(s)) {
+		scan_state_free(s);
+		return NULL;
+	}
+	return (copyscan_reader *)s;
+}
+
+duckdb_data_chunk
+copyscan_new_chunk(const copyscan_job *job, bool staged)
+{
+	int n = job->table->ncols;
+	duckdb_logical_type *types = xcalloc((size_t)(n > 0 ? n : 1), sizeof(duckdb_logical_type));
+	for (int i = 0; i < n; i++)
+		types[i] = scan_logical_type(&job->table->cols[i], staged);
+	duckdb_data_chunk chunk = duckdb_create_data_chunk(types, (idx_t)n);
+	for (int i = 0; i < n; i++)
+		duckdb_destroy_logical_type(&types[i]);
+	free(types);
+	return chunk;
+}
+
+pg2md_code
+copyscan_reader_fill(copyscan_reader *r, duckdb_data_chunk chunk, int64_t *bytes, bool *done)
+{
+	return scan_fill((scan_state *)r, chunk, bytes, done);
+}
+
+void
+copyscan_reader_end(copyscan_reader *r)
+{
+	if (r)
+		scan_state_free((scan_state *)r);
 }
 
 pg2md_code

@@ -42,11 +42,34 @@ typedef struct copyscan_job {
 	char sqlstate[6];        /* PostgreSQL's SQLSTATE when the COPY failed on the server, else "" */
 } copyscan_job;
 
+/*
+ * Hand-off mode: the next chunk of job job_id, decoded by a reader (copyscan_reader_*) outside
+ * the statement; 1 with *chunk (the scan destroys it), 0 at the end of the job's rows, -1 when
+ * its reading failed (the job's err says why).  May wait for the reader.
+ */
+typedef int (*copyscan_take_fn)(void *arg, int job_id, duckdb_data_chunk *chunk);
+
 typedef struct copyscan_registry {
 	copyscan_job **jobs;     /* indexed by job id; owned by the caller */
 	int njobs;
 	bool staged;             /* writing Parquet: intervals as STRUCT(months, days, micros) */
+	copyscan_take_fn take;   /* NULL: each scan runs its job's COPY; else hand-off mode */
+	void *take_arg;
 } copyscan_registry;
+
+/*
+ * A reader of one job outside any DuckDB statement (hand-off mode: several readers, one writer
+ * whose pg2md_scan takes their chunks).  start runs the COPY on job->conn (NULL, job->err set,
+ * when it did not start); new_chunk makes a chunk of the job's columns as pg2md_scan declares
+ * them (the caller destroys it); fill decodes the next rows into it as the scan would (*bytes:
+ * their COPY bytes; *done: the data ended; fails with job->err set); end cancels a COPY still
+ * running (copyscan_abort) and frees the reader.
+ */
+typedef struct copyscan_reader copyscan_reader;
+copyscan_reader *copyscan_reader_start(copyscan_job *job, bool staged);
+duckdb_data_chunk copyscan_new_chunk(const copyscan_job *job, bool staged);
+pg2md_code copyscan_reader_fill(copyscan_reader *r, duckdb_data_chunk chunk, int64_t *bytes, bool *done);
+void copyscan_reader_end(copyscan_reader *r);
 
 /*
  * The DuckDB type a column's decoder writes: dec and its precision/scale, ty its nested shape
