@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "dest/load.h"
+#include "dest/motherduck.h"
 #include "source/colhints.h"
 #include "source/pgconn.h"
 #include "stage/package.h"
@@ -216,6 +217,8 @@ extract_run(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace
 
 	if (prepare_snapshot(&rc, trace, err) || prepare_tables(&rc, err))
 		goto out;
+	/* as dest_open will say (open_direct): the plan depends on it */
+	rc.one_writer = direct && (pg2md_config_motherduck(cfg) || md_rules_forced());
 	prepare_plan(&rc);
 	int nworkers = effective_workers(cfg, rc.ntasks);
 	rc.nworkers = nworkers;

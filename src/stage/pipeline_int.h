@@ -2,7 +2,8 @@
  * pipeline_int.h — what the files of a run share (pipeline.h is the public side).
  *
  * A run: prepare.c (the snapshot, the tables and their plan) and extract.c (the extract
- * driver), workers.c (the worker pool, its gate and retries), extract_sql.c (each task's DuckDB
+ * driver), workers.c (the worker pool, its gate and retries), handoff.c (direct under MotherDuck's
+ * rules: parallel readers, one writer), extract_sql.c (each task's DuckDB
  * statement and the Parquet files it writes), manifest.c (what a package holds), normalize.c,
  * and load.c (a package into the destination, in one transaction).
  */
@@ -65,7 +66,7 @@ typedef struct run_ctx {
 	int nworkers;
 	int64_t budget;       /* direct: DuckDB's memory budget as raised by the workers */
 	bool motherduck;      /* direct: the destination is MotherDuck (no local budget to raise) */
-	bool one_writer;      /* direct under MotherDuck's rules: every task writes on writer, one at a time */
+	bool one_writer;      /* direct under MotherDuck's rules: every task writes on writer, one at a time (handoff.c) */
 	duckdb_connection writer; /* one_writer: the one connection that writes (run_workers) */
 	pg2md_progress *progress; /* reports while the workers run (progress.h) */
 	pg2md_timeline *timeline; /* the run's spans and samples (trace.h) */
@@ -91,6 +92,18 @@ void prepare_plan(run_ctx *rc);
 int effective_workers(const pg2md_config *cfg, int ntasks);
 /* Run rc's tasks on nworkers threads; err: the first task's failure in plan order, if any. */
 pg2md_code run_workers(run_ctx *rc, int nworkers, pg2md_error *err);
+/* Worker id's PostgreSQL connection in the run's snapshot (worker 0: the leader's); NULL, err set. */
+PGconn *worker_connect(run_ctx *rc, int id, pg2md_error *err);
+/* A task whose connection was lost, on a new one in the snapshot after a pause; true to read it again. */
+bool retry_task(run_ctx *rc, pg2md_task *task, PGconn **conn, int attempt);
+/* Commit a direct task's transaction on con, DuckDB's budget raised first for rows of several MB. */
+pg2md_code task_commit(run_ctx *rc, pg2md_task *task, duckdb_connection con, pg2md_error *err);
+
+/* ---- handoff.c --------------------------------------------------------------------------- */
+
+/* Direct under MotherDuck's rules: nworkers readers hand their rows to rc->writer, which writes
+ * each task; errs: per reader, its own failure (its connection). */
+void handoff_run(run_ctx *rc, int nworkers, pg2md_error *errs);
 
 /* ---- extract_sql.c ----------------------------------------------------------------------- */
 

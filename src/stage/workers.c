@@ -142,6 +142,15 @@ direct_commit(run_ctx *rc, pg2md_task *task, duckdb_connection con, int *gate, p
 	return duck_exec(con, "COMMIT", "committing the copied rows", err);
 }
 
+pg2md_code
+task_commit(run_ctx *rc, pg2md_task *task, duckdb_connection con, pg2md_error *err)
+{
+	int gate = GATE_OUT;
+	direct_commit(rc, task, con, &gate, err);
+	gate_move(rc, &gate, GATE_OUT);
+	return err->code;
+}
+
 /* A task about to be read again: its counts and error start over (the progress thread reads them). */
 static void
 task_start_over(pg2md_task *task)
@@ -202,8 +211,8 @@ retry_out_of_memory(run_ctx *rc, pg2md_task *task, PGconn *conn, int attempt, bo
  * The task's partial output is replaced: a Parquet file is rewritten, and a
  * failed INSERT statement left nothing.  Returns true to try again.
  */
-static bool
-retry_task(run_ctx *rc, worker *w, pg2md_task *task, PGconn **conn, int attempt)
+bool
+retry_task(run_ctx *rc, pg2md_task *task, PGconn **conn, int attempt)
 {
 	pg2md_error err;
 	PGconn *fresh;
@@ -224,7 +233,6 @@ retry_task(run_ctx *rc, worker *w, pg2md_task *task, PGconn **conn, int attempt)
 	}
 	PQfinish(*conn);
 	*conn = fresh;
-	(void)w;
 	task_start_over(task);
 	return true;
 }
@@ -238,9 +246,7 @@ static void
 run_task(run_ctx *rc, worker *w, pg2md_task *task, PGconn **conn, duckdb_connection con)
 {
 	char *sql = task_statement(rc, task);
-	/* one writer (MotherDuck): the task holds the gate alone from BEGIN to COMMIT, so the shared
-	 * connection carries one transaction at a time */
-	bool solo = rc->writer != NULL, committed = false;
+	bool solo = false, committed = false;
 	for (int attempt = 0;; attempt++) {
 		task->scan.conn = *conn;
 		pg2md_debug("worker %d: task %d (%s): %s", w->id, task->id, task->table->name, task->copy_sql);
@@ -284,10 +290,27 @@ run_task(run_ctx *rc, worker *w, pg2md_task *task, PGconn **conn, duckdb_connect
 			break;
 		if (retry_out_of_memory(rc, task, *conn, attempt, &solo))
 			continue;
-		if (!retry_task(rc, w, task, conn, attempt))
+		if (!retry_task(rc, task, conn, attempt))
 			break;
 	}
 	free(sql);
+}
+
+PGconn *
+worker_connect(run_ctx *rc, int id, pg2md_error *err)
+{
+	PGconn *conn;
+
+	/* The first worker reads on the leader's connection, already in the snapshot: a run opens
+	 * exactly as many connections as it has workers, within [postgres] pool_size. */
+	if (id == 0 && rc->leader)
+		return rc->leader;
+	conn = pg_connect(rc->cfg, err);
+	if (conn && pg_snapshot_import(conn, rc->snapshot, err)) {
+		PQfinish(conn);
+		conn = NULL;
+	}
+	return conn;
 }
 
 static void *
@@ -298,20 +321,10 @@ worker_main(void *arg)
 	PGconn *conn = NULL;
 	duckdb_connection con = NULL;
 
-	if (w->id == 0 && rc->leader) {
-		/* The first worker reads on the leader's connection, already in the snapshot: a run opens
-		 * exactly as many connections as it has workers, within [postgres] pool_size. */
-		conn = rc->leader;
-	} else {
-		conn = pg_connect(rc->cfg, &w->err);
-		if (!conn)
-			goto out;
-		if (pg_snapshot_import(conn, rc->snapshot, &w->err))
-			goto out;
-	}
-	if (rc->writer) {
-		con = rc->writer; /* MotherDuck's rules: one writer connection for every worker */
-	} else if (duckdb_connect(rc->ddb, &con) == DuckDBError) {
+	conn = worker_connect(rc, w->id, &w->err);
+	if (!conn)
+		goto out;
+	if (duckdb_connect(rc->ddb, &con) == DuckDBError) {
 		pg2md_fail(&w->err, PG2MD_ERR_RUN, "could not connect to DuckDB");
 		goto out;
 	}
@@ -352,7 +365,7 @@ out:
 		rc->failed = 1;
 		pthread_mutex_unlock(&rc->lock);
 	}
-	if (con && con != rc->writer)
+	if (con)
 		duckdb_disconnect(&con);
 	if (conn && conn != rc->leader)
 		PQfinish(conn);
@@ -378,6 +391,7 @@ pg2md_code
 run_workers(run_ctx *rc, int nworkers, pg2md_error *err)
 {
 	worker *ws = xcalloc((size_t)nworkers, sizeof(worker));
+	int nworkers_started = nworkers;
 	pthread_mutex_init(&rc->lock, NULL);
 	pthread_cond_init(&rc->gate_cv, NULL);
 	rc->gate_active = rc->gate_solo_waiting = 0;
@@ -388,8 +402,8 @@ run_workers(run_ctx *rc, int nworkers, pg2md_error *err)
 	if (rc->direct && rc->one_writer) {
 		/*
 		 * MotherDuck allows one writer per database, and parallel writers' transactions conflict:
-		 * the workers' rows go through one connection, one task's transaction at a time (each
-		 * task still reads its own PostgreSQL connection; docs/motherduck.md).
+		 * the workers read in parallel and hand their rows to one connection, which writes one
+		 * task's transaction at a time (handoff.c; docs/motherduck.md).
 		 */
 		if (duckdb_connect(rc->ddb, &rc->writer) == DuckDBError) {
 			rc->writer = NULL;
@@ -399,7 +413,7 @@ run_workers(run_ctx *rc, int nworkers, pg2md_error *err)
 			free(ws);
 			return err->code;
 		}
-		pg2md_debug("direct under MotherDuck's rules: %d workers write through one connection, one task at a time",
+		pg2md_debug("direct under MotherDuck's rules: %d workers read, one connection writes, one task at a time",
 			    nworkers);
 	}
 	rc->progress = progress_start(&(progress_run){rc->cfg, rc->tasks, rc->ntasks, rc->tables, rc->ntables,
@@ -408,16 +422,28 @@ run_workers(run_ctx *rc, int nworkers, pg2md_error *err)
 		ws[i].id = i;
 		ws[i].rc = rc;
 		pg2md_error_init(&ws[i].err);
+	}
+	if (rc->writer) {
+		pg2md_error *errs = xcalloc((size_t)nworkers, sizeof(pg2md_error));
+		for (int i = 0; i < nworkers; i++)
+			pg2md_error_init(&errs[i]);
+		handoff_run(rc, nworkers, errs);
+		for (int i = 0; i < nworkers; i++)
+			ws[i].err = errs[i];
+		free(errs);
+		nworkers_started = 0;
+	}
+	for (int i = 0; i < nworkers_started; i++) {
 		if (pthread_create(&ws[i].thread, NULL, worker_main, &ws[i]) != 0) {
 			pg2md_fail(err, PG2MD_ERR_RUN, "could not start worker thread: %s", strerror(errno));
-			nworkers = i;
+			nworkers_started = i;
 			pthread_mutex_lock(&rc->lock);
 			rc->failed = 1;
 			pthread_mutex_unlock(&rc->lock);
 			break;
 		}
 	}
-	for (int i = 0; i < nworkers; i++)
+	for (int i = 0; i < nworkers_started; i++)
 		pthread_join(ws[i].thread, NULL);
 	progress_stop(rc->progress);
 	rc->progress = NULL;
