@@ -7,6 +7,8 @@
  * one reported.  A task whose connection was lost is read again on a new connection in the
  * same snapshot; one that ran DuckDB out of memory while others copied is read again alone.
  * A gate around the tasks' DuckDB work lets a task run alone when it must (gate_move).
+ * Direct under MotherDuck's rules, the workers only read: handoff.c hands their rows to the one
+ * writer connection.
  */
 #include "stage/pipeline_int.h"
 
