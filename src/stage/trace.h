@@ -42,7 +42,7 @@ typedef struct pg2md_timeline pg2md_timeline;
 
 typedef struct trace_span {
 	int worker;            /* extract worker 0..n-1, or TRACE_MAIN */
-	const char *stage;     /* "extract", "normalize", "load" */
+	const char *stage;     /* "extract", "write" (direct under MotherDuck's rules), "normalize", "load" */
 	const char *table;     /* source table name, or NULL (normalize, commit) */
 	const char *what;      /* NULL, or what the span did when it is not a table ("commit") */
 	int task;              /* extract task id, or -1 */
