@@ -1,0 +1,86 @@
+/*
+ * follow_int.h — what the three parts of pg2md follow share; not an interface of the library.
+ *
+ * follow.c starts (publication, slot, initial copy) and resumes after a lost connection;
+ * follow_apply.c turns the messages of whole transactions into applied batches (the fold, column
+ * changes, the batch and its watermark); follow_stream.c reads the replication stream, with the
+ * streamed large transactions.
+ */
+#ifndef PG2MD_CDC_FOLLOW_INT_H
+#define PG2MD_CDC_FOLLOW_INT_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cdc/fold.h"
+#include "cdc/follow.h"
+#include "cdc/freshness.h"
+#include "cdc/monitor.h"
+#include "cdc/pgoutput.h"
+#include "cdc/spill.h"
+#include "cdc/stream.h"
+#include "dest/duck.h"
+#include "schema/table.h"
+#include "util/error.h"
+
+/* a streamed transaction is applied a fold of at most this much at a time (see apply_streamed) */
+#define STREAM_FOLD_BYTES (8 * 1024 * 1024)
+
+typedef struct follow_state {
+	pg2md_config *cfg;
+	const cdc_follow_opts *opts;
+	cdc_follow_report *rep;
+	pg2md_dest dest;
+	pg2md_table *tables;
+	int ntables;
+	cdc_stream *s;
+	cdc_spill *spill;      /* streamed transactions until they commit (NULL: not asked for) */
+	PGconn *pg;            /* a plain connection for the catalog (column changes), opened when needed */
+	bool *check;           /* per table: compare its next Relation message with the destination */
+	pgo_lsn *copy_lsn;     /* per table: its changes apply from transactions committing here on (tableset.h) */
+	pgo_lsn txn_lsn;       /* the commit LSN of the transaction being read */
+	int64_t txn_changes;   /* changes folded from the transaction being read */
+	bool replaying;        /* applying a streamed transaction: a DuckDB transaction is open */
+	bool text;             /* the stream sends text values (protocol 1) */
+	uint32_t *touched;     /* while replaying: tables the open DuckDB transaction wrote */
+	int ntouched, touchcap;
+	cdc_relcache rc;
+	cdc_fold fold;
+	pgo_lsn watermark;     /* applied and committed */
+	pgo_lsn folded_end;    /* end of the last transaction in the fold */
+	int64_t folded_txns;
+	int64_t last_advance;  /* monotonic ms of the last idle advance */
+	int64_t batch_started; /* monotonic ms when the fold's first transaction was folded */
+	cdc_freshness fresh;   /* commit-to-visible latency per applied transaction */
+	cdc_monitor mon;       /* heartbeat, slot status, metrics file (monitor.h) */
+	uint32_t stream_xid;   /* the transaction of the stream segment being read */
+	/* a streamed transaction applied as it arrives (eager_begin): its DuckDB transaction is open */
+	bool eager;
+	bool eager_rel;        /* it evolved a table, or compared one with the destination */
+	uint32_t eager_xid;
+	int64_t eager_rows;
+	int64_t eager_changes0;/* rep->changes when it began */
+	uint64_t eager_msgs;
+} follow_state;
+
+/* Monotonic milliseconds. */
+int64_t follow_mono_ms(void);
+/* The index of relid among the followed tables, -1 when it is not one. */
+int follow_table_index(const follow_state *st, uint32_t relid);
+/* Is relid a followed table? */
+bool follow_followed(const follow_state *st, uint32_t relid);
+/* Apply the fold (whole transactions only) with its watermark, then confirm it to the server. */
+pg2md_code follow_flush_batch(follow_state *st, pg2md_error *err);
+/* Idle with nothing folded: move the watermark to the server's sent position (at most every 10 s unless forced). */
+pg2md_code follow_advance_idle(follow_state *st, pgo_lsn target, bool force, pg2md_error *err);
+/* While a DuckDB transaction is open (a streamed transaction): the fold into it. */
+pg2md_code follow_replay_apply(follow_state *st, int64_t *rows, pg2md_error *err);
+/* A Relation message: the cache refreshed, a followed table's mirror evolved first when its shape changed. */
+pg2md_code follow_handle_relation(follow_state *st, const pgo_msg *m, bool skip, int64_t *rows, pg2md_error *err);
+/* An Insert, Update, Delete or Truncate into the fold (changes of tables not followed skipped). */
+pg2md_code follow_fold_msg(follow_state *st, const pgo_msg *m, int64_t *rows, pg2md_error *err);
+/* Read the stream and apply it until done (target reached, stopped) or failed. */
+pg2md_code follow_stream_changes(follow_state *st, pgo_lsn target, int proto, pg2md_error *err);
+
+#endif
