@@ -22,6 +22,7 @@
 
 #include "cdc/evolve.h"
 #include "cdc/xform.h"
+#include "dest/load.h"
 #include "xfer/copydec.h"
 #include "util/buf.h"
 #include "util/interrupt.h"
@@ -29,6 +30,33 @@
 
 #define STAGE "_pg2md_cdc_stage"
 #define XOUT "_pg2md_cdc_xout" /* a transform's output over a batch */
+
+/*
+ * Under MotherDuck's rules every apply statement is checked against MotherDuck's cap before it
+ * is sent (dest/load.h, MD_STATEMENT_MAX): its size grows with the table's columns (and a
+ * transform's text), never with the batch's rows, which go through the appender.
+ */
+static pg2md_code
+statement_fits(const pg2md_dest *d, const char *sql, const char *what, pg2md_error *err)
+{
+	size_t len = strlen(sql);
+	if (!d->md_rules || len <= MD_STATEMENT_MAX)
+		return PG2MD_OK;
+	pg2md_fail(err, PG2MD_ERR_RUN, "%s: a statement of %zu bytes, over MotherDuck's limit of %d bytes", what, len,
+		   MD_STATEMENT_MAX);
+	pg2md_detail(err, "pg2md follow's statements name each of a table's columns: their size grows with the "
+			  "columns and their names (and a transform's text), not with the rows");
+	pg2md_hint(err, "leave columns out with excluded_columns, or shorten the transform");
+	return err->code;
+}
+
+pg2md_code
+cdc_exec(pg2md_dest *d, const char *sql, const char *what, pg2md_error *err)
+{
+	if (statement_fits(d, sql, what, err))
+		return err->code;
+	return duck_exec(d->con, sql, what, err);
+}
 
 static void
 wm_table(pg2md_buf *b, const pg2md_config *cfg)
@@ -108,7 +136,7 @@ cdc_watermark_set(pg2md_dest *d, const pg2md_config *cfg, const char *slot, pgo_
 	buf_puts(&q, "; ");
 	wm_sql(&q, cfg, slot, lsn);
 	buf_puts(&q, "; COMMIT");
-	pg2md_code rc = duck_exec(d->con, q.data, "setting the replication watermark", err);
+	pg2md_code rc = cdc_exec(d, q.data, "setting the replication watermark", err);
 	if (rc)
 		duck_exec(d->con, "ROLLBACK", "rolling back", &(pg2md_error){0});
 	buf_release(&q);
@@ -129,7 +157,7 @@ cdc_watermark_clear(pg2md_dest *d, const pg2md_config *cfg, const char *slot, pg
 	wm_table(&q, cfg);
 	buf_puts(&q, " WHERE slot_name = ");
 	buf_literal(&q, slot);
-	pg2md_code rc = duck_exec(d->con, q.data, "clearing the replication watermark", err);
+	pg2md_code rc = cdc_exec(d, q.data, "clearing the replication watermark", err);
 	buf_release(&q);
 	return rc;
 }
@@ -334,7 +362,7 @@ stage_rows_text(pg2md_dest *d, const pg2md_table *t, const cdc_rel *rel, const i
 		buf_puts(&q, " VARCHAR, ");
 	}
 	buf_puts(&q, "_pg2md_ord BIGINT, _pg2md_op VARCHAR, _pg2md_from BIGINT, _pg2md_u VARCHAR)");
-	pg2md_code rc = duck_exec(d->con, q.data, "creating the text stage of a batch", err);
+	pg2md_code rc = cdc_exec(d, q.data, "creating the text stage of a batch", err);
 	if (rc) {
 		buf_release(&q);
 		return rc;
@@ -444,6 +472,10 @@ stage_rows_text(pg2md_dest *d, const pg2md_table *t, const cdc_rel *rel, const i
 		}
 		buf_puts(&q, "_pg2md_ord, _pg2md_op, _pg2md_from, _pg2md_u FROM temp.main." TSTAGE "; DROP TABLE temp.main." TSTAGE);
 		duckdb_result res;
+		if (statement_fits(d, q.data, "reading the text values of a batch", err)) {
+			rc = err->code;
+			goto out;
+		}
 		if (duckdb_query(d->con, q.data, &res) == DuckDBError) {
 			rc = pg2md_fail(err, PG2MD_ERR_RUN, "could not read the text values of table \"%s\"", t->name);
 			pg2md_detail(err, "%s", duckdb_result_error(&res));
@@ -498,6 +530,8 @@ apply_exec(pg2md_dest *d, const char *sql, const char *what, const pg2md_table *
 	   pg2md_error *err)
 {
 	duckdb_result res;
+	if (statement_fits(d, sql, "applying a batch", err))
+		return err->code;
 	if (duckdb_query(d->con, sql, &res) == DuckDBError) {
 		pg2md_fail(err, PG2MD_ERR_RUN, "could not apply the %s of table \"%s\"", what, t->name);
 		pg2md_detail(err, "%s", duckdb_result_error(&res));
@@ -627,7 +661,7 @@ stage_create(pg2md_dest *d, const pg2md_config *cfg, const pg2md_table *t, bool 
 		dest_table(&q, cfg, t);
 		buf_puts(&q, " LIMIT 0");
 	}
-	pg2md_code rc = duck_exec(d->con, q.data, "creating the stage table of a batch", err);
+	pg2md_code rc = cdc_exec(d, q.data, "creating the stage table of a batch", err);
 	buf_release(&q);
 	if (have_mirror)
 		duckdb_destroy_result(&mirror);
@@ -695,7 +729,7 @@ apply_transformed(pg2md_dest *d, const pg2md_config *cfg, const pg2md_table *t, 
 				buf_ident(&q, t->cols[j].dest_name);
 			}
 		buf_printf(&q, " FROM temp.main." STAGE " WHERE _pg2md_op <> 'D' ORDER BY _pg2md_ord) %s", xf);
-		rc = duck_exec(d->con, q.data, "applying the transform to a batch", err);
+		rc = cdc_exec(d, q.data, "applying the transform to a batch", err);
 	}
 	if (rc == PG2MD_OK) {
 		buf_reset(&q);
@@ -704,6 +738,10 @@ apply_transformed(pg2md_dest *d, const pg2md_config *cfg, const pg2md_table *t, 
 		key_join(&q, t, rel, map, "o", "s");
 		buf_puts(&q, ")");
 		duckdb_result res;
+		if (statement_fits(d, q.data, "checking a transform's keys", err)) {
+			buf_release(&q);
+			return err->code;
+		}
 		if (duckdb_query(d->con, q.data, &res) == DuckDBError) {
 			rc = pg2md_fail(err, PG2MD_ERR_RUN, "could not check the transform's keys of table \"%s\": %s", t->name,
 					duckdb_result_error(&res));
@@ -762,7 +800,7 @@ apply_table(pg2md_dest *d, const pg2md_config *cfg, const pg2md_table *t, const 
 	if (ft->truncated) {
 		buf_puts(&q, "DELETE FROM ");
 		dest_table(&q, cfg, t);
-		if ((rc = duck_exec(d->con, q.data, "applying a TRUNCATE", err)))
+		if ((rc = cdc_exec(d, q.data, "applying a TRUNCATE", err)))
 			goto out;
 	}
 	if (ft->nrows == 0)
@@ -808,7 +846,7 @@ apply_table(pg2md_dest *d, const pg2md_config *cfg, const pg2md_table *t, const 
 			dest_table(&q, cfg, t);
 			buf_puts(&q, " AS d WHERE s._pg2md_op = 'P' AND f._pg2md_ord = s._pg2md_from AND ");
 			key_join(&q, t, rel, map, "d", "f");
-			if ((rc = duck_exec(d->con, q.data, "reading unchanged TOAST values from the destination", err)))
+			if ((rc = cdc_exec(d, q.data, "reading unchanged TOAST values from the destination", err)))
 				goto out;
 		}
 	}
@@ -861,7 +899,7 @@ cdc_apply_commit(pg2md_dest *d, const pg2md_config *cfg, const char *slot, pgo_l
 	pg2md_buf q = PG2MD_BUF_INIT;
 	cdc_lineage_load_sql(&q, cfg); /* the batch's load, when rows carry its id */
 	wm_sql(&q, cfg, slot, lsn);
-	pg2md_code r = duck_exec(d->con, q.data, "setting the replication watermark", err);
+	pg2md_code r = cdc_exec(d, q.data, "setting the replication watermark", err);
 	buf_release(&q);
 	if (r == PG2MD_OK)
 		duck_exec(d->con, "DROP TABLE IF EXISTS temp.main." STAGE "; DROP TABLE IF EXISTS temp.main." XOUT,

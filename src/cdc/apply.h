@@ -24,6 +24,10 @@
 #include "schema/table.h"
 #include "util/error.h"
 
+/* Run sql (DuckDB statements) on d; under MotherDuck's rules only when no statement is over
+ * MotherDuck's 512 KB cap (PG2MD_ERR_RUN with a hint otherwise; dest/load.h MD_STATEMENT_MAX). */
+pg2md_code cdc_exec(pg2md_dest *d, const char *sql, const char *what, pg2md_error *err);
+
 /* The slot's watermark; *found false when the destination has none (no table or no row). */
 pg2md_code cdc_watermark_read(pg2md_dest *d, const pg2md_config *cfg, const char *slot, bool *found, pgo_lsn *lsn,
 			      pg2md_error *err);

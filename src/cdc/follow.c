@@ -435,6 +435,10 @@ cdc_follow(pg2md_config *cfg, const cdc_follow_opts *opts, cdc_follow_report *re
 	} else if (first_copy(&st, &slot, &dest_open_ok, err)) {
 		goto out;
 	}
+	/* a streamed transaction a stopped run was applying in steps: its work tables go, the server
+	 * sends it again (follow_steps.c) */
+	if (follow_steps_cleanup(&st, err))
+		goto out;
 	PQfinish(conn);
 	conn = NULL;
 	rep->start_lsn = st.watermark;
@@ -478,8 +482,10 @@ out:
 	cdc_monitor_release(&st.mon);
 	if (conn)
 		PQfinish(conn);
-	if (dest_open_ok)
+	if (dest_open_ok) {
+		follow_steps_abandon(&st);
 		dest_close(&st.dest);
+	}
 	cdc_stream_close(st.s);
 	cdc_spill_close(st.spill);
 	if (st.pg)

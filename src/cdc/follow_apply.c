@@ -147,6 +147,13 @@ was_touched(const follow_state *st, uint32_t relid)
 pg2md_code
 follow_replay_apply(follow_state *st, int64_t *rows, pg2md_error *err)
 {
+	if (st->steps) {
+		/* under MotherDuck's rules: into the work tables, in bounded steps (follow_steps.c) */
+		if (server_values(st, err) || follow_steps_apply(st, rows, err))
+			return err->code;
+		cdc_fold_reset(&st->fold);
+		return PG2MD_OK;
+	}
 	for (int i = 0; i < st->fold.n; i++) {
 		const cdc_fold_table *ft = &st->fold.tables[i];
 		if ((ft->nrows || ft->truncated) && !was_touched(st, ft->relid)) {
@@ -194,8 +201,12 @@ evolve_table(follow_state *st, int ti, const pgo_msg *m, int64_t *rows, pg2md_er
 		st->check[ti] = false;
 		return PG2MD_OK;
 	}
+	/* in steps (follow_steps.c) the work table is the one to follow the columns, once made */
+	pg2md_table target = *t;
+	if (st->steps && st->work[ti])
+		target.dest_name = st->work[ti];
 	cdc_evolve_plan plan;
-	if (cdc_evolve_plan_make(st->pg, &st->dest, st->cfg, t, m, &plan, err))
+	if (cdc_evolve_plan_make(st->pg, &st->dest, st->cfg, &target, m, &plan, err))
 		return err->code;
 	pg2md_code rc = PG2MD_OK;
 	if (cdc_check_table(st->cfg, &plan.all[plan.idx], err) ||
@@ -210,14 +221,27 @@ evolve_table(follow_state *st, int ti, const pgo_msg *m, int64_t *rows, pg2md_er
 	}
 	const cdc_fold_table *ft = cdc_fold_table_get(&st->fold, m->relid);
 	bool has = ft && (ft->nrows > 0 || ft->truncated);
-	if (st->replaying) {
+	if (st->steps && plan.ddl) {
+		/* the rows before it in a step of their own, then the columns of the work table */
+		bool made = st->work[ti] != NULL;
+		if ((has && (rc = follow_replay_apply(st, rows, err))) ||
+		    (rc = follow_steps_for_ddl(st, ti, &target, err)))
+			goto out;
+		if (!made) { /* planned against the mirror: again against its new work table */
+			cdc_evolve_plan_release(&plan);
+			if ((rc = cdc_evolve_plan_make(st->pg, &st->dest, st->cfg, &target, m, &plan, err)))
+				goto out;
+		}
+		if (plan.ddl && (rc = cdc_exec(&st->dest, plan.ddl, "changing the columns of a work table", err)))
+			goto out;
+	} else if (st->replaying) {
 		if (has && (rc = follow_replay_apply(st, rows, err)))
 			goto out;
 		if (plan.ddl && was_touched(st, m->relid)) {
 			rc = mixed_ddl(st, t, plan.what, err);
 			goto out;
 		}
-		if (plan.ddl && (rc = duck_exec(st->dest.con, plan.ddl, "changing the columns of a mirror table", err)))
+		if (plan.ddl && (rc = cdc_exec(&st->dest, plan.ddl, "changing the columns of a mirror table", err)))
 			goto out;
 	} else if (plan.ddl) {
 		if (has) {
@@ -230,7 +254,7 @@ evolve_table(follow_state *st, int ti, const pgo_msg *m, int64_t *rows, pg2md_er
 		}
 		pg2md_buf q = PG2MD_BUF_INIT;
 		buf_printf(&q, "BEGIN; %s COMMIT", plan.ddl);
-		rc = duck_exec(st->dest.con, q.data, "changing the columns of a mirror table", err);
+		rc = cdc_exec(&st->dest, q.data, "changing the columns of a mirror table", err);
 		buf_release(&q);
 		if (rc) {
 			cdc_apply_rollback(&st->dest);

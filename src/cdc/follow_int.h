@@ -26,6 +26,9 @@
 
 /* a streamed transaction is applied a fold of at most this much at a time (see apply_streamed) */
 #define STREAM_FOLD_BYTES (8 * 1024 * 1024)
+/* Under MotherDuck's rules, the work table a streamed transaction is applied to in steps
+ * (follow_steps.c): not the load's NEW_TABLE_PREFIX, so a run's and follow's never meet. */
+#define STEPS_TABLE_PREFIX "_pg2md_cdcw__"
 
 typedef struct follow_state {
 	pg2md_config *cfg;
@@ -62,6 +65,13 @@ typedef struct follow_state {
 	int64_t eager_rows;
 	int64_t eager_changes0;/* rep->changes when it began */
 	uint64_t eager_msgs;
+	/* under MotherDuck's rules, a streamed transaction applied in steps into work tables
+	 * (follow_steps.c): a step's DuckDB transaction is open */
+	bool steps;
+	char **work;           /* per table: its work table once made (the mirror and the steps so far), else NULL */
+	int64_t step_rows;     /* rows written in the open step */
+	int64_t step_started;  /* monotonic ms when the open step began */
+	int nsteps;            /* steps committed */
 } follow_state;
 
 /* Monotonic milliseconds. */
@@ -80,6 +90,27 @@ pg2md_code follow_replay_apply(follow_state *st, int64_t *rows, pg2md_error *err
 pg2md_code follow_handle_relation(follow_state *st, const pgo_msg *m, bool skip, int64_t *rows, pg2md_error *err);
 /* An Insert, Update, Delete or Truncate into the fold (changes of tables not followed skipped). */
 pg2md_code follow_fold_msg(follow_state *st, const pgo_msg *m, int64_t *rows, pg2md_error *err);
+/* ---- follow_steps.c: a streamed transaction in bounded steps, under MotherDuck's rules ---- */
+
+/* Drop the work tables a run stopped before its swap left behind (none: nothing done). */
+pg2md_code follow_steps_cleanup(follow_state *st, pg2md_error *err);
+/* Begin applying a streamed transaction in steps: the first step's DuckDB transaction. */
+pg2md_code follow_steps_begin(follow_state *st, pg2md_error *err);
+/* The fold into the work tables (each made at the first change of its table), then the step
+ * committed and the next begun when it passed transaction_rows or transaction_seconds. */
+pg2md_code follow_steps_apply(follow_state *st, int64_t *rows, pg2md_error *err);
+/* Whether the fold should be applied now (it holds a step's worth of changes). */
+bool follow_steps_fold_full(const follow_state *st);
+/* Before a column change of table ti: the open step committed (DuckDB cannot change a table's
+ * rows and then its columns in one transaction), the work table made; *t: the table as the
+ * column change must see it (its dest_name the work table's, owned by st until the next call). */
+pg2md_code follow_steps_for_ddl(follow_state *st, int ti, pg2md_table *t, pg2md_error *err);
+/* At the Stream Commit: the last step committed, then one short transaction swaps the work
+ * tables in with the watermark lsn. */
+pg2md_code follow_steps_commit(follow_state *st, const char *slot, pgo_lsn lsn, pg2md_error *err);
+/* A failure: the open step rolled back, the work tables dropped (best effort). */
+void follow_steps_abandon(follow_state *st);
+
 /* Read the stream and apply it until done (target reached, stopped) or failed. */
 pg2md_code follow_stream_changes(follow_state *st, pgo_lsn target, int proto, pg2md_error *err);
 

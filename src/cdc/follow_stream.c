@@ -47,7 +47,9 @@ streamed_commit(follow_state *st, uint32_t xid, pgo_lsn end_lsn, int64_t ts, int
 		pg2md_error *err)
 {
 	fault_point("cdc:stream_before_commit");
-	if (cdc_apply_commit(&st->dest, st->cfg, st->rep->slot, end_lsn, err))
+	bool stepped = st->steps;
+	if (st->steps ? follow_steps_commit(st, st->rep->slot, end_lsn, err)
+		      : cdc_apply_commit(&st->dest, st->cfg, st->rep->slot, end_lsn, err))
 		return err->code;
 	fault_point("cdc:stream_after_commit");
 	cdc_spill_discard(st->spill, xid);
@@ -59,8 +61,12 @@ streamed_commit(follow_state *st, uint32_t xid, pgo_lsn end_lsn, int64_t ts, int
 	if (!cdc_fresh_add(&st->fresh, ts) || !cdc_fresh_committed(&st->fresh, cdc_fresh_now()))
 		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory counting the batch's freshness");
 	char l[PGO_LSN_TEXT];
-	pg2md_debug("applied streamed transaction %u up to %s (%lld rows written, %llu messages)", xid,
-		    pgo_lsn_format(end_lsn, l), (long long)rows, (unsigned long long)nmsg);
+	if (stepped)
+		pg2md_debug("applied streamed transaction %u up to %s in %d steps (%lld rows written, %llu messages)", xid,
+			    pgo_lsn_format(end_lsn, l), st->nsteps, (long long)rows, (unsigned long long)nmsg);
+	else
+		pg2md_debug("applied streamed transaction %u up to %s (%lld rows written, %llu messages)", xid,
+			    pgo_lsn_format(end_lsn, l), (long long)rows, (unsigned long long)nmsg);
 	return cdc_stream_confirm(st->s, st->watermark, true, err);
 }
 
@@ -68,7 +74,9 @@ streamed_commit(follow_state *st, uint32_t xid, pgo_lsn end_lsn, int64_t ts, int
  * Stream Commit of xid: the transactions folded before it (they committed first) as a batch of
  * their own, then in one DuckDB transaction its changes read back from disk, folded and applied a
  * bounded fold at a time (each fold applied in order, so a later one sees what an earlier one
- * wrote), then the watermark: its end.  The server is kept content between folds.
+ * wrote), then the watermark: its end.  The server is kept content between folds.  Under
+ * MotherDuck's rules the folds go into work tables in bounded steps instead, swapped in at the
+ * end by one short transaction (follow_steps.c).
  */
 static pg2md_code
 apply_streamed(follow_state *st, uint32_t xid, pgo_lsn end_lsn, int64_t ts, int proto, int64_t limit, pg2md_error *err)
@@ -84,7 +92,7 @@ apply_streamed(follow_state *st, uint32_t xid, pgo_lsn end_lsn, int64_t ts, int 
 		goto fail0;
 	if (cdc_spill_read_open(st->spill, xid, &rd, &empty, err))
 		goto fail0;
-	if (cdc_apply_begin(&st->dest, err))
+	if (st->dest.md_rules ? follow_steps_begin(st, err) : cdc_apply_begin(&st->dest, err))
 		goto fail0;
 	st->replaying = true;
 	st->ntouched = 0;
@@ -107,7 +115,8 @@ apply_streamed(follow_state *st, uint32_t xid, pgo_lsn end_lsn, int64_t ts, int 
 			if (follow_fold_msg(st, &m, &rows, err))
 				goto fail;
 		}
-		if ((int64_t)cdc_fold_bytes(&st->fold) >= limit && follow_replay_apply(st, &rows, err))
+		if (((int64_t)cdc_fold_bytes(&st->fold) >= limit || follow_steps_fold_full(st)) &&
+		    follow_replay_apply(st, &rows, err))
 			goto fail;
 		if ((nmsg & 4095) == 0 && cdc_stream_tick(st->s, err))
 			goto fail;
@@ -119,8 +128,10 @@ apply_streamed(follow_state *st, uint32_t xid, pgo_lsn end_lsn, int64_t ts, int 
 	pgo_parser_release(&p);
 	return streamed_commit(st, xid, end_lsn, ts, rows, nmsg, err);
 fail:
-	cdc_apply_rollback(&st->dest);
+	if (!st->work)
+		cdc_apply_rollback(&st->dest);
 fail0:
+	follow_steps_abandon(st); /* in steps: the open step rolled back, the work tables dropped */
 	st->replaying = false;
 	cdc_spill_read_close(&rd);
 	pgo_parser_release(&p);
@@ -143,7 +154,9 @@ fail0:
 static bool
 eager_eligible(const follow_state *st)
 {
-	if (!st->spill || st->text || st->eager || cdc_spill_count(st->spill) > 1)
+	/* under MotherDuck's rules a streamed transaction is applied from disk in bounded steps
+	 * (follow_steps.c): one DuckDB transaction as long as it is is what those rules forbid */
+	if (!st->spill || st->text || st->eager || cdc_spill_count(st->spill) > 1 || st->dest.md_rules)
 		return false;
 	/* its commit is not known yet: every table must take it whatever it is (before_copy) */
 	for (int i = 0; i < st->ntables; i++)

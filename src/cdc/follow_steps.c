@@ -1,0 +1,296 @@
+/*
+ * follow_steps.c — under MotherDuck's rules (docs/motherduck.md, "pg2md follow"), a streamed
+ * large transaction applied in bounded steps instead of one DuckDB transaction as long as it.
+ *
+ * MotherDuck advises transactions of under a minute, and a streamed transaction may hold
+ * millions of rows.  So, copy on write: the first change of a table in the transaction makes its
+ * work table (STEPS_TABLE_PREFIX + its name: the mirror's columns, types and NOT NULLs, and its
+ * rows), the transaction's folds are applied to the work tables (an unchanged TOAST value is
+ * read from there too), and a step commits whenever it passed [destination.motherduck]
+ * transaction_rows or transaction_seconds (the load's bounds, stage/load_steps.c; a fold is
+ * never cut).  At the Stream Commit one short transaction drops each mirror table, renames its
+ * work table over it and moves the watermark: a reader sees the tables as they were before the
+ * transaction or after it, never half of it.  A stop anywhere before that leaves only work
+ * tables, which the next start drops; the watermark did not move, so the server sends the
+ * transaction again from its start: exactly once.
+ */
+#include "cdc/follow_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cdc/apply.h"
+#include "util/buf.h"
+#include "util/fault.h"
+#include "util/log.h"
+
+/* The dataset's work tables (STEPS_TABLE_PREFIX), as a JSON-free list of names. */
+static pg2md_code
+leftover_tables(follow_state *st, char ***names, int *n, pg2md_error *err)
+{
+	*names = NULL;
+	*n = 0;
+	pg2md_buf q = PG2MD_BUF_INIT;
+	buf_puts(&q, "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ");
+	buf_literal(&q, st->cfg->dataset_name);
+	buf_puts(&q, " AND starts_with(table_name, '" STEPS_TABLE_PREFIX "') ORDER BY table_name");
+	duckdb_result res;
+	if (duckdb_query(st->dest.con, q.data, &res) == DuckDBError) {
+		pg2md_fail(err, PG2MD_ERR_RUN, "could not list the work tables of %s: %s", st->dest.where,
+			   duckdb_result_error(&res));
+		duckdb_destroy_result(&res);
+		buf_release(&q);
+		return err->code;
+	}
+	buf_release(&q);
+	idx_t rows = duckdb_row_count(&res);
+	*names = xcalloc(rows + 1, sizeof(char *));
+	for (idx_t r = 0; r < rows; r++) {
+		char *v = duckdb_value_varchar(&res, 0, r);
+		(*names)[(*n)++] = xstrdup(v ? v : "");
+		duckdb_free(v);
+	}
+	duckdb_destroy_result(&res);
+	return PG2MD_OK;
+}
+
+pg2md_code
+follow_steps_cleanup(follow_state *st, pg2md_error *err)
+{
+	char **names;
+	int n;
+	if (leftover_tables(st, &names, &n, err))
+		return err->code;
+	pg2md_buf q = PG2MD_BUF_INIT;
+	for (int i = 0; i < n; i++) {
+		buf_puts(&q, "DROP TABLE IF EXISTS ");
+		duck_qualified(&q, st->cfg->dataset_name, names[i]);
+		buf_puts(&q, "; ");
+		free(names[i]);
+	}
+	free(names);
+	pg2md_code rc = PG2MD_OK;
+	if (n) {
+		rc = duck_exec(st->dest.con, q.data, "dropping the work tables a stopped run left", err);
+		if (rc == PG2MD_OK)
+			pg2md_info("dropped %d work table%s of a streamed transaction a stopped run left (it is applied again "
+				   "from its start)", n, n == 1 ? "" : "s");
+	}
+	buf_release(&q);
+	return rc;
+}
+
+static void
+work_release(follow_state *st)
+{
+	for (int i = 0; st->work && i < st->ntables; i++)
+		free(st->work[i]);
+	free(st->work);
+	st->work = NULL;
+	st->steps = false;
+}
+
+pg2md_code
+follow_steps_begin(follow_state *st, pg2md_error *err)
+{
+	work_release(st);
+	st->work = xcalloc((size_t)st->ntables + 1, sizeof(char *));
+	st->step_rows = 0;
+	st->step_started = follow_mono_ms();
+	st->nsteps = 0;
+	if (cdc_apply_begin(&st->dest, err))
+		return err->code;
+	st->steps = st->replaying = true;
+	return PG2MD_OK;
+}
+
+/*
+ * The work table of table ti, in the open step: the mirror's columns with their exact types
+ * (CREATE TABLE AS), its NOT NULLs (a replace run makes no other constraint, nor a default), then
+ * its rows.  The ALTERs come before the rows: DuckDB changes no columns after rows in one
+ * transaction.
+ */
+static pg2md_code
+make_work(follow_state *st, int ti, pg2md_error *err)
+{
+	const pg2md_table *t = &st->tables[ti];
+	const char *ds = st->cfg->dataset_name;
+	char *work = xasprintf(STEPS_TABLE_PREFIX "%s", t->dest_name);
+	pg2md_buf q = PG2MD_BUF_INIT;
+	buf_puts(&q, "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = ");
+	buf_literal(&q, ds);
+	buf_puts(&q, " AND table_name = ");
+	buf_literal(&q, t->dest_name);
+	buf_puts(&q, " AND NOT is_nullable ORDER BY column_index");
+	duckdb_result res;
+	if (duckdb_query(st->dest.con, q.data, &res) == DuckDBError) {
+		pg2md_fail(err, PG2MD_ERR_RUN, "could not read the columns of %s.%s: %s", ds, t->dest_name,
+			   duckdb_result_error(&res));
+		duckdb_destroy_result(&res);
+		buf_release(&q);
+		free(work);
+		return err->code;
+	}
+	buf_reset(&q);
+	buf_puts(&q, "CREATE OR REPLACE TABLE ");
+	duck_qualified(&q, ds, work);
+	buf_puts(&q, " AS SELECT * FROM ");
+	duck_qualified(&q, ds, t->dest_name);
+	buf_puts(&q, " LIMIT 0; ");
+	for (idx_t r = 0; r < duckdb_row_count(&res); r++) {
+		char *c = duckdb_value_varchar(&res, 0, r);
+		buf_puts(&q, "ALTER TABLE ");
+		duck_qualified(&q, ds, work);
+		buf_puts(&q, " ALTER COLUMN ");
+		buf_ident(&q, c ? c : "");
+		buf_puts(&q, " SET NOT NULL; ");
+		duckdb_free(c);
+	}
+	duckdb_destroy_result(&res);
+	buf_puts(&q, "INSERT INTO ");
+	duck_qualified(&q, ds, work);
+	buf_puts(&q, " SELECT * FROM ");
+	duck_qualified(&q, ds, t->dest_name);
+	pg2md_code rc = cdc_exec(&st->dest, q.data, "making the work table of a streamed transaction", err);
+	buf_release(&q);
+	if (rc) {
+		free(work);
+		return rc;
+	}
+	st->work[ti] = work;
+	pg2md_debug("streamed transaction: table \"%s\" is applied to its work table %s", t->name, work);
+	return PG2MD_OK;
+}
+
+/* Commit the open step and begin the next. */
+static pg2md_code
+step_cut(follow_state *st, pg2md_error *err)
+{
+	if (duck_exec(st->dest.con, "COMMIT", "committing a step of a streamed transaction", err))
+		return err->code;
+	st->nsteps++;
+	pg2md_debug("streamed transaction: step %d committed (%lld rows written)", st->nsteps, (long long)st->step_rows);
+	fault_point("cdc:stream_step");
+	st->step_rows = 0;
+	st->step_started = follow_mono_ms();
+	return cdc_apply_begin(&st->dest, err);
+}
+
+bool
+follow_steps_fold_full(const follow_state *st)
+{
+	int64_t max = st->cfg->md_transaction_rows;
+	return st->steps && max > 0 && (int64_t)st->fold.changes >= max;
+}
+
+/* The followed tables as the fold is applied to them: those with a work table under its name. */
+static pg2md_table *
+targets(const follow_state *st)
+{
+	pg2md_table *t = xcalloc((size_t)st->ntables + 1, sizeof(*t));
+	memcpy(t, st->tables, (size_t)st->ntables * sizeof(*t));
+	for (int i = 0; i < st->ntables; i++)
+		if (st->work[i])
+			t[i].dest_name = st->work[i];
+	return t;
+}
+
+pg2md_code
+follow_steps_apply(follow_state *st, int64_t *rows, pg2md_error *err)
+{
+	for (int i = 0; i < st->fold.n; i++) {
+		const cdc_fold_table *ft = &st->fold.tables[i];
+		int ti = follow_table_index(st, ft->relid);
+		if ((ft->nrows || ft->truncated) && ti >= 0 && !st->work[ti] && make_work(st, ti, err))
+			return err->code;
+	}
+	pg2md_table *t = targets(st);
+	int64_t n = 0;
+	pg2md_code rc = cdc_apply_fold(&st->dest, st->cfg, t, st->ntables, &st->rc, &st->fold, &n, err);
+	free(t);
+	if (rc)
+		return rc;
+	*rows += n;
+	st->step_rows += n;
+	int64_t max_rows = st->cfg->md_transaction_rows, max_s = st->cfg->md_transaction_seconds;
+	if ((max_rows > 0 && st->step_rows >= max_rows) ||
+	    (max_s > 0 && follow_mono_ms() - st->step_started >= max_s * 1000))
+		return step_cut(st, err);
+	return PG2MD_OK;
+}
+
+pg2md_code
+follow_steps_for_ddl(follow_state *st, int ti, pg2md_table *t, pg2md_error *err)
+{
+	if (step_cut(st, err))
+		return err->code;
+	if (!st->work[ti] && (make_work(st, ti, err) || step_cut(st, err)))
+		return err->code;
+	*t = st->tables[ti];
+	t->dest_name = st->work[ti];
+	return PG2MD_OK;
+}
+
+pg2md_code
+follow_steps_commit(follow_state *st, const char *slot, pgo_lsn lsn, pg2md_error *err)
+{
+	/* the last step, then the swap alone: a short transaction */
+	if (step_cut(st, err)) {
+		follow_steps_abandon(st);
+		return err->code;
+	}
+	pg2md_buf q = PG2MD_BUF_INIT;
+	const char *ds = st->cfg->dataset_name;
+	int n = 0;
+	for (int i = 0; i < st->ntables; i++) {
+		if (!st->work[i])
+			continue;
+		buf_puts(&q, "DROP TABLE ");
+		duck_qualified(&q, ds, st->tables[i].dest_name);
+		buf_puts(&q, "; ALTER TABLE ");
+		duck_qualified(&q, ds, st->work[i]);
+		buf_puts(&q, " RENAME TO ");
+		buf_ident(&q, st->tables[i].dest_name);
+		buf_puts(&q, "; ");
+		n++;
+	}
+	pg2md_code rc = n ? cdc_exec(&st->dest, q.data, "swapping the work tables of a streamed transaction in", err)
+			  : PG2MD_OK;
+	buf_release(&q);
+	if (rc == PG2MD_OK)
+		rc = cdc_apply_commit(&st->dest, st->cfg, slot, lsn, err); /* (rolls back itself when it fails) */
+	else
+		cdc_apply_rollback(&st->dest);
+	if (rc) {
+		st->replaying = false;
+		follow_steps_abandon(st);
+		return rc;
+	}
+	pg2md_debug("streamed transaction: %d work table%s swapped in after %d steps", n, n == 1 ? "" : "s", st->nsteps);
+	st->replaying = false;
+	work_release(st);
+	return PG2MD_OK;
+}
+
+void
+follow_steps_abandon(follow_state *st)
+{
+	if (!st->work)
+		return;
+	if (st->steps)
+		cdc_apply_rollback(&st->dest);
+	/* what the committed steps wrote is only in the work tables: dropped here, or at the next start */
+	pg2md_buf q = PG2MD_BUF_INIT;
+	for (int i = 0; i < st->ntables; i++) {
+		if (!st->work[i])
+			continue;
+		buf_puts(&q, "DROP TABLE IF EXISTS ");
+		duck_qualified(&q, st->cfg->dataset_name, st->work[i]);
+		buf_puts(&q, "; ");
+	}
+	if (q.len)
+		duck_exec(st->dest.con, q.data, "dropping the work tables of a streamed transaction", &(pg2md_error){0});
+	buf_release(&q);
+	work_release(st);
+}

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# t78_follow_md_steps — under MotherDuck's rules (the test-only switch PG2MD_TEST_MOTHERDUCK_RULES=1
+# on a local file) a streamed large transaction is applied in bounded steps into work tables and
+# swapped in by one short transaction at its Stream Commit (docs/motherduck.md, "pg2md follow"):
+#   - with transaction_rows = 2000, a transaction of ~40,000 changes (inserts, updates leaving a
+#     large value unchanged, key changes, deletes, a TRUNCATE) takes several steps (the DEBUG log
+#     says so), ends equal to the source, and leaves no work table;
+#   - a column added inside a streamed transaction: its work table follows it;
+#   - SIGKILL between two steps, and after the last step before the swap: the mirror tables are
+#     as before the transaction (what a reader of the destination sees then), the work tables are
+#     there; the rerun drops them, applies the transaction again, and ends equal to the source;
+#   - SIGKILL after the swap's commit: the rerun applies nothing twice.
+# logical_decoding_work_mem = 64kB (PGOPTIONS, as in t69) makes the server stream the transactions.
+# Every step compares the destination with the source by checksum.
+. "$(dirname "$0")/../lib/common.sh"
+t_init follow_md_steps
+require_pg2md
+
+SLOT="t78_slot_$$"
+eval "orig_$(declare -f t_cleanup)"
+t_cleanup() {
+	psql -X -q -d postgres -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
+		WHERE slot_name = '$SLOT' AND NOT active" >/dev/null 2>&1 || true
+	orig_t_cleanup
+}
+export PGOPTIONS="-c logical_decoding_work_mem=64kB"
+export PG2MD_TEST_MOTHERDUCK_RULES=1
+
+pg -c "CREATE TABLE ts (id bigint PRIMARY KEY, v int, s text, big text);
+       ALTER TABLE ts ALTER COLUMN big SET STORAGE EXTERNAL;
+       CREATE TABLE tb (k int PRIMARY KEY, v int NOT NULL);
+       CREATE TABLE tq (k int PRIMARY KEY, w text);
+       INSERT INTO ts SELECT g, g, 'row ' || g, CASE WHEN g % 50 = 0 THEN repeat(md5(g::text), 100) END
+                      FROM generate_series(1, 3000) g;
+       INSERT INTO tb SELECT g, g FROM generate_series(1, 500) g;
+       INSERT INTO tq SELECT g, 'q' || g FROM generate_series(1, 100) g;"
+
+P=$T_TMP/p
+make_project "$P" --tables "ts tb tq" --config "[sources.pg_replication]
+slot_name = \"$SLOT\"
+pub_name = \"t78_pub_$$\"
+[destination.motherduck]
+transaction_rows = 2000"
+DB=$P/pg2md.duckdb
+
+compare_all() {
+	local t
+	for t in ts tb tq; do assert_table_equal public "$t" "$DB" pg2md_data "$t" "$1: $t equals the source"; done
+}
+work_tables() { ddbq "$DB" "SELECT count(*) FROM duckdb_tables() WHERE starts_with(table_name, '_pg2md_cdcw__')"; }
+mirror() { # what a reader of the destination sees: a fingerprint of every mirror table
+	ddbq "$DB" "SELECT (SELECT count(*) || '/' || sum(hash(id, v, s, big)) FROM pg2md_data.ts) || ' ' ||
+	            (SELECT count(*) || '/' || sum(hash(k, v)) FROM pg2md_data.tb) || ' ' ||
+	            (SELECT count(*) || '/' || sum(hash(k, w)) FROM pg2md_data.tq)"
+}
+big_tx() { # $1: a tag, $2: the first new id
+	pg -c "BEGIN;
+	       INSERT INTO ts SELECT g, g, '$1', NULL FROM generate_series($2, $2 + 15000) g;
+	       UPDATE ts SET s = '$1 u' WHERE id % 3 = 0;                    -- big unchanged: 'u' values
+	       UPDATE ts SET id = id + 1000000 WHERE id % 13 = 0 AND id < 3000; -- key changes
+	       DELETE FROM ts WHERE id % 11 = 0;
+	       TRUNCATE tb; INSERT INTO tb SELECT g, g + 1 FROM generate_series(1, 2500) g;
+	       COMMIT;" || t_bail "the source statements failed"
+}
+
+assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$P"
+compare_all "initial copy"
+
+# --- a streamed transaction in several steps ---------------------------------------------------
+big_tx steps 100000
+assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$P" --log-level DEBUG
+assert_contains "$(cat "$T_OUT")" "streamed transactions: 1 applied (0 as they arrived)" \
+	"the transaction came streamed, applied from disk at its commit (never as it arrives under the rules)"
+assert_match "$(cat "$T_ERR")" "applied streamed transaction [0-9]+ up to [0-9A-F/]+ in ([3-9]|[1-9][0-9]+) steps" \
+	"the transaction was applied in several steps"
+assert_contains "$(cat "$T_ERR")" "step 2 committed" "each step committed on its own"
+assert_contains "$(cat "$T_ERR")" "2 work tables swapped in" "ts and tb swapped in (tq untouched)"
+compare_all "a streamed transaction in steps"
+assert_eq "$(pgq "SELECT md5(big) FROM ts WHERE id = 1000650")" \
+	"$(ddbq "$DB" "SELECT md5(big) FROM pg2md_data.ts WHERE id = 1000650")" \
+	"an unchanged large value follows its row through a key change (read from the work table)"
+assert_eq 0 "$(work_tables)" "no work table left"
+
+# --- a column added inside a streamed transaction ----------------------------------------------
+pg -c "BEGIN;
+       UPDATE ts SET v = v + 1 WHERE id < 110000;
+       ALTER TABLE ts ADD COLUMN extra int DEFAULT 5;
+       UPDATE ts SET extra = id::int WHERE id < 105000;
+       INSERT INTO tb SELECT g, g FROM generate_series(3001, 6000) g;
+       COMMIT;" || t_bail "the source statements failed"
+assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$P" --log-level DEBUG
+assert_contains "$(cat "$T_ERR")" "follows its source's columns: column extra" "the column change was followed"
+assert_match "$(cat "$T_ERR")" "in ([3-9]|[1-9][0-9]+) steps" "the transaction was applied in several steps"
+assert_table_equal public ts "$DB" pg2md_data ts "a column added in a streamed transaction: ts equals the source"
+assert_table_equal public tb "$DB" pg2md_data tb "a column added in a streamed transaction: tb equals the source"
+assert_eq 0 "$(work_tables)" "no work table left"
+mirror() { # (ts has its column extra now)
+	ddbq "$DB" "SELECT (SELECT count(*) || '/' || sum(hash(id, v, s, big, extra)) FROM pg2md_data.ts) || ' ' ||
+	            (SELECT count(*) || '/' || sum(hash(k, v)) FROM pg2md_data.tb) || ' ' ||
+	            (SELECT count(*) || '/' || sum(hash(k, w)) FROM pg2md_data.tq)"
+}
+
+# --- SIGKILL between two steps, and before the swap: a reader sees the old tables ----------------
+for point in "cdc:stream_step 1 400000" "cdc:stream_before_commit 0 500000"; do
+	set -- $point
+	before=$(mirror)
+	big_tx "kill ${1#cdc:}" "$3"
+	t_run env PG2MD_FAULT="$1" PG2MD_FAULT_SKIP="$2" "$PG2MD_BIN" follow --once --project-dir "$P" --log-level DEBUG
+	assert_eq 137 "$T_RC" "killed at $1 (SIGKILL)"
+	[ "$1" = cdc:stream_step ] && assert_contains "$(cat "$T_ERR")" "step 1 committed" "killed after a step committed"
+	assert_eq "$before" "$(mirror)" "killed at $1: the mirror tables are as before the transaction"
+	[ "$(work_tables)" -ge 1 ] && t_pass "killed at $1: the work tables hold the steps" ||
+		t_fail "killed at $1: no work table"
+	assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$P" --log-level INFO
+	assert_match "$(cat "$T_ERR")" "dropped [1-9][0-9]* work tables? of a streamed transaction a stopped run left" "the rerun dropped them"
+	assert_contains "$(cat "$T_OUT")" "streamed transactions: 1 applied" "the rerun applied the transaction again"
+	compare_all "rerun after a kill at $1"
+	assert_eq 0 "$(work_tables)" "no work table left after the rerun"
+done
+
+# --- SIGKILL after the swap's commit, before the server heard of it: applied once ---------------
+big_tx after 300000
+t_run env PG2MD_FAULT=cdc:stream_after_commit "$PG2MD_BIN" follow --once --project-dir "$P"
+assert_eq 137 "$T_RC" "killed after the swap's commit"
+compare_all "after a kill after the swap"
+assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$P"
+assert_contains "$(cat "$T_OUT")" "applied 0 transactions" "the rerun skips the transaction it already applied"
+compare_all "rerun after a kill after the swap (nothing applied twice)"
+
+t_done
