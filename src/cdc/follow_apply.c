@@ -238,6 +238,12 @@ evolve_table(follow_state *st, int ti, const pgo_msg *m, int64_t *rows, pg2md_er
 		if (has && (rc = follow_replay_apply(st, rows, err)))
 			goto out;
 		if (plan.ddl && was_touched(st, m->relid)) {
+			if (st->dest.md_rules && !st->eager) {
+				/* under MotherDuck's rules steps can: apply_streamed starts again in steps,
+				 * this table compared with the destination again at its next message */
+				st->want_steps = true;
+				goto out;
+			}
 			rc = mixed_ddl(st, t, plan.what, err);
 			goto out;
 		}

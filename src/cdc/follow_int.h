@@ -72,6 +72,7 @@ typedef struct follow_state {
 	int64_t step_rows;     /* rows written in the open step */
 	int64_t step_started;  /* monotonic ms when the open step began */
 	int nsteps;            /* steps committed */
+	bool want_steps;       /* under the rules, one transaction met a column change only steps can apply */
 } follow_state;
 
 /* Monotonic milliseconds. */
@@ -99,7 +100,8 @@ pg2md_code follow_steps_begin(follow_state *st, pg2md_error *err);
 /* The fold into the work tables (each made at the first change of its table), then the step
  * committed and the next begun when it passed transaction_rows or transaction_seconds. */
 pg2md_code follow_steps_apply(follow_state *st, int64_t *rows, pg2md_error *err);
-/* Whether the fold should be applied now (it holds a step's worth of changes). */
+/* Under MotherDuck's rules, whether the fold should be applied now (it holds a step's worth of
+ * changes: the bounds are checked between folds). */
 bool follow_steps_fold_full(const follow_state *st);
 /* Before a column change of table ti: the open step committed (DuckDB cannot change a table's
  * rows and then its columns in one transaction), the work table made; *t: the table as the

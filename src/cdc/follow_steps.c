@@ -181,7 +181,7 @@ bool
 follow_steps_fold_full(const follow_state *st)
 {
 	int64_t max = st->cfg->md_transaction_rows;
-	return st->steps && max > 0 && (int64_t)st->fold.changes >= max;
+	return st->dest.md_rules && max > 0 && (int64_t)st->fold.changes >= max;
 }
 
 /* The followed tables as the fold is applied to them: those with a work table under its name. */

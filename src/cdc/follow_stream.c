@@ -71,32 +71,53 @@ streamed_commit(follow_state *st, uint32_t xid, pgo_lsn end_lsn, int64_t ts, int
 }
 
 /*
+ * Under MotherDuck's rules: has the one DuckDB transaction a streamed transaction is applied in
+ * passed transaction_rows or transaction_seconds (the bounds of follow_steps.c), or met a column
+ * change only steps can apply (st->want_steps)?
+ */
+static bool
+past_bounds(const follow_state *st, int64_t rows, int64_t t0)
+{
+	if (!st->dest.md_rules || st->steps)
+		return false;
+	int64_t max_rows = st->cfg->md_transaction_rows, max_s = st->cfg->md_transaction_seconds;
+	return st->want_steps || (max_rows > 0 && rows >= max_rows) ||
+	       (max_s > 0 && follow_mono_ms() - t0 >= max_s * 1000);
+}
+
+/*
  * Stream Commit of xid: the transactions folded before it (they committed first) as a batch of
  * their own, then in one DuckDB transaction its changes read back from disk, folded and applied a
  * bounded fold at a time (each fold applied in order, so a later one sees what an earlier one
- * wrote), then the watermark: its end.  The server is kept content between folds.  Under
- * MotherDuck's rules the folds go into work tables in bounded steps instead, swapped in at the
- * end by one short transaction (follow_steps.c).
+ * wrote), then the watermark: its end.  The server is kept content between folds.
+ *
+ * Under MotherDuck's rules that one transaction must stay within the bounds of a load's step:
+ * past them it is rolled back, and the transaction is read from disk again and applied in steps
+ * into work tables, swapped in at the end by one short transaction (follow_steps.c).  A streamed
+ * transaction within them is applied as without the rules, with no table copied.
  */
 static pg2md_code
 apply_streamed(follow_state *st, uint32_t xid, pgo_lsn end_lsn, int64_t ts, int proto, int64_t limit, pg2md_error *err)
 {
-	int64_t rows = 0;
+	int64_t rows = 0, changes0 = st->rep->changes;
 	cdc_spill_reader rd;
-	bool empty;
+	bool empty, steps = false;
 	pgo_parser p;
 	pgo_parser_init(&p, proto);
-	p.in_stream = true; /* the messages were written inside stream segments: each has its xid */
 	memset(&rd, 0, sizeof(rd));
 	if (follow_flush_batch(st, err))
 		goto fail0;
+again:
+	p.in_stream = true; /* the messages were written inside stream segments: each has its xid */
+	st->want_steps = false;
 	if (cdc_spill_read_open(st->spill, xid, &rd, &empty, err))
 		goto fail0;
-	if (st->dest.md_rules ? follow_steps_begin(st, err) : cdc_apply_begin(&st->dest, err))
+	if (steps ? follow_steps_begin(st, err) : cdc_apply_begin(&st->dest, err))
 		goto fail0;
 	st->replaying = true;
 	st->ntouched = 0;
 	uint64_t nmsg = 0;
+	int64_t t0 = follow_mono_ms();
 	for (;;) {
 		const uint8_t *msg;
 		size_t len;
@@ -115,9 +136,27 @@ apply_streamed(follow_state *st, uint32_t xid, pgo_lsn end_lsn, int64_t ts, int 
 			if (follow_fold_msg(st, &m, &rows, err))
 				goto fail;
 		}
-		if (((int64_t)cdc_fold_bytes(&st->fold) >= limit || follow_steps_fold_full(st)) &&
+		if (!st->want_steps && ((int64_t)cdc_fold_bytes(&st->fold) >= limit || follow_steps_fold_full(st)) &&
 		    follow_replay_apply(st, &rows, err))
 			goto fail;
+		if (past_bounds(st, rows, t0)) {
+			pg2md_debug("streamed transaction %u: %s in one transaction, applied again in steps", xid,
+				    st->want_steps ? "a column change after rows of its table" : "past the bounds of one step");
+			cdc_apply_rollback(&st->dest);
+			cdc_fold_reset(&st->fold);
+			cdc_spill_read_close(&rd);
+			memset(&rd, 0, sizeof(rd));
+			pgo_parser_release(&p);
+			pgo_parser_init(&p, proto);
+			st->rep->changes = changes0;
+			rows = 0;
+			/* a column change it made was rolled back: every table compared with the destination
+			 * again (as when an eager apply is given up) */
+			for (int i = 0; i < st->ntables; i++)
+				st->check[i] = true;
+			steps = true;
+			goto again;
+		}
 		if ((nmsg & 4095) == 0 && cdc_stream_tick(st->s, err))
 			goto fail;
 	}

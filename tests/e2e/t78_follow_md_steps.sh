@@ -2,10 +2,14 @@
 # t78_follow_md_steps — under MotherDuck's rules (the test-only switch PG2MD_TEST_MOTHERDUCK_RULES=1
 # on a local file) a streamed large transaction is applied in bounded steps into work tables and
 # swapped in by one short transaction at its Stream Commit (docs/motherduck.md, "pg2md follow"):
-#   - with transaction_rows = 2000, a transaction of ~40,000 changes (inserts, updates leaving a
+#   - a streamed transaction within transaction_rows (2000 here) is applied in one transaction,
+#     no table copied;
+#   - past it, a transaction of ~40,000 changes (inserts, updates leaving a
 #     large value unchanged, key changes, deletes, a TRUNCATE) takes several steps (the DEBUG log
 #     says so), ends equal to the source, and leaves no work table;
-#   - a column added inside a streamed transaction: its work table follows it;
+#   - a column added inside a streamed transaction: its work table follows it; within the
+#     bounds, a column change after rows of its table (which one DuckDB transaction cannot
+#     apply) sends the transaction to steps too;
 #   - SIGKILL between two steps, and after the last step before the swap: the mirror tables are
 #     as before the transaction (what a reader of the destination sees then), the work tables are
 #     there; the rerun drops them, applies the transaction again, and ends equal to the source;
@@ -69,11 +73,23 @@ big_tx() { # $1: a tag, $2: the first new id
 assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$P"
 compare_all "initial copy"
 
+# --- a streamed transaction within the bounds: one transaction, no table copied ------------------
+pg -c "UPDATE ts SET big = repeat('z', 2000) WHERE id <= 300;" || t_bail "the source statements failed"
+assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$P" --log-level DEBUG
+assert_contains "$(cat "$T_OUT")" "streamed transactions: 1 applied (0 as they arrived)" \
+	"the transaction came streamed, applied from disk at its commit (never as it arrives under the rules)"
+assert_match "$(cat "$T_ERR")" "applied streamed transaction [0-9]+ up to [0-9A-F/]+ \(600 rows written" \
+	"within transaction_rows: applied in one transaction"
+assert_not_contains "$(cat "$T_ERR")" "work table" "no work table made"
+compare_all "a streamed transaction within the bounds"
+
 # --- a streamed transaction in several steps ---------------------------------------------------
 big_tx steps 100000
 assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$P" --log-level DEBUG
 assert_contains "$(cat "$T_OUT")" "streamed transactions: 1 applied (0 as they arrived)" \
-	"the transaction came streamed, applied from disk at its commit (never as it arrives under the rules)"
+	"the transaction came streamed, applied from disk at its commit"
+assert_contains "$(cat "$T_ERR")" "past the bounds of one step in one transaction, applied again in steps" \
+	"past transaction_rows, the one transaction was given up for steps"
 assert_match "$(cat "$T_ERR")" "applied streamed transaction [0-9]+ up to [0-9A-F/]+ in ([3-9]|[1-9][0-9]+) steps" \
 	"the transaction was applied in several steps"
 assert_contains "$(cat "$T_ERR")" "step 2 committed" "each step committed on its own"
@@ -97,8 +113,23 @@ assert_match "$(cat "$T_ERR")" "in ([3-9]|[1-9][0-9]+) steps" "the transaction w
 assert_table_equal public ts "$DB" pg2md_data ts "a column added in a streamed transaction: ts equals the source"
 assert_table_equal public tb "$DB" pg2md_data tb "a column added in a streamed transaction: tb equals the source"
 assert_eq 0 "$(work_tables)" "no work table left"
-mirror() { # (ts has its column extra now)
-	ddbq "$DB" "SELECT (SELECT count(*) || '/' || sum(hash(id, v, s, big, extra)) FROM pg2md_data.ts) || ' ' ||
+
+# --- within the bounds, a column change after rows of its table: steps apply it ------------------
+# (one DuckDB transaction cannot change a table's columns after its rows: without the rules this
+# stops with the resync hint, under them the transaction is applied again in steps)
+pg -c "BEGIN;
+       UPDATE ts SET big = repeat('y', 2000) WHERE id <= 300;
+       ALTER TABLE ts ADD COLUMN extra2 text;
+       UPDATE ts SET extra2 = 'e' || id WHERE id <= 100;
+       COMMIT;" || t_bail "the source statements failed"
+assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$P" --log-level DEBUG
+assert_contains "$(cat "$T_ERR")" "a column change after rows of its table in one transaction, applied again in steps" \
+	"the column change after rows sent the transaction to steps"
+assert_contains "$(cat "$T_ERR")" "follows its source's columns: column extra2" "the column change was followed"
+assert_table_equal public ts "$DB" pg2md_data ts "a column change after rows in a streamed transaction: ts equals the source"
+assert_eq 0 "$(work_tables)" "no work table left"
+mirror() { # (ts has its columns extra and extra2 now)
+	ddbq "$DB" "SELECT (SELECT count(*) || '/' || sum(hash(id, v, s, big, extra, extra2)) FROM pg2md_data.ts) || ' ' ||
 	            (SELECT count(*) || '/' || sum(hash(k, v)) FROM pg2md_data.tb) || ' ' ||
 	            (SELECT count(*) || '/' || sum(hash(k, w)) FROM pg2md_data.tq)"
 }
