@@ -3,7 +3,9 @@
  * large transaction applied in bounded steps instead of one DuckDB transaction as long as it.
  *
  * MotherDuck advises transactions of under a minute, and a streamed transaction may hold
- * millions of rows.  So, copy on write: the first change of a table in the transaction makes its
+ * millions of rows.  apply_streamed (follow_stream.c) applies one in a single DuckDB transaction
+ * while that stays within the bounds below; past them it rolls that back and reads the
+ * transaction from disk again through here.  Copy on write: the first change of a table makes its
  * work table (STEPS_TABLE_PREFIX + its name: the mirror's columns, types and NOT NULLs, and its
  * rows), the transaction's folds are applied to the work tables (an unchanged TOAST value is
  * read from there too), and a step commits whenever it passed [destination.motherduck]
@@ -25,7 +27,7 @@
 #include "util/fault.h"
 #include "util/log.h"
 
-/* The dataset's work tables (STEPS_TABLE_PREFIX), as a JSON-free list of names. */
+/* The names of the dataset's work tables (STEPS_TABLE_PREFIX). */
 static pg2md_code
 leftover_tables(follow_state *st, char ***names, int *n, pg2md_error *err)
 {
