@@ -42,6 +42,7 @@ assert_match "$(cat "$T_OUT")" "on the source: slot \"$SLOT\" not read now, conf
 	"info shows the slot's confirmed position and the WAL it holds"
 assert_not_contains "$(cat "$T_ERR")" "warning" "no warning below lag_warning_mb"
 pg -c "CREATE TABLE filler AS SELECT g, repeat('x', 200) AS v FROM generate_series(1, 30000) g"
+wal_written || t_diag "the WAL writer did not catch up in 10 s"
 assert_exit 0 env SOURCES__PG_REPLICATION__LAG_WARNING_MB=1 "$PG2MD_BIN" info --json --project-dir "$P"
 lag=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); s=d["replication_slot"]; print(s["exists"], s["active"], s["warning"], s["lag_bytes"] > 1048576, s["wal_status"])' "$T_OUT")
 assert_eq "True False True True reserved" "$lag" "info --json: the slot holds more than 1 MB, past lag_warning_mb = 1"

@@ -164,6 +164,19 @@ pgq() {
 	psql -X -q -A -t -F $'\t' -v ON_ERROR_STOP=1 -d "$T_DB" -c "$1"
 }
 
+# wal_written — wait (10 s at most) until the WAL inserted so far is written: the test cluster
+# commits asynchronously (synchronous_commit = off), so pg_current_wal_lsn(), against which a
+# slot's lag is measured, may lag behind a commit for up to wal_writer_delay
+wal_written() {
+	local ins i
+	ins=$(pgq "SELECT pg_current_wal_insert_lsn()")
+	for i in $(seq 1 100); do
+		[ "$(pgq "SELECT pg_current_wal_lsn() >= '$ins'::pg_lsn")" = t ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # ddbq FILE SQL… — query a DuckDB file (read-only unless --rw first)
 ddbq() {
 	"$DDBQ" "$@"
