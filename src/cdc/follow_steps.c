@@ -7,7 +7,7 @@
  * while that stays within the bounds below; past them it rolls that back and reads the
  * transaction from disk again through here.  Copy on write: the first change of a table makes its
  * work table (STEPS_TABLE_PREFIX + its name: the mirror's columns, types and NOT NULLs, and its
- * rows), the transaction's folds are applied to the work tables (an unchanged TOAST value is
+ * rows, copied in steps too), the transaction's folds are applied to the work tables (an unchanged TOAST value is
  * read from there too), and a step commits whenever it passed [destination.motherduck]
  * transaction_rows or transaction_seconds (the load's bounds, stage/load_steps.c; a fold is
  * never cut).  At the Stream Commit one short transaction drops each mirror table, renames its
@@ -107,11 +107,14 @@ follow_steps_begin(follow_state *st, pg2md_error *err)
 	return PG2MD_OK;
 }
 
+static pg2md_code step_cut(follow_state *st, pg2md_error *err);
+static pg2md_code copy_rows(follow_state *st, const char *work, const char *mirror, pg2md_error *err);
+
 /*
  * The work table of table ti, in the open step: the mirror's columns with their exact types
  * (CREATE TABLE AS), its NOT NULLs (a replace run makes no other constraint, nor a default), then
- * its rows.  The ALTERs come before the rows: DuckDB changes no columns after rows in one
- * transaction.
+ * its rows, in steps (copy_rows).  The ALTERs come before the rows: DuckDB changes no columns
+ * after rows in one transaction.
  */
 static pg2md_code
 make_work(follow_state *st, int ti, pg2md_error *err)
@@ -150,12 +153,10 @@ make_work(follow_state *st, int ti, pg2md_error *err)
 		duckdb_free(c);
 	}
 	duckdb_destroy_result(&res);
-	buf_puts(&q, "INSERT INTO ");
-	duck_qualified(&q, ds, work);
-	buf_puts(&q, " SELECT * FROM ");
-	duck_qualified(&q, ds, t->dest_name);
 	pg2md_code rc = cdc_exec(&st->dest, q.data, "making the work table of a streamed transaction", err);
 	buf_release(&q);
+	if (rc == PG2MD_OK)
+		rc = copy_rows(st, work, t->dest_name, err);
 	if (rc) {
 		free(work);
 		return rc;
@@ -163,6 +164,48 @@ make_work(follow_state *st, int ti, pg2md_error *err)
 	st->work[ti] = work;
 	pg2md_debug("streamed transaction: table \"%s\" is applied to its work table %s", t->name, work);
 	return PG2MD_OK;
+}
+
+/*
+ * The mirror's rows into its work table, a step of at most [destination.motherduck]
+ * transaction_rows rows at a time (rowid ranges: the mirror does not change meanwhile, only its
+ * work table is written), so that the copy too stays within MotherDuck's bounds; a run stopped
+ * in the middle leaves a work table the next start drops, as after any step.
+ */
+static pg2md_code
+copy_rows(follow_state *st, const char *work, const char *mirror, pg2md_error *err)
+{
+	const char *ds = st->cfg->dataset_name;
+	int64_t step = st->cfg->md_transaction_rows > 0 ? st->cfg->md_transaction_rows : INT64_MAX;
+	pg2md_buf q = PG2MD_BUF_INIT;
+	buf_puts(&q, "SELECT coalesce(max(rowid), -1) + 1 FROM ");
+	duck_qualified(&q, ds, mirror);
+	duckdb_result res;
+	int64_t end = 0;
+	pg2md_code rc = PG2MD_OK;
+	if (duckdb_query(st->dest.con, q.data, &res) == DuckDBError)
+		rc = pg2md_fail(err, PG2MD_ERR_RUN, "could not read the size of %s.%s: %s", ds, mirror,
+				duckdb_result_error(&res));
+	else
+		end = duckdb_value_int64(&res, 0, 0);
+	duckdb_destroy_result(&res);
+	for (int64_t lo = 0; rc == PG2MD_OK && lo < end; lo += step) {
+		if (lo > 0 && (rc = step_cut(st, err)))
+			break;
+		buf_reset(&q);
+		buf_puts(&q, "INSERT INTO ");
+		duck_qualified(&q, ds, work);
+		buf_puts(&q, " SELECT * FROM ");
+		duck_qualified(&q, ds, mirror);
+		buf_printf(&q, " WHERE rowid >= %lld AND rowid < %lld", (long long)lo,
+			   (long long)(end - lo > step ? lo + step : end));
+		rc = cdc_exec(&st->dest, q.data, "copying a mirror table into its work table", err);
+		if (rc == PG2MD_OK)
+			pg2md_debug("copied the rows %lld to %lld of %s into its work table", (long long)lo,
+				    (long long)(end - lo > step ? lo + step : end) - 1, mirror);
+	}
+	buf_release(&q);
+	return rc;
 }
 
 /* Commit the open step and begin the next. */

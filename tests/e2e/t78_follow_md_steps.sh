@@ -94,6 +94,9 @@ assert_match "$(cat "$T_ERR")" "applied streamed transaction [0-9]+ up to [0-9A-
 	"the transaction was applied in several steps"
 assert_contains "$(cat "$T_ERR")" "step 2 committed" "each step committed on its own"
 assert_contains "$(cat "$T_ERR")" "2 work tables swapped in" "ts and tb swapped in (tq untouched)"
+[ "$(grep -c "copied the rows .* of ts into its work table" "$T_ERR")" -ge 2 ] &&
+	t_pass "the copy of ts into its work table took several steps of transaction_rows rows" ||
+	t_fail "the copy of ts into its work table was not cut into steps" "$(grep "copied the rows" "$T_ERR")"
 compare_all "a streamed transaction in steps"
 assert_eq "$(pgq "SELECT md5(big) FROM ts WHERE id = 1000650")" \
 	"$(ddbq "$DB" "SELECT md5(big) FROM pg2md_data.ts WHERE id = 1000650")" \
