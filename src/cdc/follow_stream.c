@@ -215,7 +215,11 @@ eager_begin(follow_state *st, uint32_t xid, pg2md_error *err)
 	if (cdc_apply_begin(&st->dest, err))
 		return err->code;
 	st->eager = st->replaying = true;
+	/* a table still to be compared with the destination may evolve it in this transaction
+	 * (at its first change); later only a Relation message does (eager_msg) */
 	st->eager_rel = false;
+	for (int i = 0; i < st->ntables; i++)
+		st->eager_rel |= st->check[i];
 	st->eager_xid = xid;
 	st->eager_rows = 0;
 	st->eager_msgs = 0;
@@ -284,11 +288,8 @@ eager_msg(follow_state *st, const pgo_msg *m, int64_t limit, pg2md_error *err)
 		}
 		if (follow_handle_relation(st, m, false, &st->eager_rows, err))
 			return err->code;
-	} else {
-		for (int i = 0; i < st->ntables && !st->eager_rel; i++)
-			st->eager_rel = st->check[i];
-		if (follow_fold_msg(st, m, &st->eager_rows, err))
-			return err->code;
+	} else if (follow_fold_msg(st, m, &st->eager_rows, err)) {
+		return err->code;
 	}
 	if ((int64_t)cdc_fold_bytes(&st->fold) >= limit)
 		return follow_replay_apply(st, &st->eager_rows, err);
