@@ -277,12 +277,12 @@ cfg_apply_md_url(loader *L, int ki, const raw_value *rv)
 		char *save = NULL;
 		for (char *kv = strtok_r(query, "&", &save); kv && !bad; kv = strtok_r(NULL, "&", &save)) {
 			char *eq = strchr(kv, '=');
-			const char *val = "";
+			char *val = kv + strlen(kv);	/* no '=': an empty value, in the copy */
 			if (eq) {
 				*eq = '\0';
 				val = eq + 1;
 			}
-			if (!percent_decode(kv) || !percent_decode((char *)val)) {
+			if (!percent_decode(kv) || !percent_decode(val)) {
 				bad = true;
 				break;
 			}

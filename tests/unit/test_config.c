@@ -599,6 +599,16 @@ test_motherduck_forms(void **state)
 	release(&r);
 	remove_project(dir);
 
+	/* a parameter without "=" (once a write into a string literal) is ignored */
+	dir = make_project(MINIMAL, "[destination.motherduck]\n"
+				    "credentials = \"md:prod?attach_mode&motherduck_token=t%41\"\n");
+	r = load(dir, NULL, NULL);
+	assert_int_equal(r.code, PG2MD_OK);
+	assert_string_equal(r.cfg->md_token, "tA");
+	assert_string_equal(r.cfg->md_database, "prod");
+	release(&r);
+	remove_project(dir);
+
 	/* "md:db" and the token from MOTHERDUCK_TOKEN */
 	dir = make_project(MINIMAL "[destination.motherduck]\ncredentials = \"md:analytics\"\n", NULL);
 	char *env[] = {"MOTHERDUCK_TOKEN=envtok", NULL};
