@@ -15,6 +15,10 @@
 #                     tables of a fresh file (explicit column types from the PostgreSQL catalog)
 #   4. pg2md staged   `pg2md run` (Parquet load packages) into a fresh project folder
 #   5. pg2md direct   `pg2md run --direct` into a fresh project folder
+#   5b. with BENCH_BASELINE=PATH (another pg2md binary, e.g. a build of an older commit): that
+#      binary staged and direct too, each right after pg2md's own run of the same mode, with the
+#      ratios new/old in the results, labelled BENCH_BASELINE_LABEL (a refactoring's A/B:
+#      BENCH_PEERS=0 BENCH_REPEAT=3)
 #   6. the peers (BENCH_PEERS=0 skips them), from pinned virtual environments that
 #      bench/peers/venv.sh installs from PyPI into bench/.venv/ (ignored by git):
 #      - DuckDB's postgres extension: ATTACH … (TYPE postgres), one CREATE TABLE AS per table,
@@ -32,7 +36,8 @@
 # count and per column sum() of numbers, sum(days since 2000-01-01) of dates, count() and
 # sum(length(rtrim())) of text; pad blanks of char(n), floating-point sums and type mappings
 # are reported, not failed.  All connections use TCP to 127.0.0.1 with a password.  Work files
-# are in bench/work/ (ignored by git; emptied at the start).  Exits non-zero if a pg2md run
+# are in bench/work/ (ignored by git; emptied at the start).  BENCH_RESULTS=FILE writes the
+# results there (and the chart beside it, FILE with .svg) instead of bench/RESULTS.md.  Exits non-zero if a pg2md run
 # fails or its check finds a difference (after writing RESULTS.md); a failing peer is reported.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,7 +49,15 @@ W=${BENCH_WORKERS:-$(nproc)}
 pg2md=$build/pg2md
 ddbq=$build/ddbq
 work=$root/bench/work
-results=$root/bench/RESULTS.md
+results=${BENCH_RESULTS:-$root/bench/RESULTS.md}
+case $results in /*) ;; *) results=$root/$results ;; esac
+chart=$root/bench/results.svg
+[ -n "${BENCH_RESULTS:-}" ] && chart=${results%.md}.svg
+baseline=${BENCH_BASELINE:-}
+if [ -n "$baseline" ]; then
+	case $baseline in /*) ;; *) baseline=$root/$baseline ;; esac
+	[ -x "$baseline" ] || { echo "bench: BENCH_BASELINE=$baseline is not an executable pg2md" >&2; exit 2; }
+fi
 
 [ -x "$pg2md" ] || { echo "bench: $pg2md not found — build first (make build)" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "bench: python3 not found (it runs bench/peers/*.py)" >&2; exit 2; }
@@ -295,14 +308,30 @@ clean_env=(env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE -u PGPASSWORD
 project "$work/staged"
 RESET="rm -rf '$work/staged/pg2md.duckdb' '$work/staged/pg2md.duckdb.wal' '$work/staged/.pg2md'" measure staged "pg2md run (staged: Parquet load packages)" \
 	"${clean_env[@]}" "$pg2md" run --project-dir "$work/staged"
+base_keys=()
+if [ -n "$baseline" ]; then
+	base_ver=${BENCH_BASELINE_LABEL:-$baseline}
+	project "$work/base_staged"
+	RESET="rm -rf '$work/base_staged/pg2md.duckdb' '$work/base_staged/pg2md.duckdb.wal' '$work/base_staged/.pg2md'" \
+		measure base_staged "baseline ($base_ver) run (staged)" "${clean_env[@]}" "$baseline" run --project-dir "$work/base_staged"
+	base_keys+=(base_staged)
+fi
 project "$work/direct"
 RESET="rm -rf '$work/direct/pg2md.duckdb' '$work/direct/pg2md.duckdb.wal' '$work/direct/.pg2md'" measure direct "pg2md run --direct" \
 	"${clean_env[@]}" "$pg2md" run --direct --project-dir "$work/direct"
+if [ -n "$baseline" ]; then
+	project "$work/base_direct"
+	RESET="rm -rf '$work/base_direct/pg2md.duckdb' '$work/base_direct/pg2md.duckdb.wal' '$work/base_direct/.pg2md'" \
+		measure base_direct "baseline ($base_ver) run --direct" "${clean_env[@]}" "$baseline" run --direct --project-dir "$work/base_direct"
+	base_keys+=(base_direct)
+fi
 
 # ---------------------------------------------------------------------------------------------
 # 6. The peers, from pinned virtual environments (bench/peers/venv.sh; bench/.venv/ is ignored).
 declare -A OUT CHECKDB SHORT
 OUT[naive]=$work/naive.duckdb; OUT[staged]=$work/staged/pg2md.duckdb; OUT[direct]=$work/direct/pg2md.duckdb
+OUT[base_staged]=$work/base_staged/pg2md.duckdb; OUT[base_direct]=$work/base_direct/pg2md.duckdb
+SHORT[base_staged]="baseline staged"; SHORT[base_direct]="baseline direct"
 SHORT[source]="source limit (binary COPY)"; SHORT[sink]="sink limit (DuckDB to DuckDB)"
 SHORT[naive]="naive: psql CSV + read_csv"; SHORT[staged]="pg2md staged"; SHORT[direct]="pg2md direct"
 PEERS=${BENCH_PEERS:-1}
@@ -453,7 +482,7 @@ check_output() { # KEY
 	CHECK[$key]=$(python3 bench/peers/compare.py check "$work" "$key" "$pgtsv" || true)
 	echo "   ${LABEL[$key]}: ${CHECK[$key]}"
 }
-for k in naive staged direct "${peer_keys[@]}" "${small_keys[@]}"; do check_output "$k"; done
+for k in naive staged direct "${base_keys[@]}" "${peer_keys[@]}" "${small_keys[@]}"; do check_output "$k"; done
 # The CSV files are the bulk of bench/work/; BENCH_KEEP=1 keeps them.
 [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$work/csv"
 idle_after=$(background_busy 5)
@@ -496,7 +525,7 @@ header() {
 	echo "| method | seconds | × pg2md staged | × (source+sink)$1 | rows/s | peak RSS, tree (largest process) | RSS × staged | core-s, machine | CPU-s, client + server | CPU × staged | output check |"
 	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
 }
-main_keys=(source sink naive staged direct "${peer_keys[@]}")
+main_keys=(source sink naive staged direct "${base_keys[@]}" "${peer_keys[@]}")
 # the chart: the main block, then the SQLAlchemy block (labelled with its scale)
 for k in "${main_keys[@]}" "${small_keys[@]}"; do
 	lab=${SHORT[$k]:-$k}
@@ -504,12 +533,12 @@ for k in "${main_keys[@]}" "${small_keys[@]}"; do
 	printf '%s\t%s\t%s\t%s\t%s\n' "$lab" "${SEC[$k]}" "$(awk -v m="${RSS[$k]}" 'BEGIN { printf "%.1f", m / 1024 }')" \
 		"$(awk -v a="${CCPU[$k]}" -v b="${SRV[$k]}" 'BEGIN { printf "%.2f", a + b }')" "$([ "${RC[$k]}" -ne 0 ] && echo 1 || echo 0)"
 done >"$work/chart.tsv"
-python3 bench/peers/chart.py "$work/chart.tsv" "$root/bench/results.svg" \
+python3 bench/peers/chart.py "$work/chart.tsv" "$chart" \
 	"pg2md benchmark, SCALE=$scale ($total_rows rows), $W workers, $(nproc) CPUs — $(date -u '+%Y-%m-%d')"
 {
 	echo "# pg2md benchmark results"
 	echo
-	echo "![the methods side by side: wall seconds, peak RSS, machine core-seconds](results.svg)"
+	echo "![the methods side by side: wall seconds, peak RSS, machine core-seconds]($(basename "$chart"))"
 	echo
 	echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "- SCALE: $scale ($total_rows rows in 24 tables, $(numfmt --to=iec "$pg_bytes")B of PostgreSQL heap; generated in $gen_s s)"
@@ -556,10 +585,23 @@ python3 bench/peers/chart.py "$work/chart.tsv" "$root/bench/results.svg" \
 			printf "- pg2md direct: %.2f × (source + sink) (CPU %.2f), target ≤ 0.75: %s\n", di / b, cdi / cb, (di / b <= 0.75) ? ok : no
 		}'
 	fi
+	if [ ${#base_keys[@]} -gt 0 ]; then
+		echo
+		echo "Against the baseline binary ($base_ver), each mode run right after pg2md's own (new / baseline;"
+		echo "below 1 is faster; the refactoring target is within 5%, i.e. at most 1.05):"
+		echo
+		for m in staged direct; do
+			awk -v m="$m" -v s="${SEC[$m]}" -v bs="${SEC[base_$m]}" -v r="${RSS[$m]}" -v br="${RSS[base_$m]}" \
+				-v c="$(awk -v a="${CCPU[$m]}" -v b="${SRV[$m]}" 'BEGIN { print a + b }')" \
+				-v bc="$(awk -v a="${CCPU[base_$m]}" -v b="${SRV[base_$m]}" 'BEGIN { print a + b }')" 'BEGIN {
+				printf "- %s: wall %.2f s / %.2f s = %.3f; CPU-s client + server %.1f / %.1f = %.3f; peak RSS %.0f / %.0f MB = %.3f\n",
+					m, s, bs, (bs > 0) ? s / bs : 0, c, bc, (bc > 0) ? c / bc : 0, r / 1024, br / 1024, (br > 0) ? r / br : 0 }'
+		done
+	fi
 	echo
 	echo "What each method got wrong or changed (bench/peers/compare.py; details in bench/work/check_KEY.txt):"
 	echo
-	for k in naive staged direct "${peer_keys[@]}" "${small_keys[@]}"; do
+	for k in naive staged direct "${base_keys[@]}" "${peer_keys[@]}" "${small_keys[@]}"; do
 		[ -f "$work/types_$k.map" ] || { echo "- ${LABEL[$k]}: ${CHECK[$k]:-not checked}"; continue; }
 		# types: all of them for pg2md staged, the others only where they differ from it
 		if [ "$k" = staged ] || [ ! -f "$work/types_staged.lst" ]; then
