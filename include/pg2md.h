@@ -32,6 +32,10 @@
  *   terminal.
  * - Strings returned are owned by the pipeline and valid until the next call on it, or until
  *   pg2md_close, unless said otherwise; strings the caller must free say "free with pg2md_free".
+ * - The library leaves the process's umask alone.  The folders and files it makes itself
+ *   (pipeline folder, packages, state, trace, follow's spill files) are 0700 and 0600, and a
+ *   DuckDB file it creates is made 0600; files DuckDB writes beside it (the WAL) follow the
+ *   caller's umask, so a program holding private data sets umask(077) as the command line does.
  * - A pipeline handle is used by one thread at a time; the library runs its own worker threads
  *   inside pg2md_run.  Different handles may run at once, on different project folders.
  * - Structs the library returns (pg2md_run_info, …) may gain fields at their end in later

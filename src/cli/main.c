@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -411,6 +412,10 @@ main(int argc, char **argv)
 		fputs(cmd->usage, stdout);
 		return 0;
 	}
+	/* Everything a command creates (the DuckDB file and its WAL, the pipeline folder, packages,
+	 * state, trace, follow's spill files) is the user's alone: the data is as private as the
+	 * database it came from.  The process's umask is the program's to set, not the library's. */
+	umask(077);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);

@@ -606,6 +606,8 @@ dest_open(pg2md_dest *d, const pg2md_config *cfg, int threads, pg2md_error *err)
 	} else {
 		path = cfg->duckdb_path;
 		d->where = xasprintf("DuckDB file \"%s\"", path);
+		struct stat before;
+		bool created = stat(path, &before) != 0 && errno == ENOENT;
 		if (duckdb_open_ext(path, &d->db, dc, &open_err) == DuckDBError) {
 			pg2md_error why;
 			pg2md_error_init(&why);
@@ -625,6 +627,10 @@ dest_open(pg2md_dest *d, const pg2md_config *cfg, int threads, pg2md_error *err)
 			dest_close(d);
 			return err->code;
 		}
+		/* A new file is its owner's alone whatever the caller's umask (the command line's is
+		 * 077; a program using the library may have another): it holds the source's data. */
+		if (created)
+			(void)chmod(path, 0600);
 		/* The catalog of a file is its base name without extension. */
 		const char *base = strrchr(path, '/');
 		base = base ? base + 1 : path;

@@ -38,9 +38,6 @@ pipeline_run(const pg2md_config *cfg, int stages, pg2md_trace *trace, pg2md_erro
 	memset(trace, 0, sizeof(*trace));
 	trace->dataset = xstrdup(cfg->dataset_name);
 	trace->timeline = trace_timeline_new(t0);
-	/* Everything a run creates (DuckDB file, packages, state, trace) is the user's alone:
-	 * the data is as private as the database it came from. */
-	umask(077);
 	lock = pipeline_lock(cfg, err);
 	if (lock < 0)
 		goto out;

@@ -160,5 +160,15 @@ assert_eq "" "$open" "the pipeline folder: files 0600, folders 0700 (nothing rea
 dmode=$(stat -c %a "$M/.pg2md/pipelines/pg2md" 2>/dev/null || echo missing)
 assert_eq 700 "$dmode" "the pipeline folder itself is 0700"
 assert_eq 600 "$(stat -c %a "$P/pg2md.duckdb")" "the DuckDB file of the DEBUG run (section 1) is 0600"
+# pg2md follow creates its DuckDB file as privately (it once left it 0644: only run set the umask)
+F=$T_TMP/f
+make_project "$F" --tables t
+printf '\n[sources.pg_replication]\nslot_name = "t70_slot"\npub_name = "t70_pub"\n' >>"$F/.dlt/config.toml"
+assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$F"
+assert_eq 600 "$(stat -c %a "$F/pg2md.duckdb" 2>/dev/null)" "the DuckDB file pg2md follow created is 0600"
+fopen=$(find "$F" -mindepth 1 -path "$F/.dlt" -prune -o \( -perm /077 -print \) 2>/dev/null)
+assert_eq "" "$fopen" "nothing pg2md follow created is readable by group or others"
+pg -c "SELECT pg_drop_replication_slot('t70_slot')" >/dev/null || t_bail "could not drop the test's slot"
+pg -c "DROP PUBLICATION t70_pub" >/dev/null || t_bail "could not drop the test's publication"
 
 t_done
