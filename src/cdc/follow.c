@@ -60,29 +60,12 @@
 
 #define MAX_PARAMS 64
 
-static void
-derive(const char *base, const char *suffix, char *out, size_t n)
-{
-	size_t o = 0, max = n - 1 - strlen(suffix);
-	if (max > 63 - strlen(suffix))
-		max = 63 - strlen(suffix);
-	for (const char *c = base; *c && o < max; c++)
-		out[o++] = isalnum((unsigned char)*c) ? (char)tolower((unsigned char)*c) : '_';
-	out[o] = 0;
-	strcat(out, suffix);
-}
-
+/* The slot's and the publication's names: configured, or derived from the pipeline's (config_finish.c). */
 void
 cdc_follow_names(const pg2md_config *cfg, char *slot, char *pub, size_t n)
 {
-	if (cfg->repl_slot_name && *cfg->repl_slot_name)
-		snprintf(slot, n, "%s", cfg->repl_slot_name);
-	else
-		derive(cfg->pipeline_name ? cfg->pipeline_name : "pg2md", "_slot", slot, n);
-	if (cfg->repl_pub_name && *cfg->repl_pub_name)
-		snprintf(pub, n, "%s", cfg->repl_pub_name);
-	else
-		derive(cfg->pipeline_name ? cfg->pipeline_name : "pg2md", "_pub", pub, n);
+	snprintf(slot, n, "%s", cfg->repl_slot_name ? cfg->repl_slot_name : "pg2md_slot");
+	snprintf(pub, n, "%s", cfg->repl_pub_name ? cfg->repl_pub_name : "pg2md_pub");
 }
 
 /* Every table has a key the stream can name rows by, and a disposition follow can keep. */

@@ -4,6 +4,7 @@
  */
 #include "config/config_int.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,21 @@ derive_default(loader *L, const char *key)
 	cfg_record_key(L, cfg_key_index(key), PG2MD_ORIGIN_DEFAULT, "default");
 }
 
+/*
+ * pg2md follow's slot and publication when none is named: the pipeline's name folded to what
+ * PostgreSQL accepts (lower case letters, digits and "_", at most 63 bytes) plus the suffix.
+ */
+static char *
+derive_repl_name(loader *L, const char *suffix)
+{
+	char out[64];
+	size_t o = 0, max = sizeof(out) - 1 - strlen(suffix);
+	for (const char *c = L->cfg->pipeline_name ? L->cfg->pipeline_name : "pg2md"; *c && o < max; c++)
+		out[o++] = isalnum((unsigned char)*c) ? (char)tolower((unsigned char)*c) : '_';
+	snprintf(out + o, sizeof(out) - o, "%s", suffix);
+	return cfg_xstrdup(L, out);
+}
+
 pg2md_code
 cfg_finish(loader *L)
 {
@@ -50,6 +66,16 @@ cfg_finish(loader *L)
 	if (cfg->duckdb_path == NULL) {
 		cfg->duckdb_path = cfg_xprintf(L, "%s/%s.duckdb", cfg->project_dir, cfg->pipeline_name);
 		derive_default(L, "destination.duckdb.credentials");
+	}
+	if (cfg->repl_slot_name == NULL || cfg->repl_slot_name[0] == '\0') {
+		free(cfg->repl_slot_name);
+		cfg->repl_slot_name = derive_repl_name(L, "_slot");
+		derive_default(L, "sources.pg_replication.slot_name");
+	}
+	if (cfg->repl_pub_name == NULL || cfg->repl_pub_name[0] == '\0') {
+		free(cfg->repl_pub_name);
+		cfg->repl_pub_name = derive_repl_name(L, "_pub");
+		derive_default(L, "sources.pg_replication.pub_name");
 	}
 	if (cfg->pipelines_dir == NULL) {
 		cfg->pipelines_dir = cfg_xprintf(L, "%s/.pg2md/pipelines", cfg->project_dir);

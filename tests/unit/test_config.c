@@ -640,6 +640,29 @@ test_motherduck_forms(void **state)
 	remove_project(dir);
 }
 
+/* pg2md follow's slot and publication: derived from the pipeline's name unless named */
+static void
+test_replication_names(void **state)
+{
+	(void)state;
+	char *dir = make_project(MINIMAL "[pipeline]\npipeline_name = \"Shop-Orders.EU\"\n", NULL);
+	result r = load(dir, NULL, NULL);
+	assert_int_equal(r.code, PG2MD_OK);
+	assert_string_equal(r.cfg->repl_slot_name, "shop_orders_eu_slot");
+	assert_string_equal(r.cfg->repl_pub_name, "shop_orders_eu_pub");
+	assert_string_equal(prov(&r, "sources.pg_replication.slot_name")->value, "shop_orders_eu_slot");
+	release(&r);
+	remove_project(dir);
+
+	dir = make_project(MINIMAL "[sources.pg_replication]\nslot_name = \"mine\"\n", NULL);
+	r = load(dir, NULL, NULL);
+	assert_int_equal(r.code, PG2MD_OK);
+	assert_string_equal(r.cfg->repl_slot_name, "mine");
+	assert_string_equal(r.cfg->repl_pub_name, "pg2md_pub");
+	release(&r);
+	remove_project(dir);
+}
+
 static void
 test_motherduck_without_token(void **state)
 {
@@ -1181,6 +1204,7 @@ main(void)
 		cmocka_unit_test(test_same_layer_alias_override_warns),
 		cmocka_unit_test(test_disposition_names),
 		cmocka_unit_test(test_numeric_fallback),
+		cmocka_unit_test(test_replication_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
