@@ -72,12 +72,18 @@ check_motherduck_client(checklist *cl, const pg2md_config *cfg)
 			     f.duckdb_version, MD_DUCKDB_MIN);
 	const char *what = f.from_file || f.installed ? f.where : "not installed";
 	const char *how = f.loadable ? ": loads" : f.from_file || f.installed ? ": does not load" : " (downloaded on first use)";
+	/* a configured file that does not load is the configuration's fault (exit 2, as `run`
+	 * says of it); an installed extension that does not load is the installation's */
 	if (f.loadable || (!f.from_file && !f.installed))
 		check_ok(cl, "motherduck extension %s%s%s", f.from_file ? "file " : "", what, how);
 	else
-		check_failed(cl, PG2MD_ERR_RUN, "motherduck extension %s%s%s", f.from_file ? "file " : "", what, how);
+		check_failed(cl, f.from_file ? PG2MD_ERR_USAGE : PG2MD_ERR_RUN, "motherduck extension %s%s%s",
+			     f.from_file ? "file " : "", what, how);
 	if (!f.loadable && f.why[0])
 		check_detail(cl, "%s", f.why);
+	if (!f.loadable && f.from_file)
+		check_hint(cl, "set [destination.motherduck] extension_path to the motherduck.duckdb_extension built for "
+			       "DuckDB %s (docs/motherduck.md, \"Offline install\")", f.duckdb_version);
 }
 
 /*
@@ -136,7 +142,8 @@ dest_check(checklist *cl, const pg2md_config *cfg)
 	if (md)
 		check_motherduck_client(cl, cfg);
 	if (dest_open(&d, cfg, 1, &err) != PG2MD_OK) {
-		check_failed(cl, PG2MD_ERR_CONNECT, "%s", err.msg);
+		/* a connection that failed, or a setting dest_open refused (the extension file) */
+		check_failed(cl, err.code == PG2MD_ERR_USAGE ? PG2MD_ERR_USAGE : PG2MD_ERR_CONNECT, "%s", err.msg);
 		check_error(cl, &err);
 		return;
 	}

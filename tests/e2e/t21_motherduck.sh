@@ -67,8 +67,11 @@ assert_exit 2 env DESTINATION__MOTHERDUCK__EXTENSION_PATH="$T_TMP/junk/motherduc
 	"$PG2MD_BIN" run --project-dir "$T_TMP/e"
 assert_contains "$(cat "$T_ERR")" "$T_TMP/junk/motherduck.duckdb_extension" "the environment variable overrides the file"
 assert_eq "" "$(find "$T_TMP/e" -name '*.parquet' 2>/dev/null)" "extension refused: nothing was extracted"
-# pg2md check reports the client: DuckDB version supported, the extension file not loadable
-assert_exit 3 "$PG2MD_BIN" check --project-dir "$T_TMP/e"
+# pg2md check reports the client: DuckDB version supported, the extension file not loadable; a
+# configured file that does not load is a configuration error there too (exit 2, as run says)
+assert_exit 2 "$PG2MD_BIN" check --project-dir "$T_TMP/e"
+assert_contains "$(cat "$T_OUT")" "Offline install" "check: the hint for an extension file that does not load"
+assert_not_contains "$(cat "$T_ERR")" "a connection could not be made" "check: no connection hint for a bad file"
 assert_contains "$(cat "$T_OUT")" "DuckDB v$(sed 's/^v//' "$PG2MD_SRC/third_party/duckdb/VERSION")" \
 	"check: names the DuckDB version"
 assert_contains "$(cat "$T_OUT")" "MotherDuck supports" "check: says whether MotherDuck supports this DuckDB"
