@@ -68,6 +68,28 @@ cdc_follow_names(const pg2md_config *cfg, char *slot, char *pub, size_t n)
 	snprintf(pub, n, "%s", cfg->repl_pub_name ? cfg->repl_pub_name : "pg2md_pub");
 }
 
+/*
+ * Wide tables: a batch is written through stage tables as wide as its table (a text stage and a
+ * typed one, cdc/apply.c) into the table itself, and DuckDB's budget counts a block per column
+ * of each (DUCK_COLUMN_BYTES).  Measured at the default budget: 200 columns failed to commit a
+ * batch of 3,000 updates; 1,500 columns needed 2 GB for 5,000 changes under protocol 1.  So
+ * the budget is raised for the widest table for the whole of follow (a user's
+ * PG2MD_DUCKDB_MEMORY_LIMIT is kept, with a warning).
+ */
+static pg2md_code
+budget_for_columns(follow_state *st, pg2md_error *err)
+{
+	int widest = 0;
+	bool raised;
+	for (int i = 0; i < st->ntables; i++)
+		if (st->tables[i].ncols > widest)
+			widest = st->tables[i].ncols;
+	int64_t need = duck_window_need(1) + (int64_t)widest * DUCK_COLUMN_BYTES * 3;
+	if (st->dest.motherduck || !duck_budget_short(need))
+		return PG2MD_OK;
+	return duck_budget_raise(st->dest.con, need, "following tables of many columns", false, &raised, err);
+}
+
 /* Every table has a key the stream can name rows by, and a disposition follow can keep. */
 static pg2md_code
 check_tables(PGconn *conn, const pg2md_config *cfg, const pg2md_table *tables, int n, pg2md_error *err)
@@ -421,6 +443,8 @@ cdc_follow(pg2md_config *cfg, const cdc_follow_opts *opts, cdc_follow_report *re
 	/* a streamed transaction a stopped run was applying in steps: its work tables go, the server
 	 * sends it again (follow_steps.c) */
 	if (follow_steps_cleanup(&st, err))
+		goto out;
+	if (budget_for_columns(&st, err))
 		goto out;
 	PQfinish(conn);
 	conn = NULL;

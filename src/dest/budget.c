@@ -22,7 +22,10 @@
  * Direct appends read the new rows from the work table while they are written (a second
  * window), and so does a merge (its merge table); one that keeps one row per key holds all the
  * new rows in its window function, unless they are large (merge_rows_large): then it decides over
- * the keys alone and streams the rows (load_sql.c, merge_new_rows_sql).  0 when nothing is loaded.
+ * the keys alone and streams the rows (load_sql.c, merge_new_rows_sql).  Plus the columns
+ * (DUCK_COLUMN_BYTES each; twice when an existing table's last row group is written again:
+ * 1,500 columns appended onto 5,000 rows fail at 1 GB and load at 1.5 GB).  0 when nothing is
+ * loaded.
  */
 static pg2md_code
 table_load_need(duckdb_connection con, json_t *jt, const char *dataset, const char *pkg_path, bool direct,
@@ -64,7 +67,8 @@ table_load_need(duckdb_connection con, json_t *jt, const char *dataset, const ch
 	if (strcmp(disp, "replace") != 0 &&
 	    duck_table_rows(con, dataset, json_string_value(json_object_get(jt, "dest_name")), &there, err))
 		goto out;
-	*need = duck_window_need(duck_window_with(wb, wr, there));
+	*need = duck_window_need(duck_window_with(wb, wr, there)) +
+		(int64_t)json_array_size(json_object_get(jt, "columns")) * DUCK_COLUMN_BYTES * (there > 0 ? 2 : 1);
 	if (direct || strcmp(disp, "merge") == 0) /* a second window: the work table or merge table read */
 		*need += (int64_t)((double)wb * 1.25);
 	if (strcmp(disp, "merge") == 0 && !merge_rows_large(jt) && duck_budget_short(*need) && fresh > wr)

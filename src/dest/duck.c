@@ -272,7 +272,7 @@ duck_budget_raise(duckdb_connection con, int64_t need, const char *what, bool an
 		/* the user chose the budget: keep it, say what is likely to happen */
 		if (announce)
 			pg2md_warn("%s: DuckDB needs about %s to write these rows (it holds 2048 rows at a time, and they "
-				   "are large), more than PG2MD_DUCKDB_MEMORY_LIMIT=%s; unset it to let pg2md size the "
+				   "are large or many columns wide), more than PG2MD_DUCKDB_MEMORY_LIMIT=%s; unset it to let pg2md size the "
 				   "budget, or raise it",
 				   what, nb, duck_memory_limit());
 		return PG2MD_OK;
@@ -281,7 +281,7 @@ duck_budget_raise(duckdb_connection con, int64_t need, const char *what, bool an
 		human_bytes(cb, sizeof(cb), (double)cap);
 		if (announce)
 			pg2md_warn("%s: DuckDB needs about %s to write these rows (it holds 2048 rows at a time, and they "
-				   "are large); this machine allows %s (3/4 of its memory, or of its container's): trying with that",
+				   "are large or many columns wide); this machine allows %s (3/4 of its memory, or of its container's): trying with that",
 				   what, nb, cb);
 		if (cap <= budget)
 			return PG2MD_OK; /* a container smaller than the default budget: nothing to raise */
@@ -289,8 +289,8 @@ duck_budget_raise(duckdb_connection con, int64_t need, const char *what, bool an
 		human_bytes(nb, sizeof(nb), (double)need);
 	}
 	if (announce)
-		pg2md_info("%s: DuckDB's memory budget raised from %s to %s: the rows are large, and DuckDB holds 2048 "
-			   "of them at a time",
+		pg2md_info("%s: DuckDB's memory budget raised from %s to %s: the rows are large or many columns wide, "
+			   "and DuckDB holds 2048 of them at a time",
 			   what, bb, nb);
 	else
 		pg2md_debug("%s: DuckDB's memory budget raised to %s", what, nb);
