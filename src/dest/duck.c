@@ -370,12 +370,37 @@ duck_out_of_memory(duckdb_result *res)
 	return duckdb_result_error_type(res) == DUCKDB_ERROR_OUT_OF_MEMORY;
 }
 
+bool
+duck_commit_out_of_memory(duckdb_result *res)
+{
+	/*
+	 * DuckDB wraps what failed in a COMMIT (its checkpoint, its write-ahead log) in a
+	 * TransactionContext error, "Failed to commit: …", and the buffer manager's message loses its
+	 * "Out of Memory Error" prefix there (measured with 1.4.4: "Failed to commit: Failed to create
+	 * checkpoint because of error: failed to pin block of size 6.1 MiB (55.2 MiB/61.0 MiB
+	 * used)").  A COMMIT carries no value of the user's into its message.
+	 */
+	static const char *const alloc[] = {"failed to pin block of size", "failed to allocate data of size",
+					    "could not allocate block of size", "Out of Memory Error"};
+	const char *msg = duckdb_result_error(res);
+
+	if (duck_out_of_memory(res))
+		return true;
+	if (!msg || duckdb_result_error_type(res) != DUCKDB_ERROR_TRANSACTION || !strstr(msg, "Failed to commit"))
+		return false;
+	for (size_t i = 0; i < sizeof(alloc) / sizeof(alloc[0]); i++)
+		if (strstr(msg, alloc[i]))
+			return true;
+	return false;
+}
+
 void
 duck_error_hint(const char *duck_error, pg2md_error *err)
 {
 	if (!duck_error)
 		return;
-	if (strstr(duck_error, "Out of Memory Error"))
+	if (strstr(duck_error, "Out of Memory Error") || strstr(duck_error, "failed to pin block of size") ||
+	    strstr(duck_error, "failed to allocate data of size"))
 		pg2md_hint(err, "DuckDB used up its memory budget (%s, unless raised for large rows): it holds 2048 rows "
 				"at a time, so rows of several MB need about 2048 times their size. A run sizes the budget "
 				"from the rows it read, unless PG2MD_DUCKDB_MEMORY_LIMIT is set; verify from the source's "

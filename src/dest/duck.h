@@ -37,6 +37,9 @@ void duck_error_hint(const char *duck_error, pg2md_error *err);
 /* Whether a failed statement's result is DuckDB running out of its memory budget (its error
  * type, not its text). */
 bool duck_out_of_memory(duckdb_result *res);
+/* The same for a failed COMMIT, which DuckDB reports as a transaction error with the buffer
+ * manager's message inside. */
+bool duck_commit_out_of_memory(duckdb_result *res);
 
 /*
  * Rows of several MB.  DuckDB writes (and scans) a table 2048 rows at a time, holding all their

@@ -30,8 +30,10 @@
  *
  * Exactly once as before: each task commits alone; a task whose reading failed (the connection
  * was lost) has its statement fail and roll back, and is read again on a new connection in the
- * snapshot (retry_task); a failed commit is never read again; a failed run drops its work
- * tables (extract.c).
+ * snapshot (retry_task); a failed commit is never read again here (when DuckDB ran out of memory
+ * at it, the work table's count tells whether its rows committed anyway and the run goes on if
+ * so: workers.c, commit_settle); a failed run drops its work tables (extract.c).  One writer commits
+ * one task at a time already: reading a task again alone would change nothing there.
  */
 #include "stage/pipeline_int.h"
 
@@ -377,6 +379,8 @@ write_task(handoff *h, pg2md_task *task, const char *sql)
 			pg2md_fail(&werr, PG2MD_ERR_RUN, "copying table \"%s\" failed: %s", task->table->name,
 				   duckdb_result_error(&res));
 			duck_error_hint(duckdb_result_error(&res), &werr);
+		} else {
+			task->inserted = (int64_t)duckdb_rows_changed(&res);
 		}
 		duckdb_destroy_result(&res);
 	}
@@ -394,7 +398,7 @@ write_task(handoff *h, pg2md_task *task, const char *sql)
 
 	bool committed = false;
 	if (ran) {
-		/* never read again once the COMMIT was tried (workers.c, run_task) */
+		/* never read again once the COMMIT was tried (it may have committed: commit_settle) */
 		task_commit(rc, task, con, &task->scan.err);
 		committed = true;
 	} else if (!read_failed) {

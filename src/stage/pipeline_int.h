@@ -59,6 +59,9 @@ typedef struct run_ctx {
 	int64_t *win_rows;    /* and its rows */
 	bool *announced;      /* direct: per table, the raised budget was said at INFO */
 	int64_t *need;        /* direct: per table of large rows, the budget its window needs */
+	int64_t *committed;   /* direct: per table, the rows of its tasks known committed (workers.c) */
+	int *unsettled;       /* direct: per table, its tasks whose COMMIT failed, not yet settled */
+	int64_t *unsettled_rows; /* and the rows they inserted */
 	pthread_cond_t gate_cv; /* under lock: the gate of the tasks' DuckDB work (gate_move) */
 	int gate_active;      /* tasks holding the gate shared */
 	int gate_solo_waiting; /* tasks waiting to run alone */

@@ -9,6 +9,7 @@
 #ifndef PG2MD_TASK_H
 #define PG2MD_TASK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "schema/table.h"
@@ -32,6 +33,10 @@ typedef struct pg2md_task {
 	 * connection in; rows, bytes, window, lossy values, its error out; scan.retries counts the
 	 * times the task was read again (a lost connection, DuckDB out of memory) */
 	copyscan_job scan;
+	/* direct: the rows its statement inserted into the work table (this attempt); its COMMIT
+	 * ran DuckDB out of memory and did not commit (workers.c, commit_settle): it may be read again */
+	int64_t inserted;
+	bool commit_undone;
 
 	/* results of the stage's own */
 	int64_t file_bytes;  /* Parquet bytes written */

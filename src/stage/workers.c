@@ -5,7 +5,8 @@
  * the run's snapshot (worker 0 reads on the leader's) and one DuckDB connection.  A failed task
  * records its error on itself and stops the hand-out; the first failure in plan order is the
  * one reported.  A task whose connection was lost is read again on a new connection in the
- * same snapshot; one that ran DuckDB out of memory while others copied is read again alone.
+ * same snapshot; one that ran DuckDB out of memory while others copied is read again alone, and
+ * so is a direct task whose COMMIT did (unless its work table shows the rows committed anyway).
  * A gate around the tasks' DuckDB work lets a task run alone when it must (gate_move).
  * Direct under MotherDuck's rules, the workers only read: handoff.c hands their rows to the one
  * writer connection.
@@ -13,9 +14,11 @@
 #include "stage/pipeline_int.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "dest/load.h"
 #include "source/pgconn.h"
 #include "util/fault.h"
 #include "util/humanize.h"
@@ -82,6 +85,134 @@ gate_move(run_ctx *rc, int *held, int want)
 	*held = want;
 }
 
+/* The rows of task's work table (DuckDB's count); -1 if the query failed (a warning). */
+static int64_t
+work_table_rows(run_ctx *rc, pg2md_task *task, duckdb_connection con)
+{
+	pg2md_buf sql = PG2MD_BUF_INIT;
+	pg2md_error err;
+	char *nt = xasprintf(NEW_TABLE_PREFIX "%s", task->table->dest_name), *n = NULL;
+	int64_t rows = -1;
+
+	pg2md_error_init(&err);
+	buf_puts(&sql, "SELECT count(*) FROM ");
+	duck_qualified(&sql, rc->dataset, nt);
+	if (duck_scalar(con, sql.data, &n, &err) == PG2MD_OK && n)
+		rows = strtoll(n, NULL, 10);
+	else
+		pg2md_warn("cannot count the rows copied into table \"%s\": %s", task->table->name,
+			   pg2md_failed(&err) ? err.msg : "no answer");
+	free(n);
+	free(nt);
+	buf_release(&sql);
+	return rows;
+}
+
+/*
+ * After a COMMIT that ran DuckDB out of memory: did the task's rows commit?  The error does not
+ * say (DuckDB can report a checkpoint that failed after the commit), and a record of the task
+ * written in the same transaction does not either: measured with DuckDB 1.4.4, a commit whose
+ * checkpoint failed kept such a record while the work table lost the rows.  So the work table's
+ * own count decides, taken alone (*gate: no other task commits meanwhile) against the rows of the
+ * table's tasks known committed (rc->committed): those plus the task's, it committed; those
+ * alone, it did not, and task->commit_undone is set so that run_task may read it again.  While
+ * other tasks of the table have a failed COMMIT unsettled, only all of them committed or none is
+ * clear.  Anything else, and the error stays: the run fails and drops its work tables, as on any
+ * other failed COMMIT.
+ */
+static void
+commit_settle(run_ctx *rc, pg2md_task *task, duckdb_connection con, int *gate, pg2md_error *err)
+{
+	int t = task->table_idx;
+	pg2md_error ignore;
+
+	pg2md_error_init(&ignore);
+	/* a failed COMMIT ends DuckDB's transaction; should one be left, it did not commit */
+	duck_exec(con, "ROLLBACK", "rolling back", &ignore);
+	gate_move(rc, gate, GATE_ALONE);
+	int64_t rows = work_table_rows(rc, task, con);
+	pthread_mutex_lock(&rc->lock);
+	int64_t known = rc->committed[t];
+	bool others = rc->unsettled[t] > 1;
+	/* with other failed COMMITs of the table unsettled: clear when none or all of them committed */
+	bool kept = rows == known + (others ? rc->unsettled_rows[t] : task->inserted);
+	bool undone = !kept && rows == known;
+	if (kept)
+		rc->committed[t] += task->inserted;
+	rc->unsettled[t]--;
+	rc->unsettled_rows[t] -= task->inserted;
+	pthread_mutex_unlock(&rc->lock);
+	pg2md_debug("task %d (%s): COMMIT out of memory; the work table holds %lld rows, %lld known committed, "
+		    "this task inserted %lld%s: %s",
+		    task->id, task->table->name, (long long)rows, (long long)known, (long long)task->inserted,
+		    others ? " (other failed COMMITs of the table unsettled)" : "",
+		    kept ? "committed" : undone ? "not committed" : "cannot tell");
+	int len = (int)strcspn(err->msg, "\n");
+	if (kept) {
+		pg2md_warn("DuckDB ran out of memory committing table \"%s\", after its rows committed: they are kept "
+			   "(%.*s)",
+			   task->table->name, len, err->msg);
+		task->scan.retries++;
+		pg2md_error_init(err);
+	} else if (undone) {
+		task->commit_undone = true;
+		task->scan.oom = true;
+	} else if (rows >= 0) {
+		pg2md_warn("cannot tell whether table \"%s\"'s rows committed: its work table holds %lld rows, "
+			   "%lld were committed before%s",
+			   task->table->name, (long long)rows, (long long)known,
+			   others ? ", and another of its tasks failed to commit too" : "");
+	}
+}
+
+/*
+ * COMMIT a direct task's transaction; after DuckDB ran out of memory, commit_settle finds out
+ * what happened.  The faults "commit:oom" (the COMMIT fails before committing) and
+ * "commit:oom_after" (it commits, then fails) stand for that, at a task's first attempt.
+ */
+static pg2md_code
+commit_checked(run_ctx *rc, pg2md_task *task, duckdb_connection con, int *gate, pg2md_error *err)
+{
+	bool first = task->scan.retries == 0, oom = false;
+	char *msg = NULL;
+	duckdb_result res;
+
+	if (first && fault_fail("commit:oom")) {
+		pg2md_error ignore;
+		pg2md_error_init(&ignore);
+		duck_exec(con, "ROLLBACK", "rolling back", &ignore);
+		msg = xstrdup("Out of Memory Error: injected at \"commit:oom\" (PG2MD_FAULT_FAIL)");
+		oom = true;
+	} else if (duckdb_query(con, "COMMIT", &res) == DuckDBError) {
+		oom = duck_commit_out_of_memory(&res);
+		msg = xstrdup(duckdb_result_error(&res));
+		duckdb_destroy_result(&res);
+	} else {
+		duckdb_destroy_result(&res);
+		if (first && fault_fail("commit:oom_after")) {
+			msg = xstrdup("Out of Memory Error: injected at \"commit:oom_after\" (PG2MD_FAULT_FAIL)");
+			oom = true;
+		}
+	}
+	/* before the task leaves the gate: commit_settle counts on it */
+	pthread_mutex_lock(&rc->lock);
+	if (!msg)
+		rc->committed[task->table_idx] += task->inserted;
+	else if (oom) {
+		rc->unsettled[task->table_idx]++;
+		rc->unsettled_rows[task->table_idx] += task->inserted;
+	}
+	pthread_mutex_unlock(&rc->lock);
+	if (!msg)
+		return PG2MD_OK;
+	pg2md_fail(err, PG2MD_ERR_RUN, "committing the copied rows of table \"%s\" failed: %s", task->table->name, msg);
+	duck_error_hint(msg, err);
+	free(msg);
+	if (oom)
+		commit_settle(rc, task, con, gate, err);
+	return err->code;
+}
+
 /*
  * Direct mode: a worker's INSERT runs in a transaction of its own.  At its commit DuckDB writes
  * the work table's last row group out again, 2048 rows at a time, holding their values: with
@@ -141,7 +272,7 @@ direct_commit(run_ctx *rc, pg2md_task *task, duckdb_connection con, int *gate, p
 	 */
 	if (big)
 		gate_move(rc, gate, GATE_ALONE);
-	return duck_exec(con, "COMMIT", "committing the copied rows", err);
+	return commit_checked(rc, task, con, gate, err);
 }
 
 pg2md_code
@@ -161,6 +292,7 @@ task_start_over(pg2md_task *task)
 	__atomic_store_n(&task->scan.bytes, 0, __ATOMIC_RELAXED);
 	task->scan.lossy = 0;
 	task->scan.oom = false;
+	task->commit_undone = false;
 	task->scan.retries++;
 	pg2md_error_init(&task->scan.err);
 }
@@ -172,30 +304,46 @@ task_start_over(pg2md_task *task)
  * same snapshot: the COPY was cancelled (copyscan_abort), the connection's transaction rolls back
  * to the savepoint taken before it, and the DuckDB side left nothing (a failed INSERT rolled
  * back; a Parquet file is rewritten).  Alone, it needs what a run of that table by itself does.
- * Returns true to try again, *solo set.
+ * So is a direct task whose COMMIT ran out of memory and did not commit (commit_settle): its COPY
+ * had ended and its savepoint was released, so the transaction goes on as it is, the COPY's lock
+ * kept.  Returns true to try again, *solo set.
  */
 static bool
 retry_out_of_memory(run_ctx *rc, pg2md_task *task, PGconn *conn, int attempt, bool *solo)
 {
 	pg2md_error err;
+	bool at_commit = task->commit_undone;
 
 	/*
-	 * Not a query's task: the leader locks tables, not a query's (docs/transformations.md), so
-	 * the COPY's own lock, gone with the savepoint, was all that kept a TRUNCATE out.
+	 * Not a query's task mid-copy: the leader locks tables, not a query's
+	 * (docs/transformations.md), so the COPY's own lock, gone with the savepoint, was all that
+	 * kept a TRUNCATE out.
 	 */
 	if (!task->scan.oom || attempt > 0 || *solo || rc->nworkers < 2 || interrupt_requested() ||
-	    task->table->relkind == 'q' || PQstatus(conn) != CONNECTION_OK)
+	    (task->table->relkind == 'q' && !at_commit) || PQstatus(conn) != CONNECTION_OK)
 		return false;
 	pg2md_error_init(&err);
-	if (pg_exec(conn, "ROLLBACK TO SAVEPOINT pg2md_task", &err) ||
-	    pg_exec(conn, "RELEASE SAVEPOINT pg2md_task", &err)) {
+	if (!at_commit && (pg_exec(conn, "ROLLBACK TO SAVEPOINT pg2md_task", &err) ||
+			   pg_exec(conn, "RELEASE SAVEPOINT pg2md_task", &err))) {
 		pg2md_warn("cannot read table \"%s\" again: %s", task->table->name, err.msg);
 		return false;
 	}
 	/* DuckDB's first line: its list of possible solutions is for the error that stops a run */
-	pg2md_warn("DuckDB ran out of memory copying table \"%s\" while other workers copied; reading it "
-		   "again alone (%.*s)",
-		   task->table->name, (int)strcspn(task->scan.err.msg, "\n"), task->scan.err.msg);
+	int len = (int)strcspn(task->scan.err.msg, "\n");
+	if (at_commit)
+		pg2md_warn("DuckDB ran out of memory committing table \"%s\", and its rows did not commit; reading it "
+			   "again alone (%.*s)",
+			   task->table->name, len, task->scan.err.msg);
+	else
+		pg2md_warn("DuckDB ran out of memory copying table \"%s\" while other workers copied; reading it "
+			   "again alone (%.*s)",
+			   task->table->name, len, task->scan.err.msg);
+	if (at_commit) {
+		/* direct_commit counted its rows into the work table's */
+		pthread_mutex_lock(&rc->lock);
+		rc->work_rows[task->table_idx] -= task->scan.rows;
+		pthread_mutex_unlock(&rc->lock);
+	}
 	task_start_over(task);
 	*solo = true;
 	fault_point("extract:retry");
@@ -267,20 +415,23 @@ run_task(run_ctx *rc, worker *w, pg2md_task *task, PGconn **conn, duckdb_connect
 					   task->table->name, duckdb_result_error(&res));
 				duck_error_hint(duckdb_result_error(&res), &task->scan.err);
 				copyscan_abort(*conn);
+			} else {
+				task->inserted = (int64_t)duckdb_rows_changed(&res);
 			}
 			duckdb_destroy_result(&res);
 			if (!pg2md_failed(&task->scan.err))
 				pg_exec(*conn, "RELEASE SAVEPOINT pg2md_task", &task->scan.err);
 		}
 		/*
-		 * Never read again once the COMMIT was tried: DuckDB may report a failed checkpoint
-		 * after the rows committed, and reading them again would add them twice.  The
-		 * failed run drops its work tables.  (Also set when raising the budget failed
-		 * before the COMMIT: on the safe side.)
+		 * Once the COMMIT was tried, read again only when the work table shows it did not
+		 * commit (commit_settle, after DuckDB ran out of memory): DuckDB may report a failed
+		 * checkpoint after the rows committed, and reading them again would add them twice.
+		 * Otherwise the failed run drops its work tables.  (Also when raising the budget
+		 * failed before the COMMIT: on the safe side.)
 		 */
 		if (rc->direct && !pg2md_failed(&task->scan.err)) {
 			direct_commit(rc, task, con, &gate, &task->scan.err);
-			committed = true;
+			committed = !task->commit_undone;
 		}
 		if (rc->direct && pg2md_failed(&task->scan.err)) {
 			pg2md_error ignore;
@@ -389,6 +540,18 @@ effective_workers(const pg2md_config *cfg, int ntasks)
 	return n < 1 ? 1 : n;
 }
 
+/* What run_workers allocated for its own use. */
+static void
+run_workers_free(run_ctx *rc)
+{
+	free(rc->committed);
+	free(rc->unsettled);
+	free(rc->unsettled_rows);
+	rc->committed = NULL;
+	rc->unsettled = NULL;
+	rc->unsettled_rows = NULL;
+}
+
 pg2md_code
 run_workers(run_ctx *rc, int nworkers, pg2md_error *err)
 {
@@ -398,6 +561,9 @@ run_workers(run_ctx *rc, int nworkers, pg2md_error *err)
 	pthread_cond_init(&rc->gate_cv, NULL);
 	rc->gate_active = rc->gate_solo_waiting = 0;
 	rc->gate_solo = false;
+	rc->committed = xcalloc((size_t)rc->ntables + 1, sizeof(int64_t));
+	rc->unsettled = xcalloc((size_t)rc->ntables + 1, sizeof(int));
+	rc->unsettled_rows = xcalloc((size_t)rc->ntables + 1, sizeof(int64_t));
 	rc->next_task = 0;
 	rc->failed = 0;
 	rc->writer = NULL;
@@ -413,6 +579,7 @@ run_workers(run_ctx *rc, int nworkers, pg2md_error *err)
 			pthread_cond_destroy(&rc->gate_cv);
 			pthread_mutex_destroy(&rc->lock);
 			free(ws);
+			run_workers_free(rc);
 			return err->code;
 		}
 		pg2md_debug("direct under MotherDuck's rules: %d workers read, one connection writes, one task at a time",
@@ -460,5 +627,6 @@ run_workers(run_ctx *rc, int nworkers, pg2md_error *err)
 	pthread_cond_destroy(&rc->gate_cv);
 	pthread_mutex_destroy(&rc->lock);
 	free(ws);
+	run_workers_free(rc);
 	return err->code;
 }
