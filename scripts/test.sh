@@ -56,7 +56,7 @@ started=$(date +%s)
 # t92_md_direct is not a scale test: threaded hand-off code, it runs under both sanitizers
 all_e2e=$(cd "$src/tests/e2e" && for f in t[0-9]*.sh; do case $f in t92_md_direct.sh) echo "${f%.sh}" ;; t9[0-9]_* | t86_dlt_layout.sh | t68_scd2_dlt.sh) ;; *) echo "${f%.sh}" ;; esac; done)
 asan_tests=${PG2MD_ASAN_TESTS:-$all_e2e}
-tsan_tests=${PG2MD_TSAN_TESTS:-t54_snapshot t59_long_tx t32_report t55_faults t92_md_direct}
+tsan_tests=${PG2MD_TSAN_TESTS:-t54_snapshot t59_long_tx t32_report t55_faults t61_commit_oom t92_md_direct}
 fuzz_seconds=${PG2MD_FUZZ_SECONDS:-30}
 # A fixed seed: the suite's verdict depends on the code, not on which mutations a run drew (CI
 # once failed on a crash a 30-s run happened to find; `make fuzz` explores with new seeds, and
