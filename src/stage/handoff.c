@@ -32,7 +32,7 @@
  * was lost) has its statement fail and roll back, and is read again on a new connection in the
  * snapshot (retry_task); a failed commit is never read again here (when DuckDB ran out of memory
  * at it, the work table's count tells whether its rows committed anyway and the run goes on if
- * so: workers.c, commit_settle); a failed run drops its work tables (extract.c).  One writer commits
+ * so: commit.c, commit_settle); a failed run drops its work tables (extract.c).  One writer commits
  * one task at a time already: reading a task again alone would change nothing there.
  */
 #include "stage/pipeline_int.h"

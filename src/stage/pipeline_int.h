@@ -2,7 +2,8 @@
  * pipeline_int.h — what the files of a run share (pipeline.h is the public side).
  *
  * A run: prepare.c (the snapshot, the tables and their plan) and extract.c (the extract
- * driver), workers.c (the worker pool, its gate and retries), handoff.c (direct under MotherDuck's
+ * driver), workers.c (the worker pool, its gate and retries), commit.c (a direct
+ * task's COMMIT), handoff.c (direct under MotherDuck's
  * rules: parallel readers, one writer), extract_sql.c (each task's DuckDB
  * statement and the Parquet files it writes), manifest.c (what a package holds), normalize.c,
  * and load.c (a package into the destination, in one transaction).
@@ -59,7 +60,7 @@ typedef struct run_ctx {
 	int64_t *win_rows;    /* and its rows */
 	bool *announced;      /* direct: per table, the raised budget was said at INFO */
 	int64_t *need;        /* direct: per table of large rows, the budget its window needs */
-	int64_t *committed;   /* direct: per table, the rows of its tasks known committed (workers.c) */
+	int64_t *committed;   /* direct: per table, the rows of its tasks known committed (commit.c) */
 	int *unsettled;       /* direct: per table, its tasks whose COMMIT failed, not yet settled */
 	int64_t *unsettled_rows; /* and the rows they inserted */
 	pthread_cond_t gate_cv; /* under lock: the gate of the tasks' DuckDB work (gate_move) */
@@ -99,7 +100,23 @@ pg2md_code run_workers(run_ctx *rc, int nworkers, pg2md_error *err);
 PGconn *worker_connect(run_ctx *rc, int id, pg2md_error *err);
 /* A task whose connection was lost, on a new one in the snapshot after a pause; true to read it again. */
 bool retry_task(run_ctx *rc, pg2md_task *task, PGconn **conn, int attempt);
-/* Commit a direct task's transaction on con, DuckDB's budget raised first for rows of several MB. */
+/*
+ * The gate around the tasks' DuckDB work (workers.c): *held, what the caller holds (GATE_*),
+ * becomes want; a task leaves what it holds first.
+ */
+enum { GATE_OUT, GATE_SHARED, GATE_ALONE };
+void gate_move(run_ctx *rc, int *held, int want);
+
+/* ---- commit.c ---------------------------------------------------------------------------- */
+
+/*
+ * Commit a direct task's transaction on con, DuckDB's budget raised first for rows of several
+ * MB (then alone: *gate, what the caller holds of the gate).  A COMMIT that ran DuckDB out of
+ * memory is settled: kept when its rows committed (err cleared, a warning, a retry counted), or
+ * task->commit_undone set when they did not.
+ */
+pg2md_code direct_commit(run_ctx *rc, pg2md_task *task, duckdb_connection con, int *gate, pg2md_error *err);
+/* direct_commit for a caller outside the gate (the handoff writer). */
 pg2md_code task_commit(run_ctx *rc, pg2md_task *task, duckdb_connection con, pg2md_error *err);
 
 /* ---- handoff.c --------------------------------------------------------------------------- */

@@ -34,7 +34,7 @@ typedef struct pg2md_task {
 	 * times the task was read again (a lost connection, DuckDB out of memory) */
 	copyscan_job scan;
 	/* direct: the rows its statement inserted into the work table (this attempt); its COMMIT
-	 * ran DuckDB out of memory and did not commit (workers.c, commit_settle): it may be read again */
+	 * ran DuckDB out of memory and did not commit (commit.c, commit_settle): it may be read again */
 	int64_t inserted;
 	bool commit_undone;
 

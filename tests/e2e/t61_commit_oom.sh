@@ -4,7 +4,7 @@
 # task is read again once, alone, in the run's snapshot; or it committed and then failed
 # ("commit:oom_after": the COMMIT ran, then the failure is reported, as a checkpoint failing after
 # the commit would be) and the run goes on without reading it again.  The work table's row count
-# against the rows known committed tells which (workers.c, commit_settle).  Three workers, one worker, and
+# against the rows known committed tells which (commit.c, commit_settle).  Three workers, one worker, and
 # MotherDuck's one writer (the test-only switch); staged mode has no such COMMIT and is unaffected.
 # Every case compares the destination with the source value by value and counts duplicates.
 . "$(dirname "$0")/../lib/common.sh"

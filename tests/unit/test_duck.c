@@ -3,7 +3,7 @@
  * runs out of a real memory budget reads back as out of memory (duck_out_of_memory), and other
  * failures (a missing table, an invalid cast, an error whose text only says so) do not; a COMMIT
  * that runs out of memory at its checkpoint reads back as such (duck_commit_out_of_memory), and
- * what it leaves behind is what the file keeps (workers.c, commit_settle, counts on it).
+ * what it leaves behind is what the file keeps (commit.c, commit_settle, counts on it).
  */
 #include <setjmp.h>
 #include <stdarg.h>
