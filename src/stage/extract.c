@@ -30,6 +30,33 @@
  * would only hand the single-threaded scan back and forth while the caller spins waiting for it
  * (measured: half the CPU time, docs/internals/performance.md).
  */
+/*
+ * Tables of many columns: every worker writes its task's work table in a transaction of its own,
+ * and DuckDB's budget counts a block per column of each (DUCK_COLUMN_BYTES, dest/duck.h): a
+ * table of 1,500 columns ran out copying at the default budget.  The budget is raised before the
+ * copy for the widest table, once per worker; rows of several MB add their windows at each
+ * commit (commit.c) on top of it.
+ */
+static pg2md_code
+direct_budget_columns(run_ctx *rc, pg2md_dest *dest, pg2md_error *err)
+{
+	int widest = 0;
+	bool raised = false;
+	for (int i = 0; i < rc->ntables; i++) {
+		int n = rc->tx_sql[i] ? rc->tx[i].ncols : rc->tables[i].ncols;
+		if (n > widest)
+			widest = n;
+	}
+	int64_t need = duck_window_need(1) + (int64_t)widest * DUCK_COLUMN_BYTES * (rc->one_writer ? 1 : rc->nworkers);
+	if (rc->motherduck || !duck_budget_short(need))
+		return PG2MD_OK;
+	if (duck_budget_raise(dest->con, need, "copying tables of many columns", false, &raised, err))
+		return err->code;
+	if (raised)
+		rc->budget = need;
+	return PG2MD_OK;
+}
+
 static pg2md_code
 open_direct(run_ctx *rc, pg2md_dest *dest, pg2md_trace *trace, pg2md_error *err)
 {
@@ -76,7 +103,7 @@ open_direct(run_ctx *rc, pg2md_dest *dest, pg2md_trace *trace, pg2md_error *err)
 	if (pg2md_failed(err))
 		return err->code;
 	rc->ddb = dest->db;
-	return PG2MD_OK;
+	return direct_budget_columns(rc, dest, err);
 }
 
 /* Staged mode: the package folder, and an in-memory DuckDB that writes its Parquet files. */

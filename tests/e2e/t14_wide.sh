@@ -3,7 +3,7 @@
 # block per column of every table being written (dest/duck.h, DUCK_COLUMN_BYTES): a staged load of
 # 400 integer columns and 3,000 rows ran out of memory at the default 128 MB, and pg2md follow
 # failed to commit a batch of 200 columns.  Here: a table of 600 columns (integers, text,
-# numeric, timestamps) is loaded staged (replace, append, merge), followed (updates, inserts and
+# numeric, timestamps) is loaded staged and direct (replace, append, merge), followed (updates, inserts and
 # deletes, protocols 2+ and 1), and compared with the source value by value; pg2md verify of a
 # table of 1,100 columns (its checksum expression once passed DuckDB's expression depth of 1000).
 . "$(dirname "$0")/../lib/common.sh"
@@ -51,6 +51,16 @@ assert_exit 0 env -u PG2MD_DUCKDB_MEMORY_LIMIT "$PG2MD_BIN" run --write-disposit
 # (pg2md verify's checksum here and below; the comparator, value by value, is slow on 600 columns)
 assert_exit 0 env -u PG2MD_DUCKDB_MEMORY_LIMIT "$PG2MD_BIN" verify --project-dir "$P"
 assert_contains "$(cat "$T_OUT")" "1 ok, 0 different" "merge on the primary key: the source again (verify)"
+
+# --- direct: replace, append, merge (each worker's work table counts its columns) ------------------
+D=$T_TMP/d
+make_project "$D" --tables "wide"
+assert_exit 0 env -u PG2MD_DUCKDB_MEMORY_LIMIT "$PG2MD_BIN" run --direct --project-dir "$D"
+assert_exit 0 env -u PG2MD_DUCKDB_MEMORY_LIMIT "$PG2MD_BIN" run --direct --write-disposition append --project-dir "$D"
+assert_eq 6000 "$(ddbq "$D/pg2md.duckdb" "SELECT count(*) FROM pg2md_data.wide")" "direct append: the rows twice"
+assert_exit 0 env -u PG2MD_DUCKDB_MEMORY_LIMIT "$PG2MD_BIN" run --direct --write-disposition merge --project-dir "$D"
+assert_exit 0 env -u PG2MD_DUCKDB_MEMORY_LIMIT "$PG2MD_BIN" verify --project-dir "$D"
+assert_contains "$(cat "$T_OUT")" "1 ok, 0 different" "direct: replace, append and merge of 600 columns (verify)"
 
 # --- follow: a mirror of the wide table ------------------------------------------------------------
 F=$T_TMP/f
