@@ -29,6 +29,8 @@
 #      - the same with dlt's default SQLAlchemy backend, at BENCH_SQLA_SCALE (default: SCALE if
 #        SCALE <= 0.05, else 0.05) in a second database; pg2md staged and dlt + ConnectorX run
 #        there too, so that block has its own same-scale ratios
+#   7. rows of several MB (BENCH_BIG=0 skips them): 42 rows of 5-10 MB values, pg2md staged, direct,
+#      append, merge on a configured key and verify at its default budget, and the peers
 # Each method runs under bench/peers/treemon.py: wall seconds, peak RSS of the whole client
 # process tree (sum over its processes, sampled every 0.1 s), CPU seconds of that tree, and
 # busy core-seconds of the whole machine from /proc/stat (the PostgreSQL server included).
@@ -482,6 +484,78 @@ check_output() { # KEY
 	CHECK[$key]=$(python3 bench/peers/compare.py check "$work" "$key" "$pgtsv" || true)
 	echo "   ${LABEL[$key]}: ${CHECK[$key]}"
 }
+# ---------------------------------------------------------------------------------------------
+# 7. Rows of several MB (BENCH_BIG=0 skips them): 42 rows of 5-10 MB of text and 2.5 MB of bytea
+#    each, at pg2md's default DuckDB budget: staged, direct, appended onto them (84 rows), merged
+#    back on a configured key (the source table has none), verified; then the peers on the same
+#    table.  Every output is checked by the md5 and length of every value.
+big_keys=()
+declare -A BIGCHECK
+big_check() { # KEY DUCKDB_FILE [2: every source row twice] — md5 and length of every value
+	local got=$work/big_$1.tsv want=$work/big_src.tsv
+	if [ "${RC[$1]}" -ne 0 ] || [ ! -f "$2" ]; then BIGCHECK[$1]="not checked (failed)"; return; fi
+	"$ddbq" "$2" "$big_sum, coalesce(octet_length(b), -1) FROM pg2md_data.big ORDER BY id" >"$got" 2>&1 || true
+	if [ "${3:-1}" = 2 ]; then
+		awk '{ print; print }' "$want" >"$work/big_want2.tsv"
+		want=$work/big_want2.tsv
+	fi
+	if cmp -s "$want" "$got"; then
+		BIGCHECK[$1]="ok ($(wc -l <"$want") rows: md5 and length of every value)"
+	else
+		BIGCHECK[$1]="**differs**: $(diff "$want" "$got" | head -n 3 | cut -c1-100 | paste -sd ' ')"
+	fi
+}
+if [ "${BENCH_BIG:-1}" = 1 ]; then
+	echo "== rows of several MB: 42 rows (5-10 MB of text, 2.5 MB of bytea each) into schema big_pg"
+	t0=$(now)
+	psql -X -q -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+CREATE SCHEMA big_pg;
+CREATE TABLE big_pg.big (id int, t text, b bytea);
+INSERT INTO big_pg.big SELECT g,
+  (SELECT string_agg(md5(s::text || g), '') FROM generate_series(1, 150000 + g * 4000) s),
+  decode((SELECT string_agg(md5(s::text || -g), '') FROM generate_series(1, 80000 + g) s), 'hex')
+FROM generate_series(1, 40) g;
+INSERT INTO big_pg.big VALUES (41, NULL, NULL), (42, '', ''::bytea);
+ANALYZE big_pg.big;
+SQL
+	big_s=$(secs "$t0" "$(now)")
+	big_bytes=$(psql -X -At -c "SELECT sum(coalesce(length(t), 0) + coalesce(length(b), 0)) FROM big_pg.big")
+	big_sum="SELECT id, coalesce(md5(t), 'null'), coalesce(md5(b), 'null'), coalesce(length(t), -1)"
+	psql -X -At -F $'\t' -c "$big_sum, coalesce(length(b), -1) FROM big_pg.big ORDER BY id" >"$work/big_src.tsv"
+	echo "   $(numfmt --to=iec "$big_bytes")B of values in $big_s s"
+	echo big >"$work/big_tables"
+	bigp=$work/big
+	PROJECT_SCHEMA=big_pg PROJECT_TABLES=$work/big_tables project "$bigp"
+	printf '\n[sources.sql_database.big]\nprimary_key = "id"\n' >>"$bigp/.dlt/config.toml"
+	repeat_saved=$REPEAT
+	REPEAT=1 # the runs build on each other
+	bigreset="rm -rf '$bigp/pg2md.duckdb' '$bigp/pg2md.duckdb.wal' '$bigp/.pg2md'"
+	ROWS_NOW=42 RESET=$bigreset measure big_direct "pg2md run --direct" "${clean_env[@]}" "$pg2md" run --direct --project-dir "$bigp"
+	big_check big_direct "$bigp/pg2md.duckdb"
+	ROWS_NOW=42 RESET=$bigreset measure big_staged "pg2md run (staged)" "${clean_env[@]}" "$pg2md" run --project-dir "$bigp"
+	big_check big_staged "$bigp/pg2md.duckdb"
+	ROWS_NOW=42 measure big_append "pg2md run, append onto those 42 rows (84 then)" \
+		"${clean_env[@]}" "$pg2md" run --write-disposition append --project-dir "$bigp"
+	big_check big_append "$bigp/pg2md.duckdb" 2
+	ROWS_NOW=42 measure big_merge "pg2md run, merge on the configured key (back to 42 rows)" \
+		"${clean_env[@]}" "$pg2md" run --write-disposition merge --project-dir "$bigp"
+	big_check big_merge "$bigp/pg2md.duckdb"
+	ROWS_NOW=42 measure big_verify "pg2md verify (both sides' checksums)" "${clean_env[@]}" "$pg2md" verify --project-dir "$bigp"
+	BIGCHECK[big_verify]=$([ "${RC[big_verify]}" -eq 0 ] && echo "equal (pg2md's own check)" || echo "not equal")
+	big_keys=(big_staged big_direct big_append big_merge big_verify)
+	if [ -n "${PYV[guide]}" ]; then
+		ROWS_NOW=42 RESET="rm -f '$work/big_pgext.duckdb' '$work/big_pgext.duckdb.wal'" measure big_pgext \
+			"DuckDB postgres extension: CREATE TABLE AS" \
+			"${PYV[guide]}" "$root/bench/peers/duckdb_postgres.py" "$work/big_pgext.duckdb" "$W" big_pg big
+		big_check big_pgext "$work/big_pgext.duckdb"
+		ROWS_NOW=42 PROJECT_SCHEMA=big_pg PROJECT_TABLES=$work/big_tables \
+			peer_dlt big_dlt_cx "dlt + ConnectorX 0.4.1 (the guide's pipeline and pins)" "${PYV[guide]}" connectorx
+		big_check big_dlt_cx "${OUT[big_dlt_cx]}"
+		big_keys+=(big_pgext big_dlt_cx)
+	fi
+	REPEAT=$repeat_saved
+fi
+
 for k in naive staged direct "${base_keys[@]}" "${peer_keys[@]}" "${small_keys[@]}"; do check_output "$k"; done
 # The CSV files are the bulk of bench/work/; BENCH_KEEP=1 keeps them.
 [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$work/csv"
@@ -568,6 +642,21 @@ python3 bench/peers/chart.py "$work/chart.tsv" "$chart" \
 		header ""
 		for k in "${small_keys[@]}"; do row "$k" s_staged 0; done
 	fi
+	if [ ${#big_keys[@]} -gt 0 ]; then
+		echo
+		echo "Rows of several MB: 42 rows of 5–10 MB of text and 2.5 MB of bytea each ($(numfmt --to=iec "$big_bytes")B of"
+		echo "values, generated in $big_s s), pg2md at its default DuckDB budget (128 MB, raised for such rows as"
+		echo "docs/reliability.md says); one after the other on the same file, then the peers:"
+		echo
+		echo "| method | seconds | peak RSS, tree (largest process) | CPU-s, client + server | output check |"
+		echo "| --- | ---: | ---: | ---: | --- |"
+		for k in "${big_keys[@]}"; do
+			awk -v l="${LABEL[$k]}" -v rc="${RC[$k]}" -v s="${SEC[$k]}" -v m="${RSS[$k]:-0}" -v p="${PRSS[$k]:-0}" \
+				-v c="${CCPU[$k]:-0}" -v sv="${SRV[$k]:-0}" -v chk="${BIGCHECK[$k]:-}" 'BEGIN {
+				printf "| %s%s | %.2f | %.0f MB (%.0f) | %.1f + %.1f | %s |\n", l, (rc != 0) ? " — **failed (exit " rc ")**" : "",
+					s, m / 1024, p / 1024, c, sv, chk }'
+		done
+	fi
 	if [ -n "${SEC[dlt_cx]:-}" ] && [ -n "${SEC[pgext]:-}" ]; then
 		echo
 		echo "Issue 17's targets in this run (wall seconds; CPU-s client + server in brackets):"
@@ -635,5 +724,10 @@ fail=0
 for k in staged direct; do
 	[ "${RC[$k]}" -eq 0 ] || fail=1
 	case ${CHECK[$k]} in ok*) ;; *) fail=1 ;; esac
+done
+for k in "${big_keys[@]}"; do
+	case $k in big_pgext | big_dlt_cx) continue ;; esac
+	[ "${RC[$k]}" -eq 0 ] || fail=1
+	case ${BIGCHECK[$k]} in ok* | equal*) ;; *) fail=1 ;; esac
 done
 exit $fail
