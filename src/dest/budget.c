@@ -28,29 +28,28 @@
  * loaded.
  */
 static pg2md_code
-table_load_need(duckdb_connection con, json_t *jt, const char *dataset, const char *pkg_path, bool direct,
+table_load_need(duckdb_connection con, const manifest_table *t, const char *dataset, const char *pkg_path, bool direct,
 		int64_t *need, pg2md_error *err)
 {
-	json_t *files = json_object_get(jt, "files");
-	const char *disp = json_string_value(json_object_get(jt, "write_disposition"));
+	const char *disp = t->disposition;
 	pg2md_buf sql = PG2MD_BUF_INIT;
 	char *v = NULL;
 	long long wb = 0, wr = 0;
-	int64_t fresh = json_integer_value(json_object_get(jt, "rows"));
+	int64_t fresh = t->rows;
 	int64_t there = 0;
 
 	*need = 0;
 	if (direct && strcmp(disp, "replace") == 0)
 		return PG2MD_OK; /* the work table is renamed; the workers' commits were sized as they went */
-	if (direct || (json_object_get(jt, "window_bytes") && !json_object_get(jt, "transform"))) {
+	if (direct || (t->has_window && !t->transform)) {
 		/* the scan's measure (a package of an older pg2md has none; a transform at normalize
 		 * made other rows: the footers then) */
-		wb = json_integer_value(json_object_get(jt, "window_bytes"));
-		wr = json_integer_value(json_object_get(jt, "window_rows"));
-	} else if (json_array_size(files) > 0) {
+		wb = t->window_bytes;
+		wr = t->window_rows;
+	} else if (t->nfiles > 0) {
 		buf_puts(&sql, "WITH g AS (SELECT file_name, row_group_id, sum(total_uncompressed_size) AS b, "
 			       "any_value(row_group_num_rows) AS n FROM ");
-		parquet_files_call(&sql, "parquet_metadata", pkg_path, files);
+		parquet_files_call(&sql, "parquet_metadata", pkg_path, t->files, t->nfiles);
 		buf_puts(&sql, " GROUP BY ALL), "
 			       "o AS (SELECT b * least(n, 2048) / greatest(n, 1) AS b, least(n, 2048) AS n, "
 			       "sum(n) OVER (ORDER BY file_name, row_group_id ROWS UNBOUNDED PRECEDING) - n AS s FROM g), "
@@ -65,13 +64,13 @@ table_load_need(duckdb_connection con, json_t *jt, const char *dataset, const ch
 	if (wb <= 0 || wr <= 0)
 		goto out;
 	if (strcmp(disp, "replace") != 0 &&
-	    duck_table_rows(con, dataset, json_string_value(json_object_get(jt, "dest_name")), &there, err))
+	    duck_table_rows(con, dataset, t->dest_name, &there, err))
 		goto out;
 	*need = duck_window_need(duck_window_with(wb, wr, there)) +
-		(int64_t)json_array_size(json_object_get(jt, "columns")) * DUCK_COLUMN_BYTES * (there > 0 ? 2 : 1);
+		(int64_t)t->ncols * DUCK_COLUMN_BYTES * (there > 0 ? 2 : 1);
 	if (direct || strcmp(disp, "merge") == 0) /* a second window: the work table or merge table read */
 		*need += (int64_t)((double)wb * 1.25);
-	if (strcmp(disp, "merge") == 0 && !merge_rows_large(jt) && duck_budget_short(*need) && fresh > wr)
+	if (strcmp(disp, "merge") == 0 && !merge_rows_large(t) && duck_budget_short(*need) && fresh > wr)
 		/* a window function over narrow rows that still pass the budget: all the new rows */
 		*need += (int64_t)((double)wb / (double)wr * (double)(fresh - wr) * 1.25);
 out:
@@ -81,14 +80,14 @@ out:
 }
 
 /*
- * Before loading table jt: when its rows are so large that DuckDB's 2048-row window passes the
+ * Before loading table t: when its rows are so large that DuckDB's 2048-row window passes the
  * budget, raise the budget (it stays until the commit, which writes the rows out) and run the
  * table's statement on one thread (two threads hold two windows: measured 678 MB against 405
  * MB at one budget).  An estimate that fails (a package whose files a crash removed after it was
  * loaded) changes nothing.  Returns whether the table's rows are large.
  */
 bool
-load_budget_table(pg2md_dest *dest, json_t *jt, const char *dataset, const char *pkg_path, bool direct,
+load_budget_table(pg2md_dest *dest, const manifest_table *t, const char *dataset, const char *pkg_path, bool direct,
 		  const char *what, load_budget *lb)
 {
 	pg2md_error e;
@@ -96,7 +95,7 @@ load_budget_table(pg2md_dest *dest, json_t *jt, const char *dataset, const char 
 	bool raised = false;
 
 	pg2md_error_init(&e);
-	if (dest->motherduck || table_load_need(dest->con, jt, dataset, pkg_path, direct, &need, &e) ||
+	if (dest->motherduck || table_load_need(dest->con, t, dataset, pkg_path, direct, &need, &e) ||
 	    !duck_budget_short(need))
 		return false;
 	if (need > lb->need) {

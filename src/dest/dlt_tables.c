@@ -78,31 +78,34 @@ dlt_newest_json(duckdb_connection con, const char *dataset, const char *table, c
  * (pg2md verify sizes DuckDB's budget with it).  Returns the schema's text; hash gets its hash.
  */
 static char *
-stored_schema(json_t *tables, char hash[32])
+stored_schema(const manifest_table *tables, int ntables, char hash[32])
 {
 	static const char *const schema_keys[] = {"name", "dest_name", "write_disposition", "primary_key",
 						  "merge_key", "hard_delete", "merge_strategy", "dedup_sort",
 						  "dedup_sort_order", "columns", NULL};
-	json_t *schema = json_object(), *stables = json_array(), *jt;
-	size_t i;
+	json_t *schema = json_object(), *stables = json_array();
 
 	json_object_set_new(schema, "name", json_string("sql_database"));
-	json_array_foreach(tables, i, jt) {
-		json_t *st = json_object();
+	for (int i = 0; i < ntables; i++) {
+		/* the keys as the manifest's file has them (schema/manifest.c writes both) */
+		json_t *st = json_object(), *jt = manifest_table_to_json(&tables[i]);
 		for (int k = 0; schema_keys[k]; k++)
 			if (json_object_get(jt, schema_keys[k]))
 				json_object_set(st, schema_keys[k], json_object_get(jt, schema_keys[k]));
 		json_array_append_new(stables, st);
+		json_decref(jt);
 	}
 	json_object_set_new(schema, "tables", stables);
 	char *hashed_text = json_dumps(schema, JSON_SORT_KEYS | JSON_COMPACT);
 	snprintf(hash, 32, "%016llx", (unsigned long long)hash_fnv1a(hashed_text));
 	free(hashed_text);
-	json_array_foreach(tables, i, jt) {
+	for (int i = 0; i < ntables; i++) {
 		json_t *w = json_object();
-		json_object_set(w, "bytes", json_object_get(jt, "window_bytes"));
-		json_object_set(w, "rows", json_object_get(jt, "window_rows"));
-		json_object_set_new(json_array_get(stables, i), "x-pg2md-row-window", w);
+		if (tables[i].has_window) { /* a package of an older pg2md has none */
+			json_object_set_new(w, "bytes", json_integer(tables[i].window_bytes));
+			json_object_set_new(w, "rows", json_integer(tables[i].window_rows));
+		}
+		json_object_set_new(json_array_get(stables, (size_t)i), "x-pg2md-row-window", w);
 	}
 	char *schema_text = json_dumps(schema, JSON_SORT_KEYS | JSON_COMPACT);
 	json_decref(schema);
@@ -147,11 +150,11 @@ dlt_state_insert(pg2md_buf *sql, const char *dataset, long long version, const c
 
 pg2md_code
 dlt_record_load(duckdb_connection con, const char *dataset, const char *pipeline_name, const char *load_id,
-		json_t *tables, json_t *state, long long state_version, pg2md_error *err)
+		const manifest_table *tables, int ntables, json_t *state, long long state_version, pg2md_error *err)
 {
 	pg2md_buf sql = PG2MD_BUF_INIT;
 	char hash[32];
-	char *schema_text = stored_schema(tables, hash);
+	char *schema_text = stored_schema(tables, ntables, hash);
 	char *state_text = json_dumps(state, JSON_SORT_KEYS | JSON_COMPACT);
 
 	dlt_version_insert(&sql, dataset, hash, schema_text);

@@ -119,12 +119,12 @@ stored_column(json_t *stored, const char *table, const char *column)
  * Going back from trimmed to padded cannot restore the blanks: that stops the load.
  */
 static pg2md_code
-char_padding_align(duckdb_connection con, const char *target, const char *dest, json_t *c, const char *have,
+char_padding_align(duckdb_connection con, const char *target, const char *dest, const manifest_column *c, const char *have,
 		   json_t *stored, pg2md_error *err)
 {
-	const char *name = json_string_value(json_object_get(c, "dest_name"));
+	const char *name = c->dest_name;
 	json_t *sc = stored_column(stored, dest, name);
-	bool trim_now = json_is_string(json_object_get(c, "char_padding"));
+	bool trim_now = c->char_padding != NULL;
 	bool trimmed_before = sc && json_is_string(json_object_get(sc, "char_padding"));
 	pg2md_buf q = PG2MD_BUF_INIT, col = PG2MD_BUF_INIT;
 
@@ -132,7 +132,7 @@ char_padding_align(duckdb_connection con, const char *target, const char *dest, 
 		return PG2MD_OK; /* as before, or never described by pg2md: nothing known to align */
 	if (!trim_now) {
 		/* keep now, trimmed before: only for the same character column */
-		const char *pt = json_string_value(json_object_get(c, "pg_type"));
+		const char *pt = c->pg_type;
 		const char *ps = json_string_value(json_object_get(sc, "pg_type"));
 		if (!pt || !ps || strcmp(pt, ps) != 0)
 			return PG2MD_OK;
@@ -191,12 +191,12 @@ alter_column_type(duckdb_connection con, const char *target, const char *name, c
  * when DuckDB gave none): aligned, widened, or the load stopped.
  */
 static pg2md_code
-evolve_column(duckdb_connection con, const char *target, const char *dest, json_t *c, const char *have,
+evolve_column(duckdb_connection con, const char *target, const char *dest, const manifest_column *c, const char *have,
 	      json_t *stored, pg2md_error *err)
 {
-	const char *name = json_string_value(json_object_get(c, "dest_name"));
-	const char *want = canonical_type(json_string_value(json_object_get(c, "duck_type")));
-	bool measured = json_is_true(json_object_get(c, "measured"));
+	const char *name = c->dest_name;
+	const char *want = canonical_type(c->duck_type);
+	bool measured = c->measured;
 	int ph, sh, pw, sw;
 	char *to = NULL;
 	bool settled = true; /* nothing more to decide for this column */
@@ -246,7 +246,7 @@ evolve_column(duckdb_connection con, const char *target, const char *dest, json_
 					"pg2md drop --tables %s --yes, then run again", dest);
 		} else {
 			pg2md_info("widening column \"%s\" of \"%s\" from %s to %s", name, dest, have, want);
-			alter_column_type(con, target, name, json_string_value(json_object_get(c, "duck_type")), err);
+			alter_column_type(con, target, name, c->duck_type, err);
 		}
 	}
 	return err->code;
@@ -254,18 +254,17 @@ evolve_column(duckdb_connection con, const char *target, const char *dest, json_
 
 /* Columns the source no longer has (res: the destination's columns): kept, NULL allowed in new rows. */
 static pg2md_code
-relax_dropped_columns(duckdb_connection con, const char *target, json_t *cols, duckdb_result *res, pg2md_error *err)
+relax_dropped_columns(duckdb_connection con, const char *target, const manifest_table *t, duckdb_result *res,
+		      pg2md_error *err)
 {
 	pg2md_buf q = PG2MD_BUF_INIT;
-	json_t *c;
-	size_t i;
 
 	for (idx_t r = 0; r < duckdb_row_count(res); r++) {
 		char *cn = duckdb_value_varchar(res, 0, r);
 		char *nullable = duckdb_value_varchar(res, 2, r);
 		bool present = false;
-		json_array_foreach(cols, i, c)
-			if (cn && strcmp(cn, json_string_value(json_object_get(c, "dest_name"))) == 0)
+		for (int i = 0; i < t->ncols; i++)
+			if (cn && strcmp(cn, t->cols[i].dest_name) == 0)
 				present = true;
 		if (!present && nullable && strcmp(nullable, "NO") == 0) {
 			buf_reset(&q);
@@ -290,13 +289,11 @@ relax_dropped_columns(duckdb_connection con, const char *target, json_t *cols, d
  * inside the load's transaction, so nothing is half-applied.
  */
 pg2md_code
-evolve_table(duckdb_connection con, const char *dataset, json_t *jt, json_t *stored, pg2md_error *err)
+evolve_table(duckdb_connection con, const char *dataset, const manifest_table *t, json_t *stored, pg2md_error *err)
 {
-	const char *dest = json_string_value(json_object_get(jt, "dest_name"));
-	json_t *cols = json_object_get(jt, "columns"), *c;
+	const char *dest = t->dest_name;
 	pg2md_buf q = PG2MD_BUF_INIT, target = PG2MD_BUF_INIT;
 	duckdb_result res;
-	size_t i;
 	idx_t n;
 
 	buf_puts(&q, "SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_schema = ");
@@ -313,8 +310,9 @@ evolve_table(duckdb_connection con, const char *dataset, json_t *jt, json_t *sto
 	duck_qualified(&target, dataset, dest);
 	if (n == 0)
 		goto done; /* a new table: created from the manifest */
-	json_array_foreach(cols, i, c) {
-		const char *name = json_string_value(json_object_get(c, "dest_name"));
+	for (int i = 0; i < t->ncols; i++) {
+		const manifest_column *c = &t->cols[i];
+		const char *name = c->dest_name;
 		bool found = false;
 		for (idx_t r = 0; r < n && !found; r++) {
 			char *cn = duckdb_value_varchar(&res, 0, r);
@@ -330,14 +328,14 @@ evolve_table(duckdb_connection con, const char *dataset, json_t *jt, json_t *sto
 			buf_reset(&q);
 			buf_printf(&q, "ALTER TABLE %s ADD COLUMN ", target.data);
 			buf_ident(&q, name);
-			buf_printf(&q, " %s", json_string_value(json_object_get(c, "duck_type")));
+			buf_printf(&q, " %s", c->duck_type);
 			pg2md_info("adding column \"%s\" to \"%s\"", name, dest);
 			duck_exec(con, q.data, "adding a column", err);
 		}
 		if (pg2md_failed(err))
 			goto done;
 	}
-	relax_dropped_columns(con, target.data, cols, &res, err);
+	relax_dropped_columns(con, target.data, t, &res, err);
 done:
 	duckdb_destroy_result(&res);
 	buf_release(&q);

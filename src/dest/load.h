@@ -3,9 +3,9 @@
  * (load_sql.c), schema evolution (evolve.c), DuckDB's memory budget for tables of large rows
  * (budget.c) and dlt's system tables (dlt_tables.c).
  *
- * Everything here speaks DuckDB and the manifest's JSON only (a table as the manifest describes
- * it: "dest_name", "write_disposition", "columns", "files", …); the stage that drives a load
- * (stage/load.c) owns the transaction around it.
+ * Everything here speaks DuckDB and the manifest only (a table as the package's manifest
+ * describes it: schema/manifest.h); the stage that drives a load (stage/load.c) owns the
+ * transaction around it.
  */
 #ifndef PG2MD_DEST_LOAD_H
 #define PG2MD_DEST_LOAD_H
@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "dest/duck.h"
+#include "schema/manifest.h"
 #include "util/buf.h"
 #include "util/error.h"
 
@@ -26,20 +27,20 @@
 /* ---- load_sql.c: SQL per write disposition ---------------------------------------------- */
 
 /* "fn([<pkg_path>/<file>, …])" for a package's files (paths relative to it). */
-void parquet_files_call(pg2md_buf *b, const char *fn, const char *pkg_path, json_t *files);
+void parquet_files_call(pg2md_buf *b, const char *fn, const char *pkg_path, char *const *files, int nfiles);
 /* "read_parquet([<pkg_path>/<file>, …])" */
-void read_parquet_files(pg2md_buf *b, const char *pkg_path, json_t *files);
+void read_parquet_files(pg2md_buf *b, const char *pkg_path, char *const *files, int nfiles);
 /* Rows of at least this many bytes on average (as read) are "large" for a merge. */
 #define MERGE_LARGE_ROW 4096
-bool merge_rows_large(json_t *jt);
+bool merge_rows_large(const manifest_table *t);
 /* The SELECT list that casts staged columns to their destination types (alias: their table's, or NULL). */
-void select_list(pg2md_buf *b, json_t *cols, const char *alias);
+void select_list(pg2md_buf *b, const manifest_column *cols, int ncols, const char *alias);
 /*
- * Append to sql the statements that load table jt (a manifest entry) into dataset: from its
+ * Append to sql the statements that load table t (of a package's manifest) into dataset: from its
  * staged files under pkg_path, or (direct) from its work table.  batch_size bounds the rows of
  * one INSERT ([destination.motherduck] batch_size; 0: no bound).
  */
-pg2md_code load_table_sql(pg2md_buf *sql, json_t *jt, const char *dataset, const char *pkg_path, bool direct,
+pg2md_code load_table_sql(pg2md_buf *sql, const manifest_table *t, const char *dataset, const char *pkg_path, bool direct,
 			  int64_t batch_size, pg2md_error *err);
 
 /* ---- md_limits.c: loading under MotherDuck's rules (docs/motherduck.md, "Limits") ------- */
@@ -50,19 +51,19 @@ pg2md_code load_table_sql(pg2md_buf *sql, json_t *jt, const char *dataset, const
 #define MD_STEPS_TABLE "_pg2md_load_steps"
 
 /*
- * Table jt's staged files in steps: each a read_parquet([...]) of at most batch_size rows (a
+ * Table t's staged files in steps: each a read_parquet([...]) of at most batch_size rows (a
  * larger file is read in ranges of its rows, by file_row_number) whose INSERT into the work table
  * stays under MD_STATEMENT_MAX.  Returns a JSON array of {"sql": the INSERT, "rows": n}.
  */
-json_t *md_load_steps(json_t *jt, const char *dataset, const char *pkg_path, int64_t batch_size);
-/* CREATE OR REPLACE of table jt's work table (NEW_TABLE_PREFIX), in its destination types. */
-void md_work_table_sql(pg2md_buf *sql, json_t *jt, const char *dataset);
+json_t *md_load_steps(const manifest_table *t, const char *dataset, const char *pkg_path, int64_t batch_size);
+/* CREATE OR REPLACE of table t's work table (NEW_TABLE_PREFIX), in its destination types. */
+void md_work_table_sql(pg2md_buf *sql, const manifest_table *t, const char *dataset);
 /* Under MotherDuck's rules: fail (what: what was being done) if a statement of sql is over
  * MD_STATEMENT_MAX, before it is sent (MotherDuck would refuse it; a local file enforces it
  * under PG2MD_TEST_MOTHERDUCK_RULES). */
 pg2md_code md_statements_check(const char *sql, const char *what, pg2md_error *err);
-/* The manifest table jt as the load reads it from the work table (a new reference). */
-json_t *md_table_from_work(json_t *jt);
+/* The manifest table t as the load reads it from the work table, into out (manifest_table_free). */
+void md_table_from_work(manifest_table *out, const manifest_table *t);
 
 /* ---- evolve.c: schema evolution --------------------------------------------------------- */
 
@@ -76,7 +77,8 @@ json_t *stored_schema_tables(duckdb_connection con, const char *dataset);
  * Schema evolution for append and merge: columns new at the source are added, widened types are
  * widened, columns gone from the source become nullable.  stored: stored_schema_tables().
  */
-pg2md_code evolve_table(duckdb_connection con, const char *dataset, json_t *jt, json_t *stored, pg2md_error *err);
+pg2md_code evolve_table(duckdb_connection con, const char *dataset, const manifest_table *t, json_t *stored,
+			pg2md_error *err);
 
 /* ---- budget.c: DuckDB's memory budget for rows of several MB ------------------------------ */
 
@@ -89,10 +91,10 @@ typedef struct load_budget {
 } load_budget;
 
 /*
- * Before loading table jt: raise the budget and go to one thread when its rows need it (what
+ * Before loading table t: raise the budget and go to one thread when its rows need it (what
  * names the table for the message).  Returns whether the table's rows are large.
  */
-bool load_budget_table(pg2md_dest *dest, json_t *jt, const char *dataset, const char *pkg_path, bool direct,
+bool load_budget_table(pg2md_dest *dest, const manifest_table *t, const char *dataset, const char *pkg_path, bool direct,
 		       const char *what, load_budget *lb);
 
 /* ---- dlt_tables.c: _dlt_loads, _dlt_pipeline_state, _dlt_version ------------------------- */
@@ -110,11 +112,12 @@ pg2md_code dlt_newest_json(duckdb_connection con, const char *dataset, const cha
 /* The newest version in _dlt_pipeline_state of dataset, 0 if none. */
 pg2md_code dlt_state_version(duckdb_connection con, const char *dataset, long long *version, pg2md_error *err);
 /*
- * Record a load: the stored schema of the manifest's tables in _dlt_version (a new row only when
+ * Record a load: the stored schema of the manifest's tables (ntables of them) in _dlt_version (a new row only when
  * it changed), state as version state_version in _dlt_pipeline_state, and load_id in _dlt_loads.
  */
 pg2md_code dlt_record_load(duckdb_connection con, const char *dataset, const char *pipeline_name,
-			   const char *load_id, json_t *tables, json_t *state, long long state_version,
+			   const char *load_id, const manifest_table *tables, int ntables, json_t *state,
+			   long long state_version,
 			   pg2md_error *err);
 /*
  * Append "INSERT INTO <dataset>._dlt_version SELECT …" of a new version (the newest + 1) of the

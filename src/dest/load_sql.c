@@ -25,17 +25,15 @@
 #define MERGE_TABLE_PREFIX "_pg2md_merge__"
 
 static void
-column_defs(pg2md_buf *b, json_t *cols)
+column_defs(pg2md_buf *b, const manifest_column *cols, int ncols)
 {
-	size_t i;
-	json_t *c;
 	buf_putc(b, '(');
-	json_array_foreach(cols, i, c) {
+	for (int i = 0; i < ncols; i++) {
 		if (i)
 			buf_puts(b, ", ");
-		buf_ident(b, json_string_value(json_object_get(c, "dest_name")));
-		buf_printf(b, " %s", json_string_value(json_object_get(c, "duck_type")));
-		if (!json_is_true(json_object_get(c, "nullable")))
+		buf_ident(b, cols[i].dest_name);
+		buf_printf(b, " %s", cols[i].duck_type);
+		if (!cols[i].nullable)
 			buf_puts(b, " NOT NULL");
 	}
 	buf_putc(b, ')');
@@ -43,13 +41,11 @@ column_defs(pg2md_buf *b, json_t *cols)
 
 /* "fn([<pkg_path>/<file>, …])" for a package's files (paths relative to it). */
 void
-parquet_files_call(pg2md_buf *b, const char *fn, const char *pkg_path, json_t *files)
+parquet_files_call(pg2md_buf *b, const char *fn, const char *pkg_path, char *const *files, int nfiles)
 {
-	size_t i;
-	json_t *f;
 	buf_printf(b, "%s([", fn);
-	json_array_foreach(files, i, f) {
-		char *p = xasprintf("%s/%s", pkg_path, json_string_value(f));
+	for (int i = 0; i < nfiles; i++) {
+		char *p = xasprintf("%s/%s", pkg_path, files[i]);
 		if (i)
 			buf_puts(b, ", ");
 		buf_literal(b, p);
@@ -60,53 +56,46 @@ parquet_files_call(pg2md_buf *b, const char *fn, const char *pkg_path, json_t *f
 
 /* "read_parquet([<pkg_path>/<file>, …])" */
 void
-read_parquet_files(pg2md_buf *b, const char *pkg_path, json_t *files)
+read_parquet_files(pg2md_buf *b, const char *pkg_path, char *const *files, int nfiles)
 {
-	parquet_files_call(b, "read_parquet", pkg_path, files);
+	parquet_files_call(b, "read_parquet", pkg_path, files, nfiles);
 }
 
 /* The SELECT list that casts staged columns to their destination types (alias: their table's, or NULL). */
 void
-select_list(pg2md_buf *b, json_t *cols, const char *alias)
+select_list(pg2md_buf *b, const manifest_column *cols, int ncols, const char *alias)
 {
-	size_t i;
-	json_t *c;
-	if (json_array_size(cols) == 0) {
+	if (ncols == 0) {
 		buf_puts(b, alias ? alias : "");
 		buf_puts(b, alias ? ".*" : "*");
 		return;
 	}
-	json_array_foreach(cols, i, c) {
-		const char *dn = json_string_value(json_object_get(c, "dest_name"));
+	for (int i = 0; i < ncols; i++) {
+		const char *dn = cols[i].dest_name;
 		pg2md_buf f = PG2MD_BUF_INIT;
 		if (i)
 			buf_puts(b, ", ");
 		if (alias)
 			buf_printf(&f, "%s.", alias);
 		buf_ident(&f, dn);
-		if (json_string_value(json_object_get(c, "staged_as"))) {
+		if (cols[i].staged_as) {
 			/* interval_struct: the three fields added back together, exactly */
 			buf_printf(b, "to_months(%s.months) + to_days(%s.days) + to_microseconds(%s.micros) AS ", f.data,
 				   f.data, f.data);
 		} else {
-			buf_printf(b, "CAST(%s AS %s) AS ", f.data, json_string_value(json_object_get(c, "duck_type")));
+			buf_printf(b, "CAST(%s AS %s) AS ", f.data, cols[i].duck_type);
 		}
 		buf_release(&f);
 		buf_ident(b, dn);
 	}
 }
 
-/* The type of column name among cols (the last that has the name), or NULL. */
+/* The type of column name of table t (the last that has the name), or NULL. */
 static const char *
-column_type(json_t *cols, const char *name)
+column_type(const manifest_table *t, const char *name)
 {
-	const char *type = NULL;
-	json_t *c;
-	size_t i;
-	json_array_foreach(cols, i, c)
-		if (strcmp(json_string_value(json_object_get(c, "dest_name")), name) == 0)
-			type = json_string_value(json_object_get(c, "duck_type"));
-	return type;
+	const manifest_column *c = manifest_find_column(t, name);
+	return c ? c->duck_type : NULL;
 }
 
 /*
@@ -116,25 +105,21 @@ column_type(json_t *cols, const char *name)
  * its boundary-row hashes.
  */
 static void
-append_boundary_filter(pg2md_buf *sql, json_t *jt, const char *target)
+append_boundary_filter(pg2md_buf *sql, const manifest_table *t, const char *target)
 {
-	json_t *inc = json_object_get(jt, "incremental");
-	json_t *pk = json_object_get(jt, "primary_key");
-	json_t *cols = json_object_get(jt, "columns");
+	const manifest_incremental *inc = &t->incremental;
 	const char *cursor, *prev, *ctype;
-	json_t *c, *keys;
-	size_t i;
+	bool keys = t->npk > 0;
 
-	if (!json_is_object(inc) || !json_is_true(json_object_get(inc, "start_closed")))
+	if (!inc->present || !inc->start_closed)
 		return;
-	prev = json_string_value(json_object_get(inc, "previous_last_value"));
-	cursor = json_string_value(json_object_get(inc, "cursor"));
+	prev = inc->previous_last_value;
+	cursor = inc->cursor;
 	if (!prev || !cursor)
 		return;
-	ctype = column_type(cols, cursor);
+	ctype = column_type(t, cursor);
 	if (!ctype)
 		return;
-	keys = json_array_size(pk) ? pk : NULL;
 	buf_puts(sql, " WHERE NOT EXISTS (SELECT 1 FROM ");
 	buf_printf(sql, "%s t WHERE CAST(s.", target);
 	buf_ident(sql, cursor);
@@ -145,12 +130,12 @@ append_boundary_filter(pg2md_buf *sql, json_t *jt, const char *target)
 	buf_printf(sql, " = CAST(s.");
 	buf_ident(sql, cursor);
 	buf_printf(sql, " AS %s)", ctype);
-	json_array_foreach(keys ? keys : cols, i, c) {
-		const char *name = keys ? json_string_value(c) : json_string_value(json_object_get(c, "dest_name"));
+	for (int i = 0; i < (keys ? t->npk : t->ncols); i++) {
+		const char *name = keys ? t->primary_key[i] : t->cols[i].dest_name;
 		const char *type;
-		if (!keys && json_object_get(c, "lineage"))
+		if (!keys && t->cols[i].lineage)
 			continue; /* differs per load (and per row): the rows are matched on their data */
-		type = column_type(cols, name);
+		type = column_type(t, name);
 		buf_puts(sql, " AND t.");
 		buf_ident(sql, name);
 		buf_puts(sql, " IS NOT DISTINCT FROM CAST(s.");
@@ -166,10 +151,9 @@ append_boundary_filter(pg2md_buf *sql, json_t *jt, const char *target)
  * the rows of one INSERT.  Returns the number of batches; each entry is a new string.
  */
 static int
-parquet_batches(json_t *jt, const char *pkg_path, int64_t batch_size, char ***out)
+parquet_batches(const manifest_table *t, const char *pkg_path, int64_t batch_size, char ***out)
 {
-	json_t *files = json_object_get(jt, "files"), *rows = json_object_get(jt, "file_rows");
-	size_t n = json_array_size(files);
+	size_t n = (size_t)t->nfiles;
 	char **batches = xcalloc(n + 1, sizeof(char *));
 	int nb = 0;
 	pg2md_buf cur = PG2MD_BUF_INIT;
@@ -177,7 +161,7 @@ parquet_batches(json_t *jt, const char *pkg_path, int64_t batch_size, char ***ou
 	int files_in_cur = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		int64_t r = json_integer_value(json_array_get(rows, i));
+		int64_t r = t->file_rows[i];
 		if (files_in_cur > 0 && batch_size > 0 && r >= 0 && in_cur + r > batch_size) {
 			buf_puts(&cur, "])");
 			batches[nb++] = buf_detach(&cur);
@@ -185,7 +169,7 @@ parquet_batches(json_t *jt, const char *pkg_path, int64_t batch_size, char ***ou
 			files_in_cur = 0;
 		}
 		buf_puts(&cur, files_in_cur ? ", " : "read_parquet([");
-		char *p = xasprintf("%s/%s", pkg_path, json_string_value(json_array_get(files, i)));
+		char *p = xasprintf("%s/%s", pkg_path, t->files[i]);
 		buf_literal(&cur, p);
 		free(p);
 		in_cur += r > 0 ? r : 0;
@@ -205,29 +189,24 @@ parquet_batches(json_t *jt, const char *pkg_path, int64_t batch_size, char ***ou
  * "<target>.k1 IS NOT DISTINCT FROM <alias>.k1 AND …" (a NULL key matches a NULL key).
  */
 static void
-key_match(json_t *keys, const char *target, const char *alias, pg2md_buf *list, pg2md_buf *cond)
+key_match(char *const *keys, int nkeys, const char *target, const char *alias, pg2md_buf *list, pg2md_buf *cond)
 {
-	size_t i;
-	json_t *f;
-
-	json_array_foreach(keys, i, f) {
+	for (int i = 0; i < nkeys; i++) {
 		if (i) {
 			buf_puts(list, ", ");
 			buf_puts(cond, " AND ");
 		}
-		buf_ident(list, json_string_value(f));
+		buf_ident(list, keys[i]);
 		buf_printf(cond, "%s.", target);
-		buf_ident(cond, json_string_value(f));
+		buf_ident(cond, keys[i]);
 		buf_printf(cond, " IS NOT DISTINCT FROM %s.", alias);
-		buf_ident(cond, json_string_value(f));
+		buf_ident(cond, keys[i]);
 	}
 }
 
 /* One table's load: where its rows go and where they come from. */
 typedef struct table_load {
-	json_t *jt;
-	json_t *cols;
-	json_t *pk;
+	const manifest_table *t;
 	const char *dest;
 	const char *target;   /* "dataset"."dest" */
 	const char *src;      /* direct: the work table; staged: read_parquet of every file */
@@ -249,11 +228,11 @@ replace_sql(pg2md_buf *sql, const table_load *tl)
 		buf_puts(sql, ";\n");
 	} else {
 		buf_printf(sql, "CREATE TABLE %s ", tl->target);
-		column_defs(sql, tl->cols);
+		column_defs(sql, tl->t->cols, tl->t->ncols);
 		buf_puts(sql, ";\n");
 		for (int b = 0; b < tl->nbatches; b++) {
 			buf_printf(sql, "INSERT INTO %s SELECT ", tl->target);
-			select_list(sql, tl->cols, NULL);
+			select_list(sql, tl->t->cols, tl->t->ncols, NULL);
 			buf_printf(sql, " FROM %s;\n", tl->batches[b]);
 		}
 	}
@@ -265,11 +244,9 @@ replace_sql(pg2md_buf *sql, const table_load *tl)
  * instead of all the new rows (budget.c).
  */
 bool
-merge_rows_large(json_t *jt)
+merge_rows_large(const manifest_table *t)
 {
-	int64_t rows = json_integer_value(json_object_get(jt, "rows"));
-	int64_t bytes = json_integer_value(json_object_get(jt, "bytes"));
-	return rows > 0 && bytes / rows >= MERGE_LARGE_ROW;
+	return t->rows > 0 && t->bytes / t->rows >= MERGE_LARGE_ROW;
 }
 
 /*
@@ -286,13 +263,13 @@ static void
 merge_new_rows_sql(pg2md_buf *sql, const table_load *tl, const char *part)
 {
 	/* one row per key: the first by dedup_sort when set (dlt's dedup_sort hint) */
-	const char *dsort = json_string_value(json_object_get(tl->jt, "dedup_sort"));
-	const char *dorder = json_string_value(json_object_get(tl->jt, "dedup_sort_order"));
-	bool dedup = tl->has_rows && !json_is_true(json_object_get(tl->jt, "key_unique")) && json_array_size(tl->pk) > 0;
+	const char *dsort = tl->t->dedup_sort;
+	const char *dorder = tl->t->dedup_sort_order;
+	bool dedup = tl->has_rows && !tl->t->key_unique && tl->t->npk > 0;
 
-	if (dedup && !merge_rows_large(tl->jt)) {
+	if (dedup && !merge_rows_large(tl->t)) {
 		buf_printf(sql, "CREATE OR REPLACE TABLE %s AS SELECT ", tl->mt);
-		select_list(sql, tl->cols, NULL);
+		select_list(sql, tl->t->cols, tl->t->ncols, NULL);
 		buf_printf(sql, " FROM %s QUALIFY row_number() OVER (PARTITION BY %s", tl->src, part);
 		if (dsort) {
 			buf_puts(sql, " ORDER BY ");
@@ -319,7 +296,7 @@ merge_new_rows_sql(pg2md_buf *sql, const table_load *tl, const char *part)
 		}
 		buf_puts(sql, ") = 1;\n");
 		buf_printf(sql, "CREATE OR REPLACE TABLE %s AS SELECT ", tl->mt);
-		select_list(sql, tl->cols, "s");
+		select_list(sql, tl->t->cols, tl->t->ncols, "s");
 		buf_printf(sql, " FROM %s s SEMI JOIN %s k ON %s;\nDROP TABLE %s;\n", from.data, kt,
 			   tl->direct ? "s.rowid = k.pg2md_r" : "s.file_index = k.pg2md_f AND s.file_row_number = k.pg2md_r",
 			   kt);
@@ -328,7 +305,7 @@ merge_new_rows_sql(pg2md_buf *sql, const table_load *tl, const char *part)
 		return;
 	}
 	buf_printf(sql, "CREATE OR REPLACE TABLE %s AS SELECT ", tl->mt);
-	select_list(sql, tl->cols, NULL);
+	select_list(sql, tl->t->cols, tl->t->ncols, NULL);
 	/* the source's own primary key: one row per key already (one snapshot); or no key
 	 * (merge_key alone): every row is kept */
 	if (tl->has_rows)
@@ -343,9 +320,9 @@ merge_new_rows_sql(pg2md_buf *sql, const table_load *tl, const char *part)
  * negate its opposite: the row is kept.
  */
 static void
-hard_delete_test(pg2md_buf *b, json_t *cols, const char *hard, const char *alias, bool negate)
+hard_delete_test(pg2md_buf *b, const manifest_table *t, const char *hard, const char *alias, bool negate)
 {
-	const char *htype = column_type(cols, hard);
+	const char *htype = column_type(t, hard);
 	bool boolean = htype && strcmp(htype, "BOOLEAN") == 0;
 	if (boolean)
 		buf_puts(b, negate ? "NOT coalesce(" : "coalesce(");
@@ -363,37 +340,37 @@ static void
 merge_upsert_sql(pg2md_buf *sql, const table_load *tl, const char *cond, const char *hard)
 {
 	pg2md_buf flagged = PG2MD_BUF_INIT;
-	json_t *cc;
-	size_t k;
+	const manifest_column *cols = tl->t->cols;
+	int ncols = tl->t->ncols;
 
 	if (hard)
-		hard_delete_test(&flagged, tl->cols, hard, "s", false);
+		hard_delete_test(&flagged, tl->t, hard, "s", false);
 	buf_printf(sql, "MERGE INTO %s USING %s AS s ON (%s)", tl->target, tl->mt, cond);
 	if (hard)
 		buf_printf(sql, " WHEN MATCHED AND %s THEN DELETE", flagged.data);
 	buf_puts(sql, " WHEN MATCHED THEN UPDATE SET ");
-	json_array_foreach(tl->cols, k, cc) {
+	for (int k = 0; k < ncols; k++) {
 		if (k)
 			buf_puts(sql, ", ");
-		buf_ident(sql, json_string_value(json_object_get(cc, "dest_name")));
+		buf_ident(sql, cols[k].dest_name);
 		buf_puts(sql, " = s.");
-		buf_ident(sql, json_string_value(json_object_get(cc, "dest_name")));
+		buf_ident(sql, cols[k].dest_name);
 	}
 	buf_puts(sql, " WHEN NOT MATCHED");
 	if (hard)
 		buf_printf(sql, " AND NOT %s", flagged.data);
 	buf_puts(sql, " THEN INSERT (");
-	json_array_foreach(tl->cols, k, cc) {
+	for (int k = 0; k < ncols; k++) {
 		if (k)
 			buf_puts(sql, ", ");
-		buf_ident(sql, json_string_value(json_object_get(cc, "dest_name")));
+		buf_ident(sql, cols[k].dest_name);
 	}
 	buf_puts(sql, ") VALUES (");
-	json_array_foreach(tl->cols, k, cc) {
+	for (int k = 0; k < ncols; k++) {
 		if (k)
 			buf_puts(sql, ", ");
 		buf_puts(sql, "s.");
-		buf_ident(sql, json_string_value(json_object_get(cc, "dest_name")));
+		buf_ident(sql, cols[k].dest_name);
 	}
 	buf_printf(sql, ");\nDROP TABLE %s;\n", tl->mt);
 	buf_release(&flagged);
@@ -401,15 +378,15 @@ merge_upsert_sql(pg2md_buf *sql, const table_load *tl, const char *cond, const c
 
 /* merge's delete-insert strategy (the default): the matched rows go, the new rows come in. */
 static void
-merge_delete_insert_sql(pg2md_buf *sql, const table_load *tl, json_t *mk, const char *cond, const char *hard)
+merge_delete_insert_sql(pg2md_buf *sql, const table_load *tl, const char *cond, const char *hard)
 {
-	if (json_array_size(tl->pk) > 0)
+	if (tl->t->npk > 0)
 		buf_printf(sql, "DELETE FROM %s USING %s s WHERE %s;\n", tl->target, tl->mt, cond);
-	if (json_array_size(mk) > 0) {
+	if (tl->t->nmerge_key > 0) {
 		/* dlt's merge_key: every row of the table whose merge key an incoming row has
 		 * goes (a day, a tenant, a partition reloaded whole) */
 		pg2md_buf mlist = PG2MD_BUF_INIT, mcond = PG2MD_BUF_INIT;
-		key_match(mk, tl->target, "m", &mlist, &mcond);
+		key_match(tl->t->merge_key, tl->t->nmerge_key, tl->target, "m", &mlist, &mcond);
 		buf_printf(sql, "DELETE FROM %s USING (SELECT DISTINCT %s FROM %s) m WHERE %s;\n", tl->target,
 			   mlist.data, tl->mt, mcond.data);
 		buf_release(&mlist);
@@ -419,7 +396,7 @@ merge_delete_insert_sql(pg2md_buf *sql, const table_load *tl, json_t *mk, const 
 	if (hard) {
 		/* a flagged row is removed (its key deleted above), not inserted */
 		buf_puts(sql, " WHERE ");
-		hard_delete_test(sql, tl->cols, hard, NULL, true);
+		hard_delete_test(sql, tl->t, hard, NULL, true);
 	}
 	buf_printf(sql, ";\nDROP TABLE %s;\n", tl->mt);
 }
@@ -435,7 +412,7 @@ merge_insert_only_sql(pg2md_buf *sql, const table_load *tl, const char *cond, co
 		   tl->target, tl->mt, tl->target, cond);
 	if (hard) {
 		buf_puts(sql, " AND ");
-		hard_delete_test(sql, tl->cols, hard, "s", true);
+		hard_delete_test(sql, tl->t, hard, "s", true);
 	}
 	buf_printf(sql, ";\nDROP TABLE %s;\n", tl->mt);
 }
@@ -451,27 +428,25 @@ merge_insert_only_sql(pg2md_buf *sql, const table_load *tl, const char *cond, co
  * timestamptz does not depend on the machine.
  */
 static void
-scd2_row_hash(pg2md_buf *b, json_t *cols)
+scd2_row_hash(pg2md_buf *b, const manifest_column *cols, int ncols)
 {
-	size_t n = json_array_size(cols), k = 0;
-	json_t **sorted = xcalloc(n + 1, sizeof(json_t *));
-	json_t *c;
-	size_t i;
+	size_t k = 0;
+	const manifest_column **sorted = xcalloc((size_t)ncols + 1, sizeof(manifest_column *));
 
-	json_array_foreach(cols, i, c)
-		sorted[k++] = c;
+	for (int i = 0; i < ncols; i++)
+		if (!cols[i].lineage) /* differs per load: not the row's data */
+			sorted[k++] = &cols[i];
 	for (size_t x = 1; x < k; x++) /* insertion sort by destination name: few columns */
-		for (size_t y = x; y > 0 && strcmp(json_string_value(json_object_get(sorted[y - 1], "dest_name")),
-						 json_string_value(json_object_get(sorted[y], "dest_name"))) > 0; y--) {
-			json_t *t = sorted[y];
+		for (size_t y = x; y > 0 && strcmp(sorted[y - 1]->dest_name, sorted[y]->dest_name) > 0; y--) {
+			const manifest_column *t = sorted[y];
 			sorted[y] = sorted[y - 1];
 			sorted[y - 1] = t;
 		}
 	buf_puts(b, "md5(");
 	for (size_t x = 0; x < k; x++) {
-		const char *dn = json_string_value(json_object_get(sorted[x], "dest_name"));
-		const char *type = json_string_value(json_object_get(sorted[x], "duck_type"));
-		const char *pgt = json_string_value(json_object_get(sorted[x], "pg_type"));
+		const char *dn = sorted[x]->dest_name;
+		const char *type = sorted[x]->duck_type;
+		const char *pgt = sorted[x]->pg_type;
 		bool numeric = strncmp(type, "DECIMAL", 7) == 0 ||
 			       (strcmp(type, "VARCHAR") == 0 && pgt && strcmp(pgt, "numeric") == 0);
 		pg2md_buf v = PG2MD_BUF_INIT, tag = PG2MD_BUF_INIT;
@@ -499,7 +474,7 @@ scd2_row_hash(pg2md_buf *b, json_t *cols)
 	if (k == 0)
 		buf_puts(b, "''");
 	buf_putc(b, ')');
-	free(sorted);
+	free((void *)sorted);
 }
 
 /*
@@ -512,27 +487,27 @@ scd2_row_hash(pg2md_buf *b, json_t *cols)
  * flagged by hard_delete retires its version and is not inserted.
  */
 static void
-scd2_sql(pg2md_buf *sql, const table_load *tl, json_t *mk, const char *hard)
+scd2_sql(pg2md_buf *sql, const table_load *tl, const char *hard)
 {
-	json_t *o = json_object_get(tl->jt, "scd2");
-	const char *from = json_string_value(json_object_get(o, "valid_from"));
-	const char *to = json_string_value(json_object_get(o, "valid_to"));
-	const char *rv = json_string_value(json_object_get(o, "row_version"));
-	const char *hashc = json_string_value(json_object_get(o, "hash_column"));
+	const manifest_scd2 *o = tl->t->scd2;
+	const char *from = o->valid_from;
+	const char *to = o->valid_to;
+	const char *rv = o->row_version;
+	const char *hashc = o->hash_column;
 	const char *version = rv ? rv : hashc;
 	pg2md_buf boundary = PG2MD_BUF_INIT, active = PG2MD_BUF_INIT, is_active = PG2MD_BUF_INIT;
 	pg2md_buf ver = PG2MD_BUF_INIT, keep = PG2MD_BUF_INIT;
 	const char *kept;
-	json_t *data = json_array(), *c;
-	size_t i;
+	manifest_column *data = xcalloc((size_t)tl->t->ncols + 1, sizeof(manifest_column));
+	int ndata = 0;
 
 	buf_puts(&boundary, "CAST(");
-	buf_literal(&boundary, json_string_value(json_object_get(o, "boundary")));
+	buf_literal(&boundary, o->boundary);
 	buf_puts(&boundary, " AS TIMESTAMPTZ)");
 	buf_ident(&is_active, to);
-	if (json_is_string(json_object_get(o, "active"))) {
+	if (o->active) {
 		buf_puts(&active, "CAST(");
-		buf_literal(&active, json_string_value(json_object_get(o, "active")));
+		buf_literal(&active, o->active);
 		buf_puts(&active, " AS TIMESTAMPTZ)");
 		buf_printf(&is_active, " = %s", active.data);
 	} else {
@@ -541,28 +516,23 @@ scd2_sql(pg2md_buf *sql, const table_load *tl, json_t *mk, const char *hard)
 	}
 	buf_ident(&ver, version);
 	/* the new rows' columns: without the random _dlt_id when the hash takes its place */
-	json_array_foreach(tl->cols, i, c) {
-		const char *lk = json_string_value(json_object_get(c, "lineage"));
+	for (int i = 0; i < tl->t->ncols; i++) {
+		const char *lk = tl->t->cols[i].lineage;
 		if (!rv && lk && strcmp(lk, "dlt_id") == 0)
 			continue;
-		json_array_append(data, c);
+		data[ndata++] = tl->t->cols[i]; /* a shallow copy: the strings stay the manifest's */
 	}
 
 	buf_puts(sql, "SET TimeZone = 'UTC';\n");
 	buf_printf(sql, "CREATE OR REPLACE TABLE %s AS SELECT *", tl->mt);
 	if (!rv) {
-		json_t *user = json_array();
-		json_array_foreach(data, i, c)
-			if (!json_object_get(c, "lineage"))
-				json_array_append(user, c);
 		buf_puts(sql, ", ");
-		scd2_row_hash(sql, user);
+		scd2_row_hash(sql, data, ndata);
 		buf_puts(sql, " AS ");
 		buf_ident(sql, hashc);
-		json_decref(user);
 	}
 	buf_puts(sql, " FROM (SELECT ");
-	select_list(sql, data, NULL);
+	select_list(sql, data, ndata, NULL);
 	if (tl->has_rows)
 		buf_printf(sql, " FROM %s) s;\n", tl->src);
 	else
@@ -570,7 +540,7 @@ scd2_sql(pg2md_buf *sql, const table_load *tl, json_t *mk, const char *hard)
 
 	if (hard) {
 		buf_puts(&keep, " AND ");
-		hard_delete_test(&keep, tl->cols, hard, "m", true);
+		hard_delete_test(&keep, tl->t, hard, "m", true);
 	}
 	kept = keep.len ? keep.data : "";
 	/* retire the active versions the new rows no longer have */
@@ -578,9 +548,9 @@ scd2_sql(pg2md_buf *sql, const table_load *tl, json_t *mk, const char *hard)
 	buf_ident(sql, to);
 	buf_printf(sql, " = %s WHERE %s AND NOT EXISTS (SELECT 1 FROM %s m WHERE m.%s IS NOT DISTINCT FROM %s.%s%s)",
 		   boundary.data, is_active.data, tl->mt, ver.data, tl->target, ver.data, kept);
-	if (json_array_size(mk) > 0) {
+	if (tl->t->nmerge_key > 0) {
 		pg2md_buf mlist = PG2MD_BUF_INIT, mcond = PG2MD_BUF_INIT;
-		key_match(mk, tl->target, "m", &mlist, &mcond);
+		key_match(tl->t->merge_key, tl->t->nmerge_key, tl->target, "m", &mlist, &mcond);
 		buf_printf(sql, " AND EXISTS (SELECT 1 FROM %s m WHERE %s)", tl->mt, mcond.data);
 		buf_release(&mlist);
 		buf_release(&mcond);
@@ -596,7 +566,7 @@ scd2_sql(pg2md_buf *sql, const table_load *tl, json_t *mk, const char *hard)
 	buf_puts(sql, is_active.data);
 	buf_printf(sql, ")%s;\nDROP TABLE %s;\nRESET TimeZone;\n", kept, tl->mt);
 
-	json_decref(data);
+	free(data);
 	buf_release(&boundary);
 	buf_release(&active);
 	buf_release(&is_active);
@@ -607,58 +577,53 @@ scd2_sql(pg2md_buf *sql, const table_load *tl, json_t *mk, const char *hard)
 /* scd2's table: the new rows' columns, the hash column (unless a row version column is named)
  * and the two validity columns. */
 static void
-scd2_column_defs(pg2md_buf *b, json_t *cols, json_t *o)
+scd2_column_defs(pg2md_buf *b, const manifest_table *t)
 {
-	json_t *defs = json_array(), *c;
-	const char *rv = json_string_value(json_object_get(o, "row_version"));
-	const char *hashc = json_string_value(json_object_get(o, "hash_column"));
-	size_t i;
+	const manifest_scd2 *o = t->scd2;
+	manifest_column *defs = xcalloc((size_t)t->ncols + 4, sizeof(manifest_column));
+	int n = 0;
 
-	json_array_foreach(cols, i, c) {
-		const char *lk = json_string_value(json_object_get(c, "lineage"));
-		if (!rv && lk && strcmp(lk, "dlt_id") == 0)
+	for (int i = 0; i < t->ncols; i++) {
+		const char *lk = t->cols[i].lineage;
+		if (!o->row_version && lk && strcmp(lk, "dlt_id") == 0)
 			continue;
-		json_array_append(defs, c);
+		defs[n++] = t->cols[i]; /* shallow: the strings stay the manifest's */
 	}
-	if (!rv)
-		json_array_append_new(defs, json_pack("{s:s, s:s, s:b}", "dest_name", hashc, "duck_type", "VARCHAR",
-						      "nullable", 0));
-	for (int k = 0; k < 2; k++)
-		json_array_append_new(defs, json_pack("{s:s, s:s, s:b}", "dest_name",
-						      json_string_value(json_object_get(o, k ? "valid_to" : "valid_from")),
-						      "duck_type", "TIMESTAMPTZ", "nullable", 1));
-	column_defs(b, defs);
-	json_decref(defs);
+	if (!o->row_version)
+		defs[n++] = (manifest_column){.dest_name = o->hash_column, .duck_type = (char *)"VARCHAR"};
+	defs[n++] = (manifest_column){.dest_name = o->valid_from, .duck_type = (char *)"TIMESTAMPTZ", .nullable = true};
+	defs[n++] = (manifest_column){.dest_name = o->valid_to, .duck_type = (char *)"TIMESTAMPTZ", .nullable = true};
+	column_defs(b, defs, n);
+	free(defs);
 }
 
 /* merge: deduplicate the new rows, then upsert, insert-only or delete-insert them. */
 static pg2md_code
 merge_sql(pg2md_buf *sql, const table_load *tl, pg2md_error *err)
 {
-	json_t *mk = json_object_get(tl->jt, "merge_key");
-	const char *hard = json_string_value(json_object_get(tl->jt, "hard_delete"));
-	const char *strategy = json_string_value(json_object_get(tl->jt, "merge_strategy"));
+	const char *hard = tl->t->hard_delete;
+	const char *strategy = tl->t->merge_strategy;
 	pg2md_buf part = PG2MD_BUF_INIT, cond = PG2MD_BUF_INIT;
 
-	if (json_object_get(tl->jt, "scd2")) {
-		scd2_sql(sql, tl, mk, hard);
+	if (tl->t->scd2) {
+		scd2_sql(sql, tl, hard);
 		return PG2MD_OK;
 	}
-	if (json_array_size(tl->pk) == 0 && json_array_size(mk) == 0) {
+	if (tl->t->npk == 0 && tl->t->nmerge_key == 0) {
 		pg2md_fail(err, PG2MD_ERR_USAGE, "table \"%s\" has write_disposition \"merge\" but no primary key",
-			   json_string_value(json_object_get(tl->jt, "name")));
+			   tl->t->name);
 		pg2md_hint(err, "add a primary key at the source, or set primary_key under "
-				"[sources.sql_database.%s]", json_string_value(json_object_get(tl->jt, "name")));
+				"[sources.sql_database.%s]", tl->t->name);
 		return err->code;
 	}
-	key_match(tl->pk, tl->target, "s", &part, &cond);
+	key_match(tl->t->primary_key, tl->t->npk, tl->target, "s", &part, &cond);
 	merge_new_rows_sql(sql, tl, part.data);
 	if (strategy && strcmp(strategy, "upsert") == 0)
 		merge_upsert_sql(sql, tl, cond.data, hard);
 	else if (strategy && strcmp(strategy, "insert-only") == 0)
 		merge_insert_only_sql(sql, tl, cond.data, hard);
 	else
-		merge_delete_insert_sql(sql, tl, mk, cond.data, hard);
+		merge_delete_insert_sql(sql, tl, cond.data, hard);
 	buf_release(&part);
 	buf_release(&cond);
 	return PG2MD_OK;
@@ -673,33 +638,31 @@ append_sql(pg2md_buf *sql, const table_load *tl)
 	/* direct: one statement from the work table; staged: one per batch of files */
 	for (int b = 0; b < (tl->direct ? 1 : tl->nbatches); b++) {
 		buf_printf(sql, "INSERT INTO %s BY NAME SELECT ", tl->target);
-		select_list(sql, tl->cols, NULL);
+		select_list(sql, tl->t->cols, tl->t->ncols, NULL);
 		buf_printf(sql, " FROM %s s", tl->direct ? tl->src : tl->batches[b]);
-		append_boundary_filter(sql, tl->jt, tl->target);
+		append_boundary_filter(sql, tl->t, tl->target);
 		buf_puts(sql, ";\n");
 	}
 }
 
 pg2md_code
-load_table_sql(pg2md_buf *sql, json_t *jt, const char *dataset, const char *pkg_path, bool direct,
+load_table_sql(pg2md_buf *sql, const manifest_table *t, const char *dataset, const char *pkg_path, bool direct,
 	       int64_t batch_size, pg2md_error *err)
 {
-	const char *dest = json_string_value(json_object_get(jt, "dest_name"));
-	const char *disp = json_string_value(json_object_get(jt, "write_disposition"));
-	json_t *files = json_object_get(jt, "files");
+	const char *dest = t->dest_name;
+	const char *disp = t->disposition;
 	pg2md_buf src = PG2MD_BUF_INIT, target = PG2MD_BUF_INIT, mt = PG2MD_BUF_INIT;
 	char *newt = xasprintf(NEW_TABLE_PREFIX "%s", dest);
 	char *merget = xasprintf(MERGE_TABLE_PREFIX "%s", dest);
-	table_load tl = {jt, json_object_get(jt, "columns"), json_object_get(jt, "primary_key"), dest, NULL, NULL,
-			 NULL, NULL, 0, direct, direct || json_array_size(files) > 0};
+	table_load tl = {t, dest, NULL, NULL, NULL, NULL, 0, direct, direct || t->nfiles > 0};
 
-	tl.nbatches = direct ? 0 : parquet_batches(jt, pkg_path, batch_size, &tl.batches);
+	tl.nbatches = direct ? 0 : parquet_batches(t, pkg_path, batch_size, &tl.batches);
 	duck_qualified(&target, dataset, dest);
 	duck_qualified(&mt, dataset, merget);
 	if (direct) {
 		duck_qualified(&src, dataset, newt);
 	} else {
-		read_parquet_files(&src, pkg_path, files);
+		read_parquet_files(&src, pkg_path, t->files, t->nfiles);
 	}
 	tl.target = target.data;
 	tl.src = src.data;
@@ -709,10 +672,10 @@ load_table_sql(pg2md_buf *sql, json_t *jt, const char *dataset, const char *pkg_
 		replace_sql(sql, &tl);
 	} else if (strcmp(disp, "append") == 0 || strcmp(disp, "merge") == 0) {
 		buf_printf(sql, "CREATE TABLE IF NOT EXISTS %s ", target.data);
-		if (strcmp(disp, "merge") == 0 && json_object_get(jt, "scd2"))
-			scd2_column_defs(sql, tl.cols, json_object_get(jt, "scd2"));
+		if (strcmp(disp, "merge") == 0 && t->scd2)
+			scd2_column_defs(sql, t);
 		else
-			column_defs(sql, tl.cols);
+			column_defs(sql, t->cols, t->ncols);
 		buf_puts(sql, ";\n");
 		if (strcmp(disp, "merge") == 0) {
 			if (merge_sql(sql, &tl, err))

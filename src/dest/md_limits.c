@@ -18,33 +18,32 @@
 
 /* "INSERT INTO <work> SELECT <casts> FROM " — the fixed part of every step's statement. */
 static void
-step_prefix(pg2md_buf *b, json_t *jt, const char *dataset)
+step_prefix(pg2md_buf *b, const manifest_table *t, const char *dataset)
 {
-	char *work = xasprintf(NEW_TABLE_PREFIX "%s", json_string_value(json_object_get(jt, "dest_name")));
+	char *work = xasprintf(NEW_TABLE_PREFIX "%s", t->dest_name);
 	buf_puts(b, "INSERT INTO ");
 	duck_qualified(b, dataset, work);
 	buf_puts(b, " SELECT ");
-	select_list(b, json_object_get(jt, "columns"), NULL);
+	select_list(b, t->cols, t->ncols, NULL);
 	buf_puts(b, " FROM read_parquet([");
 	free(work);
 }
 
 json_t *
-md_load_steps(json_t *jt, const char *dataset, const char *pkg_path, int64_t batch_size)
+md_load_steps(const manifest_table *t, const char *dataset, const char *pkg_path, int64_t batch_size)
 {
-	json_t *files = json_object_get(jt, "files"), *rows = json_object_get(jt, "file_rows");
 	json_t *steps = json_array();
 	pg2md_buf cur = PG2MD_BUF_INIT, lit = PG2MD_BUF_INIT;
-	size_t n = json_array_size(files);
+	size_t n = (size_t)t->nfiles;
 	int64_t in_cur = 0;
 	int files_in_cur = 0;
 
-	step_prefix(&cur, jt, dataset);
+	step_prefix(&cur, t, dataset);
 	for (size_t i = 0; i <= n; i++) {
-		int64_t r = i < n ? json_integer_value(json_array_get(rows, i)) : 0;
+		int64_t r = i < n ? t->file_rows[i] : 0;
 		buf_reset(&lit);
 		if (i < n) {
-			char *p = xasprintf("%s/%s", pkg_path, json_string_value(json_array_get(files, i)));
+			char *p = xasprintf("%s/%s", pkg_path, t->files[i]);
 			buf_literal(&lit, p);
 			free(p);
 		}
@@ -56,7 +55,7 @@ md_load_steps(json_t *jt, const char *dataset, const char *pkg_path, int64_t bat
 			buf_puts(&cur, "])");
 			json_array_append_new(steps, json_pack("{s:s, s:I}", "sql", cur.data, "rows", (json_int_t)in_cur));
 			buf_reset(&cur);
-			step_prefix(&cur, jt, dataset);
+			step_prefix(&cur, t, dataset);
 			in_cur = 0;
 			files_in_cur = 0;
 		}
@@ -67,14 +66,14 @@ md_load_steps(json_t *jt, const char *dataset, const char *pkg_path, int64_t bat
 			for (int64_t lo = 0; lo < r; lo += batch_size) {
 				int64_t hi = lo + batch_size < r ? lo + batch_size : r;
 				buf_reset(&cur);
-				step_prefix(&cur, jt, dataset);
+				step_prefix(&cur, t, dataset);
 				buf_append(&cur, lit.data, lit.len);
 				buf_printf(&cur, "], file_row_number = true) WHERE file_row_number >= %lld AND file_row_number < %lld",
 					   (long long)lo, (long long)hi);
 				json_array_append_new(steps, json_pack("{s:s, s:I}", "sql", cur.data, "rows", (json_int_t)(hi - lo)));
 			}
 			buf_reset(&cur);
-			step_prefix(&cur, jt, dataset);
+			step_prefix(&cur, t, dataset);
 			continue;
 		}
 		if (files_in_cur)
@@ -89,36 +88,34 @@ md_load_steps(json_t *jt, const char *dataset, const char *pkg_path, int64_t bat
 }
 
 void
-md_work_table_sql(pg2md_buf *sql, json_t *jt, const char *dataset)
+md_work_table_sql(pg2md_buf *sql, const manifest_table *t, const char *dataset)
 {
-	char *work = xasprintf(NEW_TABLE_PREFIX "%s", json_string_value(json_object_get(jt, "dest_name")));
-	json_t *c;
-	size_t i;
+	char *work = xasprintf(NEW_TABLE_PREFIX "%s", t->dest_name);
 
 	buf_puts(sql, "CREATE OR REPLACE TABLE ");
 	duck_qualified(sql, dataset, work);
 	buf_puts(sql, " (");
-	json_array_foreach(json_object_get(jt, "columns"), i, c) {
+	for (int i = 0; i < t->ncols; i++) {
 		if (i)
 			buf_puts(sql, ", ");
-		buf_ident(sql, json_string_value(json_object_get(c, "dest_name")));
-		buf_printf(sql, " %s", json_string_value(json_object_get(c, "duck_type")));
-		if (!json_is_true(json_object_get(c, "nullable")))
+		buf_ident(sql, t->cols[i].dest_name);
+		buf_printf(sql, " %s", t->cols[i].duck_type);
+		if (!t->cols[i].nullable)
 			buf_puts(sql, " NOT NULL");
 	}
 	buf_puts(sql, ")");
 	free(work);
 }
 
-json_t *
-md_table_from_work(json_t *jt)
+void
+md_table_from_work(manifest_table *out, const manifest_table *t)
 {
 	/* the work table holds the destination types: nothing is staged as something else there */
-	json_t *copy = json_deep_copy(jt), *c;
-	size_t i;
-	json_array_foreach(json_object_get(copy, "columns"), i, c)
-		json_object_del(c, "staged_as");
-	return copy;
+	manifest_table_copy(out, t);
+	for (int i = 0; i < out->ncols; i++) {
+		free(out->cols[i].staged_as);
+		out->cols[i].staged_as = NULL;
+	}
 }
 
 pg2md_code

@@ -523,8 +523,8 @@ dup_columns(const manifest_column *cols, int n)
 	return out;
 }
 
-static void
-free_columns(manifest_column *cols, int n)
+void
+manifest_columns_free(manifest_column *cols, int n)
 {
 	for (int i = 0; cols && i < n; i++) {
 		free(cols[i].name);
@@ -599,9 +599,9 @@ manifest_table_free(manifest_table *t)
 		free(t->scd2->row_version);
 		free(t->scd2);
 	}
-	free_columns(t->cols, t->ncols);
+	manifest_columns_free(t->cols, t->ncols);
 	free(t->transform);
-	free_columns(t->transform_cols, t->ntransform_cols);
+	manifest_columns_free(t->transform_cols, t->ntransform_cols);
 	free_array(t->files, t->nfiles);
 	free(t->file_rows);
 	free(inc->cursor_path);

@@ -119,6 +119,8 @@ json_t *manifest_column_to_json(const manifest_column *c);
 /* A deep copy of table src into dst (release it with manifest_table_free). */
 void manifest_table_copy(manifest_table *dst, const manifest_table *src);
 void manifest_table_free(manifest_table *t);
+/* Release n columns and the array that holds them. */
+void manifest_columns_free(manifest_column *cols, int n);
 /* The column of t named dest_name in the destination (the last that has it), or NULL. */
 const manifest_column *manifest_find_column(const manifest_table *t, const char *dest_name);
 

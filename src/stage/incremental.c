@@ -199,16 +199,26 @@ incr_finish(PGconn *leader, const char *schema, const pg2md_table *t, const char
 	return PG2MD_OK;
 }
 
-json_t *
-incr_to_json(const pg2md_table *t, const incr_plan *p)
+static char *
+dup_or_null(const char *s)
 {
+	return s ? xstrdup(s) : NULL;
+}
+
+void
+incr_to_manifest(const pg2md_table *t, const incr_plan *p, manifest_incremental *out)
+{
+	memset(out, 0, sizeof(*out));
 	if (!p->active || p->fixed_range)
-		return json_null(); /* nothing to record, nothing to de-duplicate against */
-	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:b, s:o}", "cursor_path", t->cols[p->col].name, "cursor",
-			 t->cols[p->col].dest_name, "initial_value", p->initial ? json_string(p->initial) : json_null(),
-			 "start_value", p->start && p->prev_last ? json_string(p->prev_last) : json_null(), "last_value",
-			 p->new_last ? json_string(p->new_last) : json_null(), "start_closed", p->start_closed,
-			 "previous_last_value", p->prev_last ? json_string(p->prev_last) : json_null());
+		return; /* nothing to record, nothing to de-duplicate against */
+	out->present = true;
+	out->cursor_path = xstrdup(t->cols[p->col].name);
+	out->cursor = xstrdup(t->cols[p->col].dest_name);
+	out->initial_value = dup_or_null(p->initial);
+	out->start_value = p->start ? dup_or_null(p->prev_last) : NULL;
+	out->last_value = dup_or_null(p->new_last);
+	out->start_closed = p->start_closed;
+	out->previous_last_value = dup_or_null(p->prev_last);
 }
 
 void

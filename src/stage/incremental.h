@@ -18,6 +18,7 @@
 #include <stdbool.h>
 
 #include "config/config.h"
+#include "schema/manifest.h"
 #include "source/catalog.h"
 #include "util/buf.h"
 #include "util/error.h"
@@ -50,8 +51,9 @@ pg2md_code incr_check_missing(PGconn *leader, const char *schema, const pg2md_ta
 pg2md_code incr_finish(PGconn *leader, const char *schema, const pg2md_table *t, const char *filter, incr_plan *p,
 		       pg2md_error *err);
 
-/* The manifest's description of the plan (for load-time de-duplication and the state). */
-json_t *incr_to_json(const pg2md_table *t, const incr_plan *p);
+/* The manifest's description of the plan (for load-time de-duplication and the state); out's
+ * strings are new (manifest_table_free's). */
+void incr_to_manifest(const pg2md_table *t, const incr_plan *p, manifest_incremental *out);
 
 void incr_release(incr_plan *p);
 

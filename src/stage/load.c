@@ -27,17 +27,17 @@
  * budget raised first for rows of several MB.  Inside the load's transaction.
  */
 static pg2md_code
-load_tables(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const char *pkg_path, bool direct,
+load_tables(const pg2md_config *cfg, pg2md_dest *dest, const pg2md_manifest *man, const char *pkg_path, bool direct,
 	    pg2md_timeline *tl, load_budget *lb, pg2md_error *err)
 {
-	const char *load_id = json_string_value(json_object_get(man, "load_id"));
-	const char *dataset = json_string_value(json_object_get(man, "dataset_name"));
+	const char *load_id = man->load_id;
+	const char *dataset = man->dataset_name;
 	pg2md_buf sql = PG2MD_BUF_INIT;
-	json_t *jt, *stored = NULL;
+	json_t *stored = NULL;
 	bool stored_read = false;
-	size_t i;
 
-	json_array_foreach(json_object_get(man, "tables"), i, jt) {
+	for (int i = 0; i < man->ntables; i++) {
+		const manifest_table *t = &man->tables[i];
 		if (interrupt_requested()) {
 			pg2md_fail(err, interrupt_reason(), "%s while loading; nothing of load %s was committed",
 				   interrupt_what(), load_id);
@@ -46,18 +46,18 @@ load_tables(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const char *
 		}
 		buf_reset(&sql);
 		double t_table = now_seconds();
-		if (strcmp(json_string_value(json_object_get(jt, "write_disposition")), "replace") != 0) {
+		if (strcmp(t->disposition, "replace") != 0) {
 			if (!stored_read) {
 				stored = stored_schema_tables(dest->con, dataset);
 				stored_read = true;
 			}
-			if (evolve_table(dest->con, dataset, jt, stored, err))
+			if (evolve_table(dest->con, dataset, t, stored, err))
 				break;
 		}
-		if (load_table_sql(&sql, jt, dataset, pkg_path, direct, cfg->batch_size, err))
+		if (load_table_sql(&sql, t, dataset, pkg_path, direct, cfg->batch_size, err))
 			break;
-		char *what = xasprintf("loading table \"%s\"", json_string_value(json_object_get(jt, "dest_name")));
-		bool big = load_budget_table(dest, jt, dataset, pkg_path, direct, what, lb);
+		char *what = xasprintf("loading table \"%s\"", t->dest_name);
+		bool big = load_budget_table(dest, t, dataset, pkg_path, direct, what, lb);
 		pg2md_debug("%s:\n%s", what, sql.data);
 		pg2md_code result = dest->md_rules ? md_statements_check(sql.data, what, err) : PG2MD_OK;
 		if (result == PG2MD_OK)
@@ -65,10 +65,8 @@ load_tables(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const char *
 		free(what);
 		if (big)
 			duck_set_threads(dest->con, dest->threads);
-		trace_span_add(tl, &(trace_span){TRACE_MAIN, "load", json_string_value(json_object_get(jt, "name")), NULL,
-						 -1, -1, -1, t_table, now_seconds(),
-						 json_integer_value(json_object_get(jt, "rows")),
-						 json_integer_value(json_object_get(jt, "file_bytes")), 0, result == PG2MD_OK});
+		trace_span_add(tl, &(trace_span){TRACE_MAIN, "load", t->name, NULL, -1, -1, -1, t_table, now_seconds(),
+						 t->rows, t->file_bytes, 0, result == PG2MD_OK});
 		if (result)
 			break;
 	}
@@ -79,11 +77,11 @@ load_tables(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const char *
 
 /* The pipeline state with this package's cursors, versioned above both copies (NULL on error). */
 static json_t *
-load_state(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, long long *state_version, pg2md_error *err)
+load_state(const pg2md_config *cfg, pg2md_dest *dest, const pg2md_manifest *man, long long *state_version,
+	   pg2md_error *err)
 {
-	const char *dataset = json_string_value(json_object_get(man, "dataset_name"));
-	json_t *state, *jt;
-	size_t i;
+	const char *dataset = man->dataset_name;
+	json_t *state;
 
 	state = state_load_local(cfg, err);
 	if (!state)
@@ -99,13 +97,11 @@ load_state(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, long long *st
 	json_object_set_new(state, "pipeline_name", json_string(cfg->pipeline_name));
 	json_object_set_new(state, "dataset_name", json_string(dataset));
 	json_object_set_new(state, "default_schema_name", json_string("sql_database"));
-	json_array_foreach(json_object_get(man, "tables"), i, jt) {
-		json_t *inc = json_object_get(jt, "incremental");
-		if (json_is_object(inc))
-			state_set_last_value(state, json_string_value(json_object_get(jt, "name")),
-					     json_string_value(json_object_get(inc, "cursor_path")),
-					     json_string_value(json_object_get(inc, "initial_value")),
-					     json_string_value(json_object_get(inc, "last_value")));
+	for (int i = 0; i < man->ntables; i++) {
+		const manifest_incremental *inc = &man->tables[i].incremental;
+		if (inc->present)
+			state_set_last_value(state, man->tables[i].name, inc->cursor_path, inc->initial_value,
+					     inc->last_value);
 	}
 	return state;
 }
@@ -117,11 +113,11 @@ load_state(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, long long *st
  * loaded twice.
  */
 static pg2md_code
-load_package_tx(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const char *pkg_path, bool direct,
-		pg2md_timeline *tl, bool *already, load_budget *lb, pg2md_error *err)
+load_package_tx(const pg2md_config *cfg, pg2md_dest *dest, const pg2md_manifest *man, const char *pkg_path,
+		bool direct, pg2md_timeline *tl, bool *already, load_budget *lb, pg2md_error *err)
 {
-	const char *load_id = json_string_value(json_object_get(man, "load_id"));
-	const char *dataset = json_string_value(json_object_get(man, "dataset_name"));
+	const char *load_id = man->load_id;
+	const char *dataset = man->dataset_name;
 	json_t *state = NULL;
 	bool found = false;
 	long long state_version = 0;
@@ -144,7 +140,7 @@ load_package_tx(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const ch
 	state = load_state(cfg, dest, man, &state_version, err);
 	if (!state)
 		goto fail;
-	if (dlt_record_load(dest->con, dataset, cfg->pipeline_name, load_id, json_object_get(man, "tables"), state,
+	if (dlt_record_load(dest->con, dataset, cfg->pipeline_name, load_id, man->tables, man->ntables, state,
 			    state_version, err))
 		goto fail;
 	fault_point("load:before_commit");
@@ -178,19 +174,18 @@ fail:
 
 /* load_package_tx, then DuckDB's budget and threads back as they were. */
 pg2md_code
-load_package(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const char *pkg_path, bool direct,
-	     pg2md_timeline *tl, bool *already, pg2md_error *err)
+load_manifest(const pg2md_config *cfg, pg2md_dest *dest, const pg2md_manifest *man, const char *pkg_path, bool direct,
+	      pg2md_timeline *tl, bool *already, pg2md_error *err)
 {
 	load_budget lb = {0, false, false};
 
 	if (dest->md_rules && !direct) {
 		/* MotherDuck: the files uploaded in bounded steps first, then a short transaction */
-		json_t *work_man = NULL;
+		pg2md_manifest work_man = {0};
 		if (load_upload_steps(cfg, dest, man, pkg_path, &work_man, already, err) == PG2MD_OK && !*already &&
-		    load_package_tx(cfg, dest, work_man, pkg_path, true, tl, already, &lb, err) == PG2MD_OK)
-			load_steps_forget(dest, json_string_value(json_object_get(man, "dataset_name")),
-					  json_string_value(json_object_get(man, "load_id")));
-		json_decref(work_man);
+		    load_package_tx(cfg, dest, &work_man, pkg_path, true, tl, already, &lb, err) == PG2MD_OK)
+			load_steps_forget(dest, man->dataset_name, man->load_id);
+		manifest_free(&work_man);
 	} else {
 		load_package_tx(cfg, dest, man, pkg_path, direct, tl, already, &lb, err);
 	}
@@ -198,6 +193,18 @@ load_package(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const char 
 		duck_budget_restore(dest->con);
 	if (lb.big)
 		duck_set_threads(dest->con, dest->threads);
+	return err->code;
+}
+
+/* load_manifest of the manifest man, as the extract stage built it (checked here, once). */
+pg2md_code
+load_package(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const char *pkg_path, bool direct,
+	     pg2md_timeline *tl, bool *already, pg2md_error *err)
+{
+	pg2md_manifest m;
+	if (manifest_parse(man, pkg_path ? pkg_path : "(direct)", &m, err) == PG2MD_OK)
+		load_manifest(cfg, dest, &m, pkg_path, direct, tl, already, err);
+	manifest_free(&m);
 	return err->code;
 }
 
@@ -220,22 +227,23 @@ pg2md_code
 finish_package(const pg2md_config *cfg, const char *load_id, pg2md_trace *trace, pg2md_error *err)
 {
 	char *path = pkg_dir(cfg, PKG_NORMALIZED, load_id);
-	json_t *man = pkg_manifest_read(path, err);
+	pg2md_manifest man;
 	pg2md_dest dest;
 	bool already = false;
 	double t0 = now_seconds();
 
-	if (!man) {
+	if (manifest_load(path, &man, err)) {
+		manifest_free(&man);
 		free(path);
 		return err->code;
 	}
 	if (!trace->tables)
-		trace_from_manifest(trace, man);
+		trace_from_manifest_struct(trace, &man);
 	if (dest_open(&dest, cfg, cfg->load_workers > 0 ? cfg->load_workers : 1, err) == PG2MD_OK) {
 		free(trace->destination);
 		trace->destination = xstrdup(dest.where);
 		dest_checkpoint_on_commit(&dest);
-		if (load_package(cfg, &dest, man, path, false, trace->timeline, &already, err) == PG2MD_OK) {
+		if (load_manifest(cfg, &dest, &man, path, false, trace->timeline, &already, err) == PG2MD_OK) {
 			if (already)
 				pg2md_info("package %s was already loaded; marking it loaded", load_id);
 		}
@@ -248,17 +256,14 @@ finish_package(const pg2md_config *cfg, const char *load_id, pg2md_trace *trace,
 		 * longer needed even if we die before the move: a rerun finds the load_id in
 		 * _dlt_loads and only marks the package loaded.  The manifest stays.
 		 */
-		size_t i, k;
-		json_t *jt, *f;
-		json_array_foreach(json_object_get(man, "tables"), i, jt) {
-			json_array_foreach(json_object_get(jt, "files"), k, f)
-				remove_staged_file(path, json_string_value(f));
-		}
+		for (int i = 0; i < man.ntables; i++)
+			for (int k = 0; k < man.tables[i].nfiles; k++)
+				remove_staged_file(path, man.tables[i].files[k]);
 		fault_point("load:before_move");
 		if (pkg_move(cfg, load_id, PKG_NORMALIZED, PKG_LOADED, err) == PG2MD_OK)
 			fault_point("load:after_loaded");
 	}
-	json_decref(man);
+	manifest_free(&man);
 	free(path);
 	return err->code;
 }

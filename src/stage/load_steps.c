@@ -90,13 +90,13 @@ tx_steps(const pg2md_config *cfg, pg2md_dest *dest, json_t *steps, const char *d
 	return err->code;
 }
 
-/* Upload table jt's files into its work table, from the first step not yet committed. */
+/* Upload table t's files into its work table, from the first step not yet committed. */
 static pg2md_code
-upload_table(const pg2md_config *cfg, pg2md_dest *dest, json_t *jt, const char *dataset, const char *load_id,
-	     const char *pkg_path, pg2md_error *err)
+upload_table(const pg2md_config *cfg, pg2md_dest *dest, const manifest_table *t, const char *dataset,
+	     const char *load_id, const char *pkg_path, pg2md_error *err)
 {
-	const char *name = json_string_value(json_object_get(jt, "dest_name"));
-	json_t *steps = md_load_steps(jt, dataset, pkg_path, cfg->batch_size);
+	const char *name = t->dest_name;
+	json_t *steps = md_load_steps(t, dataset, pkg_path, cfg->batch_size);
 	pg2md_buf sql = PG2MD_BUF_INIT;
 	long long done = 0;
 	size_t i = 0, n = json_array_size(steps);
@@ -122,7 +122,7 @@ upload_table(const pg2md_config *cfg, pg2md_dest *dest, json_t *jt, const char *
 		buf_puts(&sql, "BEGIN TRANSACTION;\n");
 		if (i == 0) {
 			/* the first step makes the work table (a leftover of an earlier attempt goes) */
-			md_work_table_sql(&sql, jt, dataset);
+			md_work_table_sql(&sql, t, dataset);
 			buf_puts(&sql, ";\n");
 		}
 		/* on failure the rollback below ends what BEGIN started */
@@ -149,16 +149,14 @@ out:
 }
 
 pg2md_code
-load_upload_steps(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const char *pkg_path, json_t **work_man,
-		  bool *already, pg2md_error *err)
+load_upload_steps(const pg2md_config *cfg, pg2md_dest *dest, const pg2md_manifest *man, const char *pkg_path,
+		  pg2md_manifest *work_man, bool *already, pg2md_error *err)
 {
-	const char *load_id = json_string_value(json_object_get(man, "load_id"));
-	const char *dataset = json_string_value(json_object_get(man, "dataset_name"));
+	const char *load_id = man->load_id;
+	const char *dataset = man->dataset_name;
 	pg2md_buf sql = PG2MD_BUF_INIT;
-	json_t *jt, *tables;
-	size_t i;
 
-	*work_man = NULL;
+	memset(work_man, 0, sizeof(*work_man));
 	*already = false;
 	if (dest_prepare_dataset(dest, dataset, err))
 		return err->code;
@@ -173,15 +171,16 @@ load_upload_steps(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const 
 	buf_release(&sql);
 	if (pg2md_failed(err))
 		return err->code;
-	json_array_foreach(json_object_get(man, "tables"), i, jt) {
-		if (upload_table(cfg, dest, jt, dataset, load_id, pkg_path, err))
+	for (int i = 0; i < man->ntables; i++)
+		if (upload_table(cfg, dest, &man->tables[i], dataset, load_id, pkg_path, err))
 			return err->code;
-	}
-	*work_man = json_deep_copy(man);
-	tables = json_array();
-	json_array_foreach(json_object_get(man, "tables"), i, jt)
-		json_array_append_new(tables, md_table_from_work(jt));
-	json_object_set_new(*work_man, "tables", tables);
+	/* the load's manifest: the same, each table read from its work table */
+	work_man->load_id = xstrdup(man->load_id);
+	work_man->dataset_name = xstrdup(man->dataset_name);
+	work_man->tables = xcalloc((size_t)man->ntables + 1, sizeof(manifest_table));
+	for (int i = 0; i < man->ntables; i++)
+		md_table_from_work(&work_man->tables[i], &man->tables[i]);
+	work_man->ntables = man->ntables;
 	return PG2MD_OK;
 }
 

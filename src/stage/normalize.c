@@ -28,40 +28,37 @@ normalize_duck_open(const pg2md_config *cfg, duckdb_database *db, duckdb_connect
 	return err->code;
 }
 
-/* The transform over "data": the staged rows with their destination types, as a subquery. */
+/* The transform over "data": the staged rows (cols of table t) with their destination types, as a subquery. */
 static void
-transform_input(pg2md_buf *src, json_t *cols, json_t *files, const char *pkg_path, const char *tx)
+transform_input(pg2md_buf *src, const manifest_column *cols, int ncols, const manifest_table *t, const char *pkg_path,
+		const char *tx)
 {
-	json_t *c;
-	size_t i;
-
 	buf_puts(src, "(WITH data AS (SELECT ");
-	if (json_array_size(files) > 0) {
-		select_list(src, cols, NULL);
+	if (t->nfiles > 0) {
+		select_list(src, cols, ncols, NULL);
 		buf_puts(src, " FROM ");
-		read_parquet_files(src, pkg_path, files);
+		read_parquet_files(src, pkg_path, t->files, t->nfiles);
 	} else {
 		/* nothing was staged (no rows, rotating): the transform still runs, on no rows */
-		json_array_foreach(cols, i, c) {
+		for (int i = 0; i < ncols; i++) {
 			if (i)
 				buf_puts(src, ", ");
-			buf_printf(src, "CAST(NULL AS %s) AS ", json_string_value(json_object_get(c, "duck_type")));
-			buf_ident(src, json_string_value(json_object_get(c, "dest_name")));
+			buf_printf(src, "CAST(NULL AS %s) AS ", cols[i].duck_type);
+			buf_ident(src, cols[i].dest_name);
 		}
 		buf_puts(src, " WHERE false");
 	}
 	buf_printf(src, ") %s)", tx);
 }
 
-/* The transform's output columns, which the destination follows, then the lineage columns. */
+/* The transform's output columns, which the destination follows, then the lineage columns
+ * (*tcols, *ntcols: new, released by the caller also after a failure). */
 static pg2md_code
-transform_columns(duckdb_connection con, const char *src, json_t *lineage, const char *name, json_t *tcols,
-		  pg2md_error *err)
+transform_columns(duckdb_connection con, const char *src, const manifest_column *lineage, int nlineage,
+		  const char *name, manifest_column **tcols, int *ntcols, pg2md_error *err)
 {
 	pg2md_buf sql = PG2MD_BUF_INIT;
 	duckdb_result res;
-	json_t *c;
-	size_t i;
 
 	buf_printf(&sql, "DESCRIBE SELECT * FROM %s", src);
 	if (duckdb_query(con, sql.data, &res) == DuckDBError) {
@@ -74,116 +71,138 @@ transform_columns(duckdb_connection con, const char *src, json_t *lineage, const
 		return err->code;
 	}
 	buf_release(&sql);
+	*tcols = xcalloc((size_t)duckdb_row_count(&res) + (size_t)nlineage + 1, sizeof(manifest_column));
 	for (idx_t r = 0; r < duckdb_row_count(&res); r++) {
 		char *cn = duckdb_value_varchar(&res, 0, r), *ct = duckdb_value_varchar(&res, 1, r);
 		transform_col tcol = {cn ? cn : (char *)"", ct ? ct : (char *)"VARCHAR", 0};
-		json_array_append_new(tcols, transform_column_json(&tcol));
+		transform_column_manifest(&tcol, &(*tcols)[(*ntcols)++]);
 		duckdb_free(cn);
 		duckdb_free(ct);
 	}
 	duckdb_destroy_result(&res);
-	json_array_foreach(lineage, i, c) {
-		const char *ln = json_string_value(json_object_get(c, "dest_name"));
+	for (int i = 0; i < nlineage; i++) {
+		const char *ln = lineage[i].dest_name;
 		transform_col tcol = {(char *)ln, (char *)"VARCHAR",
-				      strcmp(json_string_value(json_object_get(c, "lineage")), "load_id") == 0
-					      ? TRANSFORM_LOAD_ID
-					      : TRANSFORM_DLT_ID};
-		size_t k;
-		json_t *tc2;
-		json_array_foreach(tcols, k, tc2)
-			if (strcmp(json_string_value(json_object_get(tc2, "dest_name")), ln) == 0) {
+				      strcmp(lineage[i].lineage, "load_id") == 0 ? TRANSFORM_LOAD_ID : TRANSFORM_DLT_ID};
+		for (int k = 0; k < *ntcols; k++)
+			if (strcmp((*tcols)[k].dest_name, ln) == 0) {
 				pg2md_fail(err, PG2MD_ERR_USAGE, "the transform of table \"%s\" outputs a column \"%s\", which %s adds",
 					   name, ln, tcol.lineage == TRANSFORM_LOAD_ID ? "add_dlt_load_id" : "add_dlt_id");
 				return err->code;
 			}
-		json_array_append_new(tcols, transform_column_json(&tcol));
+		transform_column_manifest(&tcol, &(*tcols)[(*ntcols)++]);
 	}
 	return PG2MD_OK;
 }
 
-/* jt now lists the transformed files rel (count rows) and columns tcols; the old files go to old_files. */
+/* t now lists the transformed files rel (count rows) and columns tcols (taken over); the old
+ * files go to old_files. */
 static void
-transformed_files(const pg2md_config *cfg, duckdb_connection con, json_t *jt, const char *pkg_path, const char *rel,
-		  const char *count, json_t *tcols, json_t *old_files)
+transformed_files(const pg2md_config *cfg, duckdb_connection con, manifest_table *t, const char *pkg_path,
+		  const char *rel, const char *count, manifest_column *tcols, int ntcols, json_t *old_files)
 {
-	json_t *nfiles = json_array(), *nrows = json_array();
 	char **parts = NULL;
 	int64_t *part_rows = NULL, bytes = 0;
-	int nparts = 0;
+	int nparts = 0, n = 0;
+	int64_t rows = count ? strtoll(count, NULL, 10) : 0;
 
 	collect_output(pkg_path, rel, con, &parts, &part_rows, &nparts, &bytes);
+	for (int k = 0; k < t->nfiles; k++) {
+		json_array_append_new(old_files, json_string(t->files[k]));
+		free(t->files[k]);
+	}
+	free(t->files);
+	free(t->file_rows);
+	t->files = xcalloc((size_t)nparts + 2, sizeof(char *));
+	t->file_rows = xcalloc((size_t)nparts + 2, sizeof(int64_t));
 	if (!rotating(cfg)) {
-		json_array_append_new(nfiles, json_string(rel));
-		json_array_append_new(nrows, json_integer(count ? strtoll(count, NULL, 10) : 0));
+		t->files[n] = xstrdup(rel);
+		t->file_rows[n++] = rows;
 	}
 	for (int p = 0; p < nparts; p++) {
-		json_array_append_new(nfiles, json_string(parts[p]));
-		json_array_append_new(nrows, json_integer(part_rows[p]));
-		free(parts[p]);
+		t->files[n] = parts[p];
+		t->file_rows[n++] = part_rows[p];
 	}
+	t->nfiles = n;
 	free(parts);
 	free(part_rows);
-	json_array_extend(old_files, json_object_get(jt, "files"));
-	json_object_set(jt, "columns", tcols);
-	json_object_set_new(jt, "files", nfiles);
-	json_object_set_new(jt, "file_rows", nrows);
-	json_object_set_new(jt, "file_bytes", json_integer(bytes));
-	json_object_set_new(jt, "transformed_rows", json_integer(count ? strtoll(count, NULL, 10) : 0));
-	json_object_set_new(jt, "transformed_at", json_string("normalize"));
-	json_object_del(jt, "transform");
-	json_object_del(jt, "transform_columns");
+	manifest_columns_free(t->cols, t->ncols); /* tcols take their place */
+	t->cols = tcols;
+	t->ncols = ntcols;
+	t->file_bytes = bytes;
+	t->transformed = true;
+	t->transformed_rows = rows;
+	free(t->transformed_at);
+	t->transformed_at = xstrdup("normalize");
+	free(t->transform);
+	t->transform = NULL;
+	manifest_columns_free(t->transform_cols, t->ntransform_cols);
+	t->transform_cols = NULL;
+	t->ntransform_cols = 0;
+}
+
+/* The statement that writes table t's transformed rows (output columns tcols) to target. */
+static void
+transform_copy_sql(pg2md_buf *sql, const pg2md_config *cfg, const char *src, const manifest_column *tcols,
+		   int ntcols, const char *target, const char *load_id)
+{
+	buf_puts(sql, "COPY (SELECT ");
+	for (int i = 0; i < ntcols; i++) {
+		const char *lk = tcols[i].lineage;
+		if (lk) {
+			buf_puts(sql, i ? ", " : "");
+			transform_lineage_value(sql, strcmp(lk, "load_id") == 0 ? TRANSFORM_LOAD_ID : TRANSFORM_DLT_ID,
+						load_id);
+			buf_puts(sql, " AS ");
+			buf_ident(sql, tcols[i].dest_name);
+			continue;
+		}
+		staged_column(sql, i, tcols[i].dest_name, tcols[i].duck_type);
+	}
+	buf_printf(sql, " FROM %s) TO ", src);
+	buf_literal(sql, target);
+	parquet_options(sql, cfg, false);
 }
 
 /*
  * transform_stage = "normalize": apply one table's transform over all of its staged files at
  * once (so aggregates, DISTINCT and window functions see the whole table), into
- * <dest>.transformed.parquet (a folder of files when rotating).  jt is updated to list those
+ * <dest>.transformed.parquet (a folder of files when rotating).  t is updated to list those
  * files and the transform's output columns; the extracted files it replaces are appended to
  * old_files.
  */
 static pg2md_code
-normalize_table(const pg2md_config *cfg, duckdb_connection con, json_t *jt, const char *pkg_path, json_t *old_files,
-		const char *load_id, pg2md_error *err)
+normalize_table(const pg2md_config *cfg, duckdb_connection con, manifest_table *t, const char *pkg_path,
+		json_t *old_files, const char *load_id, pg2md_error *err)
 {
-	const char *name = json_string_value(json_object_get(jt, "name"));
-	const char *dn = json_string_value(json_object_get(jt, "dest_name"));
+	const char *name = t->name;
 	const pg2md_table_config *tc = pg2md_config_table(cfg, name);
 	/* the configured transform, so a fixed one applies to a kept package; else the one recorded */
 	const char *tx = tc && tc->transform && tc->transform_stage && strcmp(tc->transform_stage, "normalize") == 0
 				 ? tc->transform
-				 : json_string_value(json_object_get(jt, "transform"));
-	json_t *all = json_object_get(jt, "columns"), *files = json_object_get(jt, "files");
-	json_t *tcols = json_array(), *cols = json_array(), *lineage = json_array(), *c;
-	char *rel = rotating(cfg) ? xasprintf("%s.transformed", dn) : xasprintf("%s.transformed.parquet", dn);
+				 : t->transform;
+	manifest_column *cols = xcalloc((size_t)t->ncols + 1, sizeof(manifest_column));
+	manifest_column *lineage = xcalloc((size_t)t->ncols + 1, sizeof(manifest_column));
+	manifest_column *tcols = NULL;
+	int ncols = 0, nlineage = 0, ntcols = 0;
+	char *rel = rotating(cfg) ? xasprintf("%s.transformed", t->dest_name)
+				  : xasprintf("%s.transformed.parquet", t->dest_name);
 	char *target = xasprintf("%s/%s", pkg_path, rel), *count = NULL;
 	pg2md_buf src = PG2MD_BUF_INIT, sql = PG2MD_BUF_INIT;
 	pg2md_error derr;
-	size_t i;
 
-	/* lineage columns (staged at extract) are not in "data": they follow the transform's output */
-	json_array_foreach(all, i, c)
-		json_array_append(json_object_get(c, "lineage") ? lineage : cols, c);
-	transform_input(&src, cols, files, pkg_path, tx);
-	if (transform_columns(con, src.data, lineage, name, tcols, err))
-		goto done;
-
-	buf_puts(&sql, "COPY (SELECT ");
-	json_array_foreach(tcols, i, c) {
-		const char *lk = json_string_value(json_object_get(c, "lineage"));
-		if (lk) {
-			buf_puts(&sql, i ? ", " : "");
-			transform_lineage_value(&sql, strcmp(lk, "load_id") == 0 ? TRANSFORM_LOAD_ID : TRANSFORM_DLT_ID,
-						load_id);
-			buf_puts(&sql, " AS ");
-			buf_ident(&sql, json_string_value(json_object_get(c, "dest_name")));
-			continue;
-		}
-		staged_column(&sql, (int)i, json_string_value(json_object_get(c, "dest_name")),
-			      json_string_value(json_object_get(c, "duck_type")));
+	/* lineage columns (staged at extract) are not in "data": they follow the transform's output
+	 * (shallow copies: the strings stay t's) */
+	for (int i = 0; i < t->ncols; i++) {
+		if (t->cols[i].lineage)
+			lineage[nlineage++] = t->cols[i];
+		else
+			cols[ncols++] = t->cols[i];
 	}
-	buf_printf(&sql, " FROM %s) TO ", src.data);
-	buf_literal(&sql, target);
-	parquet_options(&sql, cfg, false);
+	transform_input(&src, cols, ncols, t, pkg_path, tx);
+	if (transform_columns(con, src.data, lineage, nlineage, name, &tcols, &ntcols, err))
+		goto done;
+	transform_copy_sql(&sql, cfg, src.data, tcols, ntcols, target, load_id);
 	pg2md_error_init(&derr);
 	if (duck_scalar(con, sql.data, &count, &derr) != PG2MD_OK) {
 		pg2md_fail(err, PG2MD_ERR_RUN, "the transform of table \"%s\" failed at normalize", name);
@@ -191,12 +210,14 @@ normalize_table(const pg2md_config *cfg, duckdb_connection con, json_t *jt, cons
 		pg2md_hint(err, "the extracted package is kept: fix [sources.sql_database.%s] transform and run "
 				"pg2md run again, or drop the package with pg2md drop --pending", name);
 	} else {
-		transformed_files(cfg, con, jt, pkg_path, rel, count, tcols, old_files);
+		transformed_files(cfg, con, t, pkg_path, rel, count, tcols, ntcols, old_files);
+		tcols = NULL; /* t's now */
 	}
 done:
-	json_decref(tcols);
-	json_decref(cols);
-	json_decref(lineage);
+	if (tcols)
+		manifest_columns_free(tcols, ntcols);
+	free(cols);
+	free(lineage);
 	free(count);
 	free(rel);
 	free(target);
@@ -211,23 +232,23 @@ done:
  * a package that the next normalize transforms again; the extracted files go after.
  */
 static pg2md_code
-normalize_transforms(const pg2md_config *cfg, json_t *man, const char *pkg_path, const char *manpath,
+normalize_transforms(const pg2md_config *cfg, pg2md_manifest *man, const char *pkg_path, const char *manpath,
 		     pg2md_error *err)
 {
 	duckdb_database db = NULL;
 	duckdb_connection con = NULL;
-	json_t *old_files = json_array(), *jt, *f;
+	json_t *old_files = json_array(), *f;
 	size_t i;
 	int done = 0;
 
-	json_array_foreach(json_object_get(man, "tables"), i, jt) {
-		if (!json_string_value(json_object_get(jt, "transform")))
+	for (int ti = 0; ti < man->ntables; ti++) {
+		manifest_table *t = &man->tables[ti];
+		if (!t->transform)
 			continue;
 		if (!db && normalize_duck_open(cfg, &db, &con, err))
 			break;
-		pg2md_info("transforming table \"%s\"", json_string_value(json_object_get(jt, "name")));
-		if (normalize_table(cfg, con, jt, pkg_path, old_files, json_string_value(json_object_get(man, "load_id")),
-				    err))
+		pg2md_info("transforming table \"%s\"", t->name);
+		if (normalize_table(cfg, con, t, pkg_path, old_files, man->load_id, err))
 			break;
 		done++;
 	}
@@ -236,10 +257,12 @@ normalize_transforms(const pg2md_config *cfg, json_t *man, const char *pkg_path,
 	if (db)
 		duckdb_close(&db);
 	if (done && !pg2md_failed(err)) {
+		json_t *doc = manifest_to_json(man);
 		fault_point("normalize:transformed");
-		if (json_write_atomic(manpath, man, err) == PG2MD_OK)
+		if (json_write_atomic(manpath, doc, err) == PG2MD_OK)
 			json_array_foreach(old_files, i, f)
 				remove_staged_file(pkg_path, json_string_value(f));
+		json_decref(doc);
 	}
 	json_decref(old_files);
 	return err->code;
@@ -253,22 +276,24 @@ normalize_package(const pg2md_config *cfg, const char *load_id, pg2md_trace *tra
 	char *path = pkg_dir(cfg, PKG_EXTRACTED, load_id);
 	char *manpath = pkg_manifest_path(path);
 	char *schemapath = xasprintf("%s/schema.json", path);
-	json_t *man = pkg_manifest_read(path, err);
-	if (man) {
-		json_t *schema = json_object();
+	pg2md_manifest man;
+	if (manifest_load(path, &man, err) == PG2MD_OK) {
+		json_t *schema = json_object(), *doc;
 		json_object_set_new(schema, "name", json_string("sql_database"));
 		fault_point("normalize:start");
-		normalize_transforms(cfg, man, path, manpath, err);
-		json_object_set(schema, "tables", json_object_get(man, "tables"));
+		normalize_transforms(cfg, &man, path, manpath, err);
+		doc = manifest_to_json(&man);
+		json_object_set(schema, "tables", json_object_get(doc, "tables"));
+		json_decref(doc);
 		if (!pg2md_failed(err) && json_write_atomic(schemapath, schema, err) == PG2MD_OK) {
 			fault_point("normalize:before_move");
 			pkg_move(cfg, load_id, PKG_EXTRACTED, PKG_NORMALIZED, err);
 		}
 		json_decref(schema);
 		if (!trace->tables)
-			trace_from_manifest(trace, man);
-		json_decref(man);
+			trace_from_manifest_struct(trace, &man);
 	}
+	manifest_free(&man);
 	free(path);
 	free(manpath);
 	free(schemapath);

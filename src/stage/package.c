@@ -11,6 +11,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "schema/manifest.h"
 #include "util/buf.h"
 #include "util/mem.h"
 
@@ -280,43 +281,31 @@ pkg_manifest_path(const char *dir)
 	return xasprintf("%s/manifest.json", dir);
 }
 
-json_t *
-pkg_manifest_read(const char *dir, pg2md_error *err)
-{
-	char *path = pkg_manifest_path(dir);
-	json_t *man = json_read_file(path, err);
-	free(path);
-	return man;
-}
-
 /* One package: {state, load_id, path, tables: [{name, rows}], rows}; manifest missing: tables and rows null. */
 static json_t *
 package_json(const pg2md_config *cfg, pkg_state s, const char *id)
 {
 	char *dir = pkg_dir(cfg, s, id);
 	pg2md_error ignore;
-	json_t *man;
+	pg2md_manifest man;
 	json_t *out = json_pack("{s:s, s:s, s:s}", "state", pkg_state_name(s), "load_id", id, "path", dir);
 
 	pg2md_error_init(&ignore);
-	man = pkg_manifest_read(dir, &ignore);
-	if (man) {
-		json_t *tables = json_array(), *jt;
+	if (manifest_load(dir, &man, &ignore) == PG2MD_OK) {
+		json_t *tables = json_array();
 		json_int_t rows = 0;
-		size_t i;
-		json_array_foreach(json_object_get(man, "tables"), i, jt) {
-			json_int_t r = json_integer_value(json_object_get(jt, "rows"));
-			const char *name = json_string_value(json_object_get(jt, "name"));
-			json_array_append_new(tables, json_pack("{s:s, s:I}", "name", name ? name : "?", "rows", r));
-			rows += r;
+		for (int i = 0; i < man.ntables; i++) {
+			json_array_append_new(tables, json_pack("{s:s, s:I}", "name", man.tables[i].name, "rows",
+								(json_int_t)man.tables[i].rows));
+			rows += man.tables[i].rows;
 		}
 		json_object_set_new(out, "tables", tables);
 		json_object_set_new(out, "rows", json_integer(rows));
-		json_decref(man);
 	} else {
 		json_object_set_new(out, "tables", json_null());
 		json_object_set_new(out, "rows", json_null());
 	}
+	manifest_free(&man);
 	free(dir);
 	return out;
 }

@@ -60,10 +60,9 @@ pg2md_code pkg_move(const pg2md_config *cfg, const char *load_id, pkg_state from
 /* Remove a folder and everything in it. */
 void pkg_remove_tree(const char *path);
 
-/* The manifest of the package in folder dir: its path, <dir>/manifest.json (caller frees), and
- * the one reader of it (NULL with "could not read …" in err when it cannot be read). */
+/* The manifest of the package in folder dir: its path, <dir>/manifest.json (caller frees).  It is
+ * read, once and checked, by manifest_load (schema/manifest.h). */
 char *pkg_manifest_path(const char *dir);
-json_t *pkg_manifest_read(const char *dir, pg2md_error *err);
 
 /* Write JSON atomically: temp file, fsync, rename, fsync the folder. mode 0600. */
 pg2md_code json_write_atomic(const char *path, json_t *doc, pg2md_error *err);

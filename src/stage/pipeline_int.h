@@ -20,6 +20,7 @@
 
 #include "config/config.h"
 #include "dest/duck.h"
+#include "schema/manifest.h"
 #include "source/catalog.h"
 #include "xfer/copyscan.h"
 #include "stage/incremental.h"
@@ -146,6 +147,8 @@ char *task_statement(run_ctx *rc, pg2md_task *task);
 /* The manifest of the extracted package: its tables, their columns, files and figures. */
 json_t *build_manifest(run_ctx *rc);
 /* The trace's tables from a package's manifest (and its load id when the trace has none). */
+void trace_from_manifest_struct(pg2md_trace *trace, const pg2md_manifest *man);
+/* The same of the manifest as build_manifest made it (the extract stage's). */
 void trace_from_manifest(pg2md_trace *trace, json_t *man);
 
 /* ---- normalize.c ------------------------------------------------------------------------- */
@@ -162,6 +165,9 @@ pg2md_code extract_run(const pg2md_config *cfg, bool direct, int stages, pg2md_t
 
 /* Load a package's manifest man into dest in one transaction (pkg_path: its files; NULL when
  * direct); *already: it was loaded before.  DuckDB's budget and threads are back after. */
+pg2md_code load_manifest(const pg2md_config *cfg, pg2md_dest *dest, const pg2md_manifest *man, const char *pkg_path,
+			 bool direct, pg2md_timeline *tl, bool *already, pg2md_error *err);
+/* load_manifest of man as build_manifest made it (checked once by manifest_parse first). */
 pg2md_code load_package(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const char *pkg_path, bool direct,
 			pg2md_timeline *tl, bool *already, pg2md_error *err);
 /* Load a normalized package and mark it loaded (its Parquet files are removed). */
@@ -171,10 +177,10 @@ pg2md_code finish_package(const pg2md_config *cfg, const char *load_id, pg2md_tr
 /*
  * Upload each table of man into its work table in recorded steps, continuing after the last
  * committed one; *work_man: man as the load then reads it (from the work tables; caller
- * decrefs).  *already: _dlt_loads holds the load (nothing was done).
+ * releases it with manifest_free, also after a failure).  *already: _dlt_loads holds the load (nothing was done).
  */
-pg2md_code load_upload_steps(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const char *pkg_path,
-			     json_t **work_man, bool *already, pg2md_error *err);
+pg2md_code load_upload_steps(const pg2md_config *cfg, pg2md_dest *dest, const pg2md_manifest *man,
+			     const char *pkg_path, pg2md_manifest *work_man, bool *already, pg2md_error *err);
 /* After the load committed: its step records (and any of loads already recorded) removed, and
  * the table of steps once empty. */
 void load_steps_forget(pg2md_dest *dest, const char *dataset, const char *load_id);

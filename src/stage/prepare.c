@@ -54,19 +54,17 @@ state_apply_pending(const pg2md_config *cfg, json_t *state)
 		qsort(ids, (size_t)n, sizeof(char *), str_cmp);
 	for (int i = 0; i < n; i++) {
 		pg2md_error ignore;
-		json_t *man, *jt;
-		size_t k;
+		pg2md_manifest man;
 		pg2md_error_init(&ignore);
-		man = pkg_manifest_read(strchr(ids[i], '\t') + 1, &ignore);
-		json_array_foreach(json_object_get(man, "tables"), k, jt) {
-			json_t *inc = json_object_get(jt, "incremental");
-			if (json_is_object(inc) && json_string_value(json_object_get(inc, "last_value")))
-				state_set_last_value(state, json_string_value(json_object_get(jt, "name")),
-						     json_string_value(json_object_get(inc, "cursor_path")),
-						     json_string_value(json_object_get(inc, "initial_value")),
-						     json_string_value(json_object_get(inc, "last_value")));
-		}
-		json_decref(man);
+		/* a damaged manifest adds nothing here: loading its package says what is wrong */
+		if (manifest_load(strchr(ids[i], '\t') + 1, &man, &ignore) == PG2MD_OK)
+			for (int k = 0; k < man.ntables; k++) {
+				const manifest_incremental *inc = &man.tables[k].incremental;
+				if (inc->present && inc->last_value)
+					state_set_last_value(state, man.tables[k].name, inc->cursor_path,
+							     inc->initial_value, inc->last_value);
+			}
+		manifest_free(&man);
 		free(ids[i]);
 	}
 	free(ids);

@@ -160,18 +160,17 @@ transform_stage_parse(const pg2md_table_config *tc, bool direct, bool *later, pg
 	return PG2MD_OK;
 }
 
-json_t *
-transform_column_json(const transform_col *c)
+void
+transform_column_manifest(const transform_col *c, manifest_column *out)
 {
-	json_t *jc = json_object();
-	json_object_set_new(jc, "name", json_string(c->name));
-	json_object_set_new(jc, "dest_name", json_string(c->name));
-	json_object_set_new(jc, "pg_type", json_string("(transform)"));
-	json_object_set_new(jc, "duck_type", json_string(c->duck_type));
-	json_object_set_new(jc, "nullable", json_boolean(!c->lineage));
+	memset(out, 0, sizeof(*out));
+	out->name = xstrdup(c->name);
+	out->dest_name = xstrdup(c->name);
+	out->pg_type = xstrdup("(transform)");
+	out->duck_type = xstrdup(c->duck_type);
+	out->nullable = !c->lineage;
 	if (c->lineage)
-		json_object_set_new(jc, "lineage", json_string(c->lineage == TRANSFORM_LOAD_ID ? "load_id" : "dlt_id"));
-	return jc;
+		out->lineage = xstrdup(c->lineage == TRANSFORM_LOAD_ID ? "load_id" : "dlt_id");
 }
 
 void

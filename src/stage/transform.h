@@ -27,6 +27,7 @@
 #include <stdbool.h>
 
 #include "config/config.h"
+#include "schema/manifest.h"
 #include "schema/table.h"
 #include "util/buf.h"
 #include "util/error.h"
@@ -59,8 +60,8 @@ void transform_out_release(transform_out *out);
  */
 pg2md_code transform_stage_parse(const pg2md_table_config *tc, bool direct, bool *later, pg2md_error *err);
 
-/* A transform output column as a manifest column ({name, dest_name, pg_type, duck_type, nullable}). */
-json_t *transform_column_json(const transform_col *c);
+/* A transform output column as a manifest column (its strings are new: manifest_table_free's). */
+void transform_column_manifest(const transform_col *c, manifest_column *out);
 
 /*
  * Append "(WITH data AS (SELECT <casts> FROM pg2md_scan(task_id)) <transform>)" to b; staged

@@ -91,8 +91,12 @@ extension_file_refused_clearly(void **state)
 static void
 steps_split_thousands_of_files(void **state)
 {
-	json_t *jt = json_pack("{s:s, s:[{s:s, s:s, s:b}], s:[], s:[]}", "dest_name", "t", "columns", "dest_name",
-			       "id", "duck_type", "INTEGER", "nullable", 1, "files", "file_rows");
+	json_t *jt = json_pack("{s:s, s:s, s:s, s:[{s:s, s:s, s:s, s:b}], s:[], s:[]}", "name", "t", "dest_name", "t",
+			       "write_disposition", "append", "columns", "name", "id", "dest_name", "id", "duck_type",
+			       "INTEGER", "nullable", 1, "files", "file_rows");
+	json_t *doc = json_pack("{s:s, s:s, s:[o]}", "load_id", "1", "dataset_name", "ds", "tables", jt);
+	pg2md_manifest m;
+	pg2md_error err;
 	char dir[400], name[64];
 	int64_t total = 0;
 	size_t i;
@@ -107,7 +111,9 @@ steps_split_thousands_of_files(void **state)
 		json_array_append_new(json_object_get(jt, "files"), json_string(name));
 		json_array_append_new(json_object_get(jt, "file_rows"), json_integer(f == 17 ? 2500 : 10));
 	}
-	steps = md_load_steps(jt, "ds", dir, 1000);
+	pg2md_error_init(&err);
+	assert_int_equal(manifest_parse(doc, "test", &m, &err), PG2MD_OK);
+	steps = md_load_steps(&m.tables[0], "ds", dir, 1000);
 	assert_true(json_array_size(steps) > 3);
 	json_array_foreach(steps, i, st) {
 		const char *sql = json_string_value(json_object_get(st, "sql"));
@@ -126,7 +132,8 @@ steps_split_thousands_of_files(void **state)
 		assert_int_equal(seen, 1);
 	}
 	json_decref(steps);
-	json_decref(jt);
+	manifest_free(&m);
+	json_decref(doc);
 }
 
 int
