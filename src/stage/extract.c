@@ -151,18 +151,21 @@ extract_tasks(run_ctx *rc, int nworkers, pg2md_error *err)
  * asks.
  */
 static pg2md_code
-extract_output(run_ctx *rc, pg2md_dest *dest, json_t *man, int stages, pg2md_trace *trace, pg2md_error *err)
+extract_output(run_ctx *rc, pg2md_dest *dest, const pg2md_manifest *man, int stages, pg2md_trace *trace,
+	       pg2md_error *err)
 {
 	const pg2md_config *cfg = rc->cfg;
 
 	if (rc->direct) {
 		double t1 = now_seconds();
 		bool already;
-		if (load_package(cfg, dest, man, NULL, true, trace->timeline, &already, err) == PG2MD_OK)
+		if (load_manifest(cfg, dest, man, NULL, true, trace->timeline, &already, err) == PG2MD_OK)
 			trace->t_load = now_seconds() - t1;
 	} else {
 		char *manpath = pkg_manifest_path(rc->pkg_path);
-		pg2md_code result = json_write_atomic(manpath, man, err);
+		json_t *doc = manifest_to_json(man);
+		pg2md_code result = json_write_atomic(manpath, doc, err);
+		json_decref(doc);
 		free(manpath);
 		if (result == PG2MD_OK)
 			fault_point("extract:before_move");
@@ -231,9 +234,10 @@ extract_run(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace
 	duckdb_database stagedb = NULL;
 	duckdb_connection regcon = NULL;
 	double t0 = now_seconds();
-	json_t *man = NULL;
+	pg2md_manifest man;
 
 	memset(&rc, 0, sizeof(rc));
+	memset(&man, 0, sizeof(man));
 	memset(&dest, 0, sizeof(dest));
 	rc.cfg = cfg;
 	rc.direct = direct;
@@ -275,9 +279,9 @@ extract_run(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace
 	trace->t_extract = now_seconds() - t0;
 
 	fault_point("extract:before_manifest");
-	man = build_manifest(&rc);
-	trace_from_manifest(trace, man);
-	extract_output(&rc, &dest, man, stages, trace, err);
+	build_manifest(&rc, &man);
+	trace_from_manifest(trace, &man);
+	extract_output(&rc, &dest, &man, stages, trace, err);
 
 out:
 	if (pg2md_failed(err) && direct && dest.con)
@@ -286,7 +290,7 @@ out:
 		/* A half-extracted package is never loaded: discard it now rather than at the next run. */
 		pkg_remove_tree(rc.pkg_path);
 	}
-	json_decref(man);
+	manifest_free(&man);
 	if (regcon && !direct)
 		duckdb_disconnect(&regcon);
 	if (stagedb)

@@ -196,18 +196,6 @@ load_manifest(const pg2md_config *cfg, pg2md_dest *dest, const pg2md_manifest *m
 	return err->code;
 }
 
-/* load_manifest of the manifest man, as the extract stage built it (checked here, once). */
-pg2md_code
-load_package(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const char *pkg_path, bool direct,
-	     pg2md_timeline *tl, bool *already, pg2md_error *err)
-{
-	pg2md_manifest m;
-	if (manifest_parse(man, pkg_path ? pkg_path : "(direct)", &m, err) == PG2MD_OK)
-		load_manifest(cfg, dest, &m, pkg_path, direct, tl, already, err);
-	manifest_free(&m);
-	return err->code;
-}
-
 /* Remove a package's staged file; a rotated task's folder goes with its last file. */
 void
 remove_staged_file(const char *pkg_path, const char *rel)
@@ -238,7 +226,7 @@ finish_package(const pg2md_config *cfg, const char *load_id, pg2md_trace *trace,
 		return err->code;
 	}
 	if (!trace->tables)
-		trace_from_manifest_struct(trace, &man);
+		trace_from_manifest(trace, &man);
 	if (dest_open(&dest, cfg, cfg->load_workers > 0 ? cfg->load_workers : 1, err) == PG2MD_OK) {
 		free(trace->destination);
 		trace->destination = xstrdup(dest.where);

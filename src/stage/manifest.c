@@ -198,30 +198,25 @@ manifest_figures(run_ctx *rc, int ti, manifest_table *mt)
 	mt->seconds = mt->tasks ? last - first : 0.0;
 }
 
-json_t *
-build_manifest(run_ctx *rc)
+void
+build_manifest(run_ctx *rc, pg2md_manifest *m)
 {
-	pg2md_manifest m = {0};
-	json_t *doc;
-
-	m.load_id = xstrdup(rc->load_id);
-	m.pipeline_name = xstrdup(rc->cfg->pipeline_name);
-	m.dataset_name = xstrdup(rc->dataset);
-	m.mode = xstrdup(rc->direct ? "direct" : "staged");
-	m.source_schema = xstrdup(rc->cfg->schema);
-	m.tables = xcalloc((size_t)rc->ntables + 1, sizeof(manifest_table));
+	memset(m, 0, sizeof(*m));
+	m->load_id = xstrdup(rc->load_id);
+	m->pipeline_name = xstrdup(rc->cfg->pipeline_name);
+	m->dataset_name = xstrdup(rc->dataset);
+	m->mode = xstrdup(rc->direct ? "direct" : "staged");
+	m->source_schema = xstrdup(rc->cfg->schema);
+	m->tables = xcalloc((size_t)rc->ntables + 1, sizeof(manifest_table));
 	for (int ti = 0; ti < rc->ntables; ti++) {
-		manifest_settings(rc, ti, &m.tables[ti]);
-		manifest_figures(rc, ti, &m.tables[ti]);
-		m.ntables++;
+		manifest_settings(rc, ti, &m->tables[ti]);
+		manifest_figures(rc, ti, &m->tables[ti]);
+		m->ntables++;
 	}
-	doc = manifest_to_json(&m);
-	manifest_free(&m);
-	return doc;
 }
 
 void
-trace_from_manifest_struct(pg2md_trace *trace, const pg2md_manifest *man)
+trace_from_manifest(pg2md_trace *trace, const pg2md_manifest *man)
 {
 	trace->ntables = man->ntables;
 	trace->tables = xcalloc((size_t)trace->ntables + 1, sizeof(pg2md_table_stat));
@@ -242,16 +237,4 @@ trace_from_manifest_struct(pg2md_trace *trace, const pg2md_manifest *man)
 	}
 	if (!trace->load_id)
 		trace->load_id = xstrdup(man->load_id);
-}
-
-void
-trace_from_manifest(pg2md_trace *trace, json_t *man)
-{
-	pg2md_manifest m;
-	pg2md_error ignore;
-	pg2md_error_init(&ignore);
-	/* built by build_manifest just now: it parses (the load that follows checks it again) */
-	if (manifest_parse(man, "(being extracted)", &m, &ignore) == PG2MD_OK)
-		trace_from_manifest_struct(trace, &m);
-	manifest_free(&m);
 }

@@ -291,7 +291,7 @@ normalize_package(const pg2md_config *cfg, const char *load_id, pg2md_trace *tra
 		}
 		json_decref(schema);
 		if (!trace->tables)
-			trace_from_manifest_struct(trace, &man);
+			trace_from_manifest(trace, &man);
 	}
 	manifest_free(&man);
 	free(path);

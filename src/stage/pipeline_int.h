@@ -144,12 +144,11 @@ char *task_statement(run_ctx *rc, pg2md_task *task);
 
 /* ---- manifest.c -------------------------------------------------------------------------- */
 
-/* The manifest of the extracted package: its tables, their columns, files and figures. */
-json_t *build_manifest(run_ctx *rc);
+/* The manifest of the extracted package: its tables, their columns, files and figures (release
+ * it with manifest_free). */
+void build_manifest(run_ctx *rc, pg2md_manifest *m);
 /* The trace's tables from a package's manifest (and its load id when the trace has none). */
-void trace_from_manifest_struct(pg2md_trace *trace, const pg2md_manifest *man);
-/* The same of the manifest as build_manifest made it (the extract stage's). */
-void trace_from_manifest(pg2md_trace *trace, json_t *man);
+void trace_from_manifest(pg2md_trace *trace, const pg2md_manifest *man);
 
 /* ---- normalize.c ------------------------------------------------------------------------- */
 
@@ -167,9 +166,6 @@ pg2md_code extract_run(const pg2md_config *cfg, bool direct, int stages, pg2md_t
  * direct); *already: it was loaded before.  DuckDB's budget and threads are back after. */
 pg2md_code load_manifest(const pg2md_config *cfg, pg2md_dest *dest, const pg2md_manifest *man, const char *pkg_path,
 			 bool direct, pg2md_timeline *tl, bool *already, pg2md_error *err);
-/* load_manifest of man as build_manifest made it (checked once by manifest_parse first). */
-pg2md_code load_package(const pg2md_config *cfg, pg2md_dest *dest, json_t *man, const char *pkg_path, bool direct,
-			pg2md_timeline *tl, bool *already, pg2md_error *err);
 /* Load a normalized package and mark it loaded (its Parquet files are removed). */
 pg2md_code finish_package(const pg2md_config *cfg, const char *load_id, pg2md_trace *trace, pg2md_error *err);
 /* ---- load_steps.c: a staged package under MotherDuck's rules ----------------------------- */
