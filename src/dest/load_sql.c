@@ -23,6 +23,15 @@
  * groups out as it goes.
  */
 #define MERGE_TABLE_PREFIX "_pg2md_merge__"
+/*
+ * The aliases of the load statements: names no table of the dataset has (a table named "m"
+ * once made "DELETE FROM pg2md_data.m USING (…) m" an ambiguous reference).  AS_S: the incoming
+ * rows; AS_T: the destination table; AS_M: the merge table or its keys; AS_K: kept keys.
+ */
+#define AS_S "_pg2md_s"
+#define AS_T "_pg2md_t"
+#define AS_M "_pg2md_m"
+#define AS_K "_pg2md_k"
 
 static void
 column_defs(pg2md_buf *b, const manifest_column *cols, int ncols)
@@ -121,13 +130,13 @@ append_boundary_filter(pg2md_buf *sql, const manifest_table *t, const char *targ
 	if (!ctype)
 		return;
 	buf_puts(sql, " WHERE NOT EXISTS (SELECT 1 FROM ");
-	buf_printf(sql, "%s t WHERE CAST(s.", target);
+	buf_printf(sql, "%s " AS_T " WHERE CAST(" AS_S ".", target);
 	buf_ident(sql, cursor);
 	buf_printf(sql, " AS %s) = CAST(", ctype);
 	buf_literal(sql, prev);
-	buf_printf(sql, " AS %s) AND t.", ctype);
+	buf_printf(sql, " AS %s) AND " AS_T ".", ctype);
 	buf_ident(sql, cursor);
-	buf_printf(sql, " = CAST(s.");
+	buf_printf(sql, " = CAST(" AS_S ".");
 	buf_ident(sql, cursor);
 	buf_printf(sql, " AS %s)", ctype);
 	for (int i = 0; i < (keys ? t->npk : t->ncols); i++) {
@@ -136,9 +145,9 @@ append_boundary_filter(pg2md_buf *sql, const manifest_table *t, const char *targ
 		if (!keys && t->cols[i].lineage)
 			continue; /* differs per load (and per row): the rows are matched on their data */
 		type = column_type(t, name);
-		buf_puts(sql, " AND t.");
+		buf_puts(sql, " AND " AS_T ".");
 		buf_ident(sql, name);
-		buf_puts(sql, " IS NOT DISTINCT FROM CAST(s.");
+		buf_puts(sql, " IS NOT DISTINCT FROM CAST(" AS_S ".");
 		buf_ident(sql, name);
 		buf_printf(sql, " AS %s)", type ? type : "VARCHAR");
 	}
@@ -296,9 +305,9 @@ merge_new_rows_sql(pg2md_buf *sql, const table_load *tl, const char *part)
 		}
 		buf_puts(sql, ") = 1;\n");
 		buf_printf(sql, "CREATE OR REPLACE TABLE %s AS SELECT ", tl->mt);
-		select_list(sql, tl->t->cols, tl->t->ncols, "s");
-		buf_printf(sql, " FROM %s s SEMI JOIN %s k ON %s;\nDROP TABLE %s;\n", from.data, kt,
-			   tl->direct ? "s.rowid = k.pg2md_r" : "s.file_index = k.pg2md_f AND s.file_row_number = k.pg2md_r",
+		select_list(sql, tl->t->cols, tl->t->ncols, AS_S);
+		buf_printf(sql, " FROM %s " AS_S " SEMI JOIN %s " AS_K " ON %s;\nDROP TABLE %s;\n", from.data, kt,
+			   tl->direct ? AS_S ".rowid = " AS_K ".pg2md_r" : AS_S ".file_index = " AS_K ".pg2md_f AND " AS_S ".file_row_number = " AS_K ".pg2md_r",
 			   kt);
 		buf_release(&from);
 		free(kt);
@@ -344,8 +353,8 @@ merge_upsert_sql(pg2md_buf *sql, const table_load *tl, const char *cond, const c
 	int ncols = tl->t->ncols;
 
 	if (hard)
-		hard_delete_test(&flagged, tl->t, hard, "s", false);
-	buf_printf(sql, "MERGE INTO %s USING %s AS s ON (%s)", tl->target, tl->mt, cond);
+		hard_delete_test(&flagged, tl->t, hard, AS_S, false);
+	buf_printf(sql, "MERGE INTO %s USING %s AS " AS_S " ON (%s)", tl->target, tl->mt, cond);
 	if (hard)
 		buf_printf(sql, " WHEN MATCHED AND %s THEN DELETE", flagged.data);
 	buf_puts(sql, " WHEN MATCHED THEN UPDATE SET ");
@@ -353,7 +362,7 @@ merge_upsert_sql(pg2md_buf *sql, const table_load *tl, const char *cond, const c
 		if (k)
 			buf_puts(sql, ", ");
 		buf_ident(sql, cols[k].dest_name);
-		buf_puts(sql, " = s.");
+		buf_puts(sql, " = " AS_S ".");
 		buf_ident(sql, cols[k].dest_name);
 	}
 	buf_puts(sql, " WHEN NOT MATCHED");
@@ -369,7 +378,7 @@ merge_upsert_sql(pg2md_buf *sql, const table_load *tl, const char *cond, const c
 	for (int k = 0; k < ncols; k++) {
 		if (k)
 			buf_puts(sql, ", ");
-		buf_puts(sql, "s.");
+		buf_puts(sql, AS_S ".");
 		buf_ident(sql, cols[k].dest_name);
 	}
 	buf_printf(sql, ");\nDROP TABLE %s;\n", tl->mt);
@@ -381,13 +390,13 @@ static void
 merge_delete_insert_sql(pg2md_buf *sql, const table_load *tl, const char *cond, const char *hard)
 {
 	if (tl->t->npk > 0)
-		buf_printf(sql, "DELETE FROM %s USING %s s WHERE %s;\n", tl->target, tl->mt, cond);
+		buf_printf(sql, "DELETE FROM %s USING %s " AS_S " WHERE %s;\n", tl->target, tl->mt, cond);
 	if (tl->t->nmerge_key > 0) {
 		/* dlt's merge_key: every row of the table whose merge key an incoming row has
 		 * goes (a day, a tenant, a partition reloaded whole) */
 		pg2md_buf mlist = PG2MD_BUF_INIT, mcond = PG2MD_BUF_INIT;
-		key_match(tl->t->merge_key, tl->t->nmerge_key, tl->target, "m", &mlist, &mcond);
-		buf_printf(sql, "DELETE FROM %s USING (SELECT DISTINCT %s FROM %s) m WHERE %s;\n", tl->target,
+		key_match(tl->t->merge_key, tl->t->nmerge_key, tl->target, AS_M, &mlist, &mcond);
+		buf_printf(sql, "DELETE FROM %s USING (SELECT DISTINCT %s FROM %s) " AS_M " WHERE %s;\n", tl->target,
 			   mlist.data, tl->mt, mcond.data);
 		buf_release(&mlist);
 		buf_release(&mcond);
@@ -408,11 +417,11 @@ merge_delete_insert_sql(pg2md_buf *sql, const table_load *tl, const char *cond, 
 static void
 merge_insert_only_sql(pg2md_buf *sql, const table_load *tl, const char *cond, const char *hard)
 {
-	buf_printf(sql, "INSERT INTO %s BY NAME SELECT * FROM %s s WHERE NOT EXISTS (SELECT 1 FROM %s WHERE %s)",
+	buf_printf(sql, "INSERT INTO %s BY NAME SELECT * FROM %s " AS_S " WHERE NOT EXISTS (SELECT 1 FROM %s WHERE %s)",
 		   tl->target, tl->mt, tl->target, cond);
 	if (hard) {
 		buf_puts(sql, " AND ");
-		hard_delete_test(sql, tl->t, hard, "s", true);
+		hard_delete_test(sql, tl->t, hard, AS_S, true);
 	}
 	buf_printf(sql, ";\nDROP TABLE %s;\n", tl->mt);
 }
@@ -534,34 +543,34 @@ scd2_sql(pg2md_buf *sql, const table_load *tl, const char *hard)
 	buf_puts(sql, " FROM (SELECT ");
 	select_list(sql, data, ndata, NULL);
 	if (tl->has_rows)
-		buf_printf(sql, " FROM %s) s;\n", tl->src);
+		buf_printf(sql, " FROM %s) " AS_S ";\n", tl->src);
 	else
-		buf_puts(sql, " FROM (SELECT 1) WHERE false) s;\n");
+		buf_puts(sql, " FROM (SELECT 1) WHERE false) " AS_S ";\n");
 
 	if (hard) {
 		buf_puts(&keep, " AND ");
-		hard_delete_test(&keep, tl->t, hard, "m", true);
+		hard_delete_test(&keep, tl->t, hard, AS_M, true);
 	}
 	kept = keep.len ? keep.data : "";
 	/* retire the active versions the new rows no longer have */
 	buf_printf(sql, "UPDATE %s SET ", tl->target);
 	buf_ident(sql, to);
-	buf_printf(sql, " = %s WHERE %s AND NOT EXISTS (SELECT 1 FROM %s m WHERE m.%s IS NOT DISTINCT FROM %s.%s%s)",
+	buf_printf(sql, " = %s WHERE %s AND NOT EXISTS (SELECT 1 FROM %s " AS_M " WHERE " AS_M ".%s IS NOT DISTINCT FROM %s.%s%s)",
 		   boundary.data, is_active.data, tl->mt, ver.data, tl->target, ver.data, kept);
 	if (tl->t->nmerge_key > 0) {
 		pg2md_buf mlist = PG2MD_BUF_INIT, mcond = PG2MD_BUF_INIT;
-		key_match(tl->t->merge_key, tl->t->nmerge_key, tl->target, "m", &mlist, &mcond);
-		buf_printf(sql, " AND EXISTS (SELECT 1 FROM %s m WHERE %s)", tl->mt, mcond.data);
+		key_match(tl->t->merge_key, tl->t->nmerge_key, tl->target, AS_M, &mlist, &mcond);
+		buf_printf(sql, " AND EXISTS (SELECT 1 FROM %s " AS_M " WHERE %s)", tl->mt, mcond.data);
 		buf_release(&mlist);
 		buf_release(&mcond);
 	}
 	buf_puts(sql, ";\n");
 	/* open the new versions */
-	buf_printf(sql, "INSERT INTO %s BY NAME SELECT m.*, %s AS ", tl->target, boundary.data);
+	buf_printf(sql, "INSERT INTO %s BY NAME SELECT " AS_M ".*, %s AS ", tl->target, boundary.data);
 	buf_ident(sql, from);
 	buf_printf(sql, ", %s AS ", active.data);
 	buf_ident(sql, to);
-	buf_printf(sql, " FROM %s m WHERE NOT EXISTS (SELECT 1 FROM %s t WHERE t.%s IS NOT DISTINCT FROM m.%s AND t.",
+	buf_printf(sql, " FROM %s " AS_M " WHERE NOT EXISTS (SELECT 1 FROM %s " AS_T " WHERE " AS_T ".%s IS NOT DISTINCT FROM " AS_M ".%s AND " AS_T ".",
 		   tl->mt, tl->target, ver.data, ver.data);
 	buf_puts(sql, is_active.data);
 	buf_printf(sql, ")%s;\nDROP TABLE %s;\nRESET TimeZone;\n", kept, tl->mt);
@@ -616,7 +625,7 @@ merge_sql(pg2md_buf *sql, const table_load *tl, pg2md_error *err)
 				"[sources.sql_database.%s]", tl->t->name);
 		return err->code;
 	}
-	key_match(tl->t->primary_key, tl->t->npk, tl->target, "s", &part, &cond);
+	key_match(tl->t->primary_key, tl->t->npk, tl->target, AS_S, &part, &cond);
 	merge_new_rows_sql(sql, tl, part.data);
 	if (strategy && strcmp(strategy, "upsert") == 0)
 		merge_upsert_sql(sql, tl, cond.data, hard);
@@ -639,7 +648,7 @@ append_sql(pg2md_buf *sql, const table_load *tl)
 	for (int b = 0; b < (tl->direct ? 1 : tl->nbatches); b++) {
 		buf_printf(sql, "INSERT INTO %s BY NAME SELECT ", tl->target);
 		select_list(sql, tl->t->cols, tl->t->ncols, NULL);
-		buf_printf(sql, " FROM %s s", tl->direct ? tl->src : tl->batches[b]);
+		buf_printf(sql, " FROM %s " AS_S, tl->direct ? tl->src : tl->batches[b]);
 		append_boundary_filter(sql, tl->t, tl->target);
 		buf_puts(sql, ";\n");
 	}
