@@ -333,7 +333,7 @@ fi
 declare -A OUT CHECKDB SHORT
 OUT[naive]=$work/naive.duckdb; OUT[staged]=$work/staged/pg2md.duckdb; OUT[direct]=$work/direct/pg2md.duckdb
 OUT[base_staged]=$work/base_staged/pg2md.duckdb; OUT[base_direct]=$work/base_direct/pg2md.duckdb
-SHORT[base_staged]="baseline staged"; SHORT[base_direct]="baseline direct"
+SHORT[base_staged]="pg2md staged, baseline binary"; SHORT[base_direct]="pg2md direct, baseline binary"
 SHORT[source]="source limit (binary COPY)"; SHORT[sink]="sink limit (DuckDB to DuckDB)"
 SHORT[naive]="naive: psql CSV + read_csv"; SHORT[staged]="pg2md staged"; SHORT[direct]="pg2md direct"
 PEERS=${BENCH_PEERS:-1}
