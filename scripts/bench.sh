@@ -39,7 +39,8 @@
 # sum(length(rtrim())) of text; pad blanks of char(n), floating-point sums and type mappings
 # are reported, not failed.  All connections use TCP to 127.0.0.1 with a password.  Work files
 # are in bench/work/ (ignored by git; emptied at the start).  BENCH_RESULTS=FILE writes the
-# results there (and the chart beside it, FILE with .svg) instead of bench/RESULTS.md.  Exits non-zero if a pg2md run
+# results there (and the chart beside it, FILE with .svg) instead of bench/RESULTS.md; a relative
+# FILE, like a relative BENCH_BASELINE, is taken from the repository's folder.  Exits non-zero if a pg2md run
 # fails or its check finds a difference (after writing RESULTS.md); a failing peer is reported.
 set -euo pipefail
 cd "$(dirname "$0")/.."

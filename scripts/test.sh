@@ -5,8 +5,9 @@
 #
 #   asan   build-asan/ (ASan+UBSan, any report aborts): the unit tests and every end-to-end
 #          test but the t9x scale tests (PG2MD_ASAN_TESTS="t10_types t20_errors" for a subset)
-#   fuzz   build-fuzz/ (clang, libFuzzer, ASan+UBSan): each tests/fuzz target for
-#          PG2MD_FUZZ_SECONDS (default 30) on a copy of its corpus; skipped without clang
+#   fuzz   build-fuzz/ (clang, libFuzzer, ASan+UBSan): each tests/fuzz target on a copy of its
+#          corpus, with a fixed seed and number of inputs (capped at 3 x PG2MD_FUZZ_SECONDS,
+#          default 30); skipped without clang
 #   tsan   build-tsan/ (ThreadSanitizer): the threaded end-to-end tests (PG2MD_TSAN_TESTS,
 #          workers = 4), with tests/tsan.supp for reports inside the prebuilt libduckdb.so
 #   valgrind  BUILD's pg2md under memcheck (tests/tools/valgrind-pg2md): tests/valgrind/run.sh,
@@ -62,6 +63,15 @@ fuzz_seconds=${PG2MD_FUZZ_SECONDS:-30}
 # once failed on a crash a 30-s run happened to find; `make fuzz` explores with new seeds, and
 # what it finds becomes a corpus file and a fix)
 fuzz_seed=${PG2MD_FUZZ_SEED:-1}
+# ... and a fixed number of inputs per target (about 30 s each here; the time only caps it, at
+# three times PG2MD_FUZZ_SECONDS, so a slower machine runs a prefix of the same inputs)
+fuzz_runs() {
+	case $1 in
+	fuzz_config) echo "${PG2MD_FUZZ_RUNS_CONFIG:-2000}" ;;
+	fuzz_copydec) echo "${PG2MD_FUZZ_RUNS_COPYDEC:-150000}" ;;
+	*) echo "${PG2MD_FUZZ_RUNS_PGOUTPUT:-250000}" ;;
+	esac
+}
 ncpu=$(nproc)
 
 echo
@@ -126,8 +136,8 @@ tsan_env="TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$src
 	done
 	if [ $have_fuzz = 1 ]; then
 		for f in fuzz_copydec fuzz_config fuzz_pgoutput; do
-			echo "add_test(fuzz.$f bash \"$src/tests/fuzz/run.sh\" $f $fuzz_seconds \"$san\")"
-			echo "set_tests_properties(fuzz.$f PROPERTIES ENVIRONMENT \"$asan_env;PG2MD_FUZZ_SEED=$fuzz_seed\" TIMEOUT $((fuzz_seconds + 120)))"
+			echo "add_test(fuzz.$f bash \"$src/tests/fuzz/run.sh\" $f $((fuzz_seconds * 3)) \"$san\")"
+			echo "set_tests_properties(fuzz.$f PROPERTIES ENVIRONMENT \"$asan_env;PG2MD_FUZZ_SEED=$fuzz_seed;PG2MD_FUZZ_RUNS=$(fuzz_runs "$f")\" TIMEOUT $((fuzz_seconds * 3 + 120)))"
 		done
 	fi
 	if [ "${PG2MD_VALGRIND:-1}" != 0 ] && command -v valgrind >/dev/null 2>&1; then

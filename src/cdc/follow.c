@@ -87,7 +87,7 @@ budget_for_columns(follow_state *st, pg2md_error *err)
 	int64_t need = duck_window_need(1) + (int64_t)widest * DUCK_COLUMN_BYTES * 3;
 	if (st->dest.motherduck || !duck_budget_short(need))
 		return PG2MD_OK;
-	return duck_budget_raise(st->dest.con, need, "following tables of many columns", false, &raised, err);
+	return duck_budget_raise(st->dest.con, need, "following tables of many columns", true, &raised, err);
 }
 
 /* Every table has a key the stream can name rows by, and a disposition follow can keep. */

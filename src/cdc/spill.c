@@ -10,6 +10,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,9 +178,14 @@ cdc_spill_start(cdc_spill *s, uint32_t xid, bool first, pg2md_error *err)
 		first = true;
 	}
 	const char *path = txn_path(s, xid);
-	s->fp = fopen(path, first ? "wb" : "ab");
-	if (!s->fp)
+	/* 0600 whatever the caller's umask: the changes are the source's data */
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (first ? O_TRUNC : O_APPEND), 0600);
+	s->fp = fd >= 0 ? fdopen(fd, first ? "wb" : "ab") : NULL;
+	if (!s->fp) {
+		if (fd >= 0)
+			close(fd);
 		return io_fail(err, "create", path);
+	}
 	s->cur = t;
 	return PG2MD_OK;
 }

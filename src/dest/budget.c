@@ -41,7 +41,7 @@ table_load_need(duckdb_connection con, const manifest_table *t, const char *data
 	*need = 0;
 	if (direct && strcmp(disp, "replace") == 0)
 		return PG2MD_OK; /* the work table is renamed; the workers' commits were sized as they went */
-	if (direct || (t->has_window && !t->transform)) {
+	if (direct || (t->has_window && !t->transformed)) {
 		/* the scan's measure (a package of an older pg2md has none; a transform at normalize
 		 * made other rows: the footers then) */
 		wb = t->window_bytes;

@@ -174,7 +174,8 @@ direct_commit(run_ctx *rc, pg2md_task *task, duckdb_connection con, int *gate, p
 		 * worker's rows on their way in while one commits (under ThreadSanitizer's timing a
 		 * worker's INSERT ran out by 4 MB while another table committed).
 		 */
-		int64_t total = duck_window_need(1) + (int64_t)(rc->nworkers - 1) * 32 * 1000 * 1000;
+		/* (and what the copy of wide tables holds: their columns, extract.c) */
+		int64_t total = duck_window_need(1) + (int64_t)(rc->nworkers - 1) * 32 * 1000 * 1000 + rc->col_need;
 		rc->need[t] = need;
 		for (int i = 0; i < rc->ntables; i++)
 			if (rc->need[i] > 0)

@@ -35,7 +35,7 @@
  * and DuckDB's budget counts a block per column of each (DUCK_COLUMN_BYTES, dest/duck.h): a
  * table of 1,500 columns ran out copying at the default budget.  The budget is raised before the
  * copy for the widest table, once per worker; rows of several MB add their windows at each
- * commit (commit.c) on top of it.
+ * commit (commit.c) on top of it (rc->col_need).
  */
 static pg2md_code
 direct_budget_columns(run_ctx *rc, pg2md_dest *dest, pg2md_error *err)
@@ -47,10 +47,12 @@ direct_budget_columns(run_ctx *rc, pg2md_dest *dest, pg2md_error *err)
 		if (n > widest)
 			widest = n;
 	}
-	int64_t need = duck_window_need(1) + (int64_t)widest * DUCK_COLUMN_BYTES * (rc->one_writer ? 1 : rc->nworkers);
+	int64_t cols = (int64_t)widest * DUCK_COLUMN_BYTES * (rc->one_writer ? 1 : rc->nworkers);
+	int64_t need = duck_window_need(1) + cols;
 	if (rc->motherduck || !duck_budget_short(need))
 		return PG2MD_OK;
-	if (duck_budget_raise(dest->con, need, "copying tables of many columns", false, &raised, err))
+	rc->col_need = cols; /* the windows of large rows come on top of it (commit.c) */
+	if (duck_budget_raise(dest->con, need, "copying tables of many columns", true, &raised, err))
 		return err->code;
 	if (raised)
 		rc->budget = need;

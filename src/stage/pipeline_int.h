@@ -70,6 +70,7 @@ typedef struct run_ctx {
 	bool gate_solo;       /* a task holds it alone */
 	int nworkers;
 	int64_t budget;       /* direct: DuckDB's memory budget as raised by the workers */
+	int64_t col_need;     /* direct: what the budget holds for wide tables' columns (extract.c) */
 	bool motherduck;      /* direct: the destination is MotherDuck (no local budget to raise) */
 	bool one_writer;      /* direct under MotherDuck's rules: every task writes on writer, one at a time (handoff.c) */
 	duckdb_connection writer; /* one_writer: the one connection that writes (run_workers) */

@@ -4,7 +4,8 @@
 # the repository; keep the interesting ones by hand), with its dictionary if there is one.  A
 # crash, hang, leak or sanitizer report stops it with a non-zero status and writes the input to
 # ARTIFACT_DIR/NAME-crash-… (or -leak-, -timeout-).  BUILD_DIR defaults to build-fuzz.
-# PG2MD_FUZZ_SEED=N fixes libFuzzer's seed (the test suite sets it).
+# PG2MD_FUZZ_SEED=N fixes libFuzzer's seed and PG2MD_FUZZ_RUNS=N the number of inputs (the test
+# suite sets both).
 # Used by `make fuzz` and by scripts/test.sh's sanitizer stage.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -21,9 +22,12 @@ cp -r "$src/tests/fuzz/corpus/${f#fuzz_}" "$w/corpus"
 args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
 	-artifact_prefix="$artifacts/$f-")
 [ -f "$src/tests/fuzz/$f.dict" ] && args+=(-dict="$src/tests/fuzz/$f.dict")
-# PG2MD_FUZZ_SEED: the same mutations every time (the test suite's stage, so that its result
-# depends on the code, not on luck); unset, a new seed each run (`make fuzz`, to explore)
+# PG2MD_FUZZ_SEED and PG2MD_FUZZ_RUNS: the same mutations, and as many, every time (the test
+# suite's stage, so that its result depends on the code, not on luck or on the machine's speed:
+# SECONDS only caps it, and a capped run is a prefix of the full one); unset, a new seed each run
+# for SECONDS (`make fuzz`, to explore)
 [ -n "${PG2MD_FUZZ_SEED:-}" ] && args+=(-seed="$PG2MD_FUZZ_SEED")
+[ -n "${PG2MD_FUZZ_RUNS:-}" ] && args+=(-runs="$PG2MD_FUZZ_RUNS")
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # known leaks, each a reported bug (see the file)
