@@ -8,16 +8,6 @@
 t_init alias_names
 require_pg2md
 
-# active_equal P TABLE MSG — scd2's active versions equal the source table value by value
-active_equal() {
-	local copy=$T_TMP/active-$RANDOM.duckdb
-	cp "$1/pg2md.duckdb" "$copy"
-	ddbq --rw "$copy" "CREATE VIEW pg2md_data.$2_active AS SELECT * EXCLUDE (_dlt_id, _dlt_valid_from, _dlt_valid_to)
-		FROM pg2md_data.$2 WHERE _dlt_valid_to IS NULL" >/dev/null
-	assert_table_equal public "$2" "$copy" pg2md_data "$2_active" "$3"
-	rm -f "$copy"
-}
-
 CONFIG='[sources.sql_database.m]
 write_disposition = "merge"
 merge_key = "day"

@@ -49,7 +49,7 @@ run_paused "$T_TMP/p" "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
 	LIMIT 1"
 assert_eq 0 "$T_RC" "terminated worker: the run still succeeds"
 assert_contains "$(cat "$T_ERR")" "retrying" "terminated worker: a retry is announced"
-retries=$("$PG2MD_BIN" trace --json --project-dir "$T_TMP/p" | python3 -c 'import json,sys; print(sum(t["retries"] for t in json.load(sys.stdin)["tables"]))')
+retries=$(trace_retries "$T_TMP/p")
 assert_eq 1 "$retries" "terminated worker: the trace counts one retry"
 assert_table_equal public f "$T_TMP/p/pg2md.duckdb" pg2md_data f "terminated worker: f equals its source"
 assert_table_equal public g "$T_TMP/p/pg2md.duckdb" pg2md_data g "terminated worker: g equals its source"
@@ -93,7 +93,7 @@ for mode in staged direct; do
 	assert_eq 0 "$T_RC" "out of memory ($mode): the run succeeds" || t_diag "$(t_last)"
 	assert_eq 4 "$(grep -c 'ran out of memory copying table .* reading it again alone' "$T_ERR")" \
 		"out of memory ($mode): four tasks read again alone, each said"
-	retries=$("$PG2MD_BIN" trace --json --project-dir "$T_TMP/p" | python3 -c 'import json,sys; print(sum(t["retries"] for t in json.load(sys.stdin)["tables"]))')
+	retries=$(trace_retries "$T_TMP/p")
 	assert_eq 4 "$retries" "out of memory ($mode): the trace counts four retries"
 	seen=$(ddbq "$T_TMP/p/pg2md.duckdb" "SELECT (SELECT count(*) FROM pg2md_data.f WHERE s LIKE '%#$mode') + (SELECT count(*) FROM pg2md_data.g WHERE v LIKE '%#$mode')")
 	assert_eq 0 "$seen" "out of memory ($mode): the retries read the run's snapshot (no change made during the run)"

@@ -21,11 +21,6 @@ make_project "$T_TMP/p" --tables "f g" --config "workers = 3
 pool_size = 3"
 make_project "$T_TMP/one" --tables "f g" --config "workers = 1"
 
-trace_retries() {
-	"$PG2MD_BIN" trace --json --project-dir "$1" |
-		python3 -c 'import json,sys; print(sum(t["retries"] for t in json.load(sys.stdin)["tables"]))'
-}
-
 # check_dest LABEL DIR — both tables equal to the source, no id twice, no work table left
 check_dest() {
 	local label=$1 db=$2/pg2md.duckdb

@@ -18,16 +18,6 @@ history() {
 		FROM pg2md_data.$2 ORDER BY id, _dlt_valid_from, name" | tr '\t' ' ' | paste -sd'|'
 }
 
-# active_equal P TABLE MSG — the active versions equal the source table value by value
-active_equal() {
-	local copy=$T_TMP/active-$RANDOM.duckdb
-	cp "$1/pg2md.duckdb" "$copy"
-	ddbq --rw "$copy" "CREATE VIEW pg2md_data.$2_active AS SELECT * EXCLUDE (_dlt_id, _dlt_valid_from, _dlt_valid_to)
-		FROM pg2md_data.$2 WHERE _dlt_valid_to IS NULL" >/dev/null
-	assert_table_equal public "$2" "$copy" pg2md_data "$2_active" "$3"
-	rm -f "$copy"
-}
-
 for mode in staged direct; do
 	pg -c "DROP TABLE IF EXISTS cust; CREATE TABLE cust (id int PRIMARY KEY, name text, city char(6), amount numeric,
 	         seen timestamptz);

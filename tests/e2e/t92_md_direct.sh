@@ -97,7 +97,7 @@ rc=0
 wait "$pid" || rc=$?
 assert_eq 0 "$rc" "terminated reader: the run still succeeds" || t_diag "$(cat "$T_ERR")"
 assert_contains "$(cat "$T_ERR")" "retrying" "terminated reader: a retry is announced"
-retries=$("$PG2MD_BIN" trace --json --project-dir "$P" | python3 -c 'import json,sys; print(sum(t["retries"] for t in json.load(sys.stdin)["tables"]))')
+retries=$(trace_retries "$P")
 assert_eq 1 "$retries" "terminated reader: the trace counts one retry"
 check_all "terminated reader"
 no_work_tables "terminated reader"

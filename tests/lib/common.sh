@@ -352,6 +352,23 @@ assert_table_equal() {
 	fi
 }
 
+# trace_retries PROJECT — the retries of the last run's tables, summed (pg2md trace --json)
+trace_retries() {
+	"$PG2MD_BIN" trace --json --project-dir "$1" |
+		python3 -c 'import json,sys; print(sum(t["retries"] for t in json.load(sys.stdin)["tables"]))'
+}
+
+# active_equal P TABLE MSG — scd2's active versions (valid-to NULL) of P's TABLE, without
+# the validity and hash columns, equal the source table value by value
+active_equal() {
+	local copy=$T_TMP/active-$RANDOM.duckdb
+	cp "$1/pg2md.duckdb" "$copy"
+	ddbq --rw "$copy" "CREATE VIEW pg2md_data.$2_active AS SELECT * EXCLUDE (_dlt_id, _dlt_valid_from, _dlt_valid_to)
+		FROM pg2md_data.$2 WHERE _dlt_valid_to IS NULL" >/dev/null
+	assert_table_equal public "$2" "$copy" pg2md_data "$2_active" "$3"
+	rm -f "$copy"
+}
+
 # assert_tables_differ PGSCHEMA PGTABLE DUCKFILE DUCKSCHEMA DUCKTABLE MSG — the comparator must
 # report a difference (exit 1, not an error; for self-tests)
 assert_tables_differ() {
