@@ -113,8 +113,11 @@ stored_schema(const manifest_table *tables, int ntables, char hash[32])
 }
 
 void
-dlt_version_insert(pg2md_buf *sql, const char *dataset, const char *hash, const char *schema_text)
+dlt_version_insert(pg2md_buf *sql, const char *dataset, const char *hash, const char *schema_text, bool md_rules)
 {
+	pg2md_buf value = PG2MD_BUF_INIT;
+
+	md_text_value(sql, &value, md_rules, "schema", schema_text);
 	buf_puts(sql, "INSERT INTO ");
 	duck_qualified(sql, dataset, "_dlt_version");
 	buf_puts(sql, " SELECT coalesce((SELECT max(version) FROM ");
@@ -122,13 +125,17 @@ dlt_version_insert(pg2md_buf *sql, const char *dataset, const char *hash, const 
 	buf_puts(sql, "), 0) + 1, 9, now(), 'sql_database', ");
 	buf_literal(sql, hash);
 	buf_puts(sql, ", ");
-	buf_literal(sql, schema_text);
+	buf_append(sql, value.data, value.len);
+	buf_release(&value);
 }
 
 void
 dlt_state_insert(pg2md_buf *sql, const char *dataset, long long version, const char *pipeline_name,
-		 const char *state_text, const char *hash, const char *load_id)
+		 const char *state_text, const char *hash, const char *load_id, bool md_rules)
 {
+	pg2md_buf value = PG2MD_BUF_INIT;
+
+	md_text_value(sql, &value, md_rules, "state", state_text);
 	buf_puts(sql, "INSERT INTO ");
 	duck_qualified(sql, dataset, "_dlt_pipeline_state");
 	if (version >= 0) {
@@ -140,16 +147,22 @@ dlt_state_insert(pg2md_buf *sql, const char *dataset, long long version, const c
 	}
 	buf_literal(sql, pipeline_name);
 	buf_puts(sql, ", ");
-	buf_literal(sql, state_text);
+	buf_append(sql, value.data, value.len);
 	buf_puts(sql, ", now(), ");
 	buf_literal(sql, hash);
 	buf_puts(sql, ", ");
 	buf_literal(sql, load_id);
 	buf_puts(sql, ", gen_random_uuid()::VARCHAR");
+	buf_release(&value);
 }
 
+/*
+ * Under MotherDuck's rules the stored schema (about 110 bytes a column: a package of thousands
+ * of columns passes 512 KB) and the state go in pieces (md_text_value), and every statement is
+ * checked before it is sent.
+ */
 pg2md_code
-dlt_record_load(duckdb_connection con, const char *dataset, const char *pipeline_name, const char *load_id,
+dlt_record_load(pg2md_dest *d, const char *dataset, const char *pipeline_name, const char *load_id,
 		const manifest_table *tables, int ntables, json_t *state, long long state_version, pg2md_error *err)
 {
 	pg2md_buf sql = PG2MD_BUF_INIT;
@@ -157,13 +170,18 @@ dlt_record_load(duckdb_connection con, const char *dataset, const char *pipeline
 	char *schema_text = stored_schema(tables, ntables, hash);
 	char *state_text = json_dumps(state, JSON_SORT_KEYS | JSON_COMPACT);
 
-	dlt_version_insert(&sql, dataset, hash, schema_text);
+	if (!schema_text || !state_text) {
+		free(schema_text);
+		free(state_text);
+		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+	}
+	dlt_version_insert(&sql, dataset, hash, schema_text, d->md_rules);
 	buf_puts(&sql, " WHERE NOT EXISTS (SELECT 1 FROM ");
 	duck_qualified(&sql, dataset, "_dlt_version");
 	buf_puts(&sql, " WHERE version_hash = ");
 	buf_literal(&sql, hash);
 	buf_puts(&sql, ");\n");
-	dlt_state_insert(&sql, dataset, state_version, pipeline_name, state_text, hash, load_id);
+	dlt_state_insert(&sql, dataset, state_version, pipeline_name, state_text, hash, load_id, d->md_rules);
 	buf_puts(&sql, ";\nINSERT INTO ");
 	duck_qualified(&sql, dataset, "_dlt_loads");
 	buf_puts(&sql, " VALUES (");
@@ -173,7 +191,8 @@ dlt_record_load(duckdb_connection con, const char *dataset, const char *pipeline
 	buf_puts(&sql, ")");
 	free(schema_text);
 	free(state_text);
-	duck_exec(con, sql.data, "recording the load", err);
+	if (!d->md_rules || md_statements_check(sql.data, "recording the load", err) == PG2MD_OK)
+		duck_exec(d->con, sql.data, "recording the load", err);
 	buf_release(&sql);
 	return err->code;
 }

@@ -107,7 +107,7 @@ forget_in_schema(pg2md_dest *d, const char *dataset, char **names, int n, pg2md_
 		char *s = json_dumps(schema, JSON_SORT_KEYS | JSON_COMPACT);
 		char hash[32];
 		snprintf(hash, sizeof(hash), "%016llx", (unsigned long long)hash_fnv1a(s));
-		dlt_version_insert(sql, dataset, hash, s);
+		dlt_version_insert(sql, dataset, hash, s, d->md_rules);
 		buf_puts(sql, ";\n");
 		free(s);
 	}
@@ -144,7 +144,7 @@ forget_in_state(pg2md_dest *d, const char *dataset, const char *pipeline_name, c
 		char *s = json_dumps(state, JSON_SORT_KEYS | JSON_COMPACT);
 		char hash[32];
 		snprintf(hash, sizeof(hash), "%016llx", (unsigned long long)hash_fnv1a(s));
-		dlt_state_insert(sql, dataset, -1, pipeline_name, s, hash, load_id);
+		dlt_state_insert(sql, dataset, -1, pipeline_name, s, hash, load_id, d->md_rules);
 		buf_puts(sql, ";\n");
 		free(s);
 	}
@@ -152,10 +152,13 @@ forget_in_state(pg2md_dest *d, const char *dataset, const char *pipeline_name, c
 	return PG2MD_OK;
 }
 
-/* Run a transaction's SQL; on failure roll back and say nothing was dropped. */
+/* Run a transaction's SQL (each statement checked under MotherDuck's rules); on failure roll
+ * back and say nothing was dropped. */
 static pg2md_code
 exec_all_or_nothing(pg2md_dest *d, const char *sql, const char *what, pg2md_error *err)
 {
+	if (d->md_rules && md_statements_check(sql, what, err))
+		return err->code; /* nothing was sent */
 	if (duck_exec(d->con, sql, what, err)) {
 		pg2md_error ignore;
 		pg2md_error_init(&ignore);

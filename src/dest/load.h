@@ -62,6 +62,16 @@ void md_work_table_sql(pg2md_buf *sql, const manifest_table *t, const char *data
  * MD_STATEMENT_MAX, before it is sent (MotherDuck would refuse it; a local file enforces it
  * under PG2MD_TEST_MOTHERDUCK_RULES). */
 pg2md_code md_statements_check(const char *sql, const char *what, pg2md_error *err);
+/* Pieces of a long text value are at most this many bytes (MD_TEXT_PIECE). */
+#define MD_TEXT_PIECE (128 * 1024)
+/*
+ * Append text (no newline in it: JSON text) as an SQL value to value: its literal; or under
+ * MotherDuck's rules, when its literal could carry a statement past MD_STATEMENT_MAX, the
+ * statements that write it in pieces into the temporary table _pg2md_text_<part> are appended
+ * to pre (each ending ";\n", each under the cap), and value gets the subquery that joins them
+ * in order.  pre's statements must run before value's, in the same transaction.
+ */
+void md_text_value(pg2md_buf *pre, pg2md_buf *value, bool md_rules, const char *part, const char *text);
 /* The manifest table t as the load reads it from the work table, into out (manifest_table_free). */
 void md_table_from_work(manifest_table *out, const manifest_table *t);
 
@@ -114,21 +124,24 @@ pg2md_code dlt_state_version(duckdb_connection con, const char *dataset, long lo
 /*
  * Record a load: the stored schema of the manifest's tables (ntables of them) in _dlt_version (a new row only when
  * it changed), state as version state_version in _dlt_pipeline_state, and load_id in _dlt_loads.
+ * Under MotherDuck's rules (d->md_rules) every statement stays under MD_STATEMENT_MAX, checked.
  */
-pg2md_code dlt_record_load(duckdb_connection con, const char *dataset, const char *pipeline_name,
+pg2md_code dlt_record_load(pg2md_dest *d, const char *dataset, const char *pipeline_name,
 			   const char *load_id, const manifest_table *tables, int ntables, json_t *state,
 			   long long state_version,
 			   pg2md_error *err);
 /*
  * Append "INSERT INTO <dataset>._dlt_version SELECT …" of a new version (the newest + 1) of the
  * stored schema schema_text with its hash, without a terminator (a caller may add a WHERE).
+ * md_rules: a long schema_text is written in pieces first (md_text_value).
  */
-void dlt_version_insert(pg2md_buf *sql, const char *dataset, const char *hash, const char *schema_text);
+void dlt_version_insert(pg2md_buf *sql, const char *dataset, const char *hash, const char *schema_text,
+			bool md_rules);
 /*
  * Append "INSERT INTO <dataset>._dlt_pipeline_state SELECT …" of state_text as version (< 0:
- * the newest + 1), with hash and load_id, without a terminator.
+ * the newest + 1), with hash and load_id, without a terminator (md_rules: as dlt_version_insert).
  */
 void dlt_state_insert(pg2md_buf *sql, const char *dataset, long long version, const char *pipeline_name,
-		      const char *state_text, const char *hash, const char *load_id);
+		      const char *state_text, const char *hash, const char *load_id, bool md_rules);
 
 #endif

@@ -118,6 +118,42 @@ md_table_from_work(manifest_table *out, const manifest_table *t)
 	}
 }
 
+/*
+ * A long text value (a stored schema of thousands of columns): its literal alone could carry a
+ * statement past the cap, so it is written in pieces of at most MD_TEXT_PIECE bytes (a literal
+ * of twice that at worst, its quotes doubled), each one INSERT into a temporary table, and the
+ * statement reads them back joined in order.  The temporary table is the client's (MotherDuck
+ * keeps temporary tables on the client; DuckDB lets a transaction write it beside the database
+ * it writes), so the pieces commit or roll back with the caller's transaction and the stored
+ * text is the same bytes.  A piece never ends inside a UTF-8 character: each is a valid VARCHAR.
+ * The temporary table stays until the connection closes (the next long value replaces it).
+ */
+void
+md_text_value(pg2md_buf *pre, pg2md_buf *value, bool md_rules, const char *part, const char *text)
+{
+	size_t len = strlen(text);
+
+	if (!md_rules || len <= MD_TEXT_PIECE) {
+		buf_literal(value, text);
+		return;
+	}
+	buf_printf(pre, "CREATE OR REPLACE TEMP TABLE temp.main._pg2md_text_%s (n INTEGER, piece VARCHAR);\n", part);
+	for (size_t off = 0, n = 0; off < len; n++) {
+		size_t k = len - off > MD_TEXT_PIECE ? MD_TEXT_PIECE : len - off;
+		while (off + k < len && k > 4 && ((unsigned char)text[off + k] & 0xC0) == 0x80)
+			k--;
+		buf_printf(pre, "INSERT INTO temp.main._pg2md_text_%s VALUES (%zu, '", part, n);
+		for (size_t i = off; i < off + k; i++) {
+			if (text[i] == '\'')
+				buf_putc(pre, '\'');
+			buf_putc(pre, text[i]);
+		}
+		buf_puts(pre, "');\n");
+		off += k;
+	}
+	buf_printf(value, "(SELECT string_agg(piece, '' ORDER BY n) FROM temp.main._pg2md_text_%s)", part);
+}
+
 pg2md_code
 md_statements_check(const char *sql, const char *what, pg2md_error *err)
 {

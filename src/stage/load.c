@@ -140,7 +140,7 @@ load_package_tx(const pg2md_config *cfg, pg2md_dest *dest, const pg2md_manifest 
 	state = load_state(cfg, dest, man, &state_version, err);
 	if (!state)
 		goto fail;
-	if (dlt_record_load(dest->con, dataset, cfg->pipeline_name, load_id, man->tables, man->ntables, state,
+	if (dlt_record_load(dest, dataset, cfg->pipeline_name, load_id, man->tables, man->ntables, state,
 			    state_version, err))
 		goto fail;
 	fault_point("load:before_commit");

@@ -1,7 +1,8 @@
 /*
  * test_motherduck.c — the MotherDuck client's pieces that need no server: the user agent
  * MotherDuck's format asks for, the DuckDB versions MotherDuck supports (1.4.0 to 1.5.x), and
- * the offline extension file refused clearly when it is missing, misnamed or not an extension.
+ * the offline extension file refused clearly when it is missing, misnamed or not an extension;
+ * the split of a package's files, and of a long text value, under MotherDuck's 512 KB cap.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -136,6 +137,88 @@ steps_split_thousands_of_files(void **state)
 	json_decref(doc);
 }
 
+/* Count the statements of sql (each ends ";\n") and check each is under the cap. */
+static int
+statements_under_cap(const char *sql)
+{
+	int n = 0;
+	for (const char *p = sql, *end; *p; p = end + 2, n++) {
+		end = strstr(p, ";\n");
+		assert_non_null(end);
+		assert_true((size_t)(end - p) < MD_STATEMENT_MAX);
+	}
+	return n;
+}
+
+/* A long text value under the rules: written in pieces (never cut inside a UTF-8 character,
+ * quotes doubled), each statement under the cap, and read back byte for byte; outside the rules,
+ * or short, it is one literal. */
+static void
+long_text_in_pieces(void **state)
+{
+	/* "xy", then 2-byte characters (the cut at MD_TEXT_PIECE falls inside one), a quote and a
+	 * 4-byte character every 1,000 */
+	size_t len = 0, cap = 700 * 1024;
+	char *text = malloc(cap + 8);
+	pg2md_buf pre = PG2MD_BUF_INIT, value = PG2MD_BUF_INIT, sql = PG2MD_BUF_INIT;
+	duckdb_database db;
+	duckdb_connection con;
+	duckdb_result res;
+	pg2md_error err;
+
+	(void)state;
+	assert_non_null(text);
+	text[len++] = 'x';
+	text[len++] = 'y';
+	for (int i = 0; len < cap; i++) {
+		const char *piece = i % 1000 == 999 ? "'\xf0\x9f\xa6\x86" : "\xc3\xa9";
+		memcpy(text + len, piece, strlen(piece));
+		len += strlen(piece);
+	}
+	text[len] = '\0';
+	assert_int_equal((unsigned char)text[MD_TEXT_PIECE] & 0xC0, 0x80);
+
+	md_text_value(&pre, &value, true, "schema", text);
+	assert_true(statements_under_cap(pre.data) >= 6);
+	assert_null(strstr(value.data, "\xc3\xa9")); /* the value reads the pieces */
+	buf_puts(&sql, pre.data);
+	buf_puts(&sql, "SELECT ");
+	buf_append(&sql, value.data, value.len);
+	buf_puts(&sql, " = ");
+	buf_literal(&sql, text); /* DuckDB takes a long literal: the cap is MotherDuck's */
+	buf_puts(&sql, ", strlen(");
+	buf_append(&sql, value.data, value.len);
+	buf_puts(&sql, ")");
+	assert_int_equal(duckdb_open(NULL, &db), DuckDBSuccess);
+	assert_int_equal(duckdb_connect(db, &con), DuckDBSuccess);
+	assert_int_equal(duckdb_query(con, "BEGIN", NULL), DuckDBSuccess);
+	if (duckdb_query(con, sql.data, &res) == DuckDBError)
+		fail_msg("%s", duckdb_result_error(&res));
+	assert_true(duckdb_value_boolean(&res, 0, 0));
+	assert_int_equal(duckdb_value_int64(&res, 1, 0), (int64_t)len);
+	duckdb_destroy_result(&res);
+	assert_int_equal(duckdb_query(con, "COMMIT", NULL), DuckDBSuccess);
+	duckdb_disconnect(&con);
+	duckdb_close(&db);
+
+	/* a checked statement list with the pieces passes; the plain literal would not */
+	pg2md_error_init(&err);
+	assert_int_equal(md_statements_check(pre.data, "test", &err), PG2MD_OK);
+	buf_reset(&pre);
+	buf_reset(&value);
+	md_text_value(&pre, &value, false, "schema", text);
+	assert_int_equal((int)pre.len, 0);
+	assert_true(value.len > MD_STATEMENT_MAX);
+	buf_reset(&value);
+	md_text_value(&pre, &value, true, "state", "{\"a\":\"it's\"}");
+	assert_int_equal((int)pre.len, 0);
+	assert_string_equal(value.data, "'{\"a\":\"it''s\"}'");
+	buf_release(&pre);
+	buf_release(&value);
+	buf_release(&sql);
+	free(text);
+}
+
 int
 main(void)
 {
@@ -144,6 +227,7 @@ main(void)
 		cmocka_unit_test(supported_versions),
 		cmocka_unit_test(extension_file_refused_clearly),
 		cmocka_unit_test(steps_split_thousands_of_files),
+		cmocka_unit_test(long_text_in_pieces),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
