@@ -62,6 +62,9 @@ void md_work_table_sql(pg2md_buf *sql, const manifest_table *t, const char *data
  * MD_STATEMENT_MAX, before it is sent (MotherDuck would refuse it; a local file enforces it
  * under PG2MD_TEST_MOTHERDUCK_RULES). */
 pg2md_code md_statements_check(const char *sql, const char *what, pg2md_error *err);
+/* Under MotherDuck's rules, --direct: fail if sql, one statement the writer sends for table (what:
+ * "its copy", "its work table"), is over MD_STATEMENT_MAX, naming the table and the fix. */
+pg2md_code md_table_statement_check(const char *sql, const char *table, const char *what, pg2md_error *err);
 /* Pieces of a long text value are at most this many bytes (MD_TEXT_PIECE). */
 #define MD_TEXT_PIECE (128 * 1024)
 /*

@@ -172,3 +172,19 @@ md_statements_check(const char *sql, const char *what, pg2md_error *err)
 	}
 	return PG2MD_OK;
 }
+
+pg2md_code
+md_table_statement_check(const char *sql, const char *table, const char *what, pg2md_error *err)
+{
+	size_t len = strlen(sql);
+
+	if (len <= MD_STATEMENT_MAX)
+		return PG2MD_OK;
+	pg2md_fail(err, PG2MD_ERR_RUN, "table \"%s\": %s is a statement of %zu bytes, over MotherDuck's limit of %d bytes",
+		   table, what, len, MD_STATEMENT_MAX);
+	pg2md_detail(err, "a --direct copy names each of the table's columns with its type (and holds its transform's "
+			  "text): the statement grows with the columns and their names, not with the rows");
+	pg2md_hint(err, "leave columns out with excluded_columns, or shorten the transform; a staged run "
+			"(without --direct) runs a transform on this machine");
+	return err->code;
+}

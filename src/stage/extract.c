@@ -98,11 +98,12 @@ open_direct(run_ctx *rc, pg2md_dest *dest, pg2md_trace *trace, pg2md_error *err)
 		}
 		buf_puts(&sql, ")");
 		free(nt);
-		if (duck_exec(dest->con, sql.data, "creating a destination table", err))
+		if ((dest->md_rules && md_table_statement_check(sql.data, t->name, "its work table", err)) ||
+		    duck_exec(dest->con, sql.data, "creating a destination table", err))
 			break;
 	}
 	buf_release(&sql);
-	if (pg2md_failed(err))
+	if (pg2md_failed(err) || (rc->one_writer && handoff_check_statements(rc, err)))
 		return err->code;
 	rc->ddb = dest->db;
 	return direct_budget_columns(rc, dest, err);

@@ -38,8 +38,10 @@
 #include "stage/pipeline_int.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "dest/load.h"
 #include "source/pgconn.h"
 #include "util/fault.h"
 #include "util/humanize.h"
@@ -373,7 +375,9 @@ write_task(handoff *h, pg2md_task *task, const char *sql)
 	bool ran = false;
 
 	pg2md_error_init(&werr);
-	if (duck_exec(con, "BEGIN TRANSACTION", "copying", &werr) == PG2MD_OK) {
+	/* every statement is checked against the cap (handoff_check_statements did it before reading) */
+	if (md_table_statement_check(sql, task->table->name, "its copy", &werr) == PG2MD_OK &&
+	    duck_exec(con, "BEGIN TRANSACTION", "copying", &werr) == PG2MD_OK) {
 		ran = duckdb_query(con, sql, &res) != DuckDBError;
 		if (!ran) {
 			pg2md_fail(&werr, PG2MD_ERR_RUN, "copying table \"%s\" failed: %s", task->table->name,
@@ -431,6 +435,33 @@ write_task(handoff *h, pg2md_task *task, const char *sql)
 	pthread_mutex_unlock(&h->mu);
 	if (ok)
 		fault_point("extract:task_done");
+}
+
+pg2md_code
+handoff_check_statements(run_ctx *rc, pg2md_error *err)
+{
+	bool *seen = xcalloc((size_t)(rc->ntables > 0 ? rc->ntables : 1), sizeof(bool));
+
+	if (!seen)
+		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+	/* a table's tasks differ only in their task number: its first one stands for them */
+	for (int i = 0; i < rc->ntasks; i++) {
+		pg2md_task *task = &rc->tasks[i];
+		if (seen[task->table_idx])
+			continue;
+		seen[task->table_idx] = true;
+		char *sql = task_statement(rc, task);
+		if (!sql) {
+			pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+			break;
+		}
+		pg2md_code result = md_table_statement_check(sql, task->table->name, "its copy", err);
+		free(sql);
+		if (result)
+			break;
+	}
+	free(seen);
+	return err->code;
 }
 
 void

@@ -126,6 +126,9 @@ pg2md_code task_commit(run_ctx *rc, pg2md_task *task, duckdb_connection con, pg2
 /* Direct under MotherDuck's rules: nworkers readers hand their rows to rc->writer, which writes
  * each task; errs: per reader, its own failure (its connection). */
 void handoff_run(run_ctx *rc, int nworkers, pg2md_error *errs);
+/* Direct under MotherDuck's rules: each table's copy statement checked against MotherDuck's cap
+ * before anything is read (a table too wide for it is refused by name, dest/load.h). */
+pg2md_code handoff_check_statements(run_ctx *rc, pg2md_error *err);
 
 /* ---- extract_sql.c ----------------------------------------------------------------------- */
 
