@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# t79_follow_edges — the edges of pgoutput's stream that pg2md follow must apply exactly
+# (docs/cdc.md, issue 16):
+#   - a TRUNCATE naming several followed tables (in either order, CASCADE to a referencing
+#     table), alone and between other changes of one transaction: every table it names emptied,
+#     in order with the changes around it, a table it does not name untouched;
+# Every step compares the destination with the source value by value (tables without a key as
+# multisets, so a change applied twice or lost shows).
+. "$(dirname "$0")/../lib/common.sh"
+t_init follow_edges
+require_pg2md
+
+SLOT="t79_slot_$$"
+eval "orig_$(declare -f t_cleanup)"
+t_cleanup() {
+	psql -X -q -d postgres -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
+		WHERE slot_name LIKE 't79_%_$$'" >/dev/null 2>&1 || true
+	orig_t_cleanup
+}
+
+pg -c "CREATE TABLE ta (id int PRIMARY KEY, v text);
+       CREATE TABLE tb (id int PRIMARY KEY, w int);
+       CREATE TABLE tc (k int PRIMARY KEY, s text);
+       CREATE TABLE tp (id int PRIMARY KEY, v text);
+       CREATE TABLE tr (id int PRIMARY KEY, p int REFERENCES tp (id), v text);
+       CREATE TABLE tf (a int, b text);
+       ALTER TABLE tf REPLICA IDENTITY FULL;
+       INSERT INTO ta SELECT g, 'a' || g FROM generate_series(1, 200) g;
+       INSERT INTO tb SELECT g, g FROM generate_series(1, 200) g;
+       INSERT INTO tc SELECT g, 'c' || g FROM generate_series(1, 50) g;
+       INSERT INTO tp SELECT g, 'p' || g FROM generate_series(1, 20) g;
+       INSERT INTO tr SELECT g, g % 20 + 1, 'r' || g FROM generate_series(1, 60) g;
+       INSERT INTO tf SELECT g % 10, 'f' FROM generate_series(1, 100) g;"
+
+TABLES="ta tb tc tp tr tf"
+P=$T_TMP/p
+make_project "$P" --tables "$TABLES" --config "[sources.pg_replication]
+slot_name = \"$SLOT\"
+pub_name = \"t79_pub\""
+DB=$P/pg2md.duckdb
+
+compare_all() {
+	local t
+	for t in $TABLES; do assert_table_equal public "$t" "$DB" pg2md_data "$t" "$1: $t equals the source"; done
+}
+watermark() { ddbq "$DB" "SELECT applied_lsn_text FROM pg2md_data._pg2md_cdc WHERE slot_name = '$SLOT'"; }
+confirmed() { pgq "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '$SLOT'"; }
+lsn_le() { [ "$(pgq "SELECT '$1'::pg_lsn <= '$2'::pg_lsn")" = t ]; }
+# duck_count TABLE — rows of a mirror table
+duck_count() { ddbq "$DB" "SELECT count(*) FROM pg2md_data.$1"; }
+
+assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$P"
+compare_all "initial copy"
+
+# --- TRUNCATE of several tables in one statement --------------------------------------------
+# pgoutput sends one Truncate message naming every relation (pgcopydb applied only the first).
+# Alone, with tc untouched; the second names them in the other order; between them a change.
+pg -c "TRUNCATE ta, tb;"
+pg -c "INSERT INTO ta VALUES (1, 'after first');"
+pg -c "INSERT INTO tb VALUES (7, 7); TRUNCATE tb, ta; INSERT INTO tb VALUES (8, 8);"
+assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$P"
+assert_eq "0 1 50" "$(duck_count ta) $(duck_count tb) $(duck_count tc)" \
+	"TRUNCATE ta, tb then TRUNCATE tb, ta: both emptied each time, tc kept, the row after it arrived"
+compare_all "TRUNCATE of two tables"
+
+# --- TRUNCATE between other changes of one transaction ----------------------------------------
+# rows before it in the transaction go with the table, rows after it stay; updates and deletes
+# of other tables around it apply; a table without a key (multiset) too
+pg -c "INSERT INTO ta SELECT g, 'x' || g FROM generate_series(1, 30) g; INSERT INTO tb SELECT g, g FROM generate_series(11, 40) g;"
+pg -c "BEGIN;
+       INSERT INTO ta VALUES (100, 'before');
+       UPDATE tb SET w = -w WHERE id <= 20;
+       UPDATE tc SET s = 'before truncate' WHERE k <= 5;
+       INSERT INTO tf VALUES (1, 'f'), (1, 'f');
+       TRUNCATE ta, tb, tf;
+       INSERT INTO ta VALUES (101, 'after'), (102, 'after');
+       INSERT INTO tf VALUES (2, 'after'), (2, 'after');
+       UPDATE tc SET s = 'after truncate' WHERE k BETWEEN 4 AND 8;
+       DELETE FROM tc WHERE k > 45;
+       INSERT INTO tb VALUES (5, 50);
+       UPDATE ta SET v = 'after, updated' WHERE id = 102;
+       COMMIT;"
+assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$P"
+assert_eq "2 1 45 2" "$(duck_count ta) $(duck_count tb) $(duck_count tc) $(duck_count tf)" \
+	"a TRUNCATE of three tables between changes of one transaction: only the rows after it stay"
+compare_all "TRUNCATE inside a transaction"
+
+# --- TRUNCATE … CASCADE: the referencing table is named in the message too ------------------
+pg -c "BEGIN; INSERT INTO tr VALUES (1000, 1, 'gone'); TRUNCATE tp CASCADE;
+       INSERT INTO tp VALUES (1, 'back'); INSERT INTO tr VALUES (1, 1, 'back'); COMMIT;"
+assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$P"
+assert_eq "1 1" "$(duck_count tp) $(duck_count tr)" "TRUNCATE tp CASCADE empties tp and tr, the rows after it stay"
+compare_all "TRUNCATE CASCADE"
+assert_eq "$(watermark)" "$(confirmed)" "the slot's flush position is the watermark"
+
+t_done
