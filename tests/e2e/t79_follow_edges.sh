@@ -4,6 +4,10 @@
 #   - a TRUNCATE naming several followed tables (in either order, CASCADE to a referencing
 #     table), alone and between other changes of one transaction: every table it names emptied,
 #     in order with the changes around it, a table it does not name untouched;
+#   - several changes at one LSN: COPY FROM STDIN writes one WAL record per page of rows (checked
+#     by peeking the slot: several inserts share an LSN), into a keyed table and a table without a
+#     key (equal rows at one LSN), with updates and deletes of the copied rows after it in the
+#     same transaction, plainly and inside a large streamed transaction;
 # Every step compares the destination with the source value by value (tables without a key as
 # multisets, so a change applied twice or lost shows).
 . "$(dirname "$0")/../lib/common.sh"
@@ -24,24 +28,27 @@ pg -c "CREATE TABLE ta (id int PRIMARY KEY, v text);
        CREATE TABLE tp (id int PRIMARY KEY, v text);
        CREATE TABLE tr (id int PRIMARY KEY, p int REFERENCES tp (id), v text);
        CREATE TABLE tf (a int, b text);
+       CREATE TABLE tk (id int PRIMARY KEY, v text, n numeric(12,2));
        ALTER TABLE tf REPLICA IDENTITY FULL;
        INSERT INTO ta SELECT g, 'a' || g FROM generate_series(1, 200) g;
        INSERT INTO tb SELECT g, g FROM generate_series(1, 200) g;
        INSERT INTO tc SELECT g, 'c' || g FROM generate_series(1, 50) g;
        INSERT INTO tp SELECT g, 'p' || g FROM generate_series(1, 20) g;
        INSERT INTO tr SELECT g, g % 20 + 1, 'r' || g FROM generate_series(1, 60) g;
-       INSERT INTO tf SELECT g % 10, 'f' FROM generate_series(1, 100) g;"
+       INSERT INTO tf SELECT g % 10, 'f' FROM generate_series(1, 100) g;
+       INSERT INTO tk SELECT g, 'k' || g, g FROM generate_series(1, 100) g;"
 
-TABLES="ta tb tc tp tr tf"
+TABLES="ta tb tc tp tr tf tk"
 P=$T_TMP/p
 make_project "$P" --tables "$TABLES" --config "[sources.pg_replication]
 slot_name = \"$SLOT\"
 pub_name = \"t79_pub\""
 DB=$P/pg2md.duckdb
 
+# compare_all MSG [TABLES] — the tables a step touched (default: all) equal the source
 compare_all() {
 	local t
-	for t in $TABLES; do assert_table_equal public "$t" "$DB" pg2md_data "$t" "$1: $t equals the source"; done
+	for t in ${2:-$TABLES}; do assert_table_equal public "$t" "$DB" pg2md_data "$t" "$1: $t equals the source"; done
 }
 watermark() { ddbq "$DB" "SELECT applied_lsn_text FROM pg2md_data._pg2md_cdc WHERE slot_name = '$SLOT'"; }
 confirmed() { pgq "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '$SLOT'"; }
@@ -50,7 +57,6 @@ lsn_le() { [ "$(pgq "SELECT '$1'::pg_lsn <= '$2'::pg_lsn")" = t ]; }
 duck_count() { ddbq "$DB" "SELECT count(*) FROM pg2md_data.$1"; }
 
 assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$P"
-compare_all "initial copy"
 
 # --- TRUNCATE of several tables in one statement --------------------------------------------
 # pgoutput sends one Truncate message naming every relation (pgcopydb applied only the first).
@@ -61,7 +67,7 @@ pg -c "INSERT INTO tb VALUES (7, 7); TRUNCATE tb, ta; INSERT INTO tb VALUES (8, 
 assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$P"
 assert_eq "0 1 50" "$(duck_count ta) $(duck_count tb) $(duck_count tc)" \
 	"TRUNCATE ta, tb then TRUNCATE tb, ta: both emptied each time, tc kept, the row after it arrived"
-compare_all "TRUNCATE of two tables"
+compare_all "TRUNCATE of two tables" "ta tb"
 
 # --- TRUNCATE between other changes of one transaction ----------------------------------------
 # rows before it in the transaction go with the table, rows after it stay; updates and deletes
@@ -83,14 +89,77 @@ pg -c "BEGIN;
 assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$P"
 assert_eq "2 1 45 2" "$(duck_count ta) $(duck_count tb) $(duck_count tc) $(duck_count tf)" \
 	"a TRUNCATE of three tables between changes of one transaction: only the rows after it stay"
-compare_all "TRUNCATE inside a transaction"
+compare_all "TRUNCATE inside a transaction" "ta tb tc tf"
 
 # --- TRUNCATE … CASCADE: the referencing table is named in the message too ------------------
 pg -c "BEGIN; INSERT INTO tr VALUES (1000, 1, 'gone'); TRUNCATE tp CASCADE;
        INSERT INTO tp VALUES (1, 'back'); INSERT INTO tr VALUES (1, 1, 'back'); COMMIT;"
 assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$P"
 assert_eq "1 1" "$(duck_count tp) $(duck_count tr)" "TRUNCATE tp CASCADE empties tp and tr, the rows after it stay"
-compare_all "TRUNCATE CASCADE"
+compare_all "TRUNCATE CASCADE" "tp tr"
+assert_eq "$(watermark)" "$(confirmed)" "the slot's flush position is the watermark"
+
+# --- several changes sharing one LSN: COPY -------------------------------------------------------
+# flushed — wait (10 s at most) until the WAL inserted so far is flushed: the slot's SQL peek
+# decodes only flushed WAL, and the test cluster commits asynchronously
+flushed() {
+	local ins i
+	ins=$(pgq "SELECT pg_current_wal_insert_lsn()")
+	for i in $(seq 1 100); do
+		[ "$(pgq "SELECT pg_current_wal_flush_lsn() >= '$ins'::pg_lsn")" = t ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# the slot's pending pgoutput messages (protocol 1: lsn, xid, data), read without consuming them
+PEEK="pg_logical_slot_peek_binary_changes('$SLOT', NULL, NULL, 'proto_version', '1', 'publication_names', 't79_pub')"
+# copy_rows TABLE FROM TO — COPY text rows for tk (id, v, n) or tf (a, b: equal rows)
+copy_rows() {
+	case $1 in
+	tk) seq "$2" "$3" | awk '{ printf "%d\tcopied %d\t%d.%02d\n", $1, $1, $1, $1 % 100 }' ;;
+	tf) seq "$2" "$3" | awk '{ printf "%d\tdup\n", $1 % 3 }' ;;
+	esac
+}
+{
+	echo "BEGIN;"
+	echo "COPY tk FROM STDIN;"; copy_rows tk 1001 3000; echo '\.'
+	echo "COPY tf FROM STDIN;"; copy_rows tf 1 300; echo '\.'
+	echo "UPDATE tk SET v = 'updated after copy' WHERE id BETWEEN 1001 AND 1010;
+	      DELETE FROM tk WHERE id BETWEEN 2991 AND 3000;
+	      DELETE FROM tf WHERE ctid = (SELECT min(ctid) FROM tf WHERE a = 1 AND b = 'dup');
+	      COMMIT;"
+	echo "COPY tk FROM STDIN;"; copy_rows tk 2995 3005; echo '\.'
+} >"$T_TMP/copy1.sql"
+pg -f "$T_TMP/copy1.sql" || t_bail "the COPY transaction failed"
+flushed
+shared=$(pgq "SELECT coalesce(max(c), 0) FROM (SELECT count(*) AS c FROM $PEEK WHERE get_byte(data, 0) = ascii('I') GROUP BY lsn) x")
+[ "${shared:-0}" -ge 100 ] && t_pass "COPY: $shared inserts share one LSN (one WAL record per page of rows)" ||
+	t_fail "COPY: expected inserts sharing an LSN, the most at one LSN is ${shared:-none}"
+same=$(pgq "SELECT coalesce(max(c), 0) FROM (SELECT count(*) AS c FROM $PEEK WHERE get_byte(data, 0) = ascii('I') GROUP BY lsn, data) x")
+[ "${same:-0}" -ge 2 ] && t_pass "COPY: $same equal rows of the table without a key share one LSN (identical messages)" ||
+	t_fail "COPY: expected equal rows at one LSN, found at most ${same:-none}"
+assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$P"
+assert_eq "$(pgq "SELECT count(*) FROM tf WHERE b = 'dup'")" "$(ddbq "$DB" "SELECT count(*) FROM pg2md_data.tf WHERE b = 'dup'")" \
+	"COPY of equal rows into a table without a key: every copy arrived once"
+compare_all "COPY, then updates and deletes of the copied rows" "tk tf"
+
+# the same inside a large transaction the server streams (logical_decoding_work_mem = 64kB on
+# follow's connections), copies of one key deleted and copied again in it
+{
+	echo "BEGIN;"
+	echo "COPY tk FROM STDIN;"; copy_rows tk 10001 30000; echo '\.'
+	echo "COPY tf FROM STDIN;"; copy_rows tf 1 3000; echo '\.'
+	echo "UPDATE tk SET n = -n WHERE id % 7 = 0; DELETE FROM tk WHERE id BETWEEN 20001 AND 20100;"
+	echo "COPY tk FROM STDIN;"; copy_rows tk 20051 20100 | sed 's/copied/again/'; echo '\.'
+	echo "DELETE FROM tf WHERE ctid IN (SELECT ctid FROM tf WHERE a = 2 LIMIT 500);"
+	echo "COMMIT;"
+} >"$T_TMP/copy2.sql"
+pg -f "$T_TMP/copy2.sql" || t_bail "the large COPY transaction failed"
+assert_exit 0 env PGOPTIONS="-c logical_decoding_work_mem=64kB" "$PG2MD_BIN" follow --once --project-dir "$P"
+assert_contains "$(cat "$T_OUT")" "streamed transactions: 1 applied" "the COPY transaction came streamed"
+assert_eq "$(pgq "SELECT count(*), sum(a) FROM tf")" "$(ddbq "$DB" "SELECT count(*), sum(a) FROM pg2md_data.tf")" \
+	"streamed COPY of equal rows into a table without a key: every copy arrived once"
+compare_all "COPY in a streamed transaction" "tk tf"
 assert_eq "$(watermark)" "$(confirmed)" "the slot's flush position is the watermark"
 
 t_done
