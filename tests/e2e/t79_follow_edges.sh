@@ -13,6 +13,9 @@
 #     commit LSN (read from the slot); docs/cdc.md: the transactions whose commit starts before
 #     it are applied, none from the first whose commit starts at or after it, and the watermark
 #     stays at or before the first one not applied (else the next run would skip it);
+#   - a role that owns no table (REPLICATION, not superuser) cannot create the publication:
+#     follow stops with the exact CREATE PUBLICATION to run, leaves no slot; run by the owner,
+#     the next follow copies and follows the tables;
 # Every step compares the destination with the source value by value (tables without a key as
 # multisets, so a change applied twice or lost shows).
 . "$(dirname "$0")/../lib/common.sh"
@@ -26,7 +29,9 @@ t_cleanup() {
 		WHERE slot_name LIKE 't79_%_$$'" >/dev/null 2>&1 || true
 	[ -n "${OPID:-}" ] && kill "$OPID" 2>/dev/null
 	orig_t_cleanup
+	psql -X -q -d postgres -c "DROP ROLE IF EXISTS $ROLE" >/dev/null 2>&1 || true
 }
+ROLE="t79_repl_$$"
 
 pg -c "CREATE TABLE ta (id int PRIMARY KEY, v text);
        CREATE TABLE tb (id int PRIMARY KEY, w int);
@@ -264,5 +269,33 @@ assert_contains "$(cat "$T_OUT")" "streamed transactions: 1 applied" "the next r
 assert_eq "E0x1 E1 openx3 E2x1 E3x1 E4x1 E5x1 E6x2 E7x1 E8x1" "$(marks)" "every transaction applied once"
 compare_all "after the --endpos runs, --once" "tk tf"
 assert_eq "$(watermark)" "$(confirmed)" "the slot's flush position is the watermark"
+
+# --- a publication the role may not create: the statement to run ------------------------------
+pg -c "CREATE ROLE $ROLE LOGIN REPLICATION PASSWORD 'role-secret-$$';
+       GRANT CREATE ON DATABASE \"$T_DB\" TO $ROLE;
+       CREATE TABLE ua (id int PRIMARY KEY, v text); CREATE TABLE ub (k text PRIMARY KEY, n int);
+       INSERT INTO ua SELECT g, 'u' || g FROM generate_series(1, 300) g;
+       INSERT INTO ub SELECT 'k' || g, g FROM generate_series(1, 100) g;
+       GRANT SELECT ON ua, ub TO $ROLE;"
+P2=$T_TMP/p2
+make_project "$P2" --tables "ua ub" --user "$ROLE" --password "role-secret-$$" --config "[sources.pg_replication]
+slot_name = \"t79_two_$$\"
+pub_name = \"t79_pub2\""
+assert_exit 2 "$PG2MD_BIN" follow --once --project-dir "$P2"
+want='CREATE PUBLICATION "t79_pub2" FOR TABLE "public"."ua", "public"."ub" WITH (publish_via_partition_root = true);'
+assert_contains "$(cat "$T_ERR")" "$want" "a role that owns neither table: stopped with the CREATE PUBLICATION to run"
+assert_not_contains "$(cat "$T_OUT" "$T_ERR")" "role-secret-$$" "the message does not show the role's password"
+assert_eq 0 "$(pgq "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 't79_two_$$'")" "no slot was left behind"
+assert_eq 0 "$(pgq "SELECT count(*) FROM pg_publication WHERE pubname = 't79_pub2'")" "no publication either"
+sql=$(grep -o 'CREATE PUBLICATION .*;' "$T_ERR" | head -n 1)
+pg -c "$sql" || t_fail "the statement of the message does not run as the owner: $sql"
+pg -c "INSERT INTO ua VALUES (1000, 'before the first start'); UPDATE ub SET n = -n WHERE n <= 10;"
+assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$P2"
+assert_contains "$(cat "$T_OUT")" "initial copy done" "with the publication made by the owner, follow copies the tables"
+pg -c "INSERT INTO ua VALUES (1001, 'after'); DELETE FROM ua WHERE id <= 10; UPDATE ub SET n = 0 WHERE k = 'k50'; TRUNCATE ub;
+       INSERT INTO ub VALUES ('again', 1);"
+assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$P2"
+assert_table_equal public ua "$P2/pg2md.duckdb" pg2md_data ua "followed by a role that does not own it: ua equals the source"
+assert_table_equal public ub "$P2/pg2md.duckdb" pg2md_data ub "followed by a role that does not own it: ub equals the source"
 
 t_done
