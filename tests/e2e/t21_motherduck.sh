@@ -2,7 +2,9 @@
 # t21_motherduck — with a MotherDuck token configured, pg2md targets md:<database> with the token
 # passed as the motherduck_token setting.  This machine cannot reach MotherDuck, so the run must
 # fail before any data moves with exit code 3, a message that says what to check, and the token
-# nowhere: not in stdout, stderr, the trace, the pipeline folder or any file pg2md wrote.
+# nowhere: not in stdout, stderr, the trace, the pipeline folder or any file pg2md wrote.  The
+# token may come from secrets.toml, an md: string, MOTHERDUCK_TOKEN, or dlt's lower-case
+# motherduck_token alone (without it the same md: project is refused with exit 2).
 . "$(dirname "$0")/../lib/common.sh"
 t_init motherduck
 require_pg2md
@@ -78,6 +80,23 @@ assert_contains "$(cat "$T_OUT")" "MotherDuck supports" "check: says whether Mot
 assert_contains "$(cat "$T_OUT")" "motherduck extension" "check: reports the extension"
 assert_contains "$(cat "$T_OUT")" "not a DuckDB extension" "check: says why the extension file does not load"
 check_no_token "check" "$T_TMP/e"
+
+# 7. dlt's lower-case name alone: motherduck_token in the environment (no MOTHERDUCK_TOKEN, no
+#    token in the files) is the token.  Without it the md: destination is refused (exit 2); with
+#    it check and run get past that refusal to the connection (exit 3), the token nowhere
+make_project "$T_TMP/l" --tables "t" --config "[pipeline]
+destination = \"motherduck\"" --secrets "[destination.motherduck]
+credentials = \"md:lower_db\""
+assert_exit 2 "$PG2MD_BIN" check --project-dir "$T_TMP/l"
+assert_contains "$(cat "$T_ERR")" "needs a MotherDuck token" "md: without any token: refused before connecting"
+assert_exit 3 env motherduck_token="$TOKEN" "$PG2MD_BIN" check --project-dir "$T_TMP/l"
+assert_not_contains "$(cat "$T_ERR")" "needs a MotherDuck token" "motherduck_token alone: check is not refused for want of a token"
+assert_contains "$(cat "$T_OUT")" "could not connect to MotherDuck database \"lower_db\"" "motherduck_token alone: check tries the connection"
+check_no_token "motherduck_token, check" "$T_TMP/l"
+assert_exit 3 env motherduck_token="$TOKEN" "$PG2MD_BIN" run --project-dir "$T_TMP/l" --log-level DEBUG
+assert_contains "$(cat "$T_ERR")" "\"lower_db\"" "motherduck_token alone: run tries the connection to the database"
+check_no_token "motherduck_token, run at DEBUG" "$T_TMP/l"
+assert_eq "" "$(find "$T_TMP/l" -name '*.parquet' 2>/dev/null)" "motherduck_token alone: nothing was extracted before the destination was tried"
 
 # 6. --destination duckdb overrides the token: the run works locally
 assert_exit 0 "$PG2MD_BIN" run --destination duckdb --project-dir "$T_TMP/a"
