@@ -15,7 +15,7 @@
 #     stays at or before the first one not applied (else the next run would skip it);
 #   - a role that owns no table (REPLICATION, not superuser) cannot create the publication:
 #     follow stops with the exact CREATE PUBLICATION to run, leaves no slot; run by the owner,
-#     the next follow copies and follows the tables;
+#     the next follow copies and follows the tables; a table added later: the ALTER PUBLICATION;
 # Every step compares the destination with the source value by value (tables without a key as
 # multisets, so a change applied twice or lost shows).
 . "$(dirname "$0")/../lib/common.sh"
@@ -155,14 +155,16 @@ assert_eq "$(pgq "SELECT count(*) FROM tf WHERE b = 'dup'")" "$(ddbq "$DB" "SELE
 compare_all "COPY, then updates and deletes of the copied rows" "tk tf"
 
 # the same inside a large transaction the server streams (logical_decoding_work_mem = 64kB on
-# follow's connections), copies of one key deleted and copied again in it
+# follow's connections), copies of one key deleted and copied again in it, and a TRUNCATE of two
+# tables between changes
 {
 	echo "BEGIN;"
-	echo "COPY tk FROM STDIN;"; copy_rows tk 10001 30000; echo '\.'
+	echo "COPY tk FROM STDIN;"; copy_rows tk 10001 18000; echo '\.'
 	echo "COPY tf FROM STDIN;"; copy_rows tf 1 3000; echo '\.'
-	echo "UPDATE tk SET n = -n WHERE id % 7 = 0; DELETE FROM tk WHERE id BETWEEN 20001 AND 20100;"
-	echo "COPY tk FROM STDIN;"; copy_rows tk 20051 20100 | sed 's/copied/again/'; echo '\.'
+	echo "UPDATE tk SET n = -n WHERE id % 7 = 0; DELETE FROM tk WHERE id BETWEEN 15001 AND 15100;"
+	echo "COPY tk FROM STDIN;"; copy_rows tk 15051 15100 | sed 's/copied/again/'; echo '\.'
 	echo "DELETE FROM tf WHERE ctid IN (SELECT ctid FROM tf WHERE a = 2 LIMIT 500);"
+	echo "INSERT INTO ta VALUES (200, 'gone'); TRUNCATE tb, ta; INSERT INTO ta VALUES (201, 'streamed, after the truncate');"
 	echo "COMMIT;"
 } >"$T_TMP/copy2.sql"
 pg -f "$T_TMP/copy2.sql" || t_bail "the large COPY transaction failed"
@@ -170,7 +172,7 @@ assert_exit 0 env PGOPTIONS="-c logical_decoding_work_mem=64kB" "$PG2MD_BIN" fol
 assert_contains "$(cat "$T_OUT")" "streamed transactions: 1 applied" "the COPY transaction came streamed"
 assert_eq "$(pgq "SELECT count(*), sum(a) FROM tf")" "$(ddbq "$DB" "SELECT count(*), sum(a) FROM pg2md_data.tf")" \
 	"streamed COPY of equal rows into a table without a key: every copy arrived once"
-compare_all "COPY in a streamed transaction" "tk tf"
+compare_all "COPY and TRUNCATE ta, tb in a streamed transaction" "tk tf ta tb"
 assert_eq "$(watermark)" "$(confirmed)" "the slot's flush position is the watermark"
 
 # --- --endpos: pgcopydb's three cases ----------------------------------------------------------
@@ -247,10 +249,10 @@ lsn_le "$e4" "$w" && lsn_le "$w" "$c5" && t_pass "the watermark ($w) is past T4'
 assert_eq "$w" "$(confirmed)" "the slot's flush position is the watermark"
 
 # (2) large: a streamed transaction with --endpos inside it is not applied in part
-open_tx t79_t6 "INSERT INTO tk SELECT g, 'E6', g FROM generate_series(100001, 120000) g; INSERT INTO tf VALUES (0, 'E6')"
+open_tx t79_t6 "INSERT INTO tk SELECT g, 'E6', g FROM generate_series(100001, 106000) g; INSERT INTO tf VALUES (0, 'E6')"
 x7=$(insert_tx "E7")
 a=$(pgq "SELECT pg_current_wal_insert_lsn()")
-close_tx "INSERT INTO tk SELECT g, 'E6', g FROM generate_series(120001, 125000) g; INSERT INTO tf VALUES (0, 'E6')"
+close_tx "INSERT INTO tk SELECT g, 'E6', g FROM generate_series(106001, 107000) g; INSERT INTO tf VALUES (0, 'E6')"
 insert_tx "E8" >/dev/null
 # the server's count of transactions it streamed to the slot (pg_stat_replication_slots)
 streamed_txns() { pgq "SELECT coalesce((SELECT stream_txns FROM pg_stat_replication_slots WHERE slot_name = '$SLOT'), 0)"; }
@@ -261,7 +263,7 @@ for _ in $(seq 1 100); do [ "$(streamed_txns)" -gt "$s0" ] && break; sleep 0.1; 
 	t_fail "the server did not stream the large transaction to the slot (stream_txns stays $s0)"
 assert_not_contains "$(cat "$T_OUT")" "streamed transactions:" "no streamed transaction applied"
 assert_eq "E0x1 E1 openx3 E2x1 E3x1 E4x1 E5x1 E7x1" "$(marks)" "--endpos inside a streamed transaction: what committed before applied, nothing of it"
-assert_eq 0 "$(ddbq "$DB" "SELECT count(*) FROM pg2md_data.tk WHERE v = 'E6'")" "none of its 25,000 rows"
+assert_eq 0 "$(ddbq "$DB" "SELECT count(*) FROM pg2md_data.tk WHERE v = 'E6'")" "none of its 7,000 rows"
 w=$(watermark)
 lsn_le "$w" "$a" && t_pass "the watermark ($w) is at or before --endpos ($a)" || t_fail "the watermark $w passed --endpos $a"
 assert_exit 0 env PGOPTIONS="-c logical_decoding_work_mem=64kB" "$PG2MD_BIN" follow --once --project-dir "$P"
@@ -297,5 +299,19 @@ pg -c "INSERT INTO ua VALUES (1001, 'after'); DELETE FROM ua WHERE id <= 10; UPD
 assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$P2"
 assert_table_equal public ua "$P2/pg2md.duckdb" pg2md_data ua "followed by a role that does not own it: ua equals the source"
 assert_table_equal public ub "$P2/pg2md.duckdb" pg2md_data ub "followed by a role that does not own it: ub equals the source"
+# a table added: the publication (the owner's) lacks it, the role may not extend it
+pg -c "CREATE TABLE uc (id int PRIMARY KEY); INSERT INTO uc SELECT generate_series(1, 50); GRANT SELECT ON uc TO $ROLE;"
+make_project "$P2" --tables "ua ub uc" --user "$ROLE" --password "role-secret-$$" --config "[sources.pg_replication]
+slot_name = \"t79_two_$$\"
+pub_name = \"t79_pub2\""
+assert_exit 2 "$PG2MD_BIN" follow --once --project-dir "$P2"
+want='ALTER PUBLICATION "t79_pub2" ADD TABLE "public"."uc";'
+assert_contains "$(cat "$T_ERR")" "$want" "a table added, a publication the role may not extend: the ALTER PUBLICATION to run"
+sql=$(grep -o 'ALTER PUBLICATION .*;' "$T_ERR" | head -n 1)
+pg -c "$sql" || t_fail "the statement of the message does not run as the owner: $sql"
+pg -c "INSERT INTO uc VALUES (51); UPDATE ua SET v = 'with uc' WHERE id = 1000;"
+assert_exit 0 "$PG2MD_BIN" follow --once --project-dir "$P2"
+assert_table_equal public uc "$P2/pg2md.duckdb" pg2md_data uc "the added table, after the owner extended the publication"
+assert_table_equal public ua "$P2/pg2md.duckdb" pg2md_data ua "and ua still follows"
 
 t_done
