@@ -8,11 +8,7 @@
 #     by peeking the slot: several inserts share an LSN), into a keyed table and a table without a
 #     key (equal rows at one LSN), with updates and deletes of the copied rows after it in the
 #     same transaction, plainly and inside a large streamed transaction;
-#   - --endpos in pgcopydb's three cases: between transactions, inside a transaction (small, and
-#     large and streamed: applied whole by the next run, not in part), exactly at a transaction's
-#     commit LSN (read from the slot); docs/cdc.md: the transactions whose commit starts before
-#     it are applied, none from the first whose commit starts at or after it, and the watermark
-#     stays at or before the first one not applied (else the next run would skip it);
+#   (--endpos in pgcopydb's three cases: t49_follow_endpos)
 #   - a role that owns no table (REPLICATION, not superuser) cannot create the publication:
 #     follow stops with the exact CREATE PUBLICATION to run, leaves no slot; run by the owner,
 #     the next follow copies and follows the tables; a table added later: the ALTER PUBLICATION;
@@ -27,7 +23,6 @@ eval "orig_$(declare -f t_cleanup)"
 t_cleanup() {
 	psql -X -q -d postgres -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
 		WHERE slot_name LIKE 't79_%_$$'" >/dev/null 2>&1 || true
-	[ -n "${OPID:-}" ] && kill "$OPID" 2>/dev/null
 	orig_t_cleanup
 	psql -X -q -d postgres -c "DROP ROLE IF EXISTS $ROLE" >/dev/null 2>&1 || true
 }
@@ -173,103 +168,6 @@ assert_contains "$(cat "$T_OUT")" "streamed transactions: 1 applied" "the COPY t
 assert_eq "$(pgq "SELECT count(*), sum(a) FROM tf")" "$(ddbq "$DB" "SELECT count(*), sum(a) FROM pg2md_data.tf")" \
 	"streamed COPY of equal rows into a table without a key: every copy arrived once"
 compare_all "COPY and TRUNCATE ta, tb in a streamed transaction" "tk tf ta tb"
-assert_eq "$(watermark)" "$(confirmed)" "the slot's flush position is the watermark"
-
-# --- --endpos: pgcopydb's three cases ----------------------------------------------------------
-# marks — the marker rows (b = 'E…') in the mirror's tf, with their counts
-marks() { ddbq "$DB" "SELECT coalesce(string_agg(b || 'x' || n, ' ' ORDER BY b), '-') FROM
-	(SELECT b, count(*) AS n FROM pg2md_data.tf WHERE b LIKE 'E%' GROUP BY b)"; }
-# commit_of XID — "commit_lsn end_lsn" of a pending transaction's Commit message in the slot
-commit_of() {
-	flushed
-	pgq "SELECT '0/0'::pg_lsn + ('x' || encode(substr(data, 3, 8), 'hex'))::bit(64)::bigint::numeric,
-	            '0/0'::pg_lsn + ('x' || encode(substr(data, 11, 8), 'hex'))::bit(64)::bigint::numeric
-	     FROM $PEEK WHERE get_byte(data, 0) = ascii('C') AND xid::text = '$1'" | tr '\t' ' '
-}
-# insert_tx B — one transaction inserting (0, B) into tf; prints its xid
-insert_tx() { pgq "INSERT INTO tf VALUES (0, '$1') RETURNING txid_current()"; }
-# open_tx NAME SQL — session NAME (a coprocess) runs BEGIN; SQL and stays in the transaction
-open_tx() {
-	coproc OPEN { PGOPTIONS="" psql -X -q -v ON_ERROR_STOP=1 -d "$T_DB" >/dev/null 2>&1; }
-	OPID=$OPEN_PID
-	echo "BEGIN; $2; SELECT set_config('application_name', '$1', false);" >&"${OPEN[1]}"
-	for _ in $(seq 1 600); do
-		[ "$(pgq "SELECT count(*) FROM pg_stat_activity WHERE application_name = '$1'")" = 1 ] && return 0
-		sleep 0.1
-	done
-	t_bail "session $1 did not start its transaction"
-}
-# close_tx SQL — the open session runs SQL; COMMIT and ends
-close_tx() {
-	echo "$1; COMMIT;" >&"${OPEN[1]}"
-	echo '\q' >&"${OPEN[1]}"
-	wait "$OPID"
-	OPID=""
-}
-
-# (1) and (2): T1 opens and inserts; T0 commits; LSN A; T1 inserts more and commits; LSN B; T2
-open_tx t79_t1 "INSERT INTO tf VALUES (0, 'E1 open'), (0, 'E1 open')"
-x0=$(insert_tx "E0")
-a=$(pgq "SELECT pg_current_wal_insert_lsn()")
-close_tx "INSERT INTO tf VALUES (0, 'E1 open'); INSERT INTO tk VALUES (-1, 'E1', 1)"
-b=$(pgq "SELECT pg_current_wal_insert_lsn()")
-x2=$(insert_tx "E2")
-read -r c0 e0 <<<"$(commit_of "$x0")"
-read -r c2 e2 <<<"$(commit_of "$x2")"
-assert_exit 0 "$PG2MD_BIN" follow --endpos "$a" --project-dir "$P"
-assert_eq "E0x1" "$(marks)" "--endpos inside T1 (open before it, committed after it): T0 applied, nothing of T1 or T2"
-assert_eq 0 "$(ddbq "$DB" "SELECT count(*) FROM pg2md_data.tk WHERE id = -1")" "nothing of T1 in the other table either"
-w=$(watermark)
-lsn_le "$e0" "$w" && lsn_le "$w" "$a" && t_pass "the watermark ($w) is past T0's end ($e0) and at or before --endpos ($a)" ||
-	t_fail "the watermark $w should be between T0's end $e0 and --endpos $a"
-assert_exit 0 "$PG2MD_BIN" follow --endpos "$b" --project-dir "$P"
-assert_eq "E0x1 E1 openx3" "$(marks)" "--endpos between T1 and T2: T1 applied whole, T2 not"
-w=$(watermark)
-lsn_le "$w" "$c2" && t_pass "the watermark ($w) is at or before T2's commit ($c2)" || t_fail "the watermark $w passed T2's commit $c2: it would be skipped"
-
-# (3): exactly at a commit LSN: T3, T4, T5; --endpos = T3's commit LSN, then T4's + 1
-x3=$(insert_tx "E3")
-x4=$(insert_tx "E4")
-x5=$(insert_tx "E5")
-read -r c3 e3 <<<"$(commit_of "$x3")"
-read -r c4 e4 <<<"$(commit_of "$x4")"
-read -r c5 e5 <<<"$(commit_of "$x5")"
-t_diag "commits: T2 $c2-$e2, T3 $c3-$e3, T4 $c4-$e4, T5 $c5-$e5"
-assert_exit 0 "$PG2MD_BIN" follow --endpos "$c3" --project-dir "$P"
-assert_eq "E0x1 E1 openx3 E2x1" "$(marks)" "--endpos exactly at T3's commit LSN: T2 applied, T3 (its commit starts there) not"
-w=$(watermark)
-lsn_le "$e2" "$w" && lsn_le "$w" "$c3" && t_pass "the watermark ($w) is past T2's end and at or before T3's commit ($c3)" ||
-	t_fail "the watermark $w should be between T2's end $e2 and T3's commit $c3"
-c4p=$(pgq "SELECT '$c4'::pg_lsn + 1")
-assert_exit 0 "$PG2MD_BIN" follow --endpos "$c4p" --project-dir "$P"
-assert_eq "E0x1 E1 openx3 E2x1 E3x1 E4x1" "$(marks)" "--endpos one byte past T4's commit LSN: T3 and T4 applied, T5 not"
-w=$(watermark)
-lsn_le "$e4" "$w" && lsn_le "$w" "$c5" && t_pass "the watermark ($w) is past T4's end and at or before T5's commit ($c5)" ||
-	t_fail "the watermark $w should be between T4's end $e4 and T5's commit $c5"
-assert_eq "$w" "$(confirmed)" "the slot's flush position is the watermark"
-
-# (2) large: a streamed transaction with --endpos inside it is not applied in part
-open_tx t79_t6 "INSERT INTO tk SELECT g, 'E6', g FROM generate_series(100001, 106000) g; INSERT INTO tf VALUES (0, 'E6')"
-x7=$(insert_tx "E7")
-a=$(pgq "SELECT pg_current_wal_insert_lsn()")
-close_tx "INSERT INTO tk SELECT g, 'E6', g FROM generate_series(106001, 107000) g; INSERT INTO tf VALUES (0, 'E6')"
-insert_tx "E8" >/dev/null
-# the server's count of transactions it streamed to the slot (pg_stat_replication_slots)
-streamed_txns() { pgq "SELECT coalesce((SELECT stream_txns FROM pg_stat_replication_slots WHERE slot_name = '$SLOT'), 0)"; }
-s0=$(streamed_txns)
-assert_exit 0 env PGOPTIONS="-c logical_decoding_work_mem=64kB" "$PG2MD_BIN" follow --endpos "$a" --project-dir "$P"
-for _ in $(seq 1 100); do [ "$(streamed_txns)" -gt "$s0" ] && break; sleep 0.1; done # the statistics arrive late
-[ "$(streamed_txns)" -gt "$s0" ] && t_pass "the server streamed the large transaction (stream_txns $s0 -> $(streamed_txns))" ||
-	t_fail "the server did not stream the large transaction to the slot (stream_txns stays $s0)"
-assert_not_contains "$(cat "$T_OUT")" "streamed transactions:" "no streamed transaction applied"
-assert_eq "E0x1 E1 openx3 E2x1 E3x1 E4x1 E5x1 E7x1" "$(marks)" "--endpos inside a streamed transaction: what committed before applied, nothing of it"
-assert_eq 0 "$(ddbq "$DB" "SELECT count(*) FROM pg2md_data.tk WHERE v = 'E6'")" "none of its 7,000 rows"
-w=$(watermark)
-lsn_le "$w" "$a" && t_pass "the watermark ($w) is at or before --endpos ($a)" || t_fail "the watermark $w passed --endpos $a"
-assert_exit 0 env PGOPTIONS="-c logical_decoding_work_mem=64kB" "$PG2MD_BIN" follow --once --project-dir "$P"
-assert_contains "$(cat "$T_OUT")" "streamed transactions: 1 applied" "the next run applies it"
-assert_eq "E0x1 E1 openx3 E2x1 E3x1 E4x1 E5x1 E6x2 E7x1 E8x1" "$(marks)" "every transaction applied once"
-compare_all "after the --endpos runs, --once" "tk tf"
 assert_eq "$(watermark)" "$(confirmed)" "the slot's flush position is the watermark"
 
 # --- a publication the role may not create: the statement to run ------------------------------
