@@ -308,41 +308,6 @@ out:
 	return rc;
 }
 
-/* Can column c be followed from text values (pgoutput protocol 1)? */
-static bool
-text_ok(const pg2md_column *c)
-{
-	switch (c->dec) {
-	case DEC_BOOL: case DEC_INT2: case DEC_INT4: case DEC_INT8: case DEC_OID: case DEC_FLOAT4: case DEC_FLOAT8:
-	case DEC_NUMERIC_DECIMAL: case DEC_NUMERIC_TEXT: case DEC_NUMERIC_DOUBLE: case DEC_TEXT: case DEC_BPCHAR:
-	case DEC_CHAR: case DEC_BYTEA: case DEC_DATE: case DEC_TIME: case DEC_TIMESTAMP: case DEC_TIMESTAMPTZ:
-	case DEC_UUID: case DEC_JSONB: case DEC_ENUM:
-		/* a type read as text, or a data_type override: the run's text is the server's rendering,
-		 * which protocol 1's text value is not (binary values go back to the server) */
-		return !c->as_text && !c->src_expr;
-	default:
-		return false;
-	}
-}
-
-pg2md_code
-cdc_check_text_table(const pg2md_table *t, pg2md_error *err)
-{
-	for (int i = 0; i < t->ncols; i++) {
-		if (text_ok(&t->cols[i]))
-			continue;
-		pg2md_fail(err, PG2MD_ERR_USAGE, "column \"%s\" (%s) of table \"%s\" cannot be followed with pgoutput "
-			   "protocol 1 (text values)", t->cols[i].name, t->cols[i].pg_type, t->name);
-		pg2md_detail(err, "from text, pg2md follow reads numbers, text, bool, bytea, dates, times, timestamps, uuid, "
-				  "json and enums; arrays, composites, intervals and timetz need binary values (PostgreSQL 14+, "
-				  "protocol 2 or later)");
-		pg2md_hint(err, "leave the column out with excluded_columns, or use protocol 2+ ([sources.pg_replication] "
-				"proto_version = 0)");
-		return PG2MD_ERR_USAGE;
-	}
-	return PG2MD_OK;
-}
-
 #define TSTAGE "_pg2md_cdc_tstage"
 
 /*

@@ -36,10 +36,6 @@ pg2md_code cdc_watermark_set(pg2md_dest *d, const pg2md_config *cfg, const char 
 /* Remove the slot's watermark (a new initial copy will start). */
 pg2md_code cdc_watermark_clear(pg2md_dest *d, const pg2md_config *cfg, const char *slot, pg2md_error *err);
 
-/* Can every column of t be followed from text values (protocol 1)?  PG2MD_ERR_USAGE naming the
- * first that cannot. */
-pg2md_code cdc_check_text_table(const pg2md_table *t, pg2md_error *err);
-
 /* Can table t be followed? PG2MD_ERR_USAGE naming the column and why when it cannot. */
 pg2md_code cdc_check_table(const pg2md_config *cfg, const pg2md_table *t, pg2md_error *err);
 

@@ -267,12 +267,8 @@ start_streaming(follow_state *st, const cdc_system *sys, cdc_start_opts *chosen,
 		st->spill = NULL;
 	}
 	st->text = !chosen->binary;
-	if (st->text) {
+	if (st->text)
 		pg2md_info("pgoutput protocol %d with text values", chosen->proto_version);
-		for (int i = 0; i < st->ntables; i++)
-			if (cdc_check_text_table(&st->tables[i], err))
-				return err->code;
-	}
 	return PG2MD_OK;
 }
 

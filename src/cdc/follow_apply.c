@@ -72,7 +72,7 @@ before_copy(const follow_state *st, int ti)
 static pg2md_code
 server_values(follow_state *st, pg2md_error *err)
 {
-	if (st->text || !cdc_server_needed(st->tables, st->ntables))
+	if (!cdc_server_needed(st->tables, st->ntables, st->text))
 		return PG2MD_OK;
 	if (!st->pg && !(st->pg = pg_connect(st->cfg, err)))
 		return err->code;
@@ -209,8 +209,7 @@ evolve_table(follow_state *st, int ti, const pgo_msg *m, int64_t *rows, pg2md_er
 	if (cdc_evolve_plan_make(st->pg, &st->dest, st->cfg, &target, m, &plan, err))
 		return err->code;
 	pg2md_code rc = PG2MD_OK;
-	if (cdc_check_table(st->cfg, &plan.all[plan.idx], err) ||
-	    (st->text && cdc_check_text_table(&plan.all[plan.idx], err))) {
+	if (cdc_check_table(st->cfg, &plan.all[plan.idx], err)) {
 		rc = err->code;
 		goto out;
 	}
