@@ -301,7 +301,14 @@ message_columns(PGconn *conn, const pg2md_config *cfg, const pg2md_table *t, con
 		c->numeric_double = num_double;
 		c->char_keep = char_keep;
 		PQclear(res);
-		rc = catalog_choose_decoder(conn, c, 0, err);
+		/* the message has no dimensions: an array column the catalog still has with this type
+		 * keeps its declared ones (int[][] is a LIST of LISTs in a run, not one LIST) */
+		int ndims = 0;
+		for (int k = 0; k < nt->ncols; k++)
+			if (strcmp(nt->cols[k].name, c->name) == 0 && nt->cols[k].src_oid == c->src_oid &&
+			    nt->cols[k].type && nt->cols[k].type->dec == DEC_LIST)
+				ndims = nt->cols[k].type->ndim;
+		rc = catalog_choose_decoder(conn, c, ndims, err);
 	}
 	for (int j = 0; j < nt->ncols; j++)
 		column_free(&nt->cols[j]);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # t48_follow_proto1_types — pg2md follow with pgoutput protocol 1 (text values, forced by
 # [sources.pg_replication] proto_version = 1) over the types DuckDB cannot read from text
-# (docs/cdc.md "Protocol 1"): arrays (NULL elements, quotes, separators), a composite,
+# (docs/cdc.md "Protocol 1"): arrays (NULL elements, quotes, separators, two dimensions), a composite,
 # interval, timetz, types a run reads as text (inet, a range, money, bit, tsvector), beside
 # numeric, jsonb, a domain and an enum, and a data_type override.  Their texts go back to the
 # source, which computes what a run's COPY carries; the batch is decoded by the run's decoders.
@@ -23,13 +23,13 @@ t_cleanup() {
 pg -c "CREATE TYPE t48_pair AS (a int, b text, c numeric(6,2));
        CREATE TYPE t48_mood AS ENUM ('sad', 'ok', 'happy');
        CREATE DOMAIN t48_pos AS int CHECK (VALUE > 0);
-       CREATE TABLE pa (id int PRIMARY KEY, ia int[], ta text[], m2 int[], pr t48_pair, iv interval, tz timetz,
+       CREATE TABLE pa (id int PRIMARY KEY, ia int[], ta text[], m2 int[][], pr t48_pair, iv interval, tz timetz,
                         n numeric(12,3), fn numeric, ip inet, r int4range, mo money, b bit(6), ts tsvector,
                         j jsonb, d t48_pos, e t48_mood, ov numeric(10,2), big text, skip text);
        ALTER TABLE pa ALTER COLUMN big SET STORAGE EXTERNAL;
        CREATE TABLE pk (k interval PRIMARY KEY, tags text[]);
        INSERT INTO pa SELECT g, ARRAY[g, NULL, -g], ARRAY['a\"q' || g, NULL, 'b,c', 'NULL', '', 'x\\y'],
-              ARRAY[g + 1, g + 2], ROW(g, 'p \"' || g || '\"', g / 7.0)::t48_pair,
+              ARRAY[[g, g + 1], [g + 2, NULL]], ROW(g, 'p \"' || g || '\"', g / 7.0)::t48_pair,
               make_interval(0, g % 13, 0, g % 40, g % 24, g % 60, g / 3.0), ('12:34:56.5+0' || (g % 10))::timetz,
               g / 8.0, g / 3.0, ('10.0.' || (g % 256) || '.1/' || (16 + g % 17))::inet, int4range(g, g + 5),
               (g * 1.25)::money, (g % 64)::bit(6), to_tsvector('simple', 'the row ' || g),
@@ -83,7 +83,7 @@ cmp_all "initial copy"
 
 # --- inserts, updates (a key change, an unchanged TOAST value), deletes, NULLs -------------------
 pg -c "INSERT INTO pa (id, ia, ta, m2, pr, iv, tz, n, fn, ip, r, mo, b, ts, j, d, e, ov, skip)
-         VALUES (1000, '{}', '{NULL}', '{1,2}', ROW(NULL, NULL, NULL), '-1 year -2 days +03:04:05.000006',
+         VALUES (1000, '{}', '{NULL}', '{{1},{2}}', ROW(NULL, NULL, NULL), '-1 year -2 days +03:04:05.000006',
                  '00:00:00-14:59', -0.001, '0.5', '::1/128', 'empty', '-0.01', B'101010', '', '[]', 1, 'happy', 0, 'x'),
                 (1001, ARRAY[NULL::int], ARRAY['\"}{\"', E'tab\\there'], NULL, ROW(-1, '', 0)::t48_pair,
                  '0', '24:00:00+00', NULL, '-7.25', NULL, '(,)', NULL, NULL, 'a:1 b:2,3', 'null', NULL, NULL, NULL, NULL);
