@@ -568,6 +568,19 @@ pg2md_status pg2md_follow(pg2md_pipeline *p, const pg2md_follow_options *opts, c
  */
 void pg2md_cancel(void);
 
+/*
+ * Ask a running pg2md_follow of the process to read the project's configuration again (the
+ * files and the environment, with the options given to pg2md_open), as PostgreSQL reloads on
+ * SIGHUP.  When the followed tables or their settings changed, follow applies the batch in hand
+ * (whole transactions), stops the stream, copies the added tables in their own snapshot, stops
+ * applying the removed ones, and streams on from its watermark (docs/cdc.md, "Adding and
+ * removing tables").  A configuration that cannot be read, or whose tables cannot be followed,
+ * is logged as an error and follow goes on with the one it had; other settings changed are
+ * logged as taking effect at the next start.  Nothing happens outside pg2md_follow (a request
+ * made then is taken by the next one).  Async-signal-safe: call it from a SIGHUP handler.
+ */
+void pg2md_follow_reload(void);
+
 /* Free what the library allocated for the caller. */
 void pg2md_free(void *ptr);
 

@@ -52,6 +52,8 @@ pg2md_follow(pg2md_pipeline *p, const pg2md_follow_options *opts, const pg2md_fo
 		fo.has_endpos = opts->has_endpos != 0;
 		fo.endpos = opts->endpos;
 	}
+	fo.reload = api_config_reload;
+	fo.reload_arg = p;
 	cdc_follow(p->cfg, &fo, r, &e);
 	p->follow_info = (pg2md_follow_info){r->slot, r->publication, r->created_publication, r->initial_copy,
 					     r->start_lsn, r->target_lsn, r->applied_lsn, r->transactions, r->changes,

@@ -34,6 +34,7 @@ typedef struct api_run {
 
 struct pg2md_pipeline {
 	pg2md_config *cfg;
+	pg2md_config_flags flags;      /* pg2md_open's options, its strings owned here: a reload reads with them */
 	pg2md_pipeline_info pinfo;
 	char *pipeline_dir;
 	pg2md_setting_info *settings;  /* sorted by key */
@@ -94,5 +95,7 @@ void api_check_release(pg2md_pipeline *p);
 void api_info_release(pg2md_pipeline *p);
 void api_drop_release(pg2md_pipeline *p);
 void api_follow_release(pg2md_pipeline *p);
+/* Read the configuration again as pg2md_open read it (pg2md_follow_reload). */
+pg2md_code api_config_reload(void *pipeline, pg2md_config **out, pg2md_error *err);
 
 #endif

@@ -131,6 +131,42 @@ describe(pg2md_pipeline *p)
 	qsort(p->settings, (size_t)cfg->n_prov, sizeof(pg2md_setting_info), cmp_setting);
 }
 
+/* The options' strings copied into p->flags: the caller's may be gone when a reload reads them. */
+static int
+keep_flags(pg2md_pipeline *p, const pg2md_config_flags *flags)
+{
+	p->flags = *flags;
+	const char **s[] = {&p->flags.project_dir, &p->flags.tables, &p->flags.write_disposition,
+			    &p->flags.destination, &p->flags.dataset_name, &p->flags.pipeline_name,
+			    &p->flags.log_level, &p->flags.metrics_file};
+	int failed = 0;
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
+		if (!*s[i])
+			continue;
+		char *c = xstrdup(*s[i]);
+		failed |= !c;
+		*s[i] = c;
+	}
+	return failed;
+}
+
+static void
+free_flags(pg2md_config_flags *f)
+{
+	const char *s[] = {f->project_dir, f->tables, f->write_disposition, f->destination, f->dataset_name,
+			   f->pipeline_name, f->log_level, f->metrics_file};
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
+		free((char *)s[i]);
+	memset(f, 0, sizeof(*f));
+}
+
+pg2md_code
+api_config_reload(void *pipeline, pg2md_config **out, pg2md_error *err)
+{
+	pg2md_pipeline *p = pipeline;
+	return pg2md_config_load(out, &p->flags, NULL, err);
+}
+
 pg2md_status
 pg2md_open(pg2md_pipeline **out, const pg2md_options *opts, pg2md_err *err)
 {
@@ -168,6 +204,10 @@ pg2md_open(pg2md_pipeline **out, const pg2md_options *opts, pg2md_err *err)
 		return api_nomem(err);
 	}
 	p->cfg = cfg;
+	if (keep_flags(p, &flags)) {
+		pg2md_close(p);
+		return api_nomem(err);
+	}
 	describe(p);
 	*out = p;
 	if (err)
@@ -191,6 +231,7 @@ pg2md_close(pg2md_pipeline *p)
 	free(p->settings);
 	free(p->pipeline_dir);
 	pg2md_config_free(p->cfg);
+	free_flags(&p->flags);
 	free(p);
 }
 
@@ -437,6 +478,12 @@ void
 pg2md_cancel(void)
 {
 	interrupt_request();
+}
+
+void
+pg2md_follow_reload(void)
+{
+	reload_request();
 }
 
 void

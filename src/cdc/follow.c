@@ -76,8 +76,8 @@ cdc_follow_names(const pg2md_config *cfg, char *slot, char *pub, size_t n)
  * the budget is raised for the widest table for the whole of follow (a user's
  * PG2MD_DUCKDB_MEMORY_LIMIT is kept, with a warning).
  */
-static pg2md_code
-budget_for_columns(follow_state *st, pg2md_error *err)
+pg2md_code
+follow_budget(follow_state *st, pg2md_error *err)
 {
 	int widest = 0;
 	bool raised;
@@ -91,8 +91,8 @@ budget_for_columns(follow_state *st, pg2md_error *err)
 }
 
 /* Every table has a key the stream can name rows by, and a disposition follow can keep. */
-static pg2md_code
-check_tables(PGconn *conn, const pg2md_config *cfg, const pg2md_table *tables, int n, pg2md_error *err)
+pg2md_code
+follow_check_tables(PGconn *conn, const pg2md_config *cfg, const pg2md_table *tables, int n, pg2md_error *err)
 {
 	for (int i = 0; i < n; i++) {
 		const pg2md_table *t = &tables[i];
@@ -127,8 +127,8 @@ check_tables(PGconn *conn, const pg2md_config *cfg, const pg2md_table *tables, i
 }
 
 /* The publication: every table in it, or created / extended when the role may. */
-static pg2md_code
-ensure_publication(PGconn *conn, const pg2md_config *cfg, const char *pub, const pg2md_table *tables, int n,
+pg2md_code
+follow_ensure_publication(PGconn *conn, const pg2md_config *cfg, const char *pub, const pg2md_table *tables, int n,
 		   bool *created, pg2md_error *err)
 {
 	const char *p1[] = {pub};
@@ -318,8 +318,8 @@ out:
  * again, from its start, and those before the watermark are skipped.  The slot must still be
  * there and usable (else the clear message of usable_slot, not another attempt).
  */
-static pg2md_code
-resume(follow_state *st, const cdc_system *sys, cdc_start_opts *chosen, pg2md_error *err)
+pg2md_code
+follow_resume(follow_state *st, const cdc_system *sys, cdc_start_opts *chosen, pg2md_error *err)
 {
 	cdc_stream_close(st->s);
 	st->s = NULL;
@@ -347,7 +347,18 @@ follow_stream(follow_state *st, const cdc_system *sys, pgo_lsn target, cdc_start
 	int attempt = 0;
 	int64_t started = follow_mono_ms();
 	char l[PGO_LSN_TEXT];
-	while (follow_stream_changes(st, target, chosen->proto_version, err)) {
+	for (;;) {
+		if (follow_stream_changes(st, target, chosen->proto_version, err) == PG2MD_OK) {
+			if (!st->reload_wanted)
+				return PG2MD_OK;
+			/* the followed tables changed (follow_reload.c): a failure there stops follow, as
+			 * the same at a start would (an added table not copied must not be applied) */
+			st->reload_wanted = false;
+			if (follow_reload_apply(st, sys, chosen, err))
+				return err->code;
+			started = follow_mono_ms();
+			continue;
+		}
 		if (!cdc_retryable(err, cdc_stream_lost(st->s), false))
 			return err->code;
 		if (follow_mono_ms() - started >= CDC_RECONNECT_STABLE_MS)
@@ -367,7 +378,7 @@ follow_stream(follow_state *st, const cdc_system *sys, pgo_lsn target, cdc_start
 				return PG2MD_OK;
 			}
 			pg2md_error_init(err);
-			if (resume(st, sys, chosen, err) == PG2MD_OK)
+			if (follow_resume(st, sys, chosen, err) == PG2MD_OK)
 				break;
 			if (!cdc_retryable(err, cdc_stream_lost(st->s), true))
 				return err->code;
@@ -376,7 +387,6 @@ follow_stream(follow_state *st, const cdc_system *sys, pgo_lsn target, cdc_start
 		pg2md_info("reconnected to slot \"%s\": streaming again from %s", st->rep->slot, pgo_lsn_format(st->watermark, l));
 		started = follow_mono_ms();
 	}
-	return PG2MD_OK;
 }
 
 pg2md_code
@@ -389,6 +399,7 @@ cdc_follow(pg2md_config *cfg, const cdc_follow_opts *opts, cdc_follow_report *re
 	cdc_fold_init(&st.fold);
 	bool dest_open_ok = false;
 	PGconn *conn = NULL;
+	st.dest_open = &dest_open_ok;
 
 	/* the destination first: a MotherDuck that cannot be reached fails before the source changes */
 	if (dest_open(&st.dest, cfg, 2, err))
@@ -399,8 +410,8 @@ cdc_follow(pg2md_config *cfg, const cdc_follow_opts *opts, cdc_follow_report *re
 		goto out;
 	if (catalog_reflect(conn, cfg, &st.tables, &st.ntables, err) ||
 	    cdc_filter_check(conn, cfg, rep->publication, st.tables, st.ntables, err) ||
-	    check_tables(conn, cfg, st.tables, st.ntables, err) ||
-	    ensure_publication(conn, cfg, rep->publication, st.tables, st.ntables, &rep->created_publication, err))
+	    follow_check_tables(conn, cfg, st.tables, st.ntables, err) ||
+	    follow_ensure_publication(conn, cfg, rep->publication, st.tables, st.ntables, &rep->created_publication, err))
 		goto out;
 	/* every table's first Relation message is compared with the destination's columns */
 	st.check = xcalloc((size_t)st.ntables + 1, sizeof(bool));
@@ -440,7 +451,7 @@ cdc_follow(pg2md_config *cfg, const cdc_follow_opts *opts, cdc_follow_report *re
 	 * sends it again (follow_steps.c) */
 	if (follow_steps_cleanup(&st, err))
 		goto out;
-	if (budget_for_columns(&st, err))
+	if (follow_budget(&st, err))
 		goto out;
 	PQfinish(conn);
 	conn = NULL;
@@ -498,6 +509,9 @@ out:
 	free(st.touched);
 	if (st.tables)
 		schema_tables_free(st.tables, st.ntables);
+	if (st.next_tables)
+		schema_tables_free(st.next_tables, st.next_ntables);
+	pg2md_config_free(st.next_cfg);
 	cdc_fold_release(&st.fold);
 	cdc_fresh_release(&st.fresh);
 	cdc_relcache_release(&st.rc);

@@ -18,6 +18,10 @@ typedef struct cdc_follow_opts {
 	pgo_lsn endpos;        /* stop before the first transaction whose commit starts at or after it */
 	int64_t batch_bytes;   /* apply when the folded batch holds this much (0: 64 MB) */
 	int64_t batch_ms;      /* or at the first commit this long after the batch's first (0: 1,000 ms) */
+	/* read the configuration again, as at the start (on reload_take(), util/interrupt.h); NULL:
+	 * reloads are not possible, a request is logged and ignored */
+	pg2md_code (*reload)(void *arg, pg2md_config **out, pg2md_error *err);
+	void *reload_arg;
 } cdc_follow_opts;
 
 typedef struct cdc_follow_report {
@@ -35,6 +39,7 @@ typedef struct cdc_follow_report {
 	int64_t rows_written;  /* rows deleted and inserted in the destination */
 	int batches;
 	bool interrupted;
+	int reloads;           /* configuration reloads that changed the followed tables */
 	int64_t fresh_transactions;  /* transactions whose PostgreSQL commit to DuckDB commit time was counted */
 	int64_t fresh_p50_ms, fresh_p99_ms, fresh_max_ms;
 } cdc_follow_report;

@@ -73,6 +73,12 @@ typedef struct follow_state {
 	int64_t step_started;  /* monotonic ms when the open step began */
 	int nsteps;            /* steps committed */
 	bool want_steps;       /* under the rules, one transaction met a column change only steps can apply */
+	/* a configuration reload (follow_reload.c) */
+	bool *dest_open;       /* whether dest is open (a copy closes it) */
+	bool reload_wanted;    /* the followed tables changed: the stream stops for follow_reload_apply */
+	pg2md_config *next_cfg;   /* the configuration read again, holding the table settings to take */
+	pg2md_table *next_tables; /* the tables to follow from then on, reflected with the new settings */
+	int next_ntables;
 } follow_state;
 
 /* Monotonic milliseconds. */
@@ -112,6 +118,32 @@ pg2md_code follow_steps_for_ddl(follow_state *st, int ti, pg2md_table *t, pg2md_
 pg2md_code follow_steps_commit(follow_state *st, const char *slot, pgo_lsn lsn, pg2md_error *err);
 /* A failure: the open step rolled back, the work tables dropped (best effort). */
 void follow_steps_abandon(follow_state *st);
+
+/* ---- follow.c, for a reload ---- */
+
+/* Every table has a key the stream can name rows by, and a disposition follow can keep. */
+pg2md_code follow_check_tables(PGconn *conn, const pg2md_config *cfg, const pg2md_table *tables, int n,
+			       pg2md_error *err);
+/* The publication: every table in it, or created / extended when the role may. */
+pg2md_code follow_ensure_publication(PGconn *conn, const pg2md_config *cfg, const char *pub, const pg2md_table *tables,
+				     int n, bool *created, pg2md_error *err);
+/* DuckDB's budget raised for the widest followed table. */
+pg2md_code follow_budget(follow_state *st, pg2md_error *err);
+/* A new replication connection streaming from the watermark, as a restart would. */
+pg2md_code follow_resume(follow_state *st, const cdc_system *sys, cdc_start_opts *chosen, pg2md_error *err);
+
+/* ---- follow_reload.c: the configuration read again while following ---- */
+
+/* Between transactions, after a reload request: the configuration read again.  Never fails
+ * follow: a configuration that cannot be read, or whose tables cannot be followed, is logged and
+ * the old one kept.  *restart: the followed tables or their settings changed (st->next_tables
+ * set): the stream must stop for
+ * follow_reload_apply, the new settings in st->next_cfg). */
+void follow_reload_read(follow_state *st, bool *restart);
+/* The stream stopped (the batch applied): the tables added copied in their own snapshot, the
+ * removed ones no longer applied (tableset.c, as at a start), then streaming again from the
+ * watermark. */
+pg2md_code follow_reload_apply(follow_state *st, const cdc_system *sys, cdc_start_opts *chosen, pg2md_error *err);
 
 /* Read the stream and apply it until done (target reached, stopped) or failed. */
 pg2md_code follow_stream_changes(follow_state *st, pgo_lsn target, int proto, pg2md_error *err);

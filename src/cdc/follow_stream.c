@@ -360,6 +360,16 @@ follow_stream_changes(follow_state *st, pgo_lsn target, int proto, pg2md_error *
 			st->rep->interrupted = true;
 			break;
 		}
+		if (!in_txn && reload_take()) {
+			/* SIGHUP (pg2md_follow_reload): between transactions, so that the batch in hand
+			 * is whole when the stream stops for a change of the tables */
+			bool restart = false;
+			follow_reload_read(st, &restart);
+			if (restart) {
+				st->reload_wanted = true;
+				break;
+			}
+		}
 		cdc_data d;
 		cdc_next_result r = cdc_stream_next(st->s, 200, &d, err);
 		if (r == CDC_NEXT_ERROR) {

@@ -3,8 +3,17 @@
  */
 #include "cli.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+
+/* SIGHUP: read the configuration again (PostgreSQL's convention); the handler only sets a flag. */
+static void
+on_hup(int sig)
+{
+	(void)sig;
+	pg2md_follow_reload();
+}
 
 int
 cmd_follow(cli_opts *opts)
@@ -25,6 +34,12 @@ cmd_follow(cli_opts *opts)
 		return code;
 	pg2md_err err;
 	const pg2md_follow_info *rep;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_hup;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGHUP, &sa, NULL);
 	if (pg2md_follow(p, &fo, &rep, &err) != PG2MD_SUCCESS) {
 		cli_print_error(&err);
 		pg2md_close(p);

@@ -10,6 +10,7 @@
 #include "util/mem.h"
 
 static int requested;
+static int reload; /* a configuration reload asked for (pg2md follow) */
 
 void
 interrupt_request(void)
@@ -35,4 +36,16 @@ const char *
 interrupt_what(void)
 {
 	return interrupt_reason() == PG2MD_ERR_NOMEM ? "out of memory" : "interrupted";
+}
+
+void
+reload_request(void)
+{
+	__atomic_store_n(&reload, 1, __ATOMIC_SEQ_CST);
+}
+
+bool
+reload_take(void)
+{
+	return __atomic_exchange_n(&reload, 0, __ATOMIC_SEQ_CST) != 0;
 }

@@ -17,6 +17,11 @@
 void interrupt_request(void);
 bool interrupt_requested(void);
 
+/* A configuration reload asked for (SIGHUP; pg2md_follow_reload): async-signal-safe, as
+ * interrupt_request.  reload_take says whether one was asked for since the last call, and clears it. */
+void reload_request(void);
+bool reload_take(void);
+
 /* Why to stop: PG2MD_ERR_INTERRUPTED, PG2MD_ERR_NOMEM, or PG2MD_OK (go on). */
 pg2md_code interrupt_reason(void);
 /* The reason for a message: "interrupted" or "out of memory" ("%s while reading table \"t\""). */

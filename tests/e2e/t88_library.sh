@@ -18,7 +18,7 @@ LIB=$ROOT$PREFIX/lib
 for f in include/pg2md.h lib/libpg2md.so lib/pkgconfig/pg2md.pc lib/pg2md/libduckdb.so bin/pg2md share/man/man1/pg2md.1; do
 	if [ -e "$ROOT$PREFIX/$f" ]; then t_pass "installed $f"; else t_fail "installed $f" "missing: $ROOT$PREFIX/$f"; fi
 done
-assert_eq "pg2md_cancel pg2md_check pg2md_close pg2md_describe pg2md_drop_all pg2md_drop_pending pg2md_drop_replication pg2md_drop_tables pg2md_follow pg2md_free pg2md_holds_secret pg2md_last_run pg2md_last_trace pg2md_loads pg2md_lsn_format pg2md_lsn_parse pg2md_open pg2md_packages pg2md_run pg2md_running_json pg2md_set_log pg2md_set_progress pg2md_setting pg2md_settings pg2md_slot pg2md_sql pg2md_sqlv pg2md_trace_json pg2md_verify pg2md_version pg2md_watermarks" \
+assert_eq "pg2md_cancel pg2md_check pg2md_close pg2md_describe pg2md_drop_all pg2md_drop_pending pg2md_drop_replication pg2md_drop_tables pg2md_follow pg2md_follow_reload pg2md_free pg2md_holds_secret pg2md_last_run pg2md_last_trace pg2md_loads pg2md_lsn_format pg2md_lsn_parse pg2md_open pg2md_packages pg2md_run pg2md_running_json pg2md_set_log pg2md_set_progress pg2md_setting pg2md_settings pg2md_slot pg2md_sql pg2md_sqlv pg2md_trace_json pg2md_verify pg2md_version pg2md_watermarks" \
 	"$(nm -D --defined-only "$LIB/libpg2md.so" | awk '{ print $3 }' | sort | paste -sd' ')" \
 	"libpg2md.so exports the functions of pg2md.h and nothing else"
 
