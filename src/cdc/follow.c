@@ -512,6 +512,7 @@ out:
 	if (st.next_tables)
 		schema_tables_free(st.next_tables, st.next_ntables);
 	pg2md_config_free(st.next_cfg);
+	pg2md_config_free(st.seen_cfg);
 	cdc_fold_release(&st.fold);
 	cdc_fresh_release(&st.fresh);
 	cdc_relcache_release(&st.rc);

@@ -77,6 +77,7 @@ typedef struct follow_state {
 	bool *dest_open;       /* whether dest is open (a copy closes it) */
 	bool reload_wanted;    /* the followed tables changed: the stream stops for follow_reload_apply */
 	pg2md_config *next_cfg;   /* the configuration read again, holding the table settings to take */
+	pg2md_config *seen_cfg;   /* the last read whose tables were taken (its provenance; NULL: the start's) */
 	pg2md_table *next_tables; /* the tables to follow from then on, reflected with the new settings */
 	int next_ntables;
 } follow_state;

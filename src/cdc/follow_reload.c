@@ -37,24 +37,18 @@ same_str(const char *a, const char *b)
 	return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
-/* Is key one of the settings a reload takes: the table list, or a key of a table's section? */
+/* Is key one of the settings a reload takes: the table list, or a key of a table's section
+ * (sources.sql_database.<table>.<key>: every dotted key under sources.sql_database but the
+ * credentials' and the extraction's)? */
 static bool
-table_key(const pg2md_config *a, const pg2md_config *b, const char *key)
+table_key(const char *key)
 {
 	if (strcmp(key, TABLES_KEY) == 0)
 		return true;
 	if (strncmp(key, TABLE_PREFIX, strlen(TABLE_PREFIX)) != 0)
 		return false;
 	const char *rest = key + strlen(TABLE_PREFIX);
-	const pg2md_config *both[] = {a, b};
-	for (int c = 0; c < 2; c++)
-		for (int i = 0; i < both[c]->n_table_cfg; i++) {
-			const char *name = both[c]->table_cfg[i].name;
-			size_t n = strlen(name);
-			if (strncmp(rest, name, n) == 0 && rest[n] == '.')
-				return true;
-		}
-	return false;
+	return strchr(rest, '.') != NULL && strncmp(rest, "credentials.", 12) != 0 && strncmp(rest, "extract.", 8) != 0;
 }
 
 static const pg2md_provenance *
@@ -74,34 +68,45 @@ prov_differs(const pg2md_provenance *pv, const pg2md_config *other)
 	return !o || !same_str(o->value, pv->value);
 }
 
-/*
- * Compare the running configuration with the one read again: *tables whether the tables or
- * their settings differ; every other difference is logged as waiting for the next start (by
- * key, never by value: a secret shows as its key alone).
- */
+/* Has a key of one side a different value (or none) on the other, among the keys wanted? */
 static void
-compare_settings(const pg2md_config *old, const pg2md_config *nc, bool *tables)
+compare_keys(const pg2md_config *a, const pg2md_config *b, bool want_table_keys, bool *tables)
 {
-	*tables = false;
-	const pg2md_config *side[] = {old, nc};
+	const pg2md_config *side[] = {a, b};
 	for (int c = 0; c < 2; c++)
 		for (int i = 0; i < side[c]->n_prov; i++) {
 			const pg2md_provenance *pv = &side[c]->prov[i];
-			const pg2md_config *other = side[1 - c];
-			/* a key both have is looked at from the old side only */
-			if (c == 1 && prov_of(old, pv->key))
+			/* a key both have is looked at from the first side only */
+			if ((c == 1 && prov_of(a, pv->key)) || !prov_differs(pv, side[1 - c]))
 				continue;
-			if (!prov_differs(pv, other))
+			bool tk = table_key(pv->key);
+			if (tk != want_table_keys)
 				continue;
-			if (table_key(old, nc, pv->key))
+			if (tk) {
+				pg2md_info("configuration read again: %s changed", pv->key);
 				*tables = true;
-			else
+			} else {
 				pg2md_warn("configuration read again: %s changed; pg2md follow keeps the value it started "
 					   "with until its next start", pv->key);
+			}
 		}
+}
+
+/*
+ * Compare the configuration read again (nc) with the running one: *tables whether the tables or
+ * their settings differ from the last ones taken (seen: the last read whose tables were taken,
+ * or the start's), every other difference from the start logged as waiting for the next start
+ * (by key, never by value: a secret shows as its key alone).
+ */
+static void
+compare_settings(const pg2md_config *start, const pg2md_config *seen, const pg2md_config *nc, bool *tables)
+{
+	*tables = false;
+	compare_keys(seen, nc, true, tables);
+	compare_keys(start, nc, false, tables);
 	/* secrets are shown masked: compared here */
-	if (!same_str(old->pg_password, nc->pg_password) || !same_str(old->pg_conn_string, nc->pg_conn_string) ||
-	    !same_str(old->md_token, nc->md_token) || !same_str(old->md_conn_string, nc->md_conn_string))
+	if (!same_str(start->pg_password, nc->pg_password) || !same_str(start->pg_conn_string, nc->pg_conn_string) ||
+	    !same_str(start->md_token, nc->md_token) || !same_str(start->md_conn_string, nc->md_conn_string))
 		pg2md_warn("configuration read again: the credentials changed; pg2md follow uses the ones it started with "
 			   "until its next start");
 }
@@ -160,7 +165,7 @@ follow_reload_read(follow_state *st, bool *restart)
 		return;
 	}
 	bool changed;
-	compare_settings(st->cfg, nc, &changed);
+	compare_settings(st->cfg, st->seen_cfg ? st->seen_cfg : st->cfg, nc, &changed);
 	/* the new tables and settings checked as a start checks them, with the rest as it runs */
 	swap_table_settings(st->cfg, nc);
 	pg2md_table *tables = NULL;
@@ -210,8 +215,11 @@ follow_reload_apply(follow_state *st, const cdc_system *sys, cdc_start_opts *cho
 	if (!cdc_stream_lost(st->s) && cdc_stream_stop(st->s, &e))
 		pg2md_debug("stopping the replication stream for the reload: %s", e.msg);
 
+	/* the read's table settings taken; what it holds now (the settings they replace) is never
+	 * read again, its provenance is what the next reload compares the tables with */
 	swap_table_settings(st->cfg, st->next_cfg);
-	pg2md_config_free(st->next_cfg); /* the old settings now */
+	pg2md_config_free(st->seen_cfg);
+	st->seen_cfg = st->next_cfg;
 	st->next_cfg = NULL;
 	schema_tables_free(st->tables, st->ntables);
 	st->tables = st->next_tables;

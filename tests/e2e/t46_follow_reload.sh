@@ -9,7 +9,8 @@
 #     logged, follow goes on with the tables it had;
 #   - a setting that needs a restart (heartbeat_interval): a warning;
 #   - a table removed: no longer applied, its mirror kept as it was;
-# then SIGTERM (exit 0) and every followed table compared with the source value by value.
+#   - the same configuration again: nothing stops;
+# all under a pgbench workload on ra and rc; then SIGTERM (exit 0) and every followed table compared with the source value by value.
 # Follow holds the DuckDB file while it runs: progress is read from the slot's confirmed
 # position (confirmed only after the DuckDB commit) and follow's log.
 . "$(dirname "$0")/../lib/common.sh"
@@ -19,8 +20,10 @@ require_pg2md
 SLOT="t46_slot_$$"
 PUB="t46_pub_$$"
 BG=""
+WORK_STOP=""
 eval "orig_$(declare -f t_cleanup)"
 t_cleanup() {
+	[ -n "$WORK_STOP" ] && touch "$WORK_STOP"
 	[ -n "$BG" ] && kill -KILL "$BG" 2>/dev/null
 	wait 2>/dev/null
 	psql -X -q -d postgres -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
@@ -73,6 +76,25 @@ logged() {
 	return 1
 }
 
+# --- a workload on ra and rc from here until the end (rb is changed by hand only) --------------
+cat >"$T_TMP/work.sql" <<'SQL'
+\set k random(1, 4000)
+BEGIN;
+INSERT INTO ra VALUES (:k, 'w', 1) ON CONFLICT (id) DO UPDATE SET n = ra.n + 1, v = 'w' || :k;
+DELETE FROM ra WHERE id = (:k * 7) % 4000;
+INSERT INTO rc VALUES (:k % 50, 'w');
+DELETE FROM rc WHERE ctid = (SELECT ctid FROM rc WHERE a = (:k * 3) % 50 LIMIT 1);
+UPDATE rc SET b = b || 'u' WHERE ctid = (SELECT ctid FROM rc WHERE a = (:k * 11) % 50 LIMIT 1);
+COMMIT;
+SQL
+WORK_STOP=$T_TMP/work.stop
+(
+	while [ ! -e "$WORK_STOP" ]; do
+		"$PG2MD_TEST_BINDIR/pgbench" -n -c 2 -t 50 -R 400 -f "$T_TMP/work.sql" "$T_DB" >>"$T_TMP/pgbench.out" 2>&1 || exit 1
+	done
+) &
+work=$!
+
 # --- follow starts with ra and rb: the initial copy, then changes as they come -----------------
 project "ra rb"
 GO=$T_TMP/go
@@ -104,6 +126,11 @@ pg -c "INSERT INTO rc VALUES (9, 'after'), (9, 'after'); DELETE FROM rc WHERE ct
        INSERT INTO ra VALUES (3000, 'after', 1); UPDATE rb SET v = -v WHERE k < 10;"
 applied "changes of ra, rb and the added rc"
 
+# --- the same configuration again: nothing to do, the stream goes on -------------------------
+kill -HUP "$BG"
+logged "the followed tables and their settings are unchanged" "a reload without a change of the tables says so"
+assert_eq 1 "$(grep -c "the stream stops at" "$ERR")" "and does not stop the stream"
+
 # --- a configuration that cannot be read, one naming a table that is not there: follow goes on --
 cp "$P/.dlt/config.toml" "$T_TMP/good.toml"
 printf '[sources.sql_database\ntables = [\n' >"$P/.dlt/config.toml"
@@ -130,7 +157,13 @@ pg -c "INSERT INTO rb VALUES (-1, -1); UPDATE rb SET v = 0 WHERE k <= 100; DELET
        UPDATE ra SET n = n + 1 WHERE id % 3 = 0; INSERT INTO rc VALUES (12, 'after removal');"
 applied "changes after rb's removal"
 
-# --- SIGTERM: a clean stop; every followed table equals the source ------------------------------
+# --- the workload stops; SIGTERM: a clean stop; every followed table equals the source ----------
+touch "$WORK_STOP"
+rc=0
+wait $work || rc=$?
+assert_eq 0 "$rc" "the workload ran without an error"
+t_diag "$(grep -c 'number of transactions actually processed' "$T_TMP/pgbench.out") pgbench runs of 100 transactions across the reloads"
+applied "the workload's last changes"
 kill -TERM "$BG"
 rc=0
 wait "$BG" || rc=$?
