@@ -5,8 +5,9 @@
 #     stream at that snapshot's position: a table without a key (REPLICA IDENTITY FULL, so a
 #     change applied twice or lost shows as a row too many or too few) changed while its copy
 #     waits (after the snapshot: must come from the stream, once), and after;
-#   - a configuration that cannot be read, and one naming a table that does not exist: an error
-#     logged, follow goes on with the tables it had;
+#   - a configuration that cannot be read, one naming a table that does not exist, one giving a
+#     followed table a `where` its publication does not hold: an error logged, follow goes on
+#     with the tables and settings it had;
 #   - a setting that needs a restart (heartbeat_interval): a warning;
 #   - a table removed: no longer applied, its mirror kept as it was;
 #   - the same configuration again: nothing stops;
@@ -40,6 +41,8 @@ pg -c "CREATE TABLE ra (id int PRIMARY KEY, v text, n numeric(10,2));
        INSERT INTO rc SELECT g % 50, 'c' || (g % 7) FROM generate_series(1, 3000) g;"
 
 P=$T_TMP/p
+# change SQL — a change at the source; one that fails fails the test
+change() { pg -c "$1" || t_fail "a change at the source failed" "$1"; }
 project() { # tables [extra config]
 	make_project "$P" --tables "$1" --config "[sources.pg_replication]
 slot_name = \"$SLOT\"
@@ -101,7 +104,7 @@ GO=$T_TMP/go
 PG2MD_PAUSE=cdc:add_after_slot PG2MD_PAUSE_FILE=$GO "$PG2MD_BIN" follow --log-level INFO --project-dir "$P" \
 	>"$T_TMP/follow.out" 2>"$ERR" &
 BG=$!
-pg -c "UPDATE ra SET v = 'live' WHERE id <= 100; DELETE FROM rb WHERE k > 900; INSERT INTO rc VALUES (1, 'not followed yet');"
+change "UPDATE ra SET v = 'live' WHERE id <= 100; DELETE FROM rb WHERE k > 900; INSERT INTO rc VALUES (1, 'not followed yet');"
 applied "changes while following ra and rb"
 
 # --- rc added + SIGHUP: copied in its own snapshot, changes during its copy applied once -------
@@ -112,7 +115,7 @@ for _ in $(seq 1 600); do [ -e "$GO.paused" ] || ! alive && break; sleep 0.1; do
 	t_fail "follow did not reach rc's copy after SIGHUP" "$(tail -20 "$ERR")"
 assert_eq "ra rb rc" "$(pub_tables)" "rc joined the publication"
 # after the snapshot, while the copy waits: not in the copy, must come from the stream, once
-pg -c "INSERT INTO rc VALUES (7, 'during copy'), (7, 'during copy'), (7, 'during copy');
+change "INSERT INTO rc VALUES (7, 'during copy'), (7, 'during copy'), (7, 'during copy');
        DELETE FROM rc WHERE ctid = (SELECT ctid FROM rc WHERE a = 7 AND b = 'during copy' LIMIT 1);
        UPDATE rc SET b = 'upd during copy' WHERE ctid = (SELECT ctid FROM rc WHERE a = 8 LIMIT 1);
        UPDATE ra SET v = 'during copy' WHERE id BETWEEN 101 AND 150; INSERT INTO rb VALUES (5000, 5);"
@@ -122,8 +125,8 @@ logged "the added tables join the stream at" "rc joins the stream at that snapsh
 logged "streaming again from" "follow streams again after the reload"
 alive && t_pass "follow is still running after the reload" || t_fail "follow stopped on the reload" "$(tail -20 "$ERR")"
 applied "changes made during rc's copy"
-pg -c "INSERT INTO rc VALUES (9, 'after'), (9, 'after'); DELETE FROM rc WHERE ctid = (SELECT ctid FROM rc WHERE a = 3 LIMIT 1);
-       INSERT INTO ra VALUES (3000, 'after', 1); UPDATE rb SET v = -v WHERE k < 10;"
+change "INSERT INTO rc VALUES (9, 'after'), (9, 'after'); DELETE FROM rc WHERE ctid = (SELECT ctid FROM rc WHERE a = 3 LIMIT 1);
+       INSERT INTO ra VALUES (5000, 'after', 1); UPDATE rb SET v = -v WHERE k < 10;"
 applied "changes of ra, rb and the added rc"
 
 # --- the same configuration again: nothing to do, the stream goes on -------------------------
@@ -136,13 +139,21 @@ cp "$P/.dlt/config.toml" "$T_TMP/good.toml"
 printf '[sources.sql_database\ntables = [\n' >"$P/.dlt/config.toml"
 kill -HUP "$BG"
 logged "could not read the configuration again" "a configuration that cannot be read is logged as an error"
-pg -c "INSERT INTO ra VALUES (3001, 'after bad config', 2); INSERT INTO rc VALUES (10, 'after bad config');"
+change "INSERT INTO ra VALUES (5001, 'after bad config', 2); INSERT INTO rc VALUES (10, 'after bad config');"
 applied "changes after the unreadable configuration (follow goes on with the old one)"
 project "ra rb rc no_such_table"
 kill -HUP "$BG"
 logged "cannot be followed" "a configuration naming a table that is not there is logged as an error"
-pg -c "UPDATE rb SET v = 7 WHERE k = 5000; INSERT INTO rc VALUES (11, 'after missing table');"
+change "UPDATE rb SET v = 7 WHERE k = 5000; INSERT INTO rc VALUES (11, 'after missing table');"
 applied "changes after the refused configuration (follow goes on with the old tables)"
+# a followed table's setting changed in a way the publication does not hold (a new `where`)
+project "ra rb rc" "[sources.sql_database.rc]
+where = \"a < 10\""
+kill -HUP "$BG"
+LOGGED_N=2 logged "cannot be followed" "a followed table's new where the publication does not hold is logged as an error"
+logged "sources.sql_database.rc.where changed" "the changed setting of rc is named"
+change "UPDATE rb SET v = 8 WHERE k = 5000; INSERT INTO rc VALUES (30, 'outside the refused where');"
+applied "changes after the refused where (rc still followed whole)"
 alive && t_pass "follow is still running after the refused configurations" || t_fail "follow stopped"
 
 # --- rb removed + SIGHUP (and a setting that needs a restart): rb no longer applied ------------
@@ -151,9 +162,9 @@ kill -HUP "$BG"
 logged "table \"rb\" is no longer in tables" "rb is removed on SIGHUP"
 LOGGED_N=2 logged "streaming again from" "follow streams again after the removal"
 logged "heartbeat_interval changed" "a setting that needs a restart is logged as waiting for it"
-pg -c "CREATE TABLE rb_before AS SELECT * FROM rb;"
+change "CREATE TABLE rb_before AS SELECT * FROM rb;"
 assert_eq "ra rc" "$(pub_tables)" "rb left the publication pg2md created"
-pg -c "INSERT INTO rb VALUES (-1, -1); UPDATE rb SET v = 0 WHERE k <= 100; DELETE FROM rb WHERE k BETWEEN 200 AND 300;
+change "INSERT INTO rb VALUES (-1, -1); UPDATE rb SET v = 0 WHERE k <= 100; DELETE FROM rb WHERE k BETWEEN 200 AND 300;
        UPDATE ra SET n = n + 1 WHERE id % 3 = 0; INSERT INTO rc VALUES (12, 'after removal');"
 applied "changes after rb's removal"
 
