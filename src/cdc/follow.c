@@ -129,7 +129,7 @@ follow_check_tables(PGconn *conn, const pg2md_config *cfg, const pg2md_table *ta
 /* The publication: every table in it, or created / extended when the role may. */
 pg2md_code
 follow_ensure_publication(PGconn *conn, const pg2md_config *cfg, const char *pub, const pg2md_table *tables, int n,
-		   bool *created, pg2md_error *err)
+			  bool *created, pg2md_error *err)
 {
 	const char *p1[] = {pub};
 	PGresult *res = pg_query(conn, "SELECT puballtables FROM pg_catalog.pg_publication WHERE pubname = $1", 1, p1, err);

@@ -138,8 +138,7 @@ pg2md_code follow_resume(follow_state *st, const cdc_system *sys, cdc_start_opts
 /* Between transactions, after a reload request: the configuration read again.  Never fails
  * follow: a configuration that cannot be read, or whose tables cannot be followed, is logged and
  * the old one kept.  *restart: the followed tables or their settings changed (st->next_tables
- * set): the stream must stop for
- * follow_reload_apply, the new settings in st->next_cfg). */
+ * and st->next_cfg set): the stream must stop for follow_reload_apply. */
 void follow_reload_read(follow_state *st, bool *restart);
 /* The stream stopped (the batch applied): the tables added copied in their own snapshot, the
  * removed ones no longer applied (tableset.c, as at a start), then streaming again from the

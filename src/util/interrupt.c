@@ -1,5 +1,5 @@
 /*
- * interrupt.c — the cancel flag (see interrupt.h).
+ * interrupt.c — the cancel flag and the reload flag (see interrupt.h).
  *
  * Set by the signal handler, read by every worker thread while it waits for PostgreSQL: an
  * atomic int (lock-free, so the store is async-signal-safe), not a plain volatile, which is a
