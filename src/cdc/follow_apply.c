@@ -147,6 +147,8 @@ was_touched(const follow_state *st, uint32_t relid)
 pg2md_code
 follow_replay_apply(follow_state *st, int64_t *rows, pg2md_error *err)
 {
+	if (!rows) /* a transaction not streamed, in steps (follow_steps_begin_txn) */
+		rows = &st->txn_rows;
 	if (st->steps) {
 		/* under MotherDuck's rules: into the work tables, in bounded steps (follow_steps.c) */
 		if (server_values(st, err) || follow_steps_apply(st, rows, err))
@@ -171,22 +173,14 @@ follow_replay_apply(follow_state *st, int64_t *rows, pg2md_error *err)
 	return PG2MD_OK;
 }
 
-static pg2md_code
-mixed_ddl(follow_state *st, const pg2md_table *t, const char *what, pg2md_error *err)
-{
-	pg2md_fail(err, PG2MD_ERR_RUN, "the columns of table \"%s\" changed at the source (%s) after rows of it that "
-		   "pg2md follow must apply in the same DuckDB transaction", t->name, what);
-	pg2md_detail(err, "DuckDB cannot commit a transaction that changes a table's rows and then its columns");
-	cdc_resync_hint(err, st->cfg, t->name);
-	return err->code;
-}
-
 /*
  * A Relation message of followed table ti whose shape is new to this run or changed: the
  * destination table evolved to it (evolve.h), after the rows folded with the earlier shape.
  * Outside a streamed transaction the column changes commit on their own, after a batch of the
  * transactions before (a transaction boundary); inside one, in its DuckDB transaction, before
- * it writes the table.
+ * it writes the table.  When that transaction already wrote the table, or no boundary separates
+ * the table's rows from the column change, in steps (follow_steps.c): DuckDB cannot commit a
+ * transaction that changes a table's rows and then its columns.
  */
 static pg2md_code
 evolve_table(follow_state *st, int ti, const pgo_msg *m, int64_t *rows, pg2md_error *err)
@@ -220,9 +214,17 @@ evolve_table(follow_state *st, int ti, const pgo_msg *m, int64_t *rows, pg2md_er
 	}
 	const cdc_fold_table *ft = cdc_fold_table_get(&st->fold, m->relid);
 	bool has = ft && (ft->nrows > 0 || ft->truncated);
+	if (!st->replaying && plan.ddl && has && st->txn_changes > 0) {
+		/* rows of the table folded, then its columns, and no transaction boundary between them
+		 * after which the batch could end (the transaction being read changed rows before):
+		 * the batch goes on in steps, the column change in a step of its own (follow_steps.c) */
+		if ((rc = follow_steps_begin_txn(st, "a column change after rows of its table", err)))
+			goto out;
+		has = false;
+	}
 	if (st->steps && plan.ddl) {
 		/* the rows before it in a step of their own, then the columns of the work table */
-		bool made = st->work[ti] != NULL;
+		bool made = st->work[ti] && target.dest_name == st->work[ti];
 		if ((has && (rc = follow_replay_apply(st, rows, err))) ||
 		    (rc = follow_steps_for_ddl(st, ti, &target, err)))
 			goto out;
@@ -237,26 +239,19 @@ evolve_table(follow_state *st, int ti, const pgo_msg *m, int64_t *rows, pg2md_er
 		if (has && (rc = follow_replay_apply(st, rows, err)))
 			goto out;
 		if (plan.ddl && was_touched(st, m->relid)) {
-			if (st->dest.md_rules && !st->eager) {
-				/* under MotherDuck's rules steps can: apply_streamed starts again in steps,
-				 * this table compared with the destination again at its next message */
-				st->want_steps = true;
-				goto out;
-			}
-			rc = mixed_ddl(st, t, plan.what, err);
+			/* steps can: apply_streamed starts again in steps (follow_steps.c), this table
+			 * compared with the destination again at its next message (applied as it
+			 * arrives: that is given up first, eager_msg) */
+			st->want_steps = true;
 			goto out;
 		}
 		if (plan.ddl && (rc = cdc_exec(&st->dest, plan.ddl, "changing the columns of a mirror table", err)))
 			goto out;
 	} else if (plan.ddl) {
-		if (has) {
-			if (st->txn_changes > 0) {
-				rc = mixed_ddl(st, t, plan.what, err);
-				goto out;
-			}
-			if ((rc = follow_flush_batch(st, err)))
-				goto out;
-		}
+		/* rows of it folded before this transaction (rows of it in this one went to steps,
+		 * above): the batch ends at the transaction boundary before the column change */
+		if (has && (rc = follow_flush_batch(st, err)))
+			goto out;
 		pg2md_buf q = PG2MD_BUF_INIT;
 		buf_printf(&q, "BEGIN; %s COMMIT", plan.ddl);
 		rc = cdc_exec(&st->dest, q.data, "changing the columns of a mirror table", err);

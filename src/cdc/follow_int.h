@@ -26,8 +26,8 @@
 
 /* a streamed transaction is applied a fold of at most this much at a time (see apply_streamed) */
 #define STREAM_FOLD_BYTES (8 * 1024 * 1024)
-/* Under MotherDuck's rules, the work table a streamed transaction is applied to in steps
- * (follow_steps.c): not the load's NEW_TABLE_PREFIX, so a run's and follow's never meet. */
+/* The work table a transaction applied in steps (follow_steps.c) writes: not the load's
+ * NEW_TABLE_PREFIX, so a run's and follow's never meet. */
 #define STEPS_TABLE_PREFIX "_pg2md_cdcw__"
 
 typedef struct follow_state {
@@ -65,14 +65,18 @@ typedef struct follow_state {
 	int64_t eager_rows;
 	int64_t eager_changes0;/* rep->changes when it began */
 	uint64_t eager_msgs;
-	/* under MotherDuck's rules, a streamed transaction applied in steps into work tables
-	 * (follow_steps.c): a step's DuckDB transaction is open */
+	/* a transaction applied in steps into work tables (follow_steps.c: past MotherDuck's
+	 * bounds, or a column change after rows of its table): a step's DuckDB transaction is open */
 	bool steps;
 	char **work;           /* per table: its work table once made (the mirror and the steps so far), else NULL */
 	int64_t step_rows;     /* rows written in the open step */
 	int64_t step_started;  /* monotonic ms when the open step began */
 	int nsteps;            /* steps committed */
-	bool want_steps;       /* under the rules, one transaction met a column change only steps can apply */
+	bool want_steps;       /* one streamed transaction met a column change only steps can apply */
+	/* a transaction sent whole at its commit (not streamed) applied in steps as it is read, with
+	 * the batch folded before it (follow_steps_begin_txn): a step's DuckDB transaction is open */
+	bool txn_steps;
+	int64_t txn_rows;      /* rows its steps wrote */
 	/* a configuration reload (follow_reload.c) */
 	bool *dest_open;       /* whether dest is open (a copy closes it) */
 	bool reload_wanted;    /* the followed tables changed: the stream stops for follow_reload_apply */
@@ -119,6 +123,13 @@ pg2md_code follow_steps_for_ddl(follow_state *st, int ti, pg2md_table *t, pg2md_
 pg2md_code follow_steps_commit(follow_state *st, const char *slot, pgo_lsn lsn, pg2md_error *err);
 /* A failure: the open step rolled back, the work tables dropped (best effort). */
 void follow_steps_abandon(follow_state *st);
+/* A transaction not streamed, being read: the batch folded so far (the transactions before it
+ * and its changes so far) applied in steps from here on, why said in the debug log. */
+pg2md_code follow_steps_begin_txn(follow_state *st, const char *why, pg2md_error *err);
+/* Its Commit: the last fold, the last step, the swap with the watermark end_lsn, the confirmation. */
+pg2md_code follow_steps_commit_txn(follow_state *st, pgo_lsn end_lsn, int64_t ts, pg2md_error *err);
+/* The run stops inside it: the steps abandoned, the fold dropped (the server sends it again). */
+void follow_steps_abandon_txn(follow_state *st);
 
 /* ---- follow.c, for a reload ---- */
 

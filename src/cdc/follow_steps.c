@@ -1,6 +1,7 @@
 /*
- * follow_steps.c — under MotherDuck's rules (docs/motherduck.md, "pg2md follow"), a streamed
- * large transaction applied in bounded steps instead of one DuckDB transaction as long as it.
+ * follow_steps.c — a transaction applied in bounded steps instead of one DuckDB transaction:
+ * under MotherDuck's rules (docs/motherduck.md, "pg2md follow") a large one, streamed or not,
+ * and anywhere one with a column change after rows of its table (docs/cdc.md, "Column changes").
  *
  * MotherDuck advises transactions of under a minute, and a streamed transaction may hold
  * millions of rows.  apply_streamed (follow_stream.c) applies one in a single DuckDB transaction
@@ -338,4 +339,75 @@ follow_steps_abandon(follow_state *st)
 		duck_exec(st->dest.con, q.data, "dropping the work tables of a streamed transaction", &(pg2md_error){0});
 	buf_release(&q);
 	work_release(st);
+}
+
+/*
+ * A transaction the server sends whole at its commit (streaming = false, protocol 1, or one under
+ * logical_decoding_work_mem) is folded as it arrives, with the transactions of the batch before
+ * it.  Two things one DuckDB transaction cannot take go to steps here, from the point they are
+ * met: under MotherDuck's rules a fold past transaction_rows changes (or the batch's bytes), and
+ * anywhere a column change of a table after rows of it in the same batch that the transaction
+ * boundary cannot separate (DuckDB changes no columns after rows in one transaction).  The
+ * batch so far — the transactions before it and its changes so far, a prefix of the stream — is
+ * applied to work tables, the rest of it fold by fold, the column change in a step of its own;
+ * at its Commit one short transaction swaps the work tables in with the watermark at its end.
+ * The watermark never names a point inside it: a stop before the swap leaves work tables only,
+ * and the server sends the transactions again (exactly once, as for a streamed transaction).
+ */
+pg2md_code
+follow_steps_begin_txn(follow_state *st, const char *why, pg2md_error *err)
+{
+	if (follow_steps_begin(st, err))
+		return err->code;
+	st->txn_steps = true;
+	st->txn_rows = 0;
+	char l[PGO_LSN_TEXT];
+	pg2md_debug("transaction at %s: %s, applied in steps with the batch before it", pgo_lsn_format(st->txn_lsn, l),
+		    why);
+	return follow_replay_apply(st, &st->txn_rows, err);
+}
+
+pg2md_code
+follow_steps_commit_txn(follow_state *st, pgo_lsn end_lsn, int64_t ts, pg2md_error *err)
+{
+	st->txn_steps = false;
+	if (follow_replay_apply(st, &st->txn_rows, err)) {
+		follow_steps_abandon(st);
+		st->replaying = false;
+		return err->code;
+	}
+	fault_point("cdc:before_commit");
+	int nsteps = st->nsteps + 1;
+	if (follow_steps_commit(st, st->rep->slot, end_lsn, err))
+		return err->code;
+	fault_point("cdc:after_commit");
+	st->watermark = st->folded_end = end_lsn;
+	st->rep->rows_written += st->txn_rows;
+	st->rep->transactions += st->folded_txns + 1;
+	st->rep->batches++;
+	st->folded_txns = 0;
+	cdc_fold_reset(&st->fold);
+	if (!cdc_fresh_add(&st->fresh, ts) || !cdc_fresh_committed(&st->fresh, cdc_fresh_now()))
+		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory counting the batch's freshness");
+	char l[PGO_LSN_TEXT];
+	pg2md_debug("applied a transaction up to %s in %d steps (%lld rows written)", pgo_lsn_format(end_lsn, l), nsteps,
+		    (long long)st->txn_rows);
+	return cdc_stream_confirm(st->s, st->watermark, true, err);
+}
+
+void
+follow_steps_abandon_txn(follow_state *st)
+{
+	if (!st->txn_steps)
+		return;
+	st->txn_steps = false;
+	follow_steps_abandon(st);
+	st->replaying = false;
+	cdc_fold_reset(&st->fold);
+	st->folded_txns = 0;
+	st->folded_end = st->watermark;
+	/* a column change it made went with the work tables: every table compared with the
+	 * destination again at its next message */
+	for (int i = 0; i < st->ntables; i++)
+		st->check[i] = true;
 }

@@ -78,11 +78,37 @@ streamed_commit(follow_state *st, uint32_t xid, pgo_lsn end_lsn, int64_t ts, int
 static bool
 past_bounds(const follow_state *st, int64_t rows, int64_t t0)
 {
-	if (!st->dest.md_rules || st->steps)
+	if (st->steps)
+		return false;
+	if (st->want_steps) /* (into a local file too: DuckDB's rule, not MotherDuck's) */
+		return true;
+	if (!st->dest.md_rules)
 		return false;
 	int64_t max_rows = st->cfg->md_transaction_rows, max_s = st->cfg->md_transaction_seconds;
-	return st->want_steps || (max_rows > 0 && rows >= max_rows) ||
-	       (max_s > 0 && follow_mono_ms() - t0 >= max_s * 1000);
+	return (max_rows > 0 && rows >= max_rows) || (max_s > 0 && follow_mono_ms() - t0 >= max_s * 1000);
+}
+
+/*
+ * After a change of a transaction not streamed was folded: under MotherDuck's rules, the batch
+ * applied in steps (follow_steps_begin_txn) once it passes a step's bounds (transaction_rows
+ * changes, or the batch's bytes), and while in steps a fold applied whenever it is full or the
+ * step has run transaction_seconds.  A batch of whole transactions past them is cut at a Commit
+ * instead (follow_stream_changes): only one transaction larger than a step comes here.
+ */
+static pg2md_code
+txn_bounds(follow_state *st, int64_t limit, pg2md_error *err)
+{
+	if (!st->dest.md_rules)
+		return PG2MD_OK;
+	if (!st->txn_steps)
+		return follow_steps_fold_full(st) || (int64_t)cdc_fold_bytes(&st->fold) >= limit
+			       ? follow_steps_begin_txn(st, "past the bounds of one step", err)
+			       : PG2MD_OK;
+	int64_t max_s = st->cfg->md_transaction_seconds;
+	if (follow_steps_fold_full(st) || (int64_t)cdc_fold_bytes(&st->fold) >= STREAM_FOLD_BYTES ||
+	    (max_s > 0 && st->fold.changes && follow_mono_ms() - st->step_started >= max_s * 1000))
+		return follow_replay_apply(st, &st->txn_rows, err);
+	return PG2MD_OK;
 }
 
 /*
@@ -221,6 +247,7 @@ eager_begin(follow_state *st, uint32_t xid, pg2md_error *err)
 	for (int i = 0; i < st->ntables; i++)
 		st->eager_rel |= st->check[i];
 	st->eager_xid = xid;
+	st->want_steps = false;
 	st->eager_rows = 0;
 	st->eager_msgs = 0;
 	st->eager_changes0 = st->rep->changes;
@@ -288,6 +315,11 @@ eager_msg(follow_state *st, const pgo_msg *m, int64_t limit, pg2md_error *err)
 		}
 		if (follow_handle_relation(st, m, false, &st->eager_rows, err))
 			return err->code;
+		if (st->want_steps) { /* a column change after rows of its table: from disk, in steps */
+			st->eager_rel = true;
+			eager_abandon(st, "a column change after rows of its table");
+			return PG2MD_OK;
+		}
 	} else if (follow_fold_msg(st, m, &st->eager_rows, err)) {
 		return err->code;
 	}
@@ -419,6 +451,11 @@ follow_stream_changes(follow_state *st, pgo_lsn target, int proto, pg2md_error *
 			break;
 		case PGO_COMMIT:
 			in_txn = false;
+			if (st->txn_steps) {
+				rc = follow_steps_commit_txn(st, m.end_lsn, m.ts, err);
+				cdc_monitor_tick(&st->mon, st->rep, &st->fresh, st->watermark, false, false);
+				break;
+			}
 			if (!skip) {
 				if (st->folded_txns == 0)
 					st->batch_started = follow_mono_ms();
@@ -431,22 +468,22 @@ follow_stream_changes(follow_state *st, pgo_lsn target, int proto, pg2md_error *
 			}
 			/* a batch is bounded in size and in time: under a steady stream the connection is
 			 * never idle, and a change must not wait for 64 MB of others */
-			if ((int64_t)cdc_fold_bytes(&st->fold) >= limit ||
+			if ((int64_t)cdc_fold_bytes(&st->fold) >= limit || follow_steps_fold_full(st) ||
 			    (st->folded_txns > 0 && follow_mono_ms() - st->batch_started >= max_ms))
 				rc = follow_flush_batch(st, err);
 			cdc_monitor_tick(&st->mon, st->rep, &st->fresh, st->watermark, false, false);
 			break;
 		case PGO_RELATION: {
-			int64_t rows = 0; /* (nothing is applied outside a streamed transaction) */
-			rc = follow_handle_relation(st, &m, skip, &rows, err);
+			/* (rows written here are a transaction in steps': st->txn_rows) */
+			rc = follow_handle_relation(st, &m, skip, NULL, err);
 			break;
 		}
 		case PGO_INSERT:
 		case PGO_UPDATE:
 		case PGO_DELETE:
 		case PGO_TRUNCATE:
-			if (!skip)
-				rc = follow_fold_msg(st, &m, NULL, err);
+			if (!skip && (rc = follow_fold_msg(st, &m, NULL, err)) == PG2MD_OK)
+				rc = txn_bounds(st, limit, err);
 			break;
 		case PGO_STREAM_START:
 			if (!st->spill) {
@@ -476,6 +513,7 @@ follow_stream_changes(follow_state *st, pgo_lsn target, int proto, pg2md_error *
 		}
 	}
 	eager_abandon(st, "the run stops before its commit");
+	follow_steps_abandon_txn(st); /* (in_txn: nothing of it or after the watermark is kept) */
 	/* a clean stop: whole transactions only (a transaction cut by an interrupt is not in the fold's end) */
 	if (rc == PG2MD_OK && !in_txn)
 		rc = follow_flush_batch(st, err);
