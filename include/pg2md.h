@@ -26,8 +26,8 @@
  *   PostgreSQL's style (lower case, no full stop, names in double quotes), and optional detail
  *   and hint lines.  No message ever holds a password, token or connection string with one.
  * - The library never prints or exits, and running out of memory is an error (PG2MD_NOMEM), not
- *   an abort: it keeps a reserve to give back and stops the run cleanly (only if memory stays
- *   exhausted for 30 s after that does the process stop).  Log lines reach the callback of
+ *   an abort: it keeps a reserve to give back and stops the run cleanly; an allocation that
+ *   fails even then unwinds the call with PG2MD_NOMEM like any other error.  Log lines reach the callback of
  *   pg2md_set_log (none: they are dropped); the command-line tool is the one that writes to a
  *   terminal.
  * - Strings returned are owned by the pipeline and valid until the next call on it, or until

@@ -5,79 +5,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "util/log.h"
 #include "util/mem.h"
-
-/*
- * The last resort of the x* wrappers: the reserve is spent (util/mem.c).  The run that saw
- * memory run out is unwinding and freeing what it held, so wait for memory to come back; if it
- * does not, there is nothing sensible left to do.
- */
-#define LAST_RESORT_SECONDS 30
-
-static void *
-last_resort(void *(*again)(void *arg), void *arg)
-{
-	for (int i = 0; i < LAST_RESORT_SECONDS * 100; i++) {
-		usleep(10000);
-		void *p = again(arg);
-		if (p)
-			return p;
-	}
-	pg2md_log(PG2MD_LOG_CRITICAL, "out of memory, and none came back in %d s: stopping the process",
-		  LAST_RESORT_SECONDS);
-	abort();
-}
-
-typedef struct alloc_req {
-	void *p;
-	size_t n, size;
-} alloc_req;
-
-static void *
-again_malloc(void *arg)
-{
-	return malloc(((alloc_req *)arg)->n);
-}
-
-static void *
-again_calloc(void *arg)
-{
-	alloc_req *r = arg;
-	return calloc(r->n, r->size);
-}
-
-static void *
-again_realloc(void *arg)
-{
-	alloc_req *r = arg;
-	return realloc(r->p, r->n);
-}
 
 void *
 xmalloc(size_t n)
 {
-	void *p = mem_malloc(n);
-	alloc_req r = {NULL, n ? n : 1, 0};
-	return p ? p : last_resort(again_malloc, &r);
+	return mem_malloc(n);
 }
 
 void *
 xcalloc(size_t n, size_t size)
 {
-	void *p = mem_calloc(n, size);
-	alloc_req r = {NULL, n ? n : 1, size ? size : 1};
-	return p ? p : last_resort(again_calloc, &r);
+	return mem_calloc(n, size);
 }
 
 void *
 xrealloc(void *p, size_t n)
 {
-	void *q = mem_realloc(p, n);
-	alloc_req r = {p, n ? n : 1, 0};
-	return q ? q : last_resort(again_realloc, &r);
+	return mem_realloc(p, n);
 }
 
 char *
@@ -87,7 +33,8 @@ xstrdup(const char *s)
 		return NULL;
 	size_t n = strlen(s) + 1;
 	char *p = xmalloc(n);
-	memcpy(p, s, n);
+	if (p)
+		memcpy(p, s, n);
 	return p;
 }
 
@@ -104,6 +51,8 @@ xasprintf(const char *fmt, ...)
 	if (n < 0)
 		return xstrdup("");
 	char *p = xmalloc((size_t)n + 1);
+	if (!p)
+		return NULL;
 	if ((size_t)n < sizeof(small)) {
 		memcpy(p, small, (size_t)n + 1);
 	} else {
@@ -213,7 +162,7 @@ buf_release(pg2md_buf *b)
 char *
 buf_detach(pg2md_buf *b)
 {
-	char *s = b->data && !buf_broken(b) ? b->data : xstrdup("");
+	char *s = buf_broken(b) ? NULL : b->data ? b->data : xstrdup("");
 	b->data = NULL;
 	b->len = b->cap = 0;
 	return s;

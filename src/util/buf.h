@@ -8,10 +8,10 @@
  * (buf_is_oom) and fails with PG2MD_ERR_NOMEM, so a half-built statement never runs.
  *
  * xmalloc and the others go through util/mem.h: when memory runs out they release the reserve
- * and retry, and the run stops at its next check with PG2MD_ERR_NOMEM.  Only when the reserve
- * is spent and memory does not come back for 30 s (the run unwinding frees it) does the process
- * stop, with a CRITICAL log line: the one place the library ends a process, when it cannot go
- * on at all.
+ * and retry, and the run stops at its next check with PG2MD_ERR_NOMEM.  When even that fails
+ * they return NULL, and every caller checks: it unwinds with PG2MD_ERR_NOMEM ("out of memory")
+ * like any other failure.  The library never ends the process.  xrealloc leaves its block as
+ * it was when it fails (assign through a temporary); xstrdup(NULL) is NULL, not a failure.
  */
 #ifndef PG2MD_BUF_H
 #define PG2MD_BUF_H
@@ -39,8 +39,8 @@ void buf_putc(pg2md_buf *b, char c);
 void buf_printf(pg2md_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_reset(pg2md_buf *b);
 void buf_release(pg2md_buf *b);
-/* Hand over the string; the buffer is empty afterwards.  Never NULL (a broken buffer hands over
- * a copy of "", memory being marked short). */
+/* Hand over the string; the buffer is empty afterwards.  NULL when memory ran out (a broken
+ * buffer, or no room for the "" of an empty one): the caller fails with PG2MD_ERR_NOMEM. */
 char *buf_detach(pg2md_buf *b);
 
 /* Append name as a double-quoted SQL identifier (both PostgreSQL and DuckDB). */
