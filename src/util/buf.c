@@ -68,7 +68,7 @@ xasprintf(const char *fmt, ...)
 const char buf_oom_text[1] = "";
 
 /* Memory ran out: the buffer holds nothing from now on (buf_is_oom tells its users). */
-static void
+void
 buf_break(pg2md_buf *b)
 {
 	if (!buf_broken(b))

@@ -42,6 +42,9 @@ void buf_release(pg2md_buf *b);
 /* Hand over the string; the buffer is empty afterwards.  NULL when memory ran out (a broken
  * buffer, or no room for the "" of an empty one): the caller fails with PG2MD_ERR_NOMEM. */
 char *buf_detach(pg2md_buf *b);
+/* Memory ran out while filling b from elsewhere (an array that could not be had): break it, so
+ * that its user reports PG2MD_ERR_NOMEM as for a failed append. */
+void buf_break(pg2md_buf *b);
 
 /* Append name as a double-quoted SQL identifier (both PostgreSQL and DuckDB). */
 void buf_ident(pg2md_buf *b, const char *name);
