@@ -68,8 +68,9 @@ typedef struct copydec {
 	int64_t rows;
 } copydec;
 
-/* staged: intervals are decoded as STRUCT(months, days, micros) for the Parquet files. */
-void copydec_init(copydec *d, const pg2md_table *t, bool staged);
+/* staged: intervals are decoded as STRUCT(months, days, micros) for the Parquet files.  false:
+ * out of memory (the caller fails with PG2MD_ERR_NOMEM; copydec_release frees what was built). */
+bool copydec_init(copydec *d, const pg2md_table *t, bool staged);
 void copydec_release(copydec *d);
 
 /* Point the decoder at the vectors of an output chunk (once per chunk). */
