@@ -12,6 +12,10 @@
  * they return NULL, and every caller checks: it unwinds with PG2MD_ERR_NOMEM ("out of memory")
  * like any other failure.  The library never ends the process.  xrealloc leaves its block as
  * it was when it fails (assign through a temporary); xstrdup(NULL) is NULL, not a failure.
+ *
+ * buf_puts, buf_ident and buf_literal given NULL (a string whose allocation failed before it
+ * reached them) break the buffer rather than crash: whoever runs it reports out of memory.
+ * Callers still check their own allocations; this only keeps a missed one from crashing.
  */
 #ifndef PG2MD_BUF_H
 #define PG2MD_BUF_H
