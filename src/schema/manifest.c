@@ -610,6 +610,8 @@ manifest_table_copy(manifest_table *dst, const manifest_table *src)
 	dst->incremental.last_value = dup_or_null(si->last_value, &lost);
 	dst->incremental.previous_last_value = dup_or_null(si->previous_last_value, &lost);
 	dst->transformed_at = dup_or_null(src->transformed_at, &lost);
+	if (lost)
+		manifest_table_free(dst); /* every pointer is dst's own or NULL: nothing half made is kept */
 	return lost == 0;
 }
 

@@ -839,8 +839,11 @@ copydec_init(copydec *d, const pg2md_table *t, bool staged)
 	for (int i = 0; i < t->ncols; i++) {
 		const pg2md_column *col = &t->cols[i];
 		if (!node_init(&d->cols[i], col->dec, col->precision, col->scale, col->type, staged, false,
-			       &d->cols[i].lossy))
+			       &d->cols[i].lossy)) {
+			copydec_release(d); /* no decoder half built: d->cols NULL */
+			d->ncols = 0;
 			return false;
+		}
 	}
 	return true;
 }

@@ -275,7 +275,7 @@ scan_init(duckdb_init_info info)
 		s->hand = true; /* the rows come decoded from the caller's readers */
 		return;
 	}
-	s->dec_ready = true; /* released whole or in part */
+	s->dec_ready = true; /* copydec_release is safe whatever copydec_init did */
 	if (!copydec_init(&s->dec, s->job->table, s->job->staged)) {
 		pg2md_nomem(&s->job->err);
 		duckdb_init_set_error(info, s->job->err.msg);
@@ -447,7 +447,7 @@ copyscan_reader_start(copyscan_job *job, bool staged)
 	}
 	s->job = job;
 	job->staged = staged;
-	s->dec_ready = true; /* released whole or in part */
+	s->dec_ready = true; /* copydec_release is safe whatever copydec_init did */
 	if (!copydec_init(&s->dec, job->table, staged)) {
 		pg2md_nomem(&job->err);
 		scan_state_free(s);

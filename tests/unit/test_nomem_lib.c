@@ -2,8 +2,8 @@
  * test_nomem_lib.c — the library's shared pieces when an allocation fails for good (fault
  * "alloc_hard", util/mem.c): a string that never came (NULL) breaks a buffer instead of crashing
  * it; a checklist that cannot keep an item is broken (cl->oom) and holds only whole items; a
- * manifest table copy that runs out of memory says so and is still freed whole (no leak, no
- * double free: run under ASan).
+ * manifest table copy that runs out of memory says so and keeps nothing (no leak, no double
+ * free: run under ASan).
  *
  * The fault is read from the environment once per process, so each group runs in a process of
  * its own (as test_mem.c does).
@@ -130,8 +130,11 @@ a_manifest_copy_out_of_memory_is_freed_whole(void **state)
 	mem_begin();
 	assert_false(manifest_table_copy(&dst, &src));
 	assert_true(mem_short());
-	/* every pointer of dst is its own or NULL: freeing both frees each block once */
-	manifest_table_free(&dst);
+	/* nothing half copied is kept (a caller that forgets to check reads an empty table) */
+	assert_null(dst.name);
+	assert_null(dst.cols);
+	assert_int_equal(dst.ncols, 0);
+	manifest_table_free(&dst); /* harmless */
 	manifest_table_free(&src);
 }
 
