@@ -324,7 +324,9 @@ typedef struct pg2md_check_info {
  * Run the checks.  fn (may be NULL) is called with each item as soon as it is known, in order,
  * for a caller that shows them as they come.  Failed items are a result, not a failure: the
  * call succeeds and (*out)->status says whether everything passed.  *out is owned by p (valid
- * until the next pg2md_check or pg2md_close).
+ * until the next pg2md_check or pg2md_close).  Memory running out is the one failure: an item that
+ * failed because of it, or one that could not be kept, makes the call return PG2MD_NOMEM (*out
+ * NULL; the items already handed to fn stand).
  */
 typedef void (*pg2md_check_fn)(void *arg, const pg2md_check_item *item);
 pg2md_status pg2md_check(pg2md_pipeline *p, pg2md_check_fn fn, void *arg, const pg2md_check_info **out,

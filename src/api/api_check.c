@@ -11,6 +11,7 @@
 #include "dest/check.h"
 #include "source/check.h"
 #include "util/buf.h"
+#include "util/mem.h"
 
 void
 api_check_release(pg2md_pipeline *p)
@@ -56,10 +57,20 @@ pg2md_check(pg2md_pipeline *p, pg2md_check_fn fn, void *arg, const pg2md_check_i
 	/* both sides, always: one check reports everything */
 	source_check(cl, p->cfg);
 	dest_check(cl, p->cfg);
+	/* a check that failed while memory ran out failed for that (as api_error says of errors) */
+	checklist_counts(cl, &p->check_info.npassed, &p->check_info.nfailed, &worst);
+	if (p->check_info.nfailed > 0 && mem_short())
+		cl->oom = true;
 	checklist_flush(cl);
 	cl->fn = NULL;
 
-	p->check_items = xcalloc((size_t)cl->nitems + 1, sizeof(pg2md_check_item));
+	p->check_items = cl->oom ? NULL : xcalloc((size_t)cl->nitems + 1, sizeof(pg2md_check_item));
+	if (!p->check_items) {
+		/* an item or a line of one could not be kept: no partial answer */
+		api_check_release(p);
+		*out = NULL;
+		return api_nomem(err);
+	}
 	for (int i = 0; i < cl->nitems; i++)
 		view(cl, i, &p->check_items[i]);
 	p->check_info.nitems = cl->nitems;

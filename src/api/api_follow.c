@@ -10,6 +10,7 @@
 #include "cdc/pgoutput.h"
 #include "dest/loads.h"
 #include "util/buf.h"
+#include "util/mem.h"
 
 _Static_assert(PG2MD_LSN_TEXT >= PGO_LSN_TEXT, "PG2MD_LSN_TEXT holds an LSN as pgoutput.h writes it");
 
@@ -83,6 +84,11 @@ pg2md_watermarks(pg2md_pipeline *p, const pg2md_watermarks_info **out, pg2md_err
 	api_follow_release(p);
 	p->watermarks_doc = dest_watermarks_json(p->cfg);
 	p->watermarks = xcalloc(json_array_size(p->watermarks_doc) + 1, sizeof(pg2md_watermark));
+	if (!p->watermarks || (!p->watermarks_doc && mem_short())) {
+		api_follow_release(p);
+		*out = NULL;
+		return api_nomem(err);
+	}
 	json_array_foreach(p->watermarks_doc, i, w)
 		p->watermarks[i] = (pg2md_watermark){str(w, "slot"), str(w, "applied_lsn"), str(w, "applied_at"),
 						     json_integer_value(json_object_get(w, "seconds_ago"))};

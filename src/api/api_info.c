@@ -12,6 +12,7 @@
 #include "stage/package.h"
 #include "stage/progress.h"
 #include "util/buf.h"
+#include "util/mem.h"
 
 void
 api_info_release(pg2md_pipeline *p)
@@ -48,11 +49,22 @@ pg2md_packages(pg2md_pipeline *p, const pg2md_packages_info **out, pg2md_err *er
 	json_decref(p->packages_doc);
 	free(p->packages);
 	free(p->package_tables);
+	p->packages = NULL;
+	p->package_tables = NULL;
 	p->packages_doc = pkg_pending_json(p->cfg, &loaded);
+	if (!p->packages_doc && mem_short()) {
+		*out = NULL;
+		return api_nomem(err);
+	} /* not "nothing pending": it could not be read */
 	json_array_foreach(p->packages_doc, i, pk)
 		ntables += json_array_size(json_object_get(pk, "tables"));
 	p->packages = xcalloc(json_array_size(p->packages_doc) + 1, sizeof(pg2md_package));
 	p->package_tables = xcalloc(ntables + 1, sizeof(pg2md_package_table));
+	if (!p->packages || !p->package_tables) {
+		api_info_release(p);
+		*out = NULL;
+		return api_nomem(err);
+	}
 	ntables = 0;
 	json_array_foreach(p->packages_doc, i, pk) {
 		json_t *tables = json_object_get(pk, "tables");
@@ -81,8 +93,15 @@ pg2md_loads(pg2md_pipeline *p, int max, const pg2md_loads_info **out, pg2md_err 
 	json_decref(p->loads_doc);
 	free(p->loads_note);
 	free(p->loads);
+	p->loads = NULL;
+	p->loads_note = NULL;
 	p->loads_doc = dest_loads_json(p->cfg, max > 0 ? max : 10, &p->loads_note);
 	p->loads = xcalloc(json_array_size(p->loads_doc) + 1, sizeof(pg2md_load));
+	if (!p->loads || (!p->loads_doc && mem_short())) {
+		api_info_release(p);
+		*out = NULL;
+		return api_nomem(err);
+	}
 	json_array_foreach(p->loads_doc, i, jl)
 		p->loads[i] = (pg2md_load){str(jl, "load_id"), str(jl, "schema_name"),
 					   json_integer_value(json_object_get(jl, "status")), str(jl, "inserted_at"),

@@ -87,8 +87,9 @@ pg2md_status api_error(pg2md_err *err, const pg2md_error *in);
 /* PG2MD_NOMEM, where the interface itself could not allocate. */
 pg2md_status api_nomem(pg2md_err *err);
 
-/* Fill *r's public view from r->trace (run stages, or 0 for a stored trace). */
-void api_run_fill(api_run *r, pg2md_status status, int stages);
+/* Fill *r's public view from r->trace (run stages, or 0 for a stored trace); false when out of
+ * memory (the view then lists no tables). */
+bool api_run_fill(api_run *r, pg2md_status status, int stages);
 void api_run_release(api_run *r);
 
 void api_check_release(pg2md_pipeline *p);

@@ -103,8 +103,8 @@ cmp_setting(const void *a, const void *b)
 	return strcmp(((const pg2md_setting_info *)a)->key, ((const pg2md_setting_info *)b)->key);
 }
 
-/* The public views of the configuration: pg2md_describe, pg2md_settings. */
-static void
+/* The public views of the configuration: pg2md_describe, pg2md_settings (false: out of memory). */
+static bool
 describe(pg2md_pipeline *p)
 {
 	const pg2md_config *cfg = p->cfg;
@@ -123,12 +123,15 @@ describe(pg2md_pipeline *p)
 		.on_failure = cfg->on_failure && cfg->on_failure[0] ? cfg->on_failure : NULL,
 	};
 	p->settings = xcalloc((size_t)cfg->n_prov + 1, sizeof(pg2md_setting_info));
+	if (!p->pipeline_dir || !p->settings)
+		return false;
 	for (int i = 0; i < cfg->n_prov; i++) {
 		const pg2md_provenance *pv = &cfg->prov[i];
 		p->settings[i] = (pg2md_setting_info){pv->key, pv->value ? pv->value : "", pg2md_origin_name(pv->origin),
 						      pv->where, pv->secret};
 	}
 	qsort(p->settings, (size_t)cfg->n_prov, sizeof(pg2md_setting_info), cmp_setting);
+	return true;
 }
 
 /* The options' strings copied into p->flags: the caller's may be gone when a reload reads them. */
@@ -204,11 +207,10 @@ pg2md_open(pg2md_pipeline **out, const pg2md_options *opts, pg2md_err *err)
 		return api_nomem(err);
 	}
 	p->cfg = cfg;
-	if (keep_flags(p, &flags)) {
+	if (keep_flags(p, &flags) || !describe(p)) {
 		pg2md_close(p);
 		return api_nomem(err);
 	}
-	describe(p);
 	*out = p;
 	if (err)
 		memset(err, 0, sizeof(*err));
@@ -278,13 +280,15 @@ api_run_release(api_run *r)
 	memset(r, 0, sizeof(*r));
 }
 
-void
+bool
 api_run_fill(api_run *r, pg2md_status st, int stages)
 {
 	const pg2md_trace *t = &r->trace;
 	pg2md_run_info *i = &r->info;
 	r->filled = true;
 	r->tables = xcalloc((size_t)t->ntables + 1, sizeof(pg2md_table_run));
+	/* out of memory: the summary without its tables (ntables 0), the caller says so */
+	int ntables = r->tables ? t->ntables : 0;
 	*i = (pg2md_run_info){
 		.status = st,
 		.load_id = t->load_id,
@@ -296,7 +300,7 @@ api_run_fill(api_run *r, pg2md_status st, int stages)
 		.finished_pending = t->finished_pending,
 		.workers = t->workers,
 		.tasks = t->ntasks,
-		.ntables = t->ntables,
+		.ntables = ntables,
 		.tables = r->tables,
 		.seconds_extract = t->t_extract,
 		.seconds_normalize = t->t_normalize,
@@ -308,12 +312,13 @@ api_run_fill(api_run *r, pg2md_status st, int stages)
 		.finished_at = r->finished_at,
 		.error = r->error,
 	};
-	for (int k = 0; k < t->ntables; k++) {
+	for (int k = 0; k < ntables; k++) {
 		const pg2md_table_stat *s = &t->tables[k];
 		r->tables[k] = (pg2md_table_run){s->name, s->dest_name, s->disposition, s->rows, s->bytes, s->file_bytes,
 						 s->tasks, s->files, s->retries, s->lossy, s->seconds};
 		i->rows += s->rows;
 	}
+	return r->tables != NULL;
 }
 
 /* After a run: its Prometheus metrics, when a metrics file is configured (a failure is only logged). */
@@ -356,7 +361,8 @@ pg2md_run(pg2md_pipeline *p, unsigned stages, pg2md_err *err)
 	if (!pg2md_failed(&e) && mem_short())
 		pg2md_warn("memory ran out during the run; pg2md's reserve covered it and the run finished");
 	pg2md_status st = api_error(err, &e);
-	api_run_fill(&p->last, st, (int)stages);
+	if (!api_run_fill(&p->last, st, (int)stages) && st == PG2MD_SUCCESS)
+		return api_nomem(err);
 	return st;
 }
 
@@ -404,10 +410,16 @@ pg2md_last_trace(pg2md_pipeline *p, const pg2md_run_info **out, pg2md_err *err)
 	if (!doc)
 		return api_error(err, &e);
 	trace_from_json(&p->stored.trace, doc);
-	p->stored.finished_at = xstrdup(json_string_value(json_object_get(doc, "finished_at")));
-	p->stored.error = xstrdup(json_string_value(json_object_get(json_object_get(doc, "error"), "message")));
+	const char *finished = json_string_value(json_object_get(doc, "finished_at"));
+	const char *error = json_string_value(json_object_get(json_object_get(doc, "error"), "message"));
+	p->stored.finished_at = xstrdup(finished);
+	p->stored.error = xstrdup(error);
 	json_decref(doc);
-	api_run_fill(&p->stored, (pg2md_status)p->stored.trace.result, 0);
+	if (!api_run_fill(&p->stored, (pg2md_status)p->stored.trace.result, 0) || (finished && !p->stored.finished_at) ||
+	    (error && !p->stored.error)) {
+		api_run_release(&p->stored);
+		return api_nomem(err);
+	}
 	*out = &p->stored.info;
 	return api_error(err, &e);
 }
@@ -451,6 +463,8 @@ pg2md_verify(pg2md_pipeline *p, const pg2md_verify_info **out, pg2md_err *err)
 		return api_error(err, &e);
 	const verify_report *r = &p->verify;
 	p->verify_tables = xcalloc((size_t)r->ntables + 1, sizeof(pg2md_verify_table));
+	if (!p->verify_tables)
+		return api_nomem(err);
 	for (int i = 0; i < r->ntables; i++) {
 		const verify_result *v = &r->tables[i];
 		p->verify_tables[i] = (pg2md_verify_table){

@@ -105,16 +105,17 @@ loads_json(const pg2md_loads_info *li)
 	return arr;
 }
 
-/* {finished_at, load_id, exit_code, tables, rows, destination, finished_pending, seconds, error}, or NULL. */
+/* {finished_at, load_id, exit_code, tables, rows, destination, finished_pending, seconds, error}, or NULL
+ * (err says PG2MD_NOMEM when that is why: not "no last run"). */
 static json_t *
-last_run_json(pg2md_pipeline *p)
+last_run_json(pg2md_pipeline *p, pg2md_err *err)
 {
 	char *text = NULL;
 	json_t *doc, *out, *jt;
 	json_int_t rows = 0;
 	size_t i;
 
-	if (pg2md_trace_json(p, &text, NULL) != PG2MD_SUCCESS)
+	if (pg2md_trace_json(p, &text, err) != PG2MD_SUCCESS)
 		return NULL;
 	doc = json_loads(text, 0, NULL);
 	pg2md_free(text);
@@ -137,13 +138,13 @@ last_run_json(pg2md_pipeline *p)
 	return out;
 }
 
-/* The status of a run going on in another process, or NULL. */
+/* The status of a run going on in another process, or NULL (err as last_run_json's). */
 static json_t *
-running_json(pg2md_pipeline *p)
+running_json(pg2md_pipeline *p, pg2md_err *err)
 {
 	char *text = NULL;
 	json_t *doc = NULL;
-	if (pg2md_running_json(p, &text, NULL) == PG2MD_SUCCESS && text)
+	if (pg2md_running_json(p, &text, err) == PG2MD_SUCCESS && text)
 		doc = json_loads(text, 0, NULL);
 	pg2md_free(text);
 	return doc;
@@ -411,12 +412,23 @@ cmd_info(cli_opts *opts)
 		pg2md_close(p);
 		return cli_exit_code(err.status);
 	}
-	json_t *last = last_run_json(p), *running = running_json(p);
+	pg2md_err lerr, rerr;
+	json_t *last = last_run_json(p, &lerr), *running = running_json(p, &rerr);
 	slot_view sv = {0};
 	if (wi->nslots > 0) {
 		sv.asked = 1;
 		if (pg2md_slot(p, &sv.si, &sv.err) != PG2MD_SUCCESS)
 			sv.si = NULL;
+	}
+	/* out of memory is an error of its own, not "no last run" or "the source could not be asked" */
+	const pg2md_err *nomem = lerr.status == PG2MD_NOMEM ? &lerr : rerr.status == PG2MD_NOMEM ? &rerr
+			       : sv.asked && sv.err.status == PG2MD_NOMEM ? &sv.err : NULL;
+	if (nomem) {
+		cli_print_error(nomem);
+		json_decref(last);
+		json_decref(running);
+		pg2md_close(p);
+		return cli_exit_code(PG2MD_NOMEM);
 	}
 
 	if (opts->json) {

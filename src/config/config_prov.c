@@ -29,9 +29,12 @@ cfg_set_prov(loader *L, const char *key, const char *value, bool secret, pg2md_o
 			return;
 		}
 		cfg->prov = np;
-		p = &cfg->prov[cfg->n_prov++];
+		p = &cfg->prov[cfg->n_prov];
 		memset(p, 0, sizeof(*p));
 		p->key = cfg_xstrdup(L, key);
+		if (p->key == NULL)
+			return; /* L->oom; no entry without a key (the next lookup compares keys) */
+		cfg->n_prov++;
 	}
 	if (secret && shown[0])
 		shown = SECRET_MASK;

@@ -37,6 +37,11 @@ cfg_table_section(loader *L, const char *name, const char *where)
 	memset(t, 0, sizeof(*t));
 	t->name = cfg_xstrdup(L, name);
 	L->table_where[cfg->n_table_cfg] = cfg_xstrdup(L, where);
+	if (t->name == NULL) {
+		/* L->oom; no table without a name (the next lookup compares names) */
+		free(L->table_where[cfg->n_table_cfg]);
+		return NULL;
+	}
 	cfg->n_table_cfg++;
 	return t;
 }
@@ -69,12 +74,15 @@ column_hint_entry(loader *L, pg2md_table_config *t, const char *column, const ch
 		return NULL;
 	}
 	t->col_hints = h;
-	h = &t->col_hints[t->n_col_hints++];
+	h = &t->col_hints[t->n_col_hints];
 	memset(h, 0, sizeof(*h));
 	h->scale = -1;
 	h->nullable = -1;
 	h->column = cfg_xstrdup(L, column);
+	if (h->column == NULL)
+		return NULL; /* L->oom; no hint without its column (the next lookup compares them) */
 	h->where = cfg_xstrdup(L, where);
+	t->n_col_hints++;
 	return h;
 }
 

@@ -64,7 +64,7 @@ get_str(mparse *p, const json_t *o, const char *key, bool required, char **out)
 	if (!json_is_string(v))
 		return bad_field(p, key, v, "a string");
 	*out = xstrdup(json_string_value(v));
-	return PG2MD_OK;
+	return *out ? PG2MD_OK : pg2md_nomem(p->err);
 }
 
 /* Boolean key of o; absent: false. */
@@ -110,13 +110,16 @@ get_str_array(mparse *p, const json_t *o, const char *key, bool required, char *
 	if (!json_is_array(v))
 		return bad_field(p, key, v, "an array");
 	*out = xcalloc(json_array_size(v) + 1, sizeof(char *));
+	if (!*out)
+		return pg2md_nomem(p->err);
 	json_array_foreach(v, i, s) {
 		char idx[48];
 		if (!json_is_string(s)) {
 			snprintf(idx, sizeof(idx), "%s[%zu]", key, i);
 			return bad_field(p, idx, s, "a string");
 		}
-		(*out)[(*n)++] = xstrdup(json_string_value(s));
+		if (!((*out)[(*n)++] = xstrdup(json_string_value(s))))
+			return pg2md_nomem(p->err); /* freed with the manifest */
 	}
 	return PG2MD_OK;
 }
@@ -161,6 +164,8 @@ parse_columns(mparse *p, const json_t *jt, const char *key, bool required, manif
 	if (!json_is_array(v))
 		return bad_field(p, key, v, "an array");
 	*cols = xcalloc(json_array_size(v) + 1, sizeof(manifest_column));
+	if (!*cols)
+		return pg2md_nomem(p->err);
 	json_array_foreach(v, i, jc) {
 		size_t len = path_push(p, key, (long)i);
 		(*n)++;
@@ -180,6 +185,8 @@ parse_scd2(mparse *p, const json_t *o, manifest_table *t)
 	if (!json_is_object(o))
 		return bad_field(p, "scd2", o, "an object");
 	t->scd2 = xcalloc(1, sizeof(manifest_scd2));
+	if (!t->scd2)
+		return pg2md_nomem(p->err);
 	len = path_push(p, "scd2", -1);
 	if (get_str(p, o, "valid_from", true, &t->scd2->valid_from) ||
 	    get_str(p, o, "valid_to", true, &t->scd2->valid_to) ||
@@ -221,6 +228,8 @@ parse_files(mparse *p, const json_t *jt, manifest_table *t)
 	if (get_str_array(p, jt, "files", true, &t->files, &t->nfiles))
 		return p->err->code;
 	t->file_rows = xcalloc((size_t)t->nfiles + 1, sizeof(int64_t));
+	if (!t->file_rows)
+		return pg2md_nomem(p->err);
 	if (rows && !json_is_array(rows))
 		return bad_field(p, "file_rows", rows, "an array");
 	for (int k = 0; k < t->nfiles; k++)
@@ -303,6 +312,8 @@ manifest_parse(const json_t *doc, const char *where, pg2md_manifest *out, pg2md_
 	if (!json_is_array(tables))
 		return bad_field(&p, "tables", tables, "an array");
 	out->tables = xcalloc(json_array_size(tables) + 1, sizeof(manifest_table));
+	if (!out->tables)
+		return pg2md_nomem(err);
 	json_array_foreach(tables, i, jt) {
 		path_push(&p, "tables", (long)i);
 		out->ntables++;
@@ -318,9 +329,12 @@ manifest_load(const char *dir, pg2md_manifest *out, pg2md_error *err)
 {
 	char *path = xasprintf("%s/manifest.json", dir);
 	json_error_t jerr;
-	json_t *doc = json_load_file(path, 0, &jerr);
+	json_t *doc;
 
 	memset(out, 0, sizeof(*out));
+	if (!path)
+		return pg2md_nomem(err);
+	doc = json_load_file(path, 0, &jerr);
 	if (!doc) {
 		pg2md_fail(err, PG2MD_ERR_RUN, "could not read \"%s\": %s (line %d)", path, jerr.text, jerr.line);
 		pg2md_hint(err, "a package whose manifest is damaged cannot be loaded: discard it with pg2md drop "
@@ -483,19 +497,16 @@ manifest_to_json(const pg2md_manifest *m)
 
 /* ---- copying and releasing ---------------------------------------------------------------- */
 
+/*
+ * The copies below count what could not be copied in *lost (out of memory): the copy is then
+ * incomplete, but every pointer in it is NULL or its own, so it is freed as any other.
+ */
 static char *
-dup_or_null(const char *s)
+dup_or_null(const char *s, int *lost)
 {
-	return s ? xstrdup(s) : NULL;
-}
-
-static char **
-dup_array(char **items, int n)
-{
-	char **out = xcalloc((size_t)n + 1, sizeof(char *));
-	for (int i = 0; i < n; i++)
-		out[i] = xstrdup(items[i]);
-	return out;
+	char *d = xstrdup(s);
+	*lost += s && !d;
+	return d;
 }
 
 static void
@@ -506,19 +517,39 @@ free_array(char **items, int n)
 	free(items);
 }
 
-static manifest_column *
-dup_columns(const manifest_column *cols, int n)
+static char **
+dup_array(char **items, int n, int *lost)
 {
+	char **out = xcalloc((size_t)n + 1, sizeof(char *));
+	for (int i = 0; out && i < n; i++)
+		out[i] = dup_or_null(items[i], lost);
+	*lost += !out;
+	return out;
+}
+
+/* NULL (and *lost counted) when some part could not be copied. */
+static manifest_column *
+dup_columns(const manifest_column *cols, int n, int *lost)
+{
+	int was = *lost;
 	manifest_column *out = xcalloc((size_t)n + 1, sizeof(manifest_column));
+	if (!out) {
+		(*lost)++;
+		return NULL;
+	}
 	for (int i = 0; i < n; i++) {
 		out[i] = cols[i];
-		out[i].name = dup_or_null(cols[i].name);
-		out[i].dest_name = dup_or_null(cols[i].dest_name);
-		out[i].pg_type = dup_or_null(cols[i].pg_type);
-		out[i].duck_type = dup_or_null(cols[i].duck_type);
-		out[i].staged_as = dup_or_null(cols[i].staged_as);
-		out[i].char_padding = dup_or_null(cols[i].char_padding);
-		out[i].lineage = dup_or_null(cols[i].lineage);
+		out[i].name = dup_or_null(cols[i].name, lost);
+		out[i].dest_name = dup_or_null(cols[i].dest_name, lost);
+		out[i].pg_type = dup_or_null(cols[i].pg_type, lost);
+		out[i].duck_type = dup_or_null(cols[i].duck_type, lost);
+		out[i].staged_as = dup_or_null(cols[i].staged_as, lost);
+		out[i].char_padding = dup_or_null(cols[i].char_padding, lost);
+		out[i].lineage = dup_or_null(cols[i].lineage, lost);
+	}
+	if (*lost > was) {
+		manifest_columns_free(out, n);
+		return NULL;
 	}
 	return out;
 }
@@ -538,43 +569,50 @@ manifest_columns_free(manifest_column *cols, int n)
 	free(cols);
 }
 
-void
+bool
 manifest_table_copy(manifest_table *dst, const manifest_table *src)
 {
 	const manifest_incremental *si = &src->incremental;
+	int lost = 0;
 	*dst = *src;
-	dst->name = dup_or_null(src->name);
-	dst->dest_name = dup_or_null(src->dest_name);
-	dst->disposition = dup_or_null(src->disposition);
-	dst->primary_key = dup_array(src->primary_key, src->npk);
-	dst->merge_key = dup_array(src->merge_key, src->nmerge_key);
-	dst->hard_delete = dup_or_null(src->hard_delete);
-	dst->merge_strategy = dup_or_null(src->merge_strategy);
-	dst->dedup_sort = dup_or_null(src->dedup_sort);
-	dst->dedup_sort_order = dup_or_null(src->dedup_sort_order);
-	if (src->scd2) {
-		dst->scd2 = xcalloc(1, sizeof(manifest_scd2));
-		dst->scd2->valid_from = dup_or_null(src->scd2->valid_from);
-		dst->scd2->valid_to = dup_or_null(src->scd2->valid_to);
-		dst->scd2->hash_column = dup_or_null(src->scd2->hash_column);
-		dst->scd2->active = dup_or_null(src->scd2->active);
-		dst->scd2->boundary = dup_or_null(src->scd2->boundary);
-		dst->scd2->row_version = dup_or_null(src->scd2->row_version);
+	dst->name = dup_or_null(src->name, &lost);
+	dst->dest_name = dup_or_null(src->dest_name, &lost);
+	dst->disposition = dup_or_null(src->disposition, &lost);
+	dst->primary_key = dup_array(src->primary_key, src->npk, &lost);
+	dst->merge_key = dup_array(src->merge_key, src->nmerge_key, &lost);
+	dst->hard_delete = dup_or_null(src->hard_delete, &lost);
+	dst->merge_strategy = dup_or_null(src->merge_strategy, &lost);
+	dst->dedup_sort = dup_or_null(src->dedup_sort, &lost);
+	dst->dedup_sort_order = dup_or_null(src->dedup_sort_order, &lost);
+	dst->scd2 = NULL;
+	if (src->scd2 && !(dst->scd2 = xcalloc(1, sizeof(manifest_scd2))))
+		lost++; /* no early return: every pointer below must be dst's own before dst is freed */
+	if (dst->scd2) {
+		dst->scd2->valid_from = dup_or_null(src->scd2->valid_from, &lost);
+		dst->scd2->valid_to = dup_or_null(src->scd2->valid_to, &lost);
+		dst->scd2->hash_column = dup_or_null(src->scd2->hash_column, &lost);
+		dst->scd2->active = dup_or_null(src->scd2->active, &lost);
+		dst->scd2->boundary = dup_or_null(src->scd2->boundary, &lost);
+		dst->scd2->row_version = dup_or_null(src->scd2->row_version, &lost);
 	}
-	dst->cols = dup_columns(src->cols, src->ncols);
-	dst->transform = dup_or_null(src->transform);
-	dst->transform_cols = dup_columns(src->transform_cols, src->ntransform_cols);
-	dst->files = dup_array(src->files, src->nfiles);
+	dst->cols = dup_columns(src->cols, src->ncols, &lost);
+	dst->transform = dup_or_null(src->transform, &lost);
+	dst->transform_cols = dup_columns(src->transform_cols, src->ntransform_cols, &lost);
+	dst->files = dup_array(src->files, src->nfiles, &lost);
 	dst->file_rows = xcalloc((size_t)src->nfiles + 1, sizeof(int64_t));
-	if (src->nfiles)
+	lost += !dst->file_rows;
+	if (src->nfiles && dst->file_rows)
 		memcpy(dst->file_rows, src->file_rows, (size_t)src->nfiles * sizeof(int64_t));
-	dst->incremental.cursor_path = dup_or_null(si->cursor_path);
-	dst->incremental.cursor = dup_or_null(si->cursor);
-	dst->incremental.initial_value = dup_or_null(si->initial_value);
-	dst->incremental.start_value = dup_or_null(si->start_value);
-	dst->incremental.last_value = dup_or_null(si->last_value);
-	dst->incremental.previous_last_value = dup_or_null(si->previous_last_value);
-	dst->transformed_at = dup_or_null(src->transformed_at);
+	dst->incremental.cursor_path = dup_or_null(si->cursor_path, &lost);
+	dst->incremental.cursor = dup_or_null(si->cursor, &lost);
+	dst->incremental.initial_value = dup_or_null(si->initial_value, &lost);
+	dst->incremental.start_value = dup_or_null(si->start_value, &lost);
+	dst->incremental.last_value = dup_or_null(si->last_value, &lost);
+	dst->incremental.previous_last_value = dup_or_null(si->previous_last_value, &lost);
+	dst->transformed_at = dup_or_null(src->transformed_at, &lost);
+	if (lost)
+		manifest_table_free(dst); /* every pointer is dst's own or NULL: nothing half made is kept */
+	return lost == 0;
 }
 
 void

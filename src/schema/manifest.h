@@ -116,8 +116,9 @@ json_t *manifest_to_json(const pg2md_manifest *m);
 json_t *manifest_table_to_json(const manifest_table *t);
 json_t *manifest_column_to_json(const manifest_column *c);
 
-/* A deep copy of table src into dst (release it with manifest_table_free). */
-void manifest_table_copy(manifest_table *dst, const manifest_table *src);
+/* A deep copy of table src into dst (release it with manifest_table_free).  false: out of
+ * memory, dst is left empty (zeroed, nothing to release; the caller fails with PG2MD_ERR_NOMEM). */
+bool manifest_table_copy(manifest_table *dst, const manifest_table *src);
 void manifest_table_free(manifest_table *t);
 /* Release n columns and the array that holds them. */
 void manifest_columns_free(manifest_column *cols, int n);

@@ -10,6 +10,6 @@
 #define PG2MD_NAMING_H
 
 /* Returns a new string (caller frees).  convention NULL means snake_case. */
-char *naming_normalize(const char *convention, const char *name);
+char *naming_normalize(const char *convention, const char *name); /* NULL: out of memory */
 
 #endif

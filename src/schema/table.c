@@ -104,11 +104,14 @@ schema_find_column(const pg2md_table *t, const char *name)
 	return n == 1 ? found : -1;
 }
 
-void
+bool
 schema_add_dlt_column(pg2md_table *t, schema_dlt_column which, bool lineage)
 {
 	static const char *const names[2] = {"_dlt_load_id", "_dlt_id"};
-	t->cols = xrealloc(t->cols, sizeof(pg2md_column) * (size_t)(t->ncols + 1));
+	pg2md_column *cols = xrealloc(t->cols, sizeof(pg2md_column) * (size_t)(t->ncols + 1));
+	if (!cols)
+		return false;
+	t->cols = cols;
 	pg2md_column *c = &t->cols[t->ncols++];
 	memset(c, 0, sizeof(*c));
 	c->name = xstrdup(names[which]);
@@ -122,6 +125,8 @@ schema_add_dlt_column(pg2md_table *t, schema_dlt_column which, bool lineage)
 	c->load_id = which == SCHEMA_DLT_LOAD_ID;
 	c->dlt_id = which == SCHEMA_DLT_ID;
 	c->lineage = lineage;
+	/* a column half made is freed with the table */
+	return c->name && c->dest_name && c->pg_type && c->text_out && c->duck_type;
 }
 
 pg2md_code
@@ -149,8 +154,8 @@ schema_add_lineage(pg2md_table *t, bool load_id, bool dlt_id, pg2md_error *err)
 				   t->name, t->cols[i].name, keys[k]);
 			return err->code;
 		}
-		if (!have)
-			schema_add_dlt_column(t, k == 0 ? SCHEMA_DLT_LOAD_ID : SCHEMA_DLT_ID, true);
+		if (!have && !schema_add_dlt_column(t, k == 0 ? SCHEMA_DLT_LOAD_ID : SCHEMA_DLT_ID, true))
+			return pg2md_nomem(err);
 	}
 	return PG2MD_OK;
 }

@@ -164,7 +164,7 @@ typedef enum schema_dlt_column {
 	SCHEMA_DLT_LOAD_ID, /* _dlt_load_id: the load id */
 	SCHEMA_DLT_ID       /* _dlt_id: a random id per row */
 } schema_dlt_column;
-void schema_add_dlt_column(pg2md_table *t, schema_dlt_column which, bool lineage);
+bool schema_add_dlt_column(pg2md_table *t, schema_dlt_column which, bool lineage); /* false: out of memory */
 
 /*
  * dlt's lineage columns, as its parquet normalizer adds them: _dlt_load_id (load_id) and

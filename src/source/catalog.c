@@ -92,6 +92,10 @@ resolve_type(PGconn *conn, uint32_t oid, int32_t typmod, int ndims, unsigned opt
 		if (out->ndim > 6)
 			return 0;
 		out->elem = xcalloc(1, sizeof(pg2md_type));
+		if (!out->elem) {
+			pg2md_nomem(err);
+			return -1;
+		}
 		/* An array's typmod is its element's (numeric(10,2)[]). */
 		int r = resolve_type(conn, elem, btm, 0, opts, depth + 1, out->elem, err);
 		if (r == 0 && depth == 0) {
@@ -114,9 +118,15 @@ resolve_type(PGconn *conn, uint32_t oid, int32_t typmod, int ndims, unsigned opt
 		out->dec = DEC_ENUM;
 		out->nlabels = PQntuples(res);
 		out->labels = xcalloc((size_t)out->nlabels + 1, sizeof(char *));
-		for (int i = 0; i < out->nlabels; i++)
-			out->labels[i] = xstrdup(PQgetvalue(res, i, 0));
+		if (!out->labels)
+			out->nlabels = 0;
+		for (int i = 0; i < out->nlabels && r; i++)
+			r = (out->labels[i] = xstrdup(PQgetvalue(res, i, 0))) != NULL;
 		PQclear(res);
+		if (!out->labels || !r) {
+			pg2md_nomem(err); /* the caller frees what was made */
+			return -1;
+		}
 		/* DuckDB's ENUM cannot be empty: an enum without labels has no value to copy but NULL. */
 		return out->nlabels > 0 ? 1 : 0;
 	}
@@ -129,8 +139,16 @@ resolve_type(PGconn *conn, uint32_t oid, int32_t typmod, int ndims, unsigned opt
 		out->nfields = PQntuples(res);
 		out->fields = xcalloc((size_t)out->nfields + 1, sizeof(pg2md_type));
 		out->field_names = xcalloc((size_t)out->nfields + 1, sizeof(char *));
-		for (int i = 0; i < out->nfields; i++)
-			out->field_names[i] = xstrdup(PQgetvalue(res, i, 0));
+		if (!out->fields || !out->field_names)
+			out->nfields = 0;
+		for (int i = 0; i < out->nfields && r == 1; i++)
+			if (!(out->field_names[i] = xstrdup(PQgetvalue(res, i, 0))))
+				r = -1;
+		if (!out->fields || !out->field_names || r < 0) {
+			PQclear(res);
+			pg2md_nomem(err);
+			return -1;
+		}
 		/* DuckDB has no STRUCT without fields. */
 		if (out->nfields == 0)
 			r = 0;
@@ -163,9 +181,11 @@ catalog_choose_decoder(PGconn *conn, pg2md_column *c, int ndims, pg2md_error *er
 		c->stage_as_text = c->dec == DEC_TIMETZ;
 		schema_scalar_duck(&b, c->dec, c->type_oid, c->precision, c->scale, false);
 		c->duck_type = buf_detach(&b);
-		return PG2MD_OK;
+		return c->duck_type ? PG2MD_OK : pg2md_nomem(err);
 	}
 	pg2md_type *t = xcalloc(1, sizeof(pg2md_type));
+	if (!t)
+		return pg2md_nomem(err);
 	int r = resolve_type(conn, c->type_oid, c->typmod, ndims, opts, 0, t, err);
 	if (r < 0) {
 		schema_type_free(t);
@@ -179,15 +199,15 @@ catalog_choose_decoder(PGconn *conn, pg2md_column *c, int ndims, pg2md_error *er
 		c->dec = DEC_TEXT;
 		c->as_text = true;
 		c->duck_type = xstrdup("VARCHAR");
-		return PG2MD_OK;
+		return c->duck_type ? PG2MD_OK : pg2md_nomem(err);
 	}
 	c->as_text = r >= 2; /* an array read as text[] (source/plan.c) */
 	c->text_array_cast = r == 3;
 	c->type = t;
 	c->dec = t->dec;
 	schema_type_string(&b, t, false);
-	c->duck_type = buf_detach(&b);
-	return PG2MD_OK;
+	c->duck_type = buf_detach(&b); /* c->type is freed with the column */
+	return c->duck_type ? PG2MD_OK : pg2md_nomem(err);
 }
 
 /* Columns catalog_measure_numerics measures: plain numeric, read as it is (no override, no text). */
@@ -225,6 +245,8 @@ catalog_measure_numerics(PGconn *conn, const char *schema, pg2md_table *t, const
 			       " count(*) FILTER (WHERE scale(%2$s) IS NULL AND %2$s <> 'NaN')",
 			   n++ ? ", " : "", col.data);
 	}
+	if (buf_broken(&col))
+		buf_break(&q); /* pg_query reports it */
 	buf_release(&col);
 	if (n == 0) {
 		buf_release(&q);
@@ -264,6 +286,10 @@ catalog_measure_numerics(PGconn *conn, const char *schema, pg2md_table *t, const
 		c->scale = scale;
 		free(c->duck_type);
 		c->duck_type = xasprintf("DECIMAL(%d,%d)", c->precision, c->scale);
+		if (!c->duck_type) {
+			PQclear(res);
+			return pg2md_nomem(err);
+		}
 		pg2md_debug("column \"%s\" of table \"%s\" (numeric): %d integer digits, scale %d, as %s", c->name,
 			    t->name, intd, scale, c->duck_type);
 	}
@@ -311,18 +337,27 @@ catalog_table_names(PGconn *conn, const pg2md_config *cfg, pg2md_strlist *out, p
 	memset(out, 0, sizeof(*out));
 	if (cfg->tables.n > 0) {
 		out->items = xcalloc((size_t)cfg->tables.n + 1, sizeof(char *));
-		for (int i = 0; i < cfg->tables.n; i++)
-			out->items[out->n++] = xstrdup(cfg->tables.items[i]);
-		return PG2MD_OK;
+		for (int i = 0; out->items && i < cfg->tables.n; i++)
+			if (!(out->items[out->n++] = xstrdup(cfg->tables.items[i]))) {
+				catalog_names_free(out);
+				return pg2md_nomem(err);
+			}
+		return out->items ? PG2MD_OK : pg2md_nomem(err);
 	}
 	const char *params[2] = {cfg->schema, cfg->include_views ? "true" : "false"};
 	PGresult *res = pg_query(conn, discover_sql, 2, params, err);
 	if (!res)
 		return err->code;
 	out->items = xcalloc((size_t)PQntuples(res) + 1, sizeof(char *));
-	for (int i = 0; i < PQntuples(res); i++)
-		out->items[out->n++] = xstrdup(PQgetvalue(res, i, 0));
+	for (int i = 0; out->items && i < PQntuples(res); i++)
+		if (!(out->items[out->n++] = xstrdup(PQgetvalue(res, i, 0)))) {
+			PQclear(res);
+			catalog_names_free(out);
+			return pg2md_nomem(err);
+		}
 	PQclear(res);
+	if (!out->items)
+		return pg2md_nomem(err);
 	if (out->n == 0) {
 		catalog_names_free(out);
 		if (schema_exists(conn, cfg, err))
@@ -407,6 +442,10 @@ reflect_columns(PGconn *conn, const pg2md_config *cfg, pg2md_table *t, pg2md_err
 	int nrows = PQntuples(res);
 	t->cols = xcalloc((size_t)nrows, sizeof(pg2md_column));
 	t->ncols = 0;
+	if (!t->cols) {
+		PQclear(res);
+		return pg2md_nomem(err);
+	}
 	for (int i = 0; i < nrows; i++) {
 		const char *name = PQgetvalue(res, i, 0);
 		if (!schema_column_kept(tc, name))
@@ -419,6 +458,10 @@ reflect_columns(PGconn *conn, const pg2md_config *cfg, pg2md_table *t, pg2md_err
 		c->typmod = (int32_t)strtol(PQgetvalue(res, i, 3), NULL, 10);
 		c->pg_type = xstrdup(PQgetvalue(res, i, 4));
 		c->text_out = xstrdup(PQgetvalue(res, i, 5));
+		if (!c->name || !c->dest_name || !c->pg_type || !c->text_out) {
+			PQclear(res); /* the column is freed with the table */
+			return pg2md_nomem(err);
+		}
 		c->src_oid = c->type_oid;
 		c->numeric_double = num_double;
 		c->char_keep = char_keep;
@@ -435,7 +478,8 @@ reflect_columns(PGconn *conn, const pg2md_config *cfg, pg2md_table *t, pg2md_err
 		 * row per source row, so the row counts match.  The COPY reads NULL for it and the
 		 * statement writing the rows puts the load id there (see plan.c and stage/extract_sql.c).
 		 */
-		schema_add_dlt_column(t, SCHEMA_DLT_LOAD_ID, false);
+		if (!schema_add_dlt_column(t, SCHEMA_DLT_LOAD_ID, false))
+			return pg2md_nomem(err);
 	}
 	if (t->ncols == 0) {
 		/* Every column was left out by the configuration: most likely a mistake. */
@@ -449,6 +493,10 @@ reflect_columns(PGconn *conn, const pg2md_config *cfg, pg2md_table *t, pg2md_err
 	if (!res)
 		return err->code;
 	t->pk = xcalloc((size_t)PQntuples(res) + 1, sizeof(int));
+	if (!t->pk) {
+		PQclear(res);
+		return pg2md_nomem(err);
+	}
 	for (int i = 0; i < PQntuples(res); i++)
 		for (int j = 0; j < t->ncols; j++)
 			if (strcmp(t->cols[j].name, PQgetvalue(res, i, 0)) == 0)
@@ -456,29 +504,40 @@ reflect_columns(PGconn *conn, const pg2md_config *cfg, pg2md_table *t, pg2md_err
 	PQclear(res);
 
 	if (t->relkind == 'v') {
-		t->nleaves = 1;
 		t->leaf_rows = -1; /* a view: its rows are not counted */
 		t->leaf_oids = xcalloc(1, sizeof(uint32_t));
 		t->leaf_names = xcalloc(1, sizeof(char *));
 		t->leaf_pages = xcalloc(1, sizeof(int64_t));
+		if (!t->leaf_oids || !t->leaf_names || !t->leaf_pages)
+			return pg2md_nomem(err); /* freed with the table */
+		t->nleaves = 1;
 		t->leaf_oids[0] = t->oid;
 		pg2md_buf q = PG2MD_BUF_INIT;
 		buf_ident(&q, cfg->schema);
 		buf_putc(&q, '.');
 		buf_ident(&q, t->name);
 		t->leaf_names[0] = buf_detach(&q);
-		return PG2MD_OK;
+		return t->leaf_names[0] ? PG2MD_OK : pg2md_nomem(err);
 	}
 	res = pg_query(conn, leaves_sql, 1, params, err);
 	if (!res)
 		return err->code;
-	t->nleaves = PQntuples(res);
-	t->leaf_oids = xcalloc((size_t)t->nleaves + 1, sizeof(uint32_t));
-	t->leaf_names = xcalloc((size_t)t->nleaves + 1, sizeof(char *));
-	t->leaf_pages = xcalloc((size_t)t->nleaves + 1, sizeof(int64_t));
+	int nleaves = PQntuples(res);
+	t->leaf_oids = xcalloc((size_t)nleaves + 1, sizeof(uint32_t));
+	t->leaf_names = xcalloc((size_t)nleaves + 1, sizeof(char *));
+	t->leaf_pages = xcalloc((size_t)nleaves + 1, sizeof(int64_t));
+	if (!t->leaf_oids || !t->leaf_names || !t->leaf_pages) {
+		PQclear(res);
+		return pg2md_nomem(err); /* freed with the table */
+	}
+	t->nleaves = nleaves;
 	for (int i = 0; i < t->nleaves; i++) {
 		t->leaf_oids[i] = (uint32_t)strtoul(PQgetvalue(res, i, 0), NULL, 10);
 		t->leaf_names[i] = xstrdup(PQgetvalue(res, i, 1));
+		if (!t->leaf_names[i]) {
+			PQclear(res);
+			return pg2md_nomem(err);
+		}
 		/* Foreign tables and materialized views are read whole: no ctid ranges. */
 		t->leaf_pages[i] = PQgetvalue(res, i, 3)[0] == 'r' ? strtoll(PQgetvalue(res, i, 2), NULL, 10) : -1;
 		if (t->leaf_pages[i] > 0)
@@ -497,6 +556,10 @@ catalog_close_names(pg2md_buf *out, const char *want, PGresult *res, int namecol
 {
 	int n = PQntuples(res), found[3], nfound;
 	const char **names = xcalloc((size_t)n + 1, sizeof(char *));
+	if (!names) {
+		buf_break(out); /* its user reports it */
+		return;
+	}
 	for (int r = 0; r < n; r++)
 		names[r] = skipcol >= 0 && PQgetvalue(res, r, skipcol)[0] == 't' ? NULL : PQgetvalue(res, r, namecol);
 	nfound = strdist_suggest(want, names, n, false, 3, found);
@@ -531,6 +594,11 @@ catalog_reflect(PGconn *conn, const pg2md_config *cfg, pg2md_table **tables_out,
 	}
 
 	tables = xcalloc((size_t)ntables + 1, sizeof(pg2md_table));
+	if (!tables) {
+		PQclear(res);
+		catalog_names_free(&names);
+		return pg2md_nomem(err);
+	}
 	for (int i = 0; i < ntables; i++) {
 		const char *want = names.items[i];
 		const pg2md_table_config *tc = pg2md_config_table(cfg, want);
@@ -540,6 +608,8 @@ catalog_reflect(PGconn *conn, const pg2md_config *cfg, pg2md_table **tables_out,
 			tables[i].name = xstrdup(want);
 			tables[i].dest_name = naming_normalize(cfg->naming, want);
 			tables[i].relkind = 'q';
+			if (!tables[i].name || !tables[i].dest_name)
+				break;
 			continue;
 		}
 		for (int r = 0; r < nrel; r++)
@@ -550,6 +620,8 @@ catalog_reflect(PGconn *conn, const pg2md_config *cfg, pg2md_table **tables_out,
 			pg2md_buf close = PG2MD_BUF_INIT;
 			buf_printf(&missing, "%s\"%s\"", nmissing ? ", " : "", want);
 			catalog_close_names(&close, want, res, 1, 4);
+			if (buf_broken(&close))
+				buf_break(&hint);
 			if (close.len)
 				buf_printf(&hint, "%sfor \"%s\" did you mean %s", hint.len ? "; " : "", want, close.data);
 			buf_release(&close);
@@ -562,8 +634,22 @@ catalog_reflect(PGconn *conn, const pg2md_config *cfg, pg2md_table **tables_out,
 		t->oid = (uint32_t)strtoul(PQgetvalue(res, found, 0), NULL, 10);
 		t->relkind = PQgetvalue(res, found, 2)[0];
 		t->est_rows = strtod(PQgetvalue(res, found, 3), NULL);
+		if (!t->name || !t->dest_name)
+			break;
 	}
 	PQclear(res);
+	for (int i = 0; i < ntables; i++)
+		if (tables[i].relkind && (!tables[i].name || !tables[i].dest_name))
+			pg2md_nomem(err);
+	if (buf_broken(&missing) || buf_broken(&hint))
+		pg2md_nomem(err);
+	if (pg2md_failed(err)) {
+		buf_release(&missing);
+		buf_release(&hint);
+		schema_tables_free(tables, ntables);
+		catalog_names_free(&names);
+		return err->code;
+	}
 
 	if (nmissing) {
 		pg2md_fail(err, PG2MD_ERR_USAGE, "%s %s not found in schema \"%s\"", nmissing > 1 ? "tables" : "table",

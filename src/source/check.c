@@ -42,6 +42,7 @@ check_schema(checklist *cl, PGconn *conn, const pg2md_config *cfg)
 		if (res) {
 			pg2md_buf hint = PG2MD_BUF_INIT;
 			catalog_close_names(&hint, cfg->schema, res, 0, -1);
+			cl->oom |= buf_broken(&hint);
 			if (hint.len)
 				check_hint(cl, "did you mean %s? ([sources.sql_database] schema)", hint.data);
 			else
@@ -57,6 +58,7 @@ check_schema(checklist *cl, PGconn *conn, const pg2md_config *cfg)
 		buf_ident(&grant, cfg->schema);
 		buf_puts(&grant, " TO ");
 		buf_ident(&grant, PQuser(conn));
+		cl->oom |= buf_broken(&grant);
 		check_failed(cl, PG2MD_ERR_RUN, "schema \"%s\": no USAGE permission for user \"%s\"", cfg->schema,
 			     PQuser(conn));
 		check_hint(cl, "%s", grant.data);
@@ -114,10 +116,16 @@ check_query_table(checklist *cl, PGconn *conn, const pg2md_config *cfg, const ch
 	pg2md_table *t = xcalloc(1, sizeof(pg2md_table)); /* schema_tables_free frees an array */
 	pg2md_error err;
 	pg2md_error_init(&err);
+	if (!t) {
+		cl->oom = true;
+		return;
+	}
 	t->name = xstrdup(name);
 	t->dest_name = xstrdup(name);
 	t->relkind = 'q';
-	if (query_describe(conn, cfg, t, &err) == PG2MD_OK && colhints_apply(conn, cfg, t, &err) == PG2MD_OK) {
+	if (!t->name || !t->dest_name)
+		cl->oom = true;
+	else if (query_describe(conn, cfg, t, &err) == PG2MD_OK && colhints_apply(conn, cfg, t, &err) == PG2MD_OK) {
 		check_ok(cl, "table %-*s query, %d column%s, read as one task", namew, quoted, t->ncols,
 			 t->ncols == 1 ? "" : "s");
 	} else {
@@ -183,6 +191,10 @@ check_tables(checklist *cl, PGconn *conn, const pg2md_config *cfg)
 		char *quoted = xasprintf("\"%s\"", want);
 		int found = -1;
 		const pg2md_table_config *tc = pg2md_config_table(cfg, want);
+		if (!quoted) {
+			cl->oom = true;
+			break;
+		}
 		if (tc && tc->query) {
 			check_query_table(cl, conn, cfg, want, namew, quoted);
 			free(quoted);
@@ -195,6 +207,7 @@ check_tables(checklist *cl, PGconn *conn, const pg2md_config *cfg)
 			/* the closest existing names, partitions aside */
 			pg2md_buf hint = PG2MD_BUF_INIT;
 			catalog_close_names(&hint, want, res, 0, 7);
+			cl->oom |= buf_broken(&hint);
 			check_failed(cl, PG2MD_ERR_RUN, "table %-*s not found in schema \"%s\"", namew, quoted, cfg->schema);
 			if (hint.len)
 				check_hint(cl, "did you mean %s?", hint.data);
@@ -240,6 +253,7 @@ check_tables(checklist *cl, PGconn *conn, const pg2md_config *cfg)
 			buf_ident(&grant, want);
 			buf_puts(&grant, " TO ");
 			buf_ident(&grant, PQuser(conn));
+			cl->oom |= buf_broken(&grant);
 			check_failed(cl, PG2MD_ERR_RUN, "table %-*s no SELECT permission for user \"%s\"", namew, quoted,
 				     PQuser(conn));
 			check_hint(cl, "%s", grant.data);

@@ -102,7 +102,7 @@ override_type(PGconn *conn, const pg2md_table *t, pg2md_column *c, const pg2md_c
 		c->as_text = false;
 		c->stage_as_text = false;
 		buf_release(&col);
-		return PG2MD_OK;
+		return c->duck_type ? PG2MD_OK : pg2md_nomem(err);
 	}
 	if (strcmp(dt, "text") == 0) {
 		target = TEXTOID;
@@ -147,11 +147,17 @@ override_type(PGconn *conn, const pg2md_table *t, pg2md_column *c, const pg2md_c
 	}
 	if (cast && !(src == target && (c->typmod == typmod || typmod < 0)))
 		buf_printf(&expr, "CAST(%s AS %s)", col.data, cast);
+	if (buf_broken(&col) || buf_broken(&expr)) {
+		/* not "no cast": the cast could not be written */
+		buf_release(&col);
+		buf_release(&expr);
+		return pg2md_nomem(err);
+	}
 	buf_release(&col);
 
 	free(c->src_expr);
 	c->src_expr = expr.len ? buf_detach(&expr) : NULL;
-	buf_release(&expr);
+	buf_release(&expr); /* not broken: detaching it cannot fail */
 	if (c->src_expr == NULL && src == target && c->typmod == typmod)
 		return PG2MD_OK; /* already that type */
 	schema_type_free(c->type);
@@ -165,7 +171,7 @@ override_type(PGconn *conn, const pg2md_table *t, pg2md_column *c, const pg2md_c
 		/* read as text already: keep the output function */
 		c->dec = DEC_TEXT;
 		c->duck_type = xstrdup("VARCHAR");
-		return PG2MD_OK;
+		return c->duck_type ? PG2MD_OK : pg2md_nomem(err);
 	}
 	c->as_text = false;
 	return catalog_choose_decoder(conn, c, 0, err);
@@ -185,6 +191,10 @@ check_casts(PGconn *conn, const pg2md_config *cfg, const pg2md_table_config *tc,
 		buf_reset(&sql);
 		buf_printf(&sql, "SELECT %s FROM ", c->src_expr);
 		catalog_source_rel(&sql, cfg->schema, t);
+		if (buf_broken(&sql)) {
+			pg2md_nomem(err); /* not a cast PostgreSQL refused */
+			break;
+		}
 		if (in_tx)
 			PQclear(PQexec(conn, "SAVEPOINT pg2md_cast"));
 		PGresult *res = PQprepare(conn, "", sql.data, 0, NULL);
@@ -240,6 +250,8 @@ colhints_apply(PGconn *conn, const pg2md_config *cfg, pg2md_table *t, pg2md_erro
 			free(c->dest_name);
 			c->dest_name = naming_normalize(cfg->naming, h->name);
 			c->renamed = true;
+			if (!c->dest_name)
+				return pg2md_nomem(err);
 		}
 		if (h->nullable >= 0)
 			c->nullable = h->nullable == 1;

@@ -329,7 +329,7 @@ pg_snapshot_export(PGconn *conn, char **snapshot, pg2md_error *err)
 		return err->code;
 	*snapshot = xstrdup(PQgetvalue(res, 0, 0));
 	PQclear(res);
-	return PG2MD_OK;
+	return *snapshot ? PG2MD_OK : pg2md_nomem(err);
 }
 
 pg2md_code

@@ -26,6 +26,8 @@ char *
 query_trimmed(const char *query)
 {
 	char *q = xstrdup(query ? query : "");
+	if (!q)
+		return NULL;
 	size_t n = strlen(q);
 	while (n > 0 && (isspace((unsigned char)q[n - 1]) || q[n - 1] == ';'))
 		q[--n] = '\0';
@@ -86,6 +88,10 @@ savepoint(PGconn *conn, bool in_tx, const char *sql)
 static PGresult *
 prepare(PGconn *conn, const pg2md_table *t, const char *sql, pg2md_error *err)
 {
+	if (buf_is_oom(sql)) {
+		pg2md_nomem(err);
+		return NULL;
+	}
 	PGresult *res = PQprepare(conn, "", sql, 0, NULL);
 	if (PQresultStatus(res) == PGRES_COMMAND_OK) {
 		PQclear(res);
@@ -129,6 +135,11 @@ describe_columns(PGconn *conn, const pg2md_config *cfg, const pg2md_table_config
 	}
 	buf_putc(&oids, '}');
 	buf_putc(&mods, '}');
+	if (buf_broken(&oids) || buf_broken(&mods)) {
+		buf_release(&oids);
+		buf_release(&mods);
+		return pg2md_nomem(err);
+	}
 	const char *params[2] = {oids.data, mods.data};
 	res = pg_query(conn,
 		       "SELECT format_type(u.o, u.m), t.typoutput::regproc::text"
@@ -146,6 +157,10 @@ describe_columns(PGconn *conn, const pg2md_config *cfg, const pg2md_table_config
 	}
 	t->cols = xcalloc((size_t)n + 1, sizeof(pg2md_column));
 	t->ncols = 0;
+	if (!t->cols) {
+		PQclear(res);
+		return pg2md_nomem(err);
+	}
 	for (int i = 0; i < n; i++) {
 		const char *name = PQfname(d, i);
 		if (!schema_column_kept(tc, name))
@@ -166,6 +181,10 @@ describe_columns(PGconn *conn, const pg2md_config *cfg, const pg2md_table_config
 		c->typmod = PQfmod(d, i);
 		c->pg_type = xstrdup(PQgetvalue(res, i, 0));
 		c->text_out = xstrdup(PQgetvalue(res, i, 1));
+		if (!c->name || !c->dest_name || !c->pg_type || !c->text_out) {
+			PQclear(res); /* the column is freed with the table */
+			return pg2md_nomem(err);
+		}
 		c->numeric_double = strcmp(pg2md_config_numeric_fallback(cfg, t->name), "double") == 0;
 		c->char_keep = pg2md_config_char_keep(cfg, t->name);
 		if (catalog_choose_decoder(conn, c, 0, err)) {
@@ -193,6 +212,8 @@ query_describe(PGconn *conn, const pg2md_config *cfg, pg2md_table *t, pg2md_erro
 	char kw[16];
 
 	t->query = query_trimmed(tc ? tc->query : NULL);
+	if (!t->query)
+		return pg2md_nomem(err);
 	first_keyword(t->query, kw, sizeof(kw));
 	if (strcmp(kw, "select") != 0 && strcmp(kw, "with") != 0 && strcmp(kw, "values") != 0 &&
 	    strcmp(kw, "table") != 0) {
@@ -227,14 +248,18 @@ query_describe(PGconn *conn, const pg2md_config *cfg, pg2md_table *t, pg2md_erro
 		return err->code;
 
 	/* One leaf, no pages: one task, never split. */
-	t->nleaves = 1;
 	t->leaf_oids = xcalloc(1, sizeof(uint32_t));
 	t->leaf_names = xcalloc(1, sizeof(char *));
 	t->leaf_pages = xcalloc(1, sizeof(int64_t));
+	if (!t->leaf_oids || !t->leaf_names || !t->leaf_pages)
+		return pg2md_nomem(err); /* freed with the table */
+	t->nleaves = 1;
 	pg2md_buf rel = PG2MD_BUF_INIT;
 	catalog_source_rel(&rel, cfg->schema, t);
 	t->leaf_names[0] = buf_detach(&rel);
 	t->leaf_pages[0] = -1;
+	if (!t->leaf_names[0])
+		return pg2md_nomem(err);
 	pg2md_debug("table \"%s\": a query of %d columns", t->name, t->ncols);
 	return PG2MD_OK;
 }

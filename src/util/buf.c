@@ -68,7 +68,7 @@ xasprintf(const char *fmt, ...)
 const char buf_oom_text[1] = "";
 
 /* Memory ran out: the buffer holds nothing from now on (buf_is_oom tells its users). */
-static void
+void
 buf_break(pg2md_buf *b)
 {
 	if (!buf_broken(b))
@@ -109,6 +109,10 @@ buf_append(pg2md_buf *b, const char *s, size_t n)
 void
 buf_puts(pg2md_buf *b, const char *s)
 {
+	if (!s) {
+		buf_break(b); /* a string whose allocation failed upstream */
+		return;
+	}
 	buf_append(b, s, strlen(s));
 }
 
@@ -171,6 +175,10 @@ buf_detach(pg2md_buf *b)
 void
 buf_ident(pg2md_buf *b, const char *name)
 {
+	if (!name) {
+		buf_break(b); /* a name whose allocation failed upstream */
+		return;
+	}
 	buf_putc(b, '"');
 	for (const char *p = name; *p; p++) {
 		if (*p == '"')
@@ -183,6 +191,10 @@ buf_ident(pg2md_buf *b, const char *name)
 void
 buf_literal(pg2md_buf *b, const char *s)
 {
+	if (!s) {
+		buf_break(b); /* a string whose allocation failed upstream */
+		return;
+	}
 	buf_putc(b, '\'');
 	for (const char *p = s; *p; p++) {
 		if (*p == '\'')

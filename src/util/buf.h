@@ -12,6 +12,10 @@
  * they return NULL, and every caller checks: it unwinds with PG2MD_ERR_NOMEM ("out of memory")
  * like any other failure.  The library never ends the process.  xrealloc leaves its block as
  * it was when it fails (assign through a temporary); xstrdup(NULL) is NULL, not a failure.
+ *
+ * buf_puts, buf_ident and buf_literal given NULL (a string whose allocation failed before it
+ * reached them) break the buffer rather than crash: whoever runs it reports out of memory.
+ * Callers still check their own allocations; this only keeps a missed one from crashing.
  */
 #ifndef PG2MD_BUF_H
 #define PG2MD_BUF_H
@@ -42,6 +46,9 @@ void buf_release(pg2md_buf *b);
 /* Hand over the string; the buffer is empty afterwards.  NULL when memory ran out (a broken
  * buffer, or no room for the "" of an empty one): the caller fails with PG2MD_ERR_NOMEM. */
 char *buf_detach(pg2md_buf *b);
+/* Memory ran out while filling b from elsewhere (an array that could not be had): break it, so
+ * that its user reports PG2MD_ERR_NOMEM as for a failed append. */
+void buf_break(pg2md_buf *b);
 
 /* Append name as a double-quoted SQL identifier (both PostgreSQL and DuckDB). */
 void buf_ident(pg2md_buf *b, const char *name);

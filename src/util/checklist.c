@@ -13,7 +13,7 @@ vformat(const char *fmt, va_list ap)
 {
 	char *s;
 	if (vasprintf(&s, fmt, ap) < 0)
-		return xstrdup("");
+		return NULL; /* out of memory */
 	return s;
 }
 
@@ -21,7 +21,7 @@ vformat(const char *fmt, va_list ap)
 static void
 emit_upto(checklist *cl, int upto)
 {
-	while (cl->emitted < upto) {
+	while (cl->emitted < upto && !cl->oom) {
 		int i = cl->emitted++;
 		if (cl->fn)
 			cl->fn(cl->arg, cl, i);
@@ -32,23 +32,41 @@ void
 checklist_section(checklist *cl, const char *role, const char *system)
 {
 	emit_upto(cl, cl->nitems);
-	cl->sections = xrealloc(cl->sections, (size_t)(cl->nsections + 1) * sizeof(check_section));
-	cl->sections[cl->nsections].role = xstrdup(role);
-	cl->sections[cl->nsections].system = xstrdup(system);
+	if (cl->oom)
+		return;
+	check_section *sections = xrealloc(cl->sections, (size_t)(cl->nsections + 1) * sizeof(check_section));
+	if (!sections) {
+		cl->oom = true;
+		return;
+	}
+	cl->sections = sections;
+	sections[cl->nsections].role = xstrdup(role);
+	sections[cl->nsections].system = xstrdup(system);
 	cl->nsections++;
+	if (!sections[cl->nsections - 1].role || !sections[cl->nsections - 1].system)
+		cl->oom = true; /* released with the others */
 }
 
 static void
 add(checklist *cl, bool ok, pg2md_code code, const char *fmt, va_list ap)
 {
 	emit_upto(cl, cl->nitems);
-	cl->items = xrealloc(cl->items, (size_t)(cl->nitems + 1) * sizeof(check_item));
+	if (cl->oom)
+		return;
+	char *text = vformat(fmt, ap);
+	check_item *items = text ? xrealloc(cl->items, (size_t)(cl->nitems + 1) * sizeof(check_item)) : NULL;
+	if (!items) {
+		free(text);
+		cl->oom = true;
+		return;
+	}
+	cl->items = items;
 	check_item *it = &cl->items[cl->nitems++];
 	memset(it, 0, sizeof(*it));
 	it->section = cl->nsections - 1;
 	it->ok = ok;
 	it->code = ok ? PG2MD_OK : code;
-	it->text = vformat(fmt, ap);
+	it->text = text;
 }
 
 void
@@ -80,11 +98,12 @@ check_detail(checklist *cl, const char *fmt, ...)
 {
 	check_item *it = last(cl);
 	va_list ap;
-	if (!it || it->detail)
+	if (!it || it->detail || cl->oom)
 		return;
 	va_start(ap, fmt);
 	it->detail = vformat(fmt, ap);
 	va_end(ap);
+	cl->oom = !it->detail;
 }
 
 void
@@ -92,11 +111,12 @@ check_hint(checklist *cl, const char *fmt, ...)
 {
 	check_item *it = last(cl);
 	va_list ap;
-	if (!it || it->hint)
+	if (!it || it->hint || cl->oom)
 		return;
 	va_start(ap, fmt);
 	it->hint = vformat(fmt, ap);
 	va_end(ap);
+	cl->oom = !it->hint;
 }
 
 void
@@ -104,12 +124,21 @@ check_note(checklist *cl, const char *fmt, ...)
 {
 	check_item *it = last(cl);
 	va_list ap;
-	if (!it)
+	if (!it || cl->oom)
 		return;
+	char **notes = xrealloc(it->notes, (size_t)(it->nnotes + 1) * sizeof(char *));
+	if (!notes) {
+		cl->oom = true;
+		return;
+	}
+	it->notes = notes;
 	va_start(ap, fmt);
-	it->notes = xrealloc(it->notes, (size_t)(it->nnotes + 1) * sizeof(char *));
-	it->notes[it->nnotes++] = vformat(fmt, ap);
+	notes[it->nnotes] = vformat(fmt, ap);
 	va_end(ap);
+	if (notes[it->nnotes])
+		it->nnotes++;
+	else
+		cl->oom = true;
 }
 
 void

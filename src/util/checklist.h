@@ -7,6 +7,9 @@
  * The detail, hint and note calls apply to the item added last.  A finished item (one followed
  * by another, or by a new section, or by checklist_flush) is handed to the callback, so a
  * caller can print each line as soon as it is known.
+ *
+ * When memory runs out the list is "broken" (cl->oom, as a pg2md_buf): what could not be kept is
+ * dropped, later calls do nothing, and its user reports PG2MD_ERR_NOMEM instead of the list.
  */
 #ifndef PG2MD_CHECKLIST_H
 #define PG2MD_CHECKLIST_H
@@ -43,9 +46,10 @@ typedef struct checklist {
 	int emitted;        /* items handed to fn so far */
 	checklist_fn fn;    /* may be NULL */
 	void *arg;
+	bool oom;           /* memory ran out: something was not kept; nothing more is added or handed on */
 } checklist;
 
-#define CHECKLIST_INIT {NULL, 0, NULL, 0, 0, NULL, NULL}
+#define CHECKLIST_INIT {NULL, 0, NULL, 0, 0, NULL, NULL, false}
 
 /* Start a section; the items added from now on belong to it. */
 void checklist_section(checklist *cl, const char *role, const char *system);

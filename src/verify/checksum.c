@@ -132,6 +132,8 @@ pg_float(pg2md_buf *b, const char *v)
 		   " ELSE '0x1.' || lpad(to_hex(%4$s), 13, '0') || 'p'"
 		   " || CASE WHEN %3$s >= 1023 THEN '+' ELSE '' END || (%3$s - 1023)::text END END",
 		   v, bits.data, e.data, m.data);
+	if (buf_broken(&bits) || buf_broken(&e) || buf_broken(&m))
+		buf_break(b); /* whoever runs b says out of memory */
 	buf_release(&bits);
 	buf_release(&e);
 	buf_release(&m);
@@ -152,7 +154,10 @@ pg_expr(pg2md_buf *b, checksum_kind k, const char *c)
 		break;
 	case CKS_FLOAT: {
 		char *v = xasprintf("%s::float8", c);
-		pg_float(b, v);
+		if (v)
+			pg_float(b, v);
+		else
+			buf_break(b);
 		free(v);
 		break;
 	}
@@ -164,6 +169,10 @@ pg_expr(pg2md_buf *b, checksum_kind k, const char *c)
 		 * |v| <= 2^-1075 (half the smallest subnormal, ties to even) underflows.
 		 */
 		char *v = xasprintf("(%s)::float8", c);
+		if (!v) {
+			buf_break(b);
+			break;
+		}
 		buf_printf(b, "CASE WHEN %1$s IS NULL THEN NULL WHEN %1$s = 'NaN'::numeric THEN 'NaN'"
 			      " WHEN %1$s >= 2::numeric ^ 970 * (2::numeric ^ 54 - 1) THEN 'Infinity'"
 			      " WHEN %1$s <= -(2::numeric ^ 970 * (2::numeric ^ 54 - 1)) THEN '-Infinity'"
@@ -254,6 +263,8 @@ pg_nested(pg2md_buf *b, const pg2md_type *ty, const char *e, int *n)
 			}
 		}
 		buf_printf(b, "CASE WHEN num_nulls(%s) = 1 THEN NULL ELSE %s END", e, outer.data);
+		if (buf_broken(&el) || buf_broken(&inner) || buf_broken(&outer))
+			buf_break(b);
 		buf_release(&el);
 		buf_release(&inner);
 		buf_release(&outer);
@@ -269,11 +280,15 @@ pg_nested(pg2md_buf *b, const pg2md_type *ty, const char *e, int *n)
 			buf_puts(b, ", '\\N')");
 		}
 		buf_puts(b, " || '}' END");
+		if (buf_broken(&f))
+			buf_break(b);
 		buf_release(&f);
 	} else {
 		checksum_kind k = dec_kind(ty->dec);
 		char *v = k == CKS_BPCHAR ? xasprintf("(%s)::pg_catalog.text", e) : xasprintf("(%s)", e);
-		if (k == CKS_TEXT || k == CKS_BPCHAR)
+		if (!v)
+			buf_break(b);
+		else if (k == CKS_TEXT || k == CKS_BPCHAR)
 			buf_printf(b, PG_TEXT_LEAF, v);
 		else
 			pg_expr(b, k, v);
@@ -319,6 +334,8 @@ checksum_pg_sql(pg2md_buf *out, const char *schema, const pg2md_table *t, const 
 	catalog_source_rel(out, schema, t);
 	if (where && *where)
 		buf_printf(out, " WHERE (%s)", where);
+	if (buf_broken(&row) || buf_broken(&col))
+		buf_break(out);
 	buf_release(&row);
 	buf_release(&col);
 }
@@ -405,8 +422,11 @@ duck_nested(pg2md_buf *b, const pg2md_type *ty, const char *e, int *n)
 		for (int k = ty->ndim; k >= 1; k--) {
 			char *src = k == 1 ? xstrdup(e) : xasprintf("pg2md_v%d_%d", id, k - 1);
 			buf_reset(&outer);
-			buf_printf(&outer, "'[' || coalesce(array_to_string(list_transform(%s, lambda pg2md_v%d_%d: %s), ''), '') || ']'",
-				   src, id, k, inner.data);
+			if (!src)
+				buf_break(&outer);
+			else
+				buf_printf(&outer, "'[' || coalesce(array_to_string(list_transform(%s, lambda pg2md_v%d_%d: %s), ''), '') || ']'",
+					   src, id, k, inner.data);
 			free(src);
 			if (k > 1) {
 				buf_reset(&inner);
@@ -414,6 +434,8 @@ duck_nested(pg2md_buf *b, const pg2md_type *ty, const char *e, int *n)
 			}
 		}
 		buf_printf(b, "CASE WHEN (%s) IS NULL THEN NULL ELSE %s END", e, outer.data);
+		if (buf_broken(&el) || buf_broken(&inner) || buf_broken(&outer))
+			buf_break(b);
 		buf_release(&el);
 		buf_release(&inner);
 		buf_release(&outer);
@@ -430,11 +452,15 @@ duck_nested(pg2md_buf *b, const pg2md_type *ty, const char *e, int *n)
 			buf_puts(b, ", '\\N')");
 		}
 		buf_puts(b, " || '}' END");
+		if (buf_broken(&f))
+			buf_break(b);
 		buf_release(&f);
 	} else {
 		checksum_kind k = dec_kind(ty->dec);
 		char *v = xasprintf("(%s)", e);
-		if (k == CKS_TEXT || k == CKS_BPCHAR)
+		if (!v)
+			buf_break(b);
+		else if (k == CKS_TEXT || k == CKS_BPCHAR)
 			buf_printf(b, "pg2md_cks_lesc(CAST(%s AS VARCHAR))", v);
 		else
 			duck_expr(b, k, v);
@@ -478,6 +504,8 @@ checksum_duck_sql(pg2md_buf *out, const char *dataset, const char *table, const 
 	buf_ident(out, table);
 	if (where)
 		buf_printf(out, " WHERE %s", where);
+	if (buf_broken(&row) || buf_broken(&col))
+		buf_break(out);
 	buf_release(&row);
 	buf_release(&col);
 }

@@ -31,12 +31,21 @@ dest_columns(pg2md_dest *d, const char *dataset, const char *table, pg2md_error 
 	pg2md_buf sql = PG2MD_BUF_INIT;
 	duckdb_result *res = xcalloc(1, sizeof(duckdb_result));
 
+	if (!res) {
+		pg2md_nomem(err);
+		return NULL;
+	}
 	buf_puts(&sql, "SELECT column_name, data_type FROM duckdb_columns() "
 		       "WHERE database_name = current_database() AND schema_name = ");
 	buf_literal(&sql, dataset);
 	buf_puts(&sql, " AND table_name = ");
 	buf_literal(&sql, table);
 	buf_puts(&sql, " ORDER BY column_index");
+	if (buf_broken(&sql)) {
+		pg2md_nomem(err); /* not "no such table" */
+		free(res);
+		return NULL;
+	}
 	if (duckdb_query(d->con, sql.data, res) == DuckDBError) {
 		pg2md_fail(err, PG2MD_ERR_RUN, "could not read the columns of table \"%s\" in %s", table, d->where);
 		pg2md_detail(err, "%s", duckdb_result_error(res));
@@ -63,6 +72,8 @@ source_checksum(PGconn *conn, const pg2md_config *cfg, const pg2md_table *t, ver
 	pg2md_debug("verify source: %s", sql.data);
 	res = pg_query(conn, sql.data, 0, NULL, &qerr);
 	buf_release(&sql);
+	if (!res && qerr.code == PG2MD_ERR_NOMEM)
+		return pg2md_nomem(err);
 	if (!res) {
 		pg2md_chomp(qerr.msg);
 		pg2md_fail(err, qerr.code, "could not checksum table \"%s\" at the source", t->name);
@@ -75,7 +86,7 @@ source_checksum(PGconn *conn, const pg2md_config *cfg, const pg2md_table *t, ver
 	r->src_rows = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	r->src_sum = xstrdup(PQgetvalue(res, 0, 1));
 	PQclear(res);
-	return PG2MD_OK;
+	return r->src_sum ? PG2MD_OK : pg2md_nomem(err);
 }
 
 /* Checksum one table at the destination; a missing table or column is a difference, not an error. */
@@ -90,15 +101,23 @@ dest_checksum(pg2md_dest *d, const pg2md_config *cfg, const pg2md_table *tbl, ve
 	duckdb_result res;
 	idx_t n;
 
-	if (!cols) {
+	if (!cols || !names) {
 		free(names);
-		return err->code;
+		if (cols) {
+			duckdb_destroy_result(cols);
+			free(cols);
+		}
+		return cols ? pg2md_nomem(err) : err->code;
 	}
 	n = duckdb_row_count(cols);
 	if (pg2md_config_scd2(cfg, t->name)) {
 		/* scd2 keeps every version: the source compares with the active ones */
 		const char *act = pg2md_config_table(cfg, t->name)->active_record_timestamp;
 		char *to = naming_normalize(cfg->naming, pg2md_config_validity_column(cfg, t->name, 1));
+		if (!to) {
+			pg2md_nomem(err);
+			goto done;
+		}
 		buf_ident(&active, to);
 		if (act) {
 			buf_puts(&active, " = CAST(");
@@ -114,6 +133,8 @@ dest_checksum(pg2md_dest *d, const pg2md_config *cfg, const pg2md_table *tbl, ve
 	if (n == 0) {
 		r->dst_rows = -1;
 		r->problem = xasprintf("table \"%s\" does not exist in dataset \"%s\"", t->dest_name, cfg->dataset_name);
+		if (!r->problem)
+			pg2md_nomem(err);
 		goto done;
 	}
 	for (int i = 0; i < t->ncols && !r->count_only; i++) {
@@ -140,6 +161,12 @@ dest_checksum(pg2md_dest *d, const pg2md_config *cfg, const pg2md_table *tbl, ve
 		char *name = duckdb_value_varchar(cols, 0, found);
 		char *type = duckdb_value_varchar(cols, 1, found);
 		names[i] = xstrdup(name ? name : want);
+		if (!names[i]) {
+			duckdb_free(name);
+			duckdb_free(type);
+			pg2md_nomem(err);
+			goto done;
+		}
 		kinds[i] = checksum_kind_of(&t->cols[i], type);
 		pg2md_debug("verify: column \"%s\" (%s) as \"%s\" (%s): %s", t->cols[i].name, t->cols[i].pg_type,
 			    names[i], type ? type : "?", checksum_kind_name(kinds[i]));
@@ -147,18 +174,28 @@ dest_checksum(pg2md_dest *d, const pg2md_config *cfg, const pg2md_table *tbl, ve
 		duckdb_free(type);
 	}
 
+	if (buf_broken(&missing) || buf_broken(&active)) {
+		pg2md_nomem(err); /* not "every column is there" */
+		goto done;
+	}
 	if (r->count_only || missing.len) {
 		if (r->count_only)
 			buf_reset(&missing);
-		else
-			r->problem = xasprintf("destination table \"%s\" has no column%s %s", t->dest_name,
-					       strchr(missing.data, ',') ? "s" : "", missing.data);
+		else if (!(r->problem = xasprintf("destination table \"%s\" has no column%s %s", t->dest_name,
+						  strchr(missing.data, ',') ? "s" : "", missing.data))) {
+			pg2md_nomem(err);
+			goto done;
+		}
 		buf_puts(&sql, "SELECT count(*) FROM ");
 		duck_qualified(&sql, cfg->dataset_name, t->dest_name);
 		if (active.len)
 			buf_printf(&sql, " WHERE %s", active.data);
 	} else {
 		checksum_duck_sql(&sql, cfg->dataset_name, t->dest_name, t, names, kinds, active.len ? active.data : NULL);
+	}
+	if (buf_broken(&sql)) {
+		pg2md_nomem(err);
+		goto done;
 	}
 	pg2md_debug("verify destination: %s", sql.data);
 	if (duckdb_query(d->con, sql.data, &res) == DuckDBError) {
@@ -170,6 +207,8 @@ dest_checksum(pg2md_dest *d, const pg2md_config *cfg, const pg2md_table *tbl, ve
 			char *v = duckdb_value_varchar(&res, 1, 0);
 			r->dst_sum = xstrdup(v ? v : "");
 			duckdb_free(v);
+			if (!r->dst_sum)
+				pg2md_nomem(err);
 		}
 	}
 	duckdb_destroy_result(&res);
@@ -249,16 +288,28 @@ verify_run(const pg2md_config *cfg, verify_report *out, pg2md_error *err)
 			goto out;
 		dest_opened = true;
 		out->destination = xstrdup(d.where);
+		if (!out->destination) {
+			pg2md_nomem(err);
+			goto out;
+		}
 		if (duck_exec(d.con, checksum_duck_prelude, "defining the checksum macros", err))
 			goto out;
 	} else {
 		out->destination = xasprintf("DuckDB file \"%s\", which does not exist", cfg->duckdb_path);
+		if (!out->destination) {
+			pg2md_nomem(err);
+			goto out;
+		}
 	}
 
 	const char *enc = PQparameterStatus(conn, "server_encoding");
 	bool to_utf8 = enc && strcmp(enc, "UTF8") != 0;
 	out->dest_exists = dest_exists;
 	out->tables = rs = xcalloc((size_t)ntables + 1, sizeof(verify_result));
+	if (!rs) {
+		pg2md_nomem(err);
+		goto out;
+	}
 	out->ntables = ntables;
 	for (int i = 0; i < ntables; i++) {
 		verify_result *r = &rs[i];
@@ -267,6 +318,11 @@ verify_run(const pg2md_config *cfg, verify_report *out, pg2md_error *err)
 
 		r->name = xstrdup(tables[i].name);
 		r->dest_name = xstrdup(tables[i].dest_name);
+		if (!kinds || !r->name || !r->dest_name) {
+			free(kinds);
+			pg2md_nomem(err);
+			goto out;
+		}
 		r->filtered = tc && tc->where && *tc->where;
 		r->count_only = tc && tc->transform;
 		{
@@ -282,6 +338,8 @@ verify_run(const pg2md_config *cfg, verify_report *out, pg2md_error *err)
 			incr_release(&p);
 			r->windowed = f.len > before;
 			r->filter = buf_detach(&f);
+			if (!result && !r->filter)
+				result = pg2md_nomem(err); /* not "no filter" */
 			if (result) {
 				free(kinds);
 				goto out;
@@ -319,6 +377,11 @@ verify_run(const pg2md_config *cfg, verify_report *out, pg2md_error *err)
 				pg2md_error e;
 				char *what = xasprintf("verifying table \"%s\"", t->name);
 				pg2md_error_init(&e);
+				if (!what) {
+					free(kinds);
+					pg2md_nomem(err);
+					goto out;
+				}
 				if (duck_budget_raise(d.con, need, what, true, &raised, &e))
 					pg2md_warn("%s", e.msg);
 				free(what);

@@ -752,8 +752,9 @@ static const copydec_fn decoders[DEC__COUNT] = {
 	[DEC_STRUCT] = dec_record,
 };
 
-/* Build the decoder of a value of type ty (NULL: the scalar dec, p, s). */
-static void
+/* Build the decoder of a value of type ty (NULL: the scalar dec, p, s); false when out of memory
+ * (what was built is released with the node). */
+static bool
 node_init(copydec_col *c, pg2md_dec dec, int p, int s, const pg2md_type *ty, bool staged, bool nested,
 	  int64_t *lossy_to)
 {
@@ -764,7 +765,7 @@ node_init(copydec_col *c, pg2md_dec dec, int p, int s, const pg2md_type *ty, boo
 	c->scale = s;
 	c->lossy_to = lossy_to;
 	if (!ty)
-		return;
+		return true;
 	if (c->dec == DEC_LIST) {
 		copydec_col *level = c;
 		c->ndim = ty->ndim;
@@ -773,19 +774,24 @@ node_init(copydec_col *c, pg2md_dec dec, int p, int s, const pg2md_type *ty, boo
 			level->null_fn = null_list;
 			level->lossy_to = lossy_to;
 			level->kids = xcalloc(1, sizeof(copydec_col));
+			if (!level->kids)
+				return false;
 			level->nkids = 1;
 			level = &level->kids[0];
 		}
-		node_init(level, ty->elem->dec, ty->elem->precision, ty->elem->scale,
-			  ty->elem->dec >= DEC_ENUM ? ty->elem : NULL, staged, true, lossy_to);
+		return node_init(level, ty->elem->dec, ty->elem->precision, ty->elem->scale,
+				 ty->elem->dec >= DEC_ENUM ? ty->elem : NULL, staged, true, lossy_to);
 	} else if (c->dec == DEC_STRUCT) {
 		c->null_fn = null_struct;
-		c->nkids = ty->nfields;
 		c->kids = xcalloc((size_t)ty->nfields + 1, sizeof(copydec_col));
+		if (!c->kids)
+			return false;
+		c->nkids = ty->nfields;
 		for (int k = 0; k < ty->nfields; k++) {
 			const pg2md_type *f = &ty->fields[k];
-			node_init(&c->kids[k], f->dec, f->precision, f->scale, f->dec >= DEC_ENUM ? f : NULL, staged, true,
-				  lossy_to);
+			if (!node_init(&c->kids[k], f->dec, f->precision, f->scale, f->dec >= DEC_ENUM ? f : NULL, staged,
+				       true, lossy_to))
+				return false;
 		}
 	} else if (c->dec == DEC_ENUM) {
 		uint32_t size = 16;
@@ -796,6 +802,8 @@ node_init(copydec_col *c, pg2md_dec dec, int p, int s, const pg2md_type *ty, boo
 		c->labels = (const char *const *)ty->labels;
 		c->nlabels = ty->nlabels;
 		c->label_len = xcalloc((size_t)ty->nlabels + 1, sizeof(size_t));
+		if (!c->slots || !c->label_len)
+			return false;
 		c->width = copydec_enum_width(ty->nlabels);
 		for (int k = 0; k < ty->nlabels; k++) {
 			c->label_len[k] = strlen(ty->labels[k]);
@@ -805,6 +813,7 @@ node_init(copydec_col *c, pg2md_dec dec, int p, int s, const pg2md_type *ty, boo
 			c->slots[i] = (uint32_t)k + 1;
 		}
 	}
+	return true;
 }
 
 static void
@@ -818,17 +827,25 @@ node_release(copydec_col *c)
 	free(c->label_len);
 }
 
-void
+bool
 copydec_init(copydec *d, const pg2md_table *t, bool staged)
 {
 	init_pow10();
 	memset(d, 0, sizeof(*d));
-	d->ncols = t->ncols;
 	d->cols = xcalloc((size_t)t->ncols + 1, sizeof(copydec_col));
+	if (!d->cols)
+		return false;
+	d->ncols = t->ncols;
 	for (int i = 0; i < t->ncols; i++) {
 		const pg2md_column *col = &t->cols[i];
-		node_init(&d->cols[i], col->dec, col->precision, col->scale, col->type, staged, false, &d->cols[i].lossy);
+		if (!node_init(&d->cols[i], col->dec, col->precision, col->scale, col->type, staged, false,
+			       &d->cols[i].lossy)) {
+			copydec_release(d); /* no decoder half built: d->cols NULL */
+			d->ncols = 0;
+			return false;
+		}
 	}
+	return true;
 }
 
 void
@@ -893,6 +910,8 @@ copydec_feed(copydec *d, const pg2md_table *t, const uint8_t *msg, int32_t len, 
 			if (flen < 0 || flen > len - pos)
 				goto truncated;
 			if (!c->fn(c, r, msg + pos, flen)) {
+				if (c->why && strcmp(c->why, "out of memory") == 0)
+					return pg2md_nomem(err); /* not a bad value */
 				pg2md_fail(err, PG2MD_ERR_RUN, "cannot decode column \"%s\" (%s) of table \"%s\": %s",
 					   t->cols[i].name, t->cols[i].pg_type, t->name, c->why ? c->why : "bad value");
 				if (c->why && strstr(c->why, " dimension"))

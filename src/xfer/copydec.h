@@ -68,8 +68,10 @@ typedef struct copydec {
 	int64_t rows;
 } copydec;
 
-/* staged: intervals are decoded as STRUCT(months, days, micros) for the Parquet files. */
-void copydec_init(copydec *d, const pg2md_table *t, bool staged);
+/* staged: intervals are decoded as STRUCT(months, days, micros) for the Parquet files.  false:
+ * out of memory (the caller fails with PG2MD_ERR_NOMEM): nothing is kept, d->cols is NULL and
+ * d->ncols 0 (copydec_release may still be called). */
+bool copydec_init(copydec *d, const pg2md_table *t, bool staged);
 void copydec_release(copydec *d);
 
 /* Point the decoder at the vectors of an output chunk (once per chunk). */

@@ -90,7 +90,7 @@ copyscan_logical_type(pg2md_dec dec, int precision, int scale, const pg2md_type 
 	case DEC_LIST: {
 		const pg2md_type *e = ty->elem;
 		duckdb_logical_type lt = copyscan_logical_type(e->dec, e->precision, e->scale, e, staged, true);
-		for (int k = 0; k < ty->ndim; k++) {
+		for (int k = 0; lt && k < ty->ndim; k++) {
 			duckdb_logical_type outer = duckdb_create_list_type(lt);
 			duckdb_destroy_logical_type(&lt);
 			lt = outer;
@@ -98,15 +98,20 @@ copyscan_logical_type(pg2md_dec dec, int precision, int scale, const pg2md_type 
 		return lt;
 	}
 	case DEC_STRUCT: {
-		duckdb_logical_type *m = xcalloc((size_t)ty->nfields, sizeof(duckdb_logical_type));
+		duckdb_logical_type *m = xcalloc((size_t)ty->nfields + 1, sizeof(duckdb_logical_type));
+		bool whole = true;
+		if (!m)
+			return NULL; /* out of memory */
 		for (int k = 0; k < ty->nfields; k++) {
 			const pg2md_type *f = &ty->fields[k];
 			m[k] = copyscan_logical_type(f->dec, f->precision, f->scale, f, staged, true);
+			whole = whole && m[k];
 		}
 		duckdb_logical_type st =
-			duckdb_create_struct_type(m, (const char **)ty->field_names, (idx_t)ty->nfields);
+			whole ? duckdb_create_struct_type(m, (const char **)ty->field_names, (idx_t)ty->nfields) : NULL;
 		for (int k = 0; k < ty->nfields; k++)
-			duckdb_destroy_logical_type(&m[k]);
+			if (m[k])
+				duckdb_destroy_logical_type(&m[k]);
 		free(m);
 		return st;
 	}
@@ -157,11 +162,21 @@ scan_bind(duckdb_bind_info info)
 	copyscan_job *job = reg->jobs[id];
 	for (int i = 0; i < job->table->ncols; i++) {
 		duckdb_logical_type lt = scan_logical_type(&job->table->cols[i], reg->staged);
+		if (!lt) {
+			pg2md_nomem(&job->err);
+			duckdb_bind_set_error(info, job->err.msg);
+			return;
+		}
 		duckdb_bind_add_result_column(info, job->table->cols[i].dest_name, lt);
 		duckdb_destroy_logical_type(&lt);
 	}
 	duckdb_bind_set_cardinality(info, (idx_t)(job->table->est_rows > 0 ? job->table->est_rows : 0), false);
 	scan_bound *b = xcalloc(1, sizeof(scan_bound));
+	if (!b) {
+		pg2md_nomem(&job->err);
+		duckdb_bind_set_error(info, job->err.msg);
+		return;
+	}
 	b->job = job;
 	b->id = (int)id;
 	duckdb_bind_set_bind_data(info, b, free);
@@ -247,6 +262,11 @@ scan_init(duckdb_init_info info)
 	scan_bound *b = duckdb_init_get_bind_data(info);
 	scan_state *s = xcalloc(1, sizeof(scan_state));
 
+	if (!s) {
+		pg2md_nomem(&b->job->err);
+		duckdb_init_set_error(info, b->job->err.msg);
+		return;
+	}
 	s->job = b->job;
 	s->id = b->id;
 	duckdb_init_set_max_threads(info, 1);
@@ -255,8 +275,12 @@ scan_init(duckdb_init_info info)
 		s->hand = true; /* the rows come decoded from the caller's readers */
 		return;
 	}
-	copydec_init(&s->dec, s->job->table, s->job->staged);
-	s->dec_ready = true;
+	s->dec_ready = true; /* copydec_release is safe whatever copydec_init did */
+	if (!copydec_init(&s->dec, s->job->table, s->job->staged)) {
+		pg2md_nomem(&s->job->err);
+		duckdb_init_set_error(info, s->job->err.msg);
+		return;
+	}
 	if (!scan_start(s))
 		duckdb_init_set_error(info, s->job->err.msg);
 }
@@ -417,10 +441,18 @@ copyscan_reader *
 copyscan_reader_start(copyscan_job *job, bool staged)
 {
 	scan_state *s = xcalloc(1, sizeof(scan_state));
+	if (!s) {
+		pg2md_nomem(&job->err);
+		return NULL;
+	}
 	s->job = job;
 	job->staged = staged;
-	copydec_init(&s->dec, job->table, staged);
-	s->dec_ready = true;
+	s->dec_ready = true; /* copydec_release is safe whatever copydec_init did */
+	if (!copydec_init(&s->dec, job->table, staged)) {
+		pg2md_nomem(&job->err);
+		scan_state_free(s);
+		return NULL;
+	}
 	if (!scan_start(s)) {
 		scan_state_free(s);
 		return NULL;
@@ -433,11 +465,15 @@ copyscan_new_chunk(const copyscan_job *job, bool staged)
 {
 	int n = job->table->ncols;
 	duckdb_logical_type *types = xcalloc((size_t)(n > 0 ? n : 1), sizeof(duckdb_logical_type));
+	bool whole = types != NULL;
+	if (!types)
+		return NULL;
 	for (int i = 0; i < n; i++)
-		types[i] = scan_logical_type(&job->table->cols[i], staged);
-	duckdb_data_chunk chunk = duckdb_create_data_chunk(types, (idx_t)n);
+		whole = (types[i] = scan_logical_type(&job->table->cols[i], staged)) != NULL && whole;
+	duckdb_data_chunk chunk = whole ? duckdb_create_data_chunk(types, (idx_t)n) : NULL;
 	for (int i = 0; i < n; i++)
-		duckdb_destroy_logical_type(&types[i]);
+		if (types[i])
+			duckdb_destroy_logical_type(&types[i]);
 	free(types);
 	return chunk;
 }
@@ -445,7 +481,14 @@ copyscan_new_chunk(const copyscan_job *job, bool staged)
 pg2md_code
 copyscan_reader_fill(copyscan_reader *r, duckdb_data_chunk chunk, int64_t *bytes, bool *done)
 {
-	return scan_fill((scan_state *)r, chunk, bytes, done);
+	scan_state *s = (scan_state *)r;
+	if (!chunk) {
+		/* copyscan_new_chunk ran out of memory */
+		*bytes = 0;
+		*done = s->done = true;
+		return pg2md_nomem(&s->job->err);
+	}
+	return scan_fill(s, chunk, bytes, done);
 }
 
 void

@@ -61,7 +61,7 @@ typedef struct copyscan_registry {
  * A reader of one job outside any DuckDB statement (hand-off mode: several readers, one writer
  * whose pg2md_scan takes their chunks).  start runs the COPY on job->conn (NULL, job->err set,
  * when it did not start); new_chunk makes a chunk of the job's columns as pg2md_scan declares
- * them (the caller destroys it); fill decodes the next rows into it as the scan would (*bytes:
+ * them (the caller destroys it; NULL when out of memory, which fill then reports); fill decodes the next rows into it as the scan would (*bytes:
  * their COPY bytes; *done: the data ended; fails with job->err set); end cancels a COPY still
  * running (copyscan_abort) and frees the reader.
  */
@@ -74,7 +74,7 @@ void copyscan_reader_end(copyscan_reader *r);
 /*
  * The DuckDB type a column's decoder writes: dec and its precision/scale, ty its nested shape
  * (arrays, composites; NULL for scalars), staged for the Parquet shapes, nested inside a LIST
- * or STRUCT.  The caller destroys it.
+ * or STRUCT.  The caller destroys it.  NULL when out of memory.
  */
 duckdb_logical_type copyscan_logical_type(pg2md_dec dec, int precision, int scale, const pg2md_type *ty, bool staged,
 					  bool nested);
