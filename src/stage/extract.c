@@ -216,10 +216,10 @@ run_release(run_ctx *rc)
 {
 	plan_free(rc->tasks, rc->ntasks);
 	free(rc->reg.jobs);
-	for (int i = 0; rc->filters && i < rc->ntables; i++) {
+	for (int i = 0; rc->filters && i < rc->ntables; i++)
 		free(rc->filters[i]);
-		incr_release(&rc->incr[i]);
-	}
+	for (int i = 0; rc->incr && i < rc->ntables; i++)
+		incr_release(&rc->incr[i]); /* (either array may be missing: memory ran out, prepare_tables) */
 	free(rc->filters);
 	free(rc->incr);
 	free(rc->work_rows);
