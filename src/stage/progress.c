@@ -265,9 +265,6 @@ progress_start(const progress_run *run)
 	p->running = xcalloc((size_t)run->ntables + 1, sizeof(pg2md_progress_table));
 	p->done = xcalloc((size_t)run->ntasks + 1, sizeof(int));
 	p->tv = xcalloc((size_t)run->ntables + 1, sizeof(table_view));
-	for (int k = 0; k < run->ntasks; k++)
-		if (run->tasks[k].table_idx >= 0 && run->tasks[k].table_idx < run->ntables)
-			p->tv[run->tasks[k].table_idx].ntasks++;
 	p->status_path = progress_status_path(run->cfg);
 	if (!p->running || !p->done || !p->tv || !p->status_path) {
 		free(p->done);
@@ -277,6 +274,9 @@ progress_start(const progress_run *run)
 		free(p);
 		return NULL;
 	}
+	for (int k = 0; k < run->ntasks; k++)
+		if (run->tasks[k].table_idx >= 0 && run->tasks[k].table_idx < run->ntables)
+			p->tv[run->tasks[k].table_idx].ntasks++;
 	iso_now(p->started_at, sizeof(p->started_at));
 	p->t0 = p->last_t = now_seconds();
 	pthread_mutex_init(&p->mu, NULL);
