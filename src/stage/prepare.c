@@ -228,6 +228,8 @@ prepare_snapshot(run_ctx *rc, pg2md_trace *trace, pg2md_error *err)
 	} else if (pg_snapshot_export(rc->leader, &rc->snapshot, err)) {
 		return err->code;
 	}
+	if (!rc->snapshot) /* the workers import it */
+		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 	if (catalog_reflect(rc->leader, cfg, &rc->tables, &rc->ntables, err))
 		return err->code;
 	if (cfg->tables.n == 0 && cfg->schema && !(trace->found_in = xstrdup(cfg->schema)))
