@@ -25,6 +25,10 @@ work_table_rows(run_ctx *rc, pg2md_task *task, duckdb_connection con)
 	int64_t rows = -1;
 
 	pg2md_error_init(&err);
+	if (!nt) {
+		pg2md_warn("cannot count the rows copied into table \"%s\": out of memory", task->table->name);
+		return -1;
+	}
 	buf_puts(&sql, "SELECT count(*) FROM ");
 	duck_qualified(&sql, rc->dataset, nt);
 	if (duck_scalar(con, sql.data, &n, &err) == PG2MD_OK && n)
@@ -103,8 +107,8 @@ commit_settle(run_ctx *rc, pg2md_task *task, duckdb_connection con, int *gate, p
 static pg2md_code
 commit_checked(run_ctx *rc, pg2md_task *task, duckdb_connection con, int *gate, pg2md_error *err)
 {
-	bool first = task->scan.retries == 0, oom = false;
-	char *msg = NULL;
+	bool first = task->scan.retries == 0, oom = false, failed = true;
+	char *msg = NULL; /* the failure's message (NULL also when memory ran out copying it) */
 	duckdb_result res;
 
 	if (first && fault_fail("commit:oom")) {
@@ -119,24 +123,30 @@ commit_checked(run_ctx *rc, pg2md_task *task, duckdb_connection con, int *gate, 
 		duckdb_destroy_result(&res);
 	} else {
 		duckdb_destroy_result(&res);
-		if (first && fault_fail("commit:oom_after")) {
+		failed = first && fault_fail("commit:oom_after");
+		if (failed) {
 			msg = xstrdup("Out of Memory Error: injected at \"commit:oom_after\" (PG2MD_FAULT_FAIL)");
 			oom = true;
 		}
 	}
 	/* before the task leaves the gate: commit_settle counts on it */
 	pthread_mutex_lock(&rc->lock);
-	if (!msg)
+	if (!failed)
 		rc->committed[task->table_idx] += task->inserted;
 	else if (oom) {
 		rc->unsettled[task->table_idx]++;
 		rc->unsettled_rows[task->table_idx] += task->inserted;
 	}
 	pthread_mutex_unlock(&rc->lock);
-	if (!msg)
+	if (!failed)
 		return PG2MD_OK;
-	pg2md_fail(err, PG2MD_ERR_RUN, "committing the copied rows of table \"%s\" failed: %s", task->table->name, msg);
-	duck_error_hint(msg, err);
+	if (msg) {
+		pg2md_fail(err, PG2MD_ERR_RUN, "committing the copied rows of table \"%s\" failed: %s", task->table->name,
+			   msg);
+		duck_error_hint(msg, err);
+	} else {
+		pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+	}
 	free(msg);
 	if (oom)
 		commit_settle(rc, task, con, gate, err);
@@ -184,7 +194,8 @@ direct_commit(run_ctx *rc, pg2md_task *task, duckdb_connection con, int *gate, p
 			bool raised;
 			char *what = xasprintf("copying table \"%s\"", task->table->name);
 			/* said once per table; the later raises of the same table at DEBUG */
-			pg2md_code r = duck_budget_raise(con, total, what, !rc->announced[t], &raised, err);
+			pg2md_code r = what ? duck_budget_raise(con, total, what, !rc->announced[t], &raised, err)
+					    : pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 			free(what);
 			if (r == PG2MD_OK) {
 				rc->budget = total;

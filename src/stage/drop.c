@@ -27,14 +27,16 @@
 #include "stage/package.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/mem.h"
 
-void
+bool
 drop_result_init(drop_result *r, const pg2md_config *cfg)
 {
 	memset(r, 0, sizeof(*r));
 	r->dataset = xstrdup(cfg->dataset_name);
 	r->staging = xasprintf("%s_staging", cfg->dataset_name);
 	r->pipeline_dir = pkg_pipeline_dir(cfg);
+	return (r->dataset || !cfg->dataset_name) && r->staging && r->pipeline_dir;
 }
 
 void
@@ -72,11 +74,13 @@ drop_confirmed(drop_confirm_fn confirm, void *arg, const char *question, drop_re
  * extracting is discarded by the next run, so it cannot bring a table back.
  */
 static char *
-pending_package(const pg2md_config *cfg, pkg_state *state)
+pending_package(const pg2md_config *cfg, pkg_state *state, pg2md_error *err)
 {
 	static const pkg_state pending[] = {PKG_EXTRACTED, PKG_NORMALIZED};
 	for (size_t k = 0; k < sizeof(pending) / sizeof(pending[0]); k++) {
-		char *id = pkg_find(cfg, pending[k]);
+		char *id = pkg_find(cfg, pending[k], err);
+		if (pg2md_failed(err))
+			return NULL;
 		if (id) {
 			*state = pending[k];
 			return id;
@@ -85,13 +89,16 @@ pending_package(const pg2md_config *cfg, pkg_state *state)
 	return NULL;
 }
 
-/* T1,T2 → source names as given (*src), destination names as the naming convention makes them. */
+/* T1,T2 → source names as given (*src), destination names as the naming convention makes them;
+ * -1 when memory ran out (the arrays hold what was made, to free). */
 static int
 split_tables(const pg2md_config *cfg, const char *list, char ***src, char ***names)
 {
 	char *copy = xstrdup(list), *save = NULL;
 	int n = 0;
 	*src = *names = NULL;
+	if (!copy)
+		return -1;
 	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		while (*t == ' ' || *t == '\t')
 			t++;
@@ -100,11 +107,21 @@ split_tables(const pg2md_config *cfg, const char *list, char ***src, char ***nam
 			t[--l] = '\0';
 		if (!*t)
 			continue;
-		*src = xrealloc(*src, (size_t)(n + 1) * sizeof(char *));
-		*names = xrealloc(*names, (size_t)(n + 1) * sizeof(char *));
+		char **more = xrealloc(*src, (size_t)(n + 1) * sizeof(char *));
+		if (more)
+			*src = more;
+		if (!more || !(more = xrealloc(*names, (size_t)(n + 1) * sizeof(char *)))) {
+			n = -n - 1; /* -1 - the tables to free */
+			break;
+		}
+		*names = more;
 		(*src)[n] = xstrdup(t);
 		(*names)[n] = naming_normalize(cfg->naming, t);
 		n++;
+		if (!(*src)[n - 1] || !(*names)[n - 1]) {
+			n = -n - 1;
+			break;
+		}
 	}
 	free(copy);
 	return n;
@@ -130,7 +147,9 @@ tables_droppable(const pg2md_config *cfg, char **names, int n, pg2md_error *err)
 			pg2md_hint(err, "pg2md drop without --tables drops the whole dataset");
 			return err->code;
 		}
-	pending = pending_package(cfg, &pstate);
+	pending = pending_package(cfg, &pstate, err);
+	if (pg2md_failed(err))
+		return err->code;
 	if (pending) {
 		pg2md_fail(err, PG2MD_ERR_RUN, "pipeline \"%s\" has a pending load package", cfg->pipeline_name);
 		pg2md_detail(err, "package %s is %s; loading it later would bring the dropped tables back", pending,
@@ -157,7 +176,10 @@ tables_exist(pg2md_dest *d, const char *dataset, char **names, int n, pg2md_erro
 			buf_printf(&missing, "%s\"%s\"", nmissing ? ", " : "", names[k]);
 			nmissing++;
 		}
-	if (nmissing) {
+	if (buf_broken(&missing)) {
+		/* memory ran out (a lookup that failed for it said "not found" too): not "not found" */
+		pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+	} else if (nmissing) {
 		char *have = dest_data_tables(d, dataset);
 		pg2md_fail(err, PG2MD_ERR_USAGE, "%s %s not found in dataset \"%s\" of %s", nmissing > 1 ? "tables" : "table",
 			   missing.data, dataset, d->where);
@@ -182,11 +204,19 @@ drop_tables(const pg2md_config *cfg, const char *list, drop_confirm_fn confirm, 
 	bool opened = false;
 	int n = split_tables(cfg, list, &src, &names);
 
-	drop_result_init(r, cfg);
+	if (!drop_result_init(r, cfg) || n < 0) {
+		pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+		if (n < 0)
+			n = -n - 1; /* what split_tables made, freed below */
+		goto done;
+	}
 	if (tables_droppable(cfg, names, n, err) || dest_open(&d, cfg, 1, err))
 		goto done;
 	opened = true;
-	r->where = xstrdup(d.where);
+	if (!(r->where = xstrdup(d.where)) && d.where) {
+		pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+		goto done;
+	}
 	if (tables_exist(&d, cfg->dataset_name, names, n, err))
 		goto done;
 
@@ -195,10 +225,18 @@ drop_tables(const pg2md_config *cfg, const char *list, drop_confirm_fn confirm, 
 	for (int k = 0; k < n; k++)
 		buf_printf(&what, "%s\"%s\"", k ? ", " : "", names[k]);
 	buf_printf(&what, " from dataset \"%s\" of %s", cfg->dataset_name, d.where);
+	if (buf_broken(&what)) {
+		pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+		goto done;
+	}
 	if (drop_confirmed(confirm, arg, what.data, r, err))
 		goto done;
 
 	char *load_id = pkg_new_load_id();
+	if (!load_id) {
+		pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+		goto done;
+	}
 	dest_drop_counts counts;
 	dest_drop_tables(&d, cfg->dataset_name, r->staging, cfg->pipeline_name, src, names, n, load_id, &counts, err);
 	free(load_id);
@@ -233,13 +271,19 @@ drop_all(const pg2md_config *cfg, drop_confirm_fn confirm, void *arg, drop_resul
 	bool opened = false, has_dataset = false, has_staging = false, has_folder;
 	struct stat st;
 
-	drop_result_init(r, cfg);
+	if (!drop_result_init(r, cfg)) {
+		pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+		goto done;
+	}
 	has_folder = stat(r->pipeline_dir, &st) == 0;
 	if (dest_exists(cfg)) {
 		if (dest_open(&d, cfg, 1, err))
 			goto done;
 		opened = true;
-		r->where = xstrdup(d.where);
+		if (!(r->where = xstrdup(d.where)) && d.where) {
+			pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+			goto done;
+		}
 		has_dataset = dest_has_schema(&d, cfg->dataset_name);
 		has_staging = dest_has_schema(&d, r->staging);
 	}
@@ -254,6 +298,10 @@ drop_all(const pg2md_config *cfg, drop_confirm_fn confirm, void *arg, drop_resul
 			   has_folder ? " and " : "");
 	if (has_folder)
 		buf_printf(&what, "the pipeline folder \"%s\"", r->pipeline_dir);
+	if (buf_broken(&what)) {
+		pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+		goto done;
+	}
 	if (drop_confirmed(confirm, arg, what.data, r, err))
 		goto done;
 	if (has_dataset || has_staging) {
@@ -270,6 +318,8 @@ drop_all(const pg2md_config *cfg, drop_confirm_fn confirm, void *arg, drop_resul
 	if (has_folder) {
 		pkg_remove_tree(r->pipeline_dir);
 		if (stat(r->pipeline_dir, &st) == 0) {
+			if (mem_short()) /* pkg_remove_tree stopped for it */
+				pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 			pg2md_fail(err, PG2MD_ERR_RUN, "could not remove the pipeline folder \"%s\" entirely", r->pipeline_dir);
 			pg2md_hint(err, "check the permissions of the files left in it");
 			goto done;
@@ -284,6 +334,32 @@ done:
 	return err->code;
 }
 
+/* Remove the packages ids[k] of states[k] (n in all), each recorded in r. */
+static pg2md_code
+drop_packages(const pg2md_config *cfg, const pkg_state *states, int nstates, char ***ids, const int *nids, int n,
+	      drop_result *r, pg2md_error *err)
+{
+	r->packages = xcalloc((size_t)n, sizeof(char *));
+	r->package_states = xcalloc((size_t)n, sizeof(char *));
+	if (!r->packages || !r->package_states)
+		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+	for (int k = 0; k < nstates; k++)
+		for (int i = 0; i < nids[k]; i++) {
+			char *p = pkg_dir(cfg, states[k], ids[k][i]);
+			char *id = xstrdup(ids[k][i]);
+			if (!p || !id) {
+				free(p);
+				free(id);
+				return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+			}
+			pkg_remove_tree(p);
+			free(p);
+			r->packages[r->npackages] = id;
+			r->package_states[r->npackages++] = pkg_state_name(states[k]);
+		}
+	return PG2MD_OK;
+}
+
 pg2md_code
 drop_pending(const pg2md_config *cfg, drop_confirm_fn confirm, void *arg, drop_result *r, pg2md_error *err)
 {
@@ -292,29 +368,24 @@ drop_pending(const pg2md_config *cfg, drop_confirm_fn confirm, void *arg, drop_r
 	pg2md_buf what = PG2MD_BUF_INIT;
 	char **ids[NSTATES];
 	int nids[NSTATES], n = 0;
+	bool oom = !drop_result_init(r, cfg);
 
-	drop_result_init(r, cfg);
 	for (int k = 0; k < NSTATES; k++) {
 		ids[k] = pkg_list(cfg, states[k], &nids[k]);
+		oom = oom || !ids[k];
 		for (int i = 0; i < nids[k]; i++, n++)
 			buf_printf(&what, "%s%s (%s)", n ? ", " : "", ids[k][i], pkg_state_name(states[k]));
 	}
-	if (n == 0) {
+	if (oom || buf_broken(&what)) {
+		pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+	} else if (n == 0) {
 		r->nothing = true;
 	} else {
 		char *question = xasprintf("discard %d pending load package%s: %s", n, n == 1 ? "" : "s", what.data);
-		if (drop_confirmed(confirm, arg, question, r, err) == PG2MD_OK) {
-			r->packages = xcalloc((size_t)n, sizeof(char *));
-			r->package_states = xcalloc((size_t)n, sizeof(char *));
-			for (int k = 0; k < NSTATES; k++)
-				for (int i = 0; i < nids[k]; i++) {
-					char *p = pkg_dir(cfg, states[k], ids[k][i]);
-					pkg_remove_tree(p);
-					free(p);
-					r->packages[r->npackages] = xstrdup(ids[k][i]);
-					r->package_states[r->npackages++] = pkg_state_name(states[k]);
-				}
-		}
+		if (!question)
+			pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+		else if (drop_confirmed(confirm, arg, question, r, err) == PG2MD_OK)
+			drop_packages(cfg, states, NSTATES, ids, nids, n, r, err);
 		free(question);
 	}
 	for (int k = 0; k < NSTATES; k++)

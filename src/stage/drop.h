@@ -42,8 +42,9 @@ typedef struct drop_result {
 	bool publication_kept; /* it exists but pg2md follow did not create it */
 } drop_result;
 
-/* An empty result for cfg's pipeline (what every drop_* starts with). */
-void drop_result_init(drop_result *r, const pg2md_config *cfg);
+/* An empty result for cfg's pipeline (what every drop_* starts with); false when memory ran out
+ * (release it with drop_result_release all the same). */
+bool drop_result_init(drop_result *r, const pg2md_config *cfg);
 
 /* Ask confirm (NULL: nobody is asked); a refusal sets r->refused and fails with PG2MD_ERR_USAGE. */
 pg2md_code drop_confirmed(drop_confirm_fn confirm, void *arg, const char *question, drop_result *r,

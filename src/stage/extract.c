@@ -66,7 +66,8 @@ open_direct(run_ctx *rc, pg2md_dest *dest, pg2md_trace *trace, pg2md_error *err)
 
 	if (dest_open(dest, rc->cfg, 1, err))
 		return err->code;
-	trace->destination = xstrdup(dest->where);
+	if (dest->where && !(trace->destination = xstrdup(dest->where)))
+		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 	dest_checkpoint_on_commit(dest);
 	rc->motherduck = dest->motherduck;
 	rc->one_writer = dest->md_rules;
@@ -75,6 +76,10 @@ open_direct(run_ctx *rc, pg2md_dest *dest, pg2md_trace *trace, pg2md_error *err)
 	for (int i = 0; i < rc->ntables; i++) {
 		pg2md_table *t = &rc->tables[i];
 		char *nt = xasprintf(NEW_TABLE_PREFIX "%s", t->dest_name);
+		if (!nt) {
+			pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+			break;
+		}
 		buf_reset(&sql);
 		buf_puts(&sql, "DROP TABLE IF EXISTS ");
 		duck_qualified(&sql, rc->dataset, nt);
@@ -117,12 +122,15 @@ open_staging(run_ctx *rc, duckdb_database *stagedb, duckdb_connection *regcon, p
 
 	if (pkg_init_dirs(cfg, err))
 		return err->code;
-	rc->pkg_path = pkg_dir(cfg, PKG_EXTRACTING, rc->load_id);
+	if (!(rc->pkg_path = pkg_dir(cfg, PKG_EXTRACTING, rc->load_id)))
+		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 	if (mkdir_p(rc->pkg_path, 0700, err))
 		return err->code;
 	/* one thread, as in the direct mode: workers are the threads; an in-memory DuckDB would
 	 * spill into ./.tmp: keep it in the pipeline folder */
 	char *tmpdir = xasprintf("%s/%s/tmp", cfg->pipelines_dir, cfg->pipeline_name);
+	if (!tmpdir)
+		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 	duck_open_scratch(stagedb, regcon, 1, tmpdir, "for staging", err);
 	free(tmpdir);
 	if (pg2md_failed(err))
@@ -167,7 +175,8 @@ extract_output(run_ctx *rc, pg2md_dest *dest, const pg2md_manifest *man, int sta
 	} else {
 		char *manpath = pkg_manifest_path(rc->pkg_path);
 		json_t *doc = manifest_to_json(man);
-		pg2md_code result = json_write_atomic(manpath, doc, err);
+		pg2md_code result = manpath && doc ? json_write_atomic(manpath, doc, err)
+						   : pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 		json_decref(doc);
 		free(manpath);
 		if (result == PG2MD_OK)
@@ -191,6 +200,8 @@ drop_work_tables(run_ctx *rc, pg2md_dest *dest)
 	pg2md_error_init(&ignore);
 	for (int i = 0; i < rc->ntables; i++) {
 		char *nt = xasprintf(NEW_TABLE_PREFIX "%s", rc->tables[i].dest_name);
+		if (!nt)
+			break; /* what is left goes at the next run (dest_prepare_dataset) */
 		buf_reset(&sql);
 		buf_puts(&sql, "DROP TABLE IF EXISTS ");
 		duck_qualified(&sql, rc->dataset, nt);
@@ -206,10 +217,10 @@ run_release(run_ctx *rc)
 {
 	plan_free(rc->tasks, rc->ntasks);
 	free(rc->reg.jobs);
-	for (int i = 0; rc->filters && i < rc->ntables; i++) {
+	for (int i = 0; rc->filters && i < rc->ntables; i++)
 		free(rc->filters[i]);
-		incr_release(&rc->incr[i]);
-	}
+	for (int i = 0; rc->incr && i < rc->ntables; i++)
+		incr_release(&rc->incr[i]); /* (either array may be missing: memory ran out, prepare_tables) */
 	free(rc->filters);
 	free(rc->incr);
 	free(rc->work_rows);
@@ -248,12 +259,17 @@ extract_run(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace
 	rc.load_id = pkg_new_load_id();
 	rc.timeline = trace->timeline;
 	trace->load_id = xstrdup(rc.load_id);
+	if (!rc.load_id || !trace->load_id) {
+		pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+		goto out;
+	}
 
 	if (prepare_snapshot(&rc, trace, err) || prepare_tables(&rc, err))
 		goto out;
 	/* as dest_open will say (open_direct): the plan depends on it */
 	rc.one_writer = direct && (pg2md_config_motherduck(cfg) || md_rules_forced());
-	prepare_plan(&rc);
+	if (prepare_plan(&rc, err))
+		goto out;
 	int nworkers = effective_workers(cfg, rc.ntasks);
 	rc.nworkers = nworkers;
 	trace->workers = nworkers;
@@ -282,8 +298,12 @@ extract_run(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace
 	trace->t_extract = now_seconds() - t0;
 
 	fault_point("extract:before_manifest");
-	build_manifest(&rc, &man);
-	trace_from_manifest(trace, &man);
+	if (build_manifest(&rc, &man, err))
+		goto out;
+	if (!trace_from_manifest(trace, &man)) {
+		pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+		goto out;
+	}
 	extract_output(&rc, &dest, &man, stages, trace, err);
 
 out:

@@ -64,13 +64,17 @@ parquet_options(pg2md_buf *b, const pg2md_config *cfg, bool byte_row_groups)
 	buf_puts(b, ")");
 }
 
-static void
+/* false: memory ran out (the statement is not to run) */
+static bool
 parquet_target(pg2md_buf *b, run_ctx *rc, pg2md_task *task)
 {
 	char *path = xasprintf("%s/%s", rc->pkg_path, task->file);
+	if (!path)
+		return false;
 	buf_literal(b, path);
 	free(path);
 	parquet_options(b, rc->cfg, true);
+	return true;
 }
 
 static int
@@ -79,12 +83,52 @@ cmp_cstr(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The files of folder path (their paths as rel/<name>, in *parts, unsorted; their total size
+ * added to *bytes); false when memory ran out (*nparts counts what is in *parts). */
+static bool
+collect_folder(const char *path, const char *rel, char ***parts, int64_t **part_rows, int *nparts, int64_t *bytes)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	struct stat st;
+	int cap = 0;
+	bool ok = true;
+	while (ok && d && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		char *fp = xasprintf("%s/%s", path, e->d_name);
+		if (fp && stat(fp, &st) == 0)
+			*bytes += st.st_size;
+		free(fp);
+		if (*nparts == cap) {
+			int more = cap ? cap * 2 : 8;
+			char **p = xrealloc(*parts, (size_t)more * sizeof(char *));
+			int64_t *r = p ? xrealloc(*part_rows, (size_t)more * sizeof(int64_t)) : NULL;
+			if (p)
+				*parts = p;
+			if (r)
+				*part_rows = r;
+			if (!p || !r)
+				break;
+			cap = more;
+		}
+		(*parts)[*nparts] = xasprintf("%s/%s", rel, e->d_name);
+		(*part_rows)[*nparts] = -1;
+		ok = fp && (*parts)[*nparts];
+		(*nparts)++;
+	}
+	if (d)
+		closedir(d);
+	return ok && (!d || e == NULL);
+}
+
 /*
  * What a COPY … TO <pkg_path>/<rel> wrote: <rel> itself, or when rotating a folder of files
  * (their paths relative to the package, sorted, each with its row count from the Parquet
- * footer, for [destination.motherduck] batch_size); *bytes gets their total size.
+ * footer, for [destination.motherduck] batch_size); *bytes gets their total size.  false when
+ * memory ran out (*parts and *part_rows, *nparts of them, are the caller's to free all the same).
  */
-void
+bool
 collect_output(const char *pkg_path, const char *rel, duckdb_connection con, char ***parts, int64_t **part_rows,
 	       int *nparts, int64_t *bytes)
 {
@@ -92,34 +136,23 @@ collect_output(const char *pkg_path, const char *rel, duckdb_connection con, cha
 	struct stat st;
 	*nparts = 0;
 	*bytes = 0;
+	if (!path)
+		return false;
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-		DIR *d = opendir(path);
-		struct dirent *e;
-		int cap = 0;
-		while (d && (e = readdir(d)) != NULL) {
-			if (e->d_name[0] == '.')
-				continue;
-			char *fp = xasprintf("%s/%s", path, e->d_name);
-			if (stat(fp, &st) == 0)
-				*bytes += st.st_size;
-			free(fp);
-			if (*nparts == cap) {
-				cap = cap ? cap * 2 : 8;
-				*parts = xrealloc(*parts, (size_t)cap * sizeof(char *));
-				*part_rows = xrealloc(*part_rows, (size_t)cap * sizeof(int64_t));
-			}
-			(*parts)[*nparts] = xasprintf("%s/%s", rel, e->d_name);
-			(*part_rows)[*nparts] = -1;
-			(*nparts)++;
+		if (!collect_folder(path, rel, parts, part_rows, nparts, bytes)) {
+			free(path);
+			return false;
 		}
-		if (d)
-			closedir(d);
 		if (*nparts > 1)
 			qsort(*parts, (size_t)*nparts, sizeof(char *), cmp_cstr);
 		for (int i = 0; i < *nparts; i++) {
 			pg2md_buf q = PG2MD_BUF_INIT;
 			pg2md_error ignore;
 			char *v = NULL, *fp = xasprintf("%s/%s", pkg_path, (*parts)[i]);
+			if (!fp) {
+				free(path);
+				return false;
+			}
 			pg2md_error_init(&ignore);
 			buf_puts(&q, "SELECT num_rows FROM parquet_file_metadata(");
 			buf_literal(&q, fp);
@@ -129,19 +162,24 @@ collect_output(const char *pkg_path, const char *rel, duckdb_connection con, cha
 			free(v);
 			free(fp);
 			buf_release(&q);
+			if (ignore.code == PG2MD_ERR_NOMEM) {
+				free(path);
+				return false; /* not a file without its row count */
+			}
 		}
 	} else if (stat(path, &st) == 0) {
 		*bytes = st.st_size;
 	}
 	free(path);
+	return true;
 }
 
 /* After a staged task: the files it wrote, their bytes and rows. */
-void
+bool
 task_collect_files(run_ctx *rc, pg2md_task *task, duckdb_connection con)
 {
-	collect_output(rc->pkg_path, task->file, con, &task->parts, &task->part_rows, &task->nparts,
-		       &task->file_bytes);
+	return collect_output(rc->pkg_path, task->file, con, &task->parts, &task->part_rows, &task->nparts,
+			      &task->file_bytes);
 }
 
 /*
@@ -174,7 +212,10 @@ task_statement(run_ctx *rc, pg2md_task *task)
 		/* the transform runs on the rows as they stream: nothing untransformed is written */
 		const transform_out *out = &rc->tx[task->table_idx];
 		char *nt = xasprintf(NEW_TABLE_PREFIX "%s", t->dest_name);
-		if (rc->direct) {
+		bool ok = nt != NULL;
+		if (!ok) {
+			/* nothing to write */
+		} else if (rc->direct) {
 			buf_puts(&b, "INSERT INTO ");
 			duck_qualified(&b, rc->dataset, nt);
 			buf_puts(&b, " SELECT *");
@@ -201,13 +242,21 @@ task_statement(run_ctx *rc, pg2md_task *task)
 			buf_puts(&b, " FROM ");
 			transform_source(&b, t, tx, task->id, !rc->direct, rc->load_id);
 			buf_puts(&b, ") TO ");
-			parquet_target(&b, rc, task);
+			ok = parquet_target(&b, rc, task);
 		}
 		free(nt);
+		if (!ok) {
+			buf_release(&b);
+			return NULL;
+		}
 		return buf_detach(&b);
 	}
 	if (rc->direct) {
 		char *nt = xasprintf(NEW_TABLE_PREFIX "%s", t->dest_name);
+		if (!nt) {
+			buf_release(&b);
+			return NULL;
+		}
 		buf_puts(&b, "INSERT INTO ");
 		duck_qualified(&b, rc->dataset, nt);
 		free(nt);
@@ -246,7 +295,10 @@ task_statement(run_ctx *rc, pg2md_task *task)
 		if (t->ncols == 0)
 			buf_puts(&b, "*");
 		buf_printf(&b, " FROM pg2md_scan(%d)) TO ", task->id);
-		parquet_target(&b, rc, task);
+		if (!parquet_target(&b, rc, task)) {
+			buf_release(&b);
+			return NULL;
+		}
 	}
 	return buf_detach(&b);
 }

@@ -138,13 +138,16 @@ queue_wait(handoff *h, hand_task *q, int r)
 }
 
 /*
- * Reader r queues a chunk (bytes: its estimated memory) on q.  false: the chunk is not wanted
+ * Reader r queues a chunk (bytes: its estimated memory) on q: 1.  0: the chunk is not wanted
  * (the writer dropped the task, or the run stops and no statement takes it); the caller
  * destroys it.
  */
-static bool
+static int
 queue_push(handoff *h, hand_task *q, int r, duckdb_data_chunk chunk, int64_t bytes)
 {
+	hand_chunk *c = xcalloc(1, sizeof(hand_chunk));
+	if (!c)
+		return -1;
 	pthread_mutex_lock(&h->mu);
 	while (queue_wait(h, q, r)) {
 		pthread_cond_broadcast(&h->cv); /* it may have become ready */
@@ -152,7 +155,6 @@ queue_push(handoff *h, hand_task *q, int r, duckdb_data_chunk chunk, int64_t byt
 	}
 	bool ok = !q->dropped && !(h->stop && !q->writing);
 	if (ok) {
-		hand_chunk *c = xcalloc(1, sizeof(hand_chunk));
 		c->chunk = chunk;
 		c->bytes = bytes;
 		if (q->tail)
@@ -165,7 +167,9 @@ queue_push(handoff *h, hand_task *q, int r, duckdb_data_chunk chunk, int64_t byt
 		pthread_cond_broadcast(&h->cv);
 	}
 	pthread_mutex_unlock(&h->mu);
-	return ok;
+	if (!ok)
+		free(c);
+	return ok ? 1 : 0;
 }
 
 /* The writer's scan takes the next chunk (copyscan_take_fn). */
@@ -222,10 +226,14 @@ read_task(handoff *h, pg2md_task *task, int rid, PGconn *conn)
 			/* a chunk's memory: its vectors (2048 values of up to 8 bytes a column; longer
 			 * ones are out of line) and about its COPY bytes for strings and lists */
 			bytes += (int64_t)task->table->ncols * 2048 * 8;
-			if (queue_push(h, q, rid, chunk, bytes))
+			int pushed = queue_push(h, q, rid, chunk, bytes);
+			if (pushed > 0)
 				chunk = NULL; /* the queue's now */
 			else
 				ok = false;
+			/* a failed reading: the writer's scan stops waiting for the rest */
+			if (pushed < 0)
+				pg2md_fail(&task->scan.err, PG2MD_ERR_NOMEM, "out of memory");
 		}
 		if (chunk)
 			duckdb_destroy_data_chunk(&chunk);
@@ -376,8 +384,10 @@ write_task(handoff *h, pg2md_task *task, const char *sql)
 
 	pg2md_error_init(&werr);
 	/* every statement is checked against the cap (handoff_check_statements did it before reading) */
-	if (md_table_statement_check(sql, task->table->name, "its copy", &werr) == PG2MD_OK &&
-	    duck_exec(con, "BEGIN TRANSACTION", "copying", &werr) == PG2MD_OK) {
+	if (!sql)
+		pg2md_fail(&werr, PG2MD_ERR_NOMEM, "out of memory"); /* task_statement: the task fails as a statement would */
+	else if (md_table_statement_check(sql, task->table->name, "its copy", &werr) == PG2MD_OK &&
+		 duck_exec(con, "BEGIN TRANSACTION", "copying", &werr) == PG2MD_OK) {
 		ran = duckdb_query(con, sql, &res) != DuckDBError;
 		if (!ran) {
 			pg2md_fail(&werr, PG2MD_ERR_RUN, "copying table \"%s\" failed: %s", task->table->name,
@@ -475,6 +485,13 @@ handoff_run(run_ctx *rc, int nworkers, pg2md_error *errs)
 	h.rc = rc;
 	h.t = xcalloc((size_t)(rc->ntasks > 0 ? rc->ntasks : 1), sizeof(hand_task));
 	h.held = xcalloc((size_t)nworkers, sizeof(int64_t));
+	if (!rs || !h.t || !h.held) {
+		pg2md_fail(&errs[0], PG2MD_ERR_NOMEM, "out of memory");
+		free(h.held);
+		free(h.t);
+		free(rs);
+		return;
+	}
 	h.budget = HAND_BYTES_TOTAL / nworkers > HAND_BYTES_MIN ? HAND_BYTES_TOTAL / nworkers : HAND_BYTES_MIN;
 	pthread_mutex_init(&h.mu, NULL);
 	pthread_cond_init(&h.cv, NULL);

@@ -48,6 +48,8 @@ incr_plan_table(const pg2md_config *cfg, json_t *state, const pg2md_table *t, in
 	p->start_closed = !tc->range_start || strcmp(tc->range_start, "closed") == 0;
 	end_closed = tc->range_end && strcmp(tc->range_end, "closed") == 0;
 	p->initial = xstrdup(tc->initial_value);
+	if (tc->initial_value && !p->initial)
+		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 	if (tc->end_value) {
 		/* A closed range [initial_value, end_value): read whole on every run; the state is
 		 * neither read nor written (dlt: "end value uses mock state"). */
@@ -55,12 +57,18 @@ incr_plan_table(const pg2md_config *cfg, json_t *state, const pg2md_table *t, in
 			return pg2md_fail(err, PG2MD_ERR_USAGE,
 					  "incremental.end_value of table \"%s\" needs incremental.initial_value", t->name);
 		p->fixed_range = true;
-		p->end = xstrdup(tc->end_value);
+		if (!(p->end = xstrdup(tc->end_value)))
+			return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 	} else {
 		/* the state keeps the source column's name, whichever name the config uses */
-		p->prev_last = xstrdup(state_last_value(state, t->name, t->cols[p->col].name));
+		const char *last = state_last_value(state, t->name, t->cols[p->col].name);
+		p->prev_last = xstrdup(last);
+		if (last && !p->prev_last)
+			return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 	}
 	p->start = xstrdup(p->prev_last ? p->prev_last : tc->initial_value);
+	if ((p->prev_last || tc->initial_value) && !p->start)
+		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 
 	pg2md_buf cond = PG2MD_BUF_INIT;
 	if (p->start) {
@@ -99,7 +107,11 @@ incr_plan_table(const pg2md_config *cfg, json_t *state, const pg2md_table *t, in
 		buf_literal(&cond, tc->end_value);
 		buf_printf(&cond, " AS %s)", c->pg_type);
 	}
-	if (cond.len) {
+	if (buf_broken(&cond)) {
+		/* not copied into the filter as "()": the run stops for what it is */
+		buf_release(&cond);
+		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+	} else if (cond.len) {
 		if (strcmp(p->missing, "include") == 0) {
 			buf_puts(&cond, " OR ");
 			buf_ident(&cond, c->name);
@@ -195,8 +207,9 @@ incr_finish(PGconn *leader, const char *schema, const pg2md_table *t, const char
 		p->new_last = xstrdup(PQgetvalue(res, 0, 0));
 	else
 		p->new_last = xstrdup(p->prev_last); /* nothing new: the last value stays */
+	bool oom = !p->new_last && (!PQgetisnull(res, 0, 0) || p->prev_last);
 	PQclear(res);
-	return PG2MD_OK;
+	return oom ? pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory") : PG2MD_OK;
 }
 
 static char *
@@ -205,12 +218,12 @@ dup_or_null(const char *s)
 	return s ? xstrdup(s) : NULL;
 }
 
-void
+bool
 incr_to_manifest(const pg2md_table *t, const incr_plan *p, manifest_incremental *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (!p->active || p->fixed_range)
-		return; /* nothing to record, nothing to de-duplicate against */
+		return true; /* nothing to record, nothing to de-duplicate against */
 	out->present = true;
 	out->cursor_path = xstrdup(t->cols[p->col].name);
 	out->cursor = xstrdup(t->cols[p->col].dest_name);
@@ -219,6 +232,10 @@ incr_to_manifest(const pg2md_table *t, const incr_plan *p, manifest_incremental 
 	out->last_value = dup_or_null(p->new_last);
 	out->start_closed = p->start_closed;
 	out->previous_last_value = dup_or_null(p->prev_last);
+	/* on false the caller frees what was copied (manifest_table_free) */
+	return out->cursor_path && out->cursor && (!p->initial || out->initial_value) &&
+	       (!(p->start && p->prev_last) || out->start_value) && (!p->new_last || out->last_value) &&
+	       (!p->prev_last || out->previous_last_value);
 }
 
 void

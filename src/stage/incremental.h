@@ -52,8 +52,8 @@ pg2md_code incr_finish(PGconn *leader, const char *schema, const pg2md_table *t,
 		       pg2md_error *err);
 
 /* The manifest's description of the plan (for load-time de-duplication and the state); out's
- * strings are new (manifest_table_free's). */
-void incr_to_manifest(const pg2md_table *t, const incr_plan *p, manifest_incremental *out);
+ * strings are new (manifest_table_free's).  false: memory ran out (what was copied is still out's). */
+bool incr_to_manifest(const pg2md_table *t, const incr_plan *p, manifest_incremental *out);
 
 void incr_release(incr_plan *p);
 

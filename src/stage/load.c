@@ -57,6 +57,10 @@ load_tables(const pg2md_config *cfg, pg2md_dest *dest, const pg2md_manifest *man
 		if (load_table_sql(&sql, t, dataset, pkg_path, direct, cfg->batch_size, err))
 			break;
 		char *what = xasprintf("loading table \"%s\"", t->dest_name);
+		if (!what) {
+			pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+			break;
+		}
 		bool big = load_budget_table(dest, t, dataset, pkg_path, direct, what, lb);
 		pg2md_debug("%s:\n%s", what, sql.data);
 		pg2md_code result = dest->md_rules ? md_statements_check(sql.data, what, err) : PG2MD_OK;
@@ -93,15 +97,21 @@ load_state(const pg2md_config *cfg, pg2md_dest *dest, const pg2md_manifest *man,
 	if (json_integer_value(json_object_get(state, "_state_version")) > *state_version)
 		*state_version = json_integer_value(json_object_get(state, "_state_version"));
 	(*state_version)++;
-	json_object_set_new(state, "_state_version", json_integer(*state_version));
-	json_object_set_new(state, "pipeline_name", json_string(cfg->pipeline_name));
-	json_object_set_new(state, "dataset_name", json_string(dataset));
-	json_object_set_new(state, "default_schema_name", json_string("sql_database"));
-	for (int i = 0; i < man->ntables; i++) {
+	/* a state that lacks what could not be set is never stored */
+	bool oom = json_object_set_new(state, "_state_version", json_integer(*state_version)) ||
+		   json_object_set_new(state, "pipeline_name", json_string(cfg->pipeline_name)) ||
+		   json_object_set_new(state, "dataset_name", json_string(dataset)) ||
+		   json_object_set_new(state, "default_schema_name", json_string("sql_database"));
+	for (int i = 0; !oom && i < man->ntables; i++) {
 		const manifest_incremental *inc = &man->tables[i].incremental;
-		if (inc->present)
-			state_set_last_value(state, man->tables[i].name, inc->cursor_path, inc->initial_value,
-					     inc->last_value);
+		if (inc->present && !state_set_last_value(state, man->tables[i].name, inc->cursor_path,
+							  inc->initial_value, inc->last_value))
+			oom = true;
+	}
+	if (oom) {
+		json_decref(state);
+		pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+		return NULL;
 	}
 	return state;
 }
@@ -196,11 +206,14 @@ load_manifest(const pg2md_config *cfg, pg2md_dest *dest, const pg2md_manifest *m
 	return err->code;
 }
 
-/* Remove a package's staged file; a rotated task's folder goes with its last file. */
+/* Remove a package's staged file; a rotated task's folder goes with its last file.  (When memory
+ * ran out it stays: only space, nothing reads a file its manifest does not name.) */
 void
 remove_staged_file(const char *pkg_path, const char *rel)
 {
 	char *fp = xasprintf("%s/%s", pkg_path, rel);
+	if (!fp)
+		return;
 	unlink(fp);
 	char *slash = strrchr(fp, '/');
 	if (slash && strchr(rel, '/')) {
@@ -220,18 +233,27 @@ finish_package(const pg2md_config *cfg, const char *load_id, pg2md_trace *trace,
 	bool already = false;
 	double t0 = now_seconds();
 
-	if (manifest_load(path, &man, err)) {
+	memset(&man, 0, sizeof(man));
+	if (!path || manifest_load(path, &man, err)) {
+		if (!path)
+			pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 		manifest_free(&man);
 		free(path);
 		return err->code;
 	}
-	if (!trace->tables)
-		trace_from_manifest(trace, &man);
+	if (!trace->tables && !trace_from_manifest(trace, &man)) {
+		pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+		manifest_free(&man);
+		free(path);
+		return err->code;
+	}
 	if (dest_open(&dest, cfg, cfg->load_workers > 0 ? cfg->load_workers : 1, err) == PG2MD_OK) {
 		free(trace->destination);
 		trace->destination = xstrdup(dest.where);
 		dest_checkpoint_on_commit(&dest);
-		if (load_manifest(cfg, &dest, &man, path, false, trace->timeline, &already, err) == PG2MD_OK) {
+		if (dest.where && !trace->destination)
+			pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+		else if (load_manifest(cfg, &dest, &man, path, false, trace->timeline, &already, err) == PG2MD_OK) {
 			if (already)
 				pg2md_info("package %s was already loaded; marking it loaded", load_id);
 		}

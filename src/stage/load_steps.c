@@ -73,7 +73,7 @@ tx_steps(const pg2md_config *cfg, pg2md_dest *dest, json_t *steps, const char *d
 		buf_literal(&sql, name);
 		buf_printf(&sql, ", %zu, %lld)", *i, (long long)json_integer_value(json_object_get(st, "rows")));
 		char *what = xasprintf("loading table \"%s\" (step %zu of %zu)", name, *i + 1, n);
-		pg2md_code r = md_statements_check(sql.data, what, err);
+		pg2md_code r = what ? md_statements_check(sql.data, what, err) : pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 		if (r == PG2MD_OK)
 			r = duck_exec(dest->con, sql.data, what, err);
 		free(what);
@@ -101,6 +101,10 @@ upload_table(const pg2md_config *cfg, pg2md_dest *dest, const manifest_table *t,
 	long long done = 0;
 	size_t i = 0, n = json_array_size(steps);
 
+	if (!steps) {
+		pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory"); /* not a table without steps */
+		goto out;
+	}
 	if (steps_done(dest, dataset, load_id, name, &done, err))
 		goto out;
 	if (done > 0)
@@ -178,6 +182,8 @@ load_upload_steps(const pg2md_config *cfg, pg2md_dest *dest, const pg2md_manifes
 	work_man->load_id = xstrdup(man->load_id);
 	work_man->dataset_name = xstrdup(man->dataset_name);
 	work_man->tables = xcalloc((size_t)man->ntables + 1, sizeof(manifest_table));
+	if (!work_man->load_id || !work_man->dataset_name || !work_man->tables)
+		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 	for (int i = 0; i < man->ntables; i++)
 		md_table_from_work(&work_man->tables[i], &man->tables[i]);
 	work_man->ntables = man->ntables;

@@ -17,9 +17,13 @@ int
 pipeline_lock(const pg2md_config *cfg, pg2md_error *err)
 {
 	char *dir = pkg_pipeline_dir(cfg);
-	char *path = xasprintf("%s/run.lock", dir);
+	char *path = dir ? xasprintf("%s/run.lock", dir) : NULL;
 	int fd = -1;
 
+	if (!path) {
+		pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+		goto out;
+	}
 	if (mkdir_p(dir, 0700, err))
 		goto out;
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -48,8 +52,8 @@ pipeline_lock(const pg2md_config *cfg, pg2md_error *err)
 		gmtime_r(&now, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 		char *text = xasprintf("process %ld on %s, started %s\n", (long)getpid(), host, when);
-		/* the lock holds without the note if writing it fails */
-		if (ftruncate(fd, 0) == 0)
+		/* the lock holds without the note if writing it fails (or memory ran out for it) */
+		if (text && ftruncate(fd, 0) == 0)
 			(void)!pwrite(fd, text, strlen(text), 0);
 		free(text);
 	}

@@ -104,28 +104,34 @@ previous_value(const char *text, const char *name)
 	return -1;
 }
 
-static char *
-read_small_file(const char *path)
+/* The text of an earlier metrics file in *text (NULL: none); false when memory ran out. */
+static bool
+read_small_file(const char *path, char **text)
 {
 	FILE *f = fopen(path, "r");
 	pg2md_buf b = PG2MD_BUF_INIT;
 	char chunk[4096];
 	size_t n;
+	*text = NULL;
 	if (!f)
-		return NULL;
+		return true;
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && b.len < (1 << 20))
 		buf_append(&b, chunk, n);
 	fclose(f);
 	if (!b.data)
 		buf_puts(&b, "");
-	return buf_detach(&b);
+	return (*text = buf_detach(&b)) != NULL;
 }
 
+/* The packages in state s; -1 when memory ran out. */
 static int
 count_packages(const pg2md_config *cfg, pkg_state s)
 {
 	int n;
-	pkg_list_free(pkg_list(cfg, s, &n));
+	char **ids = pkg_list(cfg, s, &n);
+	if (!ids)
+		return -1;
+	pkg_list_free(ids);
 	return n;
 }
 
@@ -134,10 +140,14 @@ metrics_write_file(const char *path, const char *text, pg2md_error *err)
 {
 	/* the temp name does not end in .prom: the textfile collector ignores it */
 	char *tmp = xasprintf("%s.%ld.tmp", path, (long)getpid());
-	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	char *dir = xstrdup(path), *slash = dir ? strrchr(dir, '/') : NULL;
 	size_t len = strlen(text), off = 0;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd = tmp && dir ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
 
+	if (!tmp || !dir) {
+		pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+		goto done;
+	}
 	if (fd < 0) {
 		pg2md_fail(err, PG2MD_ERR_RUN, "could not write metrics file \"%s\": %s", tmp, strerror(errno));
 		goto done;
@@ -183,13 +193,19 @@ metrics_write(const char *path, const metrics_run *run, pg2md_error *err)
 	const pg2md_trace *t = run->trace;
 	const char *pl = cfg->pipeline_name;
 	bool ok = run->result->code == PG2MD_OK;
-	char *old = read_small_file(path);
+	char *old;
 	struct timeval tv;
 	double now, last_success, last_load;
 	pg2md_buf b = PG2MD_BUF_INIT;
 	static const char *const stages[] = {"extract", "normalize", "load"};
 	pg2md_code result;
+	int pending[2] = {count_packages(cfg, PKG_EXTRACTED), count_packages(cfg, PKG_NORMALIZED)};
 
+	/* a file that lacks what memory could not hold is not written (the old one stays) */
+	if (!read_small_file(path, &old) || pending[0] < 0 || pending[1] < 0) {
+		free(old);
+		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+	}
 	gettimeofday(&tv, NULL);
 	now = (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 	last_success = ok ? now : previous_value(old, "pg2md_last_success_timestamp_seconds");
@@ -229,7 +245,7 @@ metrics_write(const char *path, const metrics_run *run, pg2md_error *err)
 	metrics_family(&b, "pg2md_pending_packages", "gauge",
 	       "Load packages extracted but not loaded yet; the next run finishes them.");
 	sample(&b, "pg2md_pending_packages", pl, NULL, NULL,
-	       (double)(count_packages(cfg, PKG_EXTRACTED) + count_packages(cfg, PKG_NORMALIZED)));
+	       (double)(pending[0] + pending[1]));
 	metrics_family(&b, "pg2md_peak_rss_bytes", "gauge", "Peak resident memory of the last run.");
 	sample(&b, "pg2md_peak_rss_bytes", pl, NULL, NULL, (double)t->peak_rss);
 
@@ -243,7 +259,7 @@ metrics_write(const char *path, const metrics_run *run, pg2md_error *err)
 		sample(&b, "pg2md_load_lag_seconds", pl, NULL, NULL, now - last_load);
 	}
 
-	result = metrics_write_file(path, b.data, err);
+	result = buf_broken(&b) ? pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory") : metrics_write_file(path, b.data, err);
 	buf_release(&b);
 	return result;
 }

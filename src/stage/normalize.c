@@ -23,6 +23,8 @@ static pg2md_code
 normalize_duck_open(const pg2md_config *cfg, duckdb_database *db, duckdb_connection *con, pg2md_error *err)
 {
 	char *tmpdir = xasprintf("%s/%s/tmp", cfg->pipelines_dir, cfg->pipeline_name);
+	if (!tmpdir)
+		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 	duck_open_scratch(db, con, duck_threads(cfg->normalize_workers), tmpdir, "to normalize", err);
 	free(tmpdir);
 	return err->code;
@@ -71,15 +73,17 @@ transform_columns(duckdb_connection con, const char *src, const manifest_column 
 		return err->code;
 	}
 	buf_release(&sql);
-	*tcols = xcalloc((size_t)duckdb_row_count(&res) + (size_t)nlineage + 1, sizeof(manifest_column));
-	for (idx_t r = 0; r < duckdb_row_count(&res); r++) {
+	bool oom = !(*tcols = xcalloc((size_t)duckdb_row_count(&res) + (size_t)nlineage + 1, sizeof(manifest_column)));
+	for (idx_t r = 0; !oom && r < duckdb_row_count(&res); r++) {
 		char *cn = duckdb_value_varchar(&res, 0, r), *ct = duckdb_value_varchar(&res, 1, r);
 		transform_col tcol = {cn ? cn : (char *)"", ct ? ct : (char *)"VARCHAR", 0};
-		transform_column_manifest(&tcol, &(*tcols)[(*ntcols)++]);
+		oom = !transform_column_manifest(&tcol, &(*tcols)[(*ntcols)++]);
 		duckdb_free(cn);
 		duckdb_free(ct);
 	}
 	duckdb_destroy_result(&res);
+	if (oom)
+		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 	for (int i = 0; i < nlineage; i++) {
 		const char *ln = lineage[i].dest_name;
 		transform_col tcol = {(char *)ln, (char *)"VARCHAR",
@@ -90,33 +94,49 @@ transform_columns(duckdb_connection con, const char *src, const manifest_column 
 					   name, ln, tcol.lineage == TRANSFORM_LOAD_ID ? "add_dlt_load_id" : "add_dlt_id");
 				return err->code;
 			}
-		transform_column_manifest(&tcol, &(*tcols)[(*ntcols)++]);
+		if (!transform_column_manifest(&tcol, &(*tcols)[(*ntcols)++]))
+			return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 	}
 	return PG2MD_OK;
 }
 
 /* t now lists the transformed files rel (count rows) and columns tcols (taken over); the old
- * files go to old_files. */
-static void
+ * files go to old_files.  false when memory ran out: t is as it was (tcols still the caller's). */
+static bool
 transformed_files(const pg2md_config *cfg, duckdb_connection con, manifest_table *t, const char *pkg_path,
 		  const char *rel, const char *count, manifest_column *tcols, int ntcols, json_t *old_files)
 {
-	char **parts = NULL;
-	int64_t *part_rows = NULL, bytes = 0;
+	char **parts = NULL, **files = NULL, *at = NULL, *relcopy = NULL;
+	int64_t *part_rows = NULL, *file_rows = NULL, bytes = 0;
 	int nparts = 0, n = 0;
 	int64_t rows = count ? strtoll(count, NULL, 10) : 0;
+	bool ok = collect_output(pkg_path, rel, con, &parts, &part_rows, &nparts, &bytes);
 
-	collect_output(pkg_path, rel, con, &parts, &part_rows, &nparts, &bytes);
-	for (int k = 0; k < t->nfiles; k++) {
-		json_array_append_new(old_files, json_string(t->files[k]));
-		free(t->files[k]);
+	/* all that can fail first, so that t changes whole or not at all */
+	ok = ok && (files = xcalloc((size_t)nparts + 2, sizeof(char *))) &&
+	     (file_rows = xcalloc((size_t)nparts + 2, sizeof(int64_t))) && (at = xstrdup("normalize")) &&
+	     (rotating(cfg) || (relcopy = xstrdup(rel)));
+	for (int k = 0; ok && k < t->nfiles; k++)
+		ok = json_array_append_new(old_files, json_string(t->files[k])) == 0;
+	if (!ok) {
+		for (int p = 0; p < nparts; p++)
+			free(parts[p]);
+		free(parts);
+		free(part_rows);
+		free(files);
+		free(file_rows);
+		free(at);
+		free(relcopy);
+		return false;
 	}
+	for (int k = 0; k < t->nfiles; k++)
+		free(t->files[k]);
 	free(t->files);
 	free(t->file_rows);
-	t->files = xcalloc((size_t)nparts + 2, sizeof(char *));
-	t->file_rows = xcalloc((size_t)nparts + 2, sizeof(int64_t));
-	if (!rotating(cfg)) {
-		t->files[n] = xstrdup(rel);
+	t->files = files;
+	t->file_rows = file_rows;
+	if (relcopy) {
+		t->files[n] = relcopy;
 		t->file_rows[n++] = rows;
 	}
 	for (int p = 0; p < nparts; p++) {
@@ -133,12 +153,13 @@ transformed_files(const pg2md_config *cfg, duckdb_connection con, manifest_table
 	t->transformed = true;
 	t->transformed_rows = rows;
 	free(t->transformed_at);
-	t->transformed_at = xstrdup("normalize");
+	t->transformed_at = at;
 	free(t->transform);
 	t->transform = NULL;
 	manifest_columns_free(t->transform_cols, t->ntransform_cols);
 	t->transform_cols = NULL;
 	t->ntransform_cols = 0;
+	return true;
 }
 
 /* The statement that writes table t's transformed rows (output columns tcols) to target. */
@@ -191,6 +212,10 @@ normalize_table(const pg2md_config *cfg, duckdb_connection con, manifest_table *
 	pg2md_buf src = PG2MD_BUF_INIT, sql = PG2MD_BUF_INIT;
 	pg2md_error derr;
 
+	if (!cols || !lineage || !rel || !target) {
+		pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+		goto done;
+	}
 	/* lineage columns (staged at extract) are not in "data": they follow the transform's output
 	 * (shallow copies: the strings stay t's) */
 	for (int i = 0; i < t->ncols; i++) {
@@ -204,13 +229,17 @@ normalize_table(const pg2md_config *cfg, duckdb_connection con, manifest_table *
 		goto done;
 	transform_copy_sql(&sql, cfg, src.data, tcols, ntcols, target, load_id);
 	pg2md_error_init(&derr);
-	if (duck_scalar(con, sql.data, &count, &derr) != PG2MD_OK) {
+	if (buf_broken(&src)) {
+		/* sql holds a broken src as "" (not a transform that failed) */
+		pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+	} else if (duck_scalar(con, sql.data, &count, &derr) != PG2MD_OK) {
 		pg2md_fail(err, PG2MD_ERR_RUN, "the transform of table \"%s\" failed at normalize", name);
 		pg2md_detail(err, "%s", derr.msg);
 		pg2md_hint(err, "the extracted package is kept: fix [sources.sql_database.%s] transform and run "
 				"pg2md run again, or drop the package with pg2md drop --pending", name);
+	} else if (!transformed_files(cfg, con, t, pkg_path, rel, count, tcols, ntcols, old_files)) {
+		pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 	} else {
-		transformed_files(cfg, con, t, pkg_path, rel, count, tcols, ntcols, old_files);
 		tcols = NULL; /* t's now */
 	}
 done:
@@ -241,6 +270,8 @@ normalize_transforms(const pg2md_config *cfg, pg2md_manifest *man, const char *p
 	size_t i;
 	int done = 0;
 
+	if (!old_files)
+		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 	for (int ti = 0; ti < man->ntables; ti++) {
 		manifest_table *t = &man->tables[ti];
 		if (!t->transform)
@@ -259,7 +290,9 @@ normalize_transforms(const pg2md_config *cfg, pg2md_manifest *man, const char *p
 	if (done && !pg2md_failed(err)) {
 		json_t *doc = manifest_to_json(man);
 		fault_point("normalize:transformed");
-		if (json_write_atomic(manpath, doc, err) == PG2MD_OK)
+		if (!doc)
+			pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+		else if (json_write_atomic(manpath, doc, err) == PG2MD_OK)
 			json_array_foreach(old_files, i, f)
 				remove_staged_file(pkg_path, json_string_value(f));
 		json_decref(doc);
@@ -275,23 +308,28 @@ normalize_package(const pg2md_config *cfg, const char *load_id, pg2md_trace *tra
 	double t0 = now_seconds();
 	char *path = pkg_dir(cfg, PKG_EXTRACTED, load_id);
 	char *manpath = pkg_manifest_path(path);
-	char *schemapath = xasprintf("%s/schema.json", path);
+	char *schemapath = path ? xasprintf("%s/schema.json", path) : NULL;
 	pg2md_manifest man;
-	if (manifest_load(path, &man, err) == PG2MD_OK) {
+	memset(&man, 0, sizeof(man));
+	if (!path || !manpath || !schemapath) {
+		pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+	} else if (manifest_load(path, &man, err) == PG2MD_OK) {
 		json_t *schema = json_object(), *doc;
-		json_object_set_new(schema, "name", json_string("sql_database"));
 		fault_point("normalize:start");
 		normalize_transforms(cfg, &man, path, manpath, err);
 		doc = manifest_to_json(&man);
-		json_object_set(schema, "tables", json_object_get(doc, "tables"));
+		if (!pg2md_failed(err) && (!schema || !doc ||
+					   json_object_set_new(schema, "name", json_string("sql_database")) ||
+					   json_object_set(schema, "tables", json_object_get(doc, "tables"))))
+			pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 		json_decref(doc);
 		if (!pg2md_failed(err) && json_write_atomic(schemapath, schema, err) == PG2MD_OK) {
 			fault_point("normalize:before_move");
 			pkg_move(cfg, load_id, PKG_EXTRACTED, PKG_NORMALIZED, err);
 		}
 		json_decref(schema);
-		if (!trace->tables)
-			trace_from_manifest(trace, &man);
+		if (!trace->tables && !trace_from_manifest(trace, &man))
+			pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 	}
 	manifest_free(&man);
 	free(path);

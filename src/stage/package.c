@@ -39,6 +39,8 @@ pg2md_code
 mkdir_p(const char *path, int mode, pg2md_error *err)
 {
 	char *p = xstrdup(path);
+	if (!p)
+		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 	for (char *s = p + 1; *s; s++) {
 		if (*s != '/')
 			continue;
@@ -64,7 +66,7 @@ pkg_init_dirs(const pg2md_config *cfg, pg2md_error *err)
 {
 	for (int s = 0; s < 4; s++) {
 		char *d = xasprintf("%s/%s/load/%s", cfg->pipelines_dir, cfg->pipeline_name, state_dirs[s]);
-		pg2md_code result = mkdir_p(d, 0700, err);
+		pg2md_code result = d ? mkdir_p(d, 0700, err) : pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 		free(d);
 		if (result)
 			return result;
@@ -82,12 +84,19 @@ char **
 pkg_list(const pg2md_config *cfg, pkg_state s, int *n)
 {
 	char *d = xasprintf("%s/%s/load/%s", cfg->pipelines_dir, cfg->pipeline_name, state_dirs[s]);
-	DIR *dir = opendir(d);
+	DIR *dir = d ? opendir(d) : NULL;
 	char **ids = xcalloc(1, sizeof(char *));
 	int cap = 0;
 	struct dirent *e;
 
 	*n = 0;
+	if (!d || !ids) {
+		if (dir)
+			closedir(dir);
+		free(d);
+		free(ids);
+		return NULL;
+	}
 	free(d);
 	if (!dir)
 		return ids;
@@ -95,13 +104,23 @@ pkg_list(const pg2md_config *cfg, pkg_state s, int *n)
 		if (e->d_name[0] == '.')
 			continue;
 		if (*n + 1 >= cap) {
+			char **more = xrealloc(ids, (size_t)(cap ? cap * 2 : 8) * sizeof(char *));
+			if (!more)
+				break;
+			ids = more;
 			cap = cap ? cap * 2 : 8;
-			ids = xrealloc(ids, (size_t)cap * sizeof(char *));
 		}
-		ids[(*n)++] = xstrdup(e->d_name);
-		ids[*n] = NULL;
+		if (!(ids[*n] = xstrdup(e->d_name)))
+			break;
+		ids[++(*n)] = NULL;
 	}
 	closedir(dir);
+	if (e) {
+		/* stopped early: memory ran out */
+		pkg_list_free(ids);
+		*n = 0;
+		return NULL;
+	}
 	/* load ids are fixed-width timestamps: in name order, the oldest first */
 	if (*n > 1)
 		qsort(ids, (size_t)*n, sizeof(char *), id_cmp);
@@ -117,11 +136,13 @@ pkg_list_free(char **ids)
 }
 
 char *
-pkg_find(const pg2md_config *cfg, pkg_state s)
+pkg_find(const pg2md_config *cfg, pkg_state s, pg2md_error *err)
 {
 	int n;
 	char **ids = pkg_list(cfg, s, &n);
 	char *oldest = n > 0 ? xstrdup(ids[0]) : NULL;
+	if (!ids || (n > 0 && !oldest))
+		pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 	pkg_list_free(ids);
 	return oldest;
 }
@@ -161,6 +182,10 @@ fsync_tree(const char *path, pg2md_error *err)
 			continue;
 		char *f = xasprintf("%s/%s", path, e->d_name);
 		struct stat st;
+		if (!f) {
+			pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+			break;
+		}
 		if (stat(f, &st) == 0 && S_ISDIR(st.st_mode)) {
 			fsync_tree(f, err);
 		} else {
@@ -189,7 +214,9 @@ pkg_move(const pg2md_config *cfg, const char *load_id, pkg_state from, pkg_state
 
 	/* what was written while memory ran short may lack what a broken buffer held: never pass
 	 * it on to the next stage (util/mem.h) */
-	if (to != PKG_LOADED && mem_short())
+	if (!src || !dst || !parent || !oldparent)
+		pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+	else if (to != PKG_LOADED && mem_short())
 		pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory: load package %s stays %s", load_id, state_dirs[from]);
 	else if (fsync_tree(src, err) == PG2MD_OK) {
 		if (rename(src, dst) != 0)
@@ -220,6 +247,8 @@ pkg_remove_tree(const char *path)
 			continue;
 		char *f = xasprintf("%s/%s", path, e->d_name);
 		struct stat st;
+		if (!f)
+			break; /* memory ran out: what is left stays for the next removal */
 		if (lstat(f, &st) == 0 && S_ISDIR(st.st_mode))
 			pkg_remove_tree(f);
 		else
@@ -235,9 +264,13 @@ json_write_atomic(const char *path, json_t *doc, pg2md_error *err)
 {
 	char *tmp = xasprintf("%s.tmp", path);
 	char *dir = xstrdup(path);
-	char *slash = strrchr(dir, '/');
+	char *slash = dir ? strrchr(dir, '/') : NULL;
 	int fd;
 
+	if (!tmp || !dir) {
+		pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+		goto done;
+	}
 	if (slash)
 		*slash = '\0';
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -288,25 +321,35 @@ package_json(const pg2md_config *cfg, pkg_state s, const char *id)
 	char *dir = pkg_dir(cfg, s, id);
 	pg2md_error ignore;
 	pg2md_manifest man;
-	json_t *out = json_pack("{s:s, s:s, s:s}", "state", pkg_state_name(s), "load_id", id, "path", dir);
+	json_t *out = dir ? json_pack("{s:s, s:s, s:s}", "state", pkg_state_name(s), "load_id", id, "path", dir) : NULL;
+	bool oom = !out;
 
 	pg2md_error_init(&ignore);
-	if (manifest_load(dir, &man, &ignore) == PG2MD_OK) {
+	memset(&man, 0, sizeof(man));
+	if (oom) {
+		/* nothing to read it into */
+	} else if (manifest_load(dir, &man, &ignore) == PG2MD_OK) {
 		json_t *tables = json_array();
 		json_int_t rows = 0;
 		for (int i = 0; i < man.ntables; i++) {
-			json_array_append_new(tables, json_pack("{s:s, s:I}", "name", man.tables[i].name, "rows",
-								(json_int_t)man.tables[i].rows));
+			if (json_array_append_new(tables, json_pack("{s:s, s:I}", "name", man.tables[i].name, "rows",
+								    (json_int_t)man.tables[i].rows)))
+				oom = true;
 			rows += man.tables[i].rows;
 		}
-		json_object_set_new(out, "tables", tables);
-		json_object_set_new(out, "rows", json_integer(rows));
-	} else {
-		json_object_set_new(out, "tables", json_null());
-		json_object_set_new(out, "rows", json_null());
+		if (json_object_set_new(out, "tables", tables) || json_object_set_new(out, "rows", json_integer(rows)))
+			oom = true;
+	} else if (ignore.code == PG2MD_ERR_NOMEM) {
+		oom = true; /* not a package without a manifest */
+	} else if (json_object_set_new(out, "tables", json_null()) || json_object_set_new(out, "rows", json_null())) {
+		oom = true;
 	}
 	manifest_free(&man);
 	free(dir);
+	if (oom) {
+		json_decref(out);
+		return NULL;
+	}
 	return out;
 }
 
@@ -315,15 +358,24 @@ pkg_pending_json(const pg2md_config *cfg, int *loaded)
 {
 	static const pkg_state pending[] = {PKG_EXTRACTING, PKG_EXTRACTED, PKG_NORMALIZED};
 	json_t *arr = json_array();
+	bool oom = !arr;
 	int n;
 	char **ids;
 
-	for (size_t k = 0; k < sizeof(pending) / sizeof(pending[0]); k++) {
+	for (size_t k = 0; !oom && k < sizeof(pending) / sizeof(pending[0]); k++) {
 		ids = pkg_list(cfg, pending[k], &n);
-		for (int i = 0; i < n; i++)
-			json_array_append_new(arr, package_json(cfg, pending[k], ids[i]));
+		oom = !ids;
+		for (int i = 0; !oom && i < n; i++)
+			oom = json_array_append_new(arr, package_json(cfg, pending[k], ids[i])) != 0;
 		pkg_list_free(ids);
 	}
-	pkg_list_free(pkg_list(cfg, PKG_LOADED, loaded));
+	if (!oom && !(ids = pkg_list(cfg, PKG_LOADED, loaded)))
+		oom = true;
+	else if (!oom)
+		pkg_list_free(ids);
+	if (oom) {
+		json_decref(arr);
+		return NULL;
+	}
 	return arr;
 }

@@ -27,6 +27,8 @@ typedef enum pkg_state {
 
 const char *pkg_state_name(pkg_state s);
 
+/* The paths and ids below are new strings (caller frees), NULL when memory ran out. */
+
 /* <pipelines_dir>/<pipeline_name> (caller frees). */
 char *pkg_pipeline_dir(const pg2md_config *cfg);
 /* The folder of a package in a state (caller frees). */
@@ -35,18 +37,19 @@ char *pkg_dir(const pg2md_config *cfg, pkg_state s, const char *load_id);
 /* Create the pipeline's folders (mode 0700). */
 pg2md_code pkg_init_dirs(const pg2md_config *cfg, pg2md_error *err);
 
-/* Oldest package id in a state, or NULL (caller frees). */
-char *pkg_find(const pg2md_config *cfg, pkg_state s);
+/* Oldest package id in a state, or NULL: none, or memory ran out (err set) (caller frees). */
+char *pkg_find(const pg2md_config *cfg, pkg_state s, pg2md_error *err);
 
 /* The package ids in a state, oldest first, NULL-terminated (free with pkg_list_free); *n counts
- * them.  The one place that reads a state's folder. */
+ * them.  The one place that reads a state's folder.  NULL when memory ran out (*n 0). */
 char **pkg_list(const pg2md_config *cfg, pkg_state s, int *n);
 void pkg_list_free(char **ids);
 
 /*
  * The packages not loaded yet (extracting, extracted, normalized; oldest first in each), for
  * `pg2md info`: [{state, load_id, path, tables: [{name, rows}], rows}] from their manifests
- * (tables and rows null when a package has none).  *loaded: the loaded packages kept.
+ * (tables and rows null when a package has none).  *loaded: the loaded packages kept.  NULL
+ * when memory ran out.
  */
 json_t *pkg_pending_json(const pg2md_config *cfg, int *loaded);
 
@@ -57,7 +60,8 @@ char *pkg_new_load_id(void);
  * extracted or normalized while memory is short (util/mem.h): PG2MD_ERR_NOMEM. */
 pg2md_code pkg_move(const pg2md_config *cfg, const char *load_id, pkg_state from, pkg_state to, pg2md_error *err);
 
-/* Remove a folder and everything in it. */
+/* Remove a folder and everything in it (as far as memory allows: what is left stays for the
+ * next removal). */
 void pkg_remove_tree(const char *path);
 
 /* The manifest of the package in folder dir: its path, <dir>/manifest.json (caller frees).  It is

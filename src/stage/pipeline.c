@@ -38,6 +38,10 @@ pipeline_run(const pg2md_config *cfg, int stages, pg2md_trace *trace, pg2md_erro
 	memset(trace, 0, sizeof(*trace));
 	trace->dataset = xstrdup(cfg->dataset_name);
 	trace->timeline = trace_timeline_new(t0);
+	if ((cfg->dataset_name && !trace->dataset) || !trace->timeline) {
+		pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+		goto out;
+	}
 	lock = pipeline_lock(cfg, err);
 	if (lock < 0)
 		goto out;
@@ -45,54 +49,75 @@ pipeline_run(const pg2md_config *cfg, int stages, pg2md_trace *trace, pg2md_erro
 		goto out;
 
 	/* A package that a crash left half-extracted is discarded. */
-	while ((id = pkg_find(cfg, PKG_EXTRACTING)) != NULL) {
+	while ((id = pkg_find(cfg, PKG_EXTRACTING, err)) != NULL) {
 		char *p = pkg_dir(cfg, PKG_EXTRACTING, id);
+		if (!p) {
+			free(id);
+			pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+			goto out;
+		}
 		pg2md_warn("discarding package %s that an earlier run did not finish extracting", id);
 		pkg_remove_tree(p);
 		free(p);
 		free(id);
 	}
+	if (pg2md_failed(err))
+		goto out;
 	/* A local DuckDB file that cannot be written fails now, before anything is read. */
 	if (((stages & STAGE_LOAD) || ((stages & STAGE_EXTRACT) && cfg->direct)) && dest_check_writable(cfg, err))
 		goto out;
 	/* A package already extracted or normalized is finished first, and the run stops there. */
 	if (stages == STAGE_ALL) {
-		if ((id = pkg_find(cfg, PKG_NORMALIZED)) != NULL || (id = pkg_find(cfg, PKG_EXTRACTED)) != NULL) {
+		if ((id = pkg_find(cfg, PKG_NORMALIZED, err)) != NULL || (id = pkg_find(cfg, PKG_EXTRACTED, err)) != NULL) {
 			char *np = pkg_dir(cfg, PKG_NORMALIZED, id);
-			bool normalized = access(np, F_OK) == 0;
-			free(np);
+			bool normalized = np && access(np, F_OK) == 0;
 			trace->finished_pending = true;
 			trace->pending_state = xstrdup(normalized ? "normalized" : "extracted");
 			trace->load_id = xstrdup(id);
-			if (!normalized)
+			if (!np || !trace->pending_state || !trace->load_id)
+				pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+			free(np);
+			if (!normalized && !pg2md_failed(err))
 				normalize_package(cfg, id, trace, err);
 			if (!pg2md_failed(err))
 				finish_package(cfg, id, trace, err);
 			free(id);
 			goto out;
 		}
+		if (pg2md_failed(err))
+			goto out;
 	} else if (stages == STAGE_NORMALIZE) {
 		/* normalize takes the oldest extracted package */
-		if ((id = pkg_find(cfg, PKG_EXTRACTED)) == NULL) {
-			trace->note = xstrdup("nothing to normalize: no extracted load package is pending");
+		if ((id = pkg_find(cfg, PKG_EXTRACTED, err)) == NULL) {
+			if (!pg2md_failed(err) &&
+			    !(trace->note = xstrdup("nothing to normalize: no extracted load package is pending")))
+				pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 			goto out;
 		}
-		trace->load_id = xstrdup(id);
-		normalize_package(cfg, id, trace, err);
+		if (!(trace->load_id = xstrdup(id)))
+			pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+		else
+			normalize_package(cfg, id, trace, err);
 		free(id);
 		goto out;
 	} else if (stages == STAGE_LOAD) {
 		/* load takes the oldest normalized package */
-		if ((id = pkg_find(cfg, PKG_NORMALIZED)) == NULL) {
-			id = pkg_find(cfg, PKG_EXTRACTED);
-			trace->note = id ? xasprintf("nothing to load: load package %s is extracted but not normalized yet; "
-						     "run pg2md normalize first", id)
-					 : xstrdup("nothing to load: no normalized load package is pending");
+		if ((id = pkg_find(cfg, PKG_NORMALIZED, err)) == NULL) {
+			if (!pg2md_failed(err))
+				id = pkg_find(cfg, PKG_EXTRACTED, err);
+			if (!pg2md_failed(err))
+				trace->note = id ? xasprintf("nothing to load: load package %s is extracted but not normalized "
+							     "yet; run pg2md normalize first", id)
+						 : xstrdup("nothing to load: no normalized load package is pending");
+			if (!pg2md_failed(err) && !trace->note)
+				pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 			free(id);
 			goto out;
 		}
-		trace->load_id = xstrdup(id);
-		finish_package(cfg, id, trace, err);
+		if (!(trace->load_id = xstrdup(id)))
+			pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+		else
+			finish_package(cfg, id, trace, err);
 		free(id);
 		goto out;
 	}

@@ -90,7 +90,7 @@ pg2md_code prepare_snapshot(run_ctx *rc, pg2md_trace *trace, pg2md_error *err);
  * transform, with the checks that stop a run before any data moves. */
 pg2md_code prepare_tables(run_ctx *rc, pg2md_error *err);
 /* Cut the tables into tasks (rc->tasks). */
-void prepare_plan(run_ctx *rc);
+pg2md_code prepare_plan(run_ctx *rc, pg2md_error *err);
 
 /* ---- workers.c --------------------------------------------------------------------------- */
 
@@ -136,23 +136,26 @@ pg2md_code handoff_check_statements(run_ctx *rc, pg2md_error *err);
 bool rotating(const pg2md_config *cfg);
 /* " (FORMAT parquet, …)" for a COPY … TO; byte_row_groups: close row groups by size. */
 void parquet_options(pg2md_buf *b, const pg2md_config *cfg, bool byte_row_groups);
-/* What a COPY … TO <pkg_path>/<rel> wrote: the files (when rotating), their rows and bytes. */
-void collect_output(const char *pkg_path, const char *rel, duckdb_connection con, char ***parts,
+/* What a COPY … TO <pkg_path>/<rel> wrote: the files (when rotating), their rows and bytes;
+ * false when memory ran out (what *parts holds, *nparts of them, is still the caller's). */
+bool collect_output(const char *pkg_path, const char *rel, duckdb_connection con, char ***parts,
 		    int64_t **part_rows, int *nparts, int64_t *bytes);
-/* After a staged task: the files it wrote, their bytes and rows. */
-void task_collect_files(run_ctx *rc, pg2md_task *task, duckdb_connection con);
+/* After a staged task: the files it wrote, their bytes and rows; false when memory ran out. */
+bool task_collect_files(run_ctx *rc, pg2md_task *task, duckdb_connection con);
 /* One column of a transform's output as staged (i: its position). */
 void staged_column(pg2md_buf *b, int i, const char *name, const char *type);
-/* The DuckDB statement of a task: a COPY to Parquet (staged) or an INSERT (direct). */
+/* The DuckDB statement of a task: a COPY to Parquet (staged) or an INSERT (direct); NULL when
+ * memory ran out. */
 char *task_statement(run_ctx *rc, pg2md_task *task);
 
 /* ---- manifest.c -------------------------------------------------------------------------- */
 
 /* The manifest of the extracted package: its tables, their columns, files and figures (release
- * it with manifest_free). */
-void build_manifest(run_ctx *rc, pg2md_manifest *m);
-/* The trace's tables from a package's manifest (and its load id when the trace has none). */
-void trace_from_manifest(pg2md_trace *trace, const pg2md_manifest *man);
+ * it with manifest_free, also after a failure: PG2MD_ERR_NOMEM). */
+pg2md_code build_manifest(run_ctx *rc, pg2md_manifest *m, pg2md_error *err);
+/* The trace's tables from a package's manifest (and its load id when the trace has none);
+ * false when memory ran out. */
+bool trace_from_manifest(pg2md_trace *trace, const pg2md_manifest *man);
 
 /* ---- normalize.c ------------------------------------------------------------------------- */
 

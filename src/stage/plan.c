@@ -106,6 +106,9 @@ plan_tasks(pg2md_table *tables, int ntables, const char *const *filters, int64_t
 	int cap = 16, n = 0;
 	pg2md_task *tasks = xcalloc((size_t)cap, sizeof(pg2md_task));
 
+	*out = NULL;
+	if (!tasks)
+		return -1;
 	if (pages_per_task < 1)
 		pages_per_task = PAGES_PER_TASK_DEFAULT;
 	for (int ti = 0; ti < ntables; ti++) {
@@ -118,8 +121,13 @@ plan_tasks(pg2md_table *tables, int ntables, const char *const *filters, int64_t
 				nparts = (pages + pages_per_task - 1) / pages_per_task;
 			for (int64_t k = 0; k < nparts; k++) {
 				if (n == cap) {
+					pg2md_task *more = xrealloc(tasks, (size_t)cap * 2 * sizeof(pg2md_task));
+					if (!more) {
+						free(tasks); /* no strings in them yet */
+						return -1;
+					}
+					tasks = more;
 					cap *= 2;
-					tasks = xrealloc(tasks, (size_t)cap * sizeof(pg2md_task));
 				}
 				pg2md_task *task = &tasks[n];
 				memset(task, 0, sizeof(*task));
@@ -144,6 +152,11 @@ plan_tasks(pg2md_table *tables, int ntables, const char *const *filters, int64_t
 		task->scan.copy_sql = task->copy_sql;
 		pg2md_error_init(&task->scan.err);
 	}
+	for (int i = 0; i < n; i++)
+		if (!tasks[i].copy_sql || !tasks[i].file) {
+			plan_free(tasks, n);
+			return -1;
+		}
 	*out = tasks;
 	return n;
 }

@@ -23,7 +23,7 @@
 /*
  * Plan the tasks of tables; filters[i] is table i's row filter (SQL, or NULL
  * or "").  Returns the number of tasks; *tasks is allocated (free with
- * plan_free).
+ * plan_free).  -1 when memory ran out (*tasks NULL, nothing to free).
  */
 int plan_tasks(pg2md_table *tables, int ntables, const char *const *filters, int64_t pages_per_task,
 	       pg2md_task **tasks);
@@ -36,7 +36,7 @@ void plan_free(pg2md_task *tasks, int ntasks);
  */
 void plan_column(pg2md_buf *b, const pg2md_column *c);
 
-/* The COPY statement of one task (exposed for tests). */
+/* The COPY statement of one task (exposed for tests); NULL when memory ran out. */
 char *plan_copy_sql(const pg2md_table *t, int leaf, int64_t lo, int64_t hi, const char *filter);
 
 #endif

@@ -32,23 +32,35 @@ str_cmp(const void *a, const void *b)
  * their last values count, oldest first, so a second `pg2md extract` before
  * a load reads only what is newer (dlt keeps the state at extract time too).
  */
-static void
-state_apply_pending(const pg2md_config *cfg, json_t *state)
+static pg2md_code
+state_apply_pending(const pg2md_config *cfg, json_t *state, pg2md_error *err)
 {
 	pkg_state states[2] = {PKG_NORMALIZED, PKG_EXTRACTED};
 	char **ids = NULL;
 	int n = 0;
+	bool oom = false;
 	/* "<load id>\t<package folder>", so that they sort by load id whatever their state */
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; !oom && k < 2; k++) {
 		int m;
 		char **in = pkg_list(cfg, states[k], &m);
-		ids = xrealloc(ids, (size_t)(n + m + 1) * sizeof(char *));
-		for (int i = 0; i < m; i++) {
+		char **more = in ? xrealloc(ids, (size_t)(n + m + 1) * sizeof(char *)) : NULL;
+		oom = !more;
+		if (more)
+			ids = more;
+		for (int i = 0; !oom && i < m; i++) {
 			char *dir = pkg_dir(cfg, states[k], in[i]);
-			ids[n++] = xasprintf("%s\t%s", in[i], dir);
+			ids[n] = dir ? xasprintf("%s\t%s", in[i], dir) : NULL;
 			free(dir);
+			if (!(oom = !ids[n]))
+				n++;
 		}
 		pkg_list_free(in);
+	}
+	if (oom) {
+		for (int i = 0; i < n; i++)
+			free(ids[i]);
+		free(ids);
+		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 	}
 	if (n > 1)
 		qsort(ids, (size_t)n, sizeof(char *), str_cmp);
@@ -60,26 +72,35 @@ state_apply_pending(const pg2md_config *cfg, json_t *state)
 		if (manifest_load(strchr(ids[i], '\t') + 1, &man, &ignore) == PG2MD_OK)
 			for (int k = 0; k < man.ntables; k++) {
 				const manifest_incremental *inc = &man.tables[k].incremental;
-				if (inc->present && inc->last_value)
-					state_set_last_value(state, man.tables[k].name, inc->cursor_path,
-							     inc->initial_value, inc->last_value);
+				if (inc->present && inc->last_value &&
+				    !state_set_last_value(state, man.tables[k].name, inc->cursor_path,
+							  inc->initial_value, inc->last_value))
+					pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 			}
+		else if (ignore.code == PG2MD_ERR_NOMEM)
+			pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory"); /* not a damaged manifest */
 		manifest_free(&man);
 		free(ids[i]);
 	}
 	free(ids);
+	return err->code;
 }
 
-static void
-plan_run(run_ctx *rc, int64_t pages_per_task)
+static pg2md_code
+plan_run(run_ctx *rc, int64_t pages_per_task, pg2md_error *err)
 {
-	rc->ntasks = plan_tasks(rc->tables, rc->ntables, (const char *const *)rc->filters, pages_per_task, &rc->tasks);
+	int n = plan_tasks(rc->tables, rc->ntables, (const char *const *)rc->filters, pages_per_task, &rc->tasks);
+	if (n < 0)
+		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+	rc->ntasks = n;
 	/* the scans' registry: job i is task i's scan (pg2md_scan(i)) */
-	rc->reg.jobs = xcalloc((size_t)rc->ntasks + 1, sizeof(copyscan_job *));
+	if (!(rc->reg.jobs = xcalloc((size_t)rc->ntasks + 1, sizeof(copyscan_job *))))
+		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 	for (int i = 0; i < rc->ntasks; i++)
 		rc->reg.jobs[i] = &rc->tasks[i].scan;
 	rc->reg.njobs = rc->ntasks;
 	rc->reg.staged = !rc->direct;
+	return PG2MD_OK;
 }
 
 /* scd2's validity column k of table, under the naming convention (a new string). */
@@ -141,6 +162,8 @@ merge_key_check(const pg2md_config *cfg, const pg2md_table *t, const transform_o
 	for (int k = 0; k < 2; k++) {
 		char *vn = merge_validity_column(cfg, t->name, k);
 		bool clash = false;
+		if (!vn)
+			return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 		if (out && out->ncols > 0) {
 			for (int c = 0; c < out->ncols && !clash; c++)
 				clash = !out->cols[c].lineage && strcmp(out->cols[c].name, vn) == 0;
@@ -200,14 +223,17 @@ prepare_snapshot(run_ctx *rc, pg2md_trace *trace, pg2md_error *err)
 	if (cfg->import_snapshot) {
 		if (pg_snapshot_import(rc->leader, cfg->import_snapshot, err))
 			return err->code;
-		rc->snapshot = xstrdup(cfg->import_snapshot);
+		if (!(rc->snapshot = xstrdup(cfg->import_snapshot)))
+			return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 	} else if (pg_snapshot_export(rc->leader, &rc->snapshot, err)) {
 		return err->code;
 	}
+	if (!rc->snapshot) /* the workers import it */
+		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 	if (catalog_reflect(rc->leader, cfg, &rc->tables, &rc->ntables, err))
 		return err->code;
-	if (cfg->tables.n == 0)
-		trace->found_in = xstrdup(cfg->schema);
+	if (cfg->tables.n == 0 && cfg->schema && !(trace->found_in = xstrdup(cfg->schema)))
+		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 	/*
 	 * ACCESS SHARE locks for the whole extraction, as pg_dump takes them: a TRUNCATE or
 	 * ALTER TABLE (not MVCC-safe) waits for the run instead of emptying its snapshot.
@@ -242,7 +268,9 @@ prepare_state(run_ctx *rc, pg2md_error *err)
 	rc->state = state_load_local(rc->cfg, err);
 	if (!rc->state)
 		return err->code;
-	json_t *remote = state_load_destination(rc->cfg);
+	json_t *remote = state_load_destination(rc->cfg, err);
+	if (pg2md_failed(err))
+		return err->code;
 	if (remote && json_integer_value(json_object_get(remote, "_state_version")) >
 			      json_integer_value(json_object_get(rc->state, "_state_version"))) {
 		pg2md_info("restoring the pipeline state from the destination (version %lld)",
@@ -252,8 +280,7 @@ prepare_state(run_ctx *rc, pg2md_error *err)
 	} else if (remote) {
 		json_decref(remote);
 	}
-	state_apply_pending(rc->cfg, rc->state);
-	return PG2MD_OK;
+	return state_apply_pending(rc->cfg, rc->state, err);
 }
 
 /*
@@ -274,7 +301,8 @@ prepare_table(run_ctx *rc, int i, pg2md_error *err)
 		buf_release(&f);
 		return err->code;
 	}
-	rc->filters[i] = buf_detach(&f);
+	if (!(rc->filters[i] = buf_detach(&f)))
+		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 	/* plain numerics: a DECIMAL measured over the rows this run reads, in its snapshot */
 	if (catalog_measure_numerics(rc->leader, cfg->schema, &rc->tables[i], rc->filters[i], err))
 		return err->code;
@@ -284,7 +312,8 @@ prepare_table(run_ctx *rc, int i, pg2md_error *err)
 		buf_puts(&ob, "ORDER BY ");
 		buf_ident(&ob, rc->tables[i].cols[rc->incr[i].col].name);
 		buf_puts(&ob, strcmp(tc->row_order, "desc") == 0 ? " DESC" : " ASC");
-		rc->tables[i].order_by = buf_detach(&ob);
+		if (!(rc->tables[i].order_by = buf_detach(&ob)))
+			return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 	}
 	if (tc && tc->transform) {
 		bool later;
@@ -320,6 +349,9 @@ prepare_tables(run_ctx *rc, pg2md_error *err)
 	rc->win_rows = xcalloc((size_t)rc->ntables + 1, sizeof(int64_t));
 	rc->announced = xcalloc((size_t)rc->ntables + 1, sizeof(bool));
 	rc->need = xcalloc((size_t)rc->ntables + 1, sizeof(int64_t));
+	if (!rc->filters || !rc->tx || !rc->tx_sql || !rc->tx_later || !rc->incr || !rc->work_rows || !rc->win_bytes ||
+	    !rc->win_rows || !rc->announced || !rc->need)
+		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory"); /* run_release frees the others */
 	rc->budget = duck_parse_bytes(duck_memory_limit());
 	for (int i = 0; i < rc->ntables; i++)
 		if (prepare_table(rc, i, err))
@@ -341,8 +373,8 @@ prepare_tables(run_ctx *rc, pg2md_error *err)
 	return PG2MD_OK;
 }
 
-void
-prepare_plan(run_ctx *rc)
+pg2md_code
+prepare_plan(run_ctx *rc, pg2md_error *err)
 {
 	/*
 	 * Split a table only as far as balance needs: tasks of at least a 1/(2 × workers) share
@@ -366,5 +398,5 @@ prepare_plan(run_ctx *rc)
 		per_task = PAGES_PER_TASK_DEFAULT;
 	else if (readers > 0 && total / (2 * readers) > per_task)
 		per_task = total / (2 * readers);
-	plan_run(rc, per_task);
+	return plan_run(rc, per_task, err);
 }

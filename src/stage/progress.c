@@ -257,16 +257,26 @@ progress_start(const progress_run *run)
 	pg2md_progress *p = xcalloc(1, sizeof(*p));
 	totals t;
 
+	if (!p)
+		return NULL; /* memory ran out: no reports (the run stops at its next check) */
 	p->run = *run;
 	p->sink = sink;
 	p->sink_arg = sink_arg;
 	p->running = xcalloc((size_t)run->ntables + 1, sizeof(pg2md_progress_table));
 	p->done = xcalloc((size_t)run->ntasks + 1, sizeof(int));
 	p->tv = xcalloc((size_t)run->ntables + 1, sizeof(table_view));
+	p->status_path = progress_status_path(run->cfg);
+	if (!p->running || !p->done || !p->tv || !p->status_path) {
+		free(p->done);
+		free(p->tv);
+		free(p->running);
+		free(p->status_path);
+		free(p);
+		return NULL;
+	}
 	for (int k = 0; k < run->ntasks; k++)
 		if (run->tasks[k].table_idx >= 0 && run->tasks[k].table_idx < run->ntables)
 			p->tv[run->tasks[k].table_idx].ntasks++;
-	p->status_path = progress_status_path(run->cfg);
 	iso_now(p->started_at, sizeof(p->started_at));
 	p->t0 = p->last_t = now_seconds();
 	pthread_mutex_init(&p->mu, NULL);
@@ -345,7 +355,7 @@ json_t *
 progress_status_running(const pg2md_config *cfg)
 {
 	char *path = progress_status_path(cfg);
-	json_t *doc = json_load_file(path, 0, NULL);
+	json_t *doc = path ? json_load_file(path, 0, NULL) : NULL;
 	long pid;
 
 	free(path);
@@ -363,7 +373,7 @@ void
 progress_status_remove(const pg2md_config *cfg)
 {
 	char *path = progress_status_path(cfg);
-	json_t *doc = json_load_file(path, 0, NULL);
+	json_t *doc = path ? json_load_file(path, 0, NULL) : NULL;
 	if (doc && json_integer_value(json_object_get(doc, "pid")) == (json_int_t)getpid())
 		unlink(path);
 	json_decref(doc);

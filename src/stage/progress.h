@@ -51,7 +51,8 @@ typedef struct progress_run {
 	struct pg2md_timeline *timeline; /* gets a throughput sample every tick (trace.h); may be NULL */
 } progress_run;
 
-/* Start reporting; returns NULL when the thread could not start (the run goes on without it). */
+/* Start reporting; returns NULL when the thread could not start or memory ran out (the run goes
+ * on without it). */
 pg2md_progress *progress_start(const progress_run *run);
 
 /* A worker finished a task (successfully or not).  Thread-safe; p may be NULL. */

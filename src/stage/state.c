@@ -30,11 +30,15 @@ state_load_local(const pg2md_config *cfg, pg2md_error *err)
 {
 	char *path = state_path(cfg);
 	json_t *st = NULL;
-	if (access(path, F_OK) == 0)
+	if (!path)
+		st = NULL;
+	else if (access(path, F_OK) == 0)
 		st = json_read_file(path, err);
 	else
 		st = state_new(cfg);
 	free(path);
+	if (!st && !pg2md_failed(err))
+		pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 	return st;
 }
 
@@ -43,7 +47,7 @@ state_save_local(const pg2md_config *cfg, json_t *state, pg2md_error *err)
 {
 	char *dir = xasprintf("%s/%s", cfg->pipelines_dir, cfg->pipeline_name);
 	char *path = state_path(cfg);
-	pg2md_code result = mkdir_p(dir, 0700, err);
+	pg2md_code result = dir && path ? mkdir_p(dir, 0700, err) : pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 	if (result == PG2MD_OK)
 		result = json_write_atomic(path, state, err);
 	free(dir);
@@ -99,29 +103,36 @@ state_last_value(json_t *state, const char *table, const char *cursor)
 	return json_string_value(json_object_get(cursor_obj(state, table, cursor, false), "last_value"));
 }
 
-void
+bool
 state_set_last_value(json_t *state, const char *table, const char *cursor, const char *initial, const char *last)
 {
 	json_t *c = cursor_obj(state, table, cursor, true);
-	if (initial)
-		json_object_set_new(c, "initial_value", json_string(initial));
-	json_object_set_new(c, "last_value", last ? json_string(last) : json_null());
+	/* jansson fails a set whose object or value it could not allocate */
+	if (initial && json_object_set_new(c, "initial_value", json_string(initial)))
+		return false;
+	return json_object_set_new(c, "last_value", last ? json_string(last) : json_null()) == 0;
 }
 
-/* The newest state of the pipeline in _dlt_pipeline_state on con, or NULL. */
+/* The newest state of the pipeline in _dlt_pipeline_state on con, or NULL (err set when memory
+ * ran out: not the same as none stored). */
 static json_t *
-state_query(duckdb_connection con, const pg2md_config *cfg)
+state_query(duckdb_connection con, const pg2md_config *cfg, pg2md_error *err)
 {
 	json_t *st = NULL;
 	pg2md_error ignore;
 
 	pg2md_error_init(&ignore);
 	dlt_newest_json(con, cfg->dataset_name, "_dlt_pipeline_state", "state", cfg->pipeline_name, &st, &ignore);
+	if (ignore.code == PG2MD_ERR_NOMEM) {
+		json_decref(st);
+		st = NULL;
+		pg2md_error_merge(err, &ignore);
+	}
 	return st;
 }
 
 json_t *
-state_load_destination(const pg2md_config *cfg)
+state_load_destination(const pg2md_config *cfg, pg2md_error *nomem)
 {
 	duckdb_database db;
 	duckdb_connection con;
@@ -136,11 +147,13 @@ state_load_destination(const pg2md_config *cfg)
 		pg2md_error err;
 		pg2md_error_init(&err);
 		if (dest_open(&d, cfg, 1, &err)) {
+			if (err.code == PG2MD_ERR_NOMEM)
+				pg2md_error_merge(nomem, &err);
 			pg2md_debug("cannot read the state stored in the destination: %s", err.msg);
 			return NULL;
 		}
 		pg2md_debug("reading the pipeline state stored in %s", d.where);
-		st = state_query(d.con, cfg);
+		st = state_query(d.con, cfg, nomem);
 		dest_close(&d);
 		return st;
 	}
@@ -151,7 +164,7 @@ state_load_destination(const pg2md_config *cfg)
 		duckdb_free(open_err);
 		return NULL;
 	}
-	st = state_query(con, cfg);
+	st = state_query(con, cfg, nomem);
 	duckdb_disconnect(&con);
 	duckdb_close(&db);
 	return st;

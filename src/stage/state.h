@@ -14,6 +14,7 @@
 #define PG2MD_STATE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "config/config.h"
 #include "util/error.h"
@@ -24,10 +25,13 @@ pg2md_code state_save_local(const pg2md_config *cfg, json_t *state, pg2md_error 
 
 /* The cursor's last value for a table, or NULL. */
 const char *state_last_value(json_t *state, const char *table, const char *cursor);
-void state_set_last_value(json_t *state, const char *table, const char *cursor, const char *initial,
+/* false: memory ran out (the state may lack the value) */
+bool state_set_last_value(json_t *state, const char *table, const char *cursor, const char *initial,
 			  const char *last);
 
-/* Newest state stored in the destination (a local DuckDB file, or MotherDuck), or NULL. */
-json_t *state_load_destination(const pg2md_config *cfg);
+/* Newest state stored in the destination (a local DuckDB file, or MotherDuck), or NULL: none
+ * could be read, or memory ran out (then nomem holds PG2MD_ERR_NOMEM; other failures are not
+ * reported: the local state is used). */
+json_t *state_load_destination(const pg2md_config *cfg, pg2md_error *nomem);
 
 #endif

@@ -43,6 +43,8 @@ trace_timeline_new(double t0)
 	pg2md_timeline *tl = xcalloc(1, sizeof(*tl));
 	time_t now = time(NULL);
 	struct tm tm;
+	if (!tl)
+		return NULL;
 	pthread_mutex_init(&tl->mu, NULL);
 	tl->t0 = t0;
 	tl->interval = TRACE_SAMPLE_SECONDS;
@@ -79,16 +81,33 @@ trace_span_add(pg2md_timeline *tl, const trace_span *span)
 		return;
 	}
 	if (tl->nspans == tl->spans_cap) {
-		tl->spans_cap = tl->spans_cap ? tl->spans_cap * 2 : 64;
-		tl->spans = xrealloc(tl->spans, (size_t)tl->spans_cap * sizeof(span_rec));
+		int cap = tl->spans_cap ? tl->spans_cap * 2 : 64;
+		span_rec *more = xrealloc(tl->spans, (size_t)cap * sizeof(span_rec));
+		if (!more) {
+			/* memory ran out: the span is dropped (the run stops at its next check) */
+			tl->spans_dropped++;
+			pthread_mutex_unlock(&tl->mu);
+			return;
+		}
+		tl->spans = more;
+		tl->spans_cap = cap;
 	}
-	r = &tl->spans[tl->nspans++];
+	r = &tl->spans[tl->nspans];
+	r->stage = xstrdup(span->stage ? span->stage : "");
+	r->table = xstrdup(span->table);
+	r->what = xstrdup(span->what);
+	if (!r->stage || (span->table && !r->table) || (span->what && !r->what)) {
+		free(r->stage);
+		free(r->table);
+		free(r->what);
+		tl->spans_dropped++;
+		pthread_mutex_unlock(&tl->mu);
+		return;
+	}
+	tl->nspans++;
 	r->worker = span->worker;
 	r->task = span->task;
 	r->retries = span->retries;
-	r->stage = xstrdup(span->stage ? span->stage : "");
-	r->table = span->table ? xstrdup(span->table) : NULL;
-	r->what = span->what ? xstrdup(span->what) : NULL;
 	r->page_lo = span->page_lo;
 	r->page_hi = span->page_hi;
 	r->rows = span->rows;
@@ -247,7 +266,7 @@ trace_to_json(const pg2md_trace *t, const pg2md_error *err)
 	return doc;
 }
 
-void
+bool
 trace_from_json(pg2md_trace *t, json_t *doc)
 {
 	json_t *tables = json_object_get(doc, "tables"), *jt, *sec = json_object_get(doc, "seconds");
@@ -268,13 +287,21 @@ trace_from_json(pg2md_trace *t, json_t *doc)
 	t->t_load = json_number_value(json_object_get(sec, "load"));
 	t->t_total = json_number_value(json_object_get(sec, "total"));
 	t->result = (pg2md_code)json_integer_value(json_object_get(doc, "exit_code"));
+	bool oom = (s_or_null(doc, "load_id") && !t->load_id) ||
+		   (s_or_null(doc, "pending_state") && !t->pending_state) ||
+		   (s_or_null(doc, "destination") && !t->destination) || (s_or_null(doc, "dataset_name") && !t->dataset) ||
+		   (s_or_null(doc, "tables_found_in_schema") && !t->found_in);
+	t->tables = xcalloc(json_array_size(tables) + 1, sizeof(pg2md_table_stat));
+	if (!t->tables)
+		return false;
 	t->ntables = (int)json_array_size(tables);
-	t->tables = xcalloc((size_t)t->ntables + 1, sizeof(pg2md_table_stat));
 	json_array_foreach(tables, i, jt) {
 		pg2md_table_stat *s = &t->tables[i];
 		s->name = xstrdup(s_or_null(jt, "name"));
 		s->dest_name = xstrdup(s_or_null(jt, "dest_name"));
 		s->disposition = xstrdup(s_or_null(jt, "write_disposition"));
+		oom = oom || (s_or_null(jt, "name") && !s->name) || (s_or_null(jt, "dest_name") && !s->dest_name) ||
+		      (s_or_null(jt, "write_disposition") && !s->disposition);
 		s->rows = json_integer_value(json_object_get(jt, "rows"));
 		s->bytes = json_integer_value(json_object_get(jt, "bytes"));
 		s->file_bytes = json_integer_value(json_object_get(jt, "file_bytes"));
@@ -284,17 +311,20 @@ trace_from_json(pg2md_trace *t, json_t *doc)
 		s->lossy = json_integer_value(json_object_get(jt, "lossy"));
 		s->seconds = json_number_value(json_object_get(jt, "seconds"));
 	}
+	return !oom;
 }
 
 pg2md_code
 trace_store(const pg2md_config *cfg, const pg2md_trace *t, const pg2md_error *run_err, pg2md_error *err)
 {
 	char *dir = pkg_pipeline_dir(cfg);
-	char *path = xasprintf("%s/trace.json", dir);
+	char *path = dir ? xasprintf("%s/trace.json", dir) : NULL;
 	json_t *doc = trace_to_json(t, run_err);
 	pg2md_code result;
-	json_object_set_new(doc, "pipeline_name", json_string(cfg->pipeline_name));
-	result = mkdir_p(dir, 0700, err);
+	if (!path || !doc || json_object_set_new(doc, "pipeline_name", json_string(cfg->pipeline_name)))
+		result = pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+	else
+		result = mkdir_p(dir, 0700, err);
 	if (result == PG2MD_OK)
 		result = json_write_atomic(path, doc, err);
 	json_decref(doc);
@@ -307,9 +337,11 @@ json_t *
 trace_load(const pg2md_config *cfg, pg2md_error *err)
 {
 	char *dir = pkg_pipeline_dir(cfg);
-	char *path = xasprintf("%s/trace.json", dir);
+	char *path = dir ? xasprintf("%s/trace.json", dir) : NULL;
 	json_t *doc = NULL;
-	if (access(path, R_OK) != 0) {
+	if (!path) {
+		pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+	} else if (access(path, R_OK) != 0) {
 		pg2md_fail(err, PG2MD_ERR_USAGE, "pipeline \"%s\" has no trace yet", cfg->pipeline_name);
 		pg2md_hint(err, "the trace is written by pg2md run in \"%s\"", dir);
 	} else {

@@ -54,7 +54,7 @@ typedef struct trace_span {
 	bool ok;
 } trace_span;
 
-/* A new timeline whose time 0 is t0 (now_seconds() at the start of the run). */
+/* A new timeline whose time 0 is t0 (now_seconds() at the start of the run); NULL when memory ran out. */
 pg2md_timeline *trace_timeline_new(double t0);
 void trace_timeline_free(pg2md_timeline *tl);
 /* Record a span (the strings are copied).  tl may be NULL: nothing is recorded. */
@@ -66,7 +66,8 @@ void trace_sample_add(pg2md_timeline *tl, double now, int64_t rows, int64_t byte
 json_t *trace_timeline_json(pg2md_timeline *tl);
 
 json_t *trace_to_json(const pg2md_trace *t, const pg2md_error *err);
-void trace_from_json(pg2md_trace *t, json_t *doc);
+/* false: memory ran out (t holds what was copied; release it as usual) */
+bool trace_from_json(pg2md_trace *t, json_t *doc);
 
 /* Write the trace of a run (success or failure) into the pipeline folder. */
 pg2md_code trace_store(const pg2md_config *cfg, const pg2md_trace *t, const pg2md_error *run_err, pg2md_error *err);

@@ -99,17 +99,23 @@ transform_bind(const pg2md_table *t, const char *transform, transform_out *out, 
 		duckdb_destroy_result(&res);
 		goto done;
 	}
-	out->ncols = (int)duckdb_row_count(&res);
-	out->cols = xcalloc((size_t)out->ncols + 3, sizeof(transform_col));
-	for (int r = 0; r < out->ncols; r++) {
+	int nrows = (int)duckdb_row_count(&res);
+	bool oom = !(out->cols = xcalloc((size_t)nrows + 3, sizeof(transform_col)));
+	for (int r = 0; !oom && r < nrows; r++) {
 		char *name = duckdb_value_varchar(&res, 0, (idx_t)r);
 		char *type = duckdb_value_varchar(&res, 1, (idx_t)r);
-		out->cols[r].name = xstrdup(name ? name : "");
-		out->cols[r].duck_type = xstrdup(type ? type : "VARCHAR");
+		transform_col *c = &out->cols[out->ncols++];
+		c->name = xstrdup(name ? name : "");
+		c->duck_type = xstrdup(type ? type : "VARCHAR");
 		duckdb_free(name);
 		duckdb_free(type);
+		oom = !c->name || !c->duck_type; /* out->ncols counts it: transform_out_release frees it */
 	}
 	duckdb_destroy_result(&res);
+	if (oom) {
+		pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+		goto done;
+	}
 	for (int i = 0; i < t->ncols; i++) {
 		if (!t->cols[i].lineage)
 			continue;
@@ -125,6 +131,10 @@ transform_bind(const pg2md_table *t, const char *transform, transform_out *out, 
 		c->name = xstrdup(t->cols[i].dest_name);
 		c->duck_type = xstrdup("VARCHAR");
 		c->lineage = t->cols[i].load_id ? TRANSFORM_LOAD_ID : TRANSFORM_DLT_ID;
+		if (!c->name || !c->duck_type) {
+			pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+			goto done;
+		}
 	}
 done:
 	buf_release(&sql);
@@ -160,7 +170,7 @@ transform_stage_parse(const pg2md_table_config *tc, bool direct, bool *later, pg
 	return PG2MD_OK;
 }
 
-void
+bool
 transform_column_manifest(const transform_col *c, manifest_column *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -171,6 +181,7 @@ transform_column_manifest(const transform_col *c, manifest_column *out)
 	out->nullable = !c->lineage;
 	if (c->lineage)
 		out->lineage = xstrdup(c->lineage == TRANSFORM_LOAD_ID ? "load_id" : "dlt_id");
+	return out->name && out->dest_name && out->pg_type && out->duck_type && (!c->lineage || out->lineage);
 }
 
 void

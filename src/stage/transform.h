@@ -60,8 +60,9 @@ void transform_out_release(transform_out *out);
  */
 pg2md_code transform_stage_parse(const pg2md_table_config *tc, bool direct, bool *later, pg2md_error *err);
 
-/* A transform output column as a manifest column (its strings are new: manifest_table_free's). */
-void transform_column_manifest(const transform_col *c, manifest_column *out);
+/* A transform output column as a manifest column (its strings are new: manifest_table_free's);
+ * false when memory ran out (what was copied is still out's). */
+bool transform_column_manifest(const transform_col *c, manifest_column *out);
 
 /*
  * Append "(WITH data AS (SELECT <casts> FROM pg2md_scan(task_id)) <transform>)" to b; staged

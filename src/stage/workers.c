@@ -196,6 +196,10 @@ run_task(run_ctx *rc, worker *w, pg2md_task *task, PGconn **conn, duckdb_connect
 {
 	char *sql = task_statement(rc, task);
 	bool solo = false, committed = false;
+	if (!sql) {
+		pg2md_fail(&task->scan.err, PG2MD_ERR_NOMEM, "out of memory");
+		return;
+	}
 	for (int attempt = 0;; attempt++) {
 		task->scan.conn = *conn;
 		pg2md_debug("worker %d: task %d (%s): %s", w->id, task->id, task->table->name, task->copy_sql);
@@ -301,8 +305,8 @@ worker_main(void *arg)
 							    task->started + task->seconds, task->scan.rows, task->scan.bytes,
 							    task->scan.retries, !pg2md_failed(&task->scan.err)});
 		fault_point("extract:task_done");
-		if (!rc->direct && !pg2md_failed(&task->scan.err))
-			task_collect_files(rc, task, con);
+		if (!rc->direct && !pg2md_failed(&task->scan.err) && !task_collect_files(rc, task, con))
+			pg2md_fail(&task->scan.err, PG2MD_ERR_NOMEM, "out of memory");
 		if (pg2md_failed(&task->scan.err)) {
 			pg2md_error_merge(&w->err, &task->scan.err);
 			pthread_mutex_lock(&rc->lock);
@@ -355,14 +359,22 @@ pg2md_code
 run_workers(run_ctx *rc, int nworkers, pg2md_error *err)
 {
 	worker *ws = xcalloc((size_t)nworkers, sizeof(worker));
+	/* the readers' own failures when they hand their rows to one writer */
+	pg2md_error *errs = rc->direct && rc->one_writer ? xcalloc((size_t)nworkers, sizeof(pg2md_error)) : NULL;
 	int nworkers_started = nworkers;
+	rc->committed = xcalloc((size_t)rc->ntables + 1, sizeof(int64_t));
+	rc->unsettled = xcalloc((size_t)rc->ntables + 1, sizeof(int));
+	rc->unsettled_rows = xcalloc((size_t)rc->ntables + 1, sizeof(int64_t));
+	if (!ws || (rc->direct && rc->one_writer && !errs) || !rc->committed || !rc->unsettled || !rc->unsettled_rows) {
+		free(ws);
+		free(errs);
+		run_workers_free(rc);
+		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+	}
 	pthread_mutex_init(&rc->lock, NULL);
 	pthread_cond_init(&rc->gate_cv, NULL);
 	rc->gate_active = rc->gate_solo_waiting = 0;
 	rc->gate_solo = false;
-	rc->committed = xcalloc((size_t)rc->ntables + 1, sizeof(int64_t));
-	rc->unsettled = xcalloc((size_t)rc->ntables + 1, sizeof(int));
-	rc->unsettled_rows = xcalloc((size_t)rc->ntables + 1, sizeof(int64_t));
 	rc->next_task = 0;
 	rc->failed = 0;
 	rc->writer = NULL;
@@ -378,6 +390,7 @@ run_workers(run_ctx *rc, int nworkers, pg2md_error *err)
 			pthread_cond_destroy(&rc->gate_cv);
 			pthread_mutex_destroy(&rc->lock);
 			free(ws);
+			free(errs);
 			run_workers_free(rc);
 			return err->code;
 		}
@@ -392,13 +405,11 @@ run_workers(run_ctx *rc, int nworkers, pg2md_error *err)
 		pg2md_error_init(&ws[i].err);
 	}
 	if (rc->writer) {
-		pg2md_error *errs = xcalloc((size_t)nworkers, sizeof(pg2md_error));
 		for (int i = 0; i < nworkers; i++)
 			pg2md_error_init(&errs[i]);
 		handoff_run(rc, nworkers, errs);
 		for (int i = 0; i < nworkers; i++)
 			ws[i].err = errs[i];
-		free(errs);
 		nworkers_started = 0;
 	}
 	for (int i = 0; i < nworkers_started; i++) {
@@ -426,6 +437,7 @@ run_workers(run_ctx *rc, int nworkers, pg2md_error *err)
 	pthread_cond_destroy(&rc->gate_cv);
 	pthread_mutex_destroy(&rc->lock);
 	free(ws);
+	free(errs);
 	run_workers_free(rc);
 	return err->code;
 }

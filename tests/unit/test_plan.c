@@ -2,7 +2,8 @@
  * test_plan.c — the partition planner: page ranges cover every page exactly
  * once, the last range is open-ended, 64-bit page numbers survive, small
  * leaves are one task, partitions are planned one by one, tasks come largest
- * first, and the COPY statements say what they read.
+ * first, and the COPY statements say what they read.  When an allocation fails (the fault
+ * "alloc_hard", util/fault.h) the planner returns -1 with nothing to free, whichever one it was.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,10 +12,13 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "stage/plan.h"
+#include "util/mem.h"
 
 static pg2md_column cols[2] = {
 	{.name = "id", .dest_name = "id", .pg_type = "integer", .dec = DEC_INT4},
@@ -210,10 +214,57 @@ query_tables_are_one_task_first(void **state)
 	free_table(&t[0]);
 }
 
+/*
+ * Allocation skip of plan_tasks fails, in a process of its own (the faults are read from the
+ * environment once): the whole plan or -1, never a crash (ASan: nothing leaked either way).
+ * Exit status 0: as expected; 2: the allocation was past the planner's last.
+ */
+static int
+plan_with_failing_allocation(int skip)
+{
+	pid_t pid = fork();
+	int status;
+	if (pid == 0) {
+		char s[16];
+		snprintf(s, sizeof(s), "%d", skip);
+		setenv("PG2MD_FAULT_FAIL", "alloc_hard", 1);
+		setenv("PG2MD_FAULT_FAIL_SKIP", s, 1);
+		mem_begin();
+		pg2md_table t;
+		pg2md_task *tasks = NULL;
+		int64_t pages[] = {20000, 3000}; /* 23 tasks: the array grows past its first 16 */
+		make_table(&t, "big", 2, pages, 2);
+		int n = plan_tasks(&t, 1, NULL, 1000, &tasks);
+		int rc = n == -1 && tasks == NULL ? 0 : n == 23 && tasks != NULL ? 2 : 1;
+		if (n > 0)
+			plan_free(tasks, n);
+		free_table(&t);
+		exit(rc); /* exit, not _exit: LeakSanitizer checks at exit */
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return 1;
+	return WEXITSTATUS(status);
+}
+
+static void
+a_failed_allocation_fails_the_plan(void **state)
+{
+	(void)state;
+	int skip = 0, rc;
+	/* each allocation in turn, until one past the planner's last */
+	while ((rc = plan_with_failing_allocation(skip)) == 0)
+		skip++;
+	assert_int_equal(rc, 2);
+	/* the array, its growth, a statement and a file name per task */
+	assert_true(skip >= 2 + 2 * 23);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		/* first: its processes read the faults before this one's first allocation does */
+		cmocka_unit_test(a_failed_allocation_fails_the_plan),
 		cmocka_unit_test(ranges_cover_every_page_once),
 		cmocka_unit_test(query_tables_are_one_task_first),
 		cmocka_unit_test(small_tables_are_one_plain_copy),
