@@ -34,6 +34,12 @@ pg2md_fail(pg2md_error *err, pg2md_code code, const char *fmt, ...)
 	return err->code;
 }
 
+pg2md_code
+pg2md_nomem(pg2md_error *err)
+{
+	return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+}
+
 void
 pg2md_sqlstate(pg2md_error *err, const char *state)
 {

@@ -43,6 +43,9 @@ pg2md_code pg2md_fail(pg2md_error *err, pg2md_code code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 pg2md_code pg2md_vfail(pg2md_error *err, pg2md_code code, const char *fmt, va_list ap);
 
+/* Record "out of memory" (PG2MD_ERR_NOMEM) for an allocation that returned NULL; returns the code now held. */
+pg2md_code pg2md_nomem(pg2md_error *err);
+
 /* Detail and hint attach to the recorded failure; the first one set stays. */
 void pg2md_detail(pg2md_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void pg2md_hint(pg2md_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
