@@ -90,6 +90,13 @@ convert_rows(PGconn *conn, cdc_fold *f, cdc_fold_table *ft, const pg2md_table *t
 	const char **vals = xcalloc((size_t)np, sizeof(char *));
 	int *lens = xcalloc((size_t)np, sizeof(int));
 	int *fmts = xcalloc((size_t)np, sizeof(int));
+	char *sql = NULL;
+	PGresult *res = NULL;
+	pg2md_code rc = PG2MD_OK;
+	if (!types || !vals || !lens || !fmts) {
+		rc = pg2md_nomem(err);
+		goto out;
+	}
 	for (int r = 0; r < nrows; r++) {
 		const cdc_row *row = &ft->rows[lo + r];
 		for (int i = 0; i < ncols; i++) {
@@ -104,9 +111,11 @@ convert_rows(PGconn *conn, cdc_fold *f, cdc_fold_table *ft, const pg2md_table *t
 			}
 		}
 	}
-	char *sql = convert_sql(t, cols, ncols, nrows);
-	PGresult *res = PQexecParams(conn, sql, np, types, vals, lens, fmts, 1);
-	pg2md_code rc = PG2MD_OK;
+	if (!(sql = convert_sql(t, cols, ncols, nrows))) {
+		rc = pg2md_nomem(err);
+		goto out;
+	}
+	res = PQexecParams(conn, sql, np, types, vals, lens, fmts, 1);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != nrows) {
 		rc = pg2md_fail(err, PG2MD_ERR_RUN, "could not have PostgreSQL render the values of table \"%s\": %s",
 				t->name, res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
@@ -160,6 +169,11 @@ cdc_server_values(PGconn *conn, const pg2md_table *tables, int ntables, const cd
 			continue;
 		int *cols = xcalloc((size_t)t->ncols + 1, sizeof(int));
 		int *relcols = xcalloc((size_t)t->ncols + 1, sizeof(int));
+		if (!cols || !relcols) {
+			free(cols);
+			free(relcols);
+			return pg2md_nomem(err);
+		}
 		int ncols = server_columns(t, rel, cols, relcols);
 		int step = ncols ? PARAMS_MAX / ncols : 0;
 		if (step > ROWS_MAX)
