@@ -335,7 +335,7 @@ message_columns(PGconn *conn, const pg2md_config *cfg, const pg2md_table *t, con
 	nt->npk = 0;
 	if (!nt->pk && rc == PG2MD_OK)
 		rc = pg2md_nomem(err);
-	for (int i = 0, j = 0; nt->pk && i < m->ncolumns && j < n; i++) {
+	for (int i = 0, j = 0; rc == PG2MD_OK && i < m->ncolumns && j < n; i++) {
 		if (strcmp(m->columns[i].name, cols[j].name) != 0)
 			continue;
 		if (m->columns[i].flags & 1)
