@@ -69,8 +69,13 @@ cdc_drop_replication(const pg2md_config *cfg, drop_confirm_fn confirm, void *arg
 	cdc_follow_names(cfg, slot, pub, sizeof(slot));
 	r->slot = xstrdup(slot);
 	r->publication = xstrdup(pub);
+	PGconn *conn = NULL;
+	if (!r->slot || !r->publication) {
+		pg2md_nomem(err);
+		goto done;
+	}
 
-	PGconn *conn = pg_connect(cfg, err);
+	conn = pg_connect(cfg, err);
 	if (!conn)
 		goto done;
 	if (look_up_source(conn, r, &f, err))
@@ -86,6 +91,10 @@ cdc_drop_replication(const pg2md_config *cfg, drop_confirm_fn confirm, void *arg
 			goto done;
 		opened = true;
 		r->where = xstrdup(d.where);
+		if (!r->where) {
+			pg2md_nomem(err);
+			goto done;
+		}
 		pgo_lsn lsn;
 		if (cdc_watermark_read(&d, cfg, slot, &f.watermark, &lsn, err))
 			goto done;
@@ -109,6 +118,10 @@ cdc_drop_replication(const pg2md_config *cfg, drop_confirm_fn confirm, void *arg
 		buf_printf(&what, " on the source%s", f.watermark ? ", and " : "");
 	if (f.watermark)
 		buf_printf(&what, "the watermark of slot \"%s\" in %s", slot, r->where);
+	if (buf_broken(&what)) {
+		pg2md_nomem(err);
+		goto done;
+	}
 	if (drop_confirmed(confirm, arg, what.data, r, err))
 		goto done;
 

@@ -39,6 +39,8 @@
 static pg2md_code
 statement_fits(const pg2md_dest *d, const char *sql, const char *what, pg2md_error *err)
 {
+	if (buf_is_oom(sql))
+		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory while %s", what);
 	size_t len = strlen(sql);
 	if (!d->md_rules || len <= MD_STATEMENT_MAX)
 		return PG2MD_OK;
@@ -76,6 +78,8 @@ cdc_watermark_read(pg2md_dest *d, const pg2md_config *cfg, const char *slot, boo
 	buf_literal(&q, cfg->dataset_name);
 	buf_puts(&q, " AND table_name = '_pg2md_cdc'");
 	duckdb_result res;
+	if (buf_broken(&q))
+		return pg2md_nomem(err);
 	if (duckdb_query(d->con, q.data, &res) == DuckDBError) {
 		pg2md_fail(err, PG2MD_ERR_RUN, "could not read the replication watermark in %s", d->where);
 		pg2md_detail(err, "%s", duckdb_result_error(&res));
@@ -95,6 +99,8 @@ cdc_watermark_read(pg2md_dest *d, const pg2md_config *cfg, const char *slot, boo
 	buf_puts(&q, " WHERE slot_name = ");
 	buf_literal(&q, slot);
 	pg2md_code rc = PG2MD_OK;
+	if (buf_broken(&q))
+		return pg2md_nomem(err);
 	if (duckdb_query(d->con, q.data, &res) == DuckDBError) {
 		pg2md_fail(err, PG2MD_ERR_RUN, "could not read the replication watermark in %s", d->where);
 		pg2md_detail(err, "%s", duckdb_result_error(&res));
@@ -190,12 +196,16 @@ dest_table(pg2md_buf *b, const pg2md_config *cfg, const pg2md_table *t)
 	buf_ident(b, t->dest_name);
 }
 
-/* The decoders for t, numerics following the mirror table's own types (a run measured them). */
-static void
+/* The decoders for t, numerics following the mirror table's own types (a run measured them);
+ * false when memory ran out (dec is then empty, copydec_release is safe). */
+static bool
 decoders_for(copydec *dec, const pg2md_table *t, duckdb_logical_type *types)
 {
 	pg2md_table tt = *t;
+	memset(dec, 0, sizeof(*dec));
 	pg2md_column *cols = xcalloc((size_t)t->ncols + 1, sizeof(*cols));
+	if (!cols)
+		return false;
 	memcpy(cols, t->cols, (size_t)t->ncols * sizeof(*cols));
 	for (int i = 0; i < t->ncols; i++) {
 		pg2md_dec dd = cols[i].dec;
@@ -215,6 +225,9 @@ decoders_for(copydec *dec, const pg2md_table *t, duckdb_logical_type *types)
 	tt.cols = cols;
 	copydec_init(dec, &tt, false);
 	free(cols);
+	if (!dec->cols)
+		dec->ncols = 0; /* nothing to release */
+	return dec->cols != NULL;
 }
 
 /* Fill the stage table of t with the batch's rows ft. */
@@ -229,18 +242,26 @@ stage_rows(pg2md_dest *d, const pg2md_table *t, const cdc_rel *rel, const int *m
 		return PG2MD_ERR_RUN;
 	}
 	idx_t n = duckdb_column_count(&res);
-	duckdb_logical_type *types = xcalloc(n, sizeof(*types));
+	duckdb_logical_type *types = xcalloc(n + 1, sizeof(*types));
+	if (!types) {
+		duckdb_destroy_result(&res);
+		return pg2md_nomem(err);
+	}
 	for (idx_t i = 0; i < n; i++)
 		types[i] = duckdb_column_logical_type(&res, i);
 	duckdb_destroy_result(&res);
 
 	copydec dec;
-	decoders_for(&dec, t, types);
+	bool dec_ok = decoders_for(&dec, t, types);
 	duckdb_appender app = NULL;
 	duckdb_data_chunk chunk = duckdb_create_data_chunk(types, n);
 	pg2md_code rc = PG2MD_OK;
 	int nc = t->ncols;
 	char *umask = xmalloc((size_t)nc + 1);
+	if (!dec_ok || !umask || !chunk) {
+		rc = pg2md_nomem(err);
+		goto out;
+	}
 	if (duckdb_appender_create_ext(d->con, "temp", "main", STAGE, &app) == DuckDBError) {
 		rc = pg2md_fail(err, PG2MD_ERR_RUN, "could not append to the stage table of \"%s\"", t->name);
 		goto out;
@@ -299,7 +320,8 @@ stage_rows(pg2md_dest *d, const pg2md_table *t, const cdc_rel *rel, const int *m
 out:
 	if (app)
 		duckdb_appender_destroy(&app);
-	duckdb_destroy_data_chunk(&chunk);
+	if (chunk)
+		duckdb_destroy_data_chunk(&chunk);
 	copydec_release(&dec);
 	for (idx_t i = 0; i < n; i++)
 		duckdb_destroy_logical_type(&types[i]);
@@ -336,11 +358,16 @@ stage_rows_text(pg2md_dest *d, const pg2md_table *t, const cdc_rel *rel, const i
 	duckdb_logical_type vt = duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR);
 	duckdb_logical_type bt = duckdb_create_logical_type(DUCKDB_TYPE_BIGINT);
 	duckdb_logical_type *types = xcalloc((size_t)nc + 4, sizeof(*types));
-	for (int j = 0; j < nc + 4; j++)
-		types[j] = j == nc || j == nc + 2 ? bt : vt;
-	duckdb_data_chunk chunk = duckdb_create_data_chunk(types, (idx_t)nc + 4);
+	duckdb_data_chunk chunk = NULL;
 	char *umask = xmalloc((size_t)nc + 1);
 	int *scale = NULL;
+	if (!types || !umask) {
+		rc = pg2md_nomem(err);
+		goto out;
+	}
+	for (int j = 0; j < nc + 4; j++)
+		types[j] = j == nc || j == nc + 2 ? bt : vt;
+	chunk = duckdb_create_data_chunk(types, (idx_t)nc + 4);
 	if (duckdb_appender_create_ext(d->con, "temp", "main", TSTAGE, &app) == DuckDBError) {
 		rc = pg2md_fail(err, PG2MD_ERR_RUN, "could not append to the stage table of \"%s\"", t->name);
 		goto out;
@@ -390,6 +417,8 @@ stage_rows_text(pg2md_dest *d, const pg2md_table *t, const cdc_rel *rel, const i
 				duckdb_appender_error(app));
 	/* the stage's DECIMAL scales: a numeric text with more fraction digits is an error, never rounded */
 	scale = xcalloc((size_t)nc + 1, sizeof(int));
+	if (rc == PG2MD_OK && !scale)
+		rc = pg2md_nomem(err);
 	if (rc == PG2MD_OK) {
 		duckdb_result res;
 		if (duckdb_query(d->con, "SELECT * FROM temp.main." STAGE " LIMIT 0", &res) == DuckDBError) {
@@ -415,6 +444,11 @@ stage_rows_text(pg2md_dest *d, const pg2md_table *t, const cdc_rel *rel, const i
 				pg2md_buf m = PG2MD_BUF_INIT;
 				buf_printf(&m, "a value of column \"%s\" of table \"%s\" has more fraction digits than its DECIMAL "
 					       "in the destination (scale %d): ", c->name, t->name, scale[j]);
+				if (buf_broken(&m)) {
+					buf_release(&m);
+					rc = pg2md_nomem(err);
+					goto out;
+				}
 				buf_literal(&q, m.data);
 				buf_release(&m);
 				buf_puts(&q, " || ");
@@ -450,7 +484,8 @@ stage_rows_text(pg2md_dest *d, const pg2md_table *t, const cdc_rel *rel, const i
 out:
 	if (app)
 		duckdb_appender_destroy(&app);
-	duckdb_destroy_data_chunk(&chunk);
+	if (chunk)
+		duckdb_destroy_data_chunk(&chunk);
 	duckdb_destroy_logical_type(&vt);
 	duckdb_destroy_logical_type(&bt);
 	free(types);
@@ -744,6 +779,8 @@ apply_table(pg2md_dest *d, const pg2md_config *cfg, const pg2md_table *t, const 
 	pg2md_buf q = PG2MD_BUF_INIT;
 	pg2md_code rc = PG2MD_OK;
 	int *map = xcalloc((size_t)t->ncols + 1, sizeof(int));
+	if (!map)
+		return pg2md_nomem(err);
 	for (int j = 0; j < t->ncols; j++) {
 		map[j] = t->cols[j].lineage ? -1 : rel_col(rel, t->cols[j].name);
 		if (map[j] < 0 && !t->cols[j].lineage) {

@@ -44,6 +44,10 @@ static char *
 duck_value(pg2md_dest *d, const char *sql, pg2md_error *err)
 {
 	duckdb_result res;
+	if (buf_is_oom(sql)) {
+		pg2md_nomem(err);
+		return NULL;
+	}
 	if (duckdb_query(d->con, sql, &res) == DuckDBError) {
 		pg2md_fail(err, PG2MD_ERR_RUN, "could not read the destination's columns: %s", duckdb_result_error(&res));
 		duckdb_destroy_result(&res);
@@ -53,6 +57,8 @@ duck_value(pg2md_dest *d, const char *sql, pg2md_error *err)
 	if (duckdb_row_count(&res) > 0) {
 		char *s = duckdb_value_varchar(&res, 0, 0);
 		v = s ? xstrdup(s) : NULL;
+		if (s && !v)
+			pg2md_nomem(err);
 		duckdb_free(s);
 	}
 	duckdb_destroy_result(&res);
@@ -106,6 +112,8 @@ duck_columns(pg2md_dest *d, const pg2md_config *cfg, const pg2md_table *t, dcols
 	buf_literal(&q, t->dest_name);
 	buf_puts(&q, " ORDER BY column_index");
 	duckdb_result res;
+	if (buf_broken(&q))
+		return pg2md_nomem(err);
 	if (duckdb_query(d->con, q.data, &res) == DuckDBError) {
 		pg2md_fail(err, PG2MD_ERR_RUN, "could not read the columns of \"%s\" in the destination: %s", t->dest_name,
 			   duckdb_result_error(&res));
@@ -117,15 +125,19 @@ duck_columns(pg2md_dest *d, const pg2md_config *cfg, const pg2md_table *t, dcols
 	idx_t n = duckdb_row_count(&res);
 	out->name = xcalloc(n + 1, sizeof(char *));
 	out->type = xcalloc(n + 1, sizeof(char *));
-	for (idx_t r = 0; r < n; r++) {
+	bool oom = !out->name || !out->type;
+	for (idx_t r = 0; r < n && !oom; r++) {
 		char *a = duckdb_value_varchar(&res, 0, r), *b = duckdb_value_varchar(&res, 1, r);
 		out->name[r] = xstrdup(a ? a : "");
 		out->type[r] = xstrdup(b ? b : "");
+		out->n = (int)r + 1; /* dcols_free frees what was copied */
+		oom = !out->name[r] || !out->type[r];
 		duckdb_free(a);
 		duckdb_free(b);
 	}
-	out->n = (int)n;
 	duckdb_destroy_result(&res);
+	if (oom)
+		return pg2md_nomem(err);
 	if (n == 0)
 		return pg2md_fail(err, PG2MD_ERR_RUN, "table %s.%s is not in the destination", cfg->dataset_name, t->dest_name);
 	return PG2MD_OK;
@@ -176,6 +188,8 @@ added_default(PGconn *conn, pg2md_dest *d, const pg2md_config *cfg, const pg2md_
 	bool null_missing = PQgetisnull(res, 0, 1);
 	char *val = xstrdup(PQgetvalue(res, 0, 1));
 	PQclear(res);
+	if (!val)
+		return pg2md_nomem(err);
 	pg2md_code rc = PG2MD_OK;
 	if (missing && !null_missing) {
 		static const pg2md_dec literal_ok[] = {DEC_BOOL, DEC_INT2, DEC_INT4, DEC_INT8, DEC_OID, DEC_FLOAT4, DEC_FLOAT8,
@@ -260,6 +274,8 @@ message_columns(PGconn *conn, const pg2md_config *cfg, const pg2md_table *t, con
 	bool num_double = strcmp(pg2md_config_numeric_fallback(cfg, t->name), "double") == 0;
 	bool char_keep = pg2md_config_char_keep(cfg, t->name);
 	pg2md_column *cols = xcalloc((size_t)m->ncolumns + 1, sizeof(*cols));
+	if (!cols)
+		return pg2md_nomem(err);
 	int n = 0;
 	pg2md_code rc = PG2MD_OK;
 	for (int i = 0; i < m->ncolumns && rc == PG2MD_OK; i++) {
@@ -293,10 +309,15 @@ message_columns(PGconn *conn, const pg2md_config *cfg, const pg2md_table *t, con
 				free(c->dest_name);
 				c->dest_name = xstrdup(t->cols[j].dest_name);
 			}
-		c->type_oid = (uint32_t)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
-		c->typmod = (int32_t)strtol(PQgetvalue(res, 0, 1), NULL, 10);
 		c->text_out = xstrdup(PQgetvalue(res, 0, 2));
 		c->pg_type = xstrdup(PQgetvalue(res, 0, 3));
+		if (!c->name || !c->dest_name || !c->text_out || !c->pg_type) {
+			PQclear(res);
+			rc = pg2md_nomem(err); /* the column, as far as it got, is freed with nt's */
+			break;
+		}
+		c->type_oid = (uint32_t)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
+		c->typmod = (int32_t)strtol(PQgetvalue(res, 0, 1), NULL, 10);
 		c->src_oid = c->type_oid;
 		c->numeric_double = num_double;
 		c->char_keep = char_keep;
@@ -319,7 +340,9 @@ message_columns(PGconn *conn, const pg2md_config *cfg, const pg2md_table *t, con
 	free(nt->pk);
 	nt->pk = xcalloc((size_t)n + 1, sizeof(int));
 	nt->npk = 0;
-	for (int i = 0, j = 0; i < m->ncolumns && j < n; i++) {
+	if (!nt->pk && rc == PG2MD_OK)
+		rc = pg2md_nomem(err);
+	for (int i = 0, j = 0; rc == PG2MD_OK && i < m->ncolumns && j < n; i++) {
 		if (strcmp(m->columns[i].name, cols[j].name) != 0)
 			continue;
 		if (m->columns[i].flags & 1)
@@ -365,6 +388,10 @@ cdc_evolve_plan_make(PGconn *conn, pg2md_dest *d, const pg2md_config *cfg, const
 	canon = xcalloc((size_t)nt->ncols + 1, sizeof(char *));
 	dmatch = xcalloc((size_t)nt->ncols + 1, sizeof(int));
 	used = xcalloc((size_t)dc.n + 1, sizeof(bool));
+	if (!canon || !dmatch || !used) {
+		pg2md_nomem(err);
+		goto fail;
+	}
 	for (int j = 0; j < nt->ncols; j++) {
 		const pg2md_column *c = &nt->cols[j];
 		if (!(canon[j] = duck_canon(d, c->duck_type, err)))
@@ -416,7 +443,7 @@ cdc_evolve_plan_make(PGconn *conn, pg2md_dest *d, const pg2md_config *cfg, const
 			continue;
 		const pg2md_column *c = &nt->cols[j];
 		pg2md_buf def = PG2MD_BUF_INIT;
-		if (added_default(conn, d, cfg, nt, c, &def, err)) {
+		if (added_default(conn, d, cfg, nt, c, &def, err) || (buf_broken(&def) && pg2md_nomem(err))) {
 			buf_release(&def);
 			goto fail;
 		}
@@ -436,9 +463,17 @@ cdc_evolve_plan_make(PGconn *conn, pg2md_dest *d, const pg2md_config *cfg, const
 			   def.len ? " (existing rows: its DEFAULT)" : "");
 		buf_release(&def);
 	}
+	if (buf_broken(&ddl) || buf_broken(&what)) { /* a broken buffer's len is 0: not "no changes" */
+		pg2md_nomem(err);
+		goto fail;
+	}
 	if (ddl.len) {
 		out->ddl = buf_detach(&ddl);
 		out->what = buf_detach(&what);
+		if (!out->ddl || !out->what) {
+			pg2md_nomem(err);
+			goto fail;
+		}
 	}
 	buf_release(&ddl);
 	buf_release(&what);

@@ -57,7 +57,14 @@ read_filter(PGconn *conn, const char *pub, const char *oid, bool *found, char **
 	*text = *found && !PQgetisnull(res, 0, 0) ? xstrdup(PQgetvalue(res, 0, 0)) : NULL;
 	*cols = xstrdup(*found ? PQgetvalue(res, 0, 1) : "{}");
 	*whole = *found && PQgetvalue(res, 0, 2)[0] == 't';
+	bool oom = !*cols || (*found && !PQgetisnull(res, 0, 0) && !*text);
 	PQclear(res);
+	if (oom) {
+		free(*text);
+		free(*cols);
+		*text = *cols = NULL;
+		return pg2md_nomem(err);
+	}
 	return PG2MD_OK;
 }
 
@@ -82,9 +89,11 @@ probe_filter(PGconn *conn, const pg2md_config *cfg, const pg2md_table *t, const 
 	buf_putc(&q, '.');
 	buf_ident(&q, t->name);
 	buf_printf(&q, " WHERE (%s) WITH (publish_via_partition_root = true)", where);
-	PGresult *res = pg_exec_wait(conn, q.data, 0, NULL);
+	PGresult *res = buf_broken(&q) ? NULL : pg_exec_wait(conn, q.data, 0, NULL);
 	pg2md_code rc = PG2MD_OK;
-	if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
+	if (buf_broken(&q)) {
+		rc = pg2md_nomem(err);
+	} else if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
 		const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 		const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : PQerrorMessage(conn);
 		const char *det = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
@@ -192,7 +201,8 @@ check_where(PGconn *conn, const pg2md_config *cfg, const char *pub, const pg2md_
 		} else {
 			/* PostgreSQL's text of a filter is the expression in parentheses */
 			char *paren = xasprintf("(%s)", where);
-			rc = strcmp(have, where) == 0 || strcmp(have, paren) == 0
+			rc = !paren ? pg2md_nomem(err)
+			     : strcmp(have, where) == 0 || strcmp(have, paren) == 0
 				     ? check_identity(conn, cfg, t, where, have_cols, have_whole, err)
 				     : compare_filter(cfg, pub, t, where, paren, have, err);
 			free(paren);

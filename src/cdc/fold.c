@@ -52,7 +52,7 @@ rel_free(cdc_rel *r)
 {
 	free(r->nspname);
 	free(r->name);
-	for (int i = 0; i < r->ncols; i++)
+	for (int i = 0; r->cols && i < r->ncols; i++) /* no cols: their allocation failed */
 		free(r->cols[i].name);
 	free(r->cols);
 	memset(r, 0, sizeof(*r));

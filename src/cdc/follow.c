@@ -163,9 +163,9 @@ follow_ensure_publication(PGconn *conn, const pg2md_config *cfg, const char *pub
 		buf_ident(&missing, tables[i].name);
 		cdc_pub_table_clause(&missing, cfg, &tables[i]);
 	}
-	if (nmissing == 0) {
+	if (nmissing == 0 || buf_broken(&missing)) {
 		buf_release(&missing);
-		return PG2MD_OK;
+		return nmissing ? pg2md_nomem(err) : PG2MD_OK;
 	}
 	pg2md_buf sql = PG2MD_BUF_INIT;
 	if (exists) {
@@ -182,7 +182,9 @@ follow_ensure_publication(PGconn *conn, const pg2md_config *cfg, const char *pub
 	pg2md_error e;
 	pg2md_error_init(&e);
 	pg2md_code rc = pg_exec(conn, sql.data, &e);
-	if (rc) {
+	if (rc == PG2MD_ERR_NOMEM) {
+		rc = pg2md_nomem(err);
+	} else if (rc) {
 		pg2md_fail(err, PG2MD_ERR_USAGE, "could not %s publication \"%s\"", exists ? "extend" : "create", pub);
 		pg2md_detail(err, "%s", e.msg);
 		pg2md_hint(err, "have its owner or a superuser run: %s;", sql.data);
@@ -197,9 +199,12 @@ follow_ensure_publication(PGconn *conn, const pg2md_config *cfg, const char *pub
 			buf_puts(&sql, " IS ");
 			char *c = xasprintf(CDC_PUB_COMMENT_PREFIX " for pipeline %s; pg2md drop --replication removes it",
 					    cfg->pipeline_name ? cfg->pipeline_name : "pg2md");
-			buf_literal(&sql, c);
+			if (c)
+				buf_literal(&sql, c);
 			free(c);
-			if (pg_exec(conn, sql.data, &e))
+			if (!c || buf_broken(&sql))
+				rc = pg2md_nomem(err); /* the publication stays, uncommented, as when COMMENT fails */
+			else if (pg_exec(conn, sql.data, &e))
 				pg2md_warn("could not comment publication \"%s\" (pg2md drop --replication will keep it): %s",
 					   pub, e.msg);
 			pg2md_error_init(&e);
@@ -251,9 +256,11 @@ start_streaming(follow_state *st, const cdc_system *sys, cdc_start_opts *chosen,
 	if (want.streaming) {
 		/* <pipelines_dir>/<pipeline_name>/cdc: a streamed transaction's changes until it commits */
 		char *pdir = pkg_pipeline_dir(st->cfg);
-		size_t n = strlen(pdir) + 8;
-		char *dir = xmalloc(n);
-		snprintf(dir, n, "%s/cdc", pdir);
+		char *dir = pdir ? xasprintf("%s/cdc", pdir) : NULL;
+		if (!dir) {
+			free(pdir);
+			return pg2md_nomem(err);
+		}
 		st->spill = cdc_spill_open(dir, err);
 		free(dir);
 		free(pdir);
@@ -416,6 +423,10 @@ cdc_follow(pg2md_config *cfg, const cdc_follow_opts *opts, cdc_follow_report *re
 	/* every table's first Relation message is compared with the destination's columns */
 	st.check = xcalloc((size_t)st.ntables + 1, sizeof(bool));
 	st.copy_lsn = xcalloc((size_t)st.ntables + 1, sizeof(pgo_lsn));
+	if (!st.check || !st.copy_lsn) {
+		pg2md_nomem(err);
+		goto out;
+	}
 	for (int i = 0; i < st.ntables; i++)
 		st.check[i] = true;
 

@@ -160,8 +160,12 @@ follow_replay_apply(follow_state *st, int64_t *rows, pg2md_error *err)
 		const cdc_fold_table *ft = &st->fold.tables[i];
 		if ((ft->nrows || ft->truncated) && !was_touched(st, ft->relid)) {
 			if (st->ntouched == st->touchcap) {
-				st->touchcap = st->touchcap ? st->touchcap * 2 : 8;
-				st->touched = xrealloc(st->touched, (size_t)st->touchcap * sizeof(uint32_t));
+				int cap = st->touchcap ? st->touchcap * 2 : 8;
+				uint32_t *a = xrealloc(st->touched, (size_t)cap * sizeof(uint32_t));
+				if (!a)
+					return pg2md_nomem(err);
+				st->touched = a;
+				st->touchcap = cap;
 			}
 			st->touched[st->ntouched++] = ft->relid;
 		}
@@ -299,6 +303,8 @@ static pg2md_code
 evolve_cached(follow_state *st, int ti, const cdc_rel *rel, int64_t *rows, pg2md_error *err)
 {
 	pgo_column *cols = xcalloc((size_t)rel->ncols + 1, sizeof(*cols));
+	if (!cols)
+		return pg2md_nomem(err);
 	for (int i = 0; i < rel->ncols; i++)
 		cols[i] = (pgo_column){.flags = rel->cols[i].key, .name = rel->cols[i].name, .type_oid = rel->cols[i].type_oid,
 				       .typmod = rel->cols[i].typmod};

@@ -39,6 +39,8 @@ leftover_tables(follow_state *st, char ***names, int *n, pg2md_error *err)
 	buf_literal(&q, st->cfg->dataset_name);
 	buf_puts(&q, " AND starts_with(table_name, '" STEPS_TABLE_PREFIX "') ORDER BY table_name");
 	duckdb_result res;
+	if (buf_broken(&q))
+		return pg2md_nomem(err);
 	if (duckdb_query(st->dest.con, q.data, &res) == DuckDBError) {
 		pg2md_fail(err, PG2MD_ERR_RUN, "could not list the work tables of %s: %s", st->dest.where,
 			   duckdb_result_error(&res));
@@ -49,12 +51,22 @@ leftover_tables(follow_state *st, char ***names, int *n, pg2md_error *err)
 	buf_release(&q);
 	idx_t rows = duckdb_row_count(&res);
 	*names = xcalloc(rows + 1, sizeof(char *));
-	for (idx_t r = 0; r < rows; r++) {
+	bool oom = !*names;
+	for (idx_t r = 0; r < rows && !oom; r++) {
 		char *v = duckdb_value_varchar(&res, 0, r);
-		(*names)[(*n)++] = xstrdup(v ? v : "");
+		oom = !((*names)[*n] = xstrdup(v ? v : ""));
+		*n += !oom;
 		duckdb_free(v);
 	}
 	duckdb_destroy_result(&res);
+	if (oom) {
+		for (int i = 0; i < *n; i++)
+			free((*names)[i]);
+		free(*names);
+		*names = NULL;
+		*n = 0;
+		return pg2md_nomem(err);
+	}
 	return PG2MD_OK;
 }
 
@@ -99,6 +111,8 @@ follow_steps_begin(follow_state *st, pg2md_error *err)
 {
 	work_release(st);
 	st->work = xcalloc((size_t)st->ntables + 1, sizeof(char *));
+	if (!st->work)
+		return pg2md_nomem(err);
 	st->step_rows = 0;
 	st->step_started = follow_mono_ms();
 	st->nsteps = 0;
@@ -123,6 +137,8 @@ make_work(follow_state *st, int ti, pg2md_error *err)
 	const pg2md_table *t = &st->tables[ti];
 	const char *ds = st->cfg->dataset_name;
 	char *work = xasprintf(STEPS_TABLE_PREFIX "%s", t->dest_name);
+	if (!work)
+		return pg2md_nomem(err);
 	pg2md_buf q = PG2MD_BUF_INIT;
 	buf_puts(&q, "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = ");
 	buf_literal(&q, ds);
@@ -130,6 +146,10 @@ make_work(follow_state *st, int ti, pg2md_error *err)
 	buf_literal(&q, t->dest_name);
 	buf_puts(&q, " AND NOT is_nullable ORDER BY column_index");
 	duckdb_result res;
+	if (buf_broken(&q)) {
+		free(work);
+		return pg2md_nomem(err);
+	}
 	if (duckdb_query(st->dest.con, q.data, &res) == DuckDBError) {
 		pg2md_fail(err, PG2MD_ERR_RUN, "could not read the columns of %s.%s: %s", ds, t->dest_name,
 			   duckdb_result_error(&res));
@@ -184,6 +204,8 @@ copy_rows(follow_state *st, const char *work, const char *mirror, pg2md_error *e
 	duckdb_result res;
 	int64_t end = 0;
 	pg2md_code rc = PG2MD_OK;
+	if (buf_broken(&q))
+		return pg2md_nomem(err);
 	if (duckdb_query(st->dest.con, q.data, &res) == DuckDBError)
 		rc = pg2md_fail(err, PG2MD_ERR_RUN, "could not read the size of %s.%s: %s", ds, mirror,
 				duckdb_result_error(&res));
@@ -230,11 +252,14 @@ follow_steps_fold_full(const follow_state *st)
 	return st->dest.md_rules && max > 0 && (int64_t)st->fold.changes >= max;
 }
 
-/* The followed tables as the fold is applied to them: those with a work table under its name. */
+/* The followed tables as the fold is applied to them: those with a work table under its name
+ * (NULL: out of memory). */
 static pg2md_table *
 targets(const follow_state *st)
 {
 	pg2md_table *t = xcalloc((size_t)st->ntables + 1, sizeof(*t));
+	if (!t)
+		return NULL;
 	memcpy(t, st->tables, (size_t)st->ntables * sizeof(*t));
 	for (int i = 0; i < st->ntables; i++)
 		if (st->work[i])
@@ -252,6 +277,8 @@ follow_steps_apply(follow_state *st, int64_t *rows, pg2md_error *err)
 			return err->code;
 	}
 	pg2md_table *t = targets(st);
+	if (!t)
+		return pg2md_nomem(err);
 	int64_t n = 0;
 	pg2md_code rc = cdc_apply_fold(&st->dest, st->cfg, t, st->ntables, &st->rc, &st->fold, &n, err);
 	free(t);

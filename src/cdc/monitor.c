@@ -188,7 +188,9 @@ write_metrics(cdc_monitor *m, const cdc_follow_report *rep, const cdc_freshness 
 	}
 	pg2md_error e;
 	pg2md_error_init(&e);
-	if (metrics_write_file(m->cfg->metrics_file, b.data, &e))
+	if (buf_broken(&b)) /* an empty file would say nothing is followed: the last one stays */
+		pg2md_warn("out of memory writing metrics file \"%s\": it keeps its last state", m->cfg->metrics_file);
+	else if (metrics_write_file(m->cfg->metrics_file, b.data, &e))
 		pg2md_warn("%s", e.msg);
 	buf_release(&b);
 }

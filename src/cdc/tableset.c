@@ -53,6 +53,8 @@ cdc_tableset_release(cdc_tableset *ts)
 static pg2md_code
 ts_query(pg2md_dest *d, const char *sql, duckdb_result *res, pg2md_error *err)
 {
+	if (buf_is_oom(sql))
+		return pg2md_nomem(err);
 	if (duckdb_query(d->con, sql, res) == DuckDBError) {
 		pg2md_fail(err, PG2MD_ERR_RUN, "could not read the followed tables in %s", d->where);
 		pg2md_detail(err, "%s", duckdb_result_error(res));
@@ -93,13 +95,19 @@ cdc_tableset_read(pg2md_dest *d, const pg2md_config *cfg, const char *slot, cdc_
 		return rc;
 	idx_t n = duckdb_row_count(&res);
 	out->items = xcalloc((size_t)n + 1, sizeof(cdc_joined));
-	for (idx_t r = 0; r < n; r++) {
+	bool oom = !out->items;
+	for (idx_t r = 0; r < n && !oom; r++) {
 		char *name = duckdb_value_varchar(&res, 0, r);
-		out->items[out->n].name = xstrdup(name ? name : "");
-		out->items[out->n++].copy_lsn = (pgo_lsn)duckdb_value_int64(&res, 1, r);
+		oom = !(out->items[out->n].name = xstrdup(name ? name : ""));
+		if (!oom)
+			out->items[out->n++].copy_lsn = (pgo_lsn)duckdb_value_int64(&res, 1, r);
 		duckdb_free(name);
 	}
 	duckdb_destroy_result(&res);
+	if (oom) {
+		cdc_tableset_release(out);
+		return pg2md_nomem(err);
+	}
 	return PG2MD_OK;
 }
 
@@ -196,6 +204,8 @@ cdc_copy_tables(pg2md_config *cfg, const char *snapshot, const pg2md_table *tabl
 	char **names = NULL;
 	if (tables) {
 		names = xcalloc((size_t)n + 1, sizeof(char *));
+		if (!names)
+			return pg2md_nomem(err);
 		for (int i = 0; i < n; i++)
 			names[i] = tables[i].name;
 		cfg->tables = (pg2md_strlist){names, n};
@@ -237,6 +247,10 @@ pub_is_ours(PGconn *conn, const pg2md_config *cfg, const char *pub, bool *ours, 
 	if (!res)
 		return err->code;
 	char *mine = xasprintf(CDC_PUB_COMMENT_PREFIX " for pipeline %s;", cfg->pipeline_name ? cfg->pipeline_name : "pg2md");
+	if (!mine) {
+		PQclear(res);
+		return pg2md_nomem(err);
+	}
 	*ours = PQntuples(res) == 1 && PQgetvalue(res, 0, 1)[0] != 't' &&
 		strncmp(PQgetvalue(res, 0, 0), mine, strlen(mine)) == 0;
 	free(mine);
@@ -266,6 +280,8 @@ remove_table(cdc_sync *s, const char *name, pg2md_error *err)
 	buf_ident(&sql, cfg->schema);
 	buf_putc(&sql, '.');
 	buf_ident(&sql, name);
+	if (buf_broken(&sql))
+		return pg2md_nomem(err);
 	if (in && ours) {
 		pg2md_error e;
 		pg2md_error_init(&e);
@@ -343,6 +359,10 @@ cdc_tableset_sync(cdc_sync *s, pg2md_error *err)
 			s->removed++;
 	}
 	pg2md_table *add = xcalloc((size_t)s->ntables + 1, sizeof(pg2md_table));
+	if (!add) {
+		cdc_tableset_release(&ts);
+		return pg2md_nomem(err);
+	}
 	int nadd = 0;
 	for (int j = 0; j < s->ntables && !pg2md_failed(err); j++) {
 		bool known = false;

@@ -83,6 +83,10 @@ plan_check(const pg2md_table *t, const char *transform, char *bad, size_t n, pg2
 	buf_reset(&sql);
 	buf_puts(&sql, "EXPLAIN (FORMAT JSON) WITH data AS (SELECT * EXCLUDE (pg2md_none) FROM pg2md_rows) ");
 	buf_puts(&sql, transform);
+	if (buf_broken(&sql)) {
+		pg2md_nomem(err);
+		goto done;
+	}
 	if (duckdb_query(con, sql.data, &res) == DuckDBError) {
 		pg2md_fail(err, PG2MD_ERR_USAGE, "the transform of table \"%s\" does not bind", t->name);
 		pg2md_detail(err, "%s", duckdb_result_error(&res));

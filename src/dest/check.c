@@ -32,6 +32,10 @@ list_dataset(checklist *cl, pg2md_dest *d, const char *dataset)
 		       "WHERE database_name = current_database() AND schema_name = ");
 	buf_literal(&sql, dataset);
 	buf_puts(&sql, " ORDER BY table_name LIKE '\\_dlt\\_%' ESCAPE '\\', table_name");
+	if (buf_broken(&sql)) {
+		check_failed(cl, PG2MD_ERR_NOMEM, "out of memory listing the tables of dataset \"%s\"", dataset);
+		return;
+	}
 	if (duckdb_query(d->con, sql.data, &res) == DuckDBError) {
 		check_failed(cl, PG2MD_ERR_RUN, "could not list the tables of dataset \"%s\"", dataset);
 		check_detail(cl, "%s", duckdb_result_error(&res));
@@ -116,7 +120,10 @@ check_writable(checklist *cl, pg2md_dest *d)
 		pg2md_error ignore;
 		pg2md_error_init(&ignore);
 		duck_exec(d->con, "ROLLBACK", "rolling back", &ignore);
-		check_failed(cl, PG2MD_ERR_RUN, "%s is not writable", d->where);
+		if (err.code == PG2MD_ERR_NOMEM)
+			check_failed(cl, PG2MD_ERR_NOMEM, "out of memory checking that %s is writable", d->where);
+		else
+			check_failed(cl, PG2MD_ERR_RUN, "%s is not writable", d->where);
 		check_detail(cl, "%s", err.msg);
 		check_hint(cl, "%s", d->motherduck ? "check that the token may write to the database (not a read-only share)"
 						   : "check the file's and folder's permissions and free space");
@@ -143,7 +150,8 @@ dest_check(checklist *cl, const pg2md_config *cfg)
 		check_motherduck_client(cl, cfg);
 	if (dest_open(&d, cfg, 1, &err) != PG2MD_OK) {
 		/* a connection that failed, or a setting dest_open refused (the extension file) */
-		check_failed(cl, err.code == PG2MD_ERR_USAGE ? PG2MD_ERR_USAGE : PG2MD_ERR_CONNECT, "%s", err.msg);
+		check_failed(cl, err.code == PG2MD_ERR_USAGE || err.code == PG2MD_ERR_NOMEM ? err.code : PG2MD_ERR_CONNECT,
+			     "%s", err.msg);
 		check_error(cl, &err);
 		return;
 	}
@@ -158,7 +166,10 @@ dest_check(checklist *cl, const pg2md_config *cfg)
 	if (!existed) {
 		char *wal = xasprintf("%s.wal", cfg->duckdb_path);
 		unlink(cfg->duckdb_path);
-		unlink(wal);
+		if (wal)
+			unlink(wal);
+		else
+			check_failed(cl, PG2MD_ERR_NOMEM, "out of memory removing the new file's \"%s.wal\"", cfg->duckdb_path);
 		free(wal);
 	}
 }

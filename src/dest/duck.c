@@ -37,6 +37,8 @@ duck_query_rows(duckdb_connection con, const char *sql, duck_row_fn row, void *a
 	if (buf_is_oom(sql))
 		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 	char *wrapped = xasprintf("SELECT CAST(COLUMNS(*) AS VARCHAR) FROM (%s)", sql);
+	if (!wrapped)
+		return pg2md_nomem(err);
 	duckdb_state st = duckdb_query(con, wrapped, &res);
 	free(wrapped);
 	if (st == DuckDBError) {
@@ -49,7 +51,9 @@ duck_query_rows(duckdb_connection con, const char *sql, duck_row_fn row, void *a
 		idx_t nc = duckdb_column_count(&res), nr = duckdb_row_count(&res);
 		char **vals = xcalloc((size_t)nc + 1, sizeof(char *));
 		int stop = 0;
-		for (idx_t r = 0; r < nr && !stop; r++) {
+		if (!vals)
+			pg2md_nomem(err);
+		for (idx_t r = 0; vals && r < nr && !stop; r++) {
 			for (idx_t c = 0; c < nc; c++)
 				vals[c] = duckdb_value_varchar(&res, c, r); /* NULL for SQL NULL */
 			stop = row(arg, (int)nc, (const char *const *)vals);
@@ -78,6 +82,10 @@ duck_scalar(duckdb_connection con, const char *sql, char **out, pg2md_error *err
 		char *v = duckdb_value_varchar(&res, 0, 0);
 		*out = v ? xstrdup(v) : NULL;
 		duckdb_free(v);
+		if (v && !*out) {
+			duckdb_destroy_result(&res);
+			return pg2md_nomem(err);
+		}
 	}
 	duckdb_destroy_result(&res);
 	return PG2MD_OK;
@@ -437,6 +445,8 @@ dest_check_writable(const pg2md_config *cfg, pg2md_error *err)
 		return PG2MD_OK;
 	slash = strrchr(path, '/');
 	dir = xstrdup(slash == path ? "/" : slash ? path : ".");
+	if (!dir)
+		return pg2md_nomem(err);
 	if (slash && slash != path)
 		dir[slash - path] = '\0';
 	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -531,6 +541,8 @@ dest_open_motherduck(pg2md_dest *d, const pg2md_config *cfg, duckdb_config dc, p
 
 	d->where = xasprintf("MotherDuck database \"%s\"", db);
 	d->catalog = xstrdup(db);
+	if (!d->where || !d->catalog)
+		return pg2md_nomem(err);
 	if (!cfg->md_token || !*cfg->md_token) {
 		pg2md_fail(err, PG2MD_ERR_USAGE, "%s needs a MotherDuck token", d->where);
 		pg2md_hint(err, "set token under [destination.motherduck.credentials] in .dlt/secrets.toml, or "
@@ -546,6 +558,8 @@ dest_open_motherduck(pg2md_dest *d, const pg2md_config *cfg, duckdb_config dc, p
 	duckdb_set_config(dc, "custom_user_agent", md_user_agent());
 	path = cfg->md_connection_timeout > 0 ? xasprintf("md:?connection_timeout=%ds", cfg->md_connection_timeout)
 					      : xstrdup("md:");
+	if (!path)
+		return pg2md_nomem(err);
 	if (duckdb_open_ext(path, &d->db, dc, &open_err) == DuckDBError) {
 		pg2md_fail(err, PG2MD_ERR_CONNECT, "could not connect to %s", d->where);
 		/* DuckDB's message names the extension download or the server; it never holds the token. */
@@ -585,7 +599,9 @@ md_use_database(pg2md_dest *d, pg2md_error *err)
 	buf_ident(&sql, d->catalog);
 	buf_puts(&sql, "; USE ");
 	buf_ident(&sql, d->catalog);
-	if (duck_exec(d->con, sql.data, "creating or using the database", &why)) {
+	if (duck_exec(d->con, sql.data, "creating or using the database", &why) == PG2MD_ERR_NOMEM) {
+		pg2md_error_merge(err, &why);
+	} else if (why.code) {
 		pg2md_fail(err, PG2MD_ERR_CONNECT, "could not use %s", d->where);
 		pg2md_detail(err, "%s", why.msg);
 		pg2md_hint(err, "check that the token may create and write databases (a read-scaling token cannot "
@@ -631,6 +647,10 @@ dest_open(pg2md_dest *d, const pg2md_config *cfg, int threads, pg2md_error *err)
 	} else {
 		path = cfg->duckdb_path;
 		d->where = xasprintf("DuckDB file \"%s\"", path);
+		if (!d->where) {
+			duckdb_destroy_config(&dc);
+			return pg2md_nomem(err);
+		}
 		struct stat before;
 		bool created = stat(path, &before) != 0 && errno == ENOENT;
 		if (duckdb_open_ext(path, &d->db, dc, &open_err) == DuckDBError) {
@@ -660,6 +680,11 @@ dest_open(pg2md_dest *d, const pg2md_config *cfg, int threads, pg2md_error *err)
 		const char *base = strrchr(path, '/');
 		base = base ? base + 1 : path;
 		char *cat = xstrdup(base);
+		if (!cat) {
+			duckdb_destroy_config(&dc);
+			dest_close(d);
+			return pg2md_nomem(err);
+		}
 		char *dot = strrchr(cat, '.');
 		if (dot && dot != cat)
 			*dot = '\0';

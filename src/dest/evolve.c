@@ -215,7 +215,9 @@ evolve_column(duckdb_connection con, const char *target, const char *dest, const
 			to = xasprintf("DECIMAL(%d,%d)", !measured ? i2 + s2 : i2 + s2 <= 18 ? 18 : 38, s2);
 		else if (measured)
 			to = xstrdup("VARCHAR");
-		else
+		if ((i2 + s2 <= 38 || measured) && !to)
+			pg2md_nomem(err);
+		else if (!to)
 		{
 			pg2md_fail(err, PG2MD_ERR_RUN,
 				   "column \"%s\" of table \"%s\" changed type from %s to %s, and no DECIMAL "
@@ -225,6 +227,8 @@ evolve_column(duckdb_connection con, const char *target, const char *dest, const
 	} else if (have && measured && strcmp(have, want) != 0 && decimal_of(have, &ph, &sh)) {
 		/* a measured DECIMAL column meets values no DECIMAL holds: the fallback type */
 		to = xstrdup(want);
+		if (!to)
+			pg2md_nomem(err);
 	} else {
 		settled = false;
 	}
@@ -300,6 +304,8 @@ evolve_table(duckdb_connection con, const char *dataset, const manifest_table *t
 	buf_literal(&q, dataset);
 	buf_puts(&q, " AND table_name = ");
 	buf_literal(&q, dest);
+	if (buf_broken(&q))
+		return pg2md_nomem(err);
 	if (duckdb_query(con, q.data, &res) == DuckDBError) {
 		pg2md_fail(err, PG2MD_ERR_RUN, "reading the columns of \"%s\" failed: %s", dest, duckdb_result_error(&res));
 		duckdb_destroy_result(&res);
@@ -310,6 +316,10 @@ evolve_table(duckdb_connection con, const char *dataset, const manifest_table *t
 	duck_qualified(&target, dataset, dest);
 	if (n == 0)
 		goto done; /* a new table: created from the manifest */
+	if (buf_broken(&target)) {
+		pg2md_nomem(err);
+		goto done;
+	}
 	for (int i = 0; i < t->ncols; i++) {
 		const manifest_column *c = &t->cols[i];
 		const char *name = c->dest_name;

@@ -26,6 +26,25 @@
 
 /* ---- load_sql.c: SQL per write disposition ---------------------------------------------- */
 
+/*
+ * Out of memory while building a statement: b is made broken as util/buf.c makes a buffer whose
+ * growth failed, so whoever runs it fails with PG2MD_ERR_NOMEM (buf_is_oom) instead of running a
+ * statement with a piece missing.  load_buf_taint: b broken when a piece built apart (part) is.
+ */
+static inline void
+load_buf_break(pg2md_buf *b)
+{
+	buf_release(b);
+	b->data = (char *)buf_oom_text;
+}
+
+static inline void
+load_buf_taint(pg2md_buf *b, const pg2md_buf *part)
+{
+	if (buf_broken(part))
+		load_buf_break(b);
+}
+
 /* "fn([<pkg_path>/<file>, …])" for a package's files (paths relative to it). */
 void parquet_files_call(pg2md_buf *b, const char *fn, const char *pkg_path, char *const *files, int nfiles);
 /* "read_parquet([<pkg_path>/<file>, …])" */
@@ -53,7 +72,8 @@ pg2md_code load_table_sql(pg2md_buf *sql, const manifest_table *t, const char *d
 /*
  * Table t's staged files in steps: each a read_parquet([...]) of at most batch_size rows (a
  * larger file is read in ranges of its rows, by file_row_number) whose INSERT into the work table
- * stays under MD_STATEMENT_MAX.  Returns a JSON array of {"sql": the INSERT, "rows": n}.
+ * stays under MD_STATEMENT_MAX.  Returns a JSON array of {"sql": the INSERT, "rows": n}; NULL
+ * when memory ran out (PG2MD_ERR_NOMEM).
  */
 json_t *md_load_steps(const manifest_table *t, const char *dataset, const char *pkg_path, int64_t batch_size);
 /* CREATE OR REPLACE of table t's work table (NEW_TABLE_PREFIX), in its destination types. */

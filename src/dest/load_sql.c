@@ -55,6 +55,10 @@ parquet_files_call(pg2md_buf *b, const char *fn, const char *pkg_path, char *con
 	buf_printf(b, "%s([", fn);
 	for (int i = 0; i < nfiles; i++) {
 		char *p = xasprintf("%s/%s", pkg_path, files[i]);
+		if (!p) {
+			load_buf_break(b);
+			return;
+		}
 		if (i)
 			buf_puts(b, ", ");
 		buf_literal(b, p);
@@ -94,6 +98,7 @@ select_list(pg2md_buf *b, const manifest_column *cols, int ncols, const char *al
 		} else {
 			buf_printf(b, "CAST(%s AS %s) AS ", f.data, cols[i].duck_type);
 		}
+		load_buf_taint(b, &f);
 		buf_release(&f);
 		buf_ident(b, dn);
 	}
@@ -157,7 +162,8 @@ append_boundary_filter(pg2md_buf *sql, const manifest_table *t, const char *targ
 /*
  * The package's files as read_parquet([...]) sources of at most batch_size rows each (a file is
  * never split; a larger file is a batch of its own): [destination.motherduck] batch_size bounds
- * the rows of one INSERT.  Returns the number of batches; each entry is a new string.
+ * the rows of one INSERT.  Returns the number of batches; each entry is a new string; -1 when
+ * memory ran out (nothing to free).
  */
 static int
 parquet_batches(const manifest_table *t, const char *pkg_path, int64_t batch_size, char ***out)
@@ -168,27 +174,38 @@ parquet_batches(const manifest_table *t, const char *pkg_path, int64_t batch_siz
 	pg2md_buf cur = PG2MD_BUF_INIT;
 	int64_t in_cur = 0;
 	int files_in_cur = 0;
+	bool oom = !batches;
 
-	for (size_t i = 0; i < n; i++) {
+	*out = NULL;
+	for (size_t i = 0; i < n && !oom; i++) {
 		int64_t r = t->file_rows[i];
 		if (files_in_cur > 0 && batch_size > 0 && r >= 0 && in_cur + r > batch_size) {
 			buf_puts(&cur, "])");
-			batches[nb++] = buf_detach(&cur);
+			oom = !(batches[nb++] = buf_detach(&cur));
 			in_cur = 0;
 			files_in_cur = 0;
 		}
 		buf_puts(&cur, files_in_cur ? ", " : "read_parquet([");
 		char *p = xasprintf("%s/%s", pkg_path, t->files[i]);
-		buf_literal(&cur, p);
+		if (!p)
+			oom = true;
+		else
+			buf_literal(&cur, p);
 		free(p);
 		in_cur += r > 0 ? r : 0;
 		files_in_cur++;
 	}
-	if (files_in_cur > 0) {
+	if (files_in_cur > 0 && !oom) {
 		buf_puts(&cur, "])");
-		batches[nb++] = buf_detach(&cur);
+		oom = !(batches[nb++] = buf_detach(&cur));
 	}
 	buf_release(&cur);
+	if (oom) {
+		for (int b = 0; batches && b < nb; b++)
+			free(batches[b]);
+		free(batches);
+		return -1;
+	}
 	*out = batches;
 	return nb;
 }
@@ -291,6 +308,10 @@ merge_new_rows_sql(pg2md_buf *sql, const table_load *tl, const char *part)
 	if (dedup) {
 		/* the keep table, "ds"."_pg2md_merge__t_keep": the kept rows' positions */
 		char *kt = xasprintf("%.*s_keep\"", (int)strlen(tl->mt) - 1, tl->mt);
+		if (!kt) {
+			load_buf_break(sql);
+			return;
+		}
 		pg2md_buf from = PG2MD_BUF_INIT;
 		if (tl->direct) /* the work table's rows by rowid */
 			buf_puts(&from, tl->src);
@@ -309,6 +330,7 @@ merge_new_rows_sql(pg2md_buf *sql, const table_load *tl, const char *part)
 		buf_printf(sql, " FROM %s " AS_S " SEMI JOIN %s " AS_K " ON %s;\nDROP TABLE %s;\n", from.data, kt,
 			   tl->direct ? AS_S ".rowid = " AS_K ".pg2md_r" : AS_S ".file_index = " AS_K ".pg2md_f AND " AS_S ".file_row_number = " AS_K ".pg2md_r",
 			   kt);
+		load_buf_taint(sql, &from);
 		buf_release(&from);
 		free(kt);
 		return;
@@ -382,6 +404,7 @@ merge_upsert_sql(pg2md_buf *sql, const table_load *tl, const char *cond, const c
 		buf_ident(sql, cols[k].dest_name);
 	}
 	buf_printf(sql, ");\nDROP TABLE %s;\n", tl->mt);
+	load_buf_taint(sql, &flagged);
 	buf_release(&flagged);
 }
 
@@ -398,6 +421,8 @@ merge_delete_insert_sql(pg2md_buf *sql, const table_load *tl, const char *cond, 
 		key_match(tl->t->merge_key, tl->t->nmerge_key, tl->target, AS_M, &mlist, &mcond);
 		buf_printf(sql, "DELETE FROM %s USING (SELECT DISTINCT %s FROM %s) " AS_M " WHERE %s;\n", tl->target,
 			   mlist.data, tl->mt, mcond.data);
+		load_buf_taint(sql, &mlist);
+		load_buf_taint(sql, &mcond);
 		buf_release(&mlist);
 		buf_release(&mcond);
 	}
@@ -442,6 +467,10 @@ scd2_row_hash(pg2md_buf *b, const manifest_column *cols, int ncols)
 	size_t k = 0;
 	const manifest_column **sorted = xcalloc((size_t)ncols + 1, sizeof(manifest_column *));
 
+	if (!sorted) {
+		load_buf_break(b);
+		return;
+	}
 	for (int i = 0; i < ncols; i++)
 		if (!cols[i].lineage) /* differs per load: not the row's data */
 			sorted[k++] = &cols[i];
@@ -465,7 +494,10 @@ scd2_row_hash(pg2md_buf *b, const manifest_column *cols, int ncols)
 		buf_puts(&v, " AS VARCHAR)");
 		if (numeric) {
 			char *plain = buf_detach(&v);
-			buf_printf(&v, "(CASE WHEN contains(%s, '.') THEN rtrim(rtrim(%s, '0'), '.') ELSE %s END)", plain,
+			if (!plain)
+				load_buf_break(&v); /* b is tainted below */
+			else
+				buf_printf(&v, "(CASE WHEN contains(%s, '.') THEN rtrim(rtrim(%s, '0'), '.') ELSE %s END)", plain,
 				   plain, plain);
 			free(plain);
 		}
@@ -477,6 +509,8 @@ scd2_row_hash(pg2md_buf *b, const manifest_column *cols, int ncols)
 		buf_puts(b, " IS NULL THEN '' ELSE ");
 		buf_literal(b, tag.data);
 		buf_printf(b, " || CAST(strlen(%s) AS VARCHAR) || ':' || %s END", v.data, v.data);
+		load_buf_taint(b, &v);
+		load_buf_taint(b, &tag);
 		buf_release(&v);
 		buf_release(&tag);
 	}
@@ -509,6 +543,11 @@ scd2_sql(pg2md_buf *sql, const table_load *tl, const char *hard)
 	const char *kept;
 	manifest_column *data = xcalloc((size_t)tl->t->ncols + 1, sizeof(manifest_column));
 	int ndata = 0;
+
+	if (!data) {
+		load_buf_break(sql);
+		return;
+	}
 
 	buf_puts(&boundary, "CAST(");
 	buf_literal(&boundary, o->boundary);
@@ -561,6 +600,7 @@ scd2_sql(pg2md_buf *sql, const table_load *tl, const char *hard)
 		pg2md_buf mlist = PG2MD_BUF_INIT, mcond = PG2MD_BUF_INIT;
 		key_match(tl->t->merge_key, tl->t->nmerge_key, tl->target, AS_M, &mlist, &mcond);
 		buf_printf(sql, " AND EXISTS (SELECT 1 FROM %s " AS_M " WHERE %s)", tl->mt, mcond.data);
+		load_buf_taint(sql, &mcond);
 		buf_release(&mlist);
 		buf_release(&mcond);
 	}
@@ -576,6 +616,11 @@ scd2_sql(pg2md_buf *sql, const table_load *tl, const char *hard)
 	buf_printf(sql, ")%s;\nDROP TABLE %s;\nRESET TimeZone;\n", kept, tl->mt);
 
 	free(data);
+	load_buf_taint(sql, &boundary);
+	load_buf_taint(sql, &active);
+	load_buf_taint(sql, &is_active);
+	load_buf_taint(sql, &ver);
+	load_buf_taint(sql, &keep);
 	buf_release(&boundary);
 	buf_release(&active);
 	buf_release(&is_active);
@@ -591,6 +636,11 @@ scd2_column_defs(pg2md_buf *b, const manifest_table *t)
 	const manifest_scd2 *o = t->scd2;
 	manifest_column *defs = xcalloc((size_t)t->ncols + 4, sizeof(manifest_column));
 	int n = 0;
+
+	if (!defs) {
+		load_buf_break(b);
+		return;
+	}
 
 	for (int i = 0; i < t->ncols; i++) {
 		const char *lk = t->cols[i].lineage;
@@ -633,6 +683,8 @@ merge_sql(pg2md_buf *sql, const table_load *tl, pg2md_error *err)
 		merge_insert_only_sql(sql, tl, cond.data, hard);
 	else
 		merge_delete_insert_sql(sql, tl, cond.data, hard);
+	load_buf_taint(sql, &part);
+	load_buf_taint(sql, &cond);
 	buf_release(&part);
 	buf_release(&cond);
 	return PG2MD_OK;
@@ -665,13 +717,26 @@ load_table_sql(pg2md_buf *sql, const manifest_table *t, const char *dataset, con
 	char *merget = xasprintf(MERGE_TABLE_PREFIX "%s", dest);
 	table_load tl = {t, dest, NULL, NULL, NULL, NULL, 0, direct, direct || t->nfiles > 0};
 
+	if (!newt || !merget) {
+		pg2md_nomem(err);
+		goto out;
+	}
 	tl.nbatches = direct ? 0 : parquet_batches(t, pkg_path, batch_size, &tl.batches);
+	if (tl.nbatches < 0) {
+		tl.nbatches = 0;
+		pg2md_nomem(err);
+		goto out;
+	}
 	duck_qualified(&target, dataset, dest);
 	duck_qualified(&mt, dataset, merget);
 	if (direct) {
 		duck_qualified(&src, dataset, newt);
 	} else {
 		read_parquet_files(&src, pkg_path, t->files, t->nfiles);
+	}
+	if (buf_broken(&target) || buf_broken(&src) || buf_broken(&mt)) {
+		pg2md_nomem(err);
+		goto out;
 	}
 	tl.target = target.data;
 	tl.src = src.data;
@@ -697,6 +762,8 @@ load_table_sql(pg2md_buf *sql, const manifest_table *t, const char *dataset, con
 	} else {
 		pg2md_fail(err, PG2MD_ERR_USAGE, "unknown write disposition \"%s\"", disp);
 	}
+	if (buf_broken(sql))
+		pg2md_nomem(err);
 out:
 	for (int b = 0; b < tl.nbatches; b++)
 		free(tl.batches[b]);

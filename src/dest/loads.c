@@ -43,6 +43,8 @@ dest_loads_json(const pg2md_config *cfg, int max, char **note)
 		       "'%Y-%m-%dT%H:%M:%SZ'), schema_version_hash FROM ");
 	duck_qualified(&sql, cfg->dataset_name, "_dlt_loads");
 	buf_printf(&sql, " ORDER BY inserted_at DESC, load_id DESC LIMIT %d", max);
+	if (buf_broken(&sql))
+		goto done; /* out of memory: no note (see loads.h) */
 	if (duckdb_query(con, sql.data, &res) == DuckDBError) {
 		*note = xasprintf("could not read _dlt_loads: %s", duckdb_result_error(&res));
 		duckdb_destroy_result(&res);
@@ -89,6 +91,8 @@ dest_watermarks_json(const pg2md_config *cfg)
 		       "CAST(epoch(now()) - epoch(applied_at) AS BIGINT) FROM ");
 	duck_qualified(&sql, cfg->dataset_name, "_pg2md_cdc");
 	buf_puts(&sql, " ORDER BY slot_name");
+	if (buf_broken(&sql))
+		goto done;
 	if (duckdb_query(con, sql.data, &res) == DuckDBError) {
 		duckdb_destroy_result(&res);
 		goto done;

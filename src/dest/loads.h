@@ -14,6 +14,7 @@
  * The last max rows of <dataset>._dlt_loads, newest first: [{load_id, schema_name, status,
  * inserted_at, schema_version_hash}] (a new reference), or NULL with *note saying why not
  * (caller frees the note): MotherDuck, no file, no loads yet, a file that cannot be opened.
+ * NULL with *note NULL: memory ran out (util/mem.h: mem_short() tells).
  */
 json_t *dest_loads_json(const pg2md_config *cfg, int max, char **note);
 

@@ -21,6 +21,10 @@ static void
 step_prefix(pg2md_buf *b, const manifest_table *t, const char *dataset)
 {
 	char *work = xasprintf(NEW_TABLE_PREFIX "%s", t->dest_name);
+	if (!work) {
+		load_buf_break(b);
+		return;
+	}
 	buf_puts(b, "INSERT INTO ");
 	duck_qualified(b, dataset, work);
 	buf_puts(b, " SELECT ");
@@ -39,20 +43,27 @@ md_load_steps(const manifest_table *t, const char *dataset, const char *pkg_path
 	int files_in_cur = 0;
 
 	step_prefix(&cur, t, dataset);
-	for (size_t i = 0; i <= n; i++) {
+	for (size_t i = 0; i <= n && steps; i++) {
 		int64_t r = i < n ? t->file_rows[i] : 0;
 		buf_reset(&lit);
 		if (i < n) {
 			char *p = xasprintf("%s/%s", pkg_path, t->files[i]);
-			buf_literal(&lit, p);
+			if (!p)
+				load_buf_break(&lit);
+			else
+				buf_literal(&lit, p);
 			free(p);
 		}
+		if (buf_broken(&cur) || buf_broken(&lit))
+			break; /* out of memory: NULL below */
 		/* the step so far is full: the last file, or batch_size rows, or the statement cap
 		 * (with room for ", ", "])" and the final ";") */
 		if (files_in_cur > 0 &&
 		    (i == n || (batch_size > 0 && r >= 0 && in_cur + r > batch_size) ||
 		     cur.len + lit.len + 8 > MD_STATEMENT_MAX)) {
 			buf_puts(&cur, "])");
+			if (buf_broken(&cur))
+				break;
 			json_array_append_new(steps, json_pack("{s:s, s:I}", "sql", cur.data, "rows", (json_int_t)in_cur));
 			buf_reset(&cur);
 			step_prefix(&cur, t, dataset);
@@ -70,6 +81,8 @@ md_load_steps(const manifest_table *t, const char *dataset, const char *pkg_path
 				buf_append(&cur, lit.data, lit.len);
 				buf_printf(&cur, "], file_row_number = true) WHERE file_row_number >= %lld AND file_row_number < %lld",
 					   (long long)lo, (long long)hi);
+				if (buf_broken(&cur))
+					break;
 				json_array_append_new(steps, json_pack("{s:s, s:I}", "sql", cur.data, "rows", (json_int_t)(hi - lo)));
 			}
 			buf_reset(&cur);
@@ -82,6 +95,10 @@ md_load_steps(const manifest_table *t, const char *dataset, const char *pkg_path
 		in_cur += r > 0 ? r : 0;
 		files_in_cur++;
 	}
+	if (buf_broken(&cur) || buf_broken(&lit)) {
+		json_decref(steps);
+		steps = NULL;
+	}
 	buf_release(&cur);
 	buf_release(&lit);
 	return steps;
@@ -92,6 +109,10 @@ md_work_table_sql(pg2md_buf *sql, const manifest_table *t, const char *dataset)
 {
 	char *work = xasprintf(NEW_TABLE_PREFIX "%s", t->dest_name);
 
+	if (!work) {
+		load_buf_break(sql);
+		return;
+	}
 	buf_puts(sql, "CREATE OR REPLACE TABLE ");
 	duck_qualified(sql, dataset, work);
 	buf_puts(sql, " (");
@@ -158,6 +179,8 @@ pg2md_code
 md_statements_check(const char *sql, const char *what, pg2md_error *err)
 {
 	/* pg2md's statements end with ";\n" and hold none inside a literal of their own */
+	if (buf_is_oom(sql))
+		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory while %s", what);
 	const char *p = sql;
 	while (p && *p) {
 		const char *end = strstr(p, ";\n");

@@ -52,6 +52,11 @@ static bool
 try_sql(duckdb_connection con, const char *sql, char *why, size_t why_size)
 {
 	duckdb_result res;
+	if (buf_is_oom(sql)) {
+		if (why)
+			snprintf(why, why_size, "out of memory");
+		return false;
+	}
 	bool ok = duckdb_query(con, sql, &res) != DuckDBError;
 	if (!ok && why)
 		snprintf(why, why_size, "%s", duckdb_result_error(&res) ? duckdb_result_error(&res) : "unknown error");
