@@ -144,7 +144,9 @@ assert_eq 0 "$(ddbq "$DB" "SELECT count(*) FROM pg2md_data.tk WHERE v = 'E6'")" 
 w=$(watermark)
 lsn_le "$w" "$a" && t_pass "the watermark ($w) is at or before --endpos ($a)" || t_fail "the watermark $w passed --endpos $a"
 assert_exit 0 env PGOPTIONS="-c logical_decoding_work_mem=64kB" "$PG2MD_BIN" follow --once --project-dir "$P"
-assert_contains "$(cat "$T_OUT")" "streamed transactions: 1 applied" "the next run applies it"
+# applied whole, streamed or not: the server streams a transaction only from records past the point
+# decoding starts at, and the watermark an earlier run confirmed may lie inside its records
+assert_match "$(cat "$T_OUT")" "applied 1 transaction|streamed transactions: 1 applied" "the next run applies it"
 assert_eq "E0x1 E1 openx3 E2x1 E3x1 E4x1 E5x1 E6x2 E7x1 E8x1" "$(marks)" "every transaction applied once"
 
 # (3) large: --endpos exactly at a streamed transaction's commit LSN (it is not applied, also not
@@ -160,7 +162,8 @@ w=$(watermark)
 lsn_le "$w" "$c9" && t_pass "the watermark ($w) is at or before its commit ($c9)" || t_fail "the watermark $w passed its commit $c9"
 c9p=$(pgq "SELECT '$c9'::pg_lsn + 1")
 assert_exit 0 env PGOPTIONS="-c logical_decoding_work_mem=64kB" "$PG2MD_BIN" follow --endpos "$c9p" --project-dir "$P"
-assert_contains "$(cat "$T_OUT")" "streamed transactions: 1 applied" "one byte past its commit LSN: the streamed transaction applied"
+assert_match "$(cat "$T_OUT")" "applied 1 transaction|streamed transactions: 1 applied" \
+	"one byte past its commit LSN: the (large) transaction applied"
 assert_eq "6000 1 0" "$(ddbq "$DB" "SELECT count(*), (SELECT count(*) FROM pg2md_data.tf WHERE b = 'E9'),
 	(SELECT count(*) FROM pg2md_data.tf WHERE b = 'E9b') FROM pg2md_data.tk WHERE v = 'E9'" | tr '\t' ' ')" \
 	"all of it, and not the transaction after it"
