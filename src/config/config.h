@@ -118,6 +118,7 @@ typedef struct pg2md_config {
 	int source_workers;            /* workers / [sources.sql_database.extract] workers; default 4 */
 	int pool_size;                 /* [postgres] pool_size; default = source_workers */
 	bool direct;                   /* [sources.sql_database] direct / PG2MD direct mode; default false */
+	bool overlap_load;             /* [sources.sql_database] overlap_load: staged, load finished tables during the extraction */
 	char *numeric_fallback;        /* numerics DECIMAL cannot hold: "varchar" (default, exact text) or "double" */
 	char *char_padding;            /* character(n) values: "trim" (default: as value::text, compared as
 	                                * PostgreSQL compares them) or "keep" (the stored pad blanks) */

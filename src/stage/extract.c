@@ -290,8 +290,13 @@ extract_run(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace
 	for (int i = 0; i < rc.ntables; i++)
 		if (incr_finish(rc.leader, cfg->schema, &rc.tables[i], rc.filters[i], &rc.incr[i], err))
 			goto out;
+	/* staged: finished tables load while the others are extracted (overlap.c) */
+	if (overlap_start(&rc, stages, err))
+		goto out;
 	if (extract_tasks(&rc, nworkers, err))
 		goto out;
+	/* the loader finishes the tables it was given: the package's load reads their work tables */
+	overlap_finish(&rc, false);
 	fault_point("extract:workers_done");
 	/* Every worker has its snapshot; the leader's transaction can end. */
 	pg_exec(rc.leader, "COMMIT", err);
@@ -307,6 +312,7 @@ extract_run(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace
 	extract_output(&rc, &dest, &man, stages, trace, err);
 
 out:
+	overlap_finish(&rc, pg2md_failed(err));
 	if (pg2md_failed(err) && direct && dest.con)
 		drop_work_tables(&rc, &dest);
 	if (pg2md_failed(err) && rc.pkg_path && !direct) {

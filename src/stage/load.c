@@ -24,11 +24,12 @@
 
 /*
  * Each table of the package: its schema evolved (append, merge), its statements run, DuckDB's
- * budget raised first for rows of several MB.  Inside the load's transaction.
+ * budget raised first for rows of several MB.  Inside the load's transaction.  A table whose
+ * from_work is set is read from its work table, as a direct run's (loaded early: overlap.c).
  */
 static pg2md_code
 load_tables(const pg2md_config *cfg, pg2md_dest *dest, const pg2md_manifest *man, const char *pkg_path, bool direct,
-	    pg2md_timeline *tl, load_budget *lb, pg2md_error *err)
+	    const bool *from_work, pg2md_timeline *tl, load_budget *lb, pg2md_error *err)
 {
 	const char *load_id = man->load_id;
 	const char *dataset = man->dataset_name;
@@ -38,6 +39,7 @@ load_tables(const pg2md_config *cfg, pg2md_dest *dest, const pg2md_manifest *man
 
 	for (int i = 0; i < man->ntables; i++) {
 		const manifest_table *t = &man->tables[i];
+		bool work = direct || (from_work && from_work[i]);
 		if (interrupt_requested()) {
 			pg2md_fail(err, interrupt_reason(), "%s while loading; nothing of load %s was committed",
 				   interrupt_what(), load_id);
@@ -54,14 +56,14 @@ load_tables(const pg2md_config *cfg, pg2md_dest *dest, const pg2md_manifest *man
 			if (evolve_table(dest->con, dataset, t, stored, err))
 				break;
 		}
-		if (load_table_sql(&sql, t, dataset, pkg_path, direct, cfg->batch_size, err))
+		if (load_table_sql(&sql, t, dataset, pkg_path, work, cfg->batch_size, err))
 			break;
 		char *what = xasprintf("loading table \"%s\"", t->dest_name);
 		if (!what) {
 			pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 			break;
 		}
-		bool big = load_budget_table(dest, t, dataset, pkg_path, direct, what, lb);
+		bool big = load_budget_table(dest, t, dataset, pkg_path, work, what, lb);
 		pg2md_debug("%s:\n%s", what, sql.data);
 		pg2md_code result = dest->md_rules ? md_statements_check(sql.data, what, err) : PG2MD_OK;
 		if (result == PG2MD_OK)
@@ -124,7 +126,7 @@ load_state(const pg2md_config *cfg, pg2md_dest *dest, const pg2md_manifest *man,
  */
 static pg2md_code
 load_package_tx(const pg2md_config *cfg, pg2md_dest *dest, const pg2md_manifest *man, const char *pkg_path,
-		bool direct, pg2md_timeline *tl, bool *already, load_budget *lb, pg2md_error *err)
+		bool direct, const bool *from_work, pg2md_timeline *tl, bool *already, load_budget *lb, pg2md_error *err)
 {
 	const char *load_id = man->load_id;
 	const char *dataset = man->dataset_name;
@@ -143,7 +145,7 @@ load_package_tx(const pg2md_config *cfg, pg2md_dest *dest, const pg2md_manifest 
 		*already = true;
 		return duck_exec(dest->con, "ROLLBACK", "ending the load", err);
 	}
-	if (load_tables(cfg, dest, man, pkg_path, direct, tl, lb, err))
+	if (load_tables(cfg, dest, man, pkg_path, direct, from_work, tl, lb, err))
 		goto fail;
 	double t_commit = now_seconds();
 
@@ -193,11 +195,23 @@ load_manifest(const pg2md_config *cfg, pg2md_dest *dest, const pg2md_manifest *m
 		/* MotherDuck: the files uploaded in bounded steps first, then a short transaction */
 		pg2md_manifest work_man = {0};
 		if (load_upload_steps(cfg, dest, man, pkg_path, &work_man, already, err) == PG2MD_OK && !*already &&
-		    load_package_tx(cfg, dest, &work_man, pkg_path, true, tl, already, &lb, err) == PG2MD_OK)
+		    load_package_tx(cfg, dest, &work_man, pkg_path, true, NULL, tl, already, &lb, err) == PG2MD_OK)
 			load_steps_forget(dest, man->dataset_name, man->load_id);
 		manifest_free(&work_man);
+	} else if (!direct) {
+		/* tables loaded early into their work tables while others were extracted (overlap.c) */
+		pg2md_manifest work_man = {0};
+		bool *from_work = NULL, any = false;
+		/* then the records go: this load's, and those a run killed while it loaded early left */
+		if (overlap_loaded(dest, man, &work_man, &from_work, &any, err) == PG2MD_OK &&
+		    load_package_tx(cfg, dest, any ? &work_man : man, pkg_path, false, from_work, tl, already, &lb,
+				    err) == PG2MD_OK &&
+		    duck_has_table(dest->con, man->dataset_name, MD_STEPS_TABLE))
+			load_steps_forget(dest, man->dataset_name, man->load_id);
+		manifest_free(&work_man);
+		free(from_work);
 	} else {
-		load_package_tx(cfg, dest, man, pkg_path, direct, tl, already, &lb, err);
+		load_package_tx(cfg, dest, man, pkg_path, direct, NULL, tl, already, &lb, err);
 	}
 	if (lb.raised)
 		duck_budget_restore(dest->con);

@@ -153,12 +153,25 @@ out:
 }
 
 pg2md_code
+load_steps_create(pg2md_dest *dest, const char *dataset, pg2md_error *err)
+{
+	pg2md_buf sql = PG2MD_BUF_INIT;
+
+	buf_puts(&sql, "CREATE TABLE IF NOT EXISTS ");
+	steps_table(&sql, dataset);
+	buf_puts(&sql, " (load_id VARCHAR NOT NULL, table_name VARCHAR NOT NULL, step BIGINT NOT NULL, "
+		       "rows BIGINT NOT NULL)");
+	duck_exec(dest->con, sql.data, "creating the table of load steps", err);
+	buf_release(&sql);
+	return err->code;
+}
+
+pg2md_code
 load_upload_steps(const pg2md_config *cfg, pg2md_dest *dest, const pg2md_manifest *man, const char *pkg_path,
 		  pg2md_manifest *work_man, bool *already, pg2md_error *err)
 {
 	const char *load_id = man->load_id;
 	const char *dataset = man->dataset_name;
-	pg2md_buf sql = PG2MD_BUF_INIT;
 
 	memset(work_man, 0, sizeof(*work_man));
 	*already = false;
@@ -167,13 +180,7 @@ load_upload_steps(const pg2md_config *cfg, pg2md_dest *dest, const pg2md_manifes
 	/* a retry after a failure whose outcome was unknown: the load may have committed */
 	if (dlt_load_recorded(dest->con, dataset, load_id, already, err) || *already)
 		return err->code;
-	buf_puts(&sql, "CREATE TABLE IF NOT EXISTS ");
-	steps_table(&sql, dataset);
-	buf_puts(&sql, " (load_id VARCHAR NOT NULL, table_name VARCHAR NOT NULL, step BIGINT NOT NULL, "
-		       "rows BIGINT NOT NULL)");
-	duck_exec(dest->con, sql.data, "creating the table of load steps", err);
-	buf_release(&sql);
-	if (pg2md_failed(err))
+	if (load_steps_create(dest, dataset, err))
 		return err->code;
 	for (int i = 0; i < man->ntables; i++)
 		if (upload_table(cfg, dest, &man->tables[i], dataset, load_id, pkg_path, err))
@@ -197,10 +204,12 @@ load_steps_forget(pg2md_dest *dest, const char *dataset, const char *load_id)
 	pg2md_error err;
 
 	pg2md_error_init(&err);
-	/* this load's records, and those of loads _dlt_loads holds (a run that died after its load) */
+	/* this load's records, those of loads _dlt_loads holds (a run that died after its load), and
+	 * those of older loads: packages load oldest first, so an older one not loaded was a package
+	 * discarded half-extracted (a run killed while it loaded tables early: overlap.c) */
 	buf_puts(&sql, "DELETE FROM ");
 	steps_table(&sql, dataset);
-	buf_puts(&sql, " WHERE load_id = ");
+	buf_puts(&sql, " WHERE load_id <= ");
 	buf_literal(&sql, load_id);
 	buf_puts(&sql, " OR load_id IN (SELECT load_id FROM ");
 	duck_qualified(&sql, dataset, "_dlt_loads");

@@ -220,6 +220,16 @@ manifest_figures(bool *oom, run_ctx *rc, int ti, manifest_table *mt)
 	mt->seconds = mt->tasks ? last - first : 0.0;
 }
 
+bool
+build_manifest_table(run_ctx *rc, int ti, manifest_table *mt)
+{
+	bool oom = false;
+
+	manifest_settings(&oom, rc, ti, mt);
+	manifest_figures(&oom, rc, ti, mt);
+	return !oom;
+}
+
 pg2md_code
 build_manifest(run_ctx *rc, pg2md_manifest *m, pg2md_error *err)
 {

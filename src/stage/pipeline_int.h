@@ -74,6 +74,7 @@ typedef struct run_ctx {
 	bool motherduck;      /* direct: the destination is MotherDuck (no local budget to raise) */
 	bool one_writer;      /* direct under MotherDuck's rules: every task writes on writer, one at a time (handoff.c) */
 	duckdb_connection writer; /* one_writer: the one connection that writes (run_workers) */
+	struct overlap *overlap; /* staged: the loader of finished tables, or NULL (overlap.c) */
 	pg2md_progress *progress; /* reports while the workers run (progress.h) */
 	pg2md_timeline *timeline; /* the run's spans and samples (trace.h) */
 } run_ctx;
@@ -153,6 +154,9 @@ char *task_statement(run_ctx *rc, pg2md_task *task);
 /* The manifest of the extracted package: its tables, their columns, files and figures (release
  * it with manifest_free, also after a failure: PG2MD_ERR_NOMEM). */
 pg2md_code build_manifest(run_ctx *rc, pg2md_manifest *m, pg2md_error *err);
+/* Table ti's entry of that manifest, once its tasks are done (release it with
+ * manifest_table_free, also when false: memory ran out). */
+bool build_manifest_table(run_ctx *rc, int ti, manifest_table *mt);
 /* The trace's tables from a package's manifest (and its load id when the trace has none);
  * false when memory ran out. */
 bool trace_from_manifest(pg2md_trace *trace, const pg2md_manifest *man);
@@ -166,6 +170,27 @@ pg2md_code normalize_package(const pg2md_config *cfg, const char *load_id, pg2md
 
 /* Extract (and, as stages asks, normalize and load) one new package. */
 pg2md_code extract_run(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace, pg2md_error *err);
+
+/* ---- overlap.c: staged, the finished tables loaded while the others are extracted ------- */
+
+/*
+ * The loader of rc's finished tables into their work tables, on a thread with its own
+ * connection to the destination, when the run loads its package itself (stages: all of them),
+ * the destination is a local DuckDB file and [sources.sql_database] overlap_load is on; else
+ * rc->overlap stays NULL.  Fails only when the destination cannot be opened.
+ */
+pg2md_code overlap_start(run_ctx *rc, int stages, pg2md_error *err);
+/* A staged task finished without error (a worker, after its files were collected). */
+void overlap_task_done(run_ctx *rc, const pg2md_task *task);
+/* No more tasks: the loader finishes the tables given to it (none more when failed, and what it
+ * loaded is dropped), and stops; rc->overlap is NULL after. */
+void overlap_finish(run_ctx *rc, bool failed);
+/*
+ * The tables of man that were loaded early for its load id: *work_man, man with those tables
+ * read from their work tables, *from_work (per table, new) and *any set; nothing set when none.
+ */
+pg2md_code overlap_loaded(pg2md_dest *dest, const pg2md_manifest *man, pg2md_manifest *work_man, bool **from_work,
+			  bool *any, pg2md_error *err);
 
 /* ---- load.c ------------------------------------------------------------------------------ */
 
@@ -184,6 +209,8 @@ pg2md_code finish_package(const pg2md_config *cfg, const char *load_id, pg2md_tr
  */
 pg2md_code load_upload_steps(const pg2md_config *cfg, pg2md_dest *dest, const pg2md_manifest *man,
 			     const char *pkg_path, pg2md_manifest *work_man, bool *already, pg2md_error *err);
+/* The table of load steps in dataset, made if missing (also for the early loads of overlap.c). */
+pg2md_code load_steps_create(pg2md_dest *dest, const char *dataset, pg2md_error *err);
 /* After the load committed: its step records (and any of loads already recorded) removed, and
  * the table of steps once empty. */
 void load_steps_forget(pg2md_dest *dest, const char *dataset, const char *load_id);

@@ -305,8 +305,12 @@ worker_main(void *arg)
 							    task->started + task->seconds, task->scan.rows, task->scan.bytes,
 							    task->scan.retries, !pg2md_failed(&task->scan.err)});
 		fault_point("extract:task_done");
-		if (!rc->direct && !pg2md_failed(&task->scan.err) && !task_collect_files(rc, task, con))
-			pg2md_fail(&task->scan.err, PG2MD_ERR_NOMEM, "out of memory");
+		if (!rc->direct && !pg2md_failed(&task->scan.err)) {
+			if (!task_collect_files(rc, task, con))
+				pg2md_fail(&task->scan.err, PG2MD_ERR_NOMEM, "out of memory");
+			else
+				overlap_task_done(rc, task);
+		}
 		if (pg2md_failed(&task->scan.err)) {
 			pg2md_error_merge(&w->err, &task->scan.err);
 			pthread_mutex_lock(&rc->lock);
