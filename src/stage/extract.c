@@ -165,6 +165,7 @@ static pg2md_code
 extract_output(run_ctx *rc, pg2md_dest *dest, const pg2md_manifest *man, int stages, pg2md_trace *trace,
 	       pg2md_error *err)
 {
+	/* staged: the early loader's connection, if it had one, loads the package (overlap.c) */
 	const pg2md_config *cfg = rc->cfg;
 
 	if (rc->direct) {
@@ -185,7 +186,7 @@ extract_output(run_ctx *rc, pg2md_dest *dest, const pg2md_manifest *man, int sta
 			fault_point("extract:after_move");
 			if ((stages & STAGE_NORMALIZE) && normalize_package(cfg, rc->load_id, trace, err) == PG2MD_OK &&
 			    (stages & STAGE_LOAD))
-				finish_package(cfg, rc->load_id, trace, err);
+				finish_package_on(cfg, rc->load_id, trace, dest, err);
 		}
 	}
 	return err->code;
@@ -296,7 +297,7 @@ extract_run(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace
 	if (extract_tasks(&rc, nworkers, err))
 		goto out;
 	/* the loader finishes the tables it was given: the package's load reads their work tables */
-	overlap_finish(&rc, false);
+	overlap_finish(&rc, false, &dest);
 	fault_point("extract:workers_done");
 	/* Every worker has its snapshot; the leader's transaction can end. */
 	pg_exec(rc.leader, "COMMIT", err);
@@ -312,7 +313,7 @@ extract_run(const pg2md_config *cfg, bool direct, int stages, pg2md_trace *trace
 	extract_output(&rc, &dest, &man, stages, trace, err);
 
 out:
-	overlap_finish(&rc, pg2md_failed(err));
+	overlap_finish(&rc, pg2md_failed(err), NULL);
 	if (pg2md_failed(err) && direct && dest.con)
 		drop_work_tables(&rc, &dest);
 	if (pg2md_failed(err) && rc.pkg_path && !direct) {
@@ -324,8 +325,7 @@ out:
 		duckdb_disconnect(&regcon);
 	if (stagedb)
 		duckdb_close(&stagedb);
-	if (direct)
-		dest_close(&dest);
+	dest_close(&dest); /* direct: the destination; staged: the early loader's, if not taken over */
 	if (rc.leader)
 		PQfinish(rc.leader);
 	run_release(&rc);

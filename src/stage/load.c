@@ -241,6 +241,13 @@ remove_staged_file(const char *pkg_path, const char *rel)
 pg2md_code
 finish_package(const pg2md_config *cfg, const char *load_id, pg2md_trace *trace, pg2md_error *err)
 {
+	return finish_package_on(cfg, load_id, trace, NULL, err);
+}
+
+pg2md_code
+finish_package_on(const pg2md_config *cfg, const char *load_id, pg2md_trace *trace, pg2md_dest *open,
+		  pg2md_error *err)
+{
 	char *path = pkg_dir(cfg, PKG_NORMALIZED, load_id);
 	pg2md_manifest man;
 	pg2md_dest dest;
@@ -248,20 +255,28 @@ finish_package(const pg2md_config *cfg, const char *load_id, pg2md_trace *trace,
 	double t0 = now_seconds();
 
 	memset(&man, 0, sizeof(man));
+	memset(&dest, 0, sizeof(dest));
+	if (open && open->con) {
+		/* the early loader's connection (overlap.c): opened as below, taken over */
+		dest = *open;
+		memset(open, 0, sizeof(*open));
+	}
 	if (!path || manifest_load(path, &man, err)) {
 		if (!path)
 			pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 		manifest_free(&man);
+		dest_close(&dest);
 		free(path);
 		return err->code;
 	}
 	if (!trace->tables && !trace_from_manifest(trace, &man)) {
 		pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
 		manifest_free(&man);
+		dest_close(&dest);
 		free(path);
 		return err->code;
 	}
-	if (dest_open(&dest, cfg, cfg->load_workers > 0 ? cfg->load_workers : 1, err) == PG2MD_OK) {
+	if (dest.con || dest_open(&dest, cfg, cfg->load_workers > 0 ? cfg->load_workers : 1, err) == PG2MD_OK) {
 		free(trace->destination);
 		trace->destination = xstrdup(dest.where);
 		dest_checkpoint_on_commit(&dest);

@@ -52,122 +52,152 @@ struct overlap {
 	int next;             /* the loader's next in queue */
 	bool closing;         /* no more tables will come */
 	bool abandon;         /* the run failed: load no more */
-	bool *loaded;         /* per table: its work table and record committed (the loader's until joined) */
-	bool broken;          /* an early load failed: the rest load from their files */
+	bool *loaded;         /* per table: its work table and record committed */
 };
 
-/* Table ti's files into its work table, with its record, in one transaction. */
+/* Table t's files into its work table, with its record: SQL for the loader's transaction. */
 static pg2md_code
-early_table(struct overlap *ov, const manifest_table *t, pg2md_error *err)
+early_table_sql(struct overlap *ov, const manifest_table *t, pg2md_buf *sql, pg2md_error *err)
 {
 	run_ctx *rc = ov->rc;
-	duckdb_connection con = ov->dest.con;
-	pg2md_buf sql = PG2MD_BUF_INIT;
 	char *work = xasprintf(NEW_TABLE_PREFIX "%s", t->dest_name);
 
 	if (!work)
 		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
-	md_work_table_sql(&sql, t, rc->dataset);
+	buf_reset(sql);
+	md_work_table_sql(sql, t, rc->dataset);
 	if (t->nfiles > 0) {
-		buf_puts(&sql, ";\nINSERT INTO ");
-		duck_qualified(&sql, rc->dataset, work);
-		buf_puts(&sql, " SELECT ");
-		select_list(&sql, t->cols, t->ncols, NULL);
-		buf_puts(&sql, " FROM ");
-		read_parquet_files(&sql, rc->pkg_path, t->files, t->nfiles);
+		buf_puts(sql, ";\nINSERT INTO ");
+		duck_qualified(sql, rc->dataset, work);
+		buf_puts(sql, " SELECT ");
+		select_list(sql, t->cols, t->ncols, NULL);
+		buf_puts(sql, " FROM ");
+		read_parquet_files(sql, rc->pkg_path, t->files, t->nfiles);
 	}
-	buf_puts(&sql, ";\nINSERT INTO ");
-	duck_qualified(&sql, rc->dataset, MD_STEPS_TABLE);
-	buf_puts(&sql, " VALUES (");
-	buf_literal(&sql, rc->load_id);
-	buf_puts(&sql, ", ");
-	buf_literal(&sql, t->dest_name);
-	buf_printf(&sql, ", 0, %lld)", (long long)t->rows);
+	buf_puts(sql, ";\nINSERT INTO ");
+	duck_qualified(sql, rc->dataset, MD_STEPS_TABLE);
+	buf_puts(sql, " VALUES (");
+	buf_literal(sql, rc->load_id);
+	buf_puts(sql, ", ");
+	buf_literal(sql, t->dest_name);
+	buf_printf(sql, ", 0, %lld)", (long long)t->rows);
 	free(work);
-	if (buf_broken(&sql)) {
-		buf_release(&sql);
+	if (buf_broken(sql))
 		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
-	}
-	pg2md_debug("loading table \"%s\" early:\n%s", t->dest_name, sql.data);
-	if (duck_exec(con, "BEGIN TRANSACTION", "starting an early load", err) == PG2MD_OK) {
-		char *what = xasprintf("loading table \"%s\" early", t->dest_name);
-		if (duck_exec(con, sql.data, what ? what : "loading a table early", err) == PG2MD_OK)
-			fault_point("load:early_before_commit");
-		free(what);
-		if (pg2md_failed(err) || duck_exec(con, "COMMIT", "committing an early load", err)) {
-			pg2md_error ignore;
-			pg2md_error_init(&ignore);
-			duck_exec(con, "ROLLBACK", "rolling back", &ignore);
-		}
-	}
-	buf_release(&sql);
-	return err->code;
+	return PG2MD_OK;
 }
 
-/* Load table ti early unless it needs what only the load has (a raised budget): 1 loaded, 0 left
- * to the load, -1 failed. */
-static int
-early_one(struct overlap *ov, int ti)
+/*
+ * The tables tis[0..n) (their tasks all done) into their work tables in one transaction: one
+ * commit for all the tables that finished meanwhile, since a commit writes the database file
+ * (dest_checkpoint_on_commit).  A table of rows too large for the budget is left to the load,
+ * which raises it (dest/budget.c).  done[i]: table tis[i] committed.
+ */
+static pg2md_code
+early_batch(struct overlap *ov, const int *tis, int n, bool *done, pg2md_error *err)
 {
 	run_ctx *rc = ov->rc;
-	manifest_table mt;
-	pg2md_error err;
-	int ok = 0;
-	double t0 = now_seconds();
+	duckdb_connection con = ov->dest.con;
+	manifest_table *mts = xcalloc((size_t)n + 1, sizeof(manifest_table));
+	pg2md_buf sql = PG2MD_BUF_INIT;
+	int nin = 0;
 
-	memset(&mt, 0, sizeof(mt));
-	pg2md_error_init(&err);
-	if (!build_manifest_table(rc, ti, &mt)) {
-		pg2md_fail(&err, PG2MD_ERR_NOMEM, "out of memory");
-		ok = -1;
-		pg2md_warn("could not load table \"%s\" early (out of memory); it and the tables after it load from their files",
-			   rc->tables[ti].name);
-	} else if (duck_budget_short(duck_window_need(mt.window_bytes))) {
-		pg2md_debug("table \"%s\": rows too large to load early; it loads from its files", mt.name);
-	} else if (early_table(ov, &mt, &err) == PG2MD_OK) {
-		ok = 1;
-		pg2md_info("table \"%s\" loaded early into its work table (%lld rows, %.1f s)", mt.dest_name,
-			   (long long)mt.rows, now_seconds() - t0);
-		trace_span_add(rc->timeline, &(trace_span){TRACE_MAIN, "load", mt.name, "early", -1, -1, -1, t0,
-							    now_seconds(), mt.rows, mt.file_bytes, 0, true});
-		fault_point("load:early_loaded");
-	} else {
-		/* the rest load from their files, as without overlap: nothing is lost but time */
-		int len = (int)strcspn(err.msg, "\n");
-		ok = -1;
-		pg2md_warn("could not load table \"%s\" early (%.*s); it and the tables after it load from their files",
-			   mt.name, len, err.msg);
-		trace_span_add(rc->timeline, &(trace_span){TRACE_MAIN, "load", mt.name, "early", -1, -1, -1, t0,
-							    now_seconds(), 0, 0, 0, false});
+	if (!mts)
+		return pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+	if (duck_exec(con, "BEGIN TRANSACTION", "starting an early load", err))
+		goto out;
+	for (int i = 0; i < n; i++) {
+		manifest_table *t = &mts[i];
+		double t0 = now_seconds();
+		if (!build_manifest_table(rc, tis[i], t)) {
+			pg2md_fail(err, PG2MD_ERR_NOMEM, "out of memory");
+			break;
+		}
+		if (duck_budget_short(duck_window_need(t->window_bytes))) {
+			pg2md_debug("table \"%s\": rows too large to load early; it loads from its files", t->name);
+			continue;
+		}
+		if (early_table_sql(ov, t, &sql, err))
+			break;
+		pg2md_debug("loading table \"%s\" early:\n%s", t->dest_name, sql.data);
+		char *what = xasprintf("loading table \"%s\" early", t->dest_name);
+		pg2md_code r = duck_exec(con, sql.data, what ? what : "loading a table early", err);
+		free(what);
+		if (r)
+			break;
+		done[i] = true;
+		nin++;
+		trace_span_add(rc->timeline, &(trace_span){TRACE_MAIN, "load", t->name, "early", -1, -1, -1, t0,
+							    now_seconds(), t->rows, t->file_bytes, 0, true});
 	}
-	manifest_table_free(&mt);
-	return ok;
+	double t_commit = now_seconds();
+	if (!pg2md_failed(err) && nin > 0)
+		fault_point("load:early_before_commit");
+	if (pg2md_failed(err) || duck_exec(con, "COMMIT", "committing an early load", err)) {
+		pg2md_error ignore;
+		pg2md_error_init(&ignore);
+		duck_exec(con, "ROLLBACK", "rolling back", &ignore);
+		memset(done, 0, (size_t)n * sizeof(bool));
+		goto out;
+	}
+	if (nin > 0) {
+		trace_span_add(rc->timeline, &(trace_span){TRACE_MAIN, "load", NULL, "early", -1, -1, -1, t_commit,
+							    now_seconds(), 0, 0, 0, true});
+		for (int i = 0; i < n; i++)
+			if (done[i])
+				pg2md_info("table \"%s\" loaded early into its work table (%lld rows)", mts[i].dest_name,
+					   (long long)mts[i].rows);
+		fault_point("load:early_loaded");
+	}
+out:
+	for (int i = 0; i < n; i++)
+		manifest_table_free(&mts[i]);
+	free(mts);
+	buf_release(&sql);
+	return err->code;
 }
 
 static void *
 loader_main(void *arg)
 {
 	struct overlap *ov = arg;
+	int ntables = ov->rc->ntables;
+	int *tis = xcalloc((size_t)ntables + 1, sizeof(int));
+	bool *done = xcalloc((size_t)ntables + 1, sizeof(bool));
 
-	for (;;) {
-		int ti;
+	while (tis && done) {
+		int n = 0;
+		pg2md_error err;
 		pthread_mutex_lock(&ov->mu);
 		while (!ov->closing && !ov->abandon && ov->next == ov->nqueued)
 			pthread_cond_wait(&ov->cv, &ov->mu);
-		if (ov->abandon || ov->broken || ov->next == ov->nqueued) {
+		if (ov->abandon || ov->next == ov->nqueued) {
 			pthread_mutex_unlock(&ov->mu);
 			break;
 		}
-		ti = ov->queue[ov->next++];
+		/* every table that finished meanwhile, in one transaction */
+		while (ov->next < ov->nqueued)
+			tis[n++] = ov->queue[ov->next++];
 		pthread_mutex_unlock(&ov->mu);
 		if (interrupt_requested())
 			break;
-		int ok = early_one(ov, ti);
+		pg2md_error_init(&err);
+		memset(done, 0, (size_t)n * sizeof(bool));
+		early_batch(ov, tis, n, done, &err);
 		pthread_mutex_lock(&ov->mu);
-		ov->loaded[ti] = ok > 0;
-		ov->broken = ok < 0;
+		for (int i = 0; i < n; i++)
+			ov->loaded[tis[i]] = done[i];
 		pthread_mutex_unlock(&ov->mu);
+		if (pg2md_failed(&err)) {
+			/* the rest load from their files, as without overlap: nothing is lost but time */
+			int len = (int)strcspn(err.msg, "\n");
+			pg2md_warn("could not load finished tables early (%.*s); they and the tables after them load "
+				   "from their files", len, err.msg);
+			break;
+		}
 	}
+	free(tis);
+	free(done);
 	return NULL;
 }
 
@@ -286,7 +316,7 @@ overlap_undo(struct overlap *ov)
 }
 
 void
-overlap_finish(run_ctx *rc, bool failed)
+overlap_finish(run_ctx *rc, bool failed, pg2md_dest *keep)
 {
 	struct overlap *ov = rc->overlap;
 
@@ -302,6 +332,11 @@ overlap_finish(run_ctx *rc, bool failed)
 		overlap_undo(ov);
 	pthread_cond_destroy(&ov->cv);
 	pthread_mutex_destroy(&ov->mu);
+	if (keep && !failed) {
+		/* the load runs on it: no second open of the file, no checkpoint at a close between */
+		*keep = ov->dest;
+		memset(&ov->dest, 0, sizeof(ov->dest));
+	}
 	dest_close(&ov->dest);
 	overlap_free(ov);
 	rc->overlap = NULL;

@@ -183,8 +183,9 @@ pg2md_code overlap_start(run_ctx *rc, int stages, pg2md_error *err);
 /* A staged task finished without error (a worker, after its files were collected). */
 void overlap_task_done(run_ctx *rc, const pg2md_task *task);
 /* No more tasks: the loader finishes the tables given to it (none more when failed, and what it
- * loaded is dropped), and stops; rc->overlap is NULL after. */
-void overlap_finish(run_ctx *rc, bool failed);
+ * loaded is dropped), and stops; rc->overlap is NULL after.  keep (not failed): its connection to
+ * the destination handed over for the load (finish_package_on), else closed. */
+void overlap_finish(run_ctx *rc, bool failed, pg2md_dest *keep);
 /*
  * The tables of man that were loaded early for its load id: *work_man, man with those tables
  * read from their work tables, *from_work (per table, new) and *any set; nothing set when none.
@@ -200,6 +201,9 @@ pg2md_code load_manifest(const pg2md_config *cfg, pg2md_dest *dest, const pg2md_
 			 bool direct, pg2md_timeline *tl, bool *already, pg2md_error *err);
 /* Load a normalized package and mark it loaded (its Parquet files are removed). */
 pg2md_code finish_package(const pg2md_config *cfg, const char *load_id, pg2md_trace *trace, pg2md_error *err);
+/* finish_package on open, an open destination it takes over (closed after; NULL: it opens one). */
+pg2md_code finish_package_on(const pg2md_config *cfg, const char *load_id, pg2md_trace *trace, pg2md_dest *open,
+			     pg2md_error *err);
 /* ---- load_steps.c: a staged package under MotherDuck's rules ----------------------------- */
 
 /*

@@ -76,7 +76,7 @@ touch "$GO"
 rc=0
 wait "$pid" || rc=$?
 assert_eq 0 "$rc" "the held run finishes" || t_diag "$(tail -5 "$T_TMP/held.err")"
-assert_eq 3 "$(q "SELECT count(*) FROM $SPANS WHERE stage = 'load' AND what = 'early'")" \
+assert_eq 3 "$(q "SELECT count(*) FROM $SPANS WHERE stage = 'load' AND what = 'early' AND \"table\" IS NOT NULL")" \
 	"trace: the three tables were loaded early"
 assert_eq 1 "$(q "SELECT (count(*) > 0)::INT FROM $SPANS e, $SPANS x WHERE e.stage = 'load' AND e.what = 'early'
 	AND x.stage = 'extract' AND x.start >= e.\"end\"")" \
