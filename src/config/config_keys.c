@@ -35,7 +35,7 @@ const config_key pg2md_config_keys[] = {
 	 KT_LIST, NULL, OFF(tables), 0, 0, NULL, "--tables"},
 	{"sources.sql_database.workers", {"sources.sql_database.extract.workers"}, KT_INT, "4", OFF(source_workers), 0, 1, NULL, NULL},
 	{"sources.sql_database.direct", {NULL}, KT_BOOL, "false", OFF(direct), 0, 0, NULL, "--direct"},
-	{"sources.sql_database.overlap_load", {NULL}, KT_BOOL, "true", OFF(overlap_load), 0, 0, NULL, NULL},
+	{"sources.sql_database.overlap_load", {NULL}, KT_BOOL, "false", OFF(overlap_load), 0, 0, NULL, NULL},
 	{"sources.sql_database.lock_timeout", {NULL}, KT_INT, "60", OFF(lock_timeout), 0, 0, NULL, NULL},
 	{"sources.sql_database.write_disposition", {"sources.write_disposition"}, KT_DISP, "replace",
 	 OFF(write_disposition), 0, 0, NULL, "--write-disposition"},

@@ -12,7 +12,8 @@
 #            tables in their work tables: the rerun reads those); each time the tables equal
 #            the source, the append table holds each source row once per load, and no
 #            _pg2md_* table is left;
-#   off      [sources.sql_database] overlap_load = false: no early load, same result.
+#   off      [sources.sql_database] overlap_load = false (the default; the project sets true): no
+#            early load, same result.
 . "$(dirname "$0")/../lib/common.sh"
 t_init staged_overlap
 require_pg2md
@@ -35,6 +36,7 @@ done
 P=$T_TMP/p
 make_project "$P" --tables "r a m" --config '
 workers = 1
+overlap_load = true
 
 [sources.sql_database.a]
 write_disposition = "append"
